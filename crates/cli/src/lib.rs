@@ -1,1 +1,51 @@
-//! placeholder
+//! The command line of kubectl-mesh: clap definitions, one `run` per subcommand, and output.
+//!
+//! Every subcommand is defined once and serves both the umbrella binary (`kubectl-mesh expose`)
+//! and its own small binary (`kubectl-mesh-expose`, which kubectl picks for `kubectl mesh expose`).
+
+pub mod args;
+pub mod commands;
+pub mod exit;
+pub mod output;
+pub mod progress;
+
+use std::process::ExitCode;
+
+use clap::{Args, CommandFactory, FromArgMatches, Parser};
+
+use commands::Cli;
+
+/// `kubectl-mesh`: every subcommand.
+pub fn main_umbrella() -> ExitCode {
+    let cli = Cli::parse();
+    exit::finish(run_async(commands::run(cli)))
+}
+
+/// `kubectl-mesh-<sub>`: one subcommand, parsed with the same definition as in the umbrella.
+pub fn main_single<A: Args + FromArgMatches>(
+    name: &'static str,
+    run: impl AsyncFnOnce(A) -> Result<ExitCode, exit::CliError>,
+) -> ExitCode {
+    let command = A::augment_args(commands::single_command(name));
+    let matches = command.get_matches();
+    let args = match A::from_arg_matches(&matches) {
+        Ok(args) => args,
+        Err(e) => e.exit(),
+    };
+    exit::finish(run_async(run(args)))
+}
+
+fn run_async<F: std::future::Future<Output = Result<ExitCode, exit::CliError>>>(
+    future: F,
+) -> Result<ExitCode, exit::CliError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| exit::CliError::Failed(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(future)
+}
+
+/// The umbrella's clap command, for completion and man pages.
+pub fn command() -> clap::Command {
+    Cli::command()
+}

@@ -1,1 +1,26 @@
-//! placeholder
+//! The domain of kubectl-mesh, free of any command-line concerns.
+//!
+//! * [`kubeconfig`] and [`clusters`] turn kubeconfig files and `--contexts` lists into
+//!   connected [`clusters::Cluster`]s.
+//! * [`api`] is a thin, retrying JSON client over one cluster's API server.
+//! * [`apply`] is the server-side apply engine: it knows when nothing would change and then
+//!   writes nothing.
+//! * [`resources`] holds pure builders of every object we write (they test without a server).
+//! * [`expose`] puts the east-west gateway into clusters.
+//! * [`parallel`] runs per-cluster work concurrently, bounded by `--parallel`.
+
+pub mod api;
+pub mod apply;
+pub mod clusters;
+pub mod duration;
+pub mod error;
+pub mod expose;
+pub mod kubeconfig;
+pub mod labels;
+pub mod names;
+pub mod parallel;
+pub mod report;
+pub mod resource;
+pub mod resources;
+
+pub use error::InputError;

@@ -1,0 +1,120 @@
+//! Flags every command shares (DESIGN §3), following kubectl's names and meanings.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use kubectl_mesh_core::api::RetryPolicy;
+use kubectl_mesh_core::apply::{DryRun, WriteOptions};
+use kubectl_mesh_core::clusters::{self, Cluster, ClusterRef, ConnectOptions};
+use kubectl_mesh_core::kubeconfig::LoadedKubeconfig;
+use kubectl_mesh_core::InputError;
+
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    kubectl_mesh_core::duration::parse(text)
+}
+
+// Which clusters, and how to talk to them. (A plain comment: a doc comment here would
+// become the about text of every command that flattens these flags.)
+#[derive(Debug, Clone, Args)]
+pub struct ClusterArgs {
+    /// Path to the kubeconfig file [default: $KUBECONFIG (a ':'-separated list, merged), else ~/.kube/config]
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// The kubeconfig context of the one cluster to use [default: the current context]
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// Several clusters, as contexts; `name=context` names a cluster differently from its context
+    #[arg(long, value_delimiter = ',', value_name = "[NAME=]CONTEXT,...")]
+    pub contexts: Vec<String>,
+
+    /// Timeout of each API call
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// How many clusters to work on at once
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallel: u16,
+
+    /// Log what is done to stderr (-v info, -vv debug, -vvv trace)
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+impl ClusterArgs {
+    pub fn load_kubeconfig(&self) -> Result<LoadedKubeconfig, InputError> {
+        LoadedKubeconfig::load(self.kubeconfig.as_deref())
+    }
+
+    /// The clusters selected by `--context`/`--contexts`, checked against the kubeconfig.
+    pub fn select(&self, kubeconfig: &LoadedKubeconfig) -> Result<Vec<ClusterRef>, InputError> {
+        clusters::select(kubeconfig, self.context.as_deref(), &self.contexts)
+    }
+
+    /// Loads the kubeconfig, selects and connects the clusters.
+    pub async fn connect(&self) -> Result<Vec<Cluster>, InputError> {
+        let kubeconfig = self.load_kubeconfig()?;
+        let refs = self.select(&kubeconfig)?;
+        let options = ConnectOptions {
+            timeout: self.timeout,
+            retry: RetryPolicy::default(),
+        };
+        clusters::connect(&kubeconfig, &refs, options).await
+    }
+}
+
+// How to write.
+#[derive(Debug, Clone, Args)]
+pub struct WriteArgs {
+    /// Only show what would change: "client" sends no writes, "server" sends them with dryRun=All
+    #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, require_equals = true,
+          default_value = "none", default_missing_value = "client")]
+    pub dry_run: DryRunArg,
+
+    /// Field manager name for server-side apply
+    #[arg(long, value_name = "NAME", default_value = kubectl_mesh_core::labels::DEFAULT_FIELD_MANAGER)]
+    pub field_manager: String,
+
+    /// Take over fields that another field manager owns (server-side apply conflicts)
+    #[arg(long)]
+    pub force_conflicts: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DryRunArg {
+    None,
+    Client,
+    Server,
+}
+
+impl WriteArgs {
+    pub fn options(&self) -> Result<WriteOptions, InputError> {
+        if self.field_manager.trim().is_empty() || self.field_manager.len() > 128 {
+            return Err(
+                InputError::new("--field-manager must be 1 to 128 characters")
+                    .with_hint("omit it to use the default, kubectl-mesh"),
+            );
+        }
+        let dry_run = match self.dry_run {
+            DryRunArg::None => DryRun::None,
+            DryRunArg::Client => DryRun::Client,
+            DryRunArg::Server => DryRun::Server,
+        };
+        Ok(WriteOptions {
+            field_manager: self.field_manager.clone(),
+            dry_run,
+            force_conflicts: self.force_conflicts,
+        })
+    }
+}
+
+/// `-o`: reports as a table (default) or machine-readable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum OutputFormat {
+    #[default]
+    Table,
+    Yaml,
+    Json,
+}

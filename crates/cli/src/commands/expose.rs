@@ -1,0 +1,198 @@
+//! `kubectl mesh expose`: the east-west gateway in one or many clusters, or its YAML.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+use kubectl_mesh_core::clusters::Cluster;
+use kubectl_mesh_core::expose::{self, ExposeOptions, Plan};
+use kubectl_mesh_core::resources::eastwest::{EastWest, Flavor};
+use kubectl_mesh_core::{names, parallel, InputError};
+
+use crate::args::{parse_duration, ClusterArgs, OutputFormat, WriteArgs};
+use crate::exit::{self, CliError};
+use crate::output;
+use crate::progress::{init_logging, StderrProgress};
+
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "\
+Examples:
+  # Deploy the east-west gateway to three clusters, networks read from istio-system's label
+  kubectl mesh expose --contexts east-1,east-2,west-1
+
+  # Print it for one network and apply it with kubectl
+  kubectl mesh expose --generate --network network-east | kubectl apply --server-side -f -
+
+  # Sidecar multi-primary, also exposing istiod for remotes; wait for the address
+  kubectl mesh expose --flavor sidecar --expose-istiod --context east-1 --wait")]
+pub struct ExposeArgs {
+    /// Gateway flavour
+    #[arg(long, value_name = "FLAVOR", default_value = "ambient-peering", value_parser = Flavor::NAMES)]
+    pub flavor: String,
+
+    /// Network of the cluster(s) [default: the topology.istio.io/network label of istio-system]
+    #[arg(long, value_name = "NAME")]
+    pub network: Option<String>,
+
+    /// Print the objects as YAML instead of applying them (offline when --network is given)
+    #[arg(long)]
+    pub generate: bool,
+
+    /// Wait until the gateway has an address (and is Programmed)
+    #[arg(long, value_name = "DURATION", num_args = 0..=1, require_equals = true,
+          default_missing_value = "5m", value_parser = parse_duration)]
+    pub wait: Option<Duration>,
+
+    /// Name of the gateway [default: istio-eastwest; istio-eastwestgateway for ambient and sidecar]
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Namespace of the gateway [default: istio-gateways; istio-system for ambient and sidecar]
+    #[arg(short = 'n', long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+
+    /// GatewayClass of the gateway [default: istio-eastwest; istio-east-west for ambient]
+    #[arg(long, value_name = "CLASS")]
+    pub gateway_class: Option<String>,
+
+    /// Sidecar flavour: also expose istiod through the gateway (for primary-remote)
+    #[arg(long)]
+    pub expose_istiod: bool,
+
+    /// Report format (for --generate: yaml, or json for a v1 List)
+    #[arg(short, long, value_enum, value_name = "FORMAT")]
+    pub output: Option<OutputFormat>,
+
+    #[command(flatten)]
+    pub clusters: ClusterArgs,
+
+    #[command(flatten)]
+    pub write: WriteArgs,
+}
+
+impl ExposeArgs {
+    /// Checks every flag before anything is read or written.
+    fn options(&self) -> Result<ExposeOptions, InputError> {
+        let flavor: Flavor = self.flavor.parse()?;
+        if let Some(name) = &self.name {
+            names::check_label("gateway name (--name)", name)?;
+        }
+        if let Some(ns) = &self.namespace {
+            names::check_label("namespace (-n/--namespace)", ns)?;
+        }
+        if let Some(class) = &self.gateway_class {
+            names::check_subdomain("gateway class (--gateway-class)", class)?;
+        }
+        if let Some(network) = &self.network {
+            if network.is_empty() {
+                return Err(InputError::new("--network is empty")
+                    .with_hint("pass a network name, e.g. --network network-east"));
+            }
+            names::check_label_value("network (--network)", network)?;
+        }
+        if self.expose_istiod && flavor != Flavor::Sidecar {
+            return Err(InputError::new(format!("--expose-istiod applies to --flavor sidecar, not {flavor}"))
+                .with_hint("the ambient-peering gateway already exposes istiod on port 15012; drop --expose-istiod"));
+        }
+        let gateway = EastWest {
+            flavor,
+            network: String::new(),
+            name: self.name.clone(),
+            namespace: self.namespace.clone(),
+            gateway_class: self.gateway_class.clone(),
+            expose_istiod: self.expose_istiod,
+        };
+        Ok(ExposeOptions {
+            gateway,
+            network: self.network.clone(),
+            write: self.write.options()?,
+            wait: self.wait,
+            parallel: usize::from(self.clusters.parallel),
+        })
+    }
+}
+
+pub async fn run(args: ExposeArgs) -> Result<ExitCode, CliError> {
+    init_logging(args.clusters.verbose);
+    let options = args.options()?;
+    if args.generate {
+        return generate(&args, &options).await;
+    }
+    let format = args.output.unwrap_or_default();
+    let clusters = args.clusters.connect().await?;
+    let planned = plan_all(clusters, &options).await?;
+    let reports = expose::apply_all(planned, &options, &StderrProgress).await;
+    output::print(&output::cluster_reports(
+        &reports,
+        format,
+        options.write.dry_run,
+        "ExposeReport",
+    )?);
+    output::print_errors(&reports);
+    Ok(exit::from_failures(reports.iter().any(|r| r.failed())))
+}
+
+/// Reads every cluster first; any cluster without a network stops the command before writes.
+async fn plan_all(
+    clusters: Vec<Cluster>,
+    options: &ExposeOptions,
+) -> Result<Vec<(Cluster, Result<String, String>)>, CliError> {
+    let plans = parallel::map_bounded(clusters, options.parallel, |cluster| async move {
+        let plan = expose::plan(&cluster, options).await;
+        (cluster, plan)
+    })
+    .await;
+    let mut planned = Vec::new();
+    let mut input_errors = Vec::new();
+    for (cluster, plan) in plans {
+        match plan {
+            Plan::Ready { network } => planned.push((cluster, Ok(network))),
+            Plan::Failed(reason) => planned.push((cluster, Err(reason))),
+            Plan::Input(e) => input_errors.push(e),
+        }
+    }
+    if let Some(first) = input_errors.first() {
+        let message = input_errors
+            .iter()
+            .map(|e| e.message.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let mut error = InputError::new(format!("{message}\nnothing was changed"));
+        error.hint = first.hint.clone();
+        return Err(error.into());
+    }
+    Ok(planned)
+}
+
+/// `--generate`: offline with `--network`; otherwise each cluster's network is read.
+async fn generate(args: &ExposeArgs, options: &ExposeOptions) -> Result<ExitCode, CliError> {
+    let format = args.output.unwrap_or(OutputFormat::Yaml);
+    if format == OutputFormat::Table {
+        return Err(
+            InputError::new("--generate prints objects: use -o yaml (default) or -o json").into(),
+        );
+    }
+    if let Some(network) = &options.network {
+        output::print(&output::objects(
+            &expose::generate(options, network),
+            format,
+        )?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let clusters = args.clusters.connect().await?;
+    let planned = plan_all(clusters, options).await?;
+    let mut objects = Vec::new();
+    let mut failed = false;
+    for (cluster, network) in &planned {
+        match network {
+            Ok(network) => objects.extend(expose::generate(options, network)),
+            Err(reason) => {
+                eprintln!("error: {reason}");
+                failed = true;
+                let _ = cluster;
+            }
+        }
+    }
+    output::print(&output::objects(&objects, format)?);
+    Ok(exit::from_failures(failed))
+}

@@ -1,0 +1,76 @@
+//! The subcommands, each defined once (clap derive).
+
+pub mod expose;
+pub mod pending;
+pub mod version;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::exit::CliError;
+
+/// The flow, shown by `kubectl mesh` alone and at the top of `--help`.
+pub const FLOW: &str = "\
+Join Kubernetes clusters running Istio into one mesh.
+
+The flow, for any number of clusters:
+  kubectl mesh certs generate --clusters east-1,west-1    shared root, one intermediate per cluster
+  kubectl mesh certs secret --contexts east-1,west-1      the cacerts Secret in every cluster
+  kubectl mesh expose --contexts east-1,west-1            east-west gateway in each cluster
+  kubectl mesh link --contexts east-1,west-1              every cluster peers with every other
+  kubectl mesh verify --contexts east-1,west-1            is the mesh consistent?
+
+Every command can print YAML instead of applying it (--generate).";
+
+#[derive(Debug, Parser)]
+#[command(name = "kubectl-mesh", bin_name = "kubectl mesh", version, about = FLOW, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Deploy the east-west gateway to one or many clusters, or print it (--generate)
+    Expose(expose::ExposeArgs),
+    /// Link every cluster with every other (not yet available)
+    Link(pending::PendingArgs),
+    /// Create and install the shared root of trust (not yet available)
+    Certs(pending::PendingArgs),
+    /// Check that the mesh is consistent across clusters (not yet available)
+    Verify(pending::PendingArgs),
+    /// Print the version and git commit
+    Version,
+}
+
+pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    match cli.command {
+        None => {
+            crate::output::print(&format!(
+                "{FLOW}\n\nRun `kubectl mesh --help` for all commands.\n"
+            ));
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Expose(args)) => expose::run(args).await,
+        Some(Command::Link(args)) => pending::run("link", args).await,
+        Some(Command::Certs(args)) => pending::run("certs", args).await,
+        Some(Command::Verify(args)) => pending::run("verify", args).await,
+        Some(Command::Version) => version::run(),
+    }
+}
+
+/// The bare clap command of a one-subcommand binary such as `kubectl-mesh-expose`; its usage
+/// reads `kubectl mesh expose`, which is how kubectl users call it.
+pub fn single_command(sub: &'static str) -> clap::Command {
+    let about = <Cli as clap::CommandFactory>::command()
+        .find_subcommand(sub)
+        .and_then(|c| c.get_about().cloned());
+    let mut command = clap::Command::new(format!("kubectl-mesh-{sub}"))
+        .bin_name(format!("kubectl mesh {sub}"))
+        .version(env!("CARGO_PKG_VERSION"));
+    if let Some(about) = about {
+        command = command.about(about);
+    }
+    command
+}

@@ -1,0 +1,47 @@
+//! Exit codes (DESIGN §3): 0 success, 1 something failed (reported per cluster), 2 bad input
+//! (nothing changed).
+
+use std::process::ExitCode;
+
+use kubectl_mesh_core::InputError;
+
+#[derive(Debug)]
+pub enum CliError {
+    /// Bad input: exit 2. Raised before any write.
+    Input(InputError),
+    /// The operation could not run at all: exit 1.
+    Failed(String),
+}
+
+impl From<InputError> for CliError {
+    fn from(e: InputError) -> Self {
+        CliError::Input(e)
+    }
+}
+
+pub const FAILED: u8 = 1;
+pub const INPUT: u8 = 2;
+
+/// Prints the error, if any, and turns the result into the process exit code.
+pub fn finish(result: Result<ExitCode, CliError>) -> ExitCode {
+    match result {
+        Ok(code) => code,
+        Err(CliError::Input(e)) => {
+            eprintln!("error: {e}");
+            ExitCode::from(INPUT)
+        }
+        Err(CliError::Failed(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(FAILED)
+        }
+    }
+}
+
+/// 1 if any item failed, else 0.
+pub fn from_failures(any_failed: bool) -> ExitCode {
+    if any_failed {
+        ExitCode::from(FAILED)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

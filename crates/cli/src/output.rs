@@ -1,0 +1,161 @@
+//! Rendering: YAML streams for `--generate`, tables and JSON/YAML for reports.
+
+use std::io::Write;
+
+use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
+use kubectl_mesh_core::apply::DryRun;
+use kubectl_mesh_core::report::ClusterReport;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::args::OutputFormat;
+use crate::exit::CliError;
+
+/// A `---`-separated YAML stream, as `kubectl apply -f -` reads it.
+pub fn yaml_stream(objects: &[Value]) -> Result<String, CliError> {
+    let mut out = String::new();
+    for object in objects {
+        let doc = serde_yaml_ng::to_string(object)
+            .map_err(|e| CliError::Failed(format!("cannot render YAML: {e}")))?;
+        out.push_str("---\n");
+        out.push_str(&doc);
+    }
+    Ok(out)
+}
+
+/// Objects as kubectl prints several: a YAML stream, or a `v1/List` in JSON.
+pub fn objects(objects: &[Value], format: OutputFormat) -> Result<String, CliError> {
+    match format {
+        OutputFormat::Json => {
+            let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": objects});
+            Ok(pretty_json(&list)? + "\n")
+        }
+        _ => yaml_stream(objects),
+    }
+}
+
+pub fn pretty_json<T: Serialize>(value: &T) -> Result<String, CliError> {
+    serde_json::to_string_pretty(value)
+        .map_err(|e| CliError::Failed(format!("cannot render JSON: {e}")))
+}
+
+/// A report in the machine-readable formats.
+pub fn structured<T: Serialize>(value: &T, format: OutputFormat) -> Result<String, CliError> {
+    match format {
+        OutputFormat::Yaml => serde_yaml_ng::to_string(value)
+            .map_err(|e| CliError::Failed(format!("cannot render YAML: {e}"))),
+        _ => Ok(pretty_json(value)? + "\n"),
+    }
+}
+
+/// A kubectl-style table: no borders, upper-case headers, left-aligned.
+pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
+    let mut table = Table::new();
+    table
+        .load_preset(presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Disabled);
+    table.set_header(headers.to_vec());
+    for row in rows {
+        table.add_row(row);
+    }
+    for column in table.column_iter_mut() {
+        column
+            .set_padding((0, 3))
+            .set_cell_alignment(CellAlignment::Left);
+    }
+    let text = table.to_string();
+    let mut out: String = text
+        .lines()
+        .map(|l| l.trim_end().to_string() + "\n")
+        .collect();
+    if out.is_empty() {
+        out.push('\n');
+    }
+    out
+}
+
+/// The words kubectl appends in a dry run.
+pub fn dry_run_suffix(dry_run: DryRun) -> &'static str {
+    match dry_run {
+        DryRun::None => "",
+        DryRun::Client => " (dry run)",
+        DryRun::Server => " (server dry run)",
+    }
+}
+
+/// The per-cluster report of a command that writes objects: one row per object.
+pub fn cluster_reports(
+    reports: &[ClusterReport],
+    format: OutputFormat,
+    dry_run: DryRun,
+    wrapper: &str,
+) -> Result<String, CliError> {
+    if format != OutputFormat::Table {
+        let doc = serde_json::json!({"kind": wrapper, "dryRun": dry_run_word(dry_run), "clusters": reports});
+        return structured(&doc, format);
+    }
+    let suffix = dry_run_suffix(dry_run);
+    let mut rows = Vec::new();
+    for report in reports {
+        let network = report.network.clone().unwrap_or_else(|| "-".into());
+        let address = report.address.clone().unwrap_or_else(|| "-".into());
+        if report.objects.is_empty() {
+            rows.push(vec![
+                report.cluster.clone(),
+                network.clone(),
+                "-".into(),
+                format!("{}", report.result),
+                address.clone(),
+            ]);
+        }
+        for (i, object) in report.objects.iter().enumerate() {
+            let first = i == 0;
+            rows.push(vec![
+                if first {
+                    report.cluster.clone()
+                } else {
+                    String::new()
+                },
+                if first {
+                    network.clone()
+                } else {
+                    String::new()
+                },
+                object.object.to_string(),
+                format!("{}{suffix}", object.result),
+                if first {
+                    address.clone()
+                } else {
+                    String::new()
+                },
+            ]);
+        }
+    }
+    Ok(table(
+        &["CLUSTER", "NETWORK", "OBJECT", "RESULT", "ADDRESS"],
+        rows,
+    ))
+}
+
+fn dry_run_word(dry_run: DryRun) -> &'static str {
+    match dry_run {
+        DryRun::None => "none",
+        DryRun::Client => "client",
+        DryRun::Server => "server",
+    }
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error worth a stack of messages.
+pub fn print(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+}
+
+/// Per-cluster errors on stderr, after the report.
+pub fn print_errors(reports: &[ClusterReport]) {
+    for report in reports {
+        if let Some(error) = &report.error {
+            eprintln!("error: {error}");
+        }
+    }
+}

@@ -1,0 +1,271 @@
+//! The apply engine: server-side apply with our field manager, and nothing at all when the
+//! cluster already holds what we would write.
+
+use serde_json::Value;
+
+use crate::api::{ApiClient, ApiError, ApplyParams};
+use crate::report::Outcome;
+use crate::resource::{self, ObjectRef};
+
+/// `--dry-run` as kubectl spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DryRun {
+    #[default]
+    None,
+    /// Read, compare and report; send no write.
+    Client,
+    /// Send the writes with `dryRun=All`; the server validates and persists nothing.
+    Server,
+}
+
+/// How we write.
+#[derive(Debug, Clone)]
+pub struct WriteOptions {
+    pub field_manager: String,
+    pub dry_run: DryRun,
+    pub force_conflicts: bool,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions {
+            field_manager: crate::labels::DEFAULT_FIELD_MANAGER.to_string(),
+            dry_run: DryRun::None,
+            force_conflicts: false,
+        }
+    }
+}
+
+/// Why writing one object failed, in words that say what to do.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ApplyError {
+    #[error("{object}: conflict with field manager {manager:?} on {fields}; re-run with --force-conflicts to take these fields over")]
+    Conflict {
+        object: ObjectRef,
+        manager: String,
+        fields: String,
+    },
+    #[error("{object}: {source}")]
+    Api { object: ObjectRef, source: ApiError },
+    #[error("{object}: kind {kind} is not one kubectl-mesh writes")]
+    UnknownKind { object: ObjectRef, kind: String },
+}
+
+impl ApplyError {
+    pub fn api_error(&self) -> Option<&ApiError> {
+        match self {
+            ApplyError::Api { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// Applies `desired`, reading the live object first so that an unchanged object costs one
+/// GET and no write.
+pub async fn apply(
+    api: &ApiClient,
+    desired: &Value,
+    options: &WriteOptions,
+) -> Result<Outcome, ApplyError> {
+    let object = ObjectRef::of(desired);
+    let path = resource::path_of(desired).ok_or_else(|| ApplyError::UnknownKind {
+        object: object.clone(),
+        kind: object.kind.clone(),
+    })?;
+    let wrap = |source: ApiError| ApplyError::Api {
+        object: object.clone(),
+        source,
+    };
+    let live = api.get(&path).await.map_err(wrap)?;
+    let outcome = match &live {
+        None => Outcome::Created,
+        Some(live) if is_up_to_date(desired, live, &options.field_manager) => {
+            return Ok(Outcome::Unchanged)
+        }
+        Some(_) => Outcome::Configured,
+    };
+    if options.dry_run == DryRun::Client {
+        return Ok(outcome);
+    }
+    let params = ApplyParams {
+        field_manager: &options.field_manager,
+        force: options.force_conflicts,
+        dry_run: options.dry_run == DryRun::Server,
+    };
+    match api.apply(&path, desired, &params).await {
+        Ok(_) => Ok(outcome),
+        Err(e) if e.code() == Some(409) => Err(conflict(object, &e)),
+        Err(e) => Err(wrap(e)),
+    }
+}
+
+/// Deletes an object if it exists. `Unchanged` when there was nothing to delete.
+pub async fn delete(
+    api: &ApiClient,
+    object: &ObjectRef,
+    path: &str,
+    dry_run: DryRun,
+) -> Result<Outcome, ApplyError> {
+    let wrap = |source: ApiError| ApplyError::Api {
+        object: object.clone(),
+        source,
+    };
+    let existed = match dry_run {
+        DryRun::Client => api.get(path).await.map_err(wrap)?.is_some(),
+        _ => api
+            .delete(path, dry_run == DryRun::Server)
+            .await
+            .map_err(wrap)?,
+    };
+    Ok(if existed {
+        Outcome::Deleted
+    } else {
+        Outcome::Unchanged
+    })
+}
+
+/// True when the live object already holds every field we would apply, with our values, and
+/// our field manager owns an Apply entry — so applying again would change nothing.
+pub fn is_up_to_date(desired: &Value, live: &Value, field_manager: &str) -> bool {
+    let ours = live
+        .pointer("/metadata/managedFields")
+        .and_then(Value::as_array)
+        .is_some_and(|entries| {
+            entries.iter().any(|e| {
+                e.get("manager").and_then(Value::as_str) == Some(field_manager)
+                    && e.get("operation").and_then(Value::as_str) == Some("Apply")
+            })
+        });
+    ours && is_subset(desired, live)
+}
+
+/// Whether every field of `desired` is in `live` with the same value. Lists must match
+/// element by element (the server may add defaulted fields inside elements).
+pub fn is_subset(desired: &Value, live: &Value) -> bool {
+    match (desired, live) {
+        (Value::Object(d), Value::Object(l)) => d
+            .iter()
+            .all(|(key, value)| l.get(key).is_some_and(|lv| is_subset(value, lv))),
+        (Value::Array(d), Value::Array(l)) => {
+            d.len() == l.len() && d.iter().zip(l).all(|(a, b)| is_subset(a, b))
+        }
+        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        _ => desired == live,
+    }
+}
+
+/// Turns the server's 409 into "who owns which field", from the Status causes.
+fn conflict(object: ObjectRef, error: &ApiError) -> ApplyError {
+    let ApiError::Status {
+        details, message, ..
+    } = error
+    else {
+        return ApplyError::Api {
+            object,
+            source: error.clone(),
+        };
+    };
+    let causes = details
+        .as_ref()
+        .and_then(|d| d.get("causes"))
+        .and_then(Value::as_array);
+    let mut managers = Vec::new();
+    let mut fields = Vec::new();
+    for cause in causes.into_iter().flatten() {
+        if let Some(manager) = cause
+            .get("message")
+            .and_then(Value::as_str)
+            .and_then(quoted)
+        {
+            if !managers.contains(&manager) {
+                managers.push(manager);
+            }
+        }
+        if let Some(field) = cause.get("field").and_then(Value::as_str) {
+            fields.push(field.to_string());
+        }
+    }
+    if managers.is_empty() {
+        // A resourceVersion conflict or an unexpected shape: keep the server's words.
+        return match quoted(message) {
+            Some(manager) => ApplyError::Conflict {
+                object,
+                manager,
+                fields: message.clone(),
+            },
+            None => ApplyError::Api {
+                object,
+                source: error.clone(),
+            },
+        };
+    }
+    ApplyError::Conflict {
+        object,
+        manager: managers.join("\", \""),
+        fields: fields.join(", "),
+    }
+}
+
+/// The first double-quoted word of a message: the manager in `conflict with "helm" using ...`.
+fn quoted(message: &str) -> Option<String> {
+    let start = message.find('"')? + 1;
+    let len = message[start..].find('"')?;
+    Some(message[start..start + len].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn subset_ignores_server_additions() {
+        let desired = json!({"metadata": {"name": "g", "labels": {"a": "1"}}, "spec": {"listeners": [{"name": "x", "port": 1}]}});
+        let live = json!({"metadata": {"name": "g", "uid": "u", "labels": {"a": "1", "b": "2"}},
+            "spec": {"listeners": [{"name": "x", "port": 1, "allowedRoutes": {}}]}, "status": {}});
+        assert!(is_subset(&desired, &live));
+        let changed = json!({"metadata": {"name": "g", "labels": {"a": "2"}}});
+        assert!(!is_subset(&changed, &live));
+        let more = json!({"spec": {"listeners": [{"name": "x", "port": 1}, {"name": "y"}]}});
+        assert!(!is_subset(&more, &live));
+    }
+
+    #[test]
+    fn up_to_date_needs_our_apply_entry() {
+        let desired = json!({"metadata": {"name": "g"}});
+        let managed = |manager: &str, op: &str| json!({"metadata": {"name": "g", "managedFields": [{"manager": manager, "operation": op}]}});
+        assert!(is_up_to_date(
+            &desired,
+            &managed("kubectl-mesh", "Apply"),
+            "kubectl-mesh"
+        ));
+        assert!(!is_up_to_date(
+            &desired,
+            &managed("kubectl-mesh", "Update"),
+            "kubectl-mesh"
+        ));
+        assert!(!is_up_to_date(
+            &desired,
+            &managed("helm", "Apply"),
+            "kubectl-mesh"
+        ));
+    }
+
+    #[test]
+    fn conflict_names_the_other_manager() {
+        let error = ApiError::Status {
+            code: 409,
+            reason: "Conflict".into(),
+            message: "Apply failed with 1 conflict: conflict with \"helm\" using gateway.networking.k8s.io/v1: .spec.gatewayClassName".into(),
+            details: Some(json!({"causes": [{"reason": "FieldManagerConflict",
+                "message": "conflict with \"helm\" using gateway.networking.k8s.io/v1", "field": ".spec.gatewayClassName"}]})),
+        };
+        let object = ObjectRef {
+            kind: "Gateway".into(),
+            namespace: Some("ns".into()),
+            name: "g".into(),
+        };
+        let text = conflict(object, &error).to_string();
+        assert_eq!(text, "Gateway ns/g: conflict with field manager \"helm\" on .spec.gatewayClassName; re-run with --force-conflicts to take these fields over");
+    }
+}

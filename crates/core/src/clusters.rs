@@ -1,0 +1,224 @@
+//! The set of clusters a command works on: parsed from `--context`/`--contexts`, validated
+//! before anything is sent, then connected.
+
+use std::time::Duration;
+
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+use crate::api::{ApiClient, RetryPolicy};
+use crate::kubeconfig::LoadedKubeconfig;
+use crate::{names, InputError};
+
+/// A cluster as the user named it: `east-1` or `east-1=some-context`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterRef {
+    /// The cluster name used in object names and reports.
+    pub name: String,
+    /// The kubeconfig context to reach it.
+    pub context: String,
+}
+
+/// Parses `--contexts` entries (`ctx` or `name=ctx`), refusing duplicates and invalid names.
+pub fn parse_refs(entries: &[String]) -> Result<Vec<ClusterRef>, InputError> {
+    let mut refs: Vec<ClusterRef> = Vec::new();
+    for entry in entries.iter().map(|e| e.trim()).filter(|e| !e.is_empty()) {
+        let (name, context) = match entry.split_once('=') {
+            Some((name, context)) => (name.trim(), context.trim()),
+            None => (entry, entry),
+        };
+        if context.is_empty() {
+            return Err(InputError::new(format!(
+                "--contexts entry {entry:?} has no context after '='"
+            ))
+            .with_hint("write NAME=CONTEXT, e.g. --contexts east-1=kind-east"));
+        }
+        check_cluster_name(name, entry)?;
+        if let Some(dup) = refs.iter().find(|r| r.name == name || r.context == context) {
+            let what = if dup.name == name {
+                format!("cluster {name:?}")
+            } else {
+                format!("context {context:?}")
+            };
+            return Err(
+                InputError::new(format!("{what} is listed twice in --contexts"))
+                    .with_hint("list every cluster once"),
+            );
+        }
+        refs.push(ClusterRef {
+            name: name.to_string(),
+            context: context.to_string(),
+        });
+    }
+    Ok(refs)
+}
+
+fn check_cluster_name(name: &str, entry: &str) -> Result<(), InputError> {
+    if names::is_label(name) {
+        return Ok(());
+    }
+    let hint = if entry.contains('=') {
+        "cluster names are DNS-1123 labels: lowercase letters, digits and '-' (e.g. east-1)"
+            .to_string()
+    } else {
+        format!("the context name is not a valid cluster name; name the cluster explicitly: --contexts east-1={entry}")
+    };
+    Err(InputError::new(format!(
+        "invalid cluster name {name:?}: not a valid DNS-1123 label"
+    ))
+    .with_hint(hint))
+}
+
+/// Which clusters a command targets: `--contexts` if given, else `--context`, else the
+/// kubeconfig's current context.
+pub fn select(
+    kubeconfig: &LoadedKubeconfig,
+    context: Option<&str>,
+    contexts: &[String],
+) -> Result<Vec<ClusterRef>, InputError> {
+    if context.is_some() && !contexts.is_empty() {
+        return Err(InputError::new("--context and --contexts were both given")
+            .with_hint("use --context for one cluster or --contexts a,b,c for several"));
+    }
+    let refs = if !contexts.is_empty() {
+        parse_refs(contexts)?
+    } else {
+        let name = match context {
+            Some(c) => c.to_string(),
+            None => kubeconfig
+                .current_context()
+                .map(str::to_string)
+                .ok_or_else(|| {
+                    InputError::new("no context selected and the kubeconfig has no current-context")
+                        .with_hint("pass --context NAME or --contexts a,b,c")
+                })?,
+        };
+        parse_refs(&[name])?
+    };
+    for r in &refs {
+        if !kubeconfig.has_context(&r.context) {
+            return Err(kubeconfig.unknown_context(&r.context));
+        }
+    }
+    Ok(refs)
+}
+
+/// A cluster ready to be talked to.
+#[derive(Clone)]
+pub struct Cluster {
+    pub name: String,
+    pub context: String,
+    pub server: String,
+    pub api: ApiClient,
+}
+
+/// How clients are configured.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectOptions {
+    /// Per API call.
+    pub timeout: Duration,
+    pub retry: RetryPolicy,
+}
+
+/// Builds a client for every cluster. Fails (as input error) only on a broken kubeconfig entry;
+/// unreachable servers show up later, per cluster, when they are called.
+pub async fn connect(
+    kubeconfig: &LoadedKubeconfig,
+    refs: &[ClusterRef],
+    options: ConnectOptions,
+) -> Result<Vec<Cluster>, InputError> {
+    let mut clusters = Vec::with_capacity(refs.len());
+    for r in refs {
+        clusters.push(connect_one(&kubeconfig.config, r, options).await?);
+    }
+    Ok(clusters)
+}
+
+async fn connect_one(
+    config: &Kubeconfig,
+    r: &ClusterRef,
+    options: ConnectOptions,
+) -> Result<Cluster, InputError> {
+    let kube_options = KubeConfigOptions {
+        context: Some(r.context.clone()),
+        ..Default::default()
+    };
+    let broken = |e: &dyn std::fmt::Display| {
+        InputError::new(format!(
+            "context {:?} (cluster {}) in the kubeconfig cannot be used: {e}",
+            r.context, r.name
+        ))
+        .with_hint(format!(
+            "check it with `kubectl --context {} get ns`",
+            r.context
+        ))
+    };
+    let mut config = kube::Config::from_custom_kubeconfig(config.clone(), &kube_options)
+        .await
+        .map_err(|e| broken(&e))?;
+    if config.accept_invalid_certs {
+        tracing::warn!(
+            cluster = %r.name,
+            "TLS verification is OFF for context {:?} (insecure-skip-tls-verify in the kubeconfig)",
+            r.context
+        );
+    }
+    // Retries are ours (they honour Retry-After and bound the total); kube's would stack on top.
+    config.default_retry = false;
+    config.connect_timeout = Some(options.timeout);
+    let server = config.cluster_url.to_string();
+    let client = kube::Client::try_from(config).map_err(|e| broken(&e))?;
+    Ok(Cluster {
+        name: r.name.clone(),
+        context: r.context.clone(),
+        server,
+        api: ApiClient::new(client, options.timeout, options.retry),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn parses_names_and_contexts() {
+        let refs = parse_refs(&strings(&["a", "east-1=kind-east", " b "])).unwrap();
+        assert_eq!(
+            refs[0],
+            ClusterRef {
+                name: "a".into(),
+                context: "a".into()
+            }
+        );
+        assert_eq!(
+            refs[1],
+            ClusterRef {
+                name: "east-1".into(),
+                context: "kind-east".into()
+            }
+        );
+        assert_eq!(refs[2].name, "b");
+    }
+
+    #[test]
+    fn refuses_duplicates_and_bad_names() {
+        let err = parse_refs(&strings(&["a", "a"])).unwrap_err();
+        assert!(err.message.contains("listed twice"), "{err}");
+        let err = parse_refs(&strings(&["x=a", "y=a"])).unwrap_err();
+        assert!(err.message.contains("context \"a\""), "{err}");
+        let err = parse_refs(&strings(&["arn:aws:eks:eu-west-1:1:cluster/prod"])).unwrap_err();
+        assert!(
+            err.to_string().contains("--contexts east-1=arn:aws"),
+            "{err}"
+        );
+        let err = parse_refs(&strings(&["East=ctx"])).unwrap_err();
+        assert!(
+            err.message.contains("invalid cluster name \"East\""),
+            "{err}"
+        );
+        assert!(parse_refs(&strings(&["a="])).is_err());
+    }
+}

@@ -1,0 +1,426 @@
+//! `expose`: the east-west gateway in every cluster (DESIGN §5.1–5.3).
+//!
+//! Work is split in two phases so that bad input changes nothing: first every cluster is read
+//! (network label, Gateway API present), then — only if no cluster lacks a network — every
+//! reachable cluster is written, concurrently.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::api::{ApiClient, ApiError};
+use crate::apply::{self, ApplyError, DryRun, WriteOptions};
+use crate::clusters::Cluster;
+use crate::labels::{ISTIO_SYSTEM, MANAGED_BY, MANAGED_BY_VALUE, NETWORK};
+use crate::report::{ClusterReport, Outcome, Progress};
+use crate::resource::{self, ObjectRef};
+use crate::resources::eastwest::{EastWest, Flavor, Readiness};
+use crate::resources::namespace;
+use crate::{parallel, InputError};
+
+/// What the user asked of `expose`, the same for every cluster.
+#[derive(Debug, Clone, Default)]
+pub struct ExposeOptions {
+    /// The gateway; its `network` is filled in per cluster.
+    pub gateway: EastWest,
+    /// `--network`: used for every cluster, and written onto `istio-system`.
+    pub network: Option<String>,
+    pub write: WriteOptions,
+    /// `--wait`: how long to wait for the gateway's address.
+    pub wait: Option<Duration>,
+    pub parallel: usize,
+}
+
+/// The objects `--generate` prints for one cluster whose network is known.
+pub fn generate(options: &ExposeOptions, network: &str) -> Vec<Value> {
+    let gateway = EastWest {
+        network: network.to_string(),
+        ..options.gateway.clone()
+    };
+    let mut objects = Vec::new();
+    if gateway.namespace() != ISTIO_SYSTEM {
+        objects.push(namespace::owned(gateway.namespace()));
+    }
+    if options.network.is_some() {
+        objects.push(namespace::network_label(ISTIO_SYSTEM, network));
+    }
+    objects.extend(gateway.objects());
+    objects
+}
+
+/// The network label on a cluster's `istio-system` namespace, if any.
+pub async fn read_network(api: &ApiClient) -> Result<Option<String>, ApiError> {
+    let ns = api
+        .get(&resource::NAMESPACE.object_path(None, ISTIO_SYSTEM))
+        .await?;
+    Ok(ns
+        .as_ref()
+        .and_then(|ns| ns.pointer("/metadata/labels"))
+        .and_then(|labels| labels.get(NETWORK))
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+        .map(str::to_string))
+}
+
+/// The result of reading one cluster before writing to it.
+pub enum Plan {
+    Ready {
+        network: String,
+    },
+    /// Input the user must fix (exit 2, nothing is written anywhere).
+    Input(InputError),
+    /// The cluster cannot be worked on (exit 1, the others proceed).
+    Failed(String),
+}
+
+/// Reads what a cluster needs before writing: its network and whether the API group of the
+/// gateway exists.
+pub async fn plan(cluster: &Cluster, options: &ExposeOptions) -> Plan {
+    let network = match &options.network {
+        Some(network) => network.clone(),
+        None => match read_network(&cluster.api).await {
+            Ok(Some(network)) => network,
+            Ok(None) => return Plan::Input(no_network(cluster)),
+            Err(e) => return Plan::Failed(describe(cluster, &e)),
+        },
+    };
+    match missing_api(cluster, options.gateway.flavor).await {
+        Ok(None) => Plan::Ready { network },
+        Ok(Some(missing)) => Plan::Failed(missing),
+        Err(e) => Plan::Failed(describe(cluster, &e)),
+    }
+}
+
+fn no_network(cluster: &Cluster) -> InputError {
+    InputError::new(format!(
+        "cluster {}: no network known (namespace istio-system has no {NETWORK} label)",
+        cluster.name
+    ))
+    .with_hint(format!(
+        "pass --network NAME, or label it: kubectl --context {} label namespace istio-system {NETWORK}=NAME",
+        cluster.context
+    ))
+}
+
+/// Says which CRDs are missing when the API group our objects need is not served.
+async fn missing_api(cluster: &Cluster, flavor: Flavor) -> Result<Option<String>, ApiError> {
+    let (kind, what) = match flavor {
+        Flavor::Sidecar => (
+            resource::ISTIO_GATEWAY,
+            "Istio's CRDs (networking.istio.io) are not installed: install Istio first (e.g. `helm install istio-base istio/base -n istio-system`)",
+        ),
+        _ => (
+            resource::GATEWAY,
+            "the Gateway API CRDs (gateway.networking.k8s.io/v1) are not installed: install the standard channel, e.g. `kubectl apply --server-side -f standard-install.yaml` from the gateway-api release matching your Istio",
+        ),
+    };
+    match cluster.api.get(&kind.group_version_path()).await? {
+        Some(_) => Ok(None),
+        None => Ok(Some(format!("cluster {}: {what}", cluster.name))),
+    }
+}
+
+/// Applies the plans: one report per cluster, in the order of `clusters`.
+pub async fn apply_all(
+    clusters: Vec<(Cluster, Result<String, String>)>,
+    options: &ExposeOptions,
+    progress: &dyn Progress,
+) -> Vec<ClusterReport> {
+    parallel::map_bounded(
+        clusters,
+        options.parallel,
+        |(cluster, planned)| async move {
+            let mut report = ClusterReport::new(&cluster.name, &cluster.context);
+            match planned {
+                Ok(network) => {
+                    report.network = Some(network.clone());
+                    apply_cluster(&cluster, options, &network, &mut report, progress).await;
+                }
+                Err(reason) => report.fail(reason),
+            }
+            report
+        },
+    )
+    .await
+}
+
+async fn apply_cluster(
+    cluster: &Cluster,
+    options: &ExposeOptions,
+    network: &str,
+    report: &mut ClusterReport,
+    progress: &dyn Progress,
+) {
+    let gateway = EastWest {
+        network: network.to_string(),
+        ..options.gateway.clone()
+    };
+    let result = async {
+        ensure_namespaces(cluster, &gateway, options, report).await?;
+        for object in gateway.objects() {
+            let outcome = apply::apply(&cluster.api, &object, &options.write).await;
+            record(report, &object, outcome)?;
+        }
+        Ok::<(), ApplyError>(())
+    }
+    .await;
+    if let Err(e) = result {
+        report.fail(explain(cluster, &e));
+        return;
+    }
+    progress.event(
+        &cluster.name,
+        &format!("east-west gateway {}", report.result),
+    );
+    let Some(wait) = options.wait else {
+        report.address = current_address(&cluster.api, &gateway.readiness()).await;
+        return;
+    };
+    if options.write.dry_run != DryRun::None {
+        return;
+    }
+    match wait_ready(cluster, &gateway.readiness(), wait, progress).await {
+        Ok(address) => report.address = Some(address),
+        Err(reason) => report.fail(reason),
+    }
+}
+
+fn record(
+    report: &mut ClusterReport,
+    object: &Value,
+    outcome: Result<Outcome, ApplyError>,
+) -> Result<(), ApplyError> {
+    match outcome {
+        Ok(outcome) => {
+            report.record(ObjectRef::of(object), outcome);
+            Ok(())
+        }
+        Err(e) => {
+            report.record(ObjectRef::of(object), Outcome::Failed);
+            Err(e)
+        }
+    }
+}
+
+/// Creates the gateway's namespace if missing, and puts `--network` on `istio-system`.
+async fn ensure_namespaces(
+    cluster: &Cluster,
+    gateway: &EastWest,
+    options: &ExposeOptions,
+    report: &mut ClusterReport,
+) -> Result<(), ApplyError> {
+    let mut wanted = vec![gateway.namespace().to_string()];
+    if options.network.is_some() && gateway.namespace() != ISTIO_SYSTEM {
+        wanted.push(ISTIO_SYSTEM.to_string());
+    }
+    for name in wanted {
+        let label = options.network.is_some() && name == ISTIO_SYSTEM;
+        let path = resource::NAMESPACE.object_path(None, &name);
+        let live = cluster
+            .api
+            .get(&path)
+            .await
+            .map_err(|source| ApplyError::Api {
+                object: ObjectRef {
+                    kind: "Namespace".into(),
+                    namespace: None,
+                    name: name.clone(),
+                },
+                source,
+            })?;
+        let desired = match (&live, label) {
+            // Someone else's namespace: touch nothing but the network label.
+            (Some(ns), true) if !is_ours(ns) => namespace::network_label(&name, &gateway.network),
+            (Some(_), false) => continue,
+            // Ours (or about to be): keep the managed-by label, which applying without it would drop.
+            (_, true) => namespace::owned_with_network(&name, &gateway.network),
+            (None, false) => namespace::owned(&name),
+        };
+        let outcome = apply::apply(&cluster.api, &desired, &options.write).await;
+        record(report, &desired, outcome)?;
+    }
+    Ok(())
+}
+
+fn is_ours(object: &Value) -> bool {
+    object
+        .pointer("/metadata/labels")
+        .and_then(|l| l.get(MANAGED_BY))
+        .and_then(Value::as_str)
+        == Some(MANAGED_BY_VALUE)
+}
+
+/// The address of a ready gateway or LoadBalancer Service, if it has one.
+pub fn address_of(object: &Value) -> Option<String> {
+    let first = |pointer: &str, field: &str| {
+        object
+            .pointer(pointer)?
+            .as_array()?
+            .iter()
+            .find_map(|a| a.get(field)?.as_str().map(str::to_string))
+    };
+    first("/status/addresses", "value")
+        .or_else(|| first("/status/loadBalancer/ingress", "ip"))
+        .or_else(|| first("/status/loadBalancer/ingress", "hostname"))
+}
+
+/// Whether a Gateway reports `Programmed: True` (Services have no such condition).
+fn is_programmed(object: &Value) -> bool {
+    if object.get("kind").and_then(Value::as_str) != Some("Gateway") {
+        return true;
+    }
+    object
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .is_some_and(|conds| {
+            conds.iter().any(|c| {
+                c.get("type").and_then(Value::as_str) == Some("Programmed")
+                    && c.get("status").and_then(Value::as_str) == Some("True")
+            })
+        })
+}
+
+async fn current_address(api: &ApiClient, readiness: &Readiness) -> Option<String> {
+    api.get(&readiness.path())
+        .await
+        .ok()
+        .flatten()
+        .as_ref()
+        .and_then(address_of)
+}
+
+/// Polls until the gateway has an address (and, for a Gateway, is Programmed).
+async fn wait_ready(
+    cluster: &Cluster,
+    readiness: &Readiness,
+    limit: Duration,
+    progress: &dyn Progress,
+) -> Result<String, String> {
+    let started = Instant::now();
+    let what = format!(
+        "{} {}/{}",
+        readiness.kind.kind, readiness.namespace, readiness.name
+    );
+    progress.event(
+        &cluster.name,
+        &format!("waiting for {what} to get an address"),
+    );
+    let mut last_note = Instant::now();
+    loop {
+        match cluster.api.get(&readiness.path()).await {
+            Ok(Some(object)) => {
+                if let (Some(address), true) = (address_of(&object), is_programmed(&object)) {
+                    let took = crate::duration::display(started.elapsed());
+                    progress.event(
+                        &cluster.name,
+                        &format!("{what} ready at {address} after {took}"),
+                    );
+                    return Ok(address);
+                }
+            }
+            Ok(None) => {
+                return Err(format!(
+                    "cluster {}: {what} disappeared while waiting",
+                    cluster.name
+                ))
+            }
+            Err(e) => return Err(describe(cluster, &e)),
+        }
+        if started.elapsed() >= limit {
+            return Err(format!(
+                "cluster {}: {what} has no address after {}; check that LoadBalancer Services get addresses in this cluster (`kubectl --context {} get svc -n {}`), then re-run with a longer --wait",
+                cluster.name,
+                crate::duration::display(limit),
+                cluster.context,
+                readiness.namespace
+            ));
+        }
+        if last_note.elapsed() >= Duration::from_secs(10) {
+            let waited = crate::duration::display(started.elapsed());
+            progress.event(
+                &cluster.name,
+                &format!("still waiting for {what} ({waited})"),
+            );
+            last_note = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(250).min(limit)).await;
+    }
+}
+
+/// A cluster-side API failure in words, with what to do about it.
+pub fn describe(cluster: &Cluster, error: &ApiError) -> String {
+    let hint = hint_for(cluster, error);
+    format!(
+        "cluster {} ({}): {error}{hint}",
+        cluster.name, cluster.server
+    )
+}
+
+fn hint_for(cluster: &Cluster, error: &ApiError) -> String {
+    match error.code() {
+        Some(401) => format!(
+            "; the credentials of context {:?} were rejected: log in again or refresh the token",
+            cluster.context
+        ),
+        Some(403) => {
+            "; ask your cluster admin for this permission (check with `kubectl auth can-i`)".into()
+        }
+        _ if matches!(error, ApiError::Transport(_) | ApiError::Timeout(_)) => {
+            format!(
+                "; check that the cluster is up and reachable: `kubectl --context {} get ns`",
+                cluster.context
+            )
+        }
+        _ => String::new(),
+    }
+}
+
+fn explain(cluster: &Cluster, error: &ApplyError) -> String {
+    match error {
+        ApplyError::Api { object, source } => format!("{object}: {}", describe(cluster, source)),
+        other => format!("cluster {}: {other}", cluster.name),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn addresses_and_programmed() {
+        let gw = json!({"kind": "Gateway", "status": {"addresses": [{"type": "IPAddress", "value": "203.0.113.10"}],
+            "conditions": [{"type": "Programmed", "status": "True"}]}});
+        assert_eq!(address_of(&gw).as_deref(), Some("203.0.113.10"));
+        assert!(is_programmed(&gw));
+        let pending = json!({"kind": "Gateway", "status": {"conditions": [{"type": "Programmed", "status": "False"}]}});
+        assert_eq!(address_of(&pending), None);
+        assert!(!is_programmed(&pending));
+        let svc = json!({"kind": "Service", "status": {"loadBalancer": {"ingress": [{"hostname": "lb.example"}]}}});
+        assert_eq!(address_of(&svc).as_deref(), Some("lb.example"));
+        assert!(is_programmed(&svc));
+    }
+
+    #[test]
+    fn generate_includes_namespaces() {
+        let options = ExposeOptions {
+            network: Some("n1".into()),
+            ..Default::default()
+        };
+        let objects = generate(&options, "n1");
+        let kinds: Vec<String> = objects
+            .iter()
+            .map(|o| ObjectRef::of(o).to_string())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "Namespace istio-gateways",
+                "Namespace istio-system",
+                "Gateway istio-gateways/istio-eastwest"
+            ]
+        );
+        let offline = ExposeOptions::default();
+        assert_eq!(generate(&offline, "n1").len(), 2);
+    }
+}

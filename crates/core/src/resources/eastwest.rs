@@ -1,0 +1,168 @@
+//! The east-west gateway in its three flavours (DESIGN §5.1–5.3).
+
+use std::str::FromStr;
+
+use serde_json::{json, Value};
+
+use crate::labels::{EXPOSE_ISTIOD, ISTIO_SYSTEM, NETWORK};
+use crate::resource::{self, Kind};
+
+/// How clusters of the mesh reach each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Flavor {
+    /// Ambient with peering: a Gateway API east-west gateway, peers linked by remote Gateways.
+    #[default]
+    AmbientPeering,
+    /// Upstream Istio ambient multi-network: HBONE gateway, links by remote secrets.
+    Ambient,
+    /// Sidecar multi-primary / primary-remote: a gateway Deployment and Istio Gateway objects.
+    Sidecar,
+}
+
+impl Flavor {
+    pub const NAMES: [&'static str; 3] = ["ambient-peering", "ambient", "sidecar"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flavor::AmbientPeering => "ambient-peering",
+            Flavor::Ambient => "ambient",
+            Flavor::Sidecar => "sidecar",
+        }
+    }
+}
+
+impl FromStr for Flavor {
+    type Err = crate::InputError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "ambient-peering" => Ok(Flavor::AmbientPeering),
+            "ambient" => Ok(Flavor::Ambient),
+            "sidecar" => Ok(Flavor::Sidecar),
+            other => Err(crate::InputError::new(format!("unknown flavour {other:?}"))
+                .with_hint(format!("use one of: {}", Flavor::NAMES.join(", ")))),
+        }
+    }
+}
+
+impl std::fmt::Display for Flavor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Everything that shapes the east-west gateway of one cluster.
+#[derive(Debug, Clone, Default)]
+pub struct EastWest {
+    pub flavor: Flavor,
+    pub network: String,
+    /// Overrides the gateway's name (and, for sidecar, its Deployment/Service/ServiceAccount).
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    pub gateway_class: Option<String>,
+    /// Sidecar flavour: also route istiod's ports through the gateway (primary-remote).
+    pub expose_istiod: bool,
+}
+
+/// The object to watch for readiness and the address it gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Readiness {
+    pub kind: Kind,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl Readiness {
+    pub fn path(&self) -> String {
+        self.kind.object_path(Some(&self.namespace), &self.name)
+    }
+}
+
+impl EastWest {
+    pub fn name(&self) -> &str {
+        self.name.as_deref().unwrap_or(match self.flavor {
+            Flavor::AmbientPeering => "istio-eastwest",
+            Flavor::Ambient | Flavor::Sidecar => "istio-eastwestgateway",
+        })
+    }
+
+    pub fn namespace(&self) -> &str {
+        self.namespace.as_deref().unwrap_or(match self.flavor {
+            Flavor::AmbientPeering => "istio-gateways",
+            Flavor::Ambient | Flavor::Sidecar => ISTIO_SYSTEM,
+        })
+    }
+
+    fn gateway_class(&self) -> &str {
+        self.gateway_class.as_deref().unwrap_or(match self.flavor {
+            Flavor::AmbientPeering => "istio-eastwest",
+            Flavor::Ambient | Flavor::Sidecar => "istio-east-west",
+        })
+    }
+
+    /// The objects of this gateway, in the order they must be applied (namespaces first are
+    /// handled by the caller, which knows whether they exist).
+    pub fn objects(&self) -> Vec<Value> {
+        match self.flavor {
+            Flavor::AmbientPeering => vec![self.peering_gateway()],
+            Flavor::Ambient => vec![self.ambient_gateway()],
+            Flavor::Sidecar => super::sidecar::objects(self),
+        }
+    }
+
+    /// What `--wait` watches: the Gateway, or for sidecar the LoadBalancer Service.
+    pub fn readiness(&self) -> Readiness {
+        let kind = match self.flavor {
+            Flavor::Sidecar => resource::SERVICE,
+            _ => resource::GATEWAY,
+        };
+        Readiness {
+            kind,
+            namespace: self.namespace().to_string(),
+            name: self.name().to_string(),
+        }
+    }
+
+    /// The two listeners of an ambient-peering east-west gateway; peer Gateways reuse them.
+    pub fn peering_listeners() -> Value {
+        json!([
+            {"name": "cross-network", "port": 15008, "protocol": "HBONE", "tls": {"mode": "Passthrough"}},
+            {"name": "xds-tls", "port": 15012, "protocol": "TLS", "tls": {"mode": "Passthrough"}},
+        ])
+    }
+
+    fn peering_gateway(&self) -> Value {
+        json!({
+            "apiVersion": resource::GATEWAY_API,
+            "kind": "Gateway",
+            "metadata": super::metadata(self.name(), Some(self.namespace()), &[
+                (EXPOSE_ISTIOD, "15012"),
+                (NETWORK, &self.network),
+            ]),
+            "spec": {
+                "gatewayClassName": self.gateway_class(),
+                "listeners": Self::peering_listeners(),
+            },
+        })
+    }
+
+    fn ambient_gateway(&self) -> Value {
+        json!({
+            "apiVersion": resource::GATEWAY_API,
+            "kind": "Gateway",
+            "metadata": super::metadata(self.name(), Some(self.namespace()), &[(NETWORK, &self.network)]),
+            "spec": {
+                "gatewayClassName": self.gateway_class(),
+                "listeners": [{
+                    "name": "mesh",
+                    "port": 15008,
+                    "protocol": "HBONE",
+                    "tls": {
+                        "mode": "Terminate",
+                        "options": {"gateway.istio.io/tls-terminate-mode": "ISTIO_MUTUAL"},
+                    },
+                }],
+            },
+        })
+    }
+}
