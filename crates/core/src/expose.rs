@@ -11,12 +11,12 @@ use serde_json::Value;
 use crate::api::{ApiClient, ApiError};
 use crate::apply::{self, ApplyError, DryRun, WriteOptions};
 use crate::clusters::Cluster;
-use crate::labels::{ISTIO_SYSTEM, MANAGED_BY, MANAGED_BY_VALUE, NETWORK};
-use crate::report::{ClusterReport, Outcome, Progress};
-use crate::resource::{self, ObjectRef};
+use crate::labels::{ISTIO_SYSTEM, NETWORK};
+use crate::report::{ClusterReport, Progress};
+use crate::resource;
 use crate::resources::eastwest::{EastWest, Flavor, Readiness};
 use crate::resources::namespace;
-use crate::{parallel, InputError};
+use crate::{namespaces, parallel, InputError};
 
 /// What the user asked of `expose`, the same for every cluster.
 #[derive(Debug, Clone, Default)]
@@ -159,7 +159,7 @@ async fn apply_cluster(
         ensure_namespaces(cluster, &gateway, options, report).await?;
         for object in gateway.objects() {
             let outcome = apply::apply(&cluster.api, &object, &options.write).await;
-            record(report, &object, outcome)?;
+            namespaces::record(report, &object, outcome)?;
         }
         Ok::<(), ApplyError>(())
     }
@@ -185,23 +185,6 @@ async fn apply_cluster(
     }
 }
 
-fn record(
-    report: &mut ClusterReport,
-    object: &Value,
-    outcome: Result<Outcome, ApplyError>,
-) -> Result<(), ApplyError> {
-    match outcome {
-        Ok(outcome) => {
-            report.record(ObjectRef::of(object), outcome);
-            Ok(())
-        }
-        Err(e) => {
-            report.record(ObjectRef::of(object), Outcome::Failed);
-            Err(e)
-        }
-    }
-}
-
 /// Creates the gateway's namespace if missing, and puts `--network` on `istio-system`.
 async fn ensure_namespaces(
     cluster: &Cluster,
@@ -209,45 +192,20 @@ async fn ensure_namespaces(
     options: &ExposeOptions,
     report: &mut ClusterReport,
 ) -> Result<(), ApplyError> {
-    let mut wanted = vec![gateway.namespace().to_string()];
-    if options.network.is_some() && gateway.namespace() != ISTIO_SYSTEM {
-        wanted.push(ISTIO_SYSTEM.to_string());
-    }
-    for name in wanted {
-        let label = options.network.is_some() && name == ISTIO_SYSTEM;
-        let path = resource::NAMESPACE.object_path(None, &name);
-        let live = cluster
-            .api
-            .get(&path)
-            .await
-            .map_err(|source| ApplyError::Api {
-                object: ObjectRef {
-                    kind: "Namespace".into(),
-                    namespace: None,
-                    name: name.clone(),
-                },
-                source,
-            })?;
-        let desired = match (&live, label) {
-            // Someone else's namespace: touch nothing but the network label.
-            (Some(ns), true) if !is_ours(ns) => namespace::network_label(&name, &gateway.network),
-            (Some(_), false) => continue,
-            // Ours (or about to be): keep the managed-by label, which applying without it would drop.
-            (_, true) => namespace::owned_with_network(&name, &gateway.network),
-            (None, false) => namespace::owned(&name),
-        };
-        let outcome = apply::apply(&cluster.api, &desired, &options.write).await;
-        record(report, &desired, outcome)?;
+    let network = |ns: &str| options.network.as_deref().filter(|_| ns == ISTIO_SYSTEM);
+    let own = gateway.namespace();
+    namespaces::ensure(&cluster.api, own, network(own), &options.write, report).await?;
+    if options.network.is_some() && own != ISTIO_SYSTEM {
+        namespaces::ensure(
+            &cluster.api,
+            ISTIO_SYSTEM,
+            network(ISTIO_SYSTEM),
+            &options.write,
+            report,
+        )
+        .await?;
     }
     Ok(())
-}
-
-fn is_ours(object: &Value) -> bool {
-    object
-        .pointer("/metadata/labels")
-        .and_then(|l| l.get(MANAGED_BY))
-        .and_then(Value::as_str)
-        == Some(MANAGED_BY_VALUE)
 }
 
 /// The address of a ready gateway or LoadBalancer Service, if it has one.

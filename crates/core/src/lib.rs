@@ -11,6 +11,7 @@
 
 pub mod api;
 pub mod apply;
+pub mod cacerts;
 pub mod clusters;
 pub mod duration;
 pub mod error;
@@ -18,6 +19,7 @@ pub mod expose;
 pub mod kubeconfig;
 pub mod labels;
 pub mod names;
+pub mod namespaces;
 pub mod parallel;
 pub mod report;
 pub mod resource;

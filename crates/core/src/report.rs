@@ -63,6 +63,9 @@ pub struct ClusterReport {
     /// Why the cluster failed, with the fix where we know it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What the user should know or do next (e.g. "istiod must restart").
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl ClusterReport {
@@ -75,6 +78,7 @@ impl ClusterReport {
             address: None,
             objects: Vec::new(),
             error: None,
+            notes: Vec::new(),
         }
     }
 

@@ -1,5 +1,6 @@
 //! The subcommands, each defined once (clap derive).
 
+pub mod certs;
 pub mod expose;
 pub mod pending;
 pub mod version;
@@ -36,8 +37,8 @@ pub enum Command {
     Expose(expose::ExposeArgs),
     /// Link every cluster with every other (not yet available)
     Link(pending::PendingArgs),
-    /// Create and install the shared root of trust (not yet available)
-    Certs(pending::PendingArgs),
+    /// Create the shared root of trust and per-cluster intermediates, and install them
+    Certs(certs::CertsArgs),
     /// Check that the mesh is consistent across clusters (not yet available)
     Verify(pending::PendingArgs),
     /// Print the version and git commit
@@ -54,7 +55,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         }
         Some(Command::Expose(args)) => expose::run(args).await,
         Some(Command::Link(args)) => pending::run("link", args).await,
-        Some(Command::Certs(args)) => pending::run("certs", args).await,
+        Some(Command::Certs(args)) => certs::run(args).await,
         Some(Command::Verify(args)) => pending::run("verify", args).await,
         Some(Command::Version) => version::run(),
     }

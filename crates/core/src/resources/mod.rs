@@ -1,6 +1,7 @@
 //! Pure builders of the objects we write (DESIGN §5). No I/O: what they return is exactly what
 //! `--generate` prints and what the apply engine sends.
 
+pub mod cacerts;
 pub mod eastwest;
 pub mod namespace;
 pub mod sidecar;

@@ -1,0 +1,126 @@
+//! `certs secret`: the `cacerts` Secret in every cluster, refusing to silently swap the root
+//! of trust under a running mesh.
+
+use serde_json::Value;
+
+use crate::apply::{self, WriteOptions};
+use crate::clusters::Cluster;
+use crate::expose::describe;
+use crate::labels::ISTIO_SYSTEM;
+use crate::report::{ClusterReport, Progress};
+use crate::resource;
+use crate::resources::cacerts;
+use crate::{namespaces, parallel, InputError};
+
+/// What reading a cluster's current `cacerts` found.
+pub enum Plan {
+    /// Safe to apply; `replaces_root` when `--force` lets a different root replace the live one.
+    Ready {
+        replaces_root: bool,
+    },
+    Input(InputError),
+    Failed(String),
+}
+
+pub fn path() -> String {
+    resource::SECRET.object_path(Some(ISTIO_SYSTEM), cacerts::NAME)
+}
+
+/// Compares the live `cacerts` root with `root_pem`: a different root needs `force`.
+pub async fn plan(cluster: &Cluster, root_pem: &str, force: bool) -> Plan {
+    let live = match cluster.api.get(&path()).await {
+        Ok(live) => live,
+        Err(e) => return Plan::Failed(describe(cluster, &e)),
+    };
+    let live_root = live
+        .as_ref()
+        .and_then(|s| cacerts::entry(s, cacerts::ROOT_CERT_KEY));
+    match live_root {
+        Some(live_root) if !same_pem(&live_root, root_pem) => {
+            if force {
+                Plan::Ready {
+                    replaces_root: true,
+                }
+            } else {
+                Plan::Input(
+                    InputError::new(format!(
+                        "cluster {}: the cacerts Secret in istio-system is signed by a different root",
+                        cluster.name
+                    ))
+                    .with_hint(
+                        "replacing the root breaks trust between workloads until istiod restarts and every workload gets a new certificate; pass --force to replace it",
+                    ),
+                )
+            }
+        }
+        _ => Plan::Ready {
+            replaces_root: false,
+        },
+    }
+}
+
+/// Two PEM texts of the same certificate, whatever their line wrapping.
+fn same_pem(a: &str, b: &str) -> bool {
+    let strip = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    strip(a) == strip(b)
+}
+
+/// One cluster's work: its Secret (built by the caller) and whether it replaces the root.
+pub struct Job {
+    pub cluster: Cluster,
+    pub secret: Value,
+    pub plan: Result<bool, String>,
+}
+
+pub async fn apply_all(
+    jobs: Vec<Job>,
+    write: &WriteOptions,
+    limit: usize,
+    progress: &dyn Progress,
+) -> Vec<ClusterReport> {
+    parallel::map_bounded(jobs, limit, |job| async move {
+        let cluster = &job.cluster;
+        let mut report = ClusterReport::new(&cluster.name, &cluster.context);
+        let replaces_root = match job.plan {
+            Ok(replaces_root) => replaces_root,
+            Err(reason) => {
+                report.fail(reason);
+                return report;
+            }
+        };
+        let result = async {
+            namespaces::ensure(&cluster.api, ISTIO_SYSTEM, None, write, &mut report).await?;
+            let outcome = apply::apply(&cluster.api, &job.secret, write).await;
+            namespaces::record(&mut report, &job.secret, outcome)
+        }
+        .await;
+        match result {
+            Err(e) => report.fail(match e.api_error() {
+                Some(api) => format!("Secret istio-system/cacerts: {}", describe(cluster, api)),
+                None => e.to_string(),
+            }),
+            Ok(()) if replaces_root && report.result.is_change() => report.notes.push(format!(
+                "the root of trust changed: istiod must restart (kubectl --context {} -n istio-system rollout restart deployment/istiod), then restart workloads",
+                cluster.context
+            )),
+            Ok(()) => {}
+        }
+        progress.event(&cluster.name, &format!("cacerts {}", report.result));
+        report
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pem_comparison_ignores_wrapping() {
+        assert!(same_pem(
+            "-----BEGIN X-----\nAAAA\nBBBB\n-----END X-----\n",
+            "-----BEGIN X-----\nAAAABBBB\n-----END X-----"
+        ));
+        assert!(!same_pem("AAAA", "AAAB"));
+    }
+}

@@ -1,0 +1,65 @@
+//! Making sure a namespace exists (and carries the network label) before objects go into it.
+
+use serde_json::Value;
+
+use crate::api::ApiClient;
+use crate::apply::{self, ApplyError, WriteOptions};
+use crate::labels::{MANAGED_BY, MANAGED_BY_VALUE};
+use crate::report::{ClusterReport, Outcome};
+use crate::resource::{self, ObjectRef};
+use crate::resources::namespace;
+
+/// Creates namespace `name` if it is missing (as ours), and when `network` is given puts that
+/// label on it. A namespace someone else created gets the label and nothing else.
+pub async fn ensure(
+    api: &ApiClient,
+    name: &str,
+    network: Option<&str>,
+    write: &WriteOptions,
+    report: &mut ClusterReport,
+) -> Result<(), ApplyError> {
+    let path = resource::NAMESPACE.object_path(None, name);
+    let live = api.get(&path).await.map_err(|source| ApplyError::Api {
+        object: ObjectRef {
+            kind: "Namespace".into(),
+            namespace: None,
+            name: name.to_string(),
+        },
+        source,
+    })?;
+    let desired = match (&live, network) {
+        (Some(ns), Some(network)) if !is_ours(ns) => namespace::network_label(name, network),
+        (Some(_), None) => return Ok(()),
+        // Ours (or about to be): keep the managed-by label, which applying without it would drop.
+        (_, Some(network)) => namespace::owned_with_network(name, network),
+        (None, None) => namespace::owned(name),
+    };
+    let outcome = apply::apply(api, &desired, write).await;
+    record(report, &desired, outcome)
+}
+
+/// Records an object's outcome in the report, passing the error on.
+pub fn record(
+    report: &mut ClusterReport,
+    object: &Value,
+    outcome: Result<Outcome, ApplyError>,
+) -> Result<(), ApplyError> {
+    match outcome {
+        Ok(outcome) => {
+            report.record(ObjectRef::of(object), outcome);
+            Ok(())
+        }
+        Err(e) => {
+            report.record(ObjectRef::of(object), Outcome::Failed);
+            Err(e)
+        }
+    }
+}
+
+pub fn is_ours(object: &Value) -> bool {
+    object
+        .pointer("/metadata/labels")
+        .and_then(|l| l.get(MANAGED_BY))
+        .and_then(Value::as_str)
+        == Some(MANAGED_BY_VALUE)
+}

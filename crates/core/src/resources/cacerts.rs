@@ -1,0 +1,53 @@
+//! The `cacerts` Secret: Istio's plug-in CA material for one cluster (DESIGN §5.6).
+
+use base64::Engine;
+use serde_json::{json, Map, Value};
+
+use crate::labels::ISTIO_SYSTEM;
+
+pub const NAME: &str = "cacerts";
+pub const ROOT_CERT_KEY: &str = "root-cert.pem";
+
+/// The Secret holding `entries` (file name → PEM). `data` rather than `stringData`: the server
+/// stores only `data`, so comparing what we would apply with what is live stays exact.
+pub fn secret<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str)>) -> Value {
+    let mut data = Map::new();
+    for (key, pem) in entries {
+        data.insert(
+            key.to_string(),
+            json!(base64::engine::general_purpose::STANDARD.encode(pem)),
+        );
+    }
+    json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": super::metadata(NAME, Some(ISTIO_SYSTEM), &[]),
+        "type": "Opaque",
+        "data": data,
+    })
+}
+
+/// One decoded entry of a live Secret (`None` if absent or not base64 text).
+pub fn entry(secret: &Value, key: &str) -> Option<String> {
+    let encoded = secret.get("data")?.get(key)?.as_str()?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_entries() {
+        let s = secret([("ca-cert.pem", "CERT"), (ROOT_CERT_KEY, "ROOT")]);
+        assert_eq!(s["metadata"]["name"], "cacerts");
+        assert_eq!(s["metadata"]["namespace"], "istio-system");
+        assert_eq!(s["type"], "Opaque");
+        assert_eq!(s["data"]["ca-cert.pem"], "Q0VSVA==");
+        assert_eq!(entry(&s, ROOT_CERT_KEY).as_deref(), Some("ROOT"));
+        assert_eq!(entry(&s, "missing"), None);
+    }
+}

@@ -1,0 +1,188 @@
+//! Shared harness of the end-to-end tests: testkit clusters running in this process, a
+//! kubeconfig for them in a temp dir, and the real binaries (and real kubectl) run against them.
+
+#![allow(dead_code)]
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use mesh_testkit::{ClusterSpec, FakeCluster, IstioSeed, Sandbox};
+
+/// The directory holding the built binaries (`kubectl-mesh`, `kubectl-mesh-expose`, ...).
+pub fn bin_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_kubectl-mesh"))
+        .parent()
+        .expect("binary dir")
+        .to_path_buf()
+}
+
+/// A sandbox of fake clusters, the runtime serving them, and a scratch directory.
+pub struct Env {
+    pub sandbox: Sandbox,
+    pub dir: tempfile::TempDir,
+    pub kubeconfig: PathBuf,
+    // Declared last: dropped after the sandbox, whose servers run on it.
+    runtime: tokio::runtime::Runtime,
+}
+
+/// Clusters `names`, each with an Istio install on network `network-<name>`.
+pub fn with_istio(names: &[&str]) -> Env {
+    start(
+        names
+            .iter()
+            .map(|n| (n.to_string(), istio_spec(&format!("network-{n}"))))
+            .collect(),
+    )
+}
+
+pub fn istio_spec(network: &str) -> ClusterSpec {
+    ClusterSpec {
+        istio: Some(IstioSeed::network(network)),
+        ..Default::default()
+    }
+}
+
+pub fn start(clusters: Vec<(String, ClusterSpec)>) -> Env {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut builder = Sandbox::builder();
+    for (name, spec) in clusters {
+        builder = builder.cluster_with(&name, spec);
+    }
+    let sandbox = runtime.block_on(builder.start()).expect("sandbox starts");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    sandbox
+        .write_kubeconfig(&kubeconfig)
+        .expect("kubeconfig written");
+    Env {
+        sandbox,
+        dir,
+        kubeconfig,
+        runtime,
+    }
+}
+
+/// The result of running a command, with helpers for assertions.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    #[track_caller]
+    pub fn success(self) -> Run {
+        assert_eq!(
+            self.code, 0,
+            "expected success\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn code(self, code: i32) -> Run {
+        assert_eq!(
+            self.code, code,
+            "expected exit {code}\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+impl Env {
+    pub fn cluster(&self, name: &str) -> &FakeCluster {
+        self.sandbox.cluster(name)
+    }
+
+    /// Environment for child processes: our kubeconfig, a private HOME and kubectl cache, and
+    /// the built binaries first on PATH (for kubectl's plugin dispatch).
+    fn child(&self, program: &OsString) -> Command {
+        let mut cmd = Command::new(program);
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut paths = vec![bin_dir()];
+        paths.extend(std::env::split_paths(&path));
+        cmd.env("PATH", std::env::join_paths(paths).expect("PATH"))
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("HOME", self.dir.path())
+            .env("KUBECACHEDIR", self.dir.path().join("kube-cache"))
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs `kubectl-mesh` (or another of our binaries) with `args`.
+    pub fn bin(&self, binary: &str, args: &[&str]) -> Run {
+        let program = bin_dir().join(binary).into_os_string();
+        Run::from(
+            self.child(&program)
+                .args(args)
+                .output()
+                .expect("binary runs"),
+        )
+    }
+
+    pub fn mesh(&self, args: &[&str]) -> Run {
+        self.bin("kubectl-mesh", args)
+    }
+
+    /// Runs the real kubectl with the same environment.
+    pub fn kubectl(&self, args: &[&str]) -> Run {
+        Run::from(
+            self.child(&OsString::from("kubectl"))
+                .args(args)
+                .output()
+                .expect("kubectl runs"),
+        )
+    }
+
+    /// Runs `kubectl` with `stdin` piped in.
+    pub fn kubectl_stdin(&self, args: &[&str], stdin: &str) -> Run {
+        use std::io::Write;
+        let mut child = self
+            .child(&OsString::from("kubectl"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kubectl runs");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("stdin written");
+        Run::from(child.wait_with_output().expect("kubectl finishes"))
+    }
+
+    /// Runs a closure on the runtime that serves the clusters (for async testkit calls).
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+}
+
+pub const GATEWAY: &str =
+    "/apis/gateway.networking.k8s.io/v1/namespaces/istio-gateways/gateways/istio-eastwest";
+pub const ISTIO_SYSTEM: &str = "/api/v1/namespaces/istio-system";
+pub const GATEWAYS_NS: &str = "/api/v1/namespaces/istio-gateways";
