@@ -67,17 +67,24 @@ pub async fn apply(
     desired: &Value,
     options: &WriteOptions,
 ) -> Result<Outcome, ApplyError> {
-    let object = ObjectRef::of(desired);
-    let path = resource::path_of(desired).ok_or_else(|| ApplyError::UnknownKind {
-        object: object.clone(),
-        kind: object.kind.clone(),
-    })?;
-    let wrap = |source: ApiError| ApplyError::Api {
-        object: object.clone(),
-        source,
-    };
-    let live = api.get(&path).await.map_err(wrap)?;
-    let outcome = match &live {
+    let (object, path) = locate(desired)?;
+    let live = api
+        .get(&path)
+        .await
+        .map_err(|source| ApplyError::Api { object, source })?;
+    apply_over(api, desired, live.as_ref(), options).await
+}
+
+/// Applies `desired` over `live`, the object as the caller already read it (e.g. from one
+/// LIST for many objects), so that no GET is needed here.
+pub async fn apply_over(
+    api: &ApiClient,
+    desired: &Value,
+    live: Option<&Value>,
+    options: &WriteOptions,
+) -> Result<Outcome, ApplyError> {
+    let (object, path) = locate(desired)?;
+    let outcome = match live {
         None => Outcome::Created,
         Some(live) if is_up_to_date(desired, live, &options.field_manager) => {
             return Ok(Outcome::Unchanged)
@@ -95,7 +102,18 @@ pub async fn apply(
     match api.apply(&path, desired, &params).await {
         Ok(_) => Ok(outcome),
         Err(e) if e.code() == Some(409) => Err(conflict(object, &e)),
-        Err(e) => Err(wrap(e)),
+        Err(source) => Err(ApplyError::Api { object, source }),
+    }
+}
+
+fn locate(desired: &Value) -> Result<(ObjectRef, String), ApplyError> {
+    let object = ObjectRef::of(desired);
+    match resource::path_of(desired) {
+        Some(path) => Ok((object, path)),
+        None => Err(ApplyError::UnknownKind {
+            kind: object.kind.clone(),
+            object,
+        }),
     }
 }
 

@@ -343,6 +343,7 @@ fn explain(cluster: &Cluster, error: &ApplyError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resource::ObjectRef;
     use serde_json::json;
 
     #[test]

@@ -18,6 +18,7 @@ pub mod error;
 pub mod expose;
 pub mod kubeconfig;
 pub mod labels;
+pub mod link;
 pub mod names;
 pub mod namespaces;
 pub mod parallel;

@@ -2,6 +2,7 @@
 
 pub mod certs;
 pub mod expose;
+pub mod link;
 pub mod pending;
 pub mod version;
 
@@ -35,8 +36,8 @@ pub struct Cli {
 pub enum Command {
     /// Deploy the east-west gateway to one or many clusters, or print it (--generate)
     Expose(expose::ExposeArgs),
-    /// Link every cluster with every other (not yet available)
-    Link(pending::PendingArgs),
+    /// Link every cluster with every other (peer Gateways), or some pairs
+    Link(link::LinkArgs),
     /// Create the shared root of trust and per-cluster intermediates, and install them
     Certs(certs::CertsArgs),
     /// Check that the mesh is consistent across clusters (not yet available)
@@ -54,7 +55,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Expose(args)) => expose::run(args).await,
-        Some(Command::Link(args)) => pending::run("link", args).await,
+        Some(Command::Link(args)) => link::run(args).await,
         Some(Command::Certs(args)) => certs::run(args).await,
         Some(Command::Verify(args)) => pending::run("verify", args).await,
         Some(Command::Version) => version::run(),

@@ -19,6 +19,6 @@ pub async fn run(name: &str, _args: PendingArgs) -> Result<ExitCode, CliError> {
     Err(InputError::new(format!(
         "`kubectl mesh {name}` is not yet implemented in this version"
     ))
-    .with_hint("available now: `kubectl mesh expose` and `kubectl mesh certs`")
+    .with_hint("available now: `kubectl mesh certs`, `expose` and `link`")
     .into())
 }

@@ -4,6 +4,7 @@
 pub mod cacerts;
 pub mod eastwest;
 pub mod namespace;
+pub mod peering;
 pub mod sidecar;
 
 use serde_json::{json, Map, Value};
