@@ -47,19 +47,23 @@ fn applies_to_three_clusters_then_reports_unchanged_with_zero_writes() {
             .as_array()
             .unwrap()
             .iter()
+            .filter(|m| m["operation"] == "Apply")
             .filter_map(|m| m["manager"].as_str())
             .collect();
-        assert_eq!(managers, ["kubectl-mesh"]);
+        assert_eq!(
+            managers,
+            ["kubectl-mesh"],
+            "server-side applied by our field manager"
+        );
         env.cluster(name).reset_counts();
     }
 
-    let again = env.mesh(&["expose", "--contexts", "a,b,c"]).success();
-    assert_eq!(
-        again.stdout.matches("unchanged").count(),
-        6,
-        "{}",
-        again.stdout
-    );
+    let again = env
+        .mesh(&["expose", "--contexts", "a,b,c", "-o", "json"])
+        .success();
+    for cluster in again.json()["clusters"].as_array().unwrap() {
+        assert_eq!(cluster["result"], "unchanged", "{cluster}");
+    }
     for name in ["a", "b", "c"] {
         let counts = env.cluster(name).counts();
         assert_eq!(counts.writes(), 0, "cluster {name}: {counts:?}");
@@ -67,9 +71,20 @@ fn applies_to_three_clusters_then_reports_unchanged_with_zero_writes() {
     }
 }
 
+/// A cluster with Istio installed but no network label on istio-system yet.
+fn without_network(name: &str) -> Env {
+    start(vec![(
+        name.into(),
+        ClusterSpec {
+            istio: Some(mesh_testkit::IstioSeed::default()),
+            ..Default::default()
+        },
+    )])
+}
+
 #[test]
 fn generate_piped_into_kubectl_apply_server_side() {
-    let env = with_istio(&["a"]);
+    let env = without_network("a");
     let yaml = env
         .mesh(&["expose", "--generate", "--network", "n1"])
         .success()
@@ -146,7 +161,7 @@ fn dry_run_client_makes_no_writes_and_server_persists_nothing() {
 
 #[test]
 fn network_flag_labels_istio_system_and_keeps_its_owner() {
-    let env = with_istio(&["a"]);
+    let env = without_network("a");
     env.mesh(&["expose", "--context", "a", "--network", "net-x"])
         .success();
     let ns = env.cluster("a").object(ISTIO_SYSTEM).unwrap();
@@ -158,6 +173,43 @@ fn network_flag_labels_istio_system_and_keeps_its_owner() {
     );
     let gateway = env.cluster("a").object(GATEWAY).unwrap();
     assert_eq!(label(&gateway, "topology.istio.io/network"), Some("net-x"));
+}
+
+#[test]
+fn network_flag_does_not_silently_relabel_another_managers_network() {
+    let env = with_istio(&["a"]);
+    let run = env
+        .mesh(&["expose", "--context", "a", "--network", "net-x"])
+        .code(1);
+    assert!(
+        run.stderr
+            .contains("Namespace istio-system: conflict with field manager"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains(".metadata.labels.topology.istio.io/network"),
+        "{}",
+        run.stderr
+    );
+    let ns = env.cluster("a").object(ISTIO_SYSTEM).unwrap();
+    assert_eq!(label(&ns, "topology.istio.io/network"), Some("network-a"));
+    assert!(
+        env.cluster("a").object(GATEWAY).is_none(),
+        "stopped before the gateway"
+    );
+    env.mesh(&[
+        "expose",
+        "--context",
+        "a",
+        "--network",
+        "net-x",
+        "--force-conflicts",
+    ])
+    .success();
+    let ns = env.cluster("a").object(ISTIO_SYSTEM).unwrap();
+    assert_eq!(label(&ns, "topology.istio.io/network"), Some("net-x"));
 }
 
 #[test]
@@ -393,7 +445,10 @@ fn invalid_names_and_flavour() {
             vec!["--name", "Bad_Name"],
             "invalid gateway name (--name) \"Bad_Name\"",
         ),
-        (vec!["-n", "-ns"], "invalid namespace"),
+        (
+            vec!["-n", "Bad_NS"],
+            "invalid namespace (-n/--namespace) \"Bad_NS\"",
+        ),
         (vec!["--network", "net work"], "invalid network (--network)"),
         (
             vec!["--contexts", "Upper=a"],

@@ -89,8 +89,8 @@ pub async fn apply_all(
             }
         };
         let result = async {
-            namespaces::ensure(&cluster.api, ISTIO_SYSTEM, None, write, &mut report).await?;
-            let outcome = apply::apply(&cluster.api, &job.secret, write).await;
+            let namespace = namespaces::ensure(&cluster.api, ISTIO_SYSTEM, None, write, &mut report).await?;
+            let outcome = apply::apply(&cluster.api, &job.secret, &namespaces::write_into(write, namespace)).await;
             namespaces::record(&mut report, &job.secret, outcome)
         }
         .await;

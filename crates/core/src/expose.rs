@@ -12,7 +12,7 @@ use crate::api::{ApiClient, ApiError};
 use crate::apply::{self, ApplyError, DryRun, WriteOptions};
 use crate::clusters::Cluster;
 use crate::labels::{ISTIO_SYSTEM, NETWORK};
-use crate::report::{ClusterReport, Progress};
+use crate::report::{ClusterReport, Outcome, Progress};
 use crate::resource;
 use crate::resources::eastwest::{EastWest, Flavor, Readiness};
 use crate::resources::namespace;
@@ -156,9 +156,10 @@ async fn apply_cluster(
         ..options.gateway.clone()
     };
     let result = async {
-        ensure_namespaces(cluster, &gateway, options, report).await?;
+        let namespace = ensure_namespaces(cluster, &gateway, options, report).await?;
+        let write = namespaces::write_into(&options.write, namespace);
         for object in gateway.objects() {
-            let outcome = apply::apply(&cluster.api, &object, &options.write).await;
+            let outcome = apply::apply(&cluster.api, &object, &write).await;
             namespaces::record(report, &object, outcome)?;
         }
         Ok::<(), ApplyError>(())
@@ -191,10 +192,11 @@ async fn ensure_namespaces(
     gateway: &EastWest,
     options: &ExposeOptions,
     report: &mut ClusterReport,
-) -> Result<(), ApplyError> {
+) -> Result<Outcome, ApplyError> {
     let network = |ns: &str| options.network.as_deref().filter(|_| ns == ISTIO_SYSTEM);
     let own = gateway.namespace();
-    namespaces::ensure(&cluster.api, own, network(own), &options.write, report).await?;
+    let outcome =
+        namespaces::ensure(&cluster.api, own, network(own), &options.write, report).await?;
     if options.network.is_some() && own != ISTIO_SYSTEM {
         namespaces::ensure(
             &cluster.api,
@@ -205,7 +207,7 @@ async fn ensure_namespaces(
         )
         .await?;
     }
-    Ok(())
+    Ok(outcome)
 }
 
 /// The address of a ready gateway or LoadBalancer Service, if it has one.

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use crate::api::ApiClient;
-use crate::apply::{self, ApplyError, WriteOptions};
+use crate::apply::{self, ApplyError, DryRun, WriteOptions};
 use crate::labels::{MANAGED_BY, MANAGED_BY_VALUE};
 use crate::report::{ClusterReport, Outcome};
 use crate::resource::{self, ObjectRef};
@@ -17,7 +17,7 @@ pub async fn ensure(
     network: Option<&str>,
     write: &WriteOptions,
     report: &mut ClusterReport,
-) -> Result<(), ApplyError> {
+) -> Result<Outcome, ApplyError> {
     let path = resource::NAMESPACE.object_path(None, name);
     let live = api.get(&path).await.map_err(|source| ApplyError::Api {
         object: ObjectRef {
@@ -29,13 +29,28 @@ pub async fn ensure(
     })?;
     let desired = match (&live, network) {
         (Some(ns), Some(network)) if !is_ours(ns) => namespace::network_label(name, network),
-        (Some(_), None) => return Ok(()),
+        (Some(_), None) => return Ok(Outcome::Unchanged),
         // Ours (or about to be): keep the managed-by label, which applying without it would drop.
         (_, Some(network)) => namespace::owned_with_network(name, network),
         (None, None) => namespace::owned(name),
     };
     let outcome = apply::apply(api, &desired, write).await;
-    record(report, &desired, outcome)
+    record(report, &desired, outcome.clone())?;
+    outcome
+}
+
+/// How to write objects into a namespace that `ensure` just reported on. A server dry run
+/// cannot create the namespace, so the server would answer 404 for everything in it: such
+/// objects are compared client-side instead (they would all be created).
+pub fn write_into(write: &WriteOptions, namespace: Outcome) -> WriteOptions {
+    if write.dry_run == DryRun::Server && namespace == Outcome::Created {
+        WriteOptions {
+            dry_run: DryRun::Client,
+            ..write.clone()
+        }
+    } else {
+        write.clone()
+    }
 }
 
 /// Records an object's outcome in the report, passing the error on.

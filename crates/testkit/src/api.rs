@@ -1,0 +1,567 @@
+//! The resource handlers: get, list, watch, create, update, patch, delete, the
+//! `status` subresource and TokenRequest.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::Method;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+use crate::apply::{self, Writer};
+use crate::fields::Scope;
+use crate::meta;
+use crate::patch;
+use crate::registry::ResourceDef;
+use crate::route::ResourceRoute;
+use crate::selector::{FieldSelector, LabelSelector};
+use crate::status::{ApiError, Cause};
+use crate::store::{self, Store};
+use crate::table;
+
+/// What the server answers.
+pub enum Reply {
+    Json(u16, Value),
+    /// A watch stream: one JSON event per chunk.
+    Watch(mpsc::Receiver<Bytes>),
+}
+
+/// A resource request, decoded from HTTP.
+pub struct ApiRequest<'a> {
+    pub method: &'a Method,
+    pub route: &'a ResourceRoute,
+    pub query: &'a HashMap<String, String>,
+    pub accept: &'a str,
+    pub content_type: &'a str,
+    pub user_agent: &'a str,
+    pub body: &'a [u8],
+}
+
+impl ApiRequest<'_> {
+    fn q(&self, k: &str) -> &str {
+        self.query.get(k).map(String::as_str).unwrap_or_default()
+    }
+    fn dry_run(&self) -> bool {
+        self.q("dryRun") == "All"
+    }
+    fn ns(&self) -> &str {
+        self.route.namespace.as_deref().unwrap_or_default()
+    }
+    fn name(&self) -> &str {
+        self.route.name.as_deref().unwrap_or_default()
+    }
+    fn manager(&self) -> String {
+        match self.q("fieldManager") {
+            "" => apply::manager_from_user_agent(self.user_agent),
+            m => m.to_string(),
+        }
+    }
+    fn scope(&self) -> Scope {
+        if self.route.sub.as_deref() == Some("status") {
+            Scope::Status
+        } else {
+            Scope::Main {
+                status_is_sub: self.route.def.status,
+            }
+        }
+    }
+}
+
+pub fn handle(store: &Mutex<Store>, req: &ApiRequest) -> Result<Reply, ApiError> {
+    let r = req.route;
+    let sub = r.sub.as_deref();
+    let status_ok = sub.is_none() || (sub == Some("status") && r.def.status);
+    let token_ok =
+        sub == Some("token") && r.def.group.is_empty() && r.def.plural == "serviceaccounts";
+    if !(status_ok || token_ok) {
+        return Err(ApiError::path_not_found());
+    }
+    let mut st = store
+        .lock()
+        .map_err(|_| ApiError::new(500, "InternalError", "store poisoned"))?;
+    match (req.method.clone(), r.name.is_some()) {
+        (Method::GET, false) if is_watch(req) => watch(&st, req),
+        (Method::GET, false) => list(&st, req),
+        (Method::GET, true) if !token_ok => get(&st, req),
+        (Method::POST, false) if sub.is_none() => create(&mut st, req),
+        (Method::POST, true) if token_ok => token_request(&mut st, req),
+        (Method::PUT, true) if !token_ok => replace(&mut st, req),
+        (Method::PATCH, true) if !token_ok => patch(&mut st, req),
+        (Method::DELETE, true) if sub.is_none() => delete(&mut st, req),
+        (Method::DELETE, false) if sub.is_none() => delete_collection(&mut st, req),
+        _ => Err(ApiError::method_not_allowed()),
+    }
+}
+
+pub fn is_watch(req: &ApiRequest) -> bool {
+    matches!(req.q("watch"), "true" | "1")
+}
+
+fn get(st: &Store, req: &ApiRequest) -> Result<Reply, ApiError> {
+    let def = req.route.def;
+    let obj = &st
+        .get(def, req.ns(), req.name())
+        .ok_or_else(|| ApiError::not_found(def, req.name()))?
+        .obj;
+    if table::wants_table(req.accept) {
+        let t = table::table(
+            std::slice::from_ref(obj),
+            st.rv(),
+            req.q("includeObject") == "Object",
+        );
+        return Ok(Reply::Json(200, t));
+    }
+    Ok(Reply::Json(200, obj.clone()))
+}
+
+fn selectors(req: &ApiRequest) -> Result<(LabelSelector, FieldSelector), ApiError> {
+    let labels = LabelSelector::parse(req.q("labelSelector")).map_err(ApiError::bad_request)?;
+    let fields = FieldSelector::parse(req.q("fieldSelector")).map_err(ApiError::bad_request)?;
+    Ok((labels, fields))
+}
+
+fn matching(st: &Store, req: &ApiRequest) -> Result<Vec<Value>, ApiError> {
+    let (labels, fields) = selectors(req)?;
+    Ok(st
+        .list(req.route.def, req.route.namespace.as_deref())
+        .into_iter()
+        .map(|s| &s.obj)
+        .filter(|o| labels.matches_object(o) && fields.matches(o))
+        .cloned()
+        .collect())
+}
+
+fn list_json(def: &ResourceDef, items: Vec<Value>, rv: u64) -> Value {
+    json!({
+        "kind": format!("{}List", def.kind),
+        "apiVersion": def.api_version(),
+        "metadata": {"resourceVersion": rv.to_string()},
+        "items": items,
+    })
+}
+
+fn list(st: &Store, req: &ApiRequest) -> Result<Reply, ApiError> {
+    let items = matching(st, req)?;
+    if table::wants_table(req.accept) {
+        return Ok(Reply::Json(
+            200,
+            table::table(&items, st.rv(), req.q("includeObject") == "Object"),
+        ));
+    }
+    Ok(Reply::Json(200, list_json(req.route.def, items, st.rv())))
+}
+
+fn watch(st: &Store, req: &ApiRequest) -> Result<Reply, ApiError> {
+    let (labels, fields) = selectors(req)?;
+    let def = req.route.def;
+    let ns = req.route.namespace.clone();
+    let since: u64 = req.q("resourceVersion").parse().unwrap_or(0);
+    let (past, mut rx) = st.subscribe(if since == 0 { u64::MAX } else { since });
+    // Without a resourceVersion a watch starts with the current state as ADDED events.
+    let initial: Vec<(String, Value)> = if since == 0 {
+        matching(st, req)?
+            .into_iter()
+            .map(|o| ("ADDED".to_string(), o))
+            .collect()
+    } else {
+        past.into_iter()
+            .filter(|e| std::ptr::eq(e.def, def))
+            .map(|e| (e.kind.to_string(), e.obj))
+            .collect()
+    };
+    let timeout = Duration::from_secs(req.q("timeoutSeconds").parse().unwrap_or(1800));
+    let keep = move |o: &Value| {
+        ns.as_deref().is_none_or(|n| n == store::namespace_of(o))
+            && labels.matches_object(o)
+            && fields.matches(o)
+    };
+    let (tx, out) = mpsc::channel(64);
+    tokio::spawn(async move {
+        let line =
+            |kind: &str, o: Value| Bytes::from(format!("{}\n", json!({"type": kind, "object": o})));
+        for (kind, o) in initial.into_iter().filter(|(_, o)| keep(o)) {
+            if tx.send(line(&kind, o)).await.is_err() {
+                return;
+            }
+        }
+        let deadline = tokio::time::sleep(timeout);
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                _ = &mut deadline => return,
+                ev = rx.recv() => match ev {
+                    Ok(e) if std::ptr::eq(e.def, def) && keep(&e.obj) => {
+                        if tx.send(line(e.kind, e.obj)).await.is_err() { return; }
+                    }
+                    Ok(_) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(_) => return,
+                },
+            }
+        }
+    });
+    Ok(Reply::Watch(out))
+}
+
+/// Decodes a JSON or YAML body into an object. Protobuf and CBOR get 415, which
+/// makes client-go switch that client to JSON and retry.
+fn decode(req: &ApiRequest) -> Result<Value, ApiError> {
+    if req.content_type.contains("protobuf") || req.content_type.contains("cbor") {
+        return Err(ApiError::new(
+            415,
+            "UnsupportedMediaType",
+            format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {})", req.content_type),
+        ));
+    }
+    let v: Value = if req.content_type.contains("yaml") {
+        serde_yaml_ng::from_slice(req.body)
+            .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?
+    } else {
+        serde_json::from_slice(req.body).map_err(|e| {
+            ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}"))
+        })?
+    };
+    if !v.is_object() {
+        return Err(ApiError::bad_request(
+            "the body of the request was in an unknown format",
+        ));
+    }
+    Ok(v)
+}
+
+/// Fills in apiVersion/kind/namespace and rejects a body that names another kind,
+/// namespace or name than the URL.
+fn normalize(req: &ApiRequest, obj: &mut Value, url_name: Option<&str>) -> Result<(), ApiError> {
+    let def = req.route.def;
+    let want = def.api_version();
+    match obj.get("apiVersion").and_then(Value::as_str) {
+        None | Some("") => obj["apiVersion"] = json!(want),
+        Some(v) if v != want => {
+            return Err(ApiError::bad_request(format!(
+                "the API version in the data ({v}) does not match the expected API version ({want})"
+            )))
+        }
+        _ => {}
+    }
+    match obj.get("kind").and_then(Value::as_str) {
+        None | Some("") => obj["kind"] = json!(def.kind),
+        Some(k) if k != def.kind => {
+            return Err(ApiError::bad_request(format!(
+                "the kind in the data ({k}) does not match the expected kind ({})",
+                def.kind
+            )))
+        }
+        _ => {}
+    }
+    if !obj.get("metadata").is_some_and(Value::is_object) {
+        obj["metadata"] = json!({});
+    }
+    let meta = &mut obj["metadata"];
+    if def.namespaced {
+        match meta.get("namespace").and_then(Value::as_str) {
+            None | Some("") => meta["namespace"] = json!(req.ns()),
+            Some(n) if n != req.ns() => {
+                return Err(ApiError::bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                ))
+            }
+            _ => {}
+        }
+    } else if let Some(m) = meta.as_object_mut() {
+        m.remove("namespace");
+    }
+    if let Some(url_name) = url_name {
+        match meta.get("name").and_then(Value::as_str) {
+            None | Some("") => meta["name"] = json!(url_name),
+            Some(n) if n != url_name => {
+                return Err(ApiError::bad_request(format!(
+                    "the name of the object ({n}) does not match the name on the URL ({url_name})"
+                )))
+            }
+            _ => {}
+        }
+    }
+    if let Some(m) = meta.as_object_mut() {
+        // Server-owned; a client cannot choose them.
+        for k in ["managedFields", "uid", "creationTimestamp", "generation"] {
+            m.remove(k);
+        }
+    }
+    Ok(())
+}
+
+/// Checks that a new object's namespace exists and its name is valid.
+fn admit_new(st: &Store, def: &ResourceDef, obj: &Value) -> Result<(), ApiError> {
+    let ns = store::namespace_of(obj);
+    if def.namespaced && !st.namespace_exists(ns) {
+        return Err(ApiError::namespace_not_found(ns));
+    }
+    let name = store::name_of(obj);
+    let causes = meta::validate_name(name, def.plural == "namespaces" && def.group.is_empty());
+    if !causes.is_empty() {
+        return Err(ApiError::invalid(def.kind, def.group, name, causes));
+    }
+    Ok(())
+}
+
+fn writer<'a>(req: &ApiRequest, manager: &'a str, api_version: &'a str) -> Writer<'a> {
+    let subresource = if req.route.sub.as_deref() == Some("status") {
+        "status"
+    } else {
+        ""
+    };
+    Writer {
+        manager,
+        api_version,
+        subresource,
+        scope: req.scope(),
+    }
+}
+
+fn create(st: &mut Store, req: &ApiRequest) -> Result<Reply, ApiError> {
+    let def = req.route.def;
+    let mut obj = decode(req)?;
+    normalize(req, &mut obj, None)?;
+    if store::name_of(&obj).is_empty() {
+        if let Some(g) = obj
+            .pointer("/metadata/generateName")
+            .and_then(Value::as_str)
+            .filter(|g| !g.is_empty())
+        {
+            obj["metadata"]["name"] = json!(format!("{g}{}", meta::name_suffix()));
+        }
+    }
+    if let Some(m) = obj["metadata"].as_object_mut() {
+        m.remove("resourceVersion");
+    }
+    admit_new(st, def, &obj)?;
+    if st
+        .get(def, store::namespace_of(&obj), store::name_of(&obj))
+        .is_some()
+    {
+        return Err(ApiError::already_exists(def, store::name_of(&obj)));
+    }
+    if def.status {
+        if let Some(m) = obj.as_object_mut() {
+            m.remove("status");
+        }
+    }
+    let (manager, av) = (req.manager(), def.api_version());
+    let managers = apply::update(&Value::Null, &obj, &[], &writer(req, &manager, &av));
+    Ok(Reply::Json(
+        201,
+        st.commit(def, obj, managers, req.dry_run()),
+    ))
+}
+
+/// Keeps the parts of `new` the write may change: `.status` only through the status
+/// subresource, everything else only through the main resource.
+fn confine(req: &ApiRequest, old: &Value, new: Value) -> Value {
+    match req.scope() {
+        Scope::Status => {
+            let mut out = old.clone();
+            match new.get("status") {
+                Some(s) => out["status"] = s.clone(),
+                None => {
+                    if let Some(m) = out.as_object_mut() {
+                        m.remove("status");
+                    }
+                }
+            }
+            out
+        }
+        Scope::Main {
+            status_is_sub: true,
+        } => {
+            let mut out = new;
+            match old.get("status") {
+                Some(s) => out["status"] = s.clone(),
+                None => {
+                    if let Some(m) = out.as_object_mut() {
+                        m.remove("status");
+                    }
+                }
+            }
+            out
+        }
+        Scope::Main {
+            status_is_sub: false,
+        } => new,
+    }
+}
+
+fn check_rv(def: &ResourceDef, old: &Value, new: &Value, name: &str) -> Result<(), ApiError> {
+    let sent = new
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let have = old
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if !sent.is_empty() && sent != have {
+        return Err(ApiError::rv_conflict(def, name));
+    }
+    Ok(())
+}
+
+/// The common tail of PUT and non-apply PATCH.
+fn update_to(
+    st: &mut Store,
+    req: &ApiRequest,
+    old: &store::Stored,
+    new: Value,
+) -> Result<Reply, ApiError> {
+    let def = req.route.def;
+    check_rv(def, &old.obj, &new, req.name())?;
+    let new = confine(req, &old.obj, new);
+    let (manager, av) = (req.manager(), def.api_version());
+    let managers = apply::update(&old.obj, &new, &old.managers, &writer(req, &manager, &av));
+    Ok(Reply::Json(
+        200,
+        st.commit(def, new, managers, req.dry_run()),
+    ))
+}
+
+fn replace(st: &mut Store, req: &ApiRequest) -> Result<Reply, ApiError> {
+    let def = req.route.def;
+    let old = st
+        .get(def, req.ns(), req.name())
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(def, req.name()))?;
+    let mut obj = decode(req)?;
+    normalize(req, &mut obj, Some(req.name()))?;
+    update_to(st, req, &old, obj)
+}
+
+fn patch(st: &mut Store, req: &ApiRequest) -> Result<Reply, ApiError> {
+    let def = req.route.def;
+    let ct = req
+        .content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim();
+    if ct == "application/apply-patch+yaml" || ct == "application/apply-patch+cbor" {
+        return server_side_apply(st, req);
+    }
+    let old = st
+        .get(def, req.ns(), req.name())
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(def, req.name()))?;
+    let body: Value =
+        serde_json::from_slice(req.body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let mut new = old.obj.clone();
+    match ct {
+        "application/merge-patch+json" | "application/strategic-merge-patch+json" => patch::merge(&mut new, &body),
+        "application/json-patch+json" => {
+            patch::json_patch(&mut new, &body).map_err(|e| ApiError::new(422, "Invalid", e))?
+        }
+        other => {
+            return Err(ApiError::new(415, "UnsupportedMediaType", format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got {other})")))
+        }
+    }
+    normalize(req, &mut new, Some(req.name()))?;
+    // The patch body's resourceVersion (if any) is a precondition; otherwise the
+    // patched object keeps the stored one.
+    update_to(st, req, &old, new)
+}
+
+fn server_side_apply(st: &mut Store, req: &ApiRequest) -> Result<Reply, ApiError> {
+    let def = req.route.def;
+    if req.q("fieldManager").is_empty() {
+        let cause = Cause::required("fieldManager", "is required for apply requests");
+        return Err(ApiError::invalid(
+            "PatchOptions",
+            "meta.k8s.io",
+            "",
+            vec![cause],
+        ));
+    }
+    let mut applied = decode(req)?;
+    normalize(req, &mut applied, Some(req.name()))?;
+    let old = st.get(def, req.ns(), req.name()).cloned();
+    if let Some(old) = &old {
+        check_rv(def, &old.obj, &applied, req.name())?;
+    } else {
+        if req.scope() == Scope::Status {
+            return Err(ApiError::not_found(def, req.name()));
+        }
+        admit_new(st, def, &applied)?;
+    }
+    let (live, managers) = match &old {
+        Some(o) => (o.obj.clone(), o.managers.clone()),
+        None => (apply::skeleton(&applied), Vec::new()),
+    };
+    let (manager, av) = (req.manager(), def.api_version());
+    let force = req.q("force") == "true";
+    let (obj, managers) = apply::apply(
+        &live,
+        &managers,
+        &applied,
+        &writer(req, &manager, &av),
+        force,
+    )?;
+    let obj = confine(req, &live, obj);
+    let code = if old.is_some() { 200 } else { 201 };
+    Ok(Reply::Json(
+        code,
+        st.commit(def, obj, managers, req.dry_run()),
+    ))
+}
+
+fn delete(st: &mut Store, req: &ApiRequest) -> Result<Reply, ApiError> {
+    let def = req.route.def;
+    let obj = st
+        .delete(def, req.ns(), req.name(), req.dry_run())
+        .ok_or_else(|| ApiError::not_found(def, req.name()))?;
+    Ok(Reply::Json(200, obj))
+}
+
+fn delete_collection(st: &mut Store, req: &ApiRequest) -> Result<Reply, ApiError> {
+    let def = req.route.def;
+    let items = matching(st, req)?;
+    for o in &items {
+        st.delete(
+            def,
+            store::namespace_of(o),
+            store::name_of(o),
+            req.dry_run(),
+        );
+    }
+    Ok(Reply::Json(200, list_json(def, items, st.rv())))
+}
+
+fn token_request(st: &mut Store, req: &ApiRequest) -> Result<Reply, ApiError> {
+    let def = req.route.def;
+    if st.get(def, req.ns(), req.name()).is_none() {
+        return Err(ApiError::not_found(def, req.name()));
+    }
+    let body: Value = if req.body.is_empty() {
+        json!({})
+    } else {
+        decode(req)?
+    };
+    let seconds = body
+        .pointer("/spec/expirationSeconds")
+        .and_then(Value::as_i64)
+        .unwrap_or(3600);
+    let expires = meta::now_secs() + seconds;
+    let token = st.issue_sa_token(req.ns(), req.name(), expires);
+    let audiences = body
+        .pointer("/spec/audiences")
+        .cloned()
+        .unwrap_or(json!(["https://kubernetes.default.svc.cluster.local"]));
+    Ok(Reply::Json(
+        201,
+        json!({
+            "kind": "TokenRequest",
+            "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"name": req.name(), "namespace": req.ns(), "creationTimestamp": null},
+            "spec": {"audiences": audiences, "expirationSeconds": seconds, "boundObjectRef": null},
+            "status": {"token": token, "expirationTimestamp": meta::rfc3339(expires)},
+        }),
+    ))
+}

@@ -1,0 +1,289 @@
+//! One fake cluster: its state, settings and the Rust API tests use to inspect and
+//! steer it while it serves.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Result};
+use serde_json::Value;
+
+use crate::apply::{self, Writer};
+use crate::faults::{Fault, FaultState, LoggedRequest, RequestCounts};
+use crate::fields::Scope;
+use crate::registry;
+use crate::route::{self, Route};
+use crate::store::{self, Store};
+
+/// The manager recorded for objects written through the Rust API.
+pub const SEED_MANAGER: &str = "mesh-testkit";
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panicking test thread must not take the server down with it.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub(crate) struct Shared {
+    pub name: String,
+    pub index: usize,
+    pub addr: SocketAddr,
+    pub ca_pem: String,
+    pub token: String,
+    pub user: String,
+    pub gateway_api: AtomicBool,
+    pub down: AtomicBool,
+    pub store: Mutex<Store>,
+    pub faults: Mutex<FaultState>,
+    pub latency: Mutex<Duration>,
+    pub address_delay: Mutex<Option<Duration>>,
+    pub job_delay: Mutex<Duration>,
+}
+
+impl Shared {
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        lock(&self.store)
+    }
+    pub fn faults(&self) -> MutexGuard<'_, FaultState> {
+        lock(&self.faults)
+    }
+    pub fn latency(&self) -> Duration {
+        *lock(&self.latency)
+    }
+    pub fn address_delay(&self) -> Option<Duration> {
+        *lock(&self.address_delay)
+    }
+    pub fn job_delay(&self) -> Duration {
+        *lock(&self.job_delay)
+    }
+    pub fn is_down(&self) -> bool {
+        self.down.load(Ordering::SeqCst)
+    }
+    pub fn gateway_api(&self) -> bool {
+        self.gateway_api.load(Ordering::SeqCst)
+    }
+
+    /// The address controllers hand out: TEST-NET-3, never contacted.
+    pub fn lb_address(&self) -> String {
+        format!("203.0.113.{}", 10 + self.index)
+    }
+
+    /// Writes an object as-is (status included) as manager `manager`.
+    pub fn put(&self, obj: Value, manager: &str, subresource: &str) -> Result<Value> {
+        write_locked(&mut self.store(), obj, manager, subresource)
+    }
+}
+
+/// Creates or replaces `obj` in a locked store, recording `manager` as an Update owner
+/// of what changed. Keeps a `metadata.uid` given for a new object (seeded uids).
+pub(crate) fn write_locked(
+    st: &mut Store,
+    mut obj: Value,
+    manager: &str,
+    subresource: &str,
+) -> Result<Value> {
+    let api_version = obj
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or_default();
+    let def = registry::find_kind(&api_version, kind)
+        .ok_or_else(|| anyhow!("unknown kind {api_version} {kind}"))?;
+    if store::name_of(&obj).is_empty() {
+        bail!("object has no metadata.name");
+    }
+    if !def.namespaced {
+        if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+            m.remove("namespace");
+        }
+    } else if store::namespace_of(&obj).is_empty() {
+        obj["metadata"]["namespace"] = "default".into();
+    }
+    let old = st
+        .get(def, store::namespace_of(&obj), store::name_of(&obj))
+        .cloned();
+    let (old_obj, old_managers) = old
+        .map(|s| (s.obj, s.managers))
+        .unwrap_or((Value::Null, Vec::new()));
+    let scope = if subresource == "status" {
+        Scope::Status
+    } else {
+        Scope::Main {
+            status_is_sub: false,
+        }
+    };
+    let w = Writer {
+        manager,
+        api_version: &api_version,
+        subresource,
+        scope,
+    };
+    let managers = apply::update(&old_obj, &obj, &old_managers, &w);
+    Ok(st.commit(def, obj, managers, false))
+}
+
+/// A running fake cluster (cheap to clone; all clones share state).
+#[derive(Clone)]
+pub struct FakeCluster {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl FakeCluster {
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// Position in the sandbox (0-based); the controller address is `203.0.113.<10+index>`.
+    pub fn index(&self) -> usize {
+        self.shared.index
+    }
+
+    /// `https://127.0.0.1:<port>`
+    pub fn server_url(&self) -> String {
+        format!("https://{}", self.shared.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.shared.addr
+    }
+
+    /// PEM of the cluster CA that signed the serving certificate.
+    pub fn ca_pem(&self) -> &str {
+        &self.shared.ca_pem
+    }
+
+    /// The admin bearer token.
+    pub fn token(&self) -> &str {
+        &self.shared.token
+    }
+
+    /// The admin user name the token authenticates as (used in RBAC messages).
+    pub fn user(&self) -> &str {
+        &self.shared.user
+    }
+
+    /// The address controllers give Gateways and LoadBalancer Services without
+    /// `spec.addresses`.
+    pub fn lb_address(&self) -> String {
+        self.shared.lb_address()
+    }
+
+    /// The object at an API path such as
+    /// `/apis/gateway.networking.k8s.io/v1/namespaces/istio-gateways/gateways/istio-eastwest`.
+    pub fn object(&self, path: &str) -> Option<Value> {
+        let Route::Resource(r) = route::parse(path, true) else {
+            return None;
+        };
+        let name = r.name.as_deref()?;
+        let st = self.shared.store();
+        st.get(r.def, r.namespace.as_deref().unwrap_or_default(), name)
+            .map(|s| s.obj.clone())
+    }
+
+    /// The objects of a collection path (`/api/v1/namespaces`, `/api/v1/namespaces/x/secrets`,
+    /// `/api/v1/secrets` for all namespaces).
+    pub fn objects(&self, path: &str) -> Vec<Value> {
+        let Route::Resource(r) = route::parse(path, true) else {
+            return Vec::new();
+        };
+        let st = self.shared.store();
+        st.list(r.def, r.namespace.as_deref())
+            .into_iter()
+            .map(|s| s.obj.clone())
+            .collect()
+    }
+
+    /// Creates or replaces an object directly (not counted, no faults), status included.
+    /// Namespaced objects without a namespace go to `default`.
+    pub fn put_object(&self, obj: Value) -> Result<Value> {
+        self.shared.put(obj, SEED_MANAGER, "")
+    }
+
+    /// Deletes the object at an API path directly (a namespace takes its contents).
+    pub fn delete_object(&self, path: &str) -> Option<Value> {
+        let Route::Resource(r) = route::parse(path, true) else {
+            return None;
+        };
+        let name = r.name.as_deref()?;
+        let mut st = self.shared.store();
+        st.delete(
+            r.def,
+            r.namespace.as_deref().unwrap_or_default(),
+            name,
+            false,
+        )
+    }
+
+    /// The cluster's current resourceVersion counter.
+    pub fn resource_version(&self) -> u64 {
+        self.shared.store().rv()
+    }
+
+    pub fn counts(&self) -> RequestCounts {
+        self.shared.faults().counts
+    }
+
+    /// Zeroes the counts and clears the request log.
+    pub fn reset_counts(&self) {
+        let mut f = self.shared.faults();
+        f.counts = RequestCounts::default();
+        f.log.clear();
+    }
+
+    pub fn request_log(&self) -> Vec<LoggedRequest> {
+        self.shared.faults().log.clone()
+    }
+
+    /// Adds a fault rule; the first matching rule wins.
+    pub fn inject(&self, fault: Fault) {
+        self.shared.faults().rules.push(fault);
+    }
+
+    pub fn clear_faults(&self) {
+        self.shared.faults().rules.clear();
+    }
+
+    /// Latency added to every request.
+    pub fn set_latency(&self, d: Duration) {
+        *lock(&self.shared.latency) = d;
+    }
+
+    /// Answers `verb` (get, list, watch, create, update, patch, delete, or `*`) on
+    /// `resource` (plural, `plural/subresource`, or `*`) with 403 Forbidden.
+    pub fn deny(&self, verb: &str, resource: &str) {
+        self.shared
+            .faults()
+            .denied
+            .push((verb.to_string(), resource.to_string()));
+    }
+
+    pub fn clear_denies(&self) {
+        self.shared.faults().denied.clear();
+    }
+
+    /// Down: new connections are reset and open ones closed on their next request.
+    pub fn set_down(&self, down: bool) {
+        self.shared.down.store(down, Ordering::SeqCst);
+    }
+
+    /// Delay before Gateways and LoadBalancer Services get addresses; `None` = never.
+    pub fn set_address_delay(&self, d: Option<Duration>) {
+        *lock(&self.shared.address_delay) = d;
+    }
+
+    /// Delay before Jobs are marked complete.
+    pub fn set_job_delay(&self, d: Duration) {
+        *lock(&self.shared.job_delay) = d;
+    }
+
+    /// Shows or hides the gateway.networking.k8s.io group (as if its CRDs were absent).
+    pub fn set_gateway_api(&self, present: bool) {
+        self.shared.gateway_api.store(present, Ordering::SeqCst);
+    }
+
+    /// The user a bearer token authenticates as, if any.
+    pub fn user_for_token(&self, token: &str) -> Option<String> {
+        self.shared.store().tokens.get(token).cloned()
+    }
+}

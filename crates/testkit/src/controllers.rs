@@ -1,0 +1,226 @@
+//! Background controllers standing in for the cluster's own: Gateway and
+//! LoadBalancer addresses, service-account token Secrets, Jobs and Deployments.
+//!
+//! They poll the store every few milliseconds and do each read-modify-write under
+//! one lock, so they never overwrite a concurrent client write.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use serde_json::{json, Value};
+
+use crate::cluster::{write_locked, Shared};
+use crate::meta;
+use crate::registry::{self, GATEWAY_API_GROUP};
+use crate::store::{self, Store};
+
+const TICK: Duration = Duration::from_millis(20);
+const MANAGER: &str = "mesh-testkit-controller";
+
+pub(crate) async fn run(shared: Arc<Shared>) {
+    let mut seen: HashMap<String, Instant> = HashMap::new();
+    let mut tick = tokio::time::interval(TICK);
+    loop {
+        tick.tick().await;
+        let address_delay = shared.address_delay();
+        let job_delay = shared.job_delay();
+        let (lb, ca) = (shared.lb_address(), shared.ca_pem.clone());
+        let mut st = shared.store();
+        let mut due = |key: String, delay: Duration| {
+            seen.entry(key).or_insert_with(Instant::now).elapsed() >= delay
+        };
+        if let Some(d) = address_delay {
+            gateways(&mut st, &lb, d, &mut due);
+            services(&mut st, &lb, d, &mut due);
+        }
+        jobs(&mut st, job_delay, &mut due);
+        token_secrets(&mut st, &ca);
+        deployments(&mut st);
+    }
+}
+
+fn objects(st: &Store, group: &str, version: &str, plural: &str) -> Vec<Value> {
+    match registry::find(group, version, plural) {
+        Some(def) => st
+            .list(def, None)
+            .into_iter()
+            .map(|s| s.obj.clone())
+            .collect(),
+        None => Vec::new(),
+    }
+}
+
+/// Identifies an object at a generation, so a spec change restarts the delay.
+fn gen_key(kind: &str, o: &Value) -> String {
+    let uid = o
+        .pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let gen = o
+        .pointer("/metadata/generation")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    format!("{kind}/{uid}/{gen}")
+}
+
+fn write_status(st: &mut Store, mut obj: Value, status: Value) {
+    obj["status"] = status;
+    let _ = write_locked(st, obj, MANAGER, "status");
+}
+
+fn condition(kind: &str, generation: i64, since: &str) -> Value {
+    json!({"type": kind, "status": "True", "reason": kind, "message": "", "observedGeneration": generation, "lastTransitionTime": since})
+}
+
+/// What identifies a Gateway status, times aside.
+fn gateway_summary(status: Option<&Value>) -> Value {
+    let Some(s) = status else { return Value::Null };
+    let conds: Vec<Value> = s
+        .get("conditions")
+        .and_then(Value::as_array)
+        .map(|c| {
+            c.iter()
+                .map(|c| json!([c["type"], c["status"], c["observedGeneration"]]))
+                .collect()
+        })
+        .unwrap_or_default();
+    json!([s.get("addresses"), conds])
+}
+
+fn gateways(
+    st: &mut Store,
+    lb: &str,
+    delay: Duration,
+    due: &mut impl FnMut(String, Duration) -> bool,
+) {
+    for gw in objects(st, GATEWAY_API_GROUP, "v1", "gateways") {
+        let generation = gw
+            .pointer("/metadata/generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
+        let addresses = match gw.pointer("/spec/addresses").and_then(Value::as_array) {
+            Some(a) if !a.is_empty() => {
+                json!(a.iter().map(|x| json!({"type": x.get("type").cloned().unwrap_or(json!("IPAddress")), "value": x["value"]})).collect::<Vec<_>>())
+            }
+            _ => json!([{"type": "IPAddress", "value": lb}]),
+        };
+        let now = meta::now_rfc3339();
+        let status = json!({
+            "addresses": addresses,
+            "conditions": [condition("Accepted", generation, &now), condition("Programmed", generation, &now)],
+        });
+        if gateway_summary(gw.get("status")) == gateway_summary(Some(&status))
+            || !due(gen_key("gw", &gw), delay)
+        {
+            continue;
+        }
+        let mut merged = gw.get("status").cloned().unwrap_or(json!({}));
+        crate::patch::merge(&mut merged, &status);
+        write_status(st, gw, merged);
+    }
+}
+
+fn services(
+    st: &mut Store,
+    lb: &str,
+    delay: Duration,
+    due: &mut impl FnMut(String, Duration) -> bool,
+) {
+    for svc in objects(st, "", "v1", "services") {
+        let is_lb = svc.pointer("/spec/type").and_then(Value::as_str) == Some("LoadBalancer");
+        let has = svc
+            .pointer("/status/loadBalancer/ingress")
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty());
+        if !is_lb || has || !due(gen_key("svc", &svc), delay) {
+            continue;
+        }
+        write_status(
+            st,
+            svc,
+            json!({"loadBalancer": {"ingress": [{"ip": lb, "ipMode": "VIP"}]}}),
+        );
+    }
+}
+
+fn jobs(st: &mut Store, delay: Duration, due: &mut impl FnMut(String, Duration) -> bool) {
+    for job in objects(st, "batch", "v1", "jobs") {
+        if job.pointer("/status/succeeded").is_some() || !due(gen_key("job", &job), delay) {
+            continue;
+        }
+        let now = meta::now_rfc3339();
+        let cond = |t: &str| json!({"type": t, "status": "True", "lastProbeTime": now, "lastTransitionTime": now});
+        let status = json!({
+            "startTime": job.pointer("/metadata/creationTimestamp"), "completionTime": now,
+            "succeeded": 1, "ready": 0, "terminating": 0,
+            "conditions": [cond("SuccessCriteriaMet"), cond("Complete")],
+        });
+        write_status(st, job, status);
+    }
+}
+
+fn deployments(st: &mut Store) {
+    for d in objects(st, "apps", "v1", "deployments") {
+        let want = d
+            .pointer("/spec/replicas")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
+        let generation = d
+            .pointer("/metadata/generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
+        let ready = d.pointer("/status/readyReplicas").and_then(Value::as_i64);
+        let observed = d
+            .pointer("/status/observedGeneration")
+            .and_then(Value::as_i64);
+        if ready == Some(want) && observed.is_none_or(|o| o == generation) {
+            continue;
+        }
+        let status = json!({
+            "observedGeneration": generation, "replicas": want, "updatedReplicas": want,
+            "readyReplicas": want, "availableReplicas": want,
+        });
+        write_status(st, d, status);
+    }
+}
+
+/// Fills `kubernetes.io/service-account-token` Secrets like the token controller.
+fn token_secrets(st: &mut Store, ca_pem: &str) {
+    for secret in objects(st, "", "v1", "secrets") {
+        let is_token = secret.get("type").and_then(Value::as_str)
+            == Some("kubernetes.io/service-account-token");
+        if !is_token || secret.pointer("/data/token").is_some() {
+            continue;
+        }
+        let ns = store::namespace_of(&secret).to_string();
+        let sa_name = secret
+            .pointer("/metadata/annotations/kubernetes.io~1service-account.name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let Some(sa) =
+            registry::find("", "v1", "serviceaccounts").and_then(|d| st.get(d, &ns, &sa_name))
+        else {
+            continue;
+        };
+        let sa_uid = sa
+            .obj
+            .pointer("/metadata/uid")
+            .cloned()
+            .unwrap_or(Value::Null);
+        // Legacy tokens do not expire.
+        let token = st.issue_sa_token(&ns, &sa_name, meta::now_secs() + 10 * 365 * 86_400);
+        let mut s = secret;
+        s["metadata"]["annotations"]["kubernetes.io/service-account.uid"] = sa_uid;
+        let data = s.get("data").cloned().unwrap_or(json!({}));
+        let mut data = if data.is_object() { data } else { json!({}) };
+        data["token"] = json!(B64.encode(token));
+        data["ca.crt"] = json!(B64.encode(ca_pem));
+        data["namespace"] = json!(B64.encode(&ns));
+        s["data"] = data;
+        let _ = write_locked(st, s, "kube-controller-manager", "");
+    }
+}

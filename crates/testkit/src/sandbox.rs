@@ -1,0 +1,193 @@
+//! Starting several fake clusters and writing a kubeconfig for them.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+
+use crate::cluster::{FakeCluster, Shared};
+use crate::faults::FaultState;
+use crate::seed::{self, IstioSeed};
+use crate::store::Store;
+use crate::{controllers, meta, server, tls};
+
+/// How to set up one cluster.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterSpec {
+    /// Seed what an Istio install leaves (None: only the base namespaces).
+    pub istio: Option<IstioSeed>,
+    /// Serve gateway.networking.k8s.io (default true; false = no Gateway API CRDs).
+    pub gateway_api: bool,
+    /// Delay before Gateways / LoadBalancer Services get addresses; None = never.
+    pub address_delay: Option<Duration>,
+    /// Delay before Jobs complete.
+    pub job_delay: Duration,
+}
+
+impl Default for ClusterSpec {
+    fn default() -> Self {
+        ClusterSpec {
+            istio: None,
+            gateway_api: true,
+            address_delay: Some(Duration::ZERO),
+            job_delay: Duration::ZERO,
+        }
+    }
+}
+
+/// Collects clusters, then [`SandboxBuilder::start`]s them.
+#[derive(Debug, Default)]
+pub struct SandboxBuilder {
+    clusters: Vec<(String, ClusterSpec)>,
+}
+
+impl SandboxBuilder {
+    /// A cluster with the default [`ClusterSpec`].
+    pub fn cluster(self, name: &str) -> Self {
+        self.cluster_with(name, ClusterSpec::default())
+    }
+
+    pub fn cluster_with(mut self, name: &str, spec: ClusterSpec) -> Self {
+        self.clusters.push((name.to_string(), spec));
+        self
+    }
+
+    /// Binds every cluster to `127.0.0.1:0` and starts serving (needs a tokio runtime).
+    pub async fn start(self) -> Result<Sandbox> {
+        let mut sb = Sandbox {
+            clusters: Vec::new(),
+            tasks: Vec::new(),
+        };
+        for (index, (name, spec)) in self.clusters.into_iter().enumerate() {
+            if sb.get(&name).is_some() {
+                bail!("duplicate cluster name {name:?}");
+            }
+            let (cluster, tasks) = start_cluster(index, &name, spec).await?;
+            sb.clusters.push(cluster);
+            sb.tasks.extend(tasks);
+        }
+        Ok(sb)
+    }
+}
+
+async fn start_cluster(
+    index: usize,
+    name: &str,
+    spec: ClusterSpec,
+) -> Result<(FakeCluster, Vec<JoinHandle<()>>)> {
+    let material = tls::generate(name)?;
+    let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .context("bind 127.0.0.1:0")?;
+    let mut store = Store::default();
+    seed::base(&mut store, name)?;
+    if let Some(istio) = &spec.istio {
+        seed::istio(&mut store, istio)?;
+    }
+    let shared = Arc::new(Shared {
+        name: name.to_string(),
+        index,
+        addr: listener.local_addr()?,
+        ca_pem: material.ca_pem,
+        token: meta::random_hex(48),
+        user: "kubernetes-admin".into(),
+        gateway_api: AtomicBool::new(spec.gateway_api),
+        down: AtomicBool::new(false),
+        store: Mutex::new(store),
+        faults: Mutex::new(FaultState::default()),
+        latency: Mutex::new(Duration::ZERO),
+        address_delay: Mutex::new(spec.address_delay),
+        job_delay: Mutex::new(spec.job_delay),
+    });
+    let acceptor = TlsAcceptor::from(material.config);
+    let tasks = vec![
+        tokio::spawn(server::serve(listener, acceptor, shared.clone())),
+        tokio::spawn(controllers::run(shared.clone())),
+    ];
+    Ok((FakeCluster { shared }, tasks))
+}
+
+/// Running fake clusters. Dropping it stops them.
+pub struct Sandbox {
+    clusters: Vec<FakeCluster>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Sandbox {
+    pub fn builder() -> SandboxBuilder {
+        SandboxBuilder::default()
+    }
+
+    /// The cluster called `name`. Panics if there is none (a test bug).
+    pub fn cluster(&self, name: &str) -> &FakeCluster {
+        self.get(name)
+            .unwrap_or_else(|| panic!("no cluster named {name:?} in the sandbox"))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&FakeCluster> {
+        self.clusters.iter().find(|c| c.name() == name)
+    }
+
+    pub fn clusters(&self) -> &[FakeCluster] {
+        &self.clusters
+    }
+
+    /// A kubeconfig with one context, cluster and user per cluster, all named like the
+    /// cluster; current-context is the first.
+    pub fn kubeconfig_yaml(&self) -> String {
+        let clusters: Vec<_> = self
+            .clusters
+            .iter()
+            .map(|c| json!({"name": c.name(), "cluster": {"server": c.server_url(), "certificate-authority-data": B64.encode(c.ca_pem())}}))
+            .collect();
+        let users: Vec<_> = self
+            .clusters
+            .iter()
+            .map(|c| json!({"name": c.name(), "user": {"token": c.token()}}))
+            .collect();
+        let contexts: Vec<_> = self
+            .clusters
+            .iter()
+            .map(|c| json!({"name": c.name(), "context": {"cluster": c.name(), "user": c.name()}}))
+            .collect();
+        let config = json!({
+            "apiVersion": "v1", "kind": "Config", "preferences": {},
+            "clusters": clusters, "users": users, "contexts": contexts,
+            "current-context": self.clusters.first().map(|c| c.name()).unwrap_or_default(),
+        });
+        serde_yaml_ng::to_string(&config).unwrap_or_default()
+    }
+
+    /// Writes [`Sandbox::kubeconfig_yaml`] to `path` with mode 0600.
+    pub fn write_kubeconfig(&self, path: &Path) -> Result<()> {
+        std::fs::write(path, self.kubeconfig_yaml())
+            .with_context(|| format!("writing {}", path.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        for c in &self.clusters {
+            // Open keep-alive connections get reset on their next request.
+            c.set_down(true);
+        }
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! The HTTPS listener and the request pipeline: down/latency, faults, authentication,
+//! authorization (deny rules), then discovery or the resource handlers.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::stream;
+use http::{header, HeaderMap, Method, Request, Response, StatusCode};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full, Limited, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+use crate::api::{self, ApiRequest, Reply};
+use crate::cluster::Shared;
+use crate::discovery;
+use crate::faults::{FaultAction, Verb};
+use crate::openapi;
+use crate::route::{self, ResourceRoute, Route};
+use crate::status::ApiError;
+
+type Body = UnsyncBoxBody<Bytes, Infallible>;
+
+/// Returned by the service to make hyper drop the connection without answering.
+#[derive(Debug)]
+struct Reset;
+
+impl std::fmt::Display for Reset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection reset by fault injection")
+    }
+}
+
+impl std::error::Error for Reset {}
+
+const MAX_BODY: usize = 16 << 20;
+
+pub(crate) async fn serve(listener: TcpListener, acceptor: TlsAcceptor, shared: Arc<Shared>) {
+    loop {
+        let Ok((tcp, _)) = listener.accept().await else {
+            continue;
+        };
+        if shared.is_down() {
+            // RST instead of FIN, like a crashed apiserver behind a load balancer.
+            let _ = tcp.set_zero_linger();
+            continue;
+        }
+        let (acceptor, shared) = (acceptor.clone(), shared.clone());
+        tokio::spawn(async move {
+            let Ok(tls) = acceptor.accept(tcp).await else {
+                return;
+            };
+            let svc = service_fn(move |req| handle(shared.clone(), req));
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(tls), svc)
+                .await;
+        });
+    }
+}
+
+fn query_map(q: Option<&str>) -> HashMap<String, String> {
+    form_urlencoded::parse(q.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect()
+}
+
+fn header_str(h: &HeaderMap, name: header::HeaderName) -> &str {
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
+fn verb_of(method: &Method, route: &Route, query: &HashMap<String, String>) -> Verb {
+    let Route::Resource(r) = route else {
+        return Verb::Other;
+    };
+    let watch = matches!(query.get("watch").map(String::as_str), Some("true" | "1"));
+    match (method.as_str(), r.name.is_some()) {
+        ("GET", false) if watch => Verb::Watch,
+        ("GET", false) => Verb::List,
+        ("GET", true) => Verb::Get,
+        ("POST", _) => Verb::Create,
+        ("PUT", _) => Verb::Update,
+        ("PATCH", _) => Verb::Patch,
+        ("DELETE", _) => Verb::Delete,
+        _ => Verb::Other,
+    }
+}
+
+async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body>, Reset> {
+    if shared.is_down() {
+        return Err(Reset);
+    }
+    let latency = shared.latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let (parts, body) = req.into_parts();
+    let path_q = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/")
+        .to_string();
+    let query = query_map(parts.uri.query());
+    let route = route::parse(parts.uri.path(), shared.gateway_api());
+    let verb = verb_of(&parts.method, &route, &query);
+    let record = |status: u16| {
+        shared
+            .faults()
+            .record(parts.method.as_str(), &path_q, verb, status)
+    };
+
+    let action = shared.faults().take(parts.method.as_str(), &path_q);
+    match action {
+        Some(FaultAction::Reset) => {
+            record(0);
+            return Err(Reset);
+        }
+        Some(FaultAction::Delay(d)) => tokio::time::sleep(d).await,
+        Some(FaultAction::Status { code, retry_after }) => {
+            let mut e = if code == 403 {
+                forbidden(
+                    &shared.user,
+                    &parts.method,
+                    &route,
+                    &query,
+                    parts.uri.path(),
+                )
+            } else {
+                ApiError::for_code(code)
+            };
+            if retry_after.is_some() {
+                e.retry_after = retry_after;
+            }
+            record(e.code);
+            return Ok(error_response(&e));
+        }
+        None => {}
+    }
+
+    let token = header_str(&parts.headers, header::AUTHORIZATION)
+        .strip_prefix("Bearer ")
+        .unwrap_or_default();
+    let user = if token == shared.token {
+        Some(shared.user.clone())
+    } else {
+        shared.store().tokens.get(token).cloned()
+    };
+    let Some(user) = user.filter(|_| !token.is_empty()) else {
+        record(401);
+        return Ok(error_response(&ApiError::unauthorized()));
+    };
+    let Ok(body) = Limited::new(body, MAX_BODY).collect().await else {
+        record(0);
+        return Err(Reset);
+    };
+    let body = body.to_bytes();
+    let resp = match &route {
+        Route::Resource(r) => resource(
+            &shared,
+            &user,
+            &parts.method,
+            &parts.headers,
+            r,
+            &query,
+            &body,
+        ),
+        Route::OpenApiV2 => {
+            let (ct, bytes) = openapi::v2(header_str(&parts.headers, header::ACCEPT));
+            build(200, ct, full(bytes))
+        }
+        other => discovery_response(&shared, other),
+    };
+    record(resp.status().as_u16());
+    Ok(resp)
+}
+
+fn rbac_verb(method: &Method, r: &ResourceRoute, query: &HashMap<String, String>) -> &'static str {
+    let watch = matches!(query.get("watch").map(String::as_str), Some("true" | "1"));
+    match (method.as_str(), r.name.is_some()) {
+        ("GET", false) if watch => "watch",
+        ("GET", false) => "list",
+        ("GET", true) => "get",
+        ("POST", _) => "create",
+        ("PUT", _) => "update",
+        ("PATCH", _) => "patch",
+        ("DELETE", false) => "deletecollection",
+        ("DELETE", true) => "delete",
+        _ => "get",
+    }
+}
+
+/// The RBAC authorizer's 403 for this request.
+fn forbidden(
+    user: &str,
+    method: &Method,
+    route: &Route,
+    query: &HashMap<String, String>,
+    path: &str,
+) -> ApiError {
+    let Route::Resource(r) = route else {
+        return ApiError::new(
+            403,
+            "Forbidden",
+            format!("forbidden: User \"{user}\" cannot get path \"{path}\""),
+        );
+    };
+    let verb = rbac_verb(method, r, query);
+    let mut resource = r.def.plural.to_string();
+    if let Some(sub) = &r.sub {
+        resource = format!("{resource}/{sub}");
+    }
+    let scope = match &r.namespace {
+        Some(ns) => format!("in the namespace \"{ns}\""),
+        None => "at the cluster scope".to_string(),
+    };
+    let reason = format!(
+        "User \"{user}\" cannot {verb} resource \"{resource}\" in API group \"{}\" {scope}",
+        r.def.group
+    );
+    ApiError::forbidden(
+        r.def.group,
+        r.def.plural,
+        r.name.as_deref().unwrap_or_default(),
+        &reason,
+    )
+}
+
+fn resource(
+    shared: &Shared,
+    user: &str,
+    method: &Method,
+    headers: &HeaderMap,
+    r: &ResourceRoute,
+    query: &HashMap<String, String>,
+    body: &[u8],
+) -> Response<Body> {
+    let verb = rbac_verb(method, r, query);
+    let full = match &r.sub {
+        Some(s) => format!("{}/{s}", r.def.plural),
+        None => r.def.plural.to_string(),
+    };
+    let denied = {
+        let f = shared.faults();
+        f.is_denied(verb, &full) || (verb == "deletecollection" && f.is_denied("delete", &full))
+    };
+    if denied {
+        return error_response(&forbidden(
+            user,
+            method,
+            &Route::Resource(r.clone()),
+            query,
+            "",
+        ));
+    }
+    let req = ApiRequest {
+        method,
+        route: r,
+        query,
+        accept: header_str(headers, header::ACCEPT),
+        content_type: header_str(headers, header::CONTENT_TYPE),
+        user_agent: header_str(headers, header::USER_AGENT),
+        body,
+    };
+    match api::handle(&shared.store, &req) {
+        Ok(Reply::Json(code, v)) => json_response(code, &v),
+        Ok(Reply::Watch(rx)) => watch_response(rx),
+        Err(e) => error_response(&e),
+    }
+}
+
+fn discovery_response(shared: &Shared, route: &Route) -> Response<Body> {
+    let gw = shared.gateway_api();
+    let v = match route {
+        Route::Version => discovery::version(),
+        Route::CoreVersions => discovery::core_versions(&shared.addr.to_string()),
+        Route::Groups => discovery::groups(gw),
+        Route::Group(g) => discovery::group(g),
+        Route::GroupVersion(g, v) => discovery::resource_list(g, v),
+        Route::OpenApiRoot => openapi::root(gw),
+        Route::OpenApiDoc(g, v) => openapi::document(g, v),
+        Route::Resource(_) | Route::NotFound | Route::OpenApiV2 => {
+            return error_response(&ApiError::path_not_found())
+        }
+    };
+    json_response(200, &v)
+}
+
+fn full(b: impl Into<Bytes>) -> Body {
+    Full::new(b.into()).boxed_unsync()
+}
+
+fn build(code: u16, content_type: &str, body: Body) -> Response<Body> {
+    let mut resp = Response::new(body);
+    *resp.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if let Ok(v) = content_type.parse() {
+        resp.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    resp
+}
+
+fn json_response(code: u16, v: &Value) -> Response<Body> {
+    build(code, "application/json", full(v.to_string()))
+}
+
+fn error_response(e: &ApiError) -> Response<Body> {
+    let mut resp = if e.is_plain_text() {
+        build(
+            e.code,
+            "text/plain; charset=utf-8",
+            full(format!("{}\n", e.message)),
+        )
+    } else {
+        build(e.code, "application/json", full(e.to_json().to_string()))
+    };
+    if let Some(secs) = e.retry_after {
+        if let Ok(v) = secs.to_string().parse() {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+    }
+    resp
+}
+
+fn watch_response(rx: tokio::sync::mpsc::Receiver<Bytes>) -> Response<Body> {
+    let s = stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok(Frame::data(b)), rx))
+    });
+    build(200, "application/json", StreamBody::new(s).boxed_unsync())
+}

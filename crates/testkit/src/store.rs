@@ -1,0 +1,274 @@
+//! One cluster's objects, resource-version counter, tokens and watch history.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use serde_json::{json, Value};
+use tokio::sync::broadcast;
+
+use crate::apply::{self, ManagerEntry};
+use crate::meta;
+use crate::registry::{ResourceDef, RESOURCES};
+
+/// A stored object: its JSON (with managedFields rendered) and the ownership behind it.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub obj: Value,
+    pub managers: Vec<ManagerEntry>,
+}
+
+/// A change, as a watch stream reports it.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub def: &'static ResourceDef,
+    pub kind: &'static str,
+    pub rv: u64,
+    pub obj: Value,
+}
+
+type Key = (String, String, String);
+
+fn key(def: &ResourceDef, ns: &str, name: &str) -> Key {
+    (
+        format!("{}/{}", def.group, def.plural),
+        ns.to_string(),
+        name.to_string(),
+    )
+}
+
+const HISTORY: usize = 2048;
+
+pub struct Store {
+    objects: BTreeMap<Key, Stored>,
+    rv: u64,
+    /// bearer token -> user name
+    pub tokens: HashMap<String, String>,
+    history: VecDeque<Event>,
+    events: broadcast::Sender<Event>,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store {
+            objects: BTreeMap::new(),
+            rv: 1000,
+            tokens: HashMap::new(),
+            history: VecDeque::new(),
+            events: broadcast::channel(4096).0,
+        }
+    }
+}
+
+pub fn name_of(obj: &Value) -> &str {
+    obj.pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+pub fn namespace_of(obj: &Value) -> &str {
+    obj.pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+/// The object without what the server sets on every write; equal content means a
+/// write changed nothing.
+fn content(obj: &Value) -> Value {
+    let mut v = obj.clone();
+    if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        for k in [
+            "resourceVersion",
+            "managedFields",
+            "generation",
+            "uid",
+            "creationTimestamp",
+        ] {
+            m.remove(k);
+        }
+    }
+    v
+}
+
+/// Everything but metadata and status: what bumps `generation`.
+fn spec_part(obj: &Value) -> Value {
+    let mut v = obj.clone();
+    if let Some(m) = v.as_object_mut() {
+        m.remove("metadata");
+        m.remove("status");
+    }
+    v
+}
+
+impl Store {
+    pub fn rv(&self) -> u64 {
+        self.rv
+    }
+
+    pub fn get(&self, def: &ResourceDef, ns: &str, name: &str) -> Option<&Stored> {
+        self.objects.get(&key(def, ns, name))
+    }
+
+    /// Objects of a kind, in one namespace or all (`None`).
+    pub fn list(&self, def: &ResourceDef, ns: Option<&str>) -> Vec<&Stored> {
+        let prefix = format!("{}/{}", def.group, def.plural);
+        self.objects
+            .iter()
+            .filter(|((k, n, _), _)| *k == prefix && ns.is_none_or(|ns| ns == n))
+            .map(|(_, s)| s)
+            .collect()
+    }
+
+    pub fn namespace_exists(&self, ns: &str) -> bool {
+        self.get(&RESOURCES[0], "", ns).is_some()
+    }
+
+    /// Stores `obj` (server metadata filled in) unless it equals what is stored;
+    /// returns what a client sees. `dry_run` computes without storing.
+    pub fn commit(
+        &mut self,
+        def: &'static ResourceDef,
+        mut obj: Value,
+        managers: Vec<ManagerEntry>,
+        dry_run: bool,
+    ) -> Value {
+        let ns = if def.namespaced {
+            namespace_of(&obj).to_string()
+        } else {
+            String::new()
+        };
+        let k = key(def, &ns, name_of(&obj));
+        let old = self.objects.get(&k);
+        if let Some(old) = old {
+            if content(&old.obj) == content(&obj) && apply::same_ownership(&old.managers, &managers)
+            {
+                return old.obj.clone();
+            }
+        }
+        let (uid, created, generation) = match old {
+            Some(o) => {
+                let gen = o
+                    .obj
+                    .pointer("/metadata/generation")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(1);
+                let bump = spec_part(&o.obj) != spec_part(&obj);
+                (
+                    o.obj
+                        .pointer("/metadata/uid")
+                        .cloned()
+                        .unwrap_or(Value::Null),
+                    o.obj
+                        .pointer("/metadata/creationTimestamp")
+                        .cloned()
+                        .unwrap_or(Value::Null),
+                    gen + i64::from(bump),
+                )
+            }
+            None => {
+                let uid = obj
+                    .pointer("/metadata/uid")
+                    .filter(|u| u.as_str().is_some_and(|s| !s.is_empty()));
+                (
+                    uid.cloned().unwrap_or_else(|| json!(meta::new_uid())),
+                    json!(meta::now_rfc3339()),
+                    1,
+                )
+            }
+        };
+        let kind = if old.is_some() { "MODIFIED" } else { "ADDED" };
+        let rv = self.rv + 1;
+        if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+            m.insert("uid".into(), uid);
+            m.insert("creationTimestamp".into(), created);
+            m.insert("resourceVersion".into(), json!(rv.to_string()));
+            if def.generation {
+                m.insert("generation".into(), json!(generation));
+            } else {
+                m.remove("generation");
+            }
+            m.insert("managedFields".into(), apply::render(&managers));
+        }
+        if !dry_run {
+            self.rv = rv;
+            self.objects.insert(
+                k,
+                Stored {
+                    obj: obj.clone(),
+                    managers,
+                },
+            );
+            self.emit(def, kind, &obj);
+        }
+        obj
+    }
+
+    /// Removes an object (a namespace takes its contents along); returns it.
+    pub fn delete(
+        &mut self,
+        def: &'static ResourceDef,
+        ns: &str,
+        name: &str,
+        dry_run: bool,
+    ) -> Option<Value> {
+        let k = key(def, ns, name);
+        let stored = self.objects.get(&k)?.obj.clone();
+        if dry_run {
+            return Some(stored);
+        }
+        if def.group.is_empty() && def.plural == "namespaces" {
+            self.delete_contents(name);
+        }
+        self.objects.remove(&k);
+        self.rv += 1;
+        self.emit(def, "DELETED", &stored);
+        Some(stored)
+    }
+
+    fn delete_contents(&mut self, ns: &str) {
+        for def in RESOURCES.iter().filter(|d| d.namespaced) {
+            let names: Vec<String> = self
+                .list(def, Some(ns))
+                .iter()
+                .map(|s| name_of(&s.obj).to_string())
+                .collect();
+            for n in names {
+                self.delete(def, ns, &n, false);
+            }
+        }
+    }
+
+    fn emit(&mut self, def: &'static ResourceDef, kind: &'static str, obj: &Value) {
+        let ev = Event {
+            def,
+            kind,
+            rv: self.rv,
+            obj: obj.clone(),
+        };
+        self.history.push_back(ev.clone());
+        if self.history.len() > HISTORY {
+            self.history.pop_front();
+        }
+        let _ = self.events.send(ev);
+    }
+
+    /// Subscribes to changes and returns the recorded ones after `since` (a watch that
+    /// starts from a list's resourceVersion must not miss what happened in between).
+    pub fn subscribe(&self, since: u64) -> (Vec<Event>, broadcast::Receiver<Event>) {
+        let past = self
+            .history
+            .iter()
+            .filter(|e| e.rv > since)
+            .cloned()
+            .collect();
+        (past, self.events.subscribe())
+    }
+}
+
+impl Store {
+    /// Issues a bearer token that authenticates as the service account.
+    pub fn issue_sa_token(&mut self, ns: &str, name: &str, expires: i64) -> String {
+        let token = crate::meta::jwt_like(ns, name, expires);
+        self.tokens
+            .insert(token.clone(), format!("system:serviceaccount:{ns}:{name}"));
+        token
+    }
+}

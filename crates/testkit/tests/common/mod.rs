@@ -1,0 +1,177 @@
+//! A small HTTPS client for talking to a fake cluster the way kube-rs would.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use mesh_testkit::FakeCluster;
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
+use tokio_rustls::TlsConnector;
+
+pub const APPLY: &str = "application/apply-patch+yaml";
+pub const MERGE: &str = "application/merge-patch+json";
+pub const JSON_PATCH: &str = "application/json-patch+json";
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub text: String,
+}
+
+impl Resp {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+    pub fn rv(&self) -> String {
+        self.json()["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+#[derive(Clone)]
+pub struct Client {
+    addr: std::net::SocketAddr,
+    connector: TlsConnector,
+    pub token: String,
+    pub accept: Option<String>,
+}
+
+impl Client {
+    pub fn new(c: &FakeCluster) -> Self {
+        let mut roots = RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(c.ca_pem().as_bytes()) {
+            roots.add(cert.expect("CA PEM")).expect("add CA");
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Client {
+            addr: c.addr(),
+            connector: TlsConnector::from(Arc::new(config)),
+            token: c.token().to_string(),
+            accept: None,
+        }
+    }
+
+    pub fn with_token(&self, token: &str) -> Self {
+        let mut c = self.clone();
+        c.token = token.to_string();
+        c
+    }
+
+    /// Sends one request on a fresh connection; Err is a transport failure.
+    pub async fn try_send(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: &str,
+    ) -> Result<Resp, String> {
+        let tcp = TcpStream::connect(self.addr)
+            .await
+            .map_err(|e| e.to_string())?;
+        let name = ServerName::try_from("127.0.0.1").map_err(|e| e.to_string())?;
+        let tls = self
+            .connector
+            .connect(name, tcp)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .map_err(|e| e.to_string())?;
+        tokio::spawn(conn);
+        let mut b = Request::builder()
+            .method(Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?)
+            .uri(path)
+            .header("host", self.addr.to_string())
+            .header("user-agent", "testkit-tests/v0.1 (linux/amd64)");
+        if !self.token.is_empty() {
+            b = b.header("authorization", format!("Bearer {}", self.token));
+        }
+        if let Some(ct) = content_type {
+            b = b.header("content-type", ct);
+        }
+        if let Some(a) = &self.accept {
+            b = b.header("accept", a);
+        }
+        let req = b
+            .body(Full::new(Bytes::from(body.to_string())))
+            .map_err(|e| e.to_string())?;
+        let resp = send.send_request(req).await.map_err(|e| e.to_string())?;
+        let (parts, body) = resp.into_parts();
+        let bytes = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
+        Ok(Resp {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        })
+    }
+
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: &str,
+    ) -> Resp {
+        self.try_send(method, path, content_type, body)
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        self.send("GET", path, None, "").await
+    }
+    pub async fn post(&self, path: &str, body: &Value) -> Resp {
+        self.send("POST", path, Some("application/json"), &body.to_string())
+            .await
+    }
+    pub async fn put(&self, path: &str, body: &Value) -> Resp {
+        self.send("PUT", path, Some("application/json"), &body.to_string())
+            .await
+    }
+    pub async fn patch(&self, path: &str, ct: &str, body: &str) -> Resp {
+        self.send("PATCH", path, Some(ct), body).await
+    }
+    pub async fn delete(&self, path: &str) -> Resp {
+        self.send("DELETE", path, None, "").await
+    }
+    /// Server-side apply of a YAML/JSON document as `manager`.
+    pub async fn apply(&self, path: &str, manager: &str, force: bool, doc: &str) -> Resp {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        self.patch(
+            &format!("{path}{sep}fieldManager={manager}&force={force}"),
+            APPLY,
+            doc,
+        )
+        .await
+    }
+}
+
+/// Polls `f` until it returns Some or the timeout passes.
+pub async fn eventually<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if tokio::time::Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

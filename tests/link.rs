@@ -1,0 +1,308 @@
+//! `kubectl mesh link` (peering) end to end on testkit clusters.
+
+mod common;
+
+use common::*;
+use mesh_testkit::Fault;
+use serde_json::Value;
+
+fn peer_path(target: &str) -> String {
+    format!("/apis/gateway.networking.k8s.io/v1/namespaces/istio-gateways/gateways/istio-remote-peer-{target}")
+}
+
+/// Three clusters with their east-west gateways exposed and addressed.
+fn exposed(names: &[&str]) -> Env {
+    let env = with_istio(names);
+    let list = names.join(",");
+    env.mesh(&["expose", "--contexts", &list, "--wait=30s"])
+        .success();
+    env
+}
+
+fn address(env: &Env, cluster: &str) -> String {
+    let gw = env
+        .cluster(cluster)
+        .object(GATEWAY)
+        .expect("east-west gateway");
+    gw["status"]["addresses"][0]["value"]
+        .as_str()
+        .expect("address")
+        .to_string()
+}
+
+#[test]
+fn full_mesh_of_three_then_rerun_is_unchanged_with_zero_writes() {
+    let env = exposed(&["a", "b", "c"]);
+    let run = env
+        .mesh(&["link", "--contexts", "a,b,c", "-o", "json"])
+        .success();
+    let links = run.json()["links"].as_array().cloned().unwrap();
+    assert_eq!(links.len(), 6);
+    assert!(links.iter().all(|l| l["result"] == "created"), "{links:?}");
+    for from in ["a", "b", "c"] {
+        for to in ["a", "b", "c"].iter().filter(|t| **t != from) {
+            let gw = env
+                .cluster(from)
+                .object(&peer_path(to))
+                .unwrap_or_else(|| panic!("{from} -> {to} missing"));
+            assert_eq!(gw["spec"]["gatewayClassName"], "istio-remote");
+            assert_eq!(
+                gw["spec"]["addresses"][0]["value"],
+                address(&env, to).as_str()
+            );
+            assert_eq!(gw["spec"]["addresses"][0]["type"], "IPAddress");
+            assert_eq!(
+                gw["metadata"]["labels"]["topology.istio.io/network"],
+                format!("network-{to}").as_str()
+            );
+            assert_eq!(
+                gw["metadata"]["labels"]["kubectl-mesh.io/peer-cluster"],
+                *to
+            );
+            assert_eq!(
+                gw["metadata"]["annotations"]["gateway.istio.io/trust-domain"],
+                "cluster.local"
+            );
+            assert_eq!(
+                gw["metadata"]["annotations"]["gateway.istio.io/service-account"],
+                "istio-eastwest"
+            );
+            assert_eq!(gw["spec"]["listeners"].as_array().map(Vec::len), Some(2));
+        }
+        env.cluster(from).reset_counts();
+    }
+    let again = env
+        .mesh(&["link", "--contexts", "a,b,c", "-o", "json"])
+        .success();
+    assert!(again.json()["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| l["result"] == "unchanged"));
+    for name in ["a", "b", "c"] {
+        let counts = env.cluster(name).counts();
+        assert_eq!(counts.writes(), 0, "{name}: {counts:?}");
+        assert!(
+            counts.list + counts.get <= 2,
+            "{name}: reads are one LIST and one GET: {counts:?}"
+        );
+    }
+}
+
+#[test]
+fn changed_address_updates_exactly_the_affected_pairs() {
+    let env = exposed(&["a", "b", "c"]);
+    env.mesh(&["link", "--contexts", "a,b,c"]).success();
+    // The cloud load balancer of c moves: its gateway's address changes.
+    let mut gw = env.cluster("c").object(GATEWAY).unwrap();
+    gw["spec"]["addresses"] =
+        serde_json::json!([{"type": "Hostname", "value": "c.eastwest.example"}]);
+    env.cluster("c").put_object(gw).unwrap();
+    for _ in 0..100 {
+        if env.cluster("c").object(GATEWAY).unwrap()["status"]["addresses"][0]["value"]
+            == "c.eastwest.example"
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let run = env
+        .mesh(&["link", "--contexts", "a,b,c", "-o", "json"])
+        .success();
+    let links = run.json()["links"].as_array().cloned().unwrap();
+    for link in &links {
+        let expected = if link["to"] == "c" {
+            "configured"
+        } else {
+            "unchanged"
+        };
+        assert_eq!(link["result"], expected, "{link}");
+    }
+    let peer = env.cluster("a").object(&peer_path("c")).unwrap();
+    assert_eq!(
+        peer["spec"]["addresses"][0],
+        serde_json::json!({"type": "Hostname", "value": "c.eastwest.example"})
+    );
+}
+
+#[test]
+fn one_direction_unlink_and_prune() {
+    let env = exposed(&["a", "b", "c"]);
+    env.mesh(&["link", "--from", "a", "--to", "b"]).success();
+    assert!(env.cluster("a").object(&peer_path("b")).is_some());
+    assert!(
+        env.cluster("b").object(&peer_path("a")).is_none(),
+        "asymmetric: only a -> b"
+    );
+
+    env.mesh(&["link", "--contexts", "a,b,c"]).success();
+    env.mesh(&["link", "--contexts", "a,b", "--prune"])
+        .success();
+    assert!(env.cluster("a").object(&peer_path("c")).is_none(), "pruned");
+    assert!(env.cluster("b").object(&peer_path("c")).is_none(), "pruned");
+    assert!(env.cluster("a").object(&peer_path("b")).is_some(), "kept");
+
+    let run = env
+        .mesh(&["link", "--contexts", "a,b", "--unlink", "-o", "json"])
+        .success();
+    assert!(run.json()["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| l["result"] == "deleted"));
+    assert!(env.cluster("a").object(&peer_path("b")).is_none());
+    assert!(env.cluster("b").object(&peer_path("a")).is_none());
+    assert!(
+        env.cluster("c").object(&peer_path("a")).is_some(),
+        "c was not listed: untouched"
+    );
+}
+
+#[test]
+fn generate_piped_into_kubectl_apply() {
+    let env = exposed(&["a", "b"]);
+    let yaml = env
+        .mesh(&["link", "--generate", "--context", "b"])
+        .success()
+        .stdout;
+    env.kubectl_stdin(
+        &[
+            "--context",
+            "a",
+            "apply",
+            "--server-side",
+            "--field-manager",
+            "kubectl-mesh",
+            "-f",
+            "-",
+        ],
+        &yaml,
+    )
+    .success();
+    let gw = env
+        .cluster("a")
+        .object(&peer_path("b"))
+        .expect("applied by kubectl");
+    assert_eq!(
+        gw["spec"]["addresses"][0]["value"],
+        address(&env, "b").as_str()
+    );
+    let run = env
+        .mesh(&["link", "--from", "a", "--to", "b", "-o", "json"])
+        .success();
+    assert_eq!(
+        run.json()["links"][0]["result"],
+        "unchanged",
+        "kubectl applied exactly what link would"
+    );
+}
+
+#[test]
+fn one_cluster_down_fails_only_its_pairs() {
+    let env = exposed(&["a", "b", "c"]);
+    env.cluster("c").set_down(true);
+    let run = env
+        .mesh(&[
+            "link",
+            "--contexts",
+            "a,b,c",
+            "--timeout",
+            "2s",
+            "-o",
+            "json",
+        ])
+        .code(1);
+    let links = run.json()["links"].as_array().cloned().unwrap();
+    for link in &links {
+        let involves_c = link["from"] == "c" || link["to"] == "c";
+        let expected = if involves_c { "failed" } else { "created" };
+        assert_eq!(link["result"], expected, "{link}");
+        if involves_c {
+            assert!(
+                link["error"].as_str().unwrap().contains("cluster c"),
+                "{link}"
+            );
+        }
+    }
+    assert!(env.cluster("a").object(&peer_path("b")).is_some());
+}
+
+#[test]
+fn target_without_address_fails_that_pair_with_a_hint() {
+    let env = with_istio(&["a", "b"]);
+    env.cluster("b").set_address_delay(None);
+    env.mesh(&["expose", "--contexts", "a,b"]).success();
+    env.mesh(&["expose", "--context", "a", "--wait=30s"])
+        .success();
+    let run = env
+        .mesh(&["link", "--contexts", "a,b", "-o", "json"])
+        .code(1);
+    let links: Vec<Value> = run.json()["links"].as_array().cloned().unwrap();
+    let to_b = links.iter().find(|l| l["to"] == "b").unwrap();
+    assert_eq!(to_b["result"], "failed");
+    assert!(
+        to_b["error"]
+            .as_str()
+            .unwrap()
+            .contains("expose --context b --wait"),
+        "{to_b}"
+    );
+    let to_a = links.iter().find(|l| l["to"] == "a").unwrap();
+    assert_eq!(to_a["result"], "created");
+}
+
+#[test]
+fn missing_east_west_gateway_is_reported() {
+    let env = with_istio(&["a", "b"]);
+    env.mesh(&["expose", "--context", "a", "--wait=30s"])
+        .success();
+    let run = env.mesh(&["link", "--contexts", "a,b"]).code(1);
+    assert!(
+        run.stderr.contains("cluster b has no east-west Gateway"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn throttled_writes_are_retried() {
+    let env = exposed(&["a", "b"]);
+    env.cluster("a")
+        .inject(Fault::status(429).retry_after(1).times(1).method("PATCH"));
+    env.mesh(&["link", "--contexts", "a,b"]).success();
+    assert!(env.cluster("a").object(&peer_path("b")).is_some());
+}
+
+#[test]
+fn bad_input_changes_nothing() {
+    let env = exposed(&["a", "b"]);
+    for name in ["a", "b"] {
+        env.cluster(name).reset_counts();
+    }
+    for (args, expected) in [
+        (vec!["--contexts", "a"], "at least two clusters"),
+        (vec!["--contexts", "a,b,a"], "listed twice"),
+        (vec!["--from", "a", "--to", "a"], "same cluster"),
+        (
+            vec!["--from", "a", "--contexts", "b"],
+            "cannot be used with",
+        ),
+        (
+            vec!["--contexts", "a,b", "--mode", "carrier-pigeon"],
+            "invalid value 'carrier-pigeon'",
+        ),
+        (vec!["--contexts", "a,nope"], "context \"nope\" not found"),
+    ] {
+        let mut full = vec!["link"];
+        full.extend(args.iter());
+        let run = env.mesh(&full).code(2);
+        assert!(run.stderr.contains(expected), "{full:?}: {}", run.stderr);
+    }
+    for name in ["a", "b"] {
+        assert_eq!(
+            env.cluster(name).counts().total(),
+            0,
+            "no request at all to {name}"
+        );
+    }
+}
