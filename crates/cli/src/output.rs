@@ -95,46 +95,38 @@ pub fn cluster_reports(
         return structured(&doc, format);
     }
     let suffix = dry_run_suffix(dry_run);
+    // Columns that say nothing for this command (no network, no address) are left out.
+    let with_network = reports.iter().any(|r| r.network.is_some());
+    let with_address = reports.iter().any(|r| r.address.is_some());
     let mut rows = Vec::new();
     for report in reports {
-        let network = report.network.clone().unwrap_or_else(|| "-".into());
-        let address = report.address.clone().unwrap_or_else(|| "-".into());
-        if report.objects.is_empty() {
-            rows.push(vec![
-                report.cluster.clone(),
-                network.clone(),
-                "-".into(),
-                format!("{}", report.result),
-                address.clone(),
-            ]);
-        }
-        for (i, object) in report.objects.iter().enumerate() {
-            let first = i == 0;
-            rows.push(vec![
-                if first {
-                    report.cluster.clone()
-                } else {
-                    String::new()
-                },
-                if first {
-                    network.clone()
-                } else {
-                    String::new()
-                },
-                object.object.to_string(),
-                format!("{}{suffix}", object.result),
-                if first {
-                    address.clone()
-                } else {
-                    String::new()
-                },
-            ]);
+        let objects: Vec<(String, String)> = if report.objects.is_empty() {
+            vec![("-".into(), report.result.to_string())]
+        } else {
+            report.objects.iter().map(|o| (o.object.to_string(), format!("{}{suffix}", o.result))).collect()
+        };
+        for (i, (object, result)) in objects.into_iter().enumerate() {
+            let first = |value: Option<&String>| if i == 0 { value.cloned().unwrap_or_else(|| "-".into()) } else { String::new() };
+            let mut row = vec![first(Some(&report.cluster))];
+            if with_network {
+                row.push(first(report.network.as_ref()));
+            }
+            row.extend([object, result]);
+            if with_address {
+                row.push(first(report.address.as_ref()));
+            }
+            rows.push(row);
         }
     }
-    Ok(table(
-        &["CLUSTER", "NETWORK", "OBJECT", "RESULT", "ADDRESS"],
-        rows,
-    ))
+    let mut headers = vec!["CLUSTER"];
+    if with_network {
+        headers.push("NETWORK");
+    }
+    headers.extend(["OBJECT", "RESULT"]);
+    if with_address {
+        headers.push("ADDRESS");
+    }
+    Ok(table(&headers, rows))
 }
 
 fn dry_run_word(dry_run: DryRun) -> &'static str {

@@ -696,10 +696,10 @@ async fn read_cluster_bundle(cluster: &Cluster) -> Result<Intermediate, String> 
         secret::entry(&live, key)
             .ok_or_else(|| format!("cluster {}: cacerts has no {key}", cluster.name))
     };
+    // The key is read only to check that it matches the certificate; it is never shown.
     Ok(Intermediate {
         ca_cert: field("ca-cert.pem")?,
-        // Never read: inspection needs no private key.
-        ca_key: mesh_trust::PrivateKeyPem::new(String::new()),
+        ca_key: mesh_trust::PrivateKeyPem::new(field("ca-key.pem")?),
         root_cert: field("root-cert.pem")?,
         cert_chain: field("cert-chain.pem")?,
     })

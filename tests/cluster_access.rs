@@ -1,0 +1,108 @@
+//! Reaching clusters the way kubectl does: merged KUBECONFIG lists, current context, named
+//! contexts, exec credential plugins, and TLS verification that is on unless the kubeconfig
+//! turns it off (and then we say so).
+
+mod common;
+
+use base64::Engine;
+use common::*;
+use serde_json::{json, Value};
+
+fn b64(text: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+/// A kubeconfig with one context per (context name, cluster entry, user entry).
+fn kubeconfig(entries: &[(&str, Value, Value)], current: &str) -> String {
+    let doc = json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": current,
+        "clusters": entries.iter().map(|(n, c, _)| json!({"name": n, "cluster": c})).collect::<Vec<_>>(),
+        "users": entries.iter().map(|(n, _, u)| json!({"name": n, "user": u})).collect::<Vec<_>>(),
+        "contexts": entries.iter().map(|(n, _, _)| json!({"name": n, "context": {"cluster": n, "user": n}})).collect::<Vec<_>>(),
+    });
+    serde_yaml_ng::to_string(&doc).unwrap()
+}
+
+fn cluster_entry(env: &Env, name: &str) -> Value {
+    let c = env.cluster(name);
+    json!({"server": c.server_url(), "certificate-authority-data": b64(c.ca_pem())})
+}
+
+fn token_user(env: &Env, name: &str) -> Value {
+    json!({"token": env.cluster(name).token()})
+}
+
+#[test]
+fn kubeconfig_list_is_merged_like_kubectl() {
+    let env = with_istio(&["a", "b"]);
+    let first = env.dir.path().join("first");
+    let second = env.dir.path().join("second");
+    std::fs::write(&first, kubeconfig(&[("a", cluster_entry(&env, "a"), token_user(&env, "a"))], "a")).unwrap();
+    std::fs::write(&second, kubeconfig(&[("b", cluster_entry(&env, "b"), token_user(&env, "b"))], "b")).unwrap();
+    let list = format!("{}:{}:{}", first.display(), env.dir.path().join("missing").display(), second.display());
+    let run = env.mesh_with_kubeconfig_env(&list, &["expose", "--contexts", "a,b"]);
+    run.success();
+    assert!(env.cluster("a").object(GATEWAY).is_some());
+    assert!(env.cluster("b").object(GATEWAY).is_some());
+    // The first file's current-context wins: no --context means cluster a.
+    env.cluster("a").delete_object(GATEWAY);
+    env.mesh_with_kubeconfig_env(&list, &["expose"]).success();
+    assert!(env.cluster("a").object(GATEWAY).is_some());
+}
+
+#[test]
+fn clusters_can_be_named_apart_from_their_contexts() {
+    let env = with_istio(&["a", "b"]);
+    let run = env.mesh(&["expose", "--contexts", "east-1=a,west-1=b", "-o", "json"]).success();
+    let report = run.json();
+    assert_eq!(report["clusters"][0]["cluster"], "east-1");
+    assert_eq!(report["clusters"][0]["context"], "a");
+    assert_eq!(report["clusters"][1]["cluster"], "west-1");
+}
+
+#[test]
+fn exec_credential_plugins_are_run() {
+    let env = with_istio(&["a"]);
+    let credential = json!({
+        "apiVersion": "client.authentication.k8s.io/v1",
+        "kind": "ExecCredential",
+        "status": {"token": env.cluster("a").token()},
+    });
+    let plugin = env.dir.path().join("credential-plugin");
+    std::fs::write(&plugin, format!("#!/bin/sh\ncat <<'JSON'\n{credential}\nJSON\n")).unwrap();
+    std::fs::set_permissions(&plugin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let user = json!({"exec": {
+        "apiVersion": "client.authentication.k8s.io/v1",
+        "command": plugin.to_str().unwrap(),
+        "interactiveMode": "Never",
+    }});
+    let path = env.dir.path().join("exec-config");
+    std::fs::write(&path, kubeconfig(&[("a", cluster_entry(&env, "a"), user)], "a")).unwrap();
+    env.mesh(&["expose", "--kubeconfig", path.to_str().unwrap()]).success();
+    assert!(env.cluster("a").object(GATEWAY).is_some());
+}
+
+#[test]
+fn tls_is_verified_against_the_kubeconfig_ca() {
+    let env = with_istio(&["a", "b"]);
+    // Cluster a's server, but cluster b's CA: the server certificate must not be accepted.
+    let wrong = json!({"server": env.cluster("a").server_url(), "certificate-authority-data": b64(env.cluster("b").ca_pem())});
+    let path = env.dir.path().join("wrong-ca");
+    std::fs::write(&path, kubeconfig(&[("a", wrong, token_user(&env, "a"))], "a")).unwrap();
+    let run = env.mesh(&["expose", "--kubeconfig", path.to_str().unwrap(), "--network", "n", "--timeout", "5s"]).code(1);
+    assert!(run.stderr.to_lowercase().contains("certificate"), "{}", run.stderr);
+    assert_eq!(env.cluster("a").counts().total(), 0, "no request got through the handshake");
+    assert!(!run.stderr.contains(env.cluster("a").token()), "tokens never appear in errors");
+}
+
+#[test]
+fn skipping_tls_verification_is_never_silent() {
+    let env = with_istio(&["a"]);
+    let insecure = json!({"server": env.cluster("a").server_url(), "insecure-skip-tls-verify": true});
+    let path = env.dir.path().join("insecure");
+    std::fs::write(&path, kubeconfig(&[("a", insecure, token_user(&env, "a"))], "a")).unwrap();
+    let run = env.mesh(&["expose", "--kubeconfig", path.to_str().unwrap()]).success();
+    assert!(run.stderr.contains("TLS verification is OFF"), "{}", run.stderr);
+}
