@@ -39,9 +39,28 @@ fn kubeconfig_list_is_merged_like_kubectl() {
     let env = with_istio(&["a", "b"]);
     let first = env.dir.path().join("first");
     let second = env.dir.path().join("second");
-    std::fs::write(&first, kubeconfig(&[("a", cluster_entry(&env, "a"), token_user(&env, "a"))], "a")).unwrap();
-    std::fs::write(&second, kubeconfig(&[("b", cluster_entry(&env, "b"), token_user(&env, "b"))], "b")).unwrap();
-    let list = format!("{}:{}:{}", first.display(), env.dir.path().join("missing").display(), second.display());
+    std::fs::write(
+        &first,
+        kubeconfig(
+            &[("a", cluster_entry(&env, "a"), token_user(&env, "a"))],
+            "a",
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        &second,
+        kubeconfig(
+            &[("b", cluster_entry(&env, "b"), token_user(&env, "b"))],
+            "b",
+        ),
+    )
+    .unwrap();
+    let list = format!(
+        "{}:{}:{}",
+        first.display(),
+        env.dir.path().join("missing").display(),
+        second.display()
+    );
     let run = env.mesh_with_kubeconfig_env(&list, &["expose", "--contexts", "a,b"]);
     run.success();
     assert!(env.cluster("a").object(GATEWAY).is_some());
@@ -55,7 +74,9 @@ fn kubeconfig_list_is_merged_like_kubectl() {
 #[test]
 fn clusters_can_be_named_apart_from_their_contexts() {
     let env = with_istio(&["a", "b"]);
-    let run = env.mesh(&["expose", "--contexts", "east-1=a,west-1=b", "-o", "json"]).success();
+    let run = env
+        .mesh(&["expose", "--contexts", "east-1=a,west-1=b", "-o", "json"])
+        .success();
     let report = run.json();
     assert_eq!(report["clusters"][0]["cluster"], "east-1");
     assert_eq!(report["clusters"][0]["context"], "a");
@@ -71,7 +92,11 @@ fn exec_credential_plugins_are_run() {
         "status": {"token": env.cluster("a").token()},
     });
     let plugin = env.dir.path().join("credential-plugin");
-    std::fs::write(&plugin, format!("#!/bin/sh\ncat <<'JSON'\n{credential}\nJSON\n")).unwrap();
+    std::fs::write(
+        &plugin,
+        format!("#!/bin/sh\ncat <<'JSON'\n{credential}\nJSON\n"),
+    )
+    .unwrap();
     std::fs::set_permissions(&plugin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let user = json!({"exec": {
         "apiVersion": "client.authentication.k8s.io/v1",
@@ -79,8 +104,13 @@ fn exec_credential_plugins_are_run() {
         "interactiveMode": "Never",
     }});
     let path = env.dir.path().join("exec-config");
-    std::fs::write(&path, kubeconfig(&[("a", cluster_entry(&env, "a"), user)], "a")).unwrap();
-    env.mesh(&["expose", "--kubeconfig", path.to_str().unwrap()]).success();
+    std::fs::write(
+        &path,
+        kubeconfig(&[("a", cluster_entry(&env, "a"), user)], "a"),
+    )
+    .unwrap();
+    env.mesh(&["expose", "--kubeconfig", path.to_str().unwrap()])
+        .success();
     assert!(env.cluster("a").object(GATEWAY).is_some());
 }
 
@@ -90,19 +120,88 @@ fn tls_is_verified_against_the_kubeconfig_ca() {
     // Cluster a's server, but cluster b's CA: the server certificate must not be accepted.
     let wrong = json!({"server": env.cluster("a").server_url(), "certificate-authority-data": b64(env.cluster("b").ca_pem())});
     let path = env.dir.path().join("wrong-ca");
-    std::fs::write(&path, kubeconfig(&[("a", wrong, token_user(&env, "a"))], "a")).unwrap();
-    let run = env.mesh(&["expose", "--kubeconfig", path.to_str().unwrap(), "--network", "n", "--timeout", "5s"]).code(1);
-    assert!(run.stderr.to_lowercase().contains("certificate"), "{}", run.stderr);
-    assert_eq!(env.cluster("a").counts().total(), 0, "no request got through the handshake");
-    assert!(!run.stderr.contains(env.cluster("a").token()), "tokens never appear in errors");
+    std::fs::write(
+        &path,
+        kubeconfig(&[("a", wrong, token_user(&env, "a"))], "a"),
+    )
+    .unwrap();
+    let run = env
+        .mesh(&[
+            "expose",
+            "--kubeconfig",
+            path.to_str().unwrap(),
+            "--network",
+            "n",
+            "--timeout",
+            "5s",
+        ])
+        .code(1);
+    assert!(
+        run.stderr.to_lowercase().contains("certificate"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        env.cluster("a").counts().total(),
+        0,
+        "no request got through the handshake"
+    );
+    assert!(
+        !run.stderr.contains(env.cluster("a").token()),
+        "tokens never appear in errors"
+    );
 }
 
 #[test]
 fn skipping_tls_verification_is_never_silent() {
     let env = with_istio(&["a"]);
-    let insecure = json!({"server": env.cluster("a").server_url(), "insecure-skip-tls-verify": true});
+    let insecure =
+        json!({"server": env.cluster("a").server_url(), "insecure-skip-tls-verify": true});
     let path = env.dir.path().join("insecure");
-    std::fs::write(&path, kubeconfig(&[("a", insecure, token_user(&env, "a"))], "a")).unwrap();
-    let run = env.mesh(&["expose", "--kubeconfig", path.to_str().unwrap()]).success();
-    assert!(run.stderr.contains("TLS verification is OFF"), "{}", run.stderr);
+    std::fs::write(
+        &path,
+        kubeconfig(&[("a", insecure, token_user(&env, "a"))], "a"),
+    )
+    .unwrap();
+    let run = env
+        .mesh(&["expose", "--kubeconfig", path.to_str().unwrap()])
+        .success();
+    assert!(
+        run.stderr.contains("TLS verification is OFF"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn client_certificates_authenticate() {
+    let env = with_istio(&["a", "b"]);
+    let path = env.dir.path().join("cert-config");
+    env.sandbox
+        .write_kubeconfig_with(&path, mesh_testkit::Auth::ClientCert)
+        .unwrap();
+    let config = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        config.contains("client-key-data") && !config.contains("token:"),
+        "a cert-only kubeconfig"
+    );
+    env.mesh(&[
+        "expose",
+        "--kubeconfig",
+        path.to_str().unwrap(),
+        "--contexts",
+        "a,b",
+    ])
+    .success();
+    assert!(env.cluster("a").object(GATEWAY).is_some());
+    let users: Vec<String> = env
+        .cluster("a")
+        .request_log()
+        .iter()
+        .map(|r| r.user.clone())
+        .collect();
+    assert!(
+        users.iter().all(|u| u == "kubernetes-admin"),
+        "authenticated by the certificate: {users:?}"
+    );
 }

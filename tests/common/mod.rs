@@ -149,7 +149,13 @@ impl Env {
     /// Runs `kubectl-mesh` with `KUBECONFIG` set to `list` (a ':'-separated list of files).
     pub fn mesh_with_kubeconfig_env(&self, list: &str, args: &[&str]) -> Run {
         let program = bin_dir().join("kubectl-mesh").into_os_string();
-        Run::from(self.child(&program).env("KUBECONFIG", list).args(args).output().expect("binary runs"))
+        Run::from(
+            self.child(&program)
+                .env("KUBECONFIG", list)
+                .args(args)
+                .output()
+                .expect("binary runs"),
+        )
     }
 
     /// Runs the real kubectl with the same environment.

@@ -103,10 +103,20 @@ pub fn cluster_reports(
         let objects: Vec<(String, String)> = if report.objects.is_empty() {
             vec![("-".into(), report.result.to_string())]
         } else {
-            report.objects.iter().map(|o| (o.object.to_string(), format!("{}{suffix}", o.result))).collect()
+            report
+                .objects
+                .iter()
+                .map(|o| (o.object.to_string(), format!("{}{suffix}", o.result)))
+                .collect()
         };
         for (i, (object, result)) in objects.into_iter().enumerate() {
-            let first = |value: Option<&String>| if i == 0 { value.cloned().unwrap_or_else(|| "-".into()) } else { String::new() };
+            let first = |value: Option<&String>| {
+                if i == 0 {
+                    value.cloned().unwrap_or_else(|| "-".into())
+                } else {
+                    String::new()
+                }
+            };
             let mut row = vec![first(Some(&report.cluster))];
             if with_network {
                 row.push(first(report.network.as_ref()));

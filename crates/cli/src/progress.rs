@@ -17,8 +17,10 @@ impl Progress for StderrProgress {
 /// Sends `tracing` output to stderr: warnings always, more with -v.
 pub fn init_logging(verbose: u8) {
     let filter = match verbose {
-        0 => "warn",
-        1 => "warn,kubectl_mesh_core=info,kubectl_mesh_cli=info",
+        // kube-client logs every failed request at ERROR; our per-cluster report already says
+        // what failed, so its own lines appear only with -v.
+        0 => "warn,kube_client=off",
+        1 => "warn,kube_client=error,kubectl_mesh_core=info,kubectl_mesh_cli=info",
         2 => "info,kubectl_mesh_core=debug,kubectl_mesh_cli=debug",
         _ => "debug,kubectl_mesh_core=trace,kubectl_mesh_cli=trace",
     };

@@ -55,6 +55,11 @@ impl ApiError {
         }
     }
 
+    /// The server's certificate did not verify: retrying cannot help, the kubeconfig must change.
+    pub fn is_tls_rejection(&self) -> bool {
+        matches!(self, ApiError::Transport(text) if text.contains("invalid peer certificate"))
+    }
+
     pub fn is_not_found(&self) -> bool {
         self.code() == Some(404)
     }
@@ -64,7 +69,8 @@ impl ApiError {
     pub fn is_transient(&self) -> bool {
         match self {
             ApiError::Status { code, .. } => matches!(code, 429 | 500 | 502 | 503 | 504),
-            ApiError::Transport(_) | ApiError::Timeout(_) => true,
+            ApiError::Transport(_) => !self.is_tls_rejection(),
+            ApiError::Timeout(_) => true,
             ApiError::Decode(_) => false,
         }
     }

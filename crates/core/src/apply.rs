@@ -46,7 +46,10 @@ pub enum ApplyError {
         fields: String,
     },
     #[error("{object}: {source}")]
-    Api { object: ObjectRef, source: ApiError },
+    Api {
+        object: ObjectRef,
+        source: Box<ApiError>,
+    },
     #[error("{object}: kind {kind} is not one kubectl-mesh writes")]
     UnknownKind { object: ObjectRef, kind: String },
 }
@@ -54,7 +57,7 @@ pub enum ApplyError {
 impl ApplyError {
     pub fn api_error(&self) -> Option<&ApiError> {
         match self {
-            ApplyError::Api { source, .. } => Some(source),
+            ApplyError::Api { source, .. } => Some(source.as_ref()),
             _ => None,
         }
     }
@@ -68,10 +71,10 @@ pub async fn apply(
     options: &WriteOptions,
 ) -> Result<Outcome, ApplyError> {
     let (object, path) = locate(desired)?;
-    let live = api
-        .get(&path)
-        .await
-        .map_err(|source| ApplyError::Api { object, source })?;
+    let live = api.get(&path).await.map_err(|source| ApplyError::Api {
+        object,
+        source: Box::new(source),
+    })?;
     apply_over(api, desired, live.as_ref(), options).await
 }
 
@@ -102,7 +105,10 @@ pub async fn apply_over(
     match api.apply(&path, desired, &params).await {
         Ok(_) => Ok(outcome),
         Err(e) if e.code() == Some(409) => Err(conflict(object, &e)),
-        Err(source) => Err(ApplyError::Api { object, source }),
+        Err(source) => Err(ApplyError::Api {
+            object,
+            source: Box::new(source),
+        }),
     }
 }
 
@@ -126,7 +132,7 @@ pub async fn delete(
 ) -> Result<Outcome, ApplyError> {
     let wrap = |source: ApiError| ApplyError::Api {
         object: object.clone(),
-        source,
+        source: Box::new(source),
     };
     let existed = match dry_run {
         DryRun::Client => api.get(path).await.map_err(wrap)?.is_some(),
@@ -180,7 +186,7 @@ fn conflict(object: ObjectRef, error: &ApiError) -> ApplyError {
     else {
         return ApplyError::Api {
             object,
-            source: error.clone(),
+            source: Box::new(error.clone()),
         };
     };
     let causes = details
@@ -213,7 +219,7 @@ fn conflict(object: ObjectRef, error: &ApiError) -> ApplyError {
             },
             None => ApplyError::Api {
                 object,
-                source: error.clone(),
+                source: Box::new(error.clone()),
             },
         };
     }

@@ -5,7 +5,6 @@ use serde_json::Value;
 
 use crate::apply::{self, WriteOptions};
 use crate::clusters::Cluster;
-use crate::expose::describe;
 use crate::labels::ISTIO_SYSTEM;
 use crate::report::{ClusterReport, Progress};
 use crate::resource;
@@ -30,7 +29,7 @@ pub fn path() -> String {
 pub async fn plan(cluster: &Cluster, root_pem: &str, force: bool) -> Plan {
     let live = match cluster.api.get(&path()).await {
         Ok(live) => live,
-        Err(e) => return Plan::Failed(describe(cluster, &e)),
+        Err(e) => return Plan::Failed(cluster.explain(&e)),
     };
     let live_root = live
         .as_ref()
@@ -95,10 +94,7 @@ pub async fn apply_all(
         }
         .await;
         match result {
-            Err(e) => report.fail(match e.api_error() {
-                Some(api) => format!("Secret istio-system/cacerts: {}", describe(cluster, api)),
-                None => e.to_string(),
-            }),
+            Err(e) => report.fail(cluster.explain_write(&e)),
             Ok(()) if replaces_root && report.result.is_change() => report.notes.push(format!(
                 "the root of trust changed: istiod must restart (kubectl --context {} -n istio-system rollout restart deployment/istiod), then restart workloads",
                 cluster.context

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
-use crate::api::{ApiClient, RetryPolicy};
+use crate::api::{ApiClient, ApiError, RetryPolicy};
+use crate::apply::ApplyError;
 use crate::kubeconfig::LoadedKubeconfig;
 use crate::{names, InputError};
 
@@ -109,6 +110,50 @@ pub struct Cluster {
     pub context: String,
     pub server: String,
     pub api: ApiClient,
+}
+
+impl Cluster {
+    /// A cluster-side API failure in words: which cluster, what the server said, and what to
+    /// do about it.
+    pub fn explain(&self, error: &ApiError) -> String {
+        format!(
+            "cluster {} ({}): {error}{}",
+            self.name,
+            self.server,
+            hint_for(self, error)
+        )
+    }
+
+    /// A failed write in words: the object, then as [`Cluster::explain`].
+    pub fn explain_write(&self, error: &ApplyError) -> String {
+        match error {
+            ApplyError::Api { object, source } => format!("{object}: {}", self.explain(source)),
+            other => format!("cluster {}: {other}", self.name),
+        }
+    }
+}
+
+fn hint_for(cluster: &Cluster, error: &ApiError) -> String {
+    match error.code() {
+        Some(401) => format!(
+            "; the credentials of context {:?} were rejected: log in again or refresh the token",
+            cluster.context
+        ),
+        _ if error.is_tls_rejection() => format!(
+            "; the server's certificate does not verify against the certificate-authority of context {:?} in the kubeconfig: fix the kubeconfig (TLS verification stays on)",
+            cluster.context
+        ),
+        Some(403) => {
+            "; ask your cluster admin for this permission (check with `kubectl auth can-i`)".into()
+        }
+        _ if matches!(error, ApiError::Transport(_) | ApiError::Timeout(_)) => {
+            format!(
+                "; check that the cluster is up and reachable: `kubectl --context {} get ns`",
+                cluster.context
+            )
+        }
+        _ => String::new(),
+    }
 }
 
 /// How clients are configured.

@@ -81,13 +81,13 @@ pub async fn plan(cluster: &Cluster, options: &ExposeOptions) -> Plan {
         None => match read_network(&cluster.api).await {
             Ok(Some(network)) => network,
             Ok(None) => return Plan::Input(no_network(cluster)),
-            Err(e) => return Plan::Failed(describe(cluster, &e)),
+            Err(e) => return Plan::Failed(cluster.explain(&e)),
         },
     };
     match missing_api(cluster, options.gateway.flavor).await {
         Ok(None) => Plan::Ready { network },
         Ok(Some(missing)) => Plan::Failed(missing),
-        Err(e) => Plan::Failed(describe(cluster, &e)),
+        Err(e) => Plan::Failed(cluster.explain(&e)),
     }
 }
 
@@ -166,7 +166,7 @@ async fn apply_cluster(
     }
     .await;
     if let Err(e) = result {
-        report.fail(explain(cluster, &e));
+        report.fail(cluster.explain_write(&e));
         return;
     }
     progress.event(
@@ -284,7 +284,7 @@ async fn wait_ready(
                     cluster.name
                 ))
             }
-            Err(e) => return Err(describe(cluster, &e)),
+            Err(e) => return Err(cluster.explain(&e)),
         }
         if started.elapsed() >= limit {
             return Err(format!(
@@ -304,41 +304,6 @@ async fn wait_ready(
             last_note = Instant::now();
         }
         tokio::time::sleep(Duration::from_millis(250).min(limit)).await;
-    }
-}
-
-/// A cluster-side API failure in words, with what to do about it.
-pub fn describe(cluster: &Cluster, error: &ApiError) -> String {
-    let hint = hint_for(cluster, error);
-    format!(
-        "cluster {} ({}): {error}{hint}",
-        cluster.name, cluster.server
-    )
-}
-
-fn hint_for(cluster: &Cluster, error: &ApiError) -> String {
-    match error.code() {
-        Some(401) => format!(
-            "; the credentials of context {:?} were rejected: log in again or refresh the token",
-            cluster.context
-        ),
-        Some(403) => {
-            "; ask your cluster admin for this permission (check with `kubectl auth can-i`)".into()
-        }
-        _ if matches!(error, ApiError::Transport(_) | ApiError::Timeout(_)) => {
-            format!(
-                "; check that the cluster is up and reachable: `kubectl --context {} get ns`",
-                cluster.context
-            )
-        }
-        _ => String::new(),
-    }
-}
-
-fn explain(cluster: &Cluster, error: &ApplyError) -> String {
-    match error {
-        ApplyError::Api { object, source } => format!("{object}: {}", describe(cluster, source)),
-        other => format!("cluster {}: {other}", cluster.name),
     }
 }
 

@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::api::ApiError;
 use crate::apply::{self, WriteOptions};
 use crate::clusters::Cluster;
-use crate::expose::{address_of, describe};
+use crate::expose::address_of;
 use crate::labels::{ISTIO_SYSTEM, MANAGED_BY, MANAGED_BY_VALUE, NETWORK, PEER_CLUSTER};
 use crate::parallel;
 use crate::report::{Outcome, Progress};
@@ -122,7 +122,7 @@ async fn read_facts(
         Err(e) if e.is_not_found() => {
             return Err(format!("cluster {}: the Gateway API CRDs (gateway.networking.k8s.io/v1) are not installed; install them, then run `kubectl mesh expose --context {}`", cluster.name, cluster.context));
         }
-        Err(e) => return Err(describe(cluster, &e)),
+        Err(e) => return Err(cluster.explain(&e)),
     };
     let mut peers = BTreeMap::new();
     let mut own = None;
@@ -187,7 +187,7 @@ async fn target_facts(
         ))?;
     let trust_domain = read_trust_domain(cluster)
         .await
-        .map_err(|e| describe(cluster, &e))?;
+        .map_err(|e| cluster.explain(&e))?;
     Ok(Target {
         cluster: cluster.name.clone(),
         address,
@@ -315,7 +315,7 @@ async fn link_pair(
             report.result = outcome;
             report
         }
-        Err(e) => report.failed(write_error(source, &e)),
+        Err(e) => report.failed(source.explain_write(&e)),
     }
 }
 
@@ -352,7 +352,7 @@ async fn delete_peer(
     let path = resource::GATEWAY.object_path(Some(&options.namespace), &name);
     apply::delete(&source.api, &object, &path, options.write.dry_run)
         .await
-        .map_err(|e| write_error(source, &e))
+        .map_err(|e| source.explain_write(&e))
 }
 
 /// Deletes our peer Gateways in a source for clusters not in the list.
@@ -375,13 +375,6 @@ async fn prune_source(
         });
     }
     reports
-}
-
-fn write_error(source: &Cluster, error: &apply::ApplyError) -> String {
-    match error.api_error() {
-        Some(api) => describe(source, api),
-        None => error.to_string(),
-    }
 }
 
 #[cfg(test)]

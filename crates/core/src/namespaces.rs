@@ -25,7 +25,7 @@ pub async fn ensure(
             namespace: None,
             name: name.to_string(),
         },
-        source,
+        source: Box::new(source),
     })?;
     let desired = match (&live, network) {
         (Some(ns), Some(network)) if !is_ours(ns) => namespace::network_label(name, network),

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Result};
+use rcgen::{Issuer, KeyPair};
 use serde_json::Value;
 
 use crate::apply::{self, Writer};
@@ -29,6 +30,8 @@ pub(crate) struct Shared {
     pub index: usize,
     pub addr: SocketAddr,
     pub ca_pem: String,
+    /// The cluster CA, which also signs the client certificates the server accepts.
+    pub issuer: Issuer<'static, KeyPair>,
     pub token: String,
     pub user: String,
     pub gateway_api: AtomicBool,
@@ -151,6 +154,22 @@ impl FakeCluster {
     /// PEM of the cluster CA that signed the serving certificate.
     pub fn ca_pem(&self) -> &str {
         &self.shared.ca_pem
+    }
+
+    /// A client certificate and key (both PEM) for `user`, signed by the cluster CA
+    /// ([`FakeCluster::ca_pem`]). Presented on a connection it authenticates every
+    /// request as `user` (the subject CN), with no bearer token needed and taking
+    /// precedence over one. Other clusters reject it in the TLS handshake.
+    pub fn client_cert(&self, user: &str) -> (String, String) {
+        self.client_cert_in_group(user, None)
+    }
+
+    /// [`FakeCluster::client_cert`] with `group` as the subject O (a Kubernetes group,
+    /// e.g. `system:masters`); it shows in [`LoggedRequest::groups`]. (rcgen keeps one
+    /// value per attribute type, so one group.)
+    pub fn client_cert_in_group(&self, user: &str, group: Option<&str>) -> (String, String) {
+        crate::tls::client_cert(&self.shared.issuer, user, group)
+            .expect("issuing a client certificate")
     }
 
     /// The admin bearer token.

@@ -162,6 +162,11 @@ pub struct LoggedRequest {
     pub path: String,
     pub verb: Verb,
     pub status: u16,
+    /// Who the request authenticated as (bearer token or client certificate); empty
+    /// when it did not (401).
+    pub user: String,
+    /// The groups of a client-certificate user (the certificate's O); empty for tokens.
+    pub groups: Vec<String>,
 }
 
 /// Per-cluster fault rules and observations.
@@ -190,13 +195,23 @@ impl FaultState {
             .any(|(v, r)| (v == verb || v == "*") && (r == resource || r == "*"))
     }
 
-    pub fn record(&mut self, method: &str, path: &str, verb: Verb, status: u16) {
+    pub fn record(
+        &mut self,
+        method: &str,
+        path: &str,
+        verb: Verb,
+        status: u16,
+        user: &str,
+        groups: &[String],
+    ) {
         self.counts.add(verb);
         self.log.push(LoggedRequest {
             method: method.to_string(),
             path: path.to_string(),
             verb,
             status,
+            user: user.to_string(),
+            groups: groups.to_vec(),
         });
     }
 }

@@ -1,7 +1,9 @@
 //! A fake multi-cluster Kubernetes API server for the end-to-end tests of kubectl-mesh.
 //!
 //! Each cluster is its own HTTPS server on `127.0.0.1:<random port>` with its own CA
-//! and bearer token. It serves legacy discovery, minimal OpenAPI v3 (enough for
+//! and bearer token. Like kube-apiserver with `--client-ca-file`, it also accepts
+//! (without requiring) client certificates signed by that same CA: the subject CN is
+//! the user, O the groups; a certificate from another CA fails the TLS handshake. It serves legacy discovery, minimal OpenAPI v3 (enough for
 //! `kubectl apply --server-side` with default validation), CRUD with label/field
 //! selectors, watch, merge/JSON/strategic patches, server-side apply with managed
 //! fields and conflicts, the `status` subresource, TokenRequest, Table output, small
@@ -31,8 +33,12 @@
 //! Rust API:
 //! - [`Sandbox::builder`] → [`SandboxBuilder::cluster`] / [`SandboxBuilder::cluster_with`]
 //!   ([`ClusterSpec`], [`IstioSeed`]) → [`SandboxBuilder::start`].
-//! - [`Sandbox::cluster`], [`Sandbox::kubeconfig_yaml`], [`Sandbox::write_kubeconfig`].
-//! - [`FakeCluster`]: `name`, `server_url`, `ca_pem`, `token`, `lb_address`, `object(path)`,
+//! - [`Sandbox::cluster`], [`Sandbox::kubeconfig_yaml`], [`Sandbox::write_kubeconfig`]
+//!   (tokens), [`Sandbox::kubeconfig_yaml_with`] / [`Sandbox::write_kubeconfig_with`]
+//!   ([`Auth::Token`] or [`Auth::ClientCert`]).
+//! - [`FakeCluster`]: `name`, `server_url`, `ca_pem`, `token`, `user`,
+//!   `client_cert(user)` / `client_cert_in_group(user, group)` (cert and key PEM),
+//!   `lb_address`, `object(path)`,
 //!   `objects(collection_path)`, `put_object(value)`, `delete_object(path)` (direct,
 //!   uncounted), `counts()` ([`RequestCounts`], `writes()`), `reset_counts`,
 //!   `request_log`, `inject(`[`Fault`]`)`, `clear_faults`, `set_latency`,
@@ -69,5 +75,5 @@ mod tls;
 pub use cluster::FakeCluster;
 pub use faults::{Fault, FaultAction, LoggedRequest, RequestCounts, Verb};
 pub use registry::{ResourceDef, RESOURCES};
-pub use sandbox::{ClusterSpec, Sandbox, SandboxBuilder};
+pub use sandbox::{Auth, ClusterSpec, Sandbox, SandboxBuilder};
 pub use seed::IstioSeed;

@@ -98,6 +98,7 @@ async fn start_cluster(
         index,
         addr: listener.local_addr()?,
         ca_pem: material.ca_pem,
+        issuer: material.issuer,
         token: meta::random_hex(48),
         user: "kubernetes-admin".into(),
         gateway_api: AtomicBool::new(spec.gateway_api),
@@ -114,6 +115,17 @@ async fn start_cluster(
         tokio::spawn(controllers::run(shared.clone())),
     ];
     Ok((FakeCluster { shared }, tasks))
+}
+
+/// How the users of a written kubeconfig authenticate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Auth {
+    /// `token:` the cluster's admin bearer token ([`FakeCluster::token`]).
+    #[default]
+    Token,
+    /// `client-certificate-data:`/`client-key-data:` a fresh client certificate for the
+    /// admin user ([`FakeCluster::user`], group `system:masters`) signed by the cluster CA.
+    ClientCert,
 }
 
 /// Running fake clusters. Dropping it stops them.
@@ -142,8 +154,13 @@ impl Sandbox {
     }
 
     /// A kubeconfig with one context, cluster and user per cluster, all named like the
-    /// cluster; current-context is the first.
+    /// cluster; current-context is the first. Users carry bearer tokens.
     pub fn kubeconfig_yaml(&self) -> String {
+        self.kubeconfig_yaml_with(Auth::Token)
+    }
+
+    /// [`Sandbox::kubeconfig_yaml`] with users authenticating by `auth`.
+    pub fn kubeconfig_yaml_with(&self, auth: Auth) -> String {
         let clusters: Vec<_> = self
             .clusters
             .iter()
@@ -152,7 +169,19 @@ impl Sandbox {
         let users: Vec<_> = self
             .clusters
             .iter()
-            .map(|c| json!({"name": c.name(), "user": {"token": c.token()}}))
+            .map(|c| {
+                let user = match auth {
+                    Auth::Token => json!({"token": c.token()}),
+                    Auth::ClientCert => {
+                        let (cert, key) = c.client_cert_in_group(c.user(), Some("system:masters"));
+                        json!({
+                            "client-certificate-data": B64.encode(cert),
+                            "client-key-data": B64.encode(key),
+                        })
+                    }
+                };
+                json!({"name": c.name(), "user": user})
+            })
             .collect();
         let contexts: Vec<_> = self
             .clusters
@@ -169,7 +198,12 @@ impl Sandbox {
 
     /// Writes [`Sandbox::kubeconfig_yaml`] to `path` with mode 0600.
     pub fn write_kubeconfig(&self, path: &Path) -> Result<()> {
-        std::fs::write(path, self.kubeconfig_yaml())
+        self.write_kubeconfig_with(path, Auth::Token)
+    }
+
+    /// Writes [`Sandbox::kubeconfig_yaml_with`] to `path` with mode 0600.
+    pub fn write_kubeconfig_with(&self, path: &Path, auth: Auth) -> Result<()> {
+        std::fs::write(path, self.kubeconfig_yaml_with(auth))
             .with_context(|| format!("writing {}", path.display()))?;
         #[cfg(unix)]
         {

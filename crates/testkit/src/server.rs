@@ -25,6 +25,7 @@ use crate::faults::{FaultAction, Verb};
 use crate::openapi;
 use crate::route::{self, ResourceRoute, Route};
 use crate::status::ApiError;
+use crate::tls::{self, Identity};
 
 type Body = UnsyncBoxBody<Bytes, Infallible>;
 
@@ -54,10 +55,19 @@ pub(crate) async fn serve(listener: TcpListener, acceptor: TlsAcceptor, shared: 
         }
         let (acceptor, shared) = (acceptor.clone(), shared.clone());
         tokio::spawn(async move {
+            // A presented client certificate was verified against the cluster CA
+            // during the handshake (a foreign one fails it); here we only read it.
             let Ok(tls) = acceptor.accept(tcp).await else {
                 return;
             };
-            let svc = service_fn(move |req| handle(shared.clone(), req));
+            let peer: Option<Arc<Identity>> = tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|chain| chain.first())
+                .and_then(tls::identity)
+                .map(Arc::new);
+            let svc = service_fn(move |req| handle(shared.clone(), peer.clone(), req));
             let _ = http1::Builder::new()
                 .serve_connection(TokioIo::new(tls), svc)
                 .await;
@@ -94,7 +104,39 @@ fn verb_of(method: &Method, route: &Route, query: &HashMap<String, String>) -> V
     }
 }
 
-async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body>, Reset> {
+/// The authenticated caller: the client certificate's identity if the connection has
+/// one (the x509 authenticator runs before the token ones, as in kube-apiserver),
+/// else the bearer token's user.
+fn authenticate(
+    shared: &Shared,
+    peer: Option<&Arc<Identity>>,
+    headers: &HeaderMap,
+) -> Option<Identity> {
+    if let Some(id) = peer {
+        return Some(Identity::clone(id));
+    }
+    let token = header_str(headers, header::AUTHORIZATION)
+        .strip_prefix("Bearer ")
+        .unwrap_or_default();
+    if token.is_empty() {
+        return None;
+    }
+    let user = if token == shared.token {
+        Some(shared.user.clone())
+    } else {
+        shared.store().tokens.get(token).cloned()
+    };
+    user.map(|user| Identity {
+        user,
+        groups: Vec::new(),
+    })
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    peer: Option<Arc<Identity>>,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Reset> {
     if shared.is_down() {
         return Err(Reset);
     }
@@ -112,10 +154,20 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
     let query = query_map(parts.uri.query());
     let route = route::parse(parts.uri.path(), shared.gateway_api());
     let verb = verb_of(&parts.method, &route, &query);
+    let ident = authenticate(&shared, peer.as_ref(), &parts.headers);
+    let (log_user, log_groups) = match &ident {
+        Some(id) => (id.user.as_str(), id.groups.as_slice()),
+        None => ("", &[][..]),
+    };
     let record = |status: u16| {
-        shared
-            .faults()
-            .record(parts.method.as_str(), &path_q, verb, status)
+        shared.faults().record(
+            parts.method.as_str(),
+            &path_q,
+            verb,
+            status,
+            log_user,
+            log_groups,
+        )
     };
 
     let action = shared.faults().take(parts.method.as_str(), &path_q);
@@ -128,7 +180,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
         Some(FaultAction::Status { code, retry_after }) => {
             let mut e = if code == 403 {
                 forbidden(
-                    &shared.user,
+                    ident.as_ref().map_or(&shared.user, |id| &id.user),
                     &parts.method,
                     &route,
                     &query,
@@ -146,15 +198,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
         None => {}
     }
 
-    let token = header_str(&parts.headers, header::AUTHORIZATION)
-        .strip_prefix("Bearer ")
-        .unwrap_or_default();
-    let user = if token == shared.token {
-        Some(shared.user.clone())
-    } else {
-        shared.store().tokens.get(token).cloned()
-    };
-    let Some(user) = user.filter(|_| !token.is_empty()) else {
+    let Some(Identity { user, .. }) = ident.clone() else {
         record(401);
         return Ok(error_response(&ApiError::unauthorized()));
     };

@@ -1,7 +1,7 @@
 //! Times `certs generate` for a root + 3 intermediates against the openssl procedure.
 //!
 //! ```text
-//! CARGO_TARGET_DIR=target-trust cargo run --release -p mesh-trust --example bench_generate -- [ROUNDS] [KEY_TYPE]
+//! CARGO_TARGET_DIR=target-trust cargo run --release -p mesh-trust --example bench_generate -- [ROUNDS] [KEY_TYPE] [ours]
 //! ```
 //!
 //! RSA key generation time varies a lot from run to run (it searches for primes), so
@@ -44,7 +44,9 @@ fn main() {
         let (root, ints) = generate_all(&opts, &CLUSTERS).expect("generate_all");
         write(tmp.path(), &root, &ints);
     });
-    if key_type == KeyType::Rsa4096 {
+    let ours_only = args.next().is_some_and(|a| a == "ours");
+    if key_type == KeyType::Rsa4096 && !ours_only {
+        paired(&opts, rounds);
         report("openssl genrsa 4096 x4", rounds, || {
             let tmp = tempfile::tempdir().expect("temp dir");
             shell(
@@ -61,6 +63,41 @@ fn main() {
             },
         );
     }
+}
+
+/// Ours (generate_all + write) and the openssl procedure back to back in each round, so
+/// both see the same machine load; prints the per-round ratio.
+fn paired(opts: &Options, rounds: usize) {
+    let mut ratios: Vec<f64> = (0..rounds)
+        .map(|_| {
+            let ours = time(|| {
+                let tmp = tempfile::tempdir().expect("temp dir");
+                let (root, ints) = generate_all(opts, &CLUSTERS).expect("generate_all");
+                write(tmp.path(), &root, &ints);
+            });
+            let openssl = time(|| {
+                let tmp = tempfile::tempdir().expect("temp dir");
+                shell(tmp.path(), OPENSSL_PROCEDURE);
+            });
+            println!(
+                "  paired round: ours {ours:.2}s  openssl {openssl:.2}s  ratio {:.2}",
+                ours / openssl
+            );
+            ours / openssl
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let mean = ratios.iter().sum::<f64>() / ratios.len().max(1) as f64;
+    println!(
+        "paired ratio ours/openssl: median {:.2}  mean {mean:.2}",
+        ratios[rounds / 2]
+    );
+}
+
+fn time(run: impl FnOnce()) -> f64 {
+    let start = Instant::now();
+    run();
+    start.elapsed().as_secs_f64()
 }
 
 fn sequential(opts: &Options) {

@@ -685,7 +685,7 @@ async fn read_cluster_bundle(cluster: &Cluster) -> Result<Intermediate, String> 
         .api
         .get(&cacerts::path())
         .await
-        .map_err(|e| kubectl_mesh_core::expose::describe(cluster, &e))?
+        .map_err(|e| cluster.explain(&e))?
         .ok_or_else(|| {
             format!(
                 "cluster {}: no cacerts Secret in istio-system (run `kubectl mesh certs secret`)",

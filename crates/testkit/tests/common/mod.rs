@@ -12,7 +12,7 @@ use mesh_testkit::FakeCluster;
 use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
-use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
 use tokio_rustls::TlsConnector;
 
@@ -67,6 +67,33 @@ impl Client {
         }
     }
 
+    /// A client presenting the client certificate `cert_pem`/`key_pem` and no token,
+    /// trusting `c`'s CA.
+    pub fn with_cert(c: &FakeCluster, cert_pem: &str, key_pem: &str) -> Self {
+        let mut roots = RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(c.ca_pem().as_bytes()) {
+            roots.add(cert.expect("CA PEM")).expect("add CA");
+        }
+        let chain: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+                .collect::<Result<_, _>>()
+                .expect("client cert PEM");
+        let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).expect("client key PEM");
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_root_certificates(roots)
+            .with_client_auth_cert(chain, key)
+            .expect("client auth cert");
+        Client {
+            addr: c.addr(),
+            connector: TlsConnector::from(Arc::new(config)),
+            token: String::new(),
+            accept: None,
+        }
+    }
+
     pub fn with_token(&self, token: &str) -> Self {
         let mut c = self.clone();
         c.token = token.to_string();
@@ -111,7 +138,7 @@ impl Client {
         let req = b
             .body(Full::new(Bytes::from(body.to_string())))
             .map_err(|e| e.to_string())?;
-        let resp = send.send_request(req).await.map_err(|e| e.to_string())?;
+        let resp = send.send_request(req).await.map_err(|e| error_chain(&e))?;
         let (parts, body) = resp.into_parts();
         let bytes = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
         Ok(Resp {
@@ -160,6 +187,17 @@ impl Client {
         )
         .await
     }
+}
+
+/// `e` and its sources, `: `-separated (hyper's own message is just "connection error").
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        s = format!("{s}: {inner}");
+        src = inner.source();
+    }
+    s
 }
 
 /// Polls `f` until it returns Some or the timeout passes.
