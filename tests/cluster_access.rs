@@ -41,18 +41,12 @@ fn kubeconfig_list_is_merged_like_kubectl() {
     let second = env.dir.path().join("second");
     std::fs::write(
         &first,
-        kubeconfig(
-            &[("a", cluster_entry(&env, "a"), token_user(&env, "a"))],
-            "a",
-        ),
+        kubeconfig(&[("a", cluster_entry(&env, "a"), token_user(&env, "a"))], "a"),
     )
     .unwrap();
     std::fs::write(
         &second,
-        kubeconfig(
-            &[("b", cluster_entry(&env, "b"), token_user(&env, "b"))],
-            "b",
-        ),
+        kubeconfig(&[("b", cluster_entry(&env, "b"), token_user(&env, "b"))], "b"),
     )
     .unwrap();
     let list = format!(
@@ -92,11 +86,7 @@ fn exec_credential_plugins_are_run() {
         "status": {"token": env.cluster("a").token()},
     });
     let plugin = env.dir.path().join("credential-plugin");
-    std::fs::write(
-        &plugin,
-        format!("#!/bin/sh\ncat <<'JSON'\n{credential}\nJSON\n"),
-    )
-    .unwrap();
+    std::fs::write(&plugin, format!("#!/bin/sh\ncat <<'JSON'\n{credential}\nJSON\n")).unwrap();
     std::fs::set_permissions(&plugin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let user = json!({"exec": {
         "apiVersion": "client.authentication.k8s.io/v1",
@@ -104,11 +94,7 @@ fn exec_credential_plugins_are_run() {
         "interactiveMode": "Never",
     }});
     let path = env.dir.path().join("exec-config");
-    std::fs::write(
-        &path,
-        kubeconfig(&[("a", cluster_entry(&env, "a"), user)], "a"),
-    )
-    .unwrap();
+    std::fs::write(&path, kubeconfig(&[("a", cluster_entry(&env, "a"), user)], "a")).unwrap();
     env.mesh(&["expose", "--kubeconfig", path.to_str().unwrap()])
         .success();
     assert!(env.cluster("a").object(GATEWAY).is_some());
@@ -120,11 +106,7 @@ fn tls_is_verified_against_the_kubeconfig_ca() {
     // Cluster a's server, but cluster b's CA: the server certificate must not be accepted.
     let wrong = json!({"server": env.cluster("a").server_url(), "certificate-authority-data": b64(env.cluster("b").ca_pem())});
     let path = env.dir.path().join("wrong-ca");
-    std::fs::write(
-        &path,
-        kubeconfig(&[("a", wrong, token_user(&env, "a"))], "a"),
-    )
-    .unwrap();
+    std::fs::write(&path, kubeconfig(&[("a", wrong, token_user(&env, "a"))], "a")).unwrap();
     let run = env
         .mesh(&[
             "expose",
@@ -155,22 +137,13 @@ fn tls_is_verified_against_the_kubeconfig_ca() {
 #[test]
 fn skipping_tls_verification_is_never_silent() {
     let env = with_istio(&["a"]);
-    let insecure =
-        json!({"server": env.cluster("a").server_url(), "insecure-skip-tls-verify": true});
+    let insecure = json!({"server": env.cluster("a").server_url(), "insecure-skip-tls-verify": true});
     let path = env.dir.path().join("insecure");
-    std::fs::write(
-        &path,
-        kubeconfig(&[("a", insecure, token_user(&env, "a"))], "a"),
-    )
-    .unwrap();
+    std::fs::write(&path, kubeconfig(&[("a", insecure, token_user(&env, "a"))], "a")).unwrap();
     let run = env
         .mesh(&["expose", "--kubeconfig", path.to_str().unwrap()])
         .success();
-    assert!(
-        run.stderr.contains("TLS verification is OFF"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("TLS verification is OFF"), "{}", run.stderr);
 }
 
 #[test]

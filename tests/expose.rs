@@ -35,14 +35,8 @@ fn applies_to_three_clusters_then_reports_unchanged_with_zero_writes() {
             Some("kubectl-mesh")
         );
         assert_eq!(gateway["spec"]["gatewayClassName"], "istio-eastwest");
-        let ns = env
-            .cluster(name)
-            .object(GATEWAYS_NS)
-            .expect("namespace created");
-        assert_eq!(
-            label(&ns, "app.kubernetes.io/managed-by"),
-            Some("kubectl-mesh")
-        );
+        let ns = env.cluster(name).object(GATEWAYS_NS).expect("namespace created");
+        assert_eq!(label(&ns, "app.kubernetes.io/managed-by"), Some("kubectl-mesh"));
         let managers: Vec<&str> = gateway["metadata"]["managedFields"]
             .as_array()
             .unwrap()
@@ -120,14 +114,8 @@ fn generate_reads_each_clusters_network() {
         .mesh(&["expose", "--generate", "--contexts", "a,b"])
         .success()
         .stdout;
-    assert!(
-        out.contains("topology.istio.io/network: network-a"),
-        "{out}"
-    );
-    assert!(
-        out.contains("topology.istio.io/network: network-b"),
-        "{out}"
-    );
+    assert!(out.contains("topology.istio.io/network: network-a"), "{out}");
+    assert!(out.contains("topology.istio.io/network: network-b"), "{out}");
     assert_eq!(env.cluster("a").counts().writes(), 0);
 }
 
@@ -144,19 +132,12 @@ fn dry_run_client_makes_no_writes_and_server_persists_nothing() {
     let run = env
         .mesh(&["expose", "--context", "a", "--dry-run=server"])
         .success();
-    assert!(
-        run.stdout.contains("created (server dry run)"),
-        "{}",
-        run.stdout
-    );
+    assert!(run.stdout.contains("created (server dry run)"), "{}", run.stdout);
     assert!(
         env.cluster("a").counts().patch > 0,
         "server dry run sends the writes"
     );
-    assert!(
-        env.cluster("a").object(GATEWAY).is_none(),
-        "nothing persisted"
-    );
+    assert!(env.cluster("a").object(GATEWAY).is_none(), "nothing persisted");
 }
 
 #[test]
@@ -188,8 +169,7 @@ fn network_flag_does_not_silently_relabel_another_managers_network() {
         run.stderr
     );
     assert!(
-        run.stderr
-            .contains(".metadata.labels.topology.istio.io/network"),
+        run.stderr.contains(".metadata.labels.topology.istio.io/network"),
         "{}",
         run.stderr
     );
@@ -220,9 +200,7 @@ fn wait_reports_the_address() {
     let run = env
         .mesh(&["expose", "--context", "a", "--wait=20s", "-o", "json"])
         .success();
-    let address = run.json()["clusters"][0]["address"]
-        .as_str()
-        .map(str::to_string);
+    let address = run.json()["clusters"][0]["address"].as_str().map(str::to_string);
     assert!(address.is_some_and(|a| !a.is_empty()), "{}", run.stdout);
     assert!(
         run.stderr
@@ -281,7 +259,11 @@ fn sidecar_flavour_applies_every_object() {
         "/apis/networking.istio.io/v1/namespaces/istio-system/gateways/istiod-gateway",
         "/apis/networking.istio.io/v1/namespaces/istio-system/virtualservices/istiod-vs",
     ] {
-        assert!(env.cluster("a").object(path).is_some(), "{path} missing\n{}", run.stdout);
+        assert!(
+            env.cluster("a").object(path).is_some(),
+            "{path} missing\n{}",
+            run.stdout
+        );
     }
 }
 
@@ -337,11 +319,7 @@ fn conflict_names_the_other_field_manager_and_force_takes_over() {
         "{}",
         run.stderr
     );
-    assert!(
-        run.stderr.contains(".spec.gatewayClassName"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains(".spec.gatewayClassName"), "{}", run.stderr);
     assert!(run.stderr.contains("--force-conflicts"), "{}", run.stderr);
     let gateway = env.cluster("a").object(GATEWAY).unwrap();
     assert_eq!(
@@ -372,16 +350,8 @@ fn assert_untouched(env: &Env, names: &[&str]) {
 fn unknown_context_lists_known_ones() {
     let env = with_istio(&["a", "b"]);
     let run = env.mesh(&["expose", "--contexts", "a,zz"]).code(2);
-    assert!(
-        run.stderr.contains("context \"zz\" not found"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("known contexts: a, b"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("context \"zz\" not found"), "{}", run.stderr);
+    assert!(run.stderr.contains("known contexts: a, b"), "{}", run.stderr);
     assert_untouched(&env, &["a", "b"]);
 }
 
@@ -450,10 +420,7 @@ fn invalid_names_and_flavour() {
             "invalid namespace (-n/--namespace) \"Bad_NS\"",
         ),
         (vec!["--network", "net work"], "invalid network (--network)"),
-        (
-            vec!["--contexts", "Upper=a"],
-            "invalid cluster name \"Upper\"",
-        ),
+        (vec!["--contexts", "Upper=a"], "invalid cluster name \"Upper\""),
         (
             vec!["--flavor", "mystery"],
             "invalid value 'mystery' for '--flavor <FLAVOR>'",
@@ -482,15 +449,7 @@ fn unreachable_cluster_fails_alone() {
     let env = with_istio(&["a", "b", "c"]);
     env.cluster("b").set_down(true);
     let run = env
-        .mesh(&[
-            "expose",
-            "--contexts",
-            "a,b,c",
-            "--timeout",
-            "2s",
-            "-o",
-            "json",
-        ])
+        .mesh(&["expose", "--contexts", "a,b,c", "--timeout", "2s", "-o", "json"])
         .code(1);
     let report = run.json();
     assert_eq!(report["clusters"][0]["result"], "created");
@@ -516,8 +475,7 @@ fn rejected_credentials_are_reported_with_a_hint() {
     let run = env.mesh(&["expose", "--contexts", "a,b"]).code(1);
     assert!(run.stderr.contains("401"), "{}", run.stderr);
     assert!(
-        run.stderr
-            .contains("credentials of context \"b\" were rejected"),
+        run.stderr.contains("credentials of context \"b\" were rejected"),
         "{}",
         run.stderr
     );
@@ -532,16 +490,11 @@ fn rejected_credentials_are_reported_with_a_hint() {
 fn forbidden_verb_fails_that_cluster() {
     let env = with_istio(&["a", "b"]);
     env.cluster("a").deny("patch", "gateways");
-    let run = env
-        .mesh(&["expose", "--contexts", "a,b", "-o", "json"])
-        .code(1);
+    let run = env.mesh(&["expose", "--contexts", "a,b", "-o", "json"]).code(1);
     let report = run.json();
     assert_eq!(report["clusters"][0]["result"], "failed");
     let error = report["clusters"][0]["error"].as_str().unwrap();
-    assert!(
-        error.contains("403") && error.contains("forbidden"),
-        "{error}"
-    );
+    assert!(error.contains("403") && error.contains("forbidden"), "{error}");
     assert!(env.cluster("b").object(GATEWAY).is_some());
 }
 
@@ -559,11 +512,7 @@ fn missing_gateway_api_crds_say_what_to_install() {
     ]);
     let run = env.mesh(&["expose", "--contexts", "a,b"]).code(1);
     assert!(run.stderr.contains("Gateway API CRDs"), "{}", run.stderr);
-    assert_eq!(
-        env.cluster("a").counts().writes(),
-        0,
-        "nothing half-made in a"
-    );
+    assert_eq!(env.cluster("a").counts().writes(), 0, "nothing half-made in a");
     assert!(env.cluster("b").object(GATEWAY).is_some());
 }
 
@@ -598,14 +547,9 @@ fn expose_through_kubectl() {
         "{}",
         help.stdout
     );
-    env.kubectl(&["mesh", "expose", "--contexts", "a,b"])
-        .success();
+    env.kubectl(&["mesh", "expose", "--contexts", "a,b"]).success();
     assert!(env.cluster("a").object(GATEWAY).is_some());
     assert!(env.cluster("b").object(GATEWAY).is_some());
     let version = env.kubectl(&["mesh", "version"]).success();
-    assert!(
-        version.stdout.starts_with("kubectl-mesh "),
-        "{}",
-        version.stdout
-    );
+    assert!(version.stdout.starts_with("kubectl-mesh "), "{}", version.stdout);
 }

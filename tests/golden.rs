@@ -60,10 +60,7 @@ fn peering_gateway_matches_design() {
     let docs: Vec<serde_json::Value> = serde_yaml_ng::Deserializer::from_str(&generate(&[]))
         .map(|d| serde::Deserialize::deserialize(d).expect("yaml"))
         .collect();
-    let gateway = docs
-        .iter()
-        .find(|d| d["kind"] == "Gateway")
-        .expect("a Gateway");
+    let gateway = docs.iter().find(|d| d["kind"] == "Gateway").expect("a Gateway");
     let expected: serde_json::Value = serde_json::json!({
         "apiVersion": "gateway.networking.k8s.io/v1",
         "kind": "Gateway",
@@ -92,10 +89,7 @@ fn overrides_change_name_namespace_and_class() {
     let out = generate(&["--name", "ew", "-n", "gw", "--gateway-class", "my-class"]);
     assert!(out.contains("name: ew\n  namespace: gw\n"), "{out}");
     assert!(out.contains("gatewayClassName: my-class"), "{out}");
-    assert!(
-        out.contains("kind: Namespace\nmetadata:\n  name: gw\n"),
-        "{out}"
-    );
+    assert!(out.contains("kind: Namespace\nmetadata:\n  name: gw\n"), "{out}");
 }
 
 #[test]

@@ -7,23 +7,21 @@ use mesh_testkit::Fault;
 use serde_json::Value;
 
 fn peer_path(target: &str) -> String {
-    format!("/apis/gateway.networking.k8s.io/v1/namespaces/istio-gateways/gateways/istio-remote-peer-{target}")
+    format!(
+        "/apis/gateway.networking.k8s.io/v1/namespaces/istio-gateways/gateways/istio-remote-peer-{target}"
+    )
 }
 
 /// Three clusters with their east-west gateways exposed and addressed.
 fn exposed(names: &[&str]) -> Env {
     let env = with_istio(names);
     let list = names.join(",");
-    env.mesh(&["expose", "--contexts", &list, "--wait=30s"])
-        .success();
+    env.mesh(&["expose", "--contexts", &list, "--wait=30s"]).success();
     env
 }
 
 fn address(env: &Env, cluster: &str) -> String {
-    let gw = env
-        .cluster(cluster)
-        .object(GATEWAY)
-        .expect("east-west gateway");
+    let gw = env.cluster(cluster).object(GATEWAY).expect("east-west gateway");
     gw["status"]["addresses"][0]["value"]
         .as_str()
         .expect("address")
@@ -33,9 +31,7 @@ fn address(env: &Env, cluster: &str) -> String {
 #[test]
 fn full_mesh_of_three_then_rerun_is_unchanged_with_zero_writes() {
     let env = exposed(&["a", "b", "c"]);
-    let run = env
-        .mesh(&["link", "--contexts", "a,b,c", "-o", "json"])
-        .success();
+    let run = env.mesh(&["link", "--contexts", "a,b,c", "-o", "json"]).success();
     let links = run.json()["links"].as_array().cloned().unwrap();
     assert_eq!(links.len(), 6);
     assert!(links.iter().all(|l| l["result"] == "created"), "{links:?}");
@@ -46,19 +42,13 @@ fn full_mesh_of_three_then_rerun_is_unchanged_with_zero_writes() {
                 .object(&peer_path(to))
                 .unwrap_or_else(|| panic!("{from} -> {to} missing"));
             assert_eq!(gw["spec"]["gatewayClassName"], "istio-remote");
-            assert_eq!(
-                gw["spec"]["addresses"][0]["value"],
-                address(&env, to).as_str()
-            );
+            assert_eq!(gw["spec"]["addresses"][0]["value"], address(&env, to).as_str());
             assert_eq!(gw["spec"]["addresses"][0]["type"], "IPAddress");
             assert_eq!(
                 gw["metadata"]["labels"]["topology.istio.io/network"],
                 format!("network-{to}").as_str()
             );
-            assert_eq!(
-                gw["metadata"]["labels"]["kubectl-mesh.io/peer-cluster"],
-                *to
-            );
+            assert_eq!(gw["metadata"]["labels"]["kubectl-mesh.io/peer-cluster"], *to);
             assert_eq!(
                 gw["metadata"]["annotations"]["gateway.istio.io/trust-domain"],
                 "cluster.local"
@@ -71,9 +61,7 @@ fn full_mesh_of_three_then_rerun_is_unchanged_with_zero_writes() {
         }
         env.cluster(from).reset_counts();
     }
-    let again = env
-        .mesh(&["link", "--contexts", "a,b,c", "-o", "json"])
-        .success();
+    let again = env.mesh(&["link", "--contexts", "a,b,c", "-o", "json"]).success();
     assert!(again.json()["links"]
         .as_array()
         .unwrap()
@@ -95,8 +83,7 @@ fn changed_address_updates_exactly_the_affected_pairs() {
     env.mesh(&["link", "--contexts", "a,b,c"]).success();
     // The cloud load balancer of c moves: its gateway's address changes.
     let mut gw = env.cluster("c").object(GATEWAY).unwrap();
-    gw["spec"]["addresses"] =
-        serde_json::json!([{"type": "Hostname", "value": "c.eastwest.example"}]);
+    gw["spec"]["addresses"] = serde_json::json!([{"type": "Hostname", "value": "c.eastwest.example"}]);
     env.cluster("c").put_object(gw).unwrap();
     for _ in 0..100 {
         if env.cluster("c").object(GATEWAY).unwrap()["status"]["addresses"][0]["value"]
@@ -106,9 +93,7 @@ fn changed_address_updates_exactly_the_affected_pairs() {
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    let run = env
-        .mesh(&["link", "--contexts", "a,b,c", "-o", "json"])
-        .success();
+    let run = env.mesh(&["link", "--contexts", "a,b,c", "-o", "json"]).success();
     let links = run.json()["links"].as_array().cloned().unwrap();
     for link in &links {
         let expected = if link["to"] == "c" {
@@ -136,8 +121,7 @@ fn one_direction_unlink_and_prune() {
     );
 
     env.mesh(&["link", "--contexts", "a,b,c"]).success();
-    env.mesh(&["link", "--contexts", "a,b", "--prune"])
-        .success();
+    env.mesh(&["link", "--contexts", "a,b", "--prune"]).success();
     assert!(env.cluster("a").object(&peer_path("c")).is_none(), "pruned");
     assert!(env.cluster("b").object(&peer_path("c")).is_none(), "pruned");
     assert!(env.cluster("a").object(&peer_path("b")).is_some(), "kept");
@@ -183,10 +167,7 @@ fn generate_piped_into_kubectl_apply() {
         .cluster("a")
         .object(&peer_path("b"))
         .expect("applied by kubectl");
-    assert_eq!(
-        gw["spec"]["addresses"][0]["value"],
-        address(&env, "b").as_str()
-    );
+    assert_eq!(gw["spec"]["addresses"][0]["value"], address(&env, "b").as_str());
     let run = env
         .mesh(&["link", "--from", "a", "--to", "b", "-o", "json"])
         .success();
@@ -202,15 +183,7 @@ fn one_cluster_down_fails_only_its_pairs() {
     let env = exposed(&["a", "b", "c"]);
     env.cluster("c").set_down(true);
     let run = env
-        .mesh(&[
-            "link",
-            "--contexts",
-            "a,b,c",
-            "--timeout",
-            "2s",
-            "-o",
-            "json",
-        ])
+        .mesh(&["link", "--contexts", "a,b,c", "--timeout", "2s", "-o", "json"])
         .code(1);
     let links = run.json()["links"].as_array().cloned().unwrap();
     for link in &links {
@@ -218,10 +191,7 @@ fn one_cluster_down_fails_only_its_pairs() {
         let expected = if involves_c { "failed" } else { "created" };
         assert_eq!(link["result"], expected, "{link}");
         if involves_c {
-            assert!(
-                link["error"].as_str().unwrap().contains("cluster c"),
-                "{link}"
-            );
+            assert!(link["error"].as_str().unwrap().contains("cluster c"), "{link}");
         }
     }
     assert!(env.cluster("a").object(&peer_path("b")).is_some());
@@ -232,11 +202,8 @@ fn target_without_address_fails_that_pair_with_a_hint() {
     let env = with_istio(&["a", "b"]);
     env.cluster("b").set_address_delay(None);
     env.mesh(&["expose", "--contexts", "a,b"]).success();
-    env.mesh(&["expose", "--context", "a", "--wait=30s"])
-        .success();
-    let run = env
-        .mesh(&["link", "--contexts", "a,b", "-o", "json"])
-        .code(1);
+    env.mesh(&["expose", "--context", "a", "--wait=30s"]).success();
+    let run = env.mesh(&["link", "--contexts", "a,b", "-o", "json"]).code(1);
     let links: Vec<Value> = run.json()["links"].as_array().cloned().unwrap();
     let to_b = links.iter().find(|l| l["to"] == "b").unwrap();
     assert_eq!(to_b["result"], "failed");
@@ -254,8 +221,7 @@ fn target_without_address_fails_that_pair_with_a_hint() {
 #[test]
 fn missing_east_west_gateway_is_reported() {
     let env = with_istio(&["a", "b"]);
-    env.mesh(&["expose", "--context", "a", "--wait=30s"])
-        .success();
+    env.mesh(&["expose", "--context", "a", "--wait=30s"]).success();
     let run = env.mesh(&["link", "--contexts", "a,b"]).code(1);
     assert!(
         run.stderr.contains("cluster b has no east-west Gateway"),
@@ -283,10 +249,7 @@ fn bad_input_changes_nothing() {
         (vec!["--contexts", "a"], "at least two clusters"),
         (vec!["--contexts", "a,b,a"], "listed twice"),
         (vec!["--from", "a", "--to", "a"], "same cluster"),
-        (
-            vec!["--from", "a", "--contexts", "b"],
-            "cannot be used with",
-        ),
+        (vec!["--from", "a", "--contexts", "b"], "cannot be used with"),
         (
             vec!["--contexts", "a,b", "--mode", "carrier-pigeon"],
             "invalid value 'carrier-pigeon'",

@@ -56,9 +56,7 @@ pub fn start(clusters: Vec<(String, ClusterSpec)>) -> Env {
     let sandbox = runtime.block_on(builder.start()).expect("sandbox starts");
     let dir = tempfile::tempdir().expect("tempdir");
     let kubeconfig = dir.path().join("kubeconfig");
-    sandbox
-        .write_kubeconfig(&kubeconfig)
-        .expect("kubeconfig written");
+    sandbox.write_kubeconfig(&kubeconfig).expect("kubeconfig written");
     Env {
         sandbox,
         dir,
@@ -134,12 +132,7 @@ impl Env {
     /// Runs `kubectl-mesh` (or another of our binaries) with `args`.
     pub fn bin(&self, binary: &str, args: &[&str]) -> Run {
         let program = bin_dir().join(binary).into_os_string();
-        Run::from(
-            self.child(&program)
-                .args(args)
-                .output()
-                .expect("binary runs"),
-        )
+        Run::from(self.child(&program).args(args).output().expect("binary runs"))
     }
 
     pub fn mesh(&self, args: &[&str]) -> Run {

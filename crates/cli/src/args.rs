@@ -92,10 +92,8 @@ pub enum DryRunArg {
 impl WriteArgs {
     pub fn options(&self) -> Result<WriteOptions, InputError> {
         if self.field_manager.trim().is_empty() || self.field_manager.len() > 128 {
-            return Err(
-                InputError::new("--field-manager must be 1 to 128 characters")
-                    .with_hint("omit it to use the default, kubectl-mesh"),
-            );
+            return Err(InputError::new("--field-manager must be 1 to 128 characters")
+                .with_hint("omit it to use the default, kubectl-mesh"));
         }
         let dry_run = match self.dry_run {
             DryRunArg::None => DryRun::None,

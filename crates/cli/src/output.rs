@@ -35,15 +35,15 @@ pub fn objects(objects: &[Value], format: OutputFormat) -> Result<String, CliErr
 }
 
 pub fn pretty_json<T: Serialize>(value: &T) -> Result<String, CliError> {
-    serde_json::to_string_pretty(value)
-        .map_err(|e| CliError::Failed(format!("cannot render JSON: {e}")))
+    serde_json::to_string_pretty(value).map_err(|e| CliError::Failed(format!("cannot render JSON: {e}")))
 }
 
 /// A report in the machine-readable formats.
 pub fn structured<T: Serialize>(value: &T, format: OutputFormat) -> Result<String, CliError> {
     match format {
-        OutputFormat::Yaml => serde_yaml_ng::to_string(value)
-            .map_err(|e| CliError::Failed(format!("cannot render YAML: {e}"))),
+        OutputFormat::Yaml => {
+            serde_yaml_ng::to_string(value).map_err(|e| CliError::Failed(format!("cannot render YAML: {e}")))
+        }
         _ => Ok(pretty_json(value)? + "\n"),
     }
 }
@@ -59,15 +59,10 @@ pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
         table.add_row(row);
     }
     for column in table.column_iter_mut() {
-        column
-            .set_padding((0, 3))
-            .set_cell_alignment(CellAlignment::Left);
+        column.set_padding((0, 3)).set_cell_alignment(CellAlignment::Left);
     }
     let text = table.to_string();
-    let mut out: String = text
-        .lines()
-        .map(|l| l.trim_end().to_string() + "\n")
-        .collect();
+    let mut out: String = text.lines().map(|l| l.trim_end().to_string() + "\n").collect();
     if out.is_empty() {
         out.push('\n');
     }

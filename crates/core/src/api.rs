@@ -135,11 +135,7 @@ impl ApiClient {
     }
 
     /// LIST a collection, optionally filtered by a label selector.
-    pub async fn list(
-        &self,
-        path: &str,
-        label_selector: Option<&str>,
-    ) -> Result<Vec<Value>, ApiError> {
+    pub async fn list(&self, path: &str, label_selector: Option<&str>) -> Result<Vec<Value>, ApiError> {
         let path = match label_selector {
             Some(selector) => with_query(path, &[("labelSelector", selector)]),
             None => path.to_string(),
@@ -217,10 +213,7 @@ impl ApiClient {
             {
                 Ok(value) => return Ok(value),
                 Err(failed) if failed.error.is_transient() && attempt < self.retry.attempts => {
-                    let wait = failed
-                        .retry_after
-                        .unwrap_or(delay)
-                        .min(self.retry.max_delay);
+                    let wait = failed.retry_after.unwrap_or(delay).min(self.retry.max_delay);
                     tracing::debug!(%method, path = strip_query(path), attempt, error = %failed.error, ?wait, "retrying");
                     tokio::time::sleep(wait).await;
                     delay = (delay * 2).min(self.retry.max_delay);
@@ -249,11 +242,7 @@ impl ApiClient {
             .body(Body::from(body.unwrap_or_default()))
             .map_err(|e| plain(ApiError::Decode(e.to_string())))?;
         let call = async {
-            let response = self
-                .client
-                .send(request)
-                .await
-                .map_err(|e| plain(transport(e)))?;
+            let response = self.client.send(request).await.map_err(|e| plain(transport(e)))?;
             let status = response.status();
             let retry_after = retry_after(response.headers());
             let bytes = response
@@ -309,13 +298,7 @@ fn transport(error: kube::Error) -> ApiError {
 }
 
 fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
-    let seconds: u64 = headers
-        .get("Retry-After")?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
+    let seconds: u64 = headers.get("Retry-After")?.to_str().ok()?.trim().parse().ok()?;
     Some(Duration::from_secs(seconds))
 }
 
@@ -340,11 +323,7 @@ fn status_error(status: StatusCode, body: &[u8]) -> ApiError {
         _ => ApiError::Status {
             code,
             reason: status.canonical_reason().unwrap_or_default().to_string(),
-            message: String::from_utf8_lossy(body)
-                .trim()
-                .chars()
-                .take(300)
-                .collect(),
+            message: String::from_utf8_lossy(body).trim().chars().take(300).collect(),
             details: None,
         },
     }

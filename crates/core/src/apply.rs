@@ -65,11 +65,7 @@ impl ApplyError {
 
 /// Applies `desired`, reading the live object first so that an unchanged object costs one
 /// GET and no write.
-pub async fn apply(
-    api: &ApiClient,
-    desired: &Value,
-    options: &WriteOptions,
-) -> Result<Outcome, ApplyError> {
+pub async fn apply(api: &ApiClient, desired: &Value, options: &WriteOptions) -> Result<Outcome, ApplyError> {
     let (object, path) = locate(desired)?;
     let live = api.get(&path).await.map_err(|source| ApplyError::Api {
         object,
@@ -89,9 +85,7 @@ pub async fn apply_over(
     let (object, path) = locate(desired)?;
     let outcome = match live {
         None => Outcome::Created,
-        Some(live) if is_up_to_date(desired, live, &options.field_manager) => {
-            return Ok(Outcome::Unchanged)
-        }
+        Some(live) if is_up_to_date(desired, live, &options.field_manager) => return Ok(Outcome::Unchanged),
         Some(_) => Outcome::Configured,
     };
     if options.dry_run == DryRun::Client {
@@ -136,10 +130,7 @@ pub async fn delete(
     };
     let existed = match dry_run {
         DryRun::Client => api.get(path).await.map_err(wrap)?.is_some(),
-        _ => api
-            .delete(path, dry_run == DryRun::Server)
-            .await
-            .map_err(wrap)?,
+        _ => api.delete(path, dry_run == DryRun::Server).await.map_err(wrap)?,
     };
     Ok(if existed {
         Outcome::Deleted
@@ -180,10 +171,7 @@ pub fn is_subset(desired: &Value, live: &Value) -> bool {
 
 /// Turns the server's 409 into "who owns which field", from the Status causes.
 fn conflict(object: ObjectRef, error: &ApiError) -> ApplyError {
-    let ApiError::Status {
-        details, message, ..
-    } = error
-    else {
+    let ApiError::Status { details, message, .. } = error else {
         return ApplyError::Api {
             object,
             source: Box::new(error.clone()),
@@ -196,11 +184,7 @@ fn conflict(object: ObjectRef, error: &ApiError) -> ApplyError {
     let mut managers = Vec::new();
     let mut fields = Vec::new();
     for cause in causes.into_iter().flatten() {
-        if let Some(manager) = cause
-            .get("message")
-            .and_then(Value::as_str)
-            .and_then(quoted)
-        {
+        if let Some(manager) = cause.get("message").and_then(Value::as_str).and_then(quoted) {
             if !managers.contains(&manager) {
                 managers.push(manager);
             }

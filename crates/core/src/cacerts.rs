@@ -37,9 +37,7 @@ pub async fn plan(cluster: &Cluster, root_pem: &str, force: bool) -> Plan {
     match live_root {
         Some(live_root) if !same_pem(&live_root, root_pem) => {
             if force {
-                Plan::Ready {
-                    replaces_root: true,
-                }
+                Plan::Ready { replaces_root: true }
             } else {
                 Plan::Input(
                     InputError::new(format!(
@@ -52,9 +50,7 @@ pub async fn plan(cluster: &Cluster, root_pem: &str, force: bool) -> Plan {
                 )
             }
         }
-        _ => Plan::Ready {
-            replaces_root: false,
-        },
+        _ => Plan::Ready { replaces_root: false },
     }
 }
 

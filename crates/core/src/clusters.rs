@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use base64::Engine;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
 use crate::api::{ApiClient, ApiError, RetryPolicy};
@@ -28,10 +29,10 @@ pub fn parse_refs(entries: &[String]) -> Result<Vec<ClusterRef>, InputError> {
             None => (entry, entry),
         };
         if context.is_empty() {
-            return Err(InputError::new(format!(
-                "--contexts entry {entry:?} has no context after '='"
-            ))
-            .with_hint("write NAME=CONTEXT, e.g. --contexts east-1=kind-east"));
+            return Err(
+                InputError::new(format!("--contexts entry {entry:?} has no context after '='"))
+                    .with_hint("write NAME=CONTEXT, e.g. --contexts east-1=kind-east"),
+            );
         }
         check_cluster_name(name, entry)?;
         if let Some(dup) = refs.iter().find(|r| r.name == name || r.context == context) {
@@ -40,10 +41,8 @@ pub fn parse_refs(entries: &[String]) -> Result<Vec<ClusterRef>, InputError> {
             } else {
                 format!("context {context:?}")
             };
-            return Err(
-                InputError::new(format!("{what} is listed twice in --contexts"))
-                    .with_hint("list every cluster once"),
-            );
+            return Err(InputError::new(format!("{what} is listed twice in --contexts"))
+                .with_hint("list every cluster once"));
         }
         refs.push(ClusterRef {
             name: name.to_string(),
@@ -58,8 +57,7 @@ fn check_cluster_name(name: &str, entry: &str) -> Result<(), InputError> {
         return Ok(());
     }
     let hint = if entry.contains('=') {
-        "cluster names are DNS-1123 labels: lowercase letters, digits and '-' (e.g. east-1)"
-            .to_string()
+        "cluster names are DNS-1123 labels: lowercase letters, digits and '-' (e.g. east-1)".to_string()
     } else {
         format!("the context name is not a valid cluster name; name the cluster explicitly: --contexts east-1={entry}")
     };
@@ -85,13 +83,10 @@ pub fn select(
     } else {
         let name = match context {
             Some(c) => c.to_string(),
-            None => kubeconfig
-                .current_context()
-                .map(str::to_string)
-                .ok_or_else(|| {
-                    InputError::new("no context selected and the kubeconfig has no current-context")
-                        .with_hint("pass --context NAME or --contexts a,b,c")
-                })?,
+            None => kubeconfig.current_context().map(str::to_string).ok_or_else(|| {
+                InputError::new("no context selected and the kubeconfig has no current-context")
+                    .with_hint("pass --context NAME or --contexts a,b,c")
+            })?,
         };
         parse_refs(&[name])?
     };
@@ -108,8 +103,34 @@ pub fn select(
 pub struct Cluster {
     pub name: String,
     pub context: String,
+    /// The API server URL, as the kubeconfig gives it.
     pub server: String,
+    /// The CA bundle the kubeconfig trusts for this server (PEM), if it names one.
+    pub ca_pem: Option<String>,
     pub api: ApiClient,
+}
+
+/// The CA of a context's cluster: inline data, or the file it names.
+fn kubeconfig_ca(kubeconfig: &Kubeconfig, context: &str) -> Option<String> {
+    let context = kubeconfig
+        .contexts
+        .iter()
+        .find(|c| c.name == context)?
+        .context
+        .as_ref()?;
+    let cluster = kubeconfig
+        .clusters
+        .iter()
+        .find(|c| c.name == context.cluster)?
+        .cluster
+        .as_ref()?;
+    if let Some(data) = &cluster.certificate_authority_data {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(data.trim())
+            .ok()?;
+        return String::from_utf8(bytes).ok();
+    }
+    std::fs::read_to_string(cluster.certificate_authority.as_ref()?).ok()
 }
 
 impl Cluster {
@@ -179,7 +200,7 @@ pub async fn connect(
 }
 
 async fn connect_one(
-    config: &Kubeconfig,
+    kubeconfig: &Kubeconfig,
     r: &ClusterRef,
     options: ConnectOptions,
 ) -> Result<Cluster, InputError> {
@@ -192,12 +213,9 @@ async fn connect_one(
             "context {:?} (cluster {}) in the kubeconfig cannot be used: {e}",
             r.context, r.name
         ))
-        .with_hint(format!(
-            "check it with `kubectl --context {} get ns`",
-            r.context
-        ))
+        .with_hint(format!("check it with `kubectl --context {} get ns`", r.context))
     };
-    let mut config = kube::Config::from_custom_kubeconfig(config.clone(), &kube_options)
+    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig.clone(), &kube_options)
         .await
         .map_err(|e| broken(&e))?;
     if config.accept_invalid_certs {
@@ -210,12 +228,14 @@ async fn connect_one(
     // Retries are ours (they honour Retry-After and bound the total); kube's would stack on top.
     config.default_retry = false;
     config.connect_timeout = Some(options.timeout);
-    let server = config.cluster_url.to_string();
+    let server = config.cluster_url.to_string().trim_end_matches('/').to_string();
+    let ca_pem = kubeconfig_ca(kubeconfig, &r.context);
     let client = kube::Client::try_from(config).map_err(|e| broken(&e))?;
     Ok(Cluster {
         name: r.name.clone(),
         context: r.context.clone(),
         server,
+        ca_pem,
         api: ApiClient::new(client, options.timeout, options.retry),
     })
 }
@@ -255,15 +275,9 @@ mod tests {
         let err = parse_refs(&strings(&["x=a", "y=a"])).unwrap_err();
         assert!(err.message.contains("context \"a\""), "{err}");
         let err = parse_refs(&strings(&["arn:aws:eks:eu-west-1:1:cluster/prod"])).unwrap_err();
-        assert!(
-            err.to_string().contains("--contexts east-1=arn:aws"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("--contexts east-1=arn:aws"), "{err}");
         let err = parse_refs(&strings(&["East=ctx"])).unwrap_err();
-        assert!(
-            err.message.contains("invalid cluster name \"East\""),
-            "{err}"
-        );
+        assert!(err.message.contains("invalid cluster name \"East\""), "{err}");
         assert!(parse_refs(&strings(&["a="])).is_err());
     }
 }

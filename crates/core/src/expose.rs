@@ -126,21 +126,17 @@ pub async fn apply_all(
     options: &ExposeOptions,
     progress: &dyn Progress,
 ) -> Vec<ClusterReport> {
-    parallel::map_bounded(
-        clusters,
-        options.parallel,
-        |(cluster, planned)| async move {
-            let mut report = ClusterReport::new(&cluster.name, &cluster.context);
-            match planned {
-                Ok(network) => {
-                    report.network = Some(network.clone());
-                    apply_cluster(&cluster, options, &network, &mut report, progress).await;
-                }
-                Err(reason) => report.fail(reason),
+    parallel::map_bounded(clusters, options.parallel, |(cluster, planned)| async move {
+        let mut report = ClusterReport::new(&cluster.name, &cluster.context);
+        match planned {
+            Ok(network) => {
+                report.network = Some(network.clone());
+                apply_cluster(&cluster, options, &network, &mut report, progress).await;
             }
-            report
-        },
-    )
+            Err(reason) => report.fail(reason),
+        }
+        report
+    })
     .await
 }
 
@@ -169,10 +165,7 @@ async fn apply_cluster(
         report.fail(cluster.explain_write(&e));
         return;
     }
-    progress.event(
-        &cluster.name,
-        &format!("east-west gateway {}", report.result),
-    );
+    progress.event(&cluster.name, &format!("east-west gateway {}", report.result));
     let Some(wait) = options.wait else {
         report.address = current_address(&cluster.api, &gateway.readiness()).await;
         return;
@@ -195,8 +188,7 @@ async fn ensure_namespaces(
 ) -> Result<Outcome, ApplyError> {
     let network = |ns: &str| options.network.as_deref().filter(|_| ns == ISTIO_SYSTEM);
     let own = gateway.namespace();
-    let outcome =
-        namespaces::ensure(&cluster.api, own, network(own), &options.write, report).await?;
+    let outcome = namespaces::ensure(&cluster.api, own, network(own), &options.write, report).await?;
     if options.network.is_some() && own != ISTIO_SYSTEM {
         namespaces::ensure(
             &cluster.api,
@@ -261,20 +253,14 @@ async fn wait_ready(
         "{} {}/{}",
         readiness.kind.kind, readiness.namespace, readiness.name
     );
-    progress.event(
-        &cluster.name,
-        &format!("waiting for {what} to get an address"),
-    );
+    progress.event(&cluster.name, &format!("waiting for {what} to get an address"));
     let mut last_note = Instant::now();
     loop {
         match cluster.api.get(&readiness.path()).await {
             Ok(Some(object)) => {
                 if let (Some(address), true) = (address_of(&object), is_programmed(&object)) {
                     let took = crate::duration::display(started.elapsed());
-                    progress.event(
-                        &cluster.name,
-                        &format!("{what} ready at {address} after {took}"),
-                    );
+                    progress.event(&cluster.name, &format!("{what} ready at {address} after {took}"));
                     return Ok(address);
                 }
             }
@@ -297,10 +283,7 @@ async fn wait_ready(
         }
         if last_note.elapsed() >= Duration::from_secs(10) {
             let waited = crate::duration::display(started.elapsed());
-            progress.event(
-                &cluster.name,
-                &format!("still waiting for {what} ({waited})"),
-            );
+            progress.event(&cluster.name, &format!("still waiting for {what} ({waited})"));
             last_note = Instant::now();
         }
         tokio::time::sleep(Duration::from_millis(250).min(limit)).await;
@@ -319,10 +302,12 @@ mod tests {
             "conditions": [{"type": "Programmed", "status": "True"}]}});
         assert_eq!(address_of(&gw).as_deref(), Some("203.0.113.10"));
         assert!(is_programmed(&gw));
-        let pending = json!({"kind": "Gateway", "status": {"conditions": [{"type": "Programmed", "status": "False"}]}});
+        let pending =
+            json!({"kind": "Gateway", "status": {"conditions": [{"type": "Programmed", "status": "False"}]}});
         assert_eq!(address_of(&pending), None);
         assert!(!is_programmed(&pending));
-        let svc = json!({"kind": "Service", "status": {"loadBalancer": {"ingress": [{"hostname": "lb.example"}]}}});
+        let svc =
+            json!({"kind": "Service", "status": {"loadBalancer": {"ingress": [{"hostname": "lb.example"}]}}});
         assert_eq!(address_of(&svc).as_deref(), Some("lb.example"));
         assert!(is_programmed(&svc));
     }
@@ -334,10 +319,7 @@ mod tests {
             ..Default::default()
         };
         let objects = generate(&options, "n1");
-        let kinds: Vec<String> = objects
-            .iter()
-            .map(|o| ObjectRef::of(o).to_string())
-            .collect();
+        let kinds: Vec<String> = objects.iter().map(|o| ObjectRef::of(o).to_string()).collect();
         assert_eq!(
             kinds,
             [

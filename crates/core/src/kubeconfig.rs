@@ -29,9 +29,7 @@ impl LoadedKubeconfig {
                 return Self::from_files(&paths, false);
             }
         }
-        let home = std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_default();
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
         Self::from_files(&[home.join(".kube").join("config")], true)
     }
 
@@ -41,11 +39,10 @@ impl LoadedKubeconfig {
         for path in paths {
             if !path.exists() {
                 if must_exist {
-                    return Err(InputError::new(format!(
-                        "kubeconfig {} does not exist",
-                        path.display()
-                    ))
-                    .with_hint("pass --kubeconfig with an existing file, or set KUBECONFIG"));
+                    return Err(
+                        InputError::new(format!("kubeconfig {} does not exist", path.display()))
+                            .with_hint("pass --kubeconfig with an existing file, or set KUBECONFIG"),
+                    );
                 }
                 continue;
             }
@@ -59,27 +56,20 @@ impl LoadedKubeconfig {
             });
         }
         let Some(config) = merged else {
-            return Err(InputError::new(
-                "no kubeconfig found: none of the files in KUBECONFIG exists",
-            )
-            .with_hint("pass --kubeconfig PATH, or fix KUBECONFIG"));
+            return Err(
+                InputError::new("no kubeconfig found: none of the files in KUBECONFIG exists")
+                    .with_hint("pass --kubeconfig PATH, or fix KUBECONFIG"),
+            );
         };
         Ok(LoadedKubeconfig { config, sources })
     }
 
     pub fn context_names(&self) -> Vec<String> {
-        self.config
-            .contexts
-            .iter()
-            .map(|c| c.name.clone())
-            .collect()
+        self.config.contexts.iter().map(|c| c.name.clone()).collect()
     }
 
     pub fn current_context(&self) -> Option<&str> {
-        self.config
-            .current_context
-            .as_deref()
-            .filter(|c| !c.is_empty())
+        self.config.current_context.as_deref().filter(|c| !c.is_empty())
     }
 
     pub fn has_context(&self, name: &str) -> bool {
@@ -89,14 +79,9 @@ impl LoadedKubeconfig {
     /// An error for a context that is not in the kubeconfig, listing those that are.
     pub fn unknown_context(&self, name: &str) -> InputError {
         let known = self.context_names();
-        let files: Vec<String> = self
-            .sources
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect();
+        let files: Vec<String> = self.sources.iter().map(|p| p.display().to_string()).collect();
         let hint = if known.is_empty() {
-            "the kubeconfig has no contexts; create one with `kubectl config set-context`"
-                .to_string()
+            "the kubeconfig has no contexts; create one with `kubectl config set-context`".to_string()
         } else {
             format!("known contexts: {}", known.join(", "))
         };
@@ -157,8 +142,7 @@ contexts:
         )
         .unwrap();
         let loaded =
-            LoadedKubeconfig::from_files(&[first, dir.path().join("missing"), second], false)
-                .unwrap();
+            LoadedKubeconfig::from_files(&[first, dir.path().join("missing"), second], false).unwrap();
         assert_eq!(loaded.context_names(), vec!["a", "b"]);
         assert_eq!(loaded.current_context(), Some("a"));
     }

@@ -22,6 +22,7 @@ pub mod link;
 pub mod names;
 pub mod namespaces;
 pub mod parallel;
+pub mod remote_secrets;
 pub mod report;
 pub mod resource;
 pub mod resources;

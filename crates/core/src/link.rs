@@ -84,7 +84,7 @@ pub struct PairReport {
 }
 
 impl PairReport {
-    fn new(from: &str, to: &str) -> Self {
+    pub fn new(from: &str, to: &str) -> Self {
         PairReport {
             from: from.into(),
             to: to.into(),
@@ -95,9 +95,14 @@ impl PairReport {
         }
     }
 
-    fn failed(mut self, error: String) -> Self {
+    pub fn failed(mut self, error: String) -> Self {
         self.result = Outcome::Failed;
         self.error = Some(error);
+        self
+    }
+
+    pub fn with(mut self, outcome: Outcome) -> Self {
+        self.result = outcome;
         self
     }
 }
@@ -111,11 +116,7 @@ struct Facts {
 }
 
 /// Reads a cluster: gateways in the gateway namespace (one LIST) and its trust domain.
-async fn read_facts(
-    cluster: &Cluster,
-    options: &LinkOptions,
-    need_target: bool,
-) -> Result<Facts, String> {
+async fn read_facts(cluster: &Cluster, options: &LinkOptions, need_target: bool) -> Result<Facts, String> {
     let path = resource::GATEWAY.collection_path(Some(&options.namespace));
     let gateways = match cluster.api.list(&path, None).await {
         Ok(items) => items,
@@ -165,11 +166,7 @@ fn our_peer(gateway: &Value) -> Option<String> {
         .map(str::to_string)
 }
 
-async fn target_facts(
-    cluster: &Cluster,
-    gateway: &Value,
-    options: &LinkOptions,
-) -> Result<Target, String> {
+async fn target_facts(cluster: &Cluster, gateway: &Value, options: &LinkOptions) -> Result<Target, String> {
     let Some(address) = address_of(gateway) else {
         return Err(format!(
             "cluster {}: east-west Gateway {}/{} has no address yet: run `kubectl mesh expose --context {} --wait`",
@@ -253,15 +250,9 @@ pub async fn run(
 }
 
 fn summary(reports: &[PairReport]) -> String {
-    let failed = reports
-        .iter()
-        .filter(|r| r.result == Outcome::Failed)
-        .count();
+    let failed = reports.iter().filter(|r| r.result == Outcome::Failed).count();
     let changed = reports.iter().filter(|r| r.result.is_change()).count();
-    format!(
-        "{} links: {changed} changed, {failed} failed",
-        reports.len()
-    )
+    format!("{} links: {changed} changed, {failed} failed", reports.len())
 }
 
 /// The pairs of one source, written one after another (sources run concurrently).
@@ -288,9 +279,7 @@ async fn write_source(
         let live = source_facts.peers.get(&target_cluster.name);
         reports.push(match action {
             Action::Link => link_pair(source, report, &facts[pair.to], live, options).await,
-            Action::Unlink => {
-                unlink_pair(source, report, &target_cluster.name, live, options).await
-            }
+            Action::Unlink => unlink_pair(source, report, &target_cluster.name, live, options).await,
         });
     }
     reports
@@ -338,11 +327,7 @@ async fn unlink_pair(
     }
 }
 
-async fn delete_peer(
-    source: &Cluster,
-    target: &str,
-    options: &LinkOptions,
-) -> Result<Outcome, String> {
+async fn delete_peer(source: &Cluster, target: &str, options: &LinkOptions) -> Result<Outcome, String> {
     let name = peering::name(target);
     let object = ObjectRef {
         kind: "Gateway".into(),
@@ -400,8 +385,7 @@ mod tests {
 
     #[test]
     fn only_our_peer_gateways_count() {
-        let ours =
-            json!({"metadata": {"labels": {MANAGED_BY: MANAGED_BY_VALUE, PEER_CLUSTER: "b"}}});
+        let ours = json!({"metadata": {"labels": {MANAGED_BY: MANAGED_BY_VALUE, PEER_CLUSTER: "b"}}});
         let theirs = json!({"metadata": {"labels": {PEER_CLUSTER: "b"}}});
         assert_eq!(our_peer(&ours).as_deref(), Some("b"));
         assert_eq!(our_peer(&theirs), None);

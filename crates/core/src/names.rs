@@ -20,9 +20,7 @@ pub fn check_subdomain(what: &str, value: &str) -> Result<(), InputError> {
     Err(InputError::new(format!(
         "invalid {what} {value:?}: not a valid DNS-1123 subdomain"
     ))
-    .with_hint(
-        "use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit",
-    ))
+    .with_hint("use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit"))
 }
 
 pub fn is_label(value: &str) -> bool {

@@ -28,10 +28,7 @@ impl Outcome {
 
     /// Whether this outcome wrote (or, in a dry run, would write) to the cluster.
     pub fn is_change(self) -> bool {
-        matches!(
-            self,
-            Outcome::Created | Outcome::Configured | Outcome::Deleted
-        )
+        matches!(self, Outcome::Created | Outcome::Configured | Outcome::Deleted)
     }
 }
 

@@ -24,8 +24,7 @@ pub const JOB: Kind = kind("batch/v1", "Job", "jobs", true);
 pub const ROLE: Kind = kind(RBAC, "Role", "roles", true);
 pub const ROLE_BINDING: Kind = kind(RBAC, "RoleBinding", "rolebindings", true);
 pub const CLUSTER_ROLE: Kind = kind(RBAC, "ClusterRole", "clusterroles", false);
-pub const CLUSTER_ROLE_BINDING: Kind =
-    kind(RBAC, "ClusterRoleBinding", "clusterrolebindings", false);
+pub const CLUSTER_ROLE_BINDING: Kind = kind(RBAC, "ClusterRoleBinding", "clusterrolebindings", false);
 pub const GATEWAY: Kind = kind(GATEWAY_API, "Gateway", "gateways", true);
 pub const ISTIO_GATEWAY: Kind = kind("networking.istio.io/v1", "Gateway", "gateways", true);
 pub const VIRTUAL_SERVICE: Kind = kind(
@@ -66,12 +65,7 @@ const fn core(kind: &'static str, plural: &'static str, namespaced: bool) -> Kin
     }
 }
 
-const fn kind(
-    api_version: &'static str,
-    kind: &'static str,
-    plural: &'static str,
-    namespaced: bool,
-) -> Kind {
+const fn kind(api_version: &'static str, kind: &'static str, plural: &'static str, namespaced: bool) -> Kind {
     Kind {
         api_version,
         kind,
@@ -103,11 +97,7 @@ impl Kind {
     /// The collection path, in `namespace` for namespaced kinds.
     pub fn collection_path(&self, namespace: Option<&str>) -> String {
         match (self.namespaced, namespace) {
-            (true, Some(ns)) => format!(
-                "{}/namespaces/{ns}/{}",
-                self.group_version_path(),
-                self.plural
-            ),
+            (true, Some(ns)) => format!("{}/namespaces/{ns}/{}", self.group_version_path(), self.plural),
             _ => format!("{}/{}", self.group_version_path(), self.plural),
         }
     }
@@ -118,9 +108,7 @@ impl Kind {
 
     /// The group part of the apiVersion ("" for the core group), as RBAC and errors name it.
     pub fn group(&self) -> &'static str {
-        self.api_version
-            .rsplit_once('/')
-            .map_or("", |(group, _)| group)
+        self.api_version.rsplit_once('/').map_or("", |(group, _)| group)
     }
 
     /// `gateways.gateway.networking.k8s.io`, the way kubectl and the API server name a resource.
@@ -191,10 +179,7 @@ mod tests {
             CLUSTER_ROLE.collection_path(Some("ignored")),
             "/apis/rbac.authorization.k8s.io/v1/clusterroles"
         );
-        assert_eq!(
-            GATEWAY.resource_name(),
-            "gateways.gateway.networking.k8s.io"
-        );
+        assert_eq!(GATEWAY.resource_name(), "gateways.gateway.networking.k8s.io");
         assert_eq!(SECRET.resource_name(), "secrets");
     }
 

@@ -73,8 +73,7 @@ pub fn handle(store: &Mutex<Store>, req: &ApiRequest) -> Result<Reply, ApiError>
     let r = req.route;
     let sub = r.sub.as_deref();
     let status_ok = sub.is_none() || (sub == Some("status") && r.def.status);
-    let token_ok =
-        sub == Some("token") && r.def.group.is_empty() && r.def.plural == "serviceaccounts";
+    let token_ok = sub == Some("token") && r.def.group.is_empty() && r.def.plural == "serviceaccounts";
     if !(status_ok || token_ok) {
         return Err(ApiError::path_not_found());
     }
@@ -179,8 +178,7 @@ fn watch(st: &Store, req: &ApiRequest) -> Result<Reply, ApiError> {
     };
     let (tx, out) = mpsc::channel(64);
     tokio::spawn(async move {
-        let line =
-            |kind: &str, o: Value| Bytes::from(format!("{}\n", json!({"type": kind, "object": o})));
+        let line = |kind: &str, o: Value| Bytes::from(format!("{}\n", json!({"type": kind, "object": o})));
         for (kind, o) in initial.into_iter().filter(|(_, o)| keep(o)) {
             if tx.send(line(&kind, o)).await.is_err() {
                 return;
@@ -219,9 +217,8 @@ fn decode(req: &ApiRequest) -> Result<Value, ApiError> {
         serde_yaml_ng::from_slice(req.body)
             .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?
     } else {
-        serde_json::from_slice(req.body).map_err(|e| {
-            ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}"))
-        })?
+        serde_json::from_slice(req.body)
+            .map_err(|e| ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}")))?
     };
     if !v.is_object() {
         return Err(ApiError::bad_request(
@@ -350,10 +347,7 @@ fn create(st: &mut Store, req: &ApiRequest) -> Result<Reply, ApiError> {
     }
     let (manager, av) = (req.manager(), def.api_version());
     let managers = apply::update(&Value::Null, &obj, &[], &writer(req, &manager, &av));
-    Ok(Reply::Json(
-        201,
-        st.commit(def, obj, managers, req.dry_run()),
-    ))
+    Ok(Reply::Json(201, st.commit(def, obj, managers, req.dry_run())))
 }
 
 /// Keeps the parts of `new` the write may change: `.status` only through the status
@@ -372,9 +366,7 @@ fn confine(req: &ApiRequest, old: &Value, new: Value) -> Value {
             }
             out
         }
-        Scope::Main {
-            status_is_sub: true,
-        } => {
+        Scope::Main { status_is_sub: true } => {
             let mut out = new;
             match old.get("status") {
                 Some(s) => out["status"] = s.clone(),
@@ -386,9 +378,7 @@ fn confine(req: &ApiRequest, old: &Value, new: Value) -> Value {
             }
             out
         }
-        Scope::Main {
-            status_is_sub: false,
-        } => new,
+        Scope::Main { status_is_sub: false } => new,
     }
 }
 
@@ -408,21 +398,13 @@ fn check_rv(def: &ResourceDef, old: &Value, new: &Value, name: &str) -> Result<(
 }
 
 /// The common tail of PUT and non-apply PATCH.
-fn update_to(
-    st: &mut Store,
-    req: &ApiRequest,
-    old: &store::Stored,
-    new: Value,
-) -> Result<Reply, ApiError> {
+fn update_to(st: &mut Store, req: &ApiRequest, old: &store::Stored, new: Value) -> Result<Reply, ApiError> {
     let def = req.route.def;
     check_rv(def, &old.obj, &new, req.name())?;
     let new = confine(req, &old.obj, new);
     let (manager, av) = (req.manager(), def.api_version());
     let managers = apply::update(&old.obj, &new, &old.managers, &writer(req, &manager, &av));
-    Ok(Reply::Json(
-        200,
-        st.commit(def, new, managers, req.dry_run()),
-    ))
+    Ok(Reply::Json(200, st.commit(def, new, managers, req.dry_run())))
 }
 
 fn replace(st: &mut Store, req: &ApiRequest) -> Result<Reply, ApiError> {
@@ -438,12 +420,7 @@ fn replace(st: &mut Store, req: &ApiRequest) -> Result<Reply, ApiError> {
 
 fn patch(st: &mut Store, req: &ApiRequest) -> Result<Reply, ApiError> {
     let def = req.route.def;
-    let ct = req
-        .content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim();
+    let ct = req.content_type.split(';').next().unwrap_or_default().trim();
     if ct == "application/apply-patch+yaml" || ct == "application/apply-patch+cbor" {
         return server_side_apply(st, req);
     }
@@ -451,8 +428,7 @@ fn patch(st: &mut Store, req: &ApiRequest) -> Result<Reply, ApiError> {
         .get(def, req.ns(), req.name())
         .cloned()
         .ok_or_else(|| ApiError::not_found(def, req.name()))?;
-    let body: Value =
-        serde_json::from_slice(req.body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let body: Value = serde_json::from_slice(req.body).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let mut new = old.obj.clone();
     match ct {
         "application/merge-patch+json" | "application/strategic-merge-patch+json" => patch::merge(&mut new, &body),
@@ -473,12 +449,7 @@ fn server_side_apply(st: &mut Store, req: &ApiRequest) -> Result<Reply, ApiError
     let def = req.route.def;
     if req.q("fieldManager").is_empty() {
         let cause = Cause::required("fieldManager", "is required for apply requests");
-        return Err(ApiError::invalid(
-            "PatchOptions",
-            "meta.k8s.io",
-            "",
-            vec![cause],
-        ));
+        return Err(ApiError::invalid("PatchOptions", "meta.k8s.io", "", vec![cause]));
     }
     let mut applied = decode(req)?;
     normalize(req, &mut applied, Some(req.name()))?;
@@ -497,19 +468,10 @@ fn server_side_apply(st: &mut Store, req: &ApiRequest) -> Result<Reply, ApiError
     };
     let (manager, av) = (req.manager(), def.api_version());
     let force = req.q("force") == "true";
-    let (obj, managers) = apply::apply(
-        &live,
-        &managers,
-        &applied,
-        &writer(req, &manager, &av),
-        force,
-    )?;
+    let (obj, managers) = apply::apply(&live, &managers, &applied, &writer(req, &manager, &av), force)?;
     let obj = confine(req, &live, obj);
     let code = if old.is_some() { 200 } else { 201 };
-    Ok(Reply::Json(
-        code,
-        st.commit(def, obj, managers, req.dry_run()),
-    ))
+    Ok(Reply::Json(code, st.commit(def, obj, managers, req.dry_run())))
 }
 
 fn delete(st: &mut Store, req: &ApiRequest) -> Result<Reply, ApiError> {
@@ -524,12 +486,7 @@ fn delete_collection(st: &mut Store, req: &ApiRequest) -> Result<Reply, ApiError
     let def = req.route.def;
     let items = matching(st, req)?;
     for o in &items {
-        st.delete(
-            def,
-            store::namespace_of(o),
-            store::name_of(o),
-            req.dry_run(),
-        );
+        st.delete(def, store::namespace_of(o), store::name_of(o), req.dry_run());
     }
     Ok(Reply::Json(200, list_json(def, items, st.rv())))
 }

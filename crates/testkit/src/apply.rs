@@ -195,12 +195,7 @@ fn conflict_error(managers: &[ManagerEntry], conflicts: &[(usize, Path)]) -> Api
 
 /// Ownership after a non-apply write from `old` to `new`: the writer takes what it
 /// changed, everyone loses what was removed or taken.
-pub fn update(
-    old: &Value,
-    new: &Value,
-    managers: &[ManagerEntry],
-    w: &Writer,
-) -> Vec<ManagerEntry> {
+pub fn update(old: &Value, new: &Value, managers: &[ManagerEntry], w: &Writer) -> Vec<ManagerEntry> {
     let old_l = fields::leaves(old, w.scope);
     let new_l = fields::leaves(new, w.scope);
     let changed: FieldSet = new_l
@@ -211,8 +206,7 @@ pub fn update(
     let removed: FieldSet = old_l.difference(&new_l).cloned().collect();
     let mut managers = managers.to_vec();
     for m in managers.iter_mut() {
-        m.fields
-            .retain(|p| !removed.contains(p) && !changed.contains(p));
+        m.fields.retain(|p| !removed.contains(p) && !changed.contains(p));
     }
     let mut mine = managers
         .iter()
@@ -220,25 +214,13 @@ pub fn update(
         .map(|m| m.fields.clone())
         .unwrap_or_default();
     mine.extend(changed.iter().cloned());
-    set_entry(
-        &mut managers,
-        w,
-        Operation::Update,
-        mine,
-        !changed.is_empty(),
-    );
+    set_entry(&mut managers, w, Operation::Update, mine, !changed.is_empty());
     managers
 }
 
 /// Replaces the writer's entry (dropping it when empty); entries left empty by
 /// ownership transfer disappear too.
-fn set_entry(
-    managers: &mut Vec<ManagerEntry>,
-    w: &Writer,
-    op: Operation,
-    fields: FieldSet,
-    touched: bool,
-) {
+fn set_entry(managers: &mut Vec<ManagerEntry>, w: &Writer, op: Operation, fields: FieldSet, touched: bool) {
     let now = meta::now_rfc3339();
     match managers
         .iter_mut()
@@ -288,10 +270,6 @@ pub fn skeleton(applied: &Value) -> Value {
 /// becomes `kubectl`).
 pub fn manager_from_user_agent(ua: &str) -> String {
     let prefix = ua.split('/').next().unwrap_or_default();
-    let cleaned: String = prefix
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(128)
-        .collect();
+    let cleaned: String = prefix.chars().filter(|c| !c.is_control()).take(128).collect();
     cleaned
 }

@@ -112,9 +112,7 @@ pub(crate) fn write_locked(
     let scope = if subresource == "status" {
         Scope::Status
     } else {
-        Scope::Main {
-            status_is_sub: false,
-        }
+        Scope::Main { status_is_sub: false }
     };
     let w = Writer {
         manager,
@@ -168,8 +166,7 @@ impl FakeCluster {
     /// e.g. `system:masters`); it shows in [`LoggedRequest::groups`]. (rcgen keeps one
     /// value per attribute type, so one group.)
     pub fn client_cert_in_group(&self, user: &str, group: Option<&str>) -> (String, String) {
-        crate::tls::client_cert(&self.shared.issuer, user, group)
-            .expect("issuing a client certificate")
+        crate::tls::client_cert(&self.shared.issuer, user, group).expect("issuing a client certificate")
     }
 
     /// The admin bearer token.
@@ -226,12 +223,7 @@ impl FakeCluster {
         };
         let name = r.name.as_deref()?;
         let mut st = self.shared.store();
-        st.delete(
-            r.def,
-            r.namespace.as_deref().unwrap_or_default(),
-            name,
-            false,
-        )
+        st.delete(r.def, r.namespace.as_deref().unwrap_or_default(), name, false)
     }
 
     /// The cluster's current resourceVersion counter.

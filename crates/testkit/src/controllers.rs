@@ -29,9 +29,8 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         let job_delay = shared.job_delay();
         let (lb, ca) = (shared.lb_address(), shared.ca_pem.clone());
         let mut st = shared.store();
-        let mut due = |key: String, delay: Duration| {
-            seen.entry(key).or_insert_with(Instant::now).elapsed() >= delay
-        };
+        let mut due =
+            |key: String, delay: Duration| seen.entry(key).or_insert_with(Instant::now).elapsed() >= delay;
         if let Some(d) = address_delay {
             gateways(&mut st, &lb, d, &mut due);
             services(&mut st, &lb, d, &mut due);
@@ -44,11 +43,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
 
 fn objects(st: &Store, group: &str, version: &str, plural: &str) -> Vec<Value> {
     match registry::find(group, version, plural) {
-        Some(def) => st
-            .list(def, None)
-            .into_iter()
-            .map(|s| s.obj.clone())
-            .collect(),
+        Some(def) => st.list(def, None).into_iter().map(|s| s.obj.clone()).collect(),
         None => Vec::new(),
     }
 }
@@ -90,12 +85,7 @@ fn gateway_summary(status: Option<&Value>) -> Value {
     json!([s.get("addresses"), conds])
 }
 
-fn gateways(
-    st: &mut Store,
-    lb: &str,
-    delay: Duration,
-    due: &mut impl FnMut(String, Duration) -> bool,
-) {
+fn gateways(st: &mut Store, lb: &str, delay: Duration, due: &mut impl FnMut(String, Duration) -> bool) {
     for gw in objects(st, GATEWAY_API_GROUP, "v1", "gateways") {
         let generation = gw
             .pointer("/metadata/generation")
@@ -123,12 +113,7 @@ fn gateways(
     }
 }
 
-fn services(
-    st: &mut Store,
-    lb: &str,
-    delay: Duration,
-    due: &mut impl FnMut(String, Duration) -> bool,
-) {
+fn services(st: &mut Store, lb: &str, delay: Duration, due: &mut impl FnMut(String, Duration) -> bool) {
     for svc in objects(st, "", "v1", "services") {
         let is_lb = svc.pointer("/spec/type").and_then(Value::as_str) == Some("LoadBalancer");
         let has = svc
@@ -152,7 +137,8 @@ fn jobs(st: &mut Store, delay: Duration, due: &mut impl FnMut(String, Duration) 
             continue;
         }
         let now = meta::now_rfc3339();
-        let cond = |t: &str| json!({"type": t, "status": "True", "lastProbeTime": now, "lastTransitionTime": now});
+        let cond =
+            |t: &str| json!({"type": t, "status": "True", "lastProbeTime": now, "lastTransitionTime": now});
         let status = json!({
             "startTime": job.pointer("/metadata/creationTimestamp"), "completionTime": now,
             "succeeded": 1, "ready": 0, "terminating": 0,
@@ -164,18 +150,13 @@ fn jobs(st: &mut Store, delay: Duration, due: &mut impl FnMut(String, Duration) 
 
 fn deployments(st: &mut Store) {
     for d in objects(st, "apps", "v1", "deployments") {
-        let want = d
-            .pointer("/spec/replicas")
-            .and_then(Value::as_i64)
-            .unwrap_or(1);
+        let want = d.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
         let generation = d
             .pointer("/metadata/generation")
             .and_then(Value::as_i64)
             .unwrap_or(1);
         let ready = d.pointer("/status/readyReplicas").and_then(Value::as_i64);
-        let observed = d
-            .pointer("/status/observedGeneration")
-            .and_then(Value::as_i64);
+        let observed = d.pointer("/status/observedGeneration").and_then(Value::as_i64);
         if ready == Some(want) && observed.is_none_or(|o| o == generation) {
             continue;
         }
@@ -190,8 +171,8 @@ fn deployments(st: &mut Store) {
 /// Fills `kubernetes.io/service-account-token` Secrets like the token controller.
 fn token_secrets(st: &mut Store, ca_pem: &str) {
     for secret in objects(st, "", "v1", "secrets") {
-        let is_token = secret.get("type").and_then(Value::as_str)
-            == Some("kubernetes.io/service-account-token");
+        let is_token =
+            secret.get("type").and_then(Value::as_str) == Some("kubernetes.io/service-account-token");
         if !is_token || secret.pointer("/data/token").is_some() {
             continue;
         }
@@ -201,16 +182,11 @@ fn token_secrets(st: &mut Store, ca_pem: &str) {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
-        let Some(sa) =
-            registry::find("", "v1", "serviceaccounts").and_then(|d| st.get(d, &ns, &sa_name))
+        let Some(sa) = registry::find("", "v1", "serviceaccounts").and_then(|d| st.get(d, &ns, &sa_name))
         else {
             continue;
         };
-        let sa_uid = sa
-            .obj
-            .pointer("/metadata/uid")
-            .cloned()
-            .unwrap_or(Value::Null);
+        let sa_uid = sa.obj.pointer("/metadata/uid").cloned().unwrap_or(Value::Null);
         // Legacy tokens do not expire.
         let token = st.issue_sa_token(&ns, &sa_name, meta::now_secs() + 10 * 365 * 86_400);
         let mut s = secret;

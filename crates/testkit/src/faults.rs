@@ -80,10 +80,7 @@ impl Fault {
     fn matches(&self, method: &str, path: &str) -> bool {
         self.times != Some(0)
             && self.method.as_deref().is_none_or(|m| m == method)
-            && self
-                .path_contains
-                .as_deref()
-                .is_none_or(|p| path.contains(p))
+            && self.path_contains.as_deref().is_none_or(|p| path.contains(p))
     }
 }
 

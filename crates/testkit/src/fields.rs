@@ -84,9 +84,7 @@ pub fn set(root: &mut Value, path: &[String], value: Value) {
             *cur = Value::Object(Map::new());
         }
         let Some(m) = cur.as_object_mut() else { return };
-        cur = m
-            .entry(k.clone())
-            .or_insert_with(|| Value::Object(Map::new()));
+        cur = m.entry(k.clone()).or_insert_with(|| Value::Object(Map::new()));
     }
     if !cur.is_object() {
         *cur = Value::Object(Map::new());
@@ -111,8 +109,7 @@ pub fn remove(root: &mut Value, path: &[String]) {
 }
 
 fn get_mut<'a>(v: &'a mut Value, path: &[String]) -> Option<&'a mut Value> {
-    path.iter()
-        .try_fold(v, |cur, k| cur.as_object_mut()?.get_mut(k))
+    path.iter().try_fold(v, |cur, k| cur.as_object_mut()?.get_mut(k))
 }
 
 /// `a` is a strict prefix of `b`, or equal.
@@ -159,12 +156,7 @@ mod tests {
     fn leaves_skip_server_metadata_and_status() {
         let obj = json!({"apiVersion":"v1","kind":"X","metadata":{"name":"a","labels":{"x":"1"}},
             "spec":{"a":1,"l":[1,2],"m":{}},"status":{"s":1}});
-        let l = leaves(
-            &obj,
-            Scope::Main {
-                status_is_sub: true,
-            },
-        );
+        let l = leaves(&obj, Scope::Main { status_is_sub: true });
         let want: Vec<Path> = vec![
             vec!["metadata".into(), "labels".into(), "x".into()],
             vec!["spec".into(), "a".into()],
@@ -178,9 +170,6 @@ mod tests {
     fn fields_v1_shape() {
         let mut s = FieldSet::new();
         s.insert(vec!["metadata".into(), "labels".into(), "x".into()]);
-        assert_eq!(
-            to_fields_v1(&s),
-            json!({"f:metadata":{"f:labels":{"f:x":{}}}})
-        );
+        assert_eq!(to_fields_v1(&s), json!({"f:metadata":{"f:labels":{"f:x":{}}}}));
     }
 }

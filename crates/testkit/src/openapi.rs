@@ -10,9 +10,7 @@ use serde_json::{json, Map, Value};
 use crate::registry::{self, gv_prefix, ResourceDef, GATEWAY_API_GROUP, RESOURCES};
 
 fn doc_key(group: &str, version: &str) -> String {
-    gv_prefix(group, version)
-        .trim_start_matches('/')
-        .to_string()
+    gv_prefix(group, version).trim_start_matches('/').to_string()
 }
 
 pub fn root(gateway_api: bool) -> Value {
@@ -64,11 +62,7 @@ fn operation(def: &ResourceDef, action: &str, params: &[&str]) -> Value {
 }
 
 fn schema_name(def: &ResourceDef) -> String {
-    let group = if def.group.is_empty() {
-        "core"
-    } else {
-        def.group
-    };
+    let group = if def.group.is_empty() { "core" } else { def.group };
     format!("{group}.{}.{}", def.version, def.kind)
 }
 

@@ -84,13 +84,8 @@ fn apply_op(target: &mut Value, op: &Value) -> Result<(), String> {
 }
 
 fn split(path: &str) -> Result<(String, String), String> {
-    let (parent, last) = path
-        .rsplit_once('/')
-        .ok_or(format!("invalid path {path:?}"))?;
-    Ok((
-        parent.to_string(),
-        last.replace("~1", "/").replace("~0", "~"),
-    ))
+    let (parent, last) = path.rsplit_once('/').ok_or(format!("invalid path {path:?}"))?;
+    Ok((parent.to_string(), last.replace("~1", "/").replace("~0", "~")))
 }
 
 fn add(target: &mut Value, path: &str, v: Value) -> Result<(), String> {
@@ -162,10 +157,7 @@ mod tests {
             ]),
         )
         .unwrap();
-        assert_eq!(
-            v,
-            json!({"metadata":{"labels":{"a":"9","x/y":"2"}},"l":[2]})
-        );
+        assert_eq!(v, json!({"metadata":{"labels":{"a":"9","x/y":"2"}},"l":[2]}));
         assert!(json_patch(&mut v, &json!([{"op":"remove","path":"/nope"}])).is_err());
     }
 }

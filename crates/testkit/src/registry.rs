@@ -101,14 +101,7 @@ pub static RESOURCES: &[ResourceDef] = &[
     r("batch", "v1", "Job", "jobs", true, &[])
         .with_status()
         .with_generation(),
-    r(
-        "rbac.authorization.k8s.io",
-        "v1",
-        "Role",
-        "roles",
-        true,
-        &[],
-    ),
+    r("rbac.authorization.k8s.io", "v1", "Role", "roles", true, &[]),
     r(
         "rbac.authorization.k8s.io",
         "v1",
@@ -133,25 +126,10 @@ pub static RESOURCES: &[ResourceDef] = &[
         false,
         &[],
     ),
-    r(
-        GATEWAY_API_GROUP,
-        "v1",
-        "Gateway",
-        "gateways",
-        true,
-        &["gtw"],
-    )
-    .with_status()
-    .with_generation(),
-    r(
-        "networking.istio.io",
-        "v1",
-        "Gateway",
-        "gateways",
-        true,
-        &["gw"],
-    )
-    .with_generation(),
+    r(GATEWAY_API_GROUP, "v1", "Gateway", "gateways", true, &["gtw"])
+        .with_status()
+        .with_generation(),
+    r("networking.istio.io", "v1", "Gateway", "gateways", true, &["gw"]).with_generation(),
     r(
         "networking.istio.io",
         "v1",

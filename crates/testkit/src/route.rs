@@ -50,12 +50,8 @@ pub fn parse(path: &str, gateway_api: bool) -> Route {
         }
         ["openapi", "v2"] => Route::OpenApiV2,
         ["openapi", "v3"] => Route::OpenApiRoot,
-        ["openapi", "v3", "api", v] if known_gv("", v) => {
-            Route::OpenApiDoc(String::new(), v.to_string())
-        }
-        ["openapi", "v3", "apis", g, v] if known_gv(g, v) => {
-            Route::OpenApiDoc(g.to_string(), v.to_string())
-        }
+        ["openapi", "v3", "api", v] if known_gv("", v) => Route::OpenApiDoc(String::new(), v.to_string()),
+        ["openapi", "v3", "apis", g, v] if known_gv(g, v) => Route::OpenApiDoc(g.to_string(), v.to_string()),
         ["api", v, rest @ ..] if known_gv("", v) => resource_or_gv("", v, rest),
         ["apis", g, v, rest @ ..] if known_gv(g, v) => resource_or_gv(g, v, rest),
         _ => Route::NotFound,

@@ -52,8 +52,7 @@ impl IstioSeed {
     }
 
     fn mesh_config(&self) -> String {
-        let mut s =
-            String::from("defaultConfig:\n  discoveryAddress: istiod.istio-system.svc:15012\n");
+        let mut s = String::from("defaultConfig:\n  discoveryAddress: istiod.istio-system.svc:15012\n");
         if let Some(id) = &self.mesh_id {
             s.push_str(&format!("  meshId: {id}\n"));
         }
@@ -118,10 +117,7 @@ pub(crate) fn base(st: &mut Store, cluster: &str) -> Result<()> {
     write_locked(st, namespace("default", None), SEED_MANAGER, "")?;
     write_locked(
         st,
-        namespace(
-            "kube-system",
-            Some(stable_uid(&format!("kube-system/{cluster}"))),
-        ),
+        namespace("kube-system", Some(stable_uid(&format!("kube-system/{cluster}")))),
         SEED_MANAGER,
         "",
     )?;

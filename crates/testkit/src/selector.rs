@@ -97,11 +97,7 @@ fn parse_req(p: &str) -> Result<Req, String> {
     Ok(Req::Exists(key(p)?))
 }
 
-fn parse_set(
-    p: &str,
-    op: &str,
-    ctor: fn(String, Vec<String>) -> Req,
-) -> Result<Option<Req>, String> {
+fn parse_set(p: &str, op: &str, ctor: fn(String, Vec<String>) -> Req) -> Result<Option<Req>, String> {
     let Some((k, rest)) = p.split_once(op) else {
         return Ok(None);
     };
@@ -136,9 +132,7 @@ fn key(k: &str) -> Result<String, String> {
 }
 
 fn value(v: &str) -> Result<String, String> {
-    let ok = v.len() <= 63
-        && v.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    let ok = v.len() <= 63 && v.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
     if ok {
         Ok(v.to_string())
     } else {
@@ -172,10 +166,7 @@ impl FieldSelector {
     pub fn matches(&self, obj: &Value) -> bool {
         self.0.iter().all(|(k, eq, v)| {
             let pointer = format!("/{}", k.replace('.', "/"));
-            let actual = obj
-                .pointer(&pointer)
-                .and_then(Value::as_str)
-                .unwrap_or_default();
+            let actual = obj.pointer(&pointer).and_then(Value::as_str).unwrap_or_default();
             (actual == v) == *eq
         })
     }

@@ -82,9 +82,7 @@ fn query_map(q: Option<&str>) -> HashMap<String, String> {
 }
 
 fn header_str(h: &HeaderMap, name: header::HeaderName) -> &str {
-    h.get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
+    h.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
 }
 
 fn verb_of(method: &Method, route: &Route, query: &HashMap<String, String>) -> Verb {
@@ -107,11 +105,7 @@ fn verb_of(method: &Method, route: &Route, query: &HashMap<String, String>) -> V
 /// The authenticated caller: the client certificate's identity if the connection has
 /// one (the x509 authenticator runs before the token ones, as in kube-apiserver),
 /// else the bearer token's user.
-fn authenticate(
-    shared: &Shared,
-    peer: Option<&Arc<Identity>>,
-    headers: &HeaderMap,
-) -> Option<Identity> {
+fn authenticate(shared: &Shared, peer: Option<&Arc<Identity>>, headers: &HeaderMap) -> Option<Identity> {
     if let Some(id) = peer {
         return Some(Identity::clone(id));
     }
@@ -160,14 +154,9 @@ async fn handle(
         None => ("", &[][..]),
     };
     let record = |status: u16| {
-        shared.faults().record(
-            parts.method.as_str(),
-            &path_q,
-            verb,
-            status,
-            log_user,
-            log_groups,
-        )
+        shared
+            .faults()
+            .record(parts.method.as_str(), &path_q, verb, status, log_user, log_groups)
     };
 
     let action = shared.faults().take(parts.method.as_str(), &path_q);
@@ -208,15 +197,7 @@ async fn handle(
     };
     let body = body.to_bytes();
     let resp = match &route {
-        Route::Resource(r) => resource(
-            &shared,
-            &user,
-            &parts.method,
-            &parts.headers,
-            r,
-            &query,
-            &body,
-        ),
+        Route::Resource(r) => resource(&shared, &user, &parts.method, &parts.headers, r, &query, &body),
         Route::OpenApiV2 => {
             let (ct, bytes) = openapi::v2(header_str(&parts.headers, header::ACCEPT));
             build(200, ct, full(bytes))
@@ -297,13 +278,7 @@ fn resource(
         f.is_denied(verb, &full) || (verb == "deletecollection" && f.is_denied("delete", &full))
     };
     if denied {
-        return error_response(&forbidden(
-            user,
-            method,
-            &Route::Resource(r.clone()),
-            query,
-            "",
-        ));
+        return error_response(&forbidden(user, method, &Route::Resource(r.clone()), query, ""));
     }
     let req = ApiRequest {
         method,

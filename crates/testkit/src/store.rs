@@ -138,8 +138,7 @@ impl Store {
         let k = key(def, &ns, name_of(&obj));
         let old = self.objects.get(&k);
         if let Some(old) = old {
-            if content(&old.obj) == content(&obj) && apply::same_ownership(&old.managers, &managers)
-            {
+            if content(&old.obj) == content(&obj) && apply::same_ownership(&old.managers, &managers) {
                 return old.obj.clone();
             }
         }
@@ -152,10 +151,7 @@ impl Store {
                     .unwrap_or(1);
                 let bump = spec_part(&o.obj) != spec_part(&obj);
                 (
-                    o.obj
-                        .pointer("/metadata/uid")
-                        .cloned()
-                        .unwrap_or(Value::Null),
+                    o.obj.pointer("/metadata/uid").cloned().unwrap_or(Value::Null),
                     o.obj
                         .pointer("/metadata/creationTimestamp")
                         .cloned()
@@ -253,12 +249,7 @@ impl Store {
     /// Subscribes to changes and returns the recorded ones after `since` (a watch that
     /// starts from a list's resourceVersion must not miss what happened in between).
     pub fn subscribe(&self, since: u64) -> (Vec<Event>, broadcast::Receiver<Event>) {
-        let past = self
-            .history
-            .iter()
-            .filter(|e| e.rv > since)
-            .cloned()
-            .collect();
+        let past = self.history.iter().filter(|e| e.rv > since).cloned().collect();
         (past, self.events.subscribe())
     }
 }

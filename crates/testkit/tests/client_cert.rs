@@ -86,9 +86,7 @@ async fn client_cert_from_another_clusters_ca_fails_the_handshake() {
     let (a, b) = (sb.cluster("a"), sb.cluster("b"));
     let (cert, key) = b.client_cert("mallory");
     // Sanity: b itself accepts it.
-    let r = Client::with_cert(b, &cert, &key)
-        .get("/api/v1/namespaces")
-        .await;
+    let r = Client::with_cert(b, &cert, &key).get("/api/v1/namespaces").await;
     assert_eq!(r.status, 200, "{}", r.text);
 
     // Trusting a's CA (so the server side is what fails), presenting b's certificate.
@@ -128,16 +126,9 @@ async fn forbidden_messages_name_the_certificate_user() {
     a.inject(Fault::status(403).times(1));
     let r = dave.get("/api/v1/namespaces/default/configmaps").await;
     assert_eq!(r.status, 403, "{}", r.text);
-    assert!(
-        r.text.contains("User \\\"dave\\\" cannot list"),
-        "{}",
-        r.text
-    );
+    assert!(r.text.contains("User \\\"dave\\\" cannot list"), "{}", r.text);
 
     let log = a.request_log();
     assert_eq!(log.len(), 2, "{log:?}");
-    assert!(
-        log.iter().all(|l| l.status == 403 && l.user == "dave"),
-        "{log:?}"
-    );
+    assert!(log.iter().all(|l| l.status == 403 && l.user == "dave"), "{log:?}");
 }

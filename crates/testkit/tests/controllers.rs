@@ -62,10 +62,7 @@ async fn gateways_get_addresses_after_the_delay() {
             )
         })
         .collect();
-    assert_eq!(
-        conds,
-        vec![("Accepted", "True", 1), ("Programmed", "True", 1)]
-    );
+    assert_eq!(conds, vec![("Accepted", "True", 1), ("Programmed", "True", 1)]);
     // Spec addresses win.
     let addrs = json!([{"type": "Hostname", "value": "gw.example.com"}]);
     c.post(GWS, &gateway("gw2", Some(addrs.clone()))).await;
@@ -122,11 +119,7 @@ async fn addresses_never_come_when_disabled() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn service_account_token_secret_authenticates() {
-    let sb = Sandbox::builder()
-        .cluster("a")
-        .start()
-        .await
-        .expect("start");
+    let sb = Sandbox::builder().cluster("a").start().await.expect("start");
     let a = sb.cluster("a");
     let c = Client::new(a);
     c.post(
@@ -137,9 +130,7 @@ async fn service_account_token_secret_authenticates() {
     let secret = json!({"metadata": {"name": "reader-token", "annotations": {"kubernetes.io/service-account.name": "reader"}},
         "type": "kubernetes.io/service-account-token"});
     assert_eq!(
-        c.post("/api/v1/namespaces/default/secrets", &secret)
-            .await
-            .status,
+        c.post("/api/v1/namespaces/default/secrets", &secret).await.status,
         201
     );
     let data = eventually(Duration::from_secs(5), || {
@@ -232,10 +223,7 @@ async fn istio_seed() {
         .expect("start");
     let b = sb.cluster("b");
     let ns = b.object("/api/v1/namespaces/istio-system").expect("ns");
-    assert_eq!(
-        ns["metadata"]["labels"]["topology.istio.io/network"],
-        "net-b"
-    );
+    assert_eq!(ns["metadata"]["labels"]["topology.istio.io/network"], "net-b");
     let mesh = b
         .object("/api/v1/namespaces/istio-system/configmaps/istio")
         .expect("cm")["data"]["mesh"]
@@ -253,11 +241,7 @@ async fn istio_seed() {
         "docker.io/istio/pilot:1.27.1"
     );
     assert_eq!(d["status"]["readyReplicas"], 1);
-    let bare = Sandbox::builder()
-        .cluster("a")
-        .start()
-        .await
-        .expect("start");
+    let bare = Sandbox::builder().cluster("a").start().await.expect("start");
     assert!(bare
         .cluster("a")
         .object("/api/v1/namespaces/istio-system")

@@ -7,11 +7,7 @@ use mesh_testkit::{ClusterSpec, Sandbox};
 use serde_json::{json, Value};
 
 async fn sandbox() -> (Sandbox, Client) {
-    let sb = Sandbox::builder()
-        .cluster("a")
-        .start()
-        .await
-        .expect("start");
+    let sb = Sandbox::builder().cluster("a").start().await.expect("start");
     let c = Client::new(sb.cluster("a"));
     (sb, c)
 }
@@ -51,11 +47,7 @@ async fn seeded_namespaces_and_stable_kube_system_uid() {
         .object("/api/v1/namespaces/kube-system")
         .expect("ks")["metadata"]["uid"]
         .clone();
-    let sb2 = Sandbox::builder()
-        .cluster("a")
-        .start()
-        .await
-        .expect("start");
+    let sb2 = Sandbox::builder().cluster("a").start().await.expect("start");
     assert_eq!(
         sb2.cluster("a")
             .object("/api/v1/namespaces/kube-system")
@@ -72,10 +64,7 @@ async fn not_found_messages() {
         .await;
     assert_eq!(r.status, 404);
     let s = r.json();
-    assert_eq!(
-        s["message"],
-        "gateways.gateway.networking.k8s.io \"x\" not found"
-    );
+    assert_eq!(s["message"], "gateways.gateway.networking.k8s.io \"x\" not found");
     assert_eq!(
         s["details"],
         json!({"name": "x", "group": "gateway.networking.k8s.io", "kind": "gateways"})
@@ -87,10 +76,7 @@ async fn not_found_messages() {
         )
         .await;
     assert_eq!(r.status, 404);
-    assert_eq!(
-        r.json()["message"],
-        "namespaces \"istio-gateways\" not found"
-    );
+    assert_eq!(r.json()["message"], "namespaces \"istio-gateways\" not found");
     let r = c.get("/apis/nope.example.com/v1/things").await;
     assert_eq!(r.status, 404);
 }
@@ -105,10 +91,7 @@ async fn create_conflicts_and_invalid_names() {
     assert_eq!(r.json()["reason"], "AlreadyExists");
     assert_eq!(r.json()["message"], "configmaps \"x\" already exists");
     let r = c
-        .post(
-            "/api/v1/namespaces",
-            &json!({"metadata": {"name": "Bad_Name"}}),
-        )
+        .post("/api/v1/namespaces", &json!({"metadata": {"name": "Bad_Name"}}))
         .await;
     assert_eq!(r.status, 422);
     let s = r.json();
@@ -125,10 +108,7 @@ async fn create_conflicts_and_invalid_names() {
         422
     );
     let r = c
-        .post(
-            path,
-            &json!({"metadata": {"generateName": "gen-"}, "data": {}}),
-        )
+        .post(path, &json!({"metadata": {"generateName": "gen-"}, "data": {}}))
         .await;
     assert_eq!(r.status, 201);
     assert!(r.json()["metadata"]["name"]
@@ -173,10 +153,7 @@ async fn put_checks_resource_version_and_patches_work() {
     assert_eq!(r.json()["metadata"]["labels"]["c"], "3");
     // A no-op patch does not bump the resourceVersion.
     let rv = r.rv();
-    assert_eq!(
-        c.patch(path, MERGE, r#"{"data":{"k":"v3"}}"#).await.rv(),
-        rv
-    );
+    assert_eq!(c.patch(path, MERGE, r#"{"data":{"k":"v3"}}"#).await.rv(), rv);
     assert_eq!(
         c.patch("/api/v1/namespaces/default/configmaps/none", MERGE, "{}")
             .await
@@ -189,8 +166,7 @@ async fn put_checks_resource_version_and_patches_work() {
 async fn label_and_field_selectors() {
     let (_sb, c) = sandbox().await;
     let path = "/api/v1/namespaces/default/configmaps";
-    c.post(path, &cm("one", json!({"app": "x", "tier": "web"})))
-        .await;
+    c.post(path, &cm("one", json!({"app": "x", "tier": "web"}))).await;
     c.post(path, &cm("two", json!({"app": "y"}))).await;
     c.post(path, &cm("three", json!({}))).await;
     let names = |r: common::Resp| -> Vec<String> {
@@ -249,8 +225,7 @@ async fn status_subresource_and_generation() {
         .expect("start");
     let c = Client::new(sb.cluster("a"));
     let path = "/apis/apps/v1/namespaces/default/deployments";
-    let d =
-        json!({"metadata": {"name": "d"}, "spec": {"replicas": 2}, "status": {"readyReplicas": 9}});
+    let d = json!({"metadata": {"name": "d"}, "spec": {"replicas": 2}, "status": {"readyReplicas": 9}});
     let r = c.post(path, &d).await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert!(r.json().get("status").is_none());
@@ -277,13 +252,16 @@ async fn status_subresource_and_generation() {
     )
     .await;
     let s = "/api/v1/namespaces/default/services/s/status";
-    let r = c.patch(s, MERGE, r#"{"spec":{"type":"NodePort"},"status":{"loadBalancer":{"ingress":[{"ip":"1.1.1.1"}]}}}"#).await;
+    let r = c
+        .patch(
+            s,
+            MERGE,
+            r#"{"spec":{"type":"NodePort"},"status":{"loadBalancer":{"ingress":[{"ip":"1.1.1.1"}]}}}"#,
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json()["spec"]["type"], "ClusterIP");
-    assert_eq!(
-        r.json()["status"]["loadBalancer"]["ingress"][0]["ip"],
-        "1.1.1.1"
-    );
+    assert_eq!(r.json()["status"]["loadBalancer"]["ingress"][0]["ip"], "1.1.1.1");
     assert_eq!(
         c.get(s).await.json()["status"]["loadBalancer"]["ingress"][0]["ip"],
         "1.1.1.1"
@@ -341,10 +319,7 @@ async fn namespace_delete_removes_contents() {
     .await;
     let r = c.delete("/api/v1/namespaces/n").await;
     assert_eq!(r.status, 200);
-    assert!(sb
-        .cluster("a")
-        .objects("/api/v1/namespaces/n/secrets")
-        .is_empty());
+    assert!(sb.cluster("a").objects("/api/v1/namespaces/n/secrets").is_empty());
     assert_eq!(c.delete("/api/v1/namespaces/n").await.status, 404);
 }
 
@@ -353,10 +328,7 @@ async fn token_request_token_authenticates() {
     let (_sb, c) = sandbox().await;
     let tr = json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 600}});
     let r = c
-        .post(
-            "/api/v1/namespaces/default/serviceaccounts/reader/token",
-            &tr,
-        )
+        .post("/api/v1/namespaces/default/serviceaccounts/reader/token", &tr)
         .await;
     assert_eq!(r.status, 404);
     assert_eq!(r.json()["message"], "serviceaccounts \"reader\" not found");
@@ -366,20 +338,11 @@ async fn token_request_token_authenticates() {
     )
     .await;
     let r = c
-        .post(
-            "/api/v1/namespaces/default/serviceaccounts/reader/token",
-            &tr,
-        )
+        .post("/api/v1/namespaces/default/serviceaccounts/reader/token", &tr)
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
-    let token = r.json()["status"]["token"]
-        .as_str()
-        .expect("token")
-        .to_string();
-    assert_eq!(
-        c.with_token(&token).get("/api/v1/namespaces").await.status,
-        200
-    );
+    let token = r.json()["status"]["token"].as_str().expect("token").to_string();
+    assert_eq!(c.with_token(&token).get("/api/v1/namespaces").await.status, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -429,10 +392,7 @@ async fn discovery_and_missing_gateway_api() {
     assert!(!groups(&b)
         .await
         .contains(&"gateway.networking.k8s.io".to_string()));
-    assert_eq!(
-        b.get("/apis/gateway.networking.k8s.io/v1").await.status,
-        404
-    );
+    assert_eq!(b.get("/apis/gateway.networking.k8s.io/v1").await.status, 404);
     assert_eq!(
         b.get("/apis/gateway.networking.k8s.io/v1/namespaces/default/gateways")
             .await
@@ -454,8 +414,8 @@ async fn discovery_and_missing_gateway_api() {
         .expect("url")
         .to_string();
     let doc = a.get(&url).await.json();
-    let p = &doc["paths"]
-        ["/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/gateways/{name}"]["patch"];
+    let p =
+        &doc["paths"]["/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/gateways/{name}"]["patch"];
     assert_eq!(p["x-kubernetes-group-version-kind"]["kind"], "Gateway");
     assert!(p["parameters"]
         .as_array()

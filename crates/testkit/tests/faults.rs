@@ -46,11 +46,7 @@ async fn too_many_requests_n_times_with_retry_after() {
         assert_eq!(r.text, "Too many requests, please try again later.\n");
     }
     assert_eq!(c.patch(path, MERGE, "{}").await.status, 200);
-    assert_eq!(
-        c.get(path).await.status,
-        200,
-        "other methods are not affected"
-    );
+    assert_eq!(c.get(path).await.status, 200, "other methods are not affected");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -77,10 +73,7 @@ async fn reset_and_delay_faults() {
     let (sb, c) = sandbox().await;
     let a = sb.cluster("a");
     a.inject(Fault::reset().times(1));
-    assert!(c
-        .try_send("GET", "/api/v1/namespaces", None, "")
-        .await
-        .is_err());
+    assert!(c.try_send("GET", "/api/v1/namespaces", None, "").await.is_err());
     assert_eq!(c.get("/api/v1/namespaces").await.status, 200);
     a.inject(
         Fault::delay(Duration::from_millis(300))
@@ -117,9 +110,7 @@ async fn deny_and_forbidden_fault_use_rbac_messages() {
         "serviceaccounts is forbidden: User \"kubernetes-admin\" cannot create resource \"serviceaccounts\" in API group \"\" in the namespace \"istio-system\""
     );
     assert_eq!(
-        c.get("/api/v1/namespaces/default/serviceaccounts")
-            .await
-            .status,
+        c.get("/api/v1/namespaces/default/serviceaccounts").await.status,
         200
     );
     a.clear_denies();
@@ -139,10 +130,7 @@ async fn down_cluster_refuses_then_recovers_others_unaffected() {
     let a = sb.cluster("a");
     a.set_down(true);
     assert!(c.try_send("GET", "/version", None, "").await.is_err());
-    assert_eq!(
-        Client::new(sb.cluster("b")).get("/version").await.status,
-        200
-    );
+    assert_eq!(Client::new(sb.cluster("b")).get("/version").await.status, 200);
     a.set_down(false);
     assert_eq!(c.get("/version").await.status, 200);
 }
@@ -198,8 +186,6 @@ async fn counts_by_verb_and_reset() {
     // Direct access through the Rust API is not counted.
     a.put_object(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "y"}}))
         .expect("put");
-    assert!(a
-        .object("/api/v1/namespaces/default/configmaps/y")
-        .is_some());
+    assert!(a.object("/api/v1/namespaces/default/configmaps/y").is_some());
     assert_eq!(a.counts().total(), 0);
 }

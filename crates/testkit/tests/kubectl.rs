@@ -87,11 +87,7 @@ fn write(path: &Path, text: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_get_namespaces_prints_a_table() {
-    let sb = Sandbox::builder()
-        .cluster("a")
-        .start()
-        .await
-        .expect("start");
+    let sb = Sandbox::builder().cluster("a").start().await.expect("start");
     let k = Kubectl::new(&sb);
     let out = k.ok(&["get", "ns"]).await;
     let header: Vec<&str> = out
@@ -107,11 +103,7 @@ async fn kubectl_get_namespaces_prints_a_table() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_server_side_apply_round_trip() {
-    let sb = Sandbox::builder()
-        .cluster("a")
-        .start()
-        .await
-        .expect("start");
+    let sb = Sandbox::builder().cluster("a").start().await.expect("start");
     let k = Kubectl::new(&sb);
     let file = k.path("gw.yaml");
     write(&file, MANIFEST);
@@ -141,8 +133,7 @@ async fn kubectl_server_side_apply_round_trip() {
     // Wait for the controller, then re-apply: kubectl prints serverside-applied again
     // (it has no "unchanged" for SSA) but nothing changes on the server.
     let a = sb.cluster("a");
-    let path =
-        "/apis/gateway.networking.k8s.io/v1/namespaces/istio-gateways/gateways/istio-eastwest";
+    let path = "/apis/gateway.networking.k8s.io/v1/namespaces/istio-gateways/gateways/istio-eastwest";
     let programmed = |a: &mesh_testkit::FakeCluster| {
         a.object(path)
             .and_then(|o| o.pointer("/status/addresses").cloned())
@@ -164,9 +155,7 @@ async fn kubectl_server_side_apply_round_trip() {
     assert_eq!(a.counts().patch, 2);
     assert_eq!(a.counts().create + a.counts().update + a.counts().delete, 0);
     // Table output for a CRD kind.
-    let out = k
-        .ok(&["get", "gateways.gateway.networking.k8s.io", "-A"])
-        .await;
+    let out = k.ok(&["get", "gateways.gateway.networking.k8s.io", "-A"]).await;
     assert!(out.contains("istio-gateways   istio-eastwest"), "{out}");
 }
 
@@ -200,10 +189,7 @@ async fn kubectl_apply_conflict_and_missing_crds() {
     let edited = k.path("edited.yaml");
     write(
         &edited,
-        &MANIFEST.replace(
-            "gatewayClassName: istio-eastwest",
-            "gatewayClassName: other",
-        ),
+        &MANIFEST.replace("gatewayClassName: istio-eastwest", "gatewayClassName: other"),
     );
     let edited = edited.to_string_lossy().to_string();
     let o = k.run(&["apply", "--server-side", "-f", &edited]).await;
@@ -234,9 +220,8 @@ async fn kubectl_apply_conflict_and_missing_crds() {
         .await;
     assert!(!o.ok);
     assert!(
-        o.stderr.contains(
-            "no matches for kind \"Gateway\" in version \"gateway.networking.k8s.io/v1\""
-        ),
+        o.stderr
+            .contains("no matches for kind \"Gateway\" in version \"gateway.networking.k8s.io/v1\""),
         "{}",
         o.stderr
     );
@@ -252,10 +237,7 @@ async fn kubectl_label_get_delete() {
         .expect("start");
     let k = Kubectl::new(&sb);
     let ns = k.path("ns.yaml");
-    write(
-        &ns,
-        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: x\n",
-    );
+    write(&ns, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: x\n");
     k.ok(&[
         "--context",
         "b",
@@ -270,8 +252,7 @@ async fn kubectl_label_get_delete() {
         "context b is cluster b"
     );
     assert_eq!(
-        k.ok(&["--context", "b", "label", "ns", "x", "foo=bar"])
-            .await,
+        k.ok(&["--context", "b", "label", "ns", "x", "foo=bar"]).await,
         "namespace/x labeled\n"
     );
     assert_eq!(
@@ -295,8 +276,7 @@ async fn kubectl_label_get_delete() {
         !others.contains("namespace/x") && others.contains("namespace/default"),
         "{others}"
     );
-    let labels =
-        sb.cluster("b").object("/api/v1/namespaces/x").expect("ns")["metadata"]["labels"].clone();
+    let labels = sb.cluster("b").object("/api/v1/namespaces/x").expect("ns")["metadata"]["labels"].clone();
     assert_eq!(labels["foo"], "bar");
     assert_eq!(
         k.ok(&["--context", "b", "delete", "ns", "x"]).await,

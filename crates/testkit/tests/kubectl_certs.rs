@@ -101,15 +101,10 @@ async fn kubectl_get_ns_with_a_client_cert_kubeconfig() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_forbidden_names_the_certificate_user() {
-    let sb = Sandbox::builder()
-        .cluster("a")
-        .start()
-        .await
-        .expect("start");
+    let sb = Sandbox::builder().cluster("a").start().await.expect("start");
     let a = sb.cluster("a");
     let (cert, key) = a.client_cert("erin");
-    let mut cfg: Value =
-        serde_yaml_ng::from_str(&sb.kubeconfig_yaml_with(Auth::ClientCert)).expect("YAML");
+    let mut cfg: Value = serde_yaml_ng::from_str(&sb.kubeconfig_yaml_with(Auth::ClientCert)).expect("YAML");
     let user = &mut entry(&mut cfg, "users", "a")["user"];
     user["client-certificate-data"] = B64.encode(cert).into();
     user["client-key-data"] = B64.encode(key).into();
@@ -141,8 +136,7 @@ async fn kubectl_rejects_a_client_cert_from_another_clusters_ca() {
         .expect("start");
     let (a, b) = (sb.cluster("a"), sb.cluster("b"));
     let (cert, key) = b.client_cert("mallory");
-    let mut cfg: Value =
-        serde_yaml_ng::from_str(&sb.kubeconfig_yaml_with(Auth::ClientCert)).expect("YAML");
+    let mut cfg: Value = serde_yaml_ng::from_str(&sb.kubeconfig_yaml_with(Auth::ClientCert)).expect("YAML");
     let user = &mut entry(&mut cfg, "users", "a")["user"];
     user["client-certificate-data"] = B64.encode(cert).into();
     user["client-key-data"] = B64.encode(key).into();
@@ -150,11 +144,7 @@ async fn kubectl_rejects_a_client_cert_from_another_clusters_ca() {
 
     let o = k.run(&["--request-timeout", "10s", "get", "ns"]).await;
     assert!(!o.ok, "{}", o.stdout);
-    assert!(
-        o.stderr.contains("unknown certificate authority"),
-        "{}",
-        o.stderr
-    );
+    assert!(o.stderr.contains("unknown certificate authority"), "{}", o.stderr);
     assert!(
         a.request_log().iter().all(|l| l.user != "mallory"),
         "{:?}",
@@ -181,8 +171,7 @@ async fn kubectl_verifies_the_serving_certificate() {
         let o = k.run(&["--request-timeout", "10s", "get", "ns"]).await;
         assert!(!o.ok, "{auth:?}: {}", o.stdout);
         assert!(
-            o.stderr
-                .contains("x509: certificate signed by unknown authority"),
+            o.stderr.contains("x509: certificate signed by unknown authority"),
             "{auth:?}: {}",
             o.stderr
         );

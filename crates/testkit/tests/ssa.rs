@@ -6,11 +6,11 @@ use common::{Client, MERGE};
 use mesh_testkit::Sandbox;
 use serde_json::{json, Value};
 
-const GW: &str =
-    "/apis/gateway.networking.k8s.io/v1/namespaces/istio-gateways/gateways/istio-eastwest";
+const GW: &str = "/apis/gateway.networking.k8s.io/v1/namespaces/istio-gateways/gateways/istio-eastwest";
 
 fn gateway(class: &str, extra_label: Option<&str>) -> String {
-    let mut labels = json!({"app.kubernetes.io/managed-by": "kubectl-mesh", "topology.istio.io/network": "net-a"});
+    let mut labels =
+        json!({"app.kubernetes.io/managed-by": "kubectl-mesh", "topology.istio.io/network": "net-a"});
     if let Some(l) = extra_label {
         labels[l] = json!("x");
     }
@@ -23,20 +23,11 @@ fn gateway(class: &str, extra_label: Option<&str>) -> String {
 }
 
 async fn setup() -> (Sandbox, Client) {
-    let sb = Sandbox::builder()
-        .cluster("a")
-        .start()
-        .await
-        .expect("start");
+    let sb = Sandbox::builder().cluster("a").start().await.expect("start");
     let c = Client::new(sb.cluster("a"));
     let ns = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: istio-gateways\n";
     let r = c
-        .apply(
-            "/api/v1/namespaces/istio-gateways",
-            "kubectl-mesh",
-            false,
-            ns,
-        )
+        .apply("/api/v1/namespaces/istio-gateways", "kubectl-mesh", false, ns)
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     (sb, c)
@@ -67,9 +58,7 @@ async fn apply_creates_with_managed_fields() {
     assert_eq!(r.status, 201, "{}", r.text);
     let obj = r.json();
     assert_eq!(obj["metadata"]["generation"], 1);
-    assert!(obj["metadata"]["uid"]
-        .as_str()
-        .is_some_and(|u| u.len() == 36));
+    assert!(obj["metadata"]["uid"].as_str().is_some_and(|u| u.len() == 36));
     assert!(obj["metadata"]["creationTimestamp"].is_string());
     let mf = &obj["metadata"]["managedFields"][0];
     assert_eq!(mf["manager"], "kubectl-mesh");
@@ -171,10 +160,7 @@ async fn conflict_with_update_manager_names_version_and_several_fields() {
         "Apply failed with 2 conflicts: conflicts with \"kubectl-edit\" using gateway.networking.k8s.io/v1 at {time}:\n- .metadata.labels.topology.istio.io/network\n- .spec.gatewayClassName"
     );
     assert_eq!(r.json()["message"], want);
-    assert_eq!(
-        r.json()["details"]["causes"].as_array().map(Vec::len),
-        Some(2)
-    );
+    assert_eq!(r.json()["details"]["causes"].as_array().map(Vec::len), Some(2));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -193,9 +179,7 @@ async fn force_takes_ownership() {
         .as_array()
         .and_then(|a| a.iter().find(|m| m["manager"] == "kubectl-mesh").cloned())
         .expect("kubectl-mesh still owns labels and listeners");
-    assert!(mine["fieldsV1"]["f:spec"]
-        .get("f:gatewayClassName")
-        .is_none());
+    assert!(mine["fieldsV1"]["f:spec"].get("f:gatewayClassName").is_none());
     // Now kubectl-mesh conflicts with other-tool.
     let r = c
         .apply(GW, "kubectl-mesh", false, &gateway("istio-eastwest", None))
@@ -275,13 +259,8 @@ async fn update_operations_take_ownership_without_conflict() {
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let m = managers(&r.json());
-    assert!(
-        m.contains(&("kubectl-label".into(), "Update".into())),
-        "{m:?}"
-    );
+    assert!(m.contains(&("kubectl-label".into(), "Update".into())), "{m:?}");
     // Default manager comes from the User-Agent prefix.
-    let r = c
-        .patch(GW, MERGE, r#"{"metadata":{"labels":{"ua":"1"}}}"#)
-        .await;
+    let r = c.patch(GW, MERGE, r#"{"metadata":{"labels":{"ua":"1"}}}"#).await;
     assert!(managers(&r.json()).contains(&("testkit-tests".into(), "Update".into())));
 }

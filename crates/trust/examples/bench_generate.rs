@@ -12,8 +12,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use mesh_trust::{
-    generate_all, generate_intermediate, generate_intermediates, generate_root, CaKeyPair,
-    CertsDir, Intermediate, KeyType, Options,
+    generate_all, generate_intermediate, generate_intermediates, generate_root, CaKeyPair, CertsDir,
+    Intermediate, KeyType, Options,
 };
 
 const CLUSTERS: [&str; 3] = ["east", "west", "central"];
@@ -54,14 +54,10 @@ fn main() {
                 "for i in 1 2 3 4; do openssl genrsa -out k$i.pem 4096 2>/dev/null; done",
             );
         });
-        report(
-            "openssl procedure (Istio tools/certs steps)",
-            rounds,
-            || {
-                let tmp = tempfile::tempdir().expect("temp dir");
-                shell(tmp.path(), OPENSSL_PROCEDURE);
-            },
-        );
+        report("openssl procedure (Istio tools/certs steps)", rounds, || {
+            let tmp = tempfile::tempdir().expect("temp dir");
+            shell(tmp.path(), OPENSSL_PROCEDURE);
+        });
     }
 }
 
@@ -199,10 +195,7 @@ fn report(name: &str, rounds: usize, mut run: impl FnMut()) {
         .collect();
     times.sort();
     let mean = times.iter().sum::<Duration>() / rounds.max(1) as u32;
-    let all: Vec<String> = times
-        .iter()
-        .map(|t| format!("{:.2}", t.as_secs_f64()))
-        .collect();
+    let all: Vec<String> = times.iter().map(|t| format!("{:.2}", t.as_secs_f64())).collect();
     println!(
         "{name:<45} min {:>6.2}s  median {:>6.2}s  mean {:>6.2}s   [{}]",
         times[0].as_secs_f64(),
@@ -213,7 +206,5 @@ fn report(name: &str, rounds: usize, mut run: impl FnMut()) {
 }
 
 fn cores() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }

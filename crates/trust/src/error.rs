@@ -46,10 +46,7 @@ pub enum Error {
 
     /// A certificate past its notAfter.
     #[error("{what} expired on {not_after}")]
-    Expired {
-        what: String,
-        not_after: OffsetDateTime,
-    },
+    Expired { what: String, not_after: OffsetDateTime },
 
     /// A certificate before its notBefore.
     #[error("{what} is not valid before {not_before}")]
@@ -68,24 +65,15 @@ pub enum Error {
 
     /// The certificates directory (or its nearest existing parent) cannot be written.
     #[error("directory {} is not writable: {source}", .path.display())]
-    NotWritable {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    NotWritable { path: PathBuf, source: std::io::Error },
 
     /// Any other I/O failure, with the path concerned.
     #[error("{}: {source}", .path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
 
     /// Key generation or signing failed inside the crypto library.
     #[error("{context}: {reason}")]
-    Crypto {
-        context: &'static str,
-        reason: String,
-    },
+    Crypto { context: &'static str, reason: String },
 }
 
 fn display_paths(paths: &[PathBuf]) -> String {

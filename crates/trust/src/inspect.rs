@@ -7,8 +7,7 @@ use time::OffsetDateTime;
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::oid_registry::{
-    OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_NIST_EC_P384, OID_PKCS1_RSAENCRYPTION,
-    OID_SIG_ED25519,
+    OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_NIST_EC_P384, OID_PKCS1_RSAENCRYPTION, OID_SIG_ED25519,
 };
 use x509_parser::x509::X509Name;
 
@@ -90,11 +89,7 @@ pub fn inspect_at(cert_pem: &str, now: OffsetDateTime) -> Result<CertInfo> {
 /// Describes the first certificate of the file at `path`; errors name the file.
 pub fn inspect_file(path: &Path) -> Result<CertInfo> {
     let text = read_text(path)?;
-    inspect_named(
-        &text,
-        &path.display().to_string(),
-        OffsetDateTime::now_utc(),
-    )
+    inspect_named(&text, &path.display().to_string(), OffsetDateTime::now_utc())
 }
 
 fn inspect_named(cert_pem: &str, what: &str, now: OffsetDateTime) -> Result<CertInfo> {
@@ -162,8 +157,7 @@ pub fn check_bundle_at(
     if let (Some(aki), Some(ski)) = (&ca_info.authority_key_id, &root_info.subject_key_id) {
         if aki != ski {
             problems.push(
-                "ca-cert.pem's authority key id differs from root-cert.pem's subject key id"
-                    .to_string(),
+                "ca-cert.pem's authority key id differs from root-cert.pem's subject key id".to_string(),
             );
         }
     }
@@ -215,18 +209,9 @@ fn same_name(a: &X509Name<'_>, b: &X509Name<'_>) -> bool {
     a.as_raw() == b.as_raw() || a.to_string() == b.to_string()
 }
 
-fn describe(
-    cert: &X509Certificate<'_>,
-    der: &[u8],
-    what: &str,
-    now: OffsetDateTime,
-) -> Result<CertInfo> {
-    let bad = |ext: &str, e: x509_parser::error::X509Error| {
-        Error::malformed(what, format!("bad {ext}: {e}"))
-    };
-    let bc = cert
-        .basic_constraints()
-        .map_err(|e| bad("basicConstraints", e))?;
+fn describe(cert: &X509Certificate<'_>, der: &[u8], what: &str, now: OffsetDateTime) -> Result<CertInfo> {
+    let bad = |ext: &str, e: x509_parser::error::X509Error| Error::malformed(what, format!("bad {ext}: {e}"));
+    let bc = cert.basic_constraints().map_err(|e| bad("basicConstraints", e))?;
     let ku = cert.key_usage().map_err(|e| bad("keyUsage", e))?;
     let san = cert
         .subject_alternative_name()
@@ -255,9 +240,7 @@ fn describe(
         dns_sans: san
             .map(|san| dns_names(&san.value.general_names))
             .unwrap_or_default(),
-        sha256_fingerprint: colon_hex(
-            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der).as_ref(),
-        ),
+        sha256_fingerprint: colon_hex(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der).as_ref()),
         subject_key_id: subject_key_id(cert),
         authority_key_id: authority_key_id(cert),
         self_signed: signed_by(cert, cert).unwrap_or(false),
@@ -267,10 +250,7 @@ fn describe(
 fn first_attr<'a>(
     mut attrs: impl Iterator<Item = &'a x509_parser::x509::AttributeTypeAndValue<'a>>,
 ) -> Option<String> {
-    attrs
-        .next()
-        .and_then(|a| a.as_str().ok())
-        .map(str::to_string)
+    attrs.next().and_then(|a| a.as_str().ok()).map(str::to_string)
 }
 
 fn key_type(cert: &X509Certificate<'_>) -> String {
@@ -283,11 +263,7 @@ fn key_type(cert: &X509Certificate<'_>) -> String {
         };
         format!("rsa-{bits}")
     } else if *alg == OID_KEY_TYPE_EC_PUBLIC_KEY {
-        let curve = spki
-            .algorithm
-            .parameters
-            .as_ref()
-            .and_then(|p| p.as_oid().ok());
+        let curve = spki.algorithm.parameters.as_ref().and_then(|p| p.as_oid().ok());
         match curve {
             Some(c) if c == OID_EC_P256 => "ec-p256".to_string(),
             Some(c) if c == OID_NIST_EC_P384 => "ec-p384".to_string(),

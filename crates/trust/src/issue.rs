@@ -174,20 +174,12 @@ fn sign_root(params: &CertificateParams, key: NewKey) -> Result<CaKeyPair> {
 /// Loads an existing root (e.g. a corporate one) from PEM text, checking that it is a
 /// CA that may sign, valid at `now`, and that the key belongs to the certificate.
 /// Errors call the inputs "root certificate" and "root key"; see [`load_root_files`].
-pub fn load_root(
-    cert_pem: &str,
-    key_pem: &PrivateKeyPem,
-    now: OffsetDateTime,
-) -> Result<CaKeyPair> {
+pub fn load_root(cert_pem: &str, key_pem: &PrivateKeyPem, now: OffsetDateTime) -> Result<CaKeyPair> {
     load_root_named(cert_pem, "root certificate", key_pem, "root key", now)
 }
 
 /// Like [`load_root`], reading the two files; errors name the files.
-pub fn load_root_files(
-    cert_path: &Path,
-    key_path: &Path,
-    now: OffsetDateTime,
-) -> Result<CaKeyPair> {
+pub fn load_root_files(cert_path: &Path, key_path: &Path, now: OffsetDateTime) -> Result<CaKeyPair> {
     let cert_pem = crate::layout::read_text(cert_path)?;
     let key_pem = PrivateKeyPem::new(crate::layout::read_text(key_path)?);
     load_root_named(
@@ -232,11 +224,7 @@ pub(crate) fn load_root_named(
 
 /// Issues the intermediate of `cluster` from `root` (default validity 730 days,
 /// capped at the root's notAfter). Safe to call from several threads at once.
-pub fn generate_intermediate(
-    root: &CaKeyPair,
-    cluster: &str,
-    opts: &Options,
-) -> Result<Intermediate> {
+pub fn generate_intermediate(root: &CaKeyPair, cluster: &str, opts: &Options) -> Result<Intermediate> {
     check_intermediate_inputs(opts, &[cluster])?;
     generate_intermediate_with_key(root, cluster, opts, NewKey::generate(opts.key_type)?)
 }

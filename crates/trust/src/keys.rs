@@ -65,9 +65,7 @@ impl FromStr for KeyType {
         KeyType::ALL
             .into_iter()
             .find(|k| k.as_str() == wanted)
-            .ok_or_else(|| Error::InvalidKeyType {
-                given: s.to_string(),
-            })
+            .ok_or_else(|| Error::InvalidKeyType { given: s.to_string() })
     }
 }
 
@@ -160,11 +158,13 @@ pub(crate) fn parse(pem: &PrivateKeyPem, what: &str) -> Result<KeyPair> {
         return Err(Error::malformed(what, "no PEM block found"));
     }
     if text.contains("ENCRYPTED") {
-        return Err(Error::malformed(what, "encrypted private keys are not supported; decrypt it first (openssl pkey -in KEY -out PLAIN)"));
+        return Err(Error::malformed(
+            what,
+            "encrypted private keys are not supported; decrypt it first (openssl pkey -in KEY -out PLAIN)",
+        ));
     }
     // rcgen's message is generic ("could not parse key pair"): it does not echo input.
-    KeyPair::from_pem(text)
-        .map_err(|e| Error::malformed(what, format!("not a supported private key: {e}")))
+    KeyPair::from_pem(text).map_err(|e| Error::malformed(what, format!("not a supported private key: {e}")))
 }
 
 /// The key pair's PKCS#8 PEM, wrapped so it cannot be logged by accident.

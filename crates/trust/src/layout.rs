@@ -93,11 +93,7 @@ impl CertsDir {
         if !dir.is_dir() {
             return Err(not_writable(std::io::Error::from(ErrorKind::NotADirectory)));
         }
-        let probe = dir.join(format!(
-            ".mesh-write-probe-{}-{}",
-            std::process::id(),
-            next_id()
-        ));
+        let probe = dir.join(format!(".mesh-write-probe-{}-{}", std::process::id(), next_id()));
         OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -227,12 +223,7 @@ impl CertsDir {
         let mut backups = Vec::new();
         for entry in entries {
             let entry = entry.map_err(|e| Error::io(&dir, e))?;
-            if entry
-                .file_name()
-                .to_string_lossy()
-                .starts_with(BACKUP_PREFIX)
-                && entry.path().is_dir()
-            {
+            if entry.file_name().to_string_lossy().starts_with(BACKUP_PREFIX) && entry.path().is_dir() {
                 backups.push(entry.path());
             }
         }

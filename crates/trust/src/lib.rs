@@ -55,8 +55,8 @@ pub mod profile;
 
 pub use error::{Error, Result};
 pub use inspect::{
-    check_bundle, check_bundle_at, check_intermediate, inspect, inspect_at, inspect_file,
-    verify_signed_by, BundleReport, CertInfo,
+    check_bundle, check_bundle_at, check_intermediate, inspect, inspect_at, inspect_file, verify_signed_by,
+    BundleReport, CertInfo,
 };
 pub use issue::{
     generate_all, generate_intermediate, generate_intermediate_with_key, generate_intermediates,

@@ -54,10 +54,7 @@ mod tests {
             &"x".repeat(64),
         ] {
             assert!(
-                matches!(
-                    validate_cluster_name(bad),
-                    Err(Error::InvalidClusterName { .. })
-                ),
+                matches!(validate_cluster_name(bad), Err(Error::InvalidClusterName { .. })),
                 "{bad}"
             );
         }

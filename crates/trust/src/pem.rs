@@ -43,10 +43,7 @@ pub(crate) fn parse_der<'a>(der: &'a [u8], what: &str) -> Result<X509Certificate
     let (rest, cert) = x509_parser::parse_x509_certificate(der)
         .map_err(|e| Error::malformed(what, format!("not an X.509 certificate: {e}")))?;
     if !rest.is_empty() {
-        return Err(Error::malformed(
-            what,
-            "trailing bytes after the certificate",
-        ));
+        return Err(Error::malformed(what, "trailing bytes after the certificate"));
     }
     Ok(cert)
 }

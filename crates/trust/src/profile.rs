@@ -1,9 +1,7 @@
 //! The X.509 profiles of DESIGN §5.6, i.e. what Istio's plug-in CA expects: the
 //! root and the per-cluster intermediate certificates.
 
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, IsCa, KeyUsagePurpose, SanType, SerialNumber,
-};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyUsagePurpose, SanType, SerialNumber};
 use time::{Duration, OffsetDateTime};
 
 use crate::error::{Error, Result};
@@ -62,20 +60,14 @@ pub(crate) fn intermediate_params(
     cap: OffsetDateTime,
 ) -> Result<CertificateParams> {
     let mut params = ca_params(org, INTERMEDIATE_CN)?;
-    params
-        .distinguished_name
-        .push(DnType::LocalityName, cluster);
+    params.distinguished_name.push(DnType::LocalityName, cluster);
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     let san = ISTIOD_SAN
         .try_into()
         .map_err(|e| Error::crypto("encoding the SAN", e))?;
     params.subject_alt_names = vec![SanType::DnsName(san)];
     params.use_authority_key_identifier_extension = true;
-    set_validity(
-        &mut params,
-        now,
-        (now + Duration::days(days.into())).min(cap),
-    );
+    set_validity(&mut params, now, (now + Duration::days(days.into())).min(cap));
     Ok(params)
 }
 
@@ -86,9 +78,7 @@ fn ca_params(org: &str, cn: &str) -> Result<CertificateParams> {
     check_org(org)?;
     let mut params = CertificateParams::default();
     params.distinguished_name = rcgen::DistinguishedName::new();
-    params
-        .distinguished_name
-        .push(DnType::OrganizationName, org);
+    params.distinguished_name.push(DnType::OrganizationName, org);
     params.distinguished_name.push(DnType::CommonName, cn);
     params.key_usages = vec![
         KeyUsagePurpose::DigitalSignature,

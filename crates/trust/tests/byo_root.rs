@@ -6,8 +6,8 @@ mod common;
 use std::path::Path;
 
 use mesh_trust::{
-    check_intermediate, generate_intermediate, load_root, load_root_files, CertsDir, Error,
-    KeyType, Options, PrivateKeyPem,
+    check_intermediate, generate_intermediate, load_root, load_root_files, CertsDir, Error, KeyType, Options,
+    PrivateKeyPem,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -120,9 +120,7 @@ fn mismatched_key_is_refused() {
     assert!(matches!(err, Error::KeyMismatch { .. }), "{err:?}");
     let msg = err.to_string();
     assert!(
-        msg.contains("other-key.pem")
-            && msg.contains("corp-cert.pem")
-            && msg.contains("does not match"),
+        msg.contains("other-key.pem") && msg.contains("corp-cert.pem") && msg.contains("does not match"),
         "{msg}"
     );
 
@@ -140,10 +138,7 @@ fn non_ca_certificate_is_refused() {
     let (cert, key) = openssl_root(tmp.path(), "leaf", EC_SEC1, "leaf_ext", "365");
     let err = load_root_files(&cert, &key, now()).unwrap_err();
     assert!(matches!(err, Error::NotCa { .. }), "{err:?}");
-    assert!(
-        err.to_string().contains("leaf-cert.pem is not a CA"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("leaf-cert.pem is not a CA"), "{err}");
 }
 
 #[test]
@@ -161,10 +156,7 @@ fn expired_root_is_refused() {
     assert!(load_root_files(&cert, &key, now()).is_ok());
     let err = load_root_files(&cert, &key, now() + Duration::days(2)).unwrap_err();
     assert!(matches!(err, Error::Expired { .. }), "{err:?}");
-    assert!(
-        err.to_string().contains("corp-cert.pem expired on"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("corp-cert.pem expired on"), "{err}");
     let err = load_root_files(&cert, &key, now() - Duration::days(1)).unwrap_err();
     assert!(matches!(err, Error::NotYetValid { .. }), "{err:?}");
 }
@@ -262,8 +254,7 @@ fn load_root_from_text_uses_generic_labels() {
     assert!(load_root(&cert_text, &key_text, now()).is_ok());
     let err = load_root("nope", &key_text, now()).unwrap_err();
     assert!(
-        err.to_string()
-            .starts_with("root certificate: malformed PEM"),
+        err.to_string().starts_with("root certificate: malformed PEM"),
         "{err}"
     );
 }

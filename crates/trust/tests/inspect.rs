@@ -37,10 +37,7 @@ fn inspect_reports_the_profile() {
         ),
         (Some("Istio"), Some("Intermediate CA"), Some("east"))
     );
-    assert_eq!(
-        (r.key_type.as_str(), c.key_type.as_str()),
-        ("ec-p384", "ec-p256")
-    );
+    assert_eq!((r.key_type.as_str(), c.key_type.as_str()), ("ec-p384", "ec-p256"));
     assert!(r.is_ca && c.is_ca && r.basic_constraints_critical && c.basic_constraints_critical);
     assert_eq!((r.path_len, c.path_len), (None, Some(0)));
     let ku = [
@@ -58,11 +55,7 @@ fn inspect_reports_the_profile() {
     assert!(r.authority_key_id.is_none());
     assert!((3649..=3650).contains(&r.days_left), "{}", r.days_left);
     assert!((729..=730).contains(&c.days_left), "{}", c.days_left);
-    let later = inspect_at(
-        &int.ca_cert,
-        OffsetDateTime::now_utc() + Duration::days(800),
-    )
-    .unwrap();
+    let later = inspect_at(&int.ca_cert, OffsetDateTime::now_utc() + Duration::days(800)).unwrap();
     assert!(later.days_left < 0);
     assert_eq!(c.serial.split(':').count(), 20);
 }
@@ -90,18 +83,12 @@ fn fingerprint_and_key_ids_match_openssl() {
         fp.trim(),
         format!("sha256 Fingerprint={}", info.sha256_fingerprint)
     );
-    let text = openssl_ok(
-        tmp.path(),
-        &["x509", "-in", "root-cert.pem", "-noout", "-text"],
-    );
+    let text = openssl_ok(tmp.path(), &["x509", "-in", "root-cert.pem", "-noout", "-text"]);
     assert!(
         text.contains(info.subject_key_id.as_deref().unwrap()),
         "SKI as openssl prints it"
     );
-    let serial = openssl_ok(
-        tmp.path(),
-        &["x509", "-in", "root-cert.pem", "-noout", "-serial"],
-    );
+    let serial = openssl_ok(tmp.path(), &["x509", "-in", "root-cert.pem", "-noout", "-serial"]);
     assert_eq!(
         serial.trim().trim_start_matches("serial="),
         info.serial.replace(':', "").to_uppercase()
@@ -151,10 +138,7 @@ fn check_bundle_accepts_ours_and_names_each_problem() {
         report.problems
     );
     assert!(
-        report
-            .problems
-            .iter()
-            .any(|p| p.contains("authority key id")),
+        report.problems.iter().any(|p| p.contains("authority key id")),
         "{:?}",
         report.problems
     );

@@ -7,8 +7,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
 use mesh_trust::{
-    generate_intermediate, generate_root, CaKeyPair, CertsDir, Error, Intermediate, KeyType,
-    Options,
+    generate_intermediate, generate_root, CaKeyPair, CertsDir, Error, Intermediate, KeyType, Options,
 };
 
 use common::{mode, tree};
@@ -82,9 +81,7 @@ fn existing_directory_is_tightened_to_0700() {
     let dir = tmp.path().join("certs");
     fs::create_dir(&dir).unwrap();
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
-    CertsDir::new(&dir)
-        .write_root(&material().0, false)
-        .unwrap();
+    CertsDir::new(&dir).write_root(&material().0, false).unwrap();
     assert_eq!(mode(&dir), 0o700);
 }
 
@@ -105,9 +102,7 @@ fn nothing_is_overwritten_without_force() {
     );
     let msg = err.to_string();
     assert!(
-        msg.contains("root-cert.pem")
-            && msg.contains("root-key.pem")
-            && msg.ends_with("(use --force)"),
+        msg.contains("root-cert.pem") && msg.contains("root-key.pem") && msg.ends_with("(use --force)"),
         "{msg}"
     );
     let err = certs.write_intermediate("east", &int2, false).unwrap_err();
@@ -143,10 +138,7 @@ fn one_existing_file_blocks_the_whole_set() {
         Error::Exists { paths } => assert_eq!(paths, &[certs.root_cert_path()]),
         other => panic!("{other:?}"),
     }
-    assert!(
-        !certs.root_key_path().exists(),
-        "the key was not written either"
-    );
+    assert!(!certs.root_key_path().exists(), "the key was not written either");
     assert_eq!(fs::read_to_string(certs.root_cert_path()).unwrap(), "mine");
 }
 
@@ -174,10 +166,7 @@ fn invalid_cluster_name_writes_nothing() {
     let (_, int) = material();
     for bad in ["../evil", "a/b", "", "UPPER"] {
         let err = certs.write_intermediate(bad, &int, true).unwrap_err();
-        assert!(
-            matches!(err, Error::InvalidClusterName { .. }),
-            "{bad}: {err:?}"
-        );
+        assert!(matches!(err, Error::InvalidClusterName { .. }), "{bad}: {err:?}");
     }
     assert!(tree(tmp.path()).is_empty());
 }
@@ -196,9 +185,7 @@ fn rotation_keeps_a_timestamped_backup() {
     let name = backup.file_name().unwrap().to_string_lossy().into_owned();
     assert_eq!(backup.parent().unwrap(), certs.cluster_dir("east").unwrap());
     assert!(
-        name.starts_with("backup-")
-            && name.ends_with('Z')
-            && name.len() == "backup-20261126T110000Z".len(),
+        name.starts_with("backup-") && name.ends_with('Z') && name.len() == "backup-20261126T110000Z".len(),
         "{name}"
     );
     assert_eq!(&name[15..16], "T");
@@ -212,11 +199,7 @@ fn rotation_keeps_a_timestamped_backup() {
     let second = certs.rotate_intermediate("east", &newer).unwrap();
     assert_ne!(second, backup);
     assert_eq!(certs.backups("east").unwrap(), vec![backup, second]);
-    assert_eq!(
-        certs.clusters().unwrap(),
-        ["east"],
-        "backups are not clusters"
-    );
+    assert_eq!(certs.clusters().unwrap(), ["east"], "backups are not clusters");
 }
 
 #[test]
@@ -291,13 +274,10 @@ fn check_writable_probes_without_leaving_anything() {
         "{err}"
     );
     // procfs refuses new files even to root, whose writes ignore permission bits.
-    let err = CertsDir::new("/proc/mesh-certs")
-        .check_writable()
-        .unwrap_err();
+    let err = CertsDir::new("/proc/mesh-certs").check_writable().unwrap_err();
     assert!(matches!(err, Error::NotWritable { .. }), "{err}");
     assert!(
-        err.to_string()
-            .starts_with("directory /proc is not writable"),
+        err.to_string().starts_with("directory /proc is not writable"),
         "{err}"
     );
 }

@@ -50,13 +50,12 @@ fn ski(cert: &X509Certificate<'_>) -> Vec<u8> {
 }
 
 fn aki(cert: &X509Certificate<'_>) -> Option<Vec<u8>> {
-    cert.iter_extensions()
-        .find_map(|e| match e.parsed_extension() {
-            ParsedExtension::AuthorityKeyIdentifier(a) => {
-                Some(a.key_identifier.as_ref().expect("keyIdentifier").0.to_vec())
-            }
-            _ => None,
-        })
+    cert.iter_extensions().find_map(|e| match e.parsed_extension() {
+        ParsedExtension::AuthorityKeyIdentifier(a) => {
+            Some(a.key_identifier.as_ref().expect("keyIdentifier").0.to_vec())
+        }
+        _ => None,
+    })
 }
 
 fn check_key(cert: &X509Certificate<'_>, key_type: KeyType) {
@@ -66,13 +65,7 @@ fn check_key(cert: &X509Certificate<'_>, key_type: KeyType) {
         (KeyType::Rsa4096, PublicKey::RSA(rsa)) => assert_eq!(rsa.key_size(), 4096),
         (KeyType::Rsa2048, PublicKey::RSA(rsa)) => assert_eq!(rsa.key_size(), 2048),
         (KeyType::EcP256 | KeyType::EcP384, PublicKey::EC(_)) => {
-            let curve = spki
-                .algorithm
-                .parameters
-                .as_ref()
-                .unwrap()
-                .as_oid()
-                .unwrap();
+            let curve = spki.algorithm.parameters.as_ref().unwrap().as_oid().unwrap();
             let want = if key_type == KeyType::EcP256 {
                 OID_EC_P256
             } else {
@@ -129,11 +122,7 @@ fn check_root(cert: &X509Certificate<'_>, org: &str, days: i64) {
         ("2.5.4.3".to_string(), "Root CA".to_string()),
     ];
     assert_eq!(attrs(cert.subject()), want, "root subject");
-    assert_eq!(
-        cert.issuer().as_raw(),
-        cert.subject().as_raw(),
-        "self-issued"
-    );
+    assert_eq!(cert.issuer().as_raw(), cert.subject().as_raw(), "self-issued");
     let bc = cert.basic_constraints().unwrap().unwrap();
     assert_eq!(bc.value.path_len_constraint, None, "root has no pathlen");
     assert_eq!(ski(cert).len(), 20);
@@ -199,10 +188,7 @@ fn check_key_type(key_type: KeyType) {
     assert_eq!(int.root_cert, root.cert_pem());
     assert_eq!(int.cert_chain, format!("{}{}", int.ca_cert, int.root_cert));
     assert!(int.ca_cert.ends_with("-----END CERTIFICATE-----\n"));
-    assert!(int
-        .ca_key
-        .expose()
-        .starts_with("-----BEGIN PRIVATE KEY-----\n"));
+    assert!(int.ca_key.expose().starts_with("-----BEGIN PRIVATE KEY-----\n"));
 
     let tmp = tempfile::tempdir().unwrap();
     let certs = CertsDir::new(tmp.path().join("certs"));
@@ -225,10 +211,7 @@ fn openssl_verify_chain(dir: &std::path::Path) {
 
     let ec_key = "genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out";
     sh(dir, &format!("{ec_key} leaf-key.pem"));
-    sh(
-        dir,
-        "req -new -key leaf-key.pem -subj /CN=workload -out leaf.csr",
-    );
+    sh(dir, "req -new -key leaf-key.pem -subj /CN=workload -out leaf.csr");
     let sign = "x509 -req -days 1 -in";
     sh(
         dir,
@@ -241,16 +224,18 @@ fn openssl_verify_chain(dir: &std::path::Path) {
     assert!(out.contains("leaf.pem: OK"), "{out}");
 
     sh(dir, &format!("{ec_key} sub-key.pem"));
-    sh(
-        dir,
-        "req -new -key sub-key.pem -subj /CN=sub-ca -out sub.csr",
-    );
+    sh(dir, "req -new -key sub-key.pem -subj /CN=sub-ca -out sub.csr");
     common::write(
         dir,
         "sub.ext",
         "basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign\n",
     );
-    sh(dir, &format!("{sign} sub.csr -CA ca-cert.pem -CAkey ca-key.pem -set_serial 8 -extfile sub.ext -out sub.pem"));
+    sh(
+        dir,
+        &format!(
+            "{sign} sub.csr -CA ca-cert.pem -CAkey ca-key.pem -set_serial 8 -extfile sub.ext -out sub.pem"
+        ),
+    );
     sh(
         dir,
         &format!("{sign} leaf.csr -CA sub.pem -CAkey sub-key.pem -set_serial 9 -out deep.pem"),
@@ -377,10 +362,7 @@ fn invalid_options_are_refused() {
         ..opts.clone()
     })
     .unwrap_err();
-    assert!(
-        matches!(err, mesh_trust::Error::InvalidDays { days: 0 }),
-        "{err}"
-    );
+    assert!(matches!(err, mesh_trust::Error::InvalidDays { days: 0 }), "{err}");
 }
 
 #[test]

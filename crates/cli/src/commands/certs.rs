@@ -97,13 +97,7 @@ pub struct RootArgs {
     #[command(flatten)]
     pub byo: ByoRoot,
     /// Report format
-    #[arg(
-        short,
-        long,
-        value_enum,
-        value_name = "FORMAT",
-        default_value = "table"
-    )]
+    #[arg(short, long, value_enum, value_name = "FORMAT", default_value = "table")]
     pub output: OutputFormat,
 }
 
@@ -115,13 +109,7 @@ pub struct IntermediateArgs {
     #[command(flatten)]
     pub keys: KeyArgs,
     /// Report format
-    #[arg(
-        short,
-        long,
-        value_enum,
-        value_name = "FORMAT",
-        default_value = "table"
-    )]
+    #[arg(short, long, value_enum, value_name = "FORMAT", default_value = "table")]
     pub output: OutputFormat,
 }
 
@@ -135,13 +123,7 @@ pub struct GenerateArgs {
     #[command(flatten)]
     pub byo: ByoRoot,
     /// Report format
-    #[arg(
-        short,
-        long,
-        value_enum,
-        value_name = "FORMAT",
-        default_value = "table"
-    )]
+    #[arg(short, long, value_enum, value_name = "FORMAT", default_value = "table")]
     pub output: OutputFormat,
 }
 
@@ -181,13 +163,7 @@ pub struct InspectArgs {
     pub dir: PathBuf,
 
     /// Report format
-    #[arg(
-        short,
-        long,
-        value_enum,
-        value_name = "FORMAT",
-        default_value = "table"
-    )]
+    #[arg(short, long, value_enum, value_name = "FORMAT", default_value = "table")]
     pub output: OutputFormat,
 
     #[command(flatten)]
@@ -325,7 +301,9 @@ fn obtain_root(
                     "{} already holds a different root",
                     dir.root_cert_path().display()
                 ))
-                .with_hint("use another --dir, or --force to replace it (every intermediate must then be re-issued)")
+                .with_hint(
+                    "use another --dir, or --force to replace it (every intermediate must then be re-issued)",
+                )
                 .into());
             }
             return Ok((root, "unchanged"));
@@ -346,14 +324,15 @@ fn root(args: RootArgs) -> Result<ExitCode, CliError> {
     let options = args.keys.options()?;
     let dir = args.keys.dir()?;
     if dir.root_exists() && !args.keys.force && args.byo.root_cert.is_none() {
-        return Err(InputError::new(format!("{} already exists", dir.root_cert_path().display()))
-            .with_hint("keep it (intermediates signed by it stay valid), or pass --force to replace it")
-            .into());
+        return Err(
+            InputError::new(format!("{} already exists", dir.root_cert_path().display()))
+                .with_hint("keep it (intermediates signed by it stay valid), or pass --force to replace it")
+                .into(),
+        );
     }
     let (root, result) = obtain_root(&dir, &args.byo, &options, args.keys.force)?;
     if result != "unchanged" {
-        dir.write_root(&root, args.keys.force)
-            .map_err(trust_error)?;
+        dir.write_root(&root, args.keys.force).map_err(trust_error)?;
     }
     print_rows(
         &[row("root", result, root.cert_pem(), root.cert_pem())?],
@@ -373,17 +352,11 @@ fn intermediate(args: IntermediateArgs) -> Result<ExitCode, CliError> {
     if !args.keys.force {
         refuse_existing_intermediate(&dir, &args.cluster)?;
     }
-    let issued =
-        mesh_trust::generate_intermediate(&root, &args.cluster, &options).map_err(trust_error)?;
+    let issued = mesh_trust::generate_intermediate(&root, &args.cluster, &options).map_err(trust_error)?;
     dir.write_intermediate(&args.cluster, &issued, args.keys.force)
         .map_err(trust_error)?;
     print_rows(
-        &[row(
-            &args.cluster,
-            "created",
-            &issued.ca_cert,
-            &issued.root_cert,
-        )?],
+        &[row(&args.cluster, "created", &issued.ca_cert, &issued.root_cert)?],
         args.output,
     )?;
     Ok(ExitCode::SUCCESS)
@@ -397,9 +370,14 @@ fn no_root(dir: &CertsDir) -> CliError {
 
 fn refuse_existing_intermediate(dir: &CertsDir, cluster: &str) -> Result<(), CliError> {
     if dir.read_intermediate(cluster).is_ok() {
-        return Err(InputError::new(format!("the intermediate of cluster {cluster} already exists in {}", dir.path().display()))
-            .with_hint("pass --force to replace it, or `kubectl mesh certs rotate` to replace it keeping a backup")
-            .into());
+        return Err(InputError::new(format!(
+            "the intermediate of cluster {cluster} already exists in {}",
+            dir.path().display()
+        ))
+        .with_hint(
+            "pass --force to replace it, or `kubectl mesh certs rotate` to replace it keeping a backup",
+        )
+        .into());
     }
     Ok(())
 }
@@ -416,8 +394,7 @@ fn generate(args: GenerateArgs) -> Result<ExitCode, CliError> {
         .collect();
     let issued = issue_concurrently(&root, &todo, &options)?;
     if root_result != "unchanged" {
-        dir.write_root(&root, args.keys.force)
-            .map_err(trust_error)?;
+        dir.write_root(&root, args.keys.force).map_err(trust_error)?;
     }
     let mut rows = vec![row("root", root_result, root.cert_pem(), root.cert_pem())?];
     for cluster in &clusters {
@@ -447,9 +424,7 @@ fn unique_names(names: &[String]) -> Result<Vec<String>, CliError> {
     for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
         mesh_trust::validate_cluster_name(name).map_err(trust_error)?;
         if out.iter().any(|n| n == name) {
-            return Err(
-                InputError::new(format!("cluster {name:?} is listed twice in --clusters")).into(),
-            );
+            return Err(InputError::new(format!("cluster {name:?} is listed twice in --clusters")).into());
         }
         out.push(name.to_string());
     }
@@ -490,10 +465,7 @@ fn issue_concurrently(
 }
 
 /// The Secret of one cluster, from its directory; a missing or broken bundle is bad input.
-fn cluster_secret(
-    dir: &CertsDir,
-    cluster: &str,
-) -> Result<(serde_json::Value, String), InputError> {
+fn cluster_secret(dir: &CertsDir, cluster: &str) -> Result<(serde_json::Value, String), InputError> {
     let bundle = dir.read_intermediate(cluster).map_err(|e| {
         InputError::new(format!("cluster {cluster}: {e}")).with_hint(format!(
             "create it with `kubectl mesh certs generate --clusters {cluster} --dir {}`",
@@ -564,10 +536,7 @@ async fn apply_secret(args: SecretArgs) -> Result<ExitCode, CliError> {
         write.dry_run,
         "CertsSecretReport",
     )?);
-    for note in reports
-        .iter()
-        .flat_map(|r| r.notes.iter().map(move |n| (r, n)))
-    {
+    for note in reports.iter().flat_map(|r| r.notes.iter().map(move |n| (r, n))) {
         eprintln!("{}: {}", note.0.cluster, note.1);
     }
     output::print_errors(&reports);
@@ -625,8 +594,7 @@ fn inspected(cluster: &str, bundle: &Intermediate) -> Result<Inspected, String> 
         key_type: info.key_type.clone(),
         not_after: info.not_after.date().to_string(),
         days_left: info.days_left,
-        chains_to_root: mesh_trust::verify_signed_by(&bundle.ca_cert, &bundle.root_cert)
-            .unwrap_or(false),
+        chains_to_root: mesh_trust::verify_signed_by(&bundle.ca_cert, &bundle.root_cert).unwrap_or(false),
         problems: report.problems.clone(),
         root_fingerprint: report.root.sha256_fingerprint.clone(),
     })
@@ -634,8 +602,7 @@ fn inspected(cluster: &str, bundle: &Intermediate) -> Result<Inspected, String> 
 
 async fn inspect(args: InspectArgs) -> Result<ExitCode, CliError> {
     init_logging(args.cluster_args.verbose);
-    let from_clusters =
-        args.cluster_args.context.is_some() || !args.cluster_args.contexts.is_empty();
+    let from_clusters = args.cluster_args.context.is_some() || !args.cluster_args.contexts.is_empty();
     let results: Vec<(String, Result<Inspected, String>)> = if from_clusters {
         let clusters = args.cluster_args.connect().await?;
         let limit = usize::from(args.cluster_args.parallel);
@@ -693,8 +660,7 @@ async fn read_cluster_bundle(cluster: &Cluster) -> Result<Intermediate, String> 
             )
         })?;
     let field = |key: &str| {
-        secret::entry(&live, key)
-            .ok_or_else(|| format!("cluster {}: cacerts has no {key}", cluster.name))
+        secret::entry(&live, key).ok_or_else(|| format!("cluster {}: cacerts has no {key}", cluster.name))
     };
     // The key is read only to check that it matches the certificate; it is never shown.
     Ok(Intermediate {
@@ -718,7 +684,8 @@ fn print_inspection(
                 Err(e) => serde_json::json!({"cluster": name, "error": e}),
             })
             .collect();
-        let doc = serde_json::json!({"kind": "CertsInspection", "sharedRoot": shared_root, "clusters": items});
+        let doc =
+            serde_json::json!({"kind": "CertsInspection", "sharedRoot": shared_root, "clusters": items});
         output::print(&output::structured(&doc, format)?);
         return Ok(());
     }
@@ -783,12 +750,10 @@ async fn rotate(args: RotateArgs) -> Result<ExitCode, CliError> {
     }
     let root = dir.read_root().map_err(trust_error)?;
     dir.read_intermediate(&args.cluster).map_err(|e| {
-        InputError::new(format!("cluster {}: nothing to rotate: {e}", args.cluster)).with_hint(
-            format!(
-                "create it first: kubectl mesh certs intermediate --cluster {}",
-                args.cluster
-            ),
-        )
+        InputError::new(format!("cluster {}: nothing to rotate: {e}", args.cluster)).with_hint(format!(
+            "create it first: kubectl mesh certs intermediate --cluster {}",
+            args.cluster
+        ))
     })?;
     // Check the context before writing files, so a typo changes nothing.
     let cluster_args = args.apply_to.as_ref().map(|context| ClusterArgs {
@@ -803,18 +768,12 @@ async fn rotate(args: RotateArgs) -> Result<ExitCode, CliError> {
         Some(c) => Some(c.connect().await?),
         None => None,
     };
-    let issued =
-        mesh_trust::generate_intermediate(&root, &args.cluster, &options).map_err(trust_error)?;
+    let issued = mesh_trust::generate_intermediate(&root, &args.cluster, &options).map_err(trust_error)?;
     let backup = dir
         .rotate_intermediate(&args.cluster, &issued)
         .map_err(trust_error)?;
     print_rows(
-        &[row(
-            &args.cluster,
-            "rotated",
-            &issued.ca_cert,
-            &issued.root_cert,
-        )?],
+        &[row(&args.cluster, "rotated", &issued.ca_cert, &issued.root_cert)?],
         OutputFormat::Table,
     )?;
     eprintln!("previous files kept in {}", backup.display());

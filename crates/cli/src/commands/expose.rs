@@ -91,8 +91,12 @@ impl ExposeArgs {
             names::check_label_value("network (--network)", network)?;
         }
         if self.expose_istiod && flavor != Flavor::Sidecar {
-            return Err(InputError::new(format!("--expose-istiod applies to --flavor sidecar, not {flavor}"))
-                .with_hint("the ambient-peering gateway already exposes istiod on port 15012; drop --expose-istiod"));
+            return Err(InputError::new(format!(
+                "--expose-istiod applies to --flavor sidecar, not {flavor}"
+            ))
+            .with_hint(
+                "the ambient-peering gateway already exposes istiod on port 15012; drop --expose-istiod",
+            ));
         }
         let gateway = EastWest {
             flavor,
@@ -168,15 +172,10 @@ async fn plan_all(
 async fn generate(args: &ExposeArgs, options: &ExposeOptions) -> Result<ExitCode, CliError> {
     let format = args.output.unwrap_or(OutputFormat::Yaml);
     if format == OutputFormat::Table {
-        return Err(
-            InputError::new("--generate prints objects: use -o yaml (default) or -o json").into(),
-        );
+        return Err(InputError::new("--generate prints objects: use -o yaml (default) or -o json").into());
     }
     if let Some(network) = &options.network {
-        output::print(&output::objects(
-            &expose::generate(options, network),
-            format,
-        )?);
+        output::print(&output::objects(&expose::generate(options, network), format)?);
         return Ok(ExitCode::SUCCESS);
     }
     let clusters = args.clusters.connect().await?;

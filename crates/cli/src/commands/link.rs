@@ -6,13 +6,16 @@ use clap::Args;
 use kubectl_mesh_core::api::RetryPolicy;
 use kubectl_mesh_core::clusters::{self, Cluster, ClusterRef, ConnectOptions};
 use kubectl_mesh_core::link::{self, Action, LinkOptions, Pair, PairReport};
+use kubectl_mesh_core::report::Outcome;
 use kubectl_mesh_core::resources::peering;
 use kubectl_mesh_core::{names, InputError};
 
-use crate::args::{ClusterArgs, OutputFormat, WriteArgs};
+use crate::args::{parse_duration, ClusterArgs, OutputFormat, WriteArgs};
 use crate::exit::{self, CliError};
 use crate::output;
 use crate::progress::{init_logging, StderrProgress};
+use kubectl_mesh_core::remote_secrets::{self, RemoteOptions};
+use kubectl_mesh_core::resources::eastwest::Flavor;
 
 #[derive(Debug, Clone, Args)]
 #[command(after_help = "\
@@ -29,9 +32,34 @@ Examples:
   # Remove every link among these clusters
   kubectl mesh link --contexts east-1,east-2,west-1 --unlink")]
 pub struct LinkArgs {
-    /// How clusters are linked
-    #[arg(long, value_name = "MODE", default_value = "peering", value_parser = ["peering"])]
-    pub mode: String,
+    /// How clusters are linked [default: peering for flavour ambient-peering, else remote-secret]
+    #[arg(long, value_name = "MODE", value_parser = ["peering", "remote-secret"])]
+    pub mode: Option<String>,
+
+    /// Mesh flavour (chooses the default --mode)
+    #[arg(long, value_name = "FLAVOR", default_value = "ambient-peering", value_parser = Flavor::NAMES)]
+    pub flavor: String,
+
+    /// Primary-remote: the cluster running the control plane (remote-secret mode)
+    #[arg(long, value_name = "[NAME=]CONTEXT", requires = "remotes", conflicts_with_all = ["contexts", "from"])]
+    pub primary: Option<String>,
+
+    /// Primary-remote: the clusters whose control plane is --primary
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "[NAME=]CONTEXT,...",
+        requires = "primary"
+    )]
+    pub remotes: Vec<String>,
+
+    /// Remote-secret mode: a bounded token (TokenRequest) instead of a long-lived token Secret
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub token_duration: Option<std::time::Duration>,
+
+    /// Remote-secret mode: the API server address written into the kubeconfig (one target only)
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
 
     /// Source cluster of a one-direction link ([NAME=]CONTEXT)
     #[arg(long, value_name = "[NAME=]CONTEXT", conflicts_with = "contexts")]
@@ -46,7 +74,7 @@ pub struct LinkArgs {
     )]
     pub to: Vec<String>,
 
-    /// Print the peer Gateway that describes the --context cluster instead of applying anything
+    /// Print what links to the --context cluster (peer Gateway, or remote secret with its token) instead of applying
     #[arg(long)]
     pub generate: bool,
 
@@ -59,12 +87,7 @@ pub struct LinkArgs {
     pub prune: bool,
 
     /// Namespace of the east-west gateway and of the peer Gateways
-    #[arg(
-        short = 'n',
-        long,
-        value_name = "NAMESPACE",
-        default_value = "istio-gateways"
-    )]
+    #[arg(short = 'n', long, value_name = "NAMESPACE", default_value = "istio-gateways")]
     pub namespace: String,
 
     /// Name of the east-west gateway in every cluster
@@ -82,14 +105,36 @@ pub struct LinkArgs {
     pub write: WriteArgs,
 }
 
+/// How the clusters are linked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Peering,
+    RemoteSecret,
+}
+
 impl LinkArgs {
+    fn mode(&self) -> Result<Mode, InputError> {
+        let flavor: Flavor = self.flavor.parse()?;
+        let mode = match (self.mode.as_deref(), flavor) {
+            (Some("peering"), _) | (None, Flavor::AmbientPeering) => Mode::Peering,
+            _ => Mode::RemoteSecret,
+        };
+        if mode == Mode::Peering
+            && (self.primary.is_some() || self.token_duration.is_some() || self.server.is_some())
+        {
+            return Err(InputError::new(
+                "--primary, --token-duration and --server belong to --mode remote-secret",
+            )
+            .with_hint("add --mode remote-secret (or --flavor ambient / sidecar)"));
+        }
+        Ok(mode)
+    }
+
     fn options(&self) -> Result<LinkOptions, InputError> {
         names::check_label("namespace (-n/--namespace)", &self.namespace)?;
         names::check_label("gateway name (--gateway)", &self.gateway)?;
         if self.unlink && self.generate {
-            return Err(InputError::new(
-                "--unlink and --generate cannot be combined",
-            ));
+            return Err(InputError::new("--unlink and --generate cannot be combined"));
         }
         Ok(LinkOptions {
             namespace: self.namespace.clone(),
@@ -99,34 +144,63 @@ impl LinkArgs {
         })
     }
 
+    fn remote_options(&self, targets: usize) -> Result<RemoteOptions, InputError> {
+        if self.server.is_some() && targets != 1 {
+            return Err(InputError::new(
+                "--server sets the address of one target cluster, but this links several",
+            )
+            .with_hint("use --from SOURCE --to TARGET (or --generate --context TARGET) with --server"));
+        }
+        if let Some(server) = &self.server {
+            if !server.starts_with("https://") {
+                return Err(InputError::new(format!(
+                    "--server {server:?} is not an https:// URL"
+                )));
+            }
+        }
+        if self.token_duration.is_some_and(|d| d.as_secs() < 600) {
+            return Err(InputError::new(
+                "--token-duration must be at least 10m (the API server minimum)",
+            ));
+        }
+        Ok(RemoteOptions {
+            write: self.write.options()?,
+            parallel: usize::from(self.clusters.parallel),
+            token_duration: self.token_duration,
+            server: self.server.clone(),
+            token_wait: self.clusters.timeout,
+        })
+    }
+
     /// The clusters and the directed pairs among them (checked before any file is read).
     fn plan(&self) -> Result<(Vec<ClusterRef>, Vec<Pair>), InputError> {
-        let (refs, pairs) = match &self.from {
-            Some(from) => {
-                if self.to.is_empty() {
-                    return Err(InputError::new("--from needs --to")
-                        .with_hint("e.g. --from east-1 --to west-1,west-2"));
-                }
-                let mut entries = vec![from.clone()];
-                entries.extend(self.to.iter().cloned());
-                let refs = clusters::parse_refs(&entries).map_err(|e| {
-                    if e.message.contains("listed twice") {
-                        InputError::new("--from and --to name the same cluster")
-                            .with_hint("a cluster does not link to itself")
-                    } else {
-                        e
-                    }
-                })?;
-                let pairs = (1..refs.len()).map(|to| Pair { from: 0, to }).collect();
-                (refs, pairs)
+        if self.clusters.context.is_some() {
+            return Err(InputError::new(
+                "link works on several clusters: use --contexts a,b,c or --from a --to b",
+            )
+            .with_hint("--context is only for --generate"));
+        }
+        let one_way = |first: &String, rest: &[String], flags: &str| {
+            if rest.is_empty() {
+                return Err(InputError::new(format!("{flags} needs at least one target")));
             }
-            None => {
-                if self.clusters.context.is_some() {
-                    return Err(InputError::new(
-                        "link works on several clusters: use --contexts a,b,c or --from a --to b",
-                    )
-                    .with_hint("--context is only for --generate"));
+            let mut entries = vec![first.clone()];
+            entries.extend(rest.iter().cloned());
+            let refs = clusters::parse_refs(&entries).map_err(|e| {
+                if e.message.contains("listed twice") {
+                    InputError::new(format!("{flags} name the same cluster twice"))
+                        .with_hint("a cluster does not link to itself")
+                } else {
+                    e
                 }
+            })?;
+            let pairs = (1..refs.len()).map(|to| Pair { from: 0, to }).collect();
+            Ok((refs, pairs))
+        };
+        let (refs, pairs) = match (&self.from, &self.primary) {
+            (Some(from), _) => one_way(from, &self.to, "--from and --to")?,
+            (None, Some(primary)) => one_way(primary, &self.remotes, "--primary and --remotes")?,
+            (None, None) => {
                 let refs = clusters::parse_refs(&self.clusters.contexts)?;
                 let pairs = link::full_mesh(refs.len());
                 (refs, pairs)
@@ -142,11 +216,21 @@ impl LinkArgs {
 
 pub async fn run(args: LinkArgs) -> Result<ExitCode, CliError> {
     init_logging(args.clusters.verbose);
+    let mode = args.mode()?;
     let options = args.options()?;
     if args.generate {
-        return generate(&args, &options).await;
+        return generate(&args, mode, &options).await;
     }
     let (refs, pairs) = args.plan()?;
+    let targets = pairs
+        .iter()
+        .map(|p| p.to)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let remote = match mode {
+        Mode::RemoteSecret => Some(args.remote_options(targets)?),
+        Mode::Peering => None,
+    };
     let kubeconfig = args.clusters.load_kubeconfig()?;
     if let Some(unknown) = refs.iter().find(|r| !kubeconfig.has_context(&r.context)) {
         return Err(kubeconfig.unknown_context(&unknown.context).into());
@@ -156,20 +240,16 @@ pub async fn run(args: LinkArgs) -> Result<ExitCode, CliError> {
         retry: RetryPolicy::default(),
     };
     let clusters = clusters::connect(&kubeconfig, &refs, connect).await?;
-    let action = if args.unlink {
-        Action::Unlink
-    } else {
-        Action::Link
+    let action = if args.unlink { Action::Unlink } else { Action::Link };
+    let mut reports = match &remote {
+        None => link::run(&clusters, &pairs, action, args.prune, &options, &StderrProgress).await,
+        Some(remote) => {
+            remote_secrets::run(&clusters, &pairs, action, args.prune, remote, &StderrProgress).await
+        }
     };
-    let reports = link::run(
-        &clusters,
-        &pairs,
-        action,
-        args.prune,
-        &options,
-        &StderrProgress,
-    )
-    .await;
+    if let (Some(remote), true, Action::Link) = (&remote, args.primary.is_some(), action) {
+        reports.extend(annotate_remotes(&clusters, remote).await);
+    }
     let format = args.output.unwrap_or_default();
     output::print(&render(&reports, format, &options)?);
     for report in &reports {
@@ -177,16 +257,32 @@ pub async fn run(args: LinkArgs) -> Result<ExitCode, CliError> {
             eprintln!("error: {} -> {}: {error}", report.from, report.to);
         }
     }
-    Ok(exit::from_failures(reports.iter().any(|r| {
-        r.result == kubectl_mesh_core::report::Outcome::Failed
-    })))
+    Ok(exit::from_failures(
+        reports.iter().any(|r| r.result == Outcome::Failed),
+    ))
 }
 
-fn render(
-    reports: &[PairReport],
-    format: OutputFormat,
-    options: &LinkOptions,
-) -> Result<String, CliError> {
+/// Primary-remote: each remote's istio-system names the primary (the first cluster).
+async fn annotate_remotes(clusters: &[Cluster], options: &RemoteOptions) -> Vec<PairReport> {
+    let (primary, remotes) = clusters
+        .split_first()
+        .expect("plan() guarantees a primary and a remote");
+    remote_secrets::annotate_remotes(remotes, &primary.name, options)
+        .await
+        .into_iter()
+        .map(|(remote, result)| {
+            let report = PairReport::new(&remote, &primary.name);
+            let mut report = match result {
+                Ok(outcome) => report.with(outcome),
+                Err(e) => report.failed(e),
+            };
+            report.address = Some("controlPlaneClusters annotation".into());
+            report
+        })
+        .collect()
+}
+
+fn render(reports: &[PairReport], format: OutputFormat, options: &LinkOptions) -> Result<String, CliError> {
     if format != OutputFormat::Table {
         let doc = serde_json::json!({"kind": "LinkReport", "links": reports});
         return output::structured(&doc, format);
@@ -210,24 +306,37 @@ fn render(
     ))
 }
 
-/// `--generate --context target`: the Gateway describing `target`, read from it.
-async fn generate(args: &LinkArgs, options: &LinkOptions) -> Result<ExitCode, CliError> {
-    if !args.clusters.contexts.is_empty() || args.from.is_some() {
-        return Err(InputError::new("--generate prints the Gateway of one target: use --context TARGET")
+/// `--generate --context target`: what links to `target` — its peer Gateway, or its remote
+/// secret (which holds a token: the one place a token is printed).
+async fn generate(args: &LinkArgs, mode: Mode, options: &LinkOptions) -> Result<ExitCode, CliError> {
+    if !args.clusters.contexts.is_empty() || args.from.is_some() || args.primary.is_some() {
+        return Err(InputError::new("--generate prints what links to one target: use --context TARGET")
             .with_hint("e.g. kubectl mesh link --generate --context west-1 | kubectl --context east-1 apply --server-side -f -")
             .into());
     }
+    let remote = match mode {
+        Mode::RemoteSecret => Some(args.remote_options(1)?),
+        Mode::Peering => None,
+    };
     let clusters: Vec<Cluster> = args.clusters.connect().await?;
     let format = args.output.unwrap_or(OutputFormat::Yaml);
     let Some(target) = clusters.first() else {
         return Err(InputError::new("no cluster selected").into());
     };
-    let facts = link::read_target(target, options)
-        .await
-        .map_err(CliError::Failed)?;
-    output::print(&output::objects(
-        &[peering::gateway(&facts, &options.namespace)],
-        format,
-    )?);
+    let object = match &remote {
+        None => {
+            let facts = link::read_target(target, options)
+                .await
+                .map_err(CliError::Failed)?;
+            peering::gateway(&facts, &options.namespace)
+        }
+        Some(remote) => {
+            let creds = remote_secrets::target_credentials(target, remote)
+                .await
+                .map_err(CliError::Failed)?;
+            kubectl_mesh_core::resources::remote_secret::remote_secret(&creds)
+        }
+    };
+    output::print(&output::objects(&[object], format)?);
     Ok(ExitCode::SUCCESS)
 }

@@ -30,9 +30,7 @@ pub fn secret<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str)>) -> Valu
 /// One decoded entry of a live Secret (`None` if absent or not base64 text).
 pub fn entry(secret: &Value, key: &str) -> Option<String> {
     let encoded = secret.get("data")?.get(key)?.as_str()?;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(encoded)
-        .ok()?;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(encoded).ok()?;
     String::from_utf8(bytes).ok()
 }
 

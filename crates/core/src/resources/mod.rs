@@ -5,6 +5,7 @@ pub mod cacerts;
 pub mod eastwest;
 pub mod namespace;
 pub mod peering;
+pub mod remote_secret;
 pub mod sidecar;
 
 use serde_json::{json, Map, Value};

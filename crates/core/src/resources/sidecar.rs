@@ -139,10 +139,7 @@ fn istiod_gateway(gw: &EastWest) -> Value {
     istio_gateway(
         gw,
         "istiod-gateway",
-        json!([
-            server("tls-istiod", 15012),
-            server("tls-istiodwebhook", 15017)
-        ]),
+        json!([server("tls-istiod", 15012), server("tls-istiodwebhook", 15017)]),
     )
 }
 

@@ -9,10 +9,7 @@ use clap::Parser;
 use mesh_testkit::{ClusterSpec, IstioSeed, Sandbox};
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "mesh-sandbox",
-    about = "Fake Kubernetes API servers for kubectl-mesh"
-)]
+#[command(name = "mesh-sandbox", about = "Fake Kubernetes API servers for kubectl-mesh")]
 struct Args {
     /// Cluster names, comma-separated (each becomes a kubeconfig context).
     #[arg(long, value_delimiter = ',', required = true)]
@@ -33,9 +30,7 @@ fn parse_delay(s: &str) -> Result<Option<Duration>> {
         return Ok(None);
     }
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = num
-        .parse()
-        .with_context(|| format!("invalid duration {s:?}"))?;
+    let n: u64 = num.parse().with_context(|| format!("invalid duration {s:?}"))?;
     let d = match unit {
         "ms" => Duration::from_millis(n),
         "" | "s" => Duration::from_secs(n),

@@ -74,10 +74,9 @@ impl Client {
         for cert in CertificateDer::pem_slice_iter(c.ca_pem().as_bytes()) {
             roots.add(cert.expect("CA PEM")).expect("add CA");
         }
-        let chain: Vec<CertificateDer<'static>> =
-            CertificateDer::pem_slice_iter(cert_pem.as_bytes())
-                .collect::<Result<_, _>>()
-                .expect("client cert PEM");
+        let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+            .collect::<Result<_, _>>()
+            .expect("client cert PEM");
         let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).expect("client key PEM");
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = ClientConfig::builder_with_provider(provider)
@@ -108,9 +107,7 @@ impl Client {
         content_type: Option<&str>,
         body: &str,
     ) -> Result<Resp, String> {
-        let tcp = TcpStream::connect(self.addr)
-            .await
-            .map_err(|e| e.to_string())?;
+        let tcp = TcpStream::connect(self.addr).await.map_err(|e| e.to_string())?;
         let name = ServerName::try_from("127.0.0.1").map_err(|e| e.to_string())?;
         let tls = self
             .connector
@@ -148,13 +145,7 @@ impl Client {
         })
     }
 
-    pub async fn send(
-        &self,
-        method: &str,
-        path: &str,
-        content_type: Option<&str>,
-        body: &str,
-    ) -> Resp {
+    pub async fn send(&self, method: &str, path: &str, content_type: Option<&str>, body: &str) -> Resp {
         self.try_send(method, path, content_type, body)
             .await
             .unwrap_or_else(|e| panic!("{method} {path}: {e}"))

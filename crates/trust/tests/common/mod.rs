@@ -78,13 +78,7 @@ keyUsage = critical, digitalSignature
 
 /// Makes key `<name>-key.pem` with `keygen` args and a self-signed cert `<name>-cert.pem`
 /// with extension section `ext`, valid `days`. Returns (cert path, key path).
-pub fn openssl_root(
-    dir: &Path,
-    name: &str,
-    keygen: &[&str],
-    ext: &str,
-    days: &str,
-) -> (PathBuf, PathBuf) {
+pub fn openssl_root(dir: &Path, name: &str, keygen: &[&str], ext: &str, days: &str) -> (PathBuf, PathBuf) {
     write(dir, "openssl.cnf", OPENSSL_CNF);
     let key = format!("{name}-key.pem");
     let cert = format!("{name}-cert.pem");

@@ -1,0 +1,328 @@
+//! Remote-secret links (DESIGN §5.5), for flavours ambient and sidecar: in every target a
+//! read-only identity for istiod and its token; in every source a Secret holding a kubeconfig
+//! for each target. Targets are prepared concurrently, then all sources written concurrently.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde_json::Value;
+
+use crate::apply::{self, DryRun, WriteOptions};
+use crate::clusters::Cluster;
+use crate::labels::{ISTIO_SYSTEM, MANAGED_BY, MANAGED_BY_VALUE};
+use crate::link::{Action, Pair, PairReport};
+use crate::report::{ClusterReport, Outcome, Progress};
+use crate::resource::{self, ObjectRef};
+use crate::resources::remote_secret::{self as rs, Credentials};
+use crate::{namespaces, parallel};
+
+/// Options of remote-secret links.
+#[derive(Debug, Clone)]
+pub struct RemoteOptions {
+    pub write: WriteOptions,
+    pub parallel: usize,
+    /// `--token-duration`: a bounded token by TokenRequest instead of a token Secret.
+    pub token_duration: Option<Duration>,
+    /// `--server`: the API address written into the kubeconfig (one target only).
+    pub server: Option<String>,
+    /// How long to wait for the token controller to fill the token Secret.
+    pub token_wait: Duration,
+}
+
+/// Prepares a target (reader identity and token) and returns how to reach it.
+pub async fn target_credentials(cluster: &Cluster, options: &RemoteOptions) -> Result<Credentials, String> {
+    let mut report = ClusterReport::new(&cluster.name, &cluster.context);
+    let write = &options.write;
+    let fail = |e: apply::ApplyError| cluster.explain_write(&e);
+    let ns = namespaces::ensure(&cluster.api, ISTIO_SYSTEM, None, write, &mut report)
+        .await
+        .map_err(fail)?;
+    let write = namespaces::write_into(write, ns);
+    let sa_path = resource::SERVICE_ACCOUNT.object_path(Some(ISTIO_SYSTEM), rs::READER);
+    // An existing reader account (e.g. from Istio's base chart) is reused as it is.
+    if cluster
+        .api
+        .get(&sa_path)
+        .await
+        .map_err(|e| cluster.explain(&e))?
+        .is_none()
+    {
+        apply::apply(&cluster.api, &rs::reader_service_account(), &write)
+            .await
+            .map_err(fail)?;
+    }
+    for object in [
+        rs::reader_cluster_role(),
+        rs::reader_cluster_role_binding(),
+        rs::reader_role(),
+        rs::reader_role_binding(),
+    ] {
+        apply::apply(&cluster.api, &object, &write).await.map_err(fail)?;
+    }
+    if write.dry_run != DryRun::None {
+        return Ok(credentials(
+            cluster,
+            options,
+            "<token issued when applied>".into(),
+            None,
+        ));
+    }
+    match options.token_duration {
+        Some(duration) => {
+            let token = request_token(cluster, duration).await?;
+            Ok(credentials(cluster, options, token, None))
+        }
+        None => {
+            apply::apply(&cluster.api, &rs::token_secret(), &write)
+                .await
+                .map_err(fail)?;
+            let (token, ca) = wait_for_token(cluster, options.token_wait).await?;
+            Ok(credentials(cluster, options, token, ca))
+        }
+    }
+}
+
+fn credentials(
+    cluster: &Cluster,
+    options: &RemoteOptions,
+    token: String,
+    secret_ca: Option<String>,
+) -> Credentials {
+    Credentials {
+        cluster: cluster.name.clone(),
+        server: options.server.clone().unwrap_or_else(|| cluster.server.clone()),
+        // The token Secret's ca.crt is what the cluster itself says; the kubeconfig's is next best.
+        ca_pem: secret_ca.or_else(|| cluster.ca_pem.clone()).unwrap_or_default(),
+        token,
+    }
+}
+
+async fn request_token(cluster: &Cluster, duration: Duration) -> Result<String, String> {
+    let path = format!(
+        "{}/token",
+        resource::SERVICE_ACCOUNT.object_path(Some(ISTIO_SYSTEM), rs::READER)
+    );
+    let answer = cluster
+        .api
+        .create(&path, &rs::token_request(duration.as_secs()))
+        .await
+        .map_err(|e| cluster.explain(&e))?;
+    answer
+        .pointer("/status/token")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| format!("cluster {}: the TokenRequest answer has no token", cluster.name))
+}
+
+/// Polls the token Secret until the token controller has filled it in.
+async fn wait_for_token(cluster: &Cluster, limit: Duration) -> Result<(String, Option<String>), String> {
+    let path = resource::SECRET.object_path(Some(ISTIO_SYSTEM), rs::TOKEN_SECRET);
+    let started = Instant::now();
+    loop {
+        let secret = cluster.api.get(&path).await.map_err(|e| cluster.explain(&e))?;
+        let field = |key: &str| {
+            secret
+                .as_ref()
+                .and_then(|s| crate::resources::cacerts::entry(s, key))
+        };
+        if let Some(token) = field("token").filter(|t| !t.is_empty()) {
+            return Ok((token, field("ca.crt")));
+        }
+        if started.elapsed() >= limit {
+            return Err(format!(
+                "cluster {}: Secret istio-system/{} got no token within {}; is the token controller running? Or use --token-duration 720h",
+                cluster.name,
+                rs::TOKEN_SECRET,
+                crate::duration::display(limit)
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Our remote secrets in a source, by the cluster they point at (one LIST).
+async fn existing_secrets(source: &Cluster) -> Result<BTreeMap<String, Value>, String> {
+    let path = resource::SECRET.collection_path(Some(ISTIO_SYSTEM));
+    let selector = format!("{}=true,{MANAGED_BY}={MANAGED_BY_VALUE}", rs::MULTICLUSTER_LABEL);
+    let items = source
+        .api
+        .list(&path, Some(&selector))
+        .await
+        .map_err(|e| source.explain(&e))?;
+    Ok(items
+        .into_iter()
+        .filter_map(|s| {
+            let target = s
+                .pointer("/metadata/annotations")?
+                .get(rs::CLUSTER_ANNOTATION)?
+                .as_str()?
+                .to_string();
+            Some((target, s))
+        })
+        .collect())
+}
+
+/// Links (or unlinks) `pairs`; with `prune`, deletes our remote secrets for clusters not listed.
+pub async fn run(
+    clusters: &[Cluster],
+    pairs: &[Pair],
+    action: Action,
+    prune: bool,
+    options: &RemoteOptions,
+    progress: &dyn Progress,
+) -> Vec<PairReport> {
+    let targets: BTreeSet<usize> = if action == Action::Link {
+        pairs.iter().map(|p| p.to).collect()
+    } else {
+        BTreeSet::new()
+    };
+    let creds: BTreeMap<usize, Result<Credentials, String>> =
+        parallel::map_bounded(targets.into_iter().collect(), options.parallel, |i| async move {
+            let result = target_credentials(&clusters[i], options).await;
+            progress.event(
+                &clusters[i].name,
+                if result.is_ok() {
+                    "reader identity ready"
+                } else {
+                    "reader identity failed"
+                },
+            );
+            (i, result)
+        })
+        .await
+        .into_iter()
+        .collect();
+    let known: BTreeSet<&str> = clusters.iter().map(|c| c.name.as_str()).collect();
+    let sources: Vec<usize> = (0..clusters.len())
+        .filter(|i| pairs.iter().any(|p| p.from == *i) || prune)
+        .collect();
+    let per_source = parallel::map_bounded(sources, options.parallel, |from| {
+        let (creds, known) = (&creds, &known);
+        async move {
+            let source = &clusters[from];
+            let mine: Vec<Pair> = pairs.iter().copied().filter(|p| p.from == from).collect();
+            let reports = write_source(clusters, source, &mine, creds, action, prune, known, options).await;
+            progress.event(
+                &source.name,
+                &format!("{} remote secrets written or checked", reports.len()),
+            );
+            reports
+        }
+    })
+    .await;
+    per_source.into_iter().flatten().collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn write_source(
+    clusters: &[Cluster],
+    source: &Cluster,
+    pairs: &[Pair],
+    creds: &BTreeMap<usize, Result<Credentials, String>>,
+    action: Action,
+    prune: bool,
+    known: &BTreeSet<&str>,
+    options: &RemoteOptions,
+) -> Vec<PairReport> {
+    let existing = match existing_secrets(source).await {
+        Ok(existing) => existing,
+        Err(e) => {
+            return pairs
+                .iter()
+                .map(|p| PairReport::new(&source.name, &clusters[p.to].name).failed(e.clone()))
+                .collect();
+        }
+    };
+    let mut reports = Vec::new();
+    for pair in pairs {
+        let target = &clusters[pair.to].name;
+        let report = PairReport::new(&source.name, target);
+        let live = existing.get(target);
+        reports.push(match action {
+            Action::Unlink if live.is_none() => report,
+            Action::Unlink => delete_secret(source, report, target, options).await,
+            Action::Link => match creds.get(&pair.to) {
+                Some(Ok(creds)) => apply_secret(source, report, creds, live, options).await,
+                Some(Err(e)) => report.failed(e.clone()),
+                None => report.failed("internal: target not prepared".into()),
+            },
+        });
+    }
+    if prune {
+        for target in existing.keys().filter(|t| !known.contains(t.as_str())) {
+            let report = PairReport::new(&source.name, target);
+            reports.push(delete_secret(source, report, target, options).await);
+        }
+    }
+    reports
+}
+
+async fn apply_secret(
+    source: &Cluster,
+    mut report: PairReport,
+    creds: &Credentials,
+    live: Option<&Value>,
+    options: &RemoteOptions,
+) -> PairReport {
+    report.address = Some(creds.server.clone());
+    let mut write_report = ClusterReport::new(&source.name, &source.context);
+    let ns =
+        match namespaces::ensure(&source.api, ISTIO_SYSTEM, None, &options.write, &mut write_report).await {
+            Ok(ns) => ns,
+            Err(e) => return report.failed(source.explain_write(&e)),
+        };
+    let desired = rs::remote_secret_for_apply(creds);
+    match apply::apply_over(
+        &source.api,
+        &desired,
+        live,
+        &namespaces::write_into(&options.write, ns),
+    )
+    .await
+    {
+        Ok(outcome) => report.with(outcome),
+        Err(e) => report.failed(source.explain_write(&e)),
+    }
+}
+
+async fn delete_secret(
+    source: &Cluster,
+    report: PairReport,
+    target: &str,
+    options: &RemoteOptions,
+) -> PairReport {
+    let name = rs::secret_name(target);
+    let object = ObjectRef {
+        kind: "Secret".into(),
+        namespace: Some(ISTIO_SYSTEM.into()),
+        name: name.clone(),
+    };
+    let path = resource::SECRET.object_path(Some(ISTIO_SYSTEM), &name);
+    match apply::delete(&source.api, &object, &path, options.write.dry_run).await {
+        Ok(outcome) => report.with(outcome),
+        Err(e) => report.failed(source.explain_write(&e)),
+    }
+}
+
+/// Primary-remote: each remote's istio-system names the primary as its control plane.
+pub async fn annotate_remotes(
+    remotes: &[Cluster],
+    primary: &str,
+    options: &RemoteOptions,
+) -> Vec<(String, Result<Outcome, String>)> {
+    parallel::map_bounded(remotes.iter().collect(), options.parallel, |remote| async move {
+        let desired = rs::control_plane_annotation(primary);
+        let result = apply::apply(&remote.api, &desired, &options.write)
+            .await
+            .map_err(|e| remote.explain_write(&e));
+        (remote.name.clone(), result)
+    })
+    .await
+}
+
+/// Decodes the kubeconfig held by a live remote secret (for checks and tests).
+pub fn kubeconfig_of(secret: &Value, target: &str) -> Option<String> {
+    let encoded = secret.get("data")?.get(target)?.as_str()?;
+    String::from_utf8(base64::engine::general_purpose::STANDARD.decode(encoded).ok()?).ok()
+}

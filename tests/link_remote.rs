@@ -1,0 +1,301 @@
+//! `kubectl mesh link --mode remote-secret` (flavours ambient and sidecar) end to end.
+
+mod common;
+
+use base64::Engine;
+use common::*;
+use serde_json::Value;
+
+fn secret_path(target: &str) -> String {
+    format!("/api/v1/namespaces/istio-system/secrets/istio-remote-secret-{target}")
+}
+
+const CLUSTER_ROLE: &str = "/apis/rbac.authorization.k8s.io/v1/clusterroles/istio-reader-kubectl-mesh";
+
+fn kubeconfig_in(secret: &Value, target: &str) -> String {
+    let encoded = secret["data"][target].as_str().expect("kubeconfig entry");
+    String::from_utf8(base64::engine::general_purpose::STANDARD.decode(encoded).unwrap()).unwrap()
+}
+
+#[test]
+fn full_mesh_of_remote_secrets_that_authenticate() {
+    let env = with_istio(&["a", "b", "c"]);
+    let run = env
+        .mesh(&[
+            "link",
+            "--mode",
+            "remote-secret",
+            "--contexts",
+            "a,b,c",
+            "-o",
+            "json",
+        ])
+        .success();
+    let links = run.json()["links"].as_array().cloned().unwrap();
+    assert_eq!(links.len(), 6);
+    assert!(links.iter().all(|l| l["result"] == "created"), "{links:?}");
+    for from in ["a", "b", "c"] {
+        for to in ["a", "b", "c"].iter().filter(|t| **t != from) {
+            let secret = env
+                .cluster(from)
+                .object(&secret_path(to))
+                .unwrap_or_else(|| panic!("{from} -> {to}"));
+            assert_eq!(secret["metadata"]["labels"]["istio/multiCluster"], "true");
+            assert_eq!(
+                secret["metadata"]["annotations"]["networking.istio.io/cluster"],
+                *to
+            );
+            // The kubeconfig inside really authenticates against the target, as the reader.
+            let config = kubeconfig_in(&secret, to);
+            let path = env.dir.path().join(format!("remote-{from}-{to}"));
+            std::fs::write(&path, &config).unwrap();
+            env.cluster(to).reset_counts();
+            env.kubectl(&["--kubeconfig", path.to_str().unwrap(), "get", "namespaces"])
+                .success();
+            let users: Vec<String> = env
+                .cluster(to)
+                .request_log()
+                .iter()
+                .map(|r| r.user.clone())
+                .collect();
+            assert!(
+                users
+                    .iter()
+                    .any(|u| u == "system:serviceaccount:istio-system:istio-reader-service-account"),
+                "{users:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn reader_cluster_role_has_no_write_verb() {
+    let env = with_istio(&["a", "b"]);
+    env.mesh(&["link", "--mode", "remote-secret", "--contexts", "a,b"])
+        .success();
+    let role = env.cluster("b").object(CLUSTER_ROLE).expect("cluster role");
+    for rule in role["rules"].as_array().unwrap() {
+        for verb in rule["verbs"].as_array().unwrap() {
+            assert!(
+                ["get", "list", "watch"].contains(&verb.as_str().unwrap()),
+                "{rule}"
+            );
+        }
+        assert!(
+            !rule["resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r == "secrets"),
+            "no secrets cluster-wide"
+        );
+    }
+    let binding = env
+        .cluster("b")
+        .object("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/istio-reader-kubectl-mesh")
+        .unwrap();
+    assert_eq!(binding["subjects"][0]["name"], "istio-reader-service-account");
+}
+
+#[test]
+fn rerun_is_unchanged_with_zero_writes() {
+    let env = with_istio(&["a", "b"]);
+    env.mesh(&["link", "--mode", "remote-secret", "--contexts", "a,b"])
+        .success();
+    env.cluster("a").reset_counts();
+    env.cluster("b").reset_counts();
+    let run = env
+        .mesh(&["link", "--flavor", "ambient", "--contexts", "a,b", "-o", "json"])
+        .success();
+    assert!(
+        run.json()["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["result"] == "unchanged"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        env.cluster("a").counts().writes(),
+        0,
+        "{:?}",
+        env.cluster("a").request_log()
+    );
+    assert_eq!(env.cluster("b").counts().writes(), 0);
+}
+
+#[test]
+fn bounded_tokens_use_token_requests() {
+    let env = with_istio(&["a", "b"]);
+    env.mesh(&[
+        "link",
+        "--mode",
+        "remote-secret",
+        "--from",
+        "a",
+        "--to",
+        "b",
+        "--token-duration",
+        "720h",
+    ])
+    .success();
+    let log = env.cluster("b").request_log();
+    assert!(log.iter().any(|r| r.method == "POST"
+        && r.path
+            .contains("serviceaccounts/istio-reader-service-account/token")));
+    assert!(env
+        .cluster("b")
+        .object(
+            "/api/v1/namespaces/istio-system/secrets/istio-reader-service-account-istio-remote-secret-token"
+        )
+        .is_none());
+    assert!(env.cluster("a").object(&secret_path("b")).is_some());
+    assert!(
+        env.cluster("b").object(&secret_path("a")).is_none(),
+        "one direction only"
+    );
+}
+
+#[test]
+fn primary_remote_puts_secrets_in_the_primary_and_annotates_remotes() {
+    let env = with_istio(&["p", "r1", "r2"]);
+    env.mesh(&[
+        "link",
+        "--mode",
+        "remote-secret",
+        "--primary",
+        "p",
+        "--remotes",
+        "r1,r2",
+    ])
+    .success();
+    assert!(env.cluster("p").object(&secret_path("r1")).is_some());
+    assert!(env.cluster("p").object(&secret_path("r2")).is_some());
+    for remote in ["r1", "r2"] {
+        assert!(
+            env.cluster(remote).object(&secret_path("p")).is_none(),
+            "remotes hold no secrets"
+        );
+        let ns = env.cluster(remote).object(ISTIO_SYSTEM).unwrap();
+        assert_eq!(
+            ns["metadata"]["annotations"]["topology.istio.io/controlPlaneClusters"],
+            "p"
+        );
+    }
+}
+
+#[test]
+fn forbidden_service_account_fails_only_that_targets_pairs() {
+    let env = with_istio(&["a", "b", "c"]);
+    env.cluster("c").deny("create", "serviceaccounts");
+    env.cluster("c").deny("patch", "serviceaccounts");
+    let run = env
+        .mesh(&[
+            "link",
+            "--mode",
+            "remote-secret",
+            "--contexts",
+            "a,b,c",
+            "-o",
+            "json",
+        ])
+        .code(1);
+    for link in run.json()["links"].as_array().unwrap() {
+        let expected = if link["to"] == "c" { "failed" } else { "created" };
+        assert_eq!(link["result"], expected, "{link}");
+        if link["to"] == "c" {
+            let error = link["error"].as_str().unwrap();
+            assert!(
+                error.contains("403") && error.contains("ServiceAccount"),
+                "{error}"
+            );
+            assert!(error.contains("kubectl auth can-i"), "says how to check: {error}");
+        }
+    }
+}
+
+#[test]
+fn generate_prints_the_secret_and_unlink_removes_them() {
+    let env = with_istio(&["a", "b"]);
+    let yaml = env
+        .mesh(&["link", "--mode", "remote-secret", "--generate", "--context", "b"])
+        .success()
+        .stdout;
+    assert!(yaml.contains("name: istio-remote-secret-b"), "{yaml}");
+    assert!(yaml.contains("stringData:"), "{yaml}");
+    env.kubectl_stdin(&["--context", "a", "apply", "--server-side", "-f", "-"], &yaml)
+        .success();
+    assert!(env.cluster("a").object(&secret_path("b")).is_some());
+
+    env.mesh(&["link", "--mode", "remote-secret", "--contexts", "a,b"])
+        .success();
+    let run = env
+        .mesh(&[
+            "link",
+            "--mode",
+            "remote-secret",
+            "--contexts",
+            "a,b",
+            "--unlink",
+            "-o",
+            "json",
+        ])
+        .success();
+    assert!(
+        run.json()["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["result"] == "deleted"),
+        "{}",
+        run.stdout
+    );
+    assert!(env.cluster("a").object(&secret_path("b")).is_none());
+    assert!(env.cluster("b").object(&secret_path("a")).is_none());
+}
+
+#[test]
+fn remote_secret_flags_are_checked() {
+    let env = with_istio(&["a", "b", "c"]);
+    for (args, expected) in [
+        (
+            vec![
+                "--contexts",
+                "a,b",
+                "--server",
+                "https://x:6443",
+                "--mode",
+                "remote-secret",
+            ],
+            "--server sets the address of one target",
+        ),
+        (
+            vec![
+                "--contexts",
+                "a,b",
+                "--token-duration",
+                "1m",
+                "--mode",
+                "remote-secret",
+            ],
+            "at least 10m",
+        ),
+        (
+            vec!["--contexts", "a,b", "--token-duration", "1h"],
+            "belong to --mode remote-secret",
+        ),
+        (
+            vec!["--primary", "a", "--remotes", "a", "--mode", "remote-secret"],
+            "same cluster twice",
+        ),
+    ] {
+        let mut full = vec!["link"];
+        full.extend(args.iter());
+        let run = env.mesh(&full).code(2);
+        assert!(run.stderr.contains(expected), "{full:?}: {}", run.stderr);
+    }
+    for name in ["a", "b", "c"] {
+        assert_eq!(env.cluster(name).counts().total(), 0);
+    }
+}
