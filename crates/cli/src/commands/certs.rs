@@ -386,13 +386,24 @@ fn generate(args: GenerateArgs) -> Result<ExitCode, CliError> {
     let options = args.keys.options()?;
     let clusters = unique_names(&args.clusters)?;
     let dir = args.keys.dir()?;
-    let (root, root_result) = obtain_root(&dir, &args.byo, &options, args.keys.force)?;
     // Existing intermediates are kept (re-running converges), unless --force.
-    let todo: Vec<&String> = clusters
+    let todo: Vec<&str> = clusters
         .iter()
+        .map(String::as_str)
         .filter(|c| args.keys.force || dir.read_intermediate(c).is_err())
         .collect();
-    let issued = issue_concurrently(&root, &todo, &options)?;
+    let new_root = args.byo.root_cert.is_none() && (args.keys.force || !dir.root_exists());
+    let (root, root_result, intermediates) = if new_root {
+        // Every key (root and intermediates) is generated at once, one thread each.
+        let (root, intermediates) = mesh_trust::generate_all(&options, &todo).map_err(trust_error)?;
+        (root, "created", intermediates)
+    } else {
+        let (root, result) = obtain_root(&dir, &args.byo, &options, args.keys.force)?;
+        let intermediates =
+            mesh_trust::generate_intermediates(&root, &todo, &options).map_err(trust_error)?;
+        (root, result, intermediates)
+    };
+    let issued: Vec<(&str, Intermediate)> = todo.iter().copied().zip(intermediates).collect();
     if root_result != "unchanged" {
         dir.write_root(&root, args.keys.force).map_err(trust_error)?;
     }
@@ -434,34 +445,6 @@ fn unique_names(names: &[String]) -> Result<Vec<String>, CliError> {
             .into());
     }
     Ok(out)
-}
-
-/// Key generation is CPU-bound: one thread per intermediate.
-fn issue_concurrently(
-    root: &CaKeyPair,
-    clusters: &[&String],
-    options: &Options,
-) -> Result<Vec<(String, Intermediate)>, CliError> {
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = clusters
-            .iter()
-            .map(|cluster| {
-                let cluster = cluster.to_string();
-                scope.spawn(move || {
-                    let issued = mesh_trust::generate_intermediate(root, &cluster, options);
-                    (cluster, issued)
-                })
-            })
-            .collect();
-        let mut out = Vec::new();
-        for handle in handles {
-            let (cluster, issued) = handle
-                .join()
-                .map_err(|_| CliError::Failed("a key generation thread panicked".into()))?;
-            out.push((cluster, issued.map_err(trust_error)?));
-        }
-        Ok(out)
-    })
 }
 
 /// The Secret of one cluster, from its directory; a missing or broken bundle is bad input.
