@@ -26,5 +26,6 @@ pub mod remote_secrets;
 pub mod report;
 pub mod resource;
 pub mod resources;
+pub mod verify;
 
 pub use error::InputError;

@@ -3,7 +3,7 @@
 pub mod certs;
 pub mod expose;
 pub mod link;
-pub mod pending;
+pub mod verify;
 pub mod version;
 
 use std::process::ExitCode;
@@ -40,8 +40,8 @@ pub enum Command {
     Link(link::LinkArgs),
     /// Create the shared root of trust and per-cluster intermediates, and install them
     Certs(certs::CertsArgs),
-    /// Check that the mesh is consistent across clusters (not yet available)
-    Verify(pending::PendingArgs),
+    /// Check that the mesh is consistent: trust, gateways, links (exit 0 healthy, 1 failed)
+    Verify(verify::VerifyArgs),
     /// Print the version and git commit
     Version,
 }
@@ -57,7 +57,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Some(Command::Expose(args)) => expose::run(args).await,
         Some(Command::Link(args)) => link::run(args).await,
         Some(Command::Certs(args)) => certs::run(args).await,
-        Some(Command::Verify(args)) => pending::run("verify", args).await,
+        Some(Command::Verify(args)) => verify::run(args).await,
         Some(Command::Version) => version::run(),
     }
 }

@@ -1,0 +1,92 @@
+//! `mesh-bench`: measures kubectl-mesh against the procedures users run today and prints
+//! ratios against the project's performance targets (docs/benchmarks.md).
+//!
+//! Timings are medians of paired, interleaved rounds so that background load hits both
+//! sides of a comparison. A FAIL is a measurement, not an error: the exit code is 0 whenever
+//! the benchmark ran, 1 when it could not (missing binary, a run that failed), 2 on usage.
+
+mod certs;
+mod link;
+mod util;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "mesh-bench", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// `kubectl-mesh certs generate` (root + 3 intermediates) vs the openssl procedure of the multicluster guide
+    Certs(CertsArgs),
+    /// `kubectl-mesh link` over N fake clusters with injected API latency vs one pair at a time
+    Link(LinkArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CertsArgs {
+    /// Timed runs of each side (median reported)
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub runs: u32,
+
+    /// The kubectl-mesh binary [default: next to mesh-bench, i.e. target/release/kubectl-mesh]
+    #[arg(long, value_name = "PATH")]
+    pub bin: Option<PathBuf>,
+
+    /// The openssl binary the shell procedure runs
+    #[arg(long, value_name = "PATH", default_value = "openssl")]
+    pub openssl: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LinkArgs {
+    /// Cluster counts to link
+    #[arg(long, value_delimiter = ',', default_value = "2,5,10,20", value_parser = clap::value_parser!(u16).range(2..=200))]
+    pub sizes: Vec<u16>,
+
+    /// Latency injected in every API request of every fake cluster
+    #[arg(long, default_value = "50ms", value_parser = util::parse_duration)]
+    pub latency: Duration,
+
+    /// Timed rounds per size (median reported; sizes are interleaved within a round)
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rounds: u32,
+
+    /// `--parallel` passed to `kubectl-mesh link` [default: the largest size, so N <= --parallel holds]
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallel: Option<u16>,
+
+    /// Longest the one-pair-at-a-time baseline may run before it is sampled and extrapolated
+    #[arg(long, default_value = "180s", value_parser = util::parse_duration)]
+    pub baseline_budget: Duration,
+
+    /// Skip the one-pair-at-a-time baseline
+    #[arg(long)]
+    pub no_baseline: bool,
+
+    /// The kubectl-mesh binary [default: next to mesh-bench, i.e. target/release/kubectl-mesh]
+    #[arg(long, value_name = "PATH")]
+    pub bin: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Certs(args) => certs::run(&args),
+        Command::Link(args) => link::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mesh-bench: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

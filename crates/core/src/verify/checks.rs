@@ -1,0 +1,627 @@
+//! Every check, computed from the facts of all clusters. Pure: no I/O here.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::facts::{ClusterFacts, Read};
+use super::{Check, LinkMode, Status, VerifyOptions};
+use crate::apply::is_subset;
+use crate::expose::address_of;
+use crate::labels::NETWORK;
+use crate::link::trust_domain_of;
+use crate::resources::peering::{self, Target};
+use crate::resources::{cacerts, remote_secret};
+
+const DEFAULT_TRUST_DOMAIN: &str = "cluster.local";
+
+fn check(id: &'static str, cluster: &str, status: Status, message: impl Into<String>) -> Check {
+    Check {
+        id,
+        cluster: Some(cluster.to_string()),
+        from: None,
+        to: None,
+        status,
+        message: message.into(),
+        hint: None,
+    }
+}
+
+fn global(id: &'static str, status: Status, message: impl Into<String>) -> Check {
+    Check {
+        id,
+        cluster: None,
+        from: None,
+        to: None,
+        status,
+        message: message.into(),
+        hint: None,
+    }
+}
+
+fn pair(id: &'static str, from: &str, to: &str, status: Status, message: impl Into<String>) -> Check {
+    Check {
+        id,
+        cluster: None,
+        from: Some(from.to_string()),
+        to: Some(to.to_string()),
+        status,
+        message: message.into(),
+        hint: None,
+    }
+}
+
+impl Check {
+    fn hint(mut self, hint: impl Into<String>) -> Check {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// What we derive once per cluster and use in several checks.
+struct Derived<'a> {
+    facts: &'a ClusterFacts,
+    cluster_id: String,
+    network: Option<String>,
+    trust_domain: String,
+    mesh_id: Option<String>,
+    eastwest: Option<&'a Value>,
+    root_fingerprint: Option<String>,
+}
+
+pub fn evaluate(all: &[ClusterFacts], options: &VerifyOptions) -> Vec<Check> {
+    let derived: Vec<Derived> = all.iter().map(|f| derive(f, options)).collect();
+    let mut checks = Vec::new();
+    for d in &derived {
+        checks.extend(cluster_checks(d, &derived, options));
+    }
+    checks.extend(shared_root(&derived));
+    checks.extend(mesh_id(&derived));
+    for from in &derived {
+        for to in derived.iter().filter(|t| t.facts.name != from.facts.name) {
+            checks.push(link_check(from, to, options));
+        }
+    }
+    checks
+}
+
+fn derive<'a>(facts: &'a ClusterFacts, options: &VerifyOptions) -> Derived<'a> {
+    let mesh: Option<Value> = present(&facts.mesh_config)
+        .and_then(|cm| cm.pointer("/data/mesh")?.as_str().map(str::to_string))
+        .and_then(|text| serde_yaml_ng::from_str(&text).ok());
+    let eastwest = facts.gateways.as_ref().ok().and_then(|gws| {
+        gws.iter().find(|g| {
+            g.pointer("/metadata/name").and_then(Value::as_str) == Some(options.gateway_name.as_str())
+        })
+    });
+    Derived {
+        facts,
+        cluster_id: istiod_env(facts, "CLUSTER_ID").unwrap_or_else(|| facts.name.clone()),
+        network: present(&facts.istio_system).and_then(|ns| {
+            ns.pointer("/metadata/labels")?
+                .get(NETWORK)?
+                .as_str()
+                .map(str::to_string)
+        }),
+        trust_domain: present(&facts.mesh_config)
+            .and_then(trust_domain_of)
+            .unwrap_or_else(|| DEFAULT_TRUST_DOMAIN.to_string()),
+        mesh_id: mesh.as_ref().and_then(|m| {
+            m.pointer("/defaultConfig/meshId")
+                .or_else(|| m.get("meshId"))?
+                .as_str()
+                .map(str::to_string)
+        }),
+        eastwest,
+        root_fingerprint: present(&facts.cacerts)
+            .and_then(|s| cacerts::entry(s, cacerts::ROOT_CERT_KEY))
+            .and_then(|pem| mesh_trust::inspect(&pem).ok())
+            .map(|info| info.sha256_fingerprint),
+    }
+}
+
+fn present(read: &Read) -> Option<&Value> {
+    read.as_ref().ok().and_then(Option::as_ref)
+}
+
+/// An environment variable of istiod's container (how the install configured it).
+fn istiod_env(facts: &ClusterFacts, name: &str) -> Option<String> {
+    let containers = present(&facts.istiod)?
+        .pointer("/spec/template/spec/containers")?
+        .as_array()?;
+    containers.iter().find_map(|c| {
+        c.get("env")?.as_array()?.iter().find_map(|e| {
+            (e.get("name")?.as_str()? == name).then(|| e.get("value")?.as_str().map(str::to_string))?
+        })
+    })
+}
+
+fn cluster_checks(d: &Derived, all: &[Derived], options: &VerifyOptions) -> Vec<Check> {
+    let name = d.facts.name.as_str();
+    let version = match &d.facts.version {
+        Ok(version) => version,
+        Err(e) => {
+            return vec![
+                check("api", name, Status::Fail, format!("unreachable: {e}")).hint(format!(
+                    "kubectl --context {} get --raw /version",
+                    d.facts.context
+                )),
+            ];
+        }
+    };
+    let mut checks = vec![check(
+        "api",
+        name,
+        Status::Pass,
+        format!("reachable, Kubernetes {version}"),
+    )];
+    checks.push(istiod_check(d));
+    checks.push(cluster_name_check(d, all));
+    checks.push(match &d.network {
+        Some(network) => check("network", name, Status::Pass, format!("network {network}")),
+        None => check(
+            "network",
+            name,
+            Status::Fail,
+            format!("namespace istio-system has no {NETWORK} label"),
+        )
+        .hint(format!(
+            "kubectl --context {} label namespace istio-system {NETWORK}=NETWORK",
+            d.facts.context
+        )),
+    });
+    checks.push(check(
+        "trust-domain",
+        name,
+        Status::Pass,
+        format!("trust domain {}", d.trust_domain),
+    ));
+    checks.extend(cacerts_checks(d, options));
+    checks.extend(eastwest_checks(d, options));
+    checks.extend(skip_validate_check(d, all));
+    checks
+}
+
+fn istiod_check(d: &Derived) -> Check {
+    let name = &d.facts.name;
+    match &d.facts.istiod {
+        Err(e) => check("istiod", name, Status::Fail, format!("cannot read istiod: {e}")),
+        Ok(None) => check(
+            "istiod",
+            name,
+            Status::Fail,
+            "no istiod Deployment in istio-system",
+        )
+        .hint("install Istio in this cluster (e.g. `kubectl mesh up -f mesh.yaml` or helm install istiod)"),
+        Ok(Some(istiod)) => {
+            let image = istiod
+                .pointer("/spec/template/spec/containers/0/image")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let version = image.rsplit_once(':').map_or("unknown", |(_, tag)| tag);
+            let ready = istiod
+                .pointer("/status/readyReplicas")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
+            if ready > 0 {
+                check(
+                    "istiod",
+                    name,
+                    Status::Pass,
+                    format!("istiod {version}, {ready} ready"),
+                )
+            } else {
+                check(
+                    "istiod",
+                    name,
+                    Status::Fail,
+                    format!("istiod {version} has no ready replica"),
+                )
+                .hint(format!(
+                    "kubectl --context {} -n istio-system describe deployment istiod",
+                    d.facts.context
+                ))
+            }
+        }
+    }
+}
+
+fn cluster_name_check(d: &Derived, all: &[Derived]) -> Check {
+    let twins: Vec<&str> = all
+        .iter()
+        .filter(|o| o.facts.name != d.facts.name && o.facts.reachable() && o.cluster_id == d.cluster_id)
+        .map(|o| o.facts.name.as_str())
+        .collect();
+    if twins.is_empty() {
+        return check(
+            "cluster-name",
+            &d.facts.name,
+            Status::Pass,
+            format!("cluster name {} is unique", d.cluster_id),
+        );
+    }
+    check(
+        "cluster-name",
+        &d.facts.name,
+        Status::Fail,
+        format!("cluster name {} is also used by {}", d.cluster_id, twins.join(", ")),
+    )
+    .hint("give every cluster its own name (istiod's global.multiCluster.clusterName / CLUSTER_ID) and reinstall istiod")
+}
+
+fn cacerts_checks(d: &Derived, options: &VerifyOptions) -> Vec<Check> {
+    let name = &d.facts.name;
+    let fix = format!("kubectl mesh certs secret --contexts {}", d.facts.context);
+    let secret = match &d.facts.cacerts {
+        Err(e) => {
+            return vec![check(
+                "cacerts",
+                name,
+                Status::Fail,
+                format!("cannot read cacerts: {e}"),
+            )]
+        }
+        Ok(None) => {
+            return vec![check("cacerts", name, Status::Fail, "no cacerts Secret in istio-system: istiod signs with its own self-signed root, so other clusters cannot trust it")
+                .hint(format!("kubectl mesh certs generate --clusters {name} && {fix}"))];
+        }
+        Ok(Some(secret)) => secret,
+    };
+    let field = |key: &str| cacerts::entry(secret, key).unwrap_or_default();
+    let report = match mesh_trust::check_bundle(
+        &field("ca-cert.pem"),
+        &field("root-cert.pem"),
+        &field("cert-chain.pem"),
+    ) {
+        Ok(report) => report,
+        Err(e) => {
+            return vec![check(
+                "cacerts",
+                name,
+                Status::Fail,
+                format!("cacerts cannot be read: {e}"),
+            )
+            .hint(fix)]
+        }
+    };
+    let mut checks = vec![if report.is_ok() {
+        check(
+            "cacerts",
+            name,
+            Status::Pass,
+            format!("intermediate chains to root {}", short(report.root_fingerprint())),
+        )
+    } else {
+        check("cacerts", name, Status::Fail, report.problems.join("; ")).hint(format!(
+            "re-issue it: kubectl mesh certs rotate --cluster {name} --apply-to {}",
+            d.facts.context
+        ))
+    }];
+    let days = report.ca.days_left;
+    let expiry = report.ca.not_after.date();
+    checks.push(if days < 0 {
+        check(
+            "cacerts-expiry",
+            name,
+            Status::Fail,
+            format!("intermediate expired on {expiry}"),
+        )
+        .hint(format!(
+            "kubectl mesh certs rotate --cluster {name} --apply-to {}",
+            d.facts.context
+        ))
+    } else if days < options.expiry_warn_days {
+        check(
+            "cacerts-expiry",
+            name,
+            Status::Warn,
+            format!("intermediate expires in {days} days ({expiry})"),
+        )
+        .hint(format!(
+            "kubectl mesh certs rotate --cluster {name} --apply-to {}",
+            d.facts.context
+        ))
+    } else {
+        check(
+            "cacerts-expiry",
+            name,
+            Status::Pass,
+            format!("intermediate valid for {days} more days"),
+        )
+    });
+    checks
+}
+
+fn short(fingerprint: &str) -> String {
+    fingerprint.chars().take(23).collect()
+}
+
+fn eastwest_checks(d: &Derived, options: &VerifyOptions) -> Vec<Check> {
+    let name = &d.facts.name;
+    let what = format!("{}/{}", options.gateway_namespace, options.gateway_name);
+    let gateway = match (&d.facts.gateways, d.eastwest) {
+        (Err(e), _) => {
+            return vec![check(
+                "eastwest",
+                name,
+                Status::Fail,
+                format!("cannot list gateways: {e}"),
+            )]
+        }
+        (Ok(_), None) => {
+            return vec![check(
+                "eastwest",
+                name,
+                Status::Fail,
+                format!("no east-west Gateway {what}"),
+            )
+            .hint(format!(
+                "kubectl mesh expose --context {} --wait",
+                d.facts.context
+            ))];
+        }
+        (Ok(_), Some(gateway)) => gateway,
+    };
+    let programmed = gateway
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .is_some_and(|conds| {
+            conds
+                .iter()
+                .any(|c| c["type"] == "Programmed" && c["status"] == "True")
+        });
+    match (address_of(gateway), programmed) {
+        (Some(address), true) => vec![check(
+            "eastwest",
+            name,
+            Status::Pass,
+            format!("Gateway {what} programmed at {address}"),
+        )],
+        (address, _) => vec![check(
+            "eastwest",
+            name,
+            Status::Fail,
+            format!(
+                "Gateway {what} is not ready (address: {}, Programmed: {programmed})",
+                address.as_deref().unwrap_or("none")
+            ),
+        )
+        .hint(format!(
+            "kubectl --context {} -n {} describe gateway {}",
+            d.facts.context, options.gateway_namespace, options.gateway_name
+        ))],
+    }
+}
+
+/// Where trust domains differ, istiod must not reject peers' identities.
+fn skip_validate_check(d: &Derived, all: &[Derived]) -> Option<Check> {
+    let differ = all
+        .iter()
+        .filter(|o| o.facts.reachable())
+        .any(|o| o.trust_domain != d.trust_domain);
+    if !differ {
+        return None;
+    }
+    let set = istiod_env(d.facts, "PILOT_SKIP_VALIDATE_TRUST_DOMAIN").as_deref() == Some("true");
+    Some(if set {
+        check(
+            "skip-validate-trust-domain",
+            &d.facts.name,
+            Status::Pass,
+            "trust domains differ and istiod accepts them (PILOT_SKIP_VALIDATE_TRUST_DOMAIN)",
+        )
+    } else {
+        check("skip-validate-trust-domain", &d.facts.name, Status::Fail, "trust domains differ across clusters but istiod validates them: cross-cluster mTLS will be rejected")
+            .hint("set env PILOT_SKIP_VALIDATE_TRUST_DOMAIN=true on istiod (helm: --set env.PILOT_SKIP_VALIDATE_TRUST_DOMAIN=true)")
+    })
+}
+
+fn shared_root(all: &[Derived]) -> Option<Check> {
+    let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for d in all.iter().filter(|d| d.facts.reachable()) {
+        let Some(fp) = &d.root_fingerprint else { continue };
+        groups.entry(fp.as_str()).or_default().push(&d.facts.name);
+    }
+    match groups.len() {
+        0 => None,
+        1 => {
+            let (fp, names) = groups.iter().next()?;
+            Some(global(
+                "shared-root",
+                Status::Pass,
+                format!("{} share root {}", names.join(", "), short(fp)),
+            ))
+        }
+        _ => {
+            let parts: Vec<String> = groups
+                .iter()
+                .map(|(fp, names)| format!("{} use root {}", names.join(", "), short(fp)))
+                .collect();
+            Some(global("shared-root", Status::Fail, format!("clusters do not share one root: {}", parts.join("; ")))
+                .hint("issue every intermediate from one root: kubectl mesh certs generate --clusters ..., then kubectl mesh certs secret --force --contexts ..."))
+        }
+    }
+}
+
+fn mesh_id(all: &[Derived]) -> Option<Check> {
+    let reachable: Vec<&Derived> = all.iter().filter(|d| d.facts.reachable()).collect();
+    let ids: Vec<(&str, Option<&str>)> = reachable
+        .iter()
+        .map(|d| (d.facts.name.as_str(), d.mesh_id.as_deref()))
+        .collect();
+    let first = ids.first()?.1;
+    if ids.iter().all(|(_, id)| *id == first) {
+        let message = match first {
+            Some(id) => format!("every cluster is in mesh {id}"),
+            None => "no cluster sets a mesh ID (all default)".to_string(),
+        };
+        return Some(global("mesh-id", Status::Pass, message));
+    }
+    let parts: Vec<String> = ids
+        .iter()
+        .map(|(name, id)| format!("{name}={}", id.unwrap_or("(unset)")))
+        .collect();
+    Some(
+        global(
+            "mesh-id",
+            Status::Fail,
+            format!("clusters disagree on the mesh ID: {}", parts.join(", ")),
+        )
+        .hint("install every cluster with the same global.meshID"),
+    )
+}
+
+fn link_check(from: &Derived, to: &Derived, options: &VerifyOptions) -> Check {
+    let (f, t) = (from.facts.name.as_str(), to.facts.name.as_str());
+    let fix = match options.mode {
+        LinkMode::Peering => format!("kubectl mesh link --from {} --to {}", ctx_ref(from), ctx_ref(to)),
+        LinkMode::RemoteSecret => format!(
+            "kubectl mesh link --mode remote-secret --from {} --to {}",
+            ctx_ref(from),
+            ctx_ref(to)
+        ),
+    };
+    if !from.facts.reachable() || !to.facts.reachable() {
+        let down = if from.facts.reachable() { t } else { f };
+        return pair(
+            "link",
+            f,
+            t,
+            Status::Fail,
+            format!("cannot check: cluster {down} is unreachable"),
+        );
+    }
+    let live = find_link(from, t, options);
+    let Some(live) = live else {
+        return match find_link(to, f, options) {
+            Some(_) => pair(
+                "link",
+                f,
+                t,
+                Status::Warn,
+                format!("one-way: {t} links to {f}, but {f} does not link to {t}"),
+            )
+            .hint(fix),
+            None => pair("link", f, t, Status::Fail, "not linked").hint(fix),
+        };
+    };
+    match options.mode {
+        LinkMode::Peering => peering_current(from, to, live, fix),
+        LinkMode::RemoteSecret => remote_secret_current(to, live, f, t, fix),
+    }
+}
+
+/// `name=context` when a cluster is named apart from its context, so that fixes run as printed.
+fn ctx_ref(d: &Derived) -> String {
+    if d.facts.name == d.facts.context {
+        d.facts.name.clone()
+    } else {
+        format!("{}={}", d.facts.name, d.facts.context)
+    }
+}
+
+fn find_link<'a>(source: &'a Derived, target: &str, options: &VerifyOptions) -> Option<&'a Value> {
+    let (items, name) = match options.mode {
+        LinkMode::Peering => (source.facts.gateways.as_ref().ok()?, peering::name(target)),
+        LinkMode::RemoteSecret => (
+            source.facts.remote_secrets.as_ref().ok()?,
+            remote_secret::secret_name(target),
+        ),
+    };
+    items
+        .iter()
+        .find(|o| o.pointer("/metadata/name").and_then(Value::as_str) == Some(name.as_str()))
+}
+
+fn peering_current(from: &Derived, to: &Derived, live: &Value, fix: String) -> Check {
+    let (f, t) = (from.facts.name.as_str(), to.facts.name.as_str());
+    let Some(address) = to.eastwest.and_then(address_of) else {
+        return pair(
+            "link",
+            f,
+            t,
+            Status::Fail,
+            format!("linked, but {t}'s east-west gateway has no address to compare with"),
+        );
+    };
+    let Some(network) = to
+        .eastwest
+        .and_then(|g| g.pointer("/metadata/labels")?.get(NETWORK)?.as_str())
+    else {
+        return pair(
+            "link",
+            f,
+            t,
+            Status::Fail,
+            format!("linked, but {t}'s east-west gateway has no network label"),
+        );
+    };
+    let target = Target {
+        cluster: t.to_string(),
+        address,
+        network: network.to_string(),
+        trust_domain: to.trust_domain.clone(),
+    };
+    let namespace = live
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("istio-gateways");
+    let expected = peering::gateway(&target, namespace);
+    if is_subset(&expected, live) {
+        return pair(
+            "link",
+            f,
+            t,
+            Status::Pass,
+            format!("linked to {} on {}", target.address, target.network),
+        );
+    }
+    let live_address = live
+        .pointer("/spec/addresses/0/value")
+        .and_then(Value::as_str)
+        .unwrap_or("none");
+    pair(
+        "link",
+        f,
+        t,
+        Status::Fail,
+        format!(
+            "stale: points at {live_address}, but {t} is at {} (network {}, trust domain {})",
+            target.address, target.network, target.trust_domain
+        ),
+    )
+    .hint(fix)
+}
+
+fn remote_secret_current(to: &Derived, live: &Value, f: &str, t: &str, fix: String) -> Check {
+    let Some(config) = crate::remote_secrets::kubeconfig_of(live, t) else {
+        return pair(
+            "link",
+            f,
+            t,
+            Status::Fail,
+            format!("remote secret holds no kubeconfig for {t}"),
+        )
+        .hint(fix);
+    };
+    let server = config
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server: "))
+        .unwrap_or("")
+        .trim();
+    if server == to.facts.server {
+        pair("link", f, t, Status::Pass, format!("remote secret for {server}"))
+    } else {
+        pair(
+            "link",
+            f,
+            t,
+            Status::Fail,
+            format!(
+                "stale: remote secret points at {server}, but {t} is at {}",
+                to.facts.server
+            ),
+        )
+        .hint(fix)
+    }
+}

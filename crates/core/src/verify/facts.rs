@@ -1,0 +1,120 @@
+//! What verify reads from one cluster: a handful of GETs and LISTs, all at once.
+
+use serde_json::Value;
+
+use super::{LinkMode, VerifyOptions};
+use crate::api::ApiError;
+use crate::clusters::Cluster;
+use crate::labels::{ISTIO_SYSTEM, MANAGED_BY, MANAGED_BY_VALUE};
+use crate::resource;
+use crate::resources::{cacerts, remote_secret};
+
+/// One read: the object (`None` when absent), or why it could not be read.
+pub type Read = Result<Option<Value>, String>;
+
+/// Everything the checks need to know about one cluster.
+#[derive(Debug, Clone)]
+pub struct ClusterFacts {
+    pub name: String,
+    pub context: String,
+    pub server: String,
+    /// `/version`; an error here means the cluster is unreachable and nothing else was read.
+    pub version: Result<String, String>,
+    pub istiod: Read,
+    pub istio_system: Read,
+    pub mesh_config: Read,
+    pub cacerts: Read,
+    /// Gateways in the gateway namespace (the east-west gateway and our peer Gateways).
+    pub gateways: Result<Vec<Value>, String>,
+    /// Our remote secrets (remote-secret mode only).
+    pub remote_secrets: Result<Vec<Value>, String>,
+}
+
+impl ClusterFacts {
+    pub fn reachable(&self) -> bool {
+        self.version.is_ok()
+    }
+}
+
+fn describe(cluster: &Cluster, e: ApiError) -> String {
+    cluster.explain(&e)
+}
+
+async fn read(cluster: &Cluster, path: String) -> Read {
+    cluster.api.get(&path).await.map_err(|e| describe(cluster, e))
+}
+
+pub async fn collect(cluster: &Cluster, options: &VerifyOptions) -> ClusterFacts {
+    let version = cluster
+        .api
+        .get_required("/version")
+        .await
+        .map(|v| {
+            v.get("gitVersion")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown")
+                .to_string()
+        })
+        .map_err(|e| describe(cluster, e));
+    let mut facts = ClusterFacts {
+        name: cluster.name.clone(),
+        context: cluster.context.clone(),
+        server: cluster.server.clone(),
+        version,
+        istiod: Ok(None),
+        istio_system: Ok(None),
+        mesh_config: Ok(None),
+        cacerts: Ok(None),
+        gateways: Ok(Vec::new()),
+        remote_secrets: Ok(Vec::new()),
+    };
+    if !facts.reachable() {
+        return facts;
+    }
+    let gateways = async {
+        let path = resource::GATEWAY.collection_path(Some(&options.gateway_namespace));
+        match cluster.api.list(&path, None).await {
+            Err(e) if e.is_not_found() => Ok(Vec::new()),
+            other => other.map_err(|e| describe(cluster, e)),
+        }
+    };
+    let secrets = async {
+        if options.mode != LinkMode::RemoteSecret {
+            return Ok(Vec::new());
+        }
+        let path = resource::SECRET.collection_path(Some(ISTIO_SYSTEM));
+        let selector = format!(
+            "{}=true,{MANAGED_BY}={MANAGED_BY_VALUE}",
+            remote_secret::MULTICLUSTER_LABEL
+        );
+        cluster
+            .api
+            .list(&path, Some(&selector))
+            .await
+            .map_err(|e| describe(cluster, e))
+    };
+    let (istiod, istio_system, mesh_config, cacerts, gateways, secrets) = futures::join!(
+        read(
+            cluster,
+            resource::DEPLOYMENT.object_path(Some(ISTIO_SYSTEM), "istiod")
+        ),
+        read(cluster, resource::NAMESPACE.object_path(None, ISTIO_SYSTEM)),
+        read(
+            cluster,
+            resource::CONFIG_MAP.object_path(Some(ISTIO_SYSTEM), "istio")
+        ),
+        read(
+            cluster,
+            resource::SECRET.object_path(Some(ISTIO_SYSTEM), cacerts::NAME)
+        ),
+        gateways,
+        secrets,
+    );
+    facts.istiod = istiod;
+    facts.istio_system = istio_system;
+    facts.mesh_config = mesh_config;
+    facts.cacerts = cacerts;
+    facts.gateways = gateways;
+    facts.remote_secrets = secrets;
+    facts
+}
