@@ -1,0 +1,528 @@
+//! `kubectl mesh verify` end to end: for every check a passing case (the healthy mesh) and a
+//! failing one, produced by injecting the fault into testkit clusters.
+
+mod common;
+
+use base64::Engine;
+use common::*;
+use mesh_testkit::{ClusterSpec, IstioSeed};
+use serde_json::{json, Value};
+
+/// Clusters with certs, cacerts, east-west gateways and a full mesh of links.
+fn healthy(env: Env, names: &[&str]) -> Env {
+    let list = names.join(",");
+    let dir = env.dir.path().join("certs");
+    let dir = dir.to_str().unwrap();
+    env.mesh(&[
+        "certs",
+        "generate",
+        "--clusters",
+        &list,
+        "--dir",
+        dir,
+        "--key-type",
+        "ec-p256",
+    ])
+    .success();
+    env.mesh(&["certs", "secret", "--contexts", &list, "--dir", dir])
+        .success();
+    env.mesh(&["expose", "--contexts", &list, "--wait=30s"]).success();
+    env.mesh(&["link", "--contexts", &list]).success();
+    env
+}
+
+fn mesh_of(names: &[&str]) -> Env {
+    healthy(with_istio(names), names)
+}
+
+fn verify(env: &Env, args: &[&str]) -> (i32, Vec<Value>) {
+    let mut full = vec!["verify", "-o", "json"];
+    full.extend(args.iter());
+    let run = env.mesh(&full);
+    let doc = run.json();
+    (run.code, doc["checks"].as_array().cloned().unwrap_or_default())
+}
+
+fn find<'a>(checks: &'a [Value], id: &str, cluster: Option<&str>, pair: Option<(&str, &str)>) -> &'a Value {
+    checks
+        .iter()
+        .find(|c| {
+            c["id"] == id
+                && cluster.is_none_or(|n| c["cluster"] == n)
+                && pair.is_none_or(|(f, t)| c["from"] == f && c["to"] == t)
+        })
+        .unwrap_or_else(|| panic!("no check {id} {cluster:?} {pair:?} in {checks:#?}"))
+}
+
+fn status<'a>(checks: &'a [Value], id: &str, cluster: Option<&str>, pair: Option<(&str, &str)>) -> &'a str {
+    find(checks, id, cluster, pair)["status"].as_str().unwrap()
+}
+
+#[test]
+fn healthy_mesh_passes_every_check() {
+    let env = mesh_of(&["a", "b", "c"]);
+    let (code, checks) = verify(&env, &["--contexts", "a,b,c"]);
+    assert_eq!(code, 0, "{checks:#?}");
+    assert!(checks.iter().all(|c| c["status"] == "pass"), "{checks:#?}");
+    for id in [
+        "api",
+        "istiod",
+        "cluster-name",
+        "network",
+        "trust-domain",
+        "cacerts",
+        "cacerts-expiry",
+        "eastwest",
+    ] {
+        for cluster in ["a", "b", "c"] {
+            assert_eq!(status(&checks, id, Some(cluster), None), "pass");
+        }
+    }
+    assert_eq!(status(&checks, "shared-root", None, None), "pass");
+    assert_eq!(status(&checks, "mesh-id", None, None), "pass");
+    assert_eq!(
+        checks
+            .iter()
+            .filter(|c| c["id"] == "link" && c["status"] == "pass")
+            .count(),
+        6
+    );
+    let human = env.mesh(&["verify", "--contexts", "a,b,c"]).success().stdout;
+    assert!(human.contains("links (row: from, column: to)"), "{human}");
+    assert!(human.contains("0 warnings, 0 failed"), "{human}");
+}
+
+#[test]
+fn json_schema_is_stable() {
+    let env = mesh_of(&["a", "b"]);
+    let run = env.mesh(&["verify", "--contexts", "a,b", "-o", "json"]).success();
+    let doc = run.json();
+    let keys: Vec<&str> = doc.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        ["apiVersion", "kind", "status", "mode", "summary", "checks"]
+    );
+    assert_eq!(doc["apiVersion"], "kubectl-mesh.io/v1alpha1");
+    assert_eq!(doc["kind"], "VerifyReport");
+    assert_eq!(doc["status"], "pass");
+    assert_eq!(doc["mode"], "peering");
+    assert_eq!(
+        doc["summary"],
+        json!({"pass": doc["checks"].as_array().unwrap().len(), "warn": 0, "fail": 0})
+    );
+    let api = &doc["checks"][0];
+    let keys: Vec<&str> = api.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["id", "cluster", "status", "message"]);
+    let link = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "link")
+        .unwrap();
+    let keys: Vec<&str> = link.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["id", "from", "to", "status", "message"]);
+    let yaml = env
+        .mesh(&["verify", "--contexts", "a,b", "-o", "yaml"])
+        .success()
+        .stdout;
+    assert!(
+        yaml.starts_with("apiVersion: kubectl-mesh.io/v1alpha1\nkind: VerifyReport\n"),
+        "{yaml}"
+    );
+}
+
+#[test]
+fn unreachable_cluster_fails_its_checks_and_pairs() {
+    let env = mesh_of(&["a", "b"]);
+    env.cluster("b").set_down(true);
+    let (code, checks) = verify(&env, &["--contexts", "a,b", "--timeout", "2s"]);
+    assert_eq!(code, 1);
+    assert_eq!(status(&checks, "api", Some("b"), None), "fail");
+    assert_eq!(status(&checks, "api", Some("a"), None), "pass");
+    assert_eq!(status(&checks, "link", None, Some(("a", "b"))), "fail");
+    assert!(find(&checks, "link", None, Some(("a", "b")))["message"]
+        .as_str()
+        .unwrap()
+        .contains("unreachable"));
+}
+
+#[test]
+fn missing_istiod_network_and_gateway() {
+    let env = mesh_of(&["a", "b"]);
+    env.cluster("a")
+        .delete_object("/apis/apps/v1/namespaces/istio-system/deployments/istiod");
+    let mut ns = env.cluster("b").object(ISTIO_SYSTEM).unwrap();
+    ns["metadata"]["labels"]
+        .as_object_mut()
+        .unwrap()
+        .remove("topology.istio.io/network");
+    env.cluster("b").put_object(ns).unwrap();
+    env.cluster("b").delete_object(GATEWAY);
+    let (code, checks) = verify(&env, &["--contexts", "a,b"]);
+    assert_eq!(code, 1);
+    assert_eq!(status(&checks, "istiod", Some("a"), None), "fail");
+    assert_eq!(status(&checks, "istiod", Some("b"), None), "pass");
+    assert_eq!(status(&checks, "network", Some("b"), None), "fail");
+    assert!(find(&checks, "network", Some("b"), None)["hint"]
+        .as_str()
+        .unwrap()
+        .contains("label namespace istio-system"));
+    assert_eq!(status(&checks, "eastwest", Some("b"), None), "fail");
+    assert!(find(&checks, "eastwest", Some("b"), None)["hint"]
+        .as_str()
+        .unwrap()
+        .contains("kubectl mesh expose --context b"));
+}
+
+#[test]
+fn duplicate_cluster_names_fail() {
+    let env = mesh_of(&["a", "b"]);
+    for name in ["a", "b"] {
+        let path = "/apis/apps/v1/namespaces/istio-system/deployments/istiod";
+        let mut istiod = env.cluster(name).object(path).unwrap();
+        istiod["spec"]["template"]["spec"]["containers"][0]["env"] =
+            json!([{"name": "CLUSTER_ID", "value": "prod"}]);
+        env.cluster(name).put_object(istiod).unwrap();
+    }
+    let (code, checks) = verify(&env, &["--contexts", "a,b"]);
+    assert_eq!(code, 1);
+    assert_eq!(status(&checks, "cluster-name", Some("a"), None), "fail");
+    assert!(find(&checks, "cluster-name", Some("a"), None)["message"]
+        .as_str()
+        .unwrap()
+        .contains("also used by b"));
+}
+
+#[test]
+fn missing_cacerts_and_different_roots() {
+    let env = mesh_of(&["a", "b", "c"]);
+    env.cluster("a")
+        .delete_object("/api/v1/namespaces/istio-system/secrets/cacerts");
+    // c gets an intermediate from another root.
+    let other = env.dir.path().join("other-certs");
+    env.mesh(&[
+        "certs",
+        "generate",
+        "--clusters",
+        "c",
+        "--dir",
+        other.to_str().unwrap(),
+        "--key-type",
+        "ec-p256",
+    ])
+    .success();
+    env.mesh(&[
+        "certs",
+        "secret",
+        "--contexts",
+        "c",
+        "--dir",
+        other.to_str().unwrap(),
+        "--force",
+    ])
+    .success();
+    let (code, checks) = verify(&env, &["--contexts", "a,b,c"]);
+    assert_eq!(code, 1);
+    assert_eq!(status(&checks, "cacerts", Some("a"), None), "fail");
+    assert!(find(&checks, "cacerts", Some("a"), None)["hint"]
+        .as_str()
+        .unwrap()
+        .contains("kubectl mesh certs"));
+    assert_eq!(
+        status(&checks, "cacerts", Some("c"), None),
+        "pass",
+        "c's own chain is fine"
+    );
+    let shared = find(&checks, "shared-root", None, None);
+    assert_eq!(shared["status"], "fail");
+    assert!(
+        shared["message"]
+            .as_str()
+            .unwrap()
+            .contains("do not share one root"),
+        "{shared}"
+    );
+}
+
+/// A cacerts Secret whose root and intermediate expired in 2021.
+fn expired_cacerts() -> Value {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
+    let when = |y| rcgen::date_time_ymd(y, 1, 1);
+    let mut root = CertificateParams::default();
+    root.distinguished_name.push(DnType::CommonName, "Root CA");
+    root.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    root.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
+    root.not_before = when(2019);
+    root.not_after = when(2030);
+    let root_key = KeyPair::generate().unwrap();
+    let root_cert = root.self_signed(&root_key).unwrap();
+    let mut ca = CertificateParams::new(vec!["istiod.istio-system.svc".to_string()]).unwrap();
+    ca.distinguished_name.push(DnType::CommonName, "Intermediate CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
+    ca.not_before = when(2019);
+    ca.not_after = when(2021);
+    let ca_key = KeyPair::generate().unwrap();
+    let issuer = rcgen::Issuer::new(root, root_key);
+    let ca_cert = ca.signed_by(&ca_key, &issuer).unwrap();
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    json!({
+        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+        "metadata": {"name": "cacerts", "namespace": "istio-system"},
+        "data": {
+            "ca-cert.pem": b64(&ca_cert.pem()),
+            "ca-key.pem": b64(&ca_key.serialize_pem()),
+            "root-cert.pem": b64(&root_cert.pem()),
+            "cert-chain.pem": b64(&format!("{}{}", ca_cert.pem(), root_cert.pem())),
+        }
+    })
+}
+
+#[test]
+fn expired_intermediate_fails_and_near_expiry_warns() {
+    let env = mesh_of(&["a", "b"]);
+    env.cluster("a").put_object(expired_cacerts()).unwrap();
+    let (code, checks) = verify(&env, &["--contexts", "a,b"]);
+    assert_eq!(code, 1);
+    let expiry = find(&checks, "cacerts-expiry", Some("a"), None);
+    assert_eq!(expiry["status"], "fail", "{expiry}");
+    assert!(
+        expiry["message"]
+            .as_str()
+            .unwrap()
+            .contains("expired on 2021-01-01"),
+        "{expiry}"
+    );
+    assert!(expiry["hint"]
+        .as_str()
+        .unwrap()
+        .contains("kubectl mesh certs rotate --cluster a"));
+
+    let env = mesh_of(&["a", "b"]);
+    let (code, checks) = verify(&env, &["--contexts", "a,b", "--expiry-warn-days", "1000"]);
+    assert_eq!(code, 0, "warnings alone pass");
+    assert_eq!(status(&checks, "cacerts-expiry", Some("a"), None), "warn");
+    let strict = env.mesh(&[
+        "verify",
+        "--contexts",
+        "a,b",
+        "--expiry-warn-days",
+        "1000",
+        "--strict",
+    ]);
+    assert_eq!(
+        strict.code, 3,
+        "--strict: only warnings exit 3\n{}",
+        strict.stdout
+    );
+}
+
+#[test]
+fn gateway_without_address_is_not_ready() {
+    let env = with_istio(&["a", "b"]);
+    env.cluster("b").set_address_delay(None);
+    let env = {
+        let dir = env.dir.path().join("certs");
+        env.mesh(&[
+            "certs",
+            "generate",
+            "--clusters",
+            "a,b",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--key-type",
+            "ec-p256",
+        ])
+        .success();
+        env.mesh(&[
+            "certs",
+            "secret",
+            "--contexts",
+            "a,b",
+            "--dir",
+            dir.to_str().unwrap(),
+        ])
+        .success();
+        env.mesh(&["expose", "--contexts", "a,b"]).success();
+        env
+    };
+    let (code, checks) = verify(&env, &["--contexts", "a,b"]);
+    assert_eq!(code, 1);
+    let eastwest = find(&checks, "eastwest", Some("b"), None);
+    assert_eq!(eastwest["status"], "fail");
+    assert!(
+        eastwest["message"]
+            .as_str()
+            .unwrap()
+            .contains("not ready (address: none"),
+        "{eastwest}"
+    );
+}
+
+#[test]
+fn differing_trust_domains_need_skip_validation() {
+    let env = start(vec![
+        (
+            "a".into(),
+            ClusterSpec {
+                istio: Some(IstioSeed::network("net-a").trust_domain("a.local")),
+                ..Default::default()
+            },
+        ),
+        (
+            "b".into(),
+            ClusterSpec {
+                istio: Some(IstioSeed::network("net-b").trust_domain("b.local")),
+                ..Default::default()
+            },
+        ),
+    ]);
+    let env = healthy(env, &["a", "b"]);
+    let (code, checks) = verify(&env, &["--contexts", "a,b"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        status(&checks, "skip-validate-trust-domain", Some("a"), None),
+        "fail"
+    );
+    assert_eq!(
+        find(&checks, "trust-domain", Some("b"), None)["message"],
+        "trust domain b.local"
+    );
+    let peer = env
+        .cluster("a")
+        .object("/apis/gateway.networking.k8s.io/v1/namespaces/istio-gateways/gateways/istio-remote-peer-b")
+        .unwrap();
+    assert_eq!(
+        peer["metadata"]["annotations"]["gateway.istio.io/trust-domain"],
+        "b.local"
+    );
+    for name in ["a", "b"] {
+        let path = "/apis/apps/v1/namespaces/istio-system/deployments/istiod";
+        let mut istiod = env.cluster(name).object(path).unwrap();
+        istiod["spec"]["template"]["spec"]["containers"][0]["env"] =
+            json!([{"name": "PILOT_SKIP_VALIDATE_TRUST_DOMAIN", "value": "true"}]);
+        env.cluster(name).put_object(istiod).unwrap();
+    }
+    let (code, checks) = verify(&env, &["--contexts", "a,b"]);
+    assert_eq!(code, 0, "{checks:#?}");
+    assert_eq!(
+        status(&checks, "skip-validate-trust-domain", Some("a"), None),
+        "pass"
+    );
+}
+
+#[test]
+fn mesh_ids_must_agree() {
+    let env = start(vec![
+        (
+            "a".into(),
+            ClusterSpec {
+                istio: Some(IstioSeed::network("net-a").mesh_id("mesh-1")),
+                ..Default::default()
+            },
+        ),
+        (
+            "b".into(),
+            ClusterSpec {
+                istio: Some(IstioSeed::network("net-b").mesh_id("mesh-2")),
+                ..Default::default()
+            },
+        ),
+    ]);
+    let env = healthy(env, &["a", "b"]);
+    let (code, checks) = verify(&env, &["--contexts", "a,b"]);
+    assert_eq!(code, 1);
+    let id = find(&checks, "mesh-id", None, None);
+    assert_eq!(id["status"], "fail");
+    assert!(
+        id["message"].as_str().unwrap().contains("a=mesh-1, b=mesh-2"),
+        "{id}"
+    );
+}
+
+#[test]
+fn missing_one_way_and_stale_links() {
+    let env = mesh_of(&["a", "b", "c"]);
+    let peer = |t: &str| {
+        format!("/apis/gateway.networking.k8s.io/v1/namespaces/istio-gateways/gateways/istio-remote-peer-{t}")
+    };
+    env.cluster("a").delete_object(&peer("b")); // a -> b gone, b -> a still there: one-way
+    env.cluster("a").delete_object(&peer("c"));
+    env.cluster("c").delete_object(&peer("a")); // a <-> c gone both ways
+    let mut gw = env.cluster("c").object(GATEWAY).unwrap();
+    gw["spec"]["addresses"] = json!([{"type": "IPAddress", "value": "198.51.100.7"}]);
+    env.cluster("c").put_object(gw).unwrap();
+    for _ in 0..100 {
+        if env.cluster("c").object(GATEWAY).unwrap()["status"]["addresses"][0]["value"] == "198.51.100.7" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let (code, checks) = verify(&env, &["--contexts", "a,b,c"]);
+    assert_eq!(code, 1);
+    let one_way = find(&checks, "link", None, Some(("a", "b")));
+    assert_eq!(one_way["status"], "warn", "{one_way}");
+    assert_eq!(one_way["hint"], "kubectl mesh link --from a --to b");
+    assert_eq!(status(&checks, "link", None, Some(("a", "c"))), "fail");
+    let stale = find(&checks, "link", None, Some(("b", "c")));
+    assert_eq!(stale["status"], "fail");
+    assert!(stale["message"].as_str().unwrap().contains("stale"), "{stale}");
+    assert_eq!(stale["hint"], "kubectl mesh link --from b --to c");
+    assert_eq!(status(&checks, "link", None, Some(("b", "a"))), "pass");
+    // Running the printed fixes makes the mesh healthy again.
+    env.mesh(&["link", "--contexts", "a,b,c"]).success();
+    let (code, checks) = verify(&env, &["--contexts", "a,b,c"]);
+    assert_eq!(code, 0, "{checks:#?}");
+}
+
+#[test]
+fn remote_secret_links_are_checked() {
+    let env = with_istio(&["a", "b"]);
+    let dir = env.dir.path().join("certs");
+    env.mesh(&[
+        "certs",
+        "generate",
+        "--clusters",
+        "a,b",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--key-type",
+        "ec-p256",
+    ])
+    .success();
+    env.mesh(&[
+        "certs",
+        "secret",
+        "--contexts",
+        "a,b",
+        "--dir",
+        dir.to_str().unwrap(),
+    ])
+    .success();
+    env.mesh(&["expose", "--contexts", "a,b", "--wait=30s"]).success();
+    let (_, checks) = verify(&env, &["--contexts", "a,b", "--mode", "remote-secret"]);
+    assert_eq!(status(&checks, "link", None, Some(("a", "b"))), "fail");
+    env.mesh(&["link", "--mode", "remote-secret", "--contexts", "a,b"])
+        .success();
+    let (code, checks) = verify(&env, &["--contexts", "a,b", "--flavor", "ambient"]);
+    assert_eq!(code, 0, "{checks:#?}");
+    assert_eq!(status(&checks, "link", None, Some(("a", "b"))), "pass");
+}
+
+#[test]
+fn forbidden_reads_are_reported() {
+    let env = mesh_of(&["a", "b"]);
+    env.cluster("b").deny("get", "secrets");
+    let (code, checks) = verify(&env, &["--contexts", "a,b"]);
+    assert_eq!(code, 1);
+    let cacerts = find(&checks, "cacerts", Some("b"), None);
+    assert_eq!(cacerts["status"], "fail");
+    assert!(cacerts["message"].as_str().unwrap().contains("403"), "{cacerts}");
+}
+
+#[test]
+fn verify_through_kubectl_and_its_own_binary() {
+    let env = mesh_of(&["a", "b"]);
+    env.kubectl(&["mesh", "verify", "--contexts", "a,b"]).success();
+    env.bin("kubectl-mesh-verify", &["--contexts", "a,b"]).success();
+}
