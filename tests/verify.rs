@@ -526,3 +526,254 @@ fn verify_through_kubectl_and_its_own_binary() {
     env.kubectl(&["mesh", "verify", "--contexts", "a,b"]).success();
     env.bin("kubectl-mesh-verify", &["--contexts", "a,b"]).success();
 }
+
+fn service(namespace: &str, name: &str, labels: Value) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "spec": {"selector": {"app": name}, "ports": [{"name": "http", "port": 9080}]},
+    })
+}
+
+#[test]
+fn global_services_are_listed_with_their_clusters_and_namesakes() {
+    let env = mesh_of(&["a", "b", "c"]);
+    for name in ["a", "b", "c"] {
+        env.cluster(name)
+            .put_object(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}))
+            .unwrap();
+        env.cluster(name)
+            .put_object(service("shop", "reviews", json!({"app": "reviews"})))
+            .unwrap();
+    }
+    let (_, checks) = verify(&env, &["--contexts", "a,b,c", "--services"]);
+    assert!(
+        !checks.iter().any(|c| c["id"] == "global-service"),
+        "no global service yet"
+    );
+
+    // Made global in a and b only: c's namesake is the classic mistake.
+    let run = env.mesh(&[
+        "expose",
+        "--service",
+        "reviews",
+        "-n",
+        "shop",
+        "--contexts",
+        "a,b",
+        "--traffic-distribution",
+        "PreferClose",
+    ]);
+    run.success();
+    let live = env
+        .cluster("a")
+        .object("/api/v1/namespaces/shop/services/reviews")
+        .unwrap();
+    assert_eq!(live["metadata"]["labels"]["solo.io/service-scope"], "global");
+    assert_eq!(
+        live["metadata"]["annotations"]["networking.istio.io/traffic-distribution"],
+        "PreferClose"
+    );
+    assert_eq!(
+        live["spec"]["ports"][0]["port"], 9080,
+        "the rest of the Service is untouched"
+    );
+    let (code, checks) = verify(&env, &["--contexts", "a,b,c", "--services"]);
+    assert_eq!(code, 0, "a warning alone passes");
+    let check = checks.iter().find(|c| c["id"] == "global-service").unwrap();
+    assert_eq!(check["service"], "reviews.shop.mesh.internal");
+    assert_eq!(check["status"], "warn", "{check}");
+    assert!(
+        check["message"].as_str().unwrap().contains("reviews in c is not"),
+        "{check}"
+    );
+    assert_eq!(
+        check["hint"],
+        "kubectl mesh expose --service reviews -n shop --scope global --contexts c"
+    );
+
+    env.mesh(&[
+        "expose",
+        "--service",
+        "reviews",
+        "-n",
+        "shop",
+        "--contexts",
+        "c",
+        "--traffic-distribution",
+        "PreferClose",
+    ])
+    .success();
+    let (code, checks) = verify(&env, &["--contexts", "a,b,c", "--services"]);
+    assert_eq!(code, 0);
+    let check = checks.iter().find(|c| c["id"] == "global-service").unwrap();
+    assert_eq!(check["status"], "pass", "{check}");
+    assert!(
+        check["message"]
+            .as_str()
+            .unwrap()
+            .contains("endpoints from a, b, c; traffic PreferClose"),
+        "{check}"
+    );
+    let human = env
+        .mesh(&["verify", "--contexts", "a,b,c", "--services"])
+        .success()
+        .stdout;
+    assert!(
+        human.contains("global services\n  ✔ reviews.shop.mesh.internal"),
+        "{human}"
+    );
+}
+
+#[test]
+fn istio_global_label_and_bad_distribution() {
+    let env = mesh_of(&["a", "b"]);
+    let mut svc = service("default", "ratings", json!({"istio.io/global": "true"}));
+    svc["metadata"]["annotations"] = json!({"networking.istio.io/traffic-distribution": "Everywhere"});
+    env.cluster("a").put_object(svc).unwrap();
+    let (code, checks) = verify(&env, &["--contexts", "a,b", "--services"]);
+    assert_eq!(code, 1);
+    let check = checks.iter().find(|c| c["id"] == "global-service").unwrap();
+    assert_eq!(check["status"], "fail");
+    assert!(
+        check["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown traffic distribution \"Everywhere\""),
+        "{check}"
+    );
+}
+
+#[test]
+fn expose_service_reports_where_it_is_missing() {
+    let env = mesh_of(&["a", "b"]);
+    env.cluster("a")
+        .put_object(service("default", "web", json!({})))
+        .unwrap();
+    let run = env
+        .mesh(&["expose", "--service", "web", "--contexts", "a,b", "-o", "json"])
+        .code(1);
+    let report = run.json();
+    assert_eq!(report["clusters"][0]["result"], "configured");
+    assert_eq!(report["clusters"][1]["result"], "failed");
+    assert!(
+        report["clusters"][1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("does not exist in cluster b"),
+        "{report}"
+    );
+    let again = env
+        .mesh(&["expose", "--service", "web", "--contexts", "a", "-o", "json"])
+        .success();
+    assert_eq!(again.json()["clusters"][0]["result"], "unchanged");
+    let bad = env
+        .mesh(&[
+            "expose",
+            "--service",
+            "web",
+            "--contexts",
+            "a",
+            "--traffic-distribution",
+            "Nearest",
+        ])
+        .code(2);
+    assert!(bad.stderr.contains("invalid value 'Nearest'"), "{}", bad.stderr);
+}
+
+#[test]
+fn remote_secret_credentials_are_tried() {
+    let env = with_istio(&["a", "b"]);
+    let dir = env.dir.path().join("certs");
+    env.mesh(&[
+        "certs",
+        "generate",
+        "--clusters",
+        "a,b",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--key-type",
+        "ec-p256",
+    ])
+    .success();
+    env.mesh(&[
+        "certs",
+        "secret",
+        "--contexts",
+        "a,b",
+        "--dir",
+        dir.to_str().unwrap(),
+    ])
+    .success();
+    env.mesh(&["expose", "--contexts", "a,b", "--wait=30s"]).success();
+    env.mesh(&[
+        "link",
+        "--mode",
+        "remote-secret",
+        "--contexts",
+        "a,b",
+        "--token-duration",
+        "24h",
+    ])
+    .success();
+    let (code, checks) = verify(
+        &env,
+        &[
+            "--contexts",
+            "a,b",
+            "--mode",
+            "remote-secret",
+            "--check-credentials",
+        ],
+    );
+    assert_eq!(code, 0, "{checks:#?}");
+    let creds = find(&checks, "link-credentials", None, Some(("a", "b")));
+    assert_eq!(creds["status"], "pass");
+    assert!(
+        creds["message"]
+            .as_str()
+            .unwrap()
+            .contains("token authenticates; expires "),
+        "{creds}"
+    );
+    // Break a's secret for b: the token no longer authenticates.
+    let path = "/api/v1/namespaces/istio-system/secrets/istio-remote-secret-b";
+    let mut secret = env.cluster("a").object(path).unwrap();
+    let config = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(secret["data"]["b"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let broken: String = config
+        .lines()
+        .map(|l| {
+            if l.trim().starts_with("token: ") {
+                "    token: revoked\n".to_string()
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    secret["data"]["b"] = json!(base64::engine::general_purpose::STANDARD.encode(broken));
+    env.cluster("a").put_object(secret).unwrap();
+    let run = env.mesh(&[
+        "verify",
+        "--contexts",
+        "a,b",
+        "--mode",
+        "remote-secret",
+        "--check-credentials",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(run.code, 1);
+    assert!(
+        !run.stdout.contains("revoked") && !run.stderr.contains("revoked"),
+        "tokens are never printed"
+    );
+    let checks = run.json()["checks"].as_array().cloned().unwrap();
+    let creds = find(&checks, "link-credentials", None, Some(("a", "b")));
+    assert_eq!(creds["status"], "fail");
+    assert!(creds["message"].as_str().unwrap().contains("401"), "{creds}");
+}

@@ -55,7 +55,7 @@ pub async fn plan(cluster: &Cluster, root_pem: &str, force: bool) -> Plan {
 }
 
 /// Two PEM texts of the same certificate, whatever their line wrapping.
-fn same_pem(a: &str, b: &str) -> bool {
+pub fn same_pem(a: &str, b: &str) -> bool {
     let strip = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
     strip(a) == strip(b)
 }

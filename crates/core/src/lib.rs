@@ -16,6 +16,7 @@ pub mod clusters;
 pub mod duration;
 pub mod error;
 pub mod expose;
+pub mod global_service;
 pub mod kubeconfig;
 pub mod labels;
 pub mod link;

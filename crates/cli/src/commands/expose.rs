@@ -6,7 +6,9 @@ use std::time::Duration;
 use clap::Args;
 use kubectl_mesh_core::clusters::Cluster;
 use kubectl_mesh_core::expose::{self, ExposeOptions, Plan};
+use kubectl_mesh_core::global_service::{self, GlobalService};
 use kubectl_mesh_core::resources::eastwest::{EastWest, Flavor};
+use kubectl_mesh_core::verify;
 use kubectl_mesh_core::{names, parallel, InputError};
 
 use crate::args::{parse_duration, ClusterArgs, OutputFormat, WriteArgs};
@@ -24,7 +26,10 @@ Examples:
   kubectl mesh expose --generate --network network-east | kubectl apply --server-side -f -
 
   # Sidecar multi-primary, also exposing istiod for remotes; wait for the address
-  kubectl mesh expose --flavor sidecar --expose-istiod --context east-1 --wait")]
+  kubectl mesh expose --flavor sidecar --expose-istiod --context east-1 --wait
+
+  # Make the reviews Service global, preferring endpoints in the caller's network
+  kubectl mesh expose --service reviews -n bookinfo --scope global --traffic-distribution PreferNetwork --contexts east-1,west-1")]
 pub struct ExposeArgs {
     /// Gateway flavour
     #[arg(long, value_name = "FLAVOR", default_value = "ambient-peering", value_parser = Flavor::NAMES)]
@@ -58,6 +63,18 @@ pub struct ExposeArgs {
     /// Sidecar flavour: also expose istiod through the gateway (for primary-remote)
     #[arg(long)]
     pub expose_istiod: bool,
+
+    /// Make this Service global in every listed cluster instead of deploying the gateway
+    #[arg(long, value_name = "NAME")]
+    pub service: Option<String>,
+
+    /// With --service: global (also reachable as <name>.<ns>.mesh.internal) or global-only
+    #[arg(long, value_name = "SCOPE", default_value = "global", value_parser = ["global", "global-only"], requires = "service")]
+    pub scope: String,
+
+    /// With --service: how traffic spreads over clusters
+    #[arg(long, value_name = "MODE", value_parser = verify::DISTRIBUTIONS, requires = "service")]
+    pub traffic_distribution: Option<String>,
 
     /// Report format (for --generate: yaml, or json for a v1 List)
     #[arg(short, long, value_enum, value_name = "FORMAT")]
@@ -118,6 +135,9 @@ impl ExposeArgs {
 
 pub async fn run(args: ExposeArgs) -> Result<ExitCode, CliError> {
     init_logging(args.clusters.verbose);
+    if let Some(name) = &args.service {
+        return expose_service(&args, name).await;
+    }
     let options = args.options()?;
     if args.generate {
         return generate(&args, &options).await;
@@ -194,4 +214,37 @@ async fn generate(args: &ExposeArgs, options: &ExposeOptions) -> Result<ExitCode
     }
     output::print(&output::objects(&objects, format)?);
     Ok(exit::from_failures(failed))
+}
+
+/// `--service`: label (and annotate) an existing Service in every listed cluster.
+async fn expose_service(args: &ExposeArgs, name: &str) -> Result<ExitCode, CliError> {
+    names::check_label("service name (--service)", name)?;
+    let namespace = args.namespace.clone().unwrap_or_else(|| "default".to_string());
+    names::check_label("namespace (-n/--namespace)", &namespace)?;
+    if args.generate || args.wait.is_some() || args.network.is_some() || args.expose_istiod {
+        return Err(InputError::new("--service makes a Service global; --generate, --wait, --network and --expose-istiod are for the gateway")
+            .into());
+    }
+    let service = GlobalService {
+        name: name.to_string(),
+        namespace,
+        scope: args.scope.clone(),
+        traffic_distribution: args.traffic_distribution.clone(),
+    };
+    let write = args.write.options()?;
+    let clusters = args.clusters.connect().await?;
+    let reports =
+        global_service::apply_all(&clusters, &service, &write, usize::from(args.clusters.parallel)).await;
+    let format = args.output.unwrap_or_default();
+    output::print(&output::cluster_reports(
+        &reports,
+        format,
+        write.dry_run,
+        "ExposeServiceReport",
+    )?);
+    output::print_errors(&reports);
+    if format == OutputFormat::Table {
+        eprintln!("global host: {}", service.host());
+    }
+    Ok(exit::from_failures(reports.iter().any(|r| r.failed())))
 }

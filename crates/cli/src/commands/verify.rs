@@ -22,7 +22,8 @@ Checks, each with a stable id (see docs/verify.md):
   per cluster  api, istiod, cluster-name, network, trust-domain, cacerts, cacerts-expiry,
                eastwest, skip-validate-trust-domain
   mesh-wide    shared-root, mesh-id
-  per pair     link (present, current, one-way)
+  per pair     link (present, current, one-way), link-credentials (--check-credentials)
+  services     global-service (--services)
 
 Examples:
   kubectl mesh verify --contexts east-1,east-2,west-1
@@ -53,6 +54,14 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub strict: bool,
 
+    /// Also check global services: hosts, contributing clusters, traffic distribution, namesakes
+    #[arg(long)]
+    pub services: bool,
+
+    /// Remote-secret mode: log in to every target with its remote secret's token
+    #[arg(long)]
+    pub check_credentials: bool,
+
     /// Report format
     #[arg(short, long, value_enum, value_name = "FORMAT", default_value = "table")]
     pub output: OutputFormat,
@@ -70,12 +79,21 @@ impl VerifyArgs {
             (Some("peering"), _) | (None, Flavor::AmbientPeering) => LinkMode::Peering,
             _ => LinkMode::RemoteSecret,
         };
+        if self.check_credentials && mode != LinkMode::RemoteSecret {
+            return Err(
+                InputError::new("--check-credentials applies to remote-secret links")
+                    .with_hint("add --mode remote-secret (or --flavor ambient / sidecar)"),
+            );
+        }
         Ok(VerifyOptions {
             mode,
             gateway_namespace: self.namespace.clone(),
             gateway_name: self.gateway.clone(),
             expiry_warn_days: self.expiry_warn_days,
             parallel: usize::from(self.clusters.parallel),
+            services: self.services,
+            check_credentials: self.check_credentials,
+            timeout: self.clusters.timeout,
         })
     }
 }
@@ -162,6 +180,18 @@ fn human(checks: &[Check], names: &[String], colour: bool) -> String {
             line(&mut out, check, check.id, colour);
         }
     }
+    let services: Vec<&Check> = checks.iter().filter(|c| c.service.is_some()).collect();
+    if !services.is_empty() {
+        out.push_str("global services\n");
+        for check in services {
+            line(
+                &mut out,
+                check,
+                check.service.as_deref().unwrap_or(check.id),
+                colour,
+            );
+        }
+    }
     let links: Vec<&Check> = checks.iter().filter(|c| c.from.is_some()).collect();
     if !links.is_empty() {
         out.push_str("links (row: from, column: to)\n");
@@ -216,6 +246,7 @@ mod tests {
             cluster: cluster.map(str::to_string),
             from: pair.map(|p| p.0.to_string()),
             to: pair.map(|p| p.1.to_string()),
+            service: None,
             status,
             message: format!("{id} message"),
             hint: Some("do this".into()),

@@ -21,6 +21,7 @@ fn check(id: &'static str, cluster: &str, status: Status, message: impl Into<Str
         cluster: Some(cluster.to_string()),
         from: None,
         to: None,
+        service: None,
         status,
         message: message.into(),
         hint: None,
@@ -33,18 +34,26 @@ fn global(id: &'static str, status: Status, message: impl Into<String>) -> Check
         cluster: None,
         from: None,
         to: None,
+        service: None,
         status,
         message: message.into(),
         hint: None,
     }
 }
 
-fn pair(id: &'static str, from: &str, to: &str, status: Status, message: impl Into<String>) -> Check {
+pub(super) fn pair(
+    id: &'static str,
+    from: &str,
+    to: &str,
+    status: Status,
+    message: impl Into<String>,
+) -> Check {
     Check {
         id,
         cluster: None,
         from: Some(from.to_string()),
         to: Some(to.to_string()),
+        service: None,
         status,
         message: message.into(),
         hint: None,
@@ -52,7 +61,7 @@ fn pair(id: &'static str, from: &str, to: &str, status: Status, message: impl In
 }
 
 impl Check {
-    fn hint(mut self, hint: impl Into<String>) -> Check {
+    pub(super) fn hint(mut self, hint: impl Into<String>) -> Check {
         self.hint = Some(hint.into());
         self
     }

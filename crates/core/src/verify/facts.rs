@@ -28,6 +28,8 @@ pub struct ClusterFacts {
     pub gateways: Result<Vec<Value>, String>,
     /// Our remote secrets (remote-secret mode only).
     pub remote_secrets: Result<Vec<Value>, String>,
+    /// Every Service in the cluster (`--services` only).
+    pub services: Result<Vec<Value>, String>,
 }
 
 impl ClusterFacts {
@@ -67,6 +69,7 @@ pub async fn collect(cluster: &Cluster, options: &VerifyOptions) -> ClusterFacts
         cacerts: Ok(None),
         gateways: Ok(Vec::new()),
         remote_secrets: Ok(Vec::new()),
+        services: Ok(Vec::new()),
     };
     if !facts.reachable() {
         return facts;
@@ -93,7 +96,17 @@ pub async fn collect(cluster: &Cluster, options: &VerifyOptions) -> ClusterFacts
             .await
             .map_err(|e| describe(cluster, e))
     };
-    let (istiod, istio_system, mesh_config, cacerts, gateways, secrets) = futures::join!(
+    let services = async {
+        if !options.services {
+            return Ok(Vec::new());
+        }
+        cluster
+            .api
+            .list(&resource::SERVICE.collection_path(None), None)
+            .await
+            .map_err(|e| describe(cluster, e))
+    };
+    let (istiod, istio_system, mesh_config, cacerts, gateways, secrets, services) = futures::join!(
         read(
             cluster,
             resource::DEPLOYMENT.object_path(Some(ISTIO_SYSTEM), "istiod")
@@ -109,6 +122,7 @@ pub async fn collect(cluster: &Cluster, options: &VerifyOptions) -> ClusterFacts
         ),
         gateways,
         secrets,
+        services,
     );
     facts.istiod = istiod;
     facts.istio_system = istio_system;
@@ -116,5 +130,6 @@ pub async fn collect(cluster: &Cluster, options: &VerifyOptions) -> ClusterFacts
     facts.cacerts = cacerts;
     facts.gateways = gateways;
     facts.remote_secrets = secrets;
+    facts.services = services;
     facts
 }

@@ -3,7 +3,9 @@
 //! verify of 20 clusters costs about what one costs, and each check is unit-testable.
 
 mod checks;
+mod credentials;
 mod facts;
+mod services;
 
 use serde::Serialize;
 
@@ -13,6 +15,7 @@ use crate::report::Progress;
 
 pub use checks::evaluate;
 pub use facts::{collect, ClusterFacts};
+pub use services::{DISTRIBUTIONS, GLOBAL_LABEL, SCOPE_LABEL, TRAFFIC_DISTRIBUTION};
 
 /// How a check came out. Ordered: worse is greater.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -43,6 +46,9 @@ pub struct Check {
     pub from: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
+    /// For `--services` checks: the global host, `<name>.<namespace>.mesh.internal`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
     pub status: Status,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -66,6 +72,12 @@ pub struct VerifyOptions {
     /// Warn when an intermediate expires within this many days.
     pub expiry_warn_days: i64,
     pub parallel: usize,
+    /// `--services`: also check global services.
+    pub services: bool,
+    /// `--check-credentials`: log in with every remote secret's token.
+    pub check_credentials: bool,
+    /// Timeout of each API call made with a remote secret's credentials.
+    pub timeout: std::time::Duration,
 }
 
 impl Default for VerifyOptions {
@@ -76,6 +88,9 @@ impl Default for VerifyOptions {
             gateway_name: "istio-eastwest".into(),
             expiry_warn_days: 30,
             parallel: 16,
+            services: false,
+            check_credentials: false,
+            timeout: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -92,7 +107,14 @@ pub async fn run(clusters: &[Cluster], options: &VerifyOptions, progress: &dyn P
         },
     )
     .await;
-    evaluate(&facts, options)
+    let mut checks = evaluate(&facts, options);
+    if options.services {
+        checks.extend(services::evaluate(&facts));
+    }
+    if options.check_credentials && options.mode == LinkMode::RemoteSecret {
+        checks.extend(credentials::check(&facts, options).await);
+    }
+    checks
 }
 
 /// The worst status among `checks` (Pass when empty).
