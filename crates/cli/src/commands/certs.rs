@@ -200,7 +200,27 @@ pub async fn run(args: CertsArgs) -> Result<ExitCode, CliError> {
 }
 
 fn trust_error(e: mesh_trust::Error) -> CliError {
-    CliError::Input(InputError::new(e.to_string()))
+    use mesh_trust::Error as E;
+    let hint = match &e {
+        E::NotWritable { .. } => Some("pass --dir with a directory you can write to"),
+        E::KeyMismatch { .. } => Some(
+            "pass the key of that certificate: `openssl x509 -noout -pubkey -in CERT` and `openssl pkey -pubout -in KEY` must print the same key",
+        ),
+        E::NotCa { .. } | E::CannotSign { .. } => {
+            Some("--root-cert must be a CA certificate that may sign certificates (basicConstraints CA:true, keyUsage keyCertSign)")
+        }
+        E::Expired { .. } | E::NotYetValid { .. } => {
+            Some("use a root that is valid now, or create a new one with `kubectl mesh certs root`")
+        }
+        E::MalformedPem { .. } => Some("the file must hold PEM text (a certificate, or a key for --root-key)"),
+        E::Missing { .. } => Some("check the path, or --dir"),
+        _ => None,
+    };
+    let error = InputError::new(e.to_string());
+    CliError::Input(match hint {
+        Some(hint) => error.with_hint(hint),
+        None => error,
+    })
 }
 
 impl KeyArgs {
@@ -392,13 +412,34 @@ fn generate(args: GenerateArgs) -> Result<ExitCode, CliError> {
         .map(String::as_str)
         .filter(|c| args.keys.force || dir.read_intermediate(c).is_err())
         .collect();
+    if !args.keys.force {
+        // A cluster whose files are there but unreadable would fail to write half-way.
+        for cluster in &todo {
+            refuse_partial_intermediate(&dir, cluster)?;
+        }
+    }
+    let kept: Vec<&str> = clusters
+        .iter()
+        .map(String::as_str)
+        .filter(|c| !todo.contains(c))
+        .collect();
     let new_root = args.byo.root_cert.is_none() && (args.keys.force || !dir.root_exists());
     let (root, root_result, intermediates) = if new_root {
+        // Kept intermediates cannot chain to a root that does not exist yet.
+        if let Some(cluster) = kept.first() {
+            return Err(other_root(&dir, cluster));
+        }
         // Every key (root and intermediates) is generated at once, one thread each.
         let (root, intermediates) = mesh_trust::generate_all(&options, &todo).map_err(trust_error)?;
         (root, "created", intermediates)
     } else {
         let (root, result) = obtain_root(&dir, &args.byo, &options, args.keys.force)?;
+        for cluster in &kept {
+            let bundle = dir.read_intermediate(cluster).map_err(trust_error)?;
+            if !cacerts::same_pem(&bundle.root_cert, root.cert_pem()) {
+                return Err(other_root(&dir, cluster));
+            }
+        }
         let intermediates =
             mesh_trust::generate_intermediates(&root, &todo, &options).map_err(trust_error)?;
         (root, result, intermediates)
@@ -428,6 +469,50 @@ fn generate(args: GenerateArgs) -> Result<ExitCode, CliError> {
     }
     print_rows(&rows, args.output)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// An existing intermediate that another root signed: keeping it would split the mesh.
+fn other_root(dir: &CertsDir, cluster: &str) -> CliError {
+    InputError::new(format!(
+        "cluster {cluster}: its intermediate in {} was signed by a different root than the one used now",
+        dir.path().display()
+    ))
+    .with_hint(format!(
+        "pass --force to re-issue every intermediate from this root, or `kubectl mesh certs rotate --cluster {cluster}` after restoring its root"
+    ))
+    .into()
+}
+
+/// Files of `cluster` that exist but do not read as a bundle: writing over them needs --force.
+fn refuse_partial_intermediate(dir: &CertsDir, cluster: &str) -> Result<(), CliError> {
+    let cluster_dir = dir.cluster_dir(cluster).map_err(trust_error)?;
+    let present: Vec<String> = [
+        mesh_trust::layout::CA_CERT,
+        mesh_trust::layout::CA_KEY,
+        mesh_trust::layout::ROOT_CERT,
+        mesh_trust::layout::CERT_CHAIN,
+    ]
+    .iter()
+    .map(|name| cluster_dir.join(name))
+    .filter(|path| std::fs::symlink_metadata(path).is_ok())
+    .map(|path| path.display().to_string())
+    .collect();
+    if present.is_empty() {
+        return Ok(());
+    }
+    let reason = match dir.read_intermediate(cluster) {
+        Err(e) => e.to_string(),
+        Ok(_) => "it is incomplete".to_string(),
+    };
+    Err(InputError::new(format!(
+        "cluster {cluster}: the files in {} cannot be used: {reason}",
+        cluster_dir.display()
+    ))
+    .with_hint(format!(
+        "pass --force to replace them (they are: {}), or repair them",
+        present.join(", ")
+    ))
+    .into())
 }
 
 fn unique_names(names: &[String]) -> Result<Vec<String>, CliError> {
@@ -751,6 +836,22 @@ async fn rotate(args: RotateArgs) -> Result<ExitCode, CliError> {
         Some(c) => Some(c.connect().await?),
         None => None,
     };
+    // Like `certs secret`: a live cacerts from another root is replaced only with --force,
+    // and that is found out before any file is rotated.
+    let mut plans = Vec::new();
+    for cluster in clusters.iter().flatten() {
+        match cacerts::plan(cluster, root.cert_pem(), args.keys.force).await {
+            Plan::Ready { replaces_root } => plans.push(Ok(replaces_root)),
+            Plan::Failed(reason) => plans.push(Err(reason)),
+            Plan::Input(e) => {
+                let mut error = InputError::new(format!("{}\nnothing was changed", e.message));
+                error.hint = e
+                    .hint
+                    .map(|h| h.replace("pass --force", "pass --force to rotate and replace it"));
+                return Err(error.into());
+            }
+        }
+    }
     let issued = mesh_trust::generate_intermediate(&root, &args.cluster, &options).map_err(trust_error)?;
     let backup = dir
         .rotate_intermediate(&args.cluster, &issued)
@@ -771,10 +872,11 @@ async fn rotate(args: RotateArgs) -> Result<ExitCode, CliError> {
     let write = kubectl_mesh_core::apply::WriteOptions::default();
     let jobs = clusters
         .into_iter()
-        .map(|cluster| Job {
+        .zip(plans)
+        .map(|(cluster, plan)| Job {
             cluster,
             secret: secret::secret(issued.entries()),
-            plan: Ok(false),
+            plan,
         })
         .collect();
     let reports = cacerts::apply_all(jobs, &write, 1, &StderrProgress).await;
@@ -784,6 +886,11 @@ async fn rotate(args: RotateArgs) -> Result<ExitCode, CliError> {
         write.dry_run,
         "CertsSecretReport",
     )?);
+    for report in &reports {
+        for note in &report.notes {
+            eprintln!("{}: {note}", report.cluster);
+        }
+    }
     output::print_errors(&reports);
     Ok(exit::from_failures(reports.iter().any(|r| r.failed())))
 }
