@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use crate::api::{ApiClient, ApiError, ApplyParams};
+use crate::labels::{MANAGED_BY, MANAGED_BY_VALUE, MESH_ID};
 use crate::report::Outcome;
 use crate::resource::{self, ObjectRef};
 
@@ -24,6 +25,9 @@ pub struct WriteOptions {
     pub field_manager: String,
     pub dry_run: DryRun,
     pub force_conflicts: bool,
+    /// Objects of a mesh from a topology file also carry `kubectl-mesh.io/mesh-id`, which is
+    /// what `down` and pruning select on.
+    pub mesh_id: Option<String>,
 }
 
 impl Default for WriteOptions {
@@ -32,6 +36,7 @@ impl Default for WriteOptions {
             field_manager: crate::labels::DEFAULT_FIELD_MANAGER.to_string(),
             dry_run: DryRun::None,
             force_conflicts: false,
+            mesh_id: None,
         }
     }
 }
@@ -83,6 +88,8 @@ pub async fn apply_over(
     options: &WriteOptions,
 ) -> Result<Outcome, ApplyError> {
     let (object, path) = locate(desired)?;
+    let labelled = with_mesh_id(desired, options);
+    let desired = labelled.as_ref().unwrap_or(desired);
     let outcome = match live {
         None => Outcome::Created,
         Some(live) if is_up_to_date(desired, live, &options.field_manager) => return Ok(Outcome::Unchanged),
@@ -104,6 +111,19 @@ pub async fn apply_over(
             source: Box::new(source),
         }),
     }
+}
+
+/// Adds the mesh-id label to objects we own (those with our managed-by label); objects of
+/// others that we only label or annotate are left as they are.
+pub fn with_mesh_id(desired: &Value, options: &WriteOptions) -> Option<Value> {
+    let mesh_id = options.mesh_id.as_ref()?;
+    let labels = desired.pointer("/metadata/labels")?;
+    if labels.get(MANAGED_BY).and_then(Value::as_str) != Some(MANAGED_BY_VALUE) {
+        return None;
+    }
+    let mut labelled = desired.clone();
+    labelled["metadata"]["labels"][MESH_ID] = Value::String(mesh_id.clone());
+    Some(labelled)
 }
 
 fn locate(desired: &Value) -> Result<(ObjectRef, String), ApplyError> {

@@ -27,6 +27,8 @@ pub mod remote_secrets;
 pub mod report;
 pub mod resource;
 pub mod resources;
+pub mod topology;
+pub mod up;
 pub mod verify;
 
 pub use error::InputError;

@@ -14,7 +14,7 @@ use crate::api::ApiError;
 use crate::apply::{self, WriteOptions};
 use crate::clusters::Cluster;
 use crate::expose::address_of;
-use crate::labels::{ISTIO_SYSTEM, MANAGED_BY, MANAGED_BY_VALUE, NETWORK, PEER_CLUSTER};
+use crate::labels::{ISTIO_SYSTEM, MANAGED_BY, MANAGED_BY_VALUE, MESH_ID, NETWORK, PEER_CLUSTER};
 use crate::parallel;
 use crate::report::{Outcome, Progress};
 use crate::resource::{self, ObjectRef};
@@ -349,7 +349,21 @@ async fn prune_source(
 ) -> Vec<PairReport> {
     let Ok(facts) = facts else { return Vec::new() };
     let mut reports = Vec::new();
-    for peer in facts.peers.keys().filter(|p| !known.contains(p.as_str())) {
+    let of_this_mesh = |gateway: &Value| match &options.write.mesh_id {
+        Some(id) => {
+            gateway
+                .pointer("/metadata/labels")
+                .and_then(|l| l.get(MESH_ID))
+                .and_then(Value::as_str)
+                == Some(id)
+        }
+        None => true,
+    };
+    for (peer, _) in facts
+        .peers
+        .iter()
+        .filter(|(p, g)| !known.contains(p.as_str()) && of_this_mesh(g))
+    {
         let report = PairReport::new(&source.name, peer);
         reports.push(match delete_peer(source, peer, options).await {
             Ok(outcome) => PairReport {

@@ -311,9 +311,16 @@ pub async fn annotate_remotes(
     primary: &str,
     options: &RemoteOptions,
 ) -> Vec<(String, Result<Outcome, String>)> {
+    // A field manager of its own: applied under ours, this partial Namespace would take away
+    // the network label our manager applied to the same object.
+    let write = WriteOptions {
+        field_manager: format!("{}-control-plane", options.write.field_manager),
+        ..options.write.clone()
+    };
+    let write = &write;
     parallel::map_bounded(remotes.iter().collect(), options.parallel, |remote| async move {
         let desired = rs::control_plane_annotation(primary);
-        let result = apply::apply(&remote.api, &desired, &options.write)
+        let result = apply::apply(&remote.api, &desired, write)
             .await
             .map_err(|e| remote.explain_write(&e));
         (remote.name.clone(), result)

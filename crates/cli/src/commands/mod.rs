@@ -1,8 +1,10 @@
 //! The subcommands, each defined once (clap derive).
 
 pub mod certs;
+pub mod completion;
 pub mod expose;
 pub mod link;
+pub mod up;
 pub mod verify;
 pub mod version;
 
@@ -42,8 +44,15 @@ pub enum Command {
     Certs(certs::CertsArgs),
     /// Check that the mesh is consistent: trust, gateways, links (exit 0 healthy, 1 failed)
     Verify(verify::VerifyArgs),
+    /// Converge every cluster of a topology file: certs, install, expose, link, verify
+    Up(up::UpArgs),
+    /// Remove everything `up` created for a topology file (keys on disk are kept)
+    Down(up::DownArgs),
     /// Print the version and git commit
+    #[command(after_help = "Examples:\n  kubectl mesh version")]
     Version,
+    /// Print the shell completion script of kubectl-mesh (bash, zsh, fish, powershell)
+    Completion(completion::CompletionArgs),
 }
 
 pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
@@ -58,7 +67,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Some(Command::Link(args)) => link::run(args).await,
         Some(Command::Certs(args)) => certs::run(args).await,
         Some(Command::Verify(args)) => verify::run(args).await,
+        Some(Command::Up(args)) => up::run_up(args).await,
+        Some(Command::Down(args)) => up::run_down(args).await,
         Some(Command::Version) => version::run(),
+        Some(Command::Completion(args)) => completion::run(args),
     }
 }
 

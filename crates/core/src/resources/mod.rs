@@ -3,6 +3,7 @@
 
 pub mod cacerts;
 pub mod eastwest;
+pub mod install;
 pub mod namespace;
 pub mod peering;
 pub mod remote_secret;

@@ -1,0 +1,460 @@
+//! The topology file of `up`/`down` (DESIGN §5.7): Istio's "simplified multicluster install"
+//! format as is, plus optional keys. Errors name the file, line and column, and suggest the
+//! nearest valid key for a misspelt one.
+
+use std::path::Path;
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+use crate::resources::eastwest::Flavor;
+use crate::{names, InputError};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct File {
+    #[serde(alias = "mesh_id")]
+    mesh_id: String,
+    #[serde(deserialize_with = "unique_keys")]
+    contexts: IndexMap<String, ContextFile>,
+    #[serde(default)]
+    flavor: Option<String>,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    primary: Option<String>,
+    #[serde(default, alias = "trust_domain")]
+    trust_domain: Option<String>,
+    #[serde(default)]
+    certs: Option<CertsFile>,
+    #[serde(default)]
+    installer: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ContextFile {
+    network: String,
+    #[serde(default)]
+    cluster: Option<String>,
+    #[serde(default, alias = "trust_domain")]
+    trust_domain: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct CertsFile {
+    #[serde(default)]
+    dir: Option<String>,
+    #[serde(default, alias = "key_type")]
+    key_type: Option<String>,
+    #[serde(default, alias = "root_cert")]
+    root_cert: Option<String>,
+    #[serde(default, alias = "root_key")]
+    root_key: Option<String>,
+}
+
+/// A map that refuses a key given twice (plain maps keep the last one silently).
+fn unique_keys<'de, D, V>(deserializer: D) -> Result<IndexMap<String, V>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    struct Unique<V>(std::marker::PhantomData<V>);
+    impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for Unique<V> {
+        type Value = IndexMap<String, V>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a map of kubeconfig contexts to {network: ...}")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = IndexMap::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if out.contains_key(&key) {
+                    return Err(serde::de::Error::custom(format!(
+                        "context `{key}` is listed twice"
+                    )));
+                }
+                let value = map.next_value()?;
+                out.insert(key, value);
+            }
+            Ok(out)
+        }
+    }
+    deserializer.deserialize_map(Unique(std::marker::PhantomData))
+}
+
+/// Multi-primary (every cluster runs istiod) or primary-remote (one shared control plane).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Model {
+    MultiPrimary,
+    PrimaryRemote,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Installer {
+    None,
+    Helm,
+    Sail,
+}
+
+/// One cluster of the mesh.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// Cluster name (defaults to the context name).
+    pub cluster: String,
+    pub context: String,
+    pub network: String,
+    pub trust_domain: String,
+}
+
+/// A validated topology.
+#[derive(Debug, Clone)]
+pub struct Topology {
+    pub mesh_id: String,
+    pub members: Vec<Member>,
+    pub flavor: Flavor,
+    pub model: Model,
+    /// Primary-remote: the primary's cluster name.
+    pub primary: Option<String>,
+    pub installer: Installer,
+    pub certs_dir: String,
+    pub key_type: String,
+    pub root_cert: Option<String>,
+    pub root_key: Option<String>,
+}
+
+impl Topology {
+    pub fn load(path: &Path) -> Result<Topology, InputError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            InputError::new(format!("cannot read topology file {}: {e}", path.display()))
+                .with_hint("pass -f with the path of your mesh.yaml")
+        })?;
+        Topology::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates `text`; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Topology, InputError> {
+        let raw: File = serde_yaml_ng::from_str(text).map_err(|e| syntax_error(file, text, &e))?;
+        validate(raw, text, file)
+    }
+
+    pub fn member(&self, cluster: &str) -> Option<&Member> {
+        self.members.iter().find(|m| m.cluster == cluster)
+    }
+
+    /// Trust domains differ somewhere: istiod must not validate them.
+    pub fn trust_domains_differ(&self) -> bool {
+        self.members
+            .windows(2)
+            .any(|w| w[0].trust_domain != w[1].trust_domain)
+    }
+}
+
+const TOP_KEYS: &[&str] = &[
+    "mesh_id",
+    "meshId",
+    "contexts",
+    "flavor",
+    "model",
+    "primary",
+    "trustDomain",
+    "certs",
+    "installer",
+];
+const CONTEXT_KEYS: &[&str] = &["network", "cluster", "trustDomain"];
+const CERTS_KEYS: &[&str] = &["dir", "keyType", "rootCert", "rootKey"];
+
+fn syntax_error(file: &str, text: &str, error: &serde_yaml_ng::Error) -> InputError {
+    let message = error.to_string();
+    let mut place = error
+        .location()
+        .map(|l| format!("{file}:{}:{}", l.line(), l.column()))
+        .unwrap_or_else(|| file.to_string());
+    // The parser points at the map; point at the second occurrence of the key instead.
+    if let Some(key) = message
+        .split("context `")
+        .nth(1)
+        .and_then(|r| r.split("` is listed twice").next())
+    {
+        place = locate_key(file, text, key, 2).unwrap_or(place);
+    }
+    // serde says "unknown field `netwrk`, expected one of ..."; name the nearest valid key.
+    let hint = unknown_field(&message).map(|field| {
+        let candidates = TOP_KEYS.iter().chain(CONTEXT_KEYS).chain(CERTS_KEYS);
+        match candidates
+            .min_by_key(|k| distance(&field, k))
+            .filter(|k| distance(&field, k) <= 3)
+        {
+            Some(nearest) => format!("unknown key `{field}`: did you mean `{nearest}`?"),
+            None => format!("unknown key `{field}`; see the topology format in the README"),
+        }
+    });
+    let first_line = message.lines().next().unwrap_or_default();
+    let message = first_line.split(" at line ").next().unwrap_or(first_line);
+    let mut err = InputError::new(format!("{place}: {message}"));
+    if let Some(hint) = hint {
+        err = err.with_hint(hint);
+    } else if text.trim().is_empty() {
+        err = err.with_hint("the file is empty: it needs mesh_id and contexts");
+    }
+    err
+}
+
+fn unknown_field(message: &str) -> Option<String> {
+    let rest = message.split("unknown field `").nth(1)?;
+    Some(rest.split('`').next()?.to_string())
+}
+
+/// Edit distance, to suggest the key the user meant.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let current = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(current + 1);
+            prev = current;
+        }
+    }
+    row[b.len()]
+}
+
+/// `file:line:column` of the `nth` line whose text starts with `key:`.
+fn locate_key(file: &str, text: &str, key: &str, nth: usize) -> Option<String> {
+    let prefix = format!("{key}:");
+    let (i, line) = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.trim_start().starts_with(&prefix))
+        .nth(nth - 1)?;
+    Some(format!(
+        "{file}:{}:{}",
+        i + 1,
+        line.len() - line.trim_start().len() + 1
+    ))
+}
+
+/// `file:line:column` of the first place `needle` appears, for errors found after parsing.
+fn locate(file: &str, text: &str, needle: &str) -> String {
+    for (i, line) in text.lines().enumerate() {
+        if let Some(col) = line.find(needle) {
+            return format!("{file}:{}:{}", i + 1, col + 1);
+        }
+    }
+    file.to_string()
+}
+
+fn validate(raw: File, text: &str, file: &str) -> Result<Topology, InputError> {
+    let at = |needle: &str| locate(file, text, needle);
+    names::check_label_value("mesh_id", &raw.mesh_id).map_err(|e| InputError {
+        message: format!("{}: {}", at(&raw.mesh_id), e.message),
+        hint: e.hint,
+    })?;
+    if raw.mesh_id.is_empty() {
+        return Err(
+            InputError::new(format!("{}: mesh_id is empty", at("mesh"))).with_hint("e.g. mesh_id: mymesh")
+        );
+    }
+    if raw.contexts.is_empty() {
+        return Err(InputError::new(format!("{}: contexts is empty", at("contexts")))
+            .with_hint("list each cluster's kubeconfig context with its network"));
+    }
+    let flavor: Flavor = raw
+        .flavor
+        .as_deref()
+        .unwrap_or("ambient-peering")
+        .parse()
+        .map_err(|e: InputError| InputError {
+            message: format!("{}: {}", at("flavor"), e.message),
+            hint: e.hint,
+        })?;
+    let model = match raw.model.as_deref() {
+        None | Some("multi-primary") => Model::MultiPrimary,
+        Some("primary-remote") => Model::PrimaryRemote,
+        Some(other) => {
+            return Err(
+                InputError::new(format!("{}: unknown model {other:?}", at("model")))
+                    .with_hint("use multi-primary or primary-remote"),
+            )
+        }
+    };
+    let installer = match raw.installer.as_deref() {
+        None | Some("none") => Installer::None,
+        Some("helm") => Installer::Helm,
+        Some("sail") => Installer::Sail,
+        Some(other) => {
+            return Err(
+                InputError::new(format!("{}: unknown installer {other:?}", at("installer")))
+                    .with_hint("use none, helm or sail"),
+            )
+        }
+    };
+    let default_td = raw.trust_domain.clone().unwrap_or_else(|| "cluster.local".into());
+    let mut members: Vec<Member> = Vec::new();
+    for (context, spec) in &raw.contexts {
+        let cluster = spec.cluster.clone().unwrap_or_else(|| context.clone());
+        if !names::is_label(&cluster) {
+            let hint = if spec.cluster.is_some() {
+                "cluster names are DNS-1123 labels: lowercase letters, digits and '-'".to_string()
+            } else {
+                format!("the context name is not a valid cluster name: add `cluster: <name>` under {context}")
+            };
+            return Err(
+                InputError::new(format!("{}: invalid cluster name {cluster:?}", at(&cluster)))
+                    .with_hint(hint),
+            );
+        }
+        if spec.network.is_empty() {
+            return Err(InputError::new(format!(
+                "{}: context {context} has an empty network",
+                at(context)
+            )));
+        }
+        names::check_label_value("network", &spec.network).map_err(|e| InputError {
+            message: format!("{}: {}", at(&spec.network), e.message),
+            hint: e.hint,
+        })?;
+        if members.iter().any(|m| m.cluster == cluster) {
+            return Err(
+                InputError::new(format!("{}: cluster {cluster} is listed twice", at(&cluster)))
+                    .with_hint("every context needs its own cluster name"),
+            );
+        }
+        let trust_domain = spec.trust_domain.clone().unwrap_or_else(|| default_td.clone());
+        members.push(Member {
+            cluster,
+            context: context.clone(),
+            network: spec.network.clone(),
+            trust_domain,
+        });
+    }
+    let primary = match (model, &raw.primary) {
+        (Model::PrimaryRemote, None) => {
+            return Err(
+                InputError::new(format!("{}: model primary-remote needs `primary`", at("model")))
+                    .with_hint("name the cluster that runs istiod: primary: <cluster>"),
+            )
+        }
+        (_, Some(primary))
+            if !members
+                .iter()
+                .any(|m| &m.cluster == primary || &m.context == primary) =>
+        {
+            return Err(InputError::new(format!(
+                "{}: primary {primary:?} is not one of the contexts",
+                at("primary")
+            )))
+        }
+        (_, Some(primary)) => members
+            .iter()
+            .find(|m| &m.cluster == primary || &m.context == primary)
+            .map(|m| m.cluster.clone()),
+        (_, None) => None,
+    };
+    let certs = raw.certs.unwrap_or_default();
+    if let Some(key_type) = &certs.key_type {
+        if !["rsa-4096", "rsa-2048", "ec-p256", "ec-p384"].contains(&key_type.as_str()) {
+            return Err(
+                InputError::new(format!("{}: unknown certs.keyType {key_type:?}", at(key_type)))
+                    .with_hint("use rsa-4096, rsa-2048, ec-p256 or ec-p384"),
+            );
+        }
+    }
+    if certs.root_cert.is_some() != certs.root_key.is_some() {
+        return Err(InputError::new(format!(
+            "{}: certs.rootCert and certs.rootKey go together",
+            at("root")
+        )));
+    }
+    Ok(Topology {
+        mesh_id: raw.mesh_id,
+        members,
+        flavor,
+        model,
+        primary,
+        installer,
+        certs_dir: certs.dir.unwrap_or_else(|| "certs".into()),
+        key_type: certs.key_type.unwrap_or_else(|| "rsa-4096".into()),
+        root_cert: certs.root_cert,
+        root_key: certs.root_key,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ISTIO_EXAMPLE: &str = "mesh_id: mymesh\ncontexts:\n  context-east-1: {network: network-east}\n  context-east-2: {network: network-east}\n  context-west-1: {network: network-west}\n";
+
+    #[test]
+    fn accepts_the_istio_format_as_is() {
+        let t = Topology::parse(ISTIO_EXAMPLE, "mesh.yaml").unwrap();
+        assert_eq!(t.mesh_id, "mymesh");
+        let names: Vec<&str> = t.members.iter().map(|m| m.cluster.as_str()).collect();
+        assert_eq!(names, ["context-east-1", "context-east-2", "context-west-1"]);
+        assert_eq!(t.members[2].network, "network-west");
+        assert_eq!(t.flavor, Flavor::AmbientPeering);
+        assert_eq!(t.model, Model::MultiPrimary);
+        assert_eq!(t.installer, Installer::None);
+        assert!(!t.trust_domains_differ());
+    }
+
+    #[test]
+    fn optional_keys_in_both_spellings() {
+        let text = "meshId: m\nflavor: sidecar\nmodel: primary-remote\nprimary: east\ninstaller: helm\ntrust_domain: corp\ncerts: {dir: pki, key_type: ec-p256}\ncontexts:\n  ctx-a: {network: n1, cluster: east, trustDomain: east.corp}\n  ctx-b: {network: n2, cluster: west}\n";
+        let t = Topology::parse(text, "f").unwrap();
+        assert_eq!(t.primary.as_deref(), Some("east"));
+        assert_eq!(t.members[0].trust_domain, "east.corp");
+        assert_eq!(t.members[1].trust_domain, "corp");
+        assert!(t.trust_domains_differ());
+        assert_eq!(t.certs_dir, "pki");
+        assert_eq!(t.key_type, "ec-p256");
+        assert_eq!(t.installer, Installer::Helm);
+    }
+
+    #[test]
+    fn errors_name_file_line_column_and_nearest_key() {
+        let err = Topology::parse("mesh_id: m\ncontexts:\n  a: {netwrk: n1}\n", "mesh.yaml").unwrap_err();
+        assert!(err.message.starts_with("mesh.yaml:3:"), "{err}");
+        assert_eq!(
+            err.hint.as_deref(),
+            Some("unknown key `netwrk`: did you mean `network`?")
+        );
+        let err = Topology::parse("mesh_id: m\ncontexts:\n  a: {cluster: x}\n", "f").unwrap_err();
+        assert!(err.message.contains("missing field `network`"), "{err}");
+        let err = Topology::parse(
+            "mesh_id: m\ncontexts:\n  a: {network: n}\n  a: {network: n}\n",
+            "f",
+        )
+        .unwrap_err();
+        assert!(err.message.contains("context `a` is listed twice"), "{err}");
+        assert!(err.message.starts_with("f:4:3:"), "{err}");
+        let err =
+            Topology::parse("mesh_id: m\ninstaller: apt\ncontexts:\n  a: {network: n}\n", "f").unwrap_err();
+        assert_eq!(err.message, "f:2:1: unknown installer \"apt\"");
+        let err = Topology::parse("mesh_id: m\ncontexts:\n  Bad_Ctx: {network: n}\n", "f").unwrap_err();
+        assert!(err.message.starts_with("f:3:3: invalid cluster name"), "{err}");
+        let err = Topology::parse(
+            "mesh_id: m\ncontexts:\n  a: {network: n}\n  b: {network: n, cluster: a}\n",
+            "f",
+        )
+        .unwrap_err();
+        assert!(err.message.contains("cluster a is listed twice"), "{err}");
+        let err = Topology::parse(
+            "mesh_id: m\nmodel: primary-remote\ncontexts:\n  a: {network: n}\n",
+            "f",
+        )
+        .unwrap_err();
+        assert!(err.message.contains("needs `primary`"), "{err}");
+        assert!(Topology::parse("", "f").is_err());
+    }
+
+    #[test]
+    fn edit_distance() {
+        assert_eq!(distance("netwrk", "network"), 1);
+        assert_eq!(distance("", "abc"), 3);
+        assert_eq!(distance("kitten", "sitting"), 3);
+    }
+}

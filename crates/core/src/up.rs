@@ -1,0 +1,749 @@
+//! `up` and `down`: converge every cluster of a topology file, step by step (DESIGN §5.7).
+//! Each step runs concurrently across clusters; one failing cluster never stops the others.
+//! Everything is applied through the same code as the single commands, so an unchanged file
+//! makes no writes.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::apply::{self, DryRun, WriteOptions};
+use crate::cacerts::{self, Job, Plan};
+use crate::clusters::Cluster;
+use crate::expose::{self, ExposeOptions};
+use crate::labels::{ISTIO_SYSTEM, MANAGED_BY, MANAGED_BY_VALUE, MESH_ID};
+use crate::link::{self, Action, LinkOptions, Pair};
+use crate::remote_secrets::{self, RemoteOptions};
+use crate::report::{ClusterReport, NoProgress, Outcome, Progress};
+use crate::resource::{self, Kind, ObjectRef};
+use crate::resources::cacerts as cacerts_secret;
+use crate::resources::eastwest::{EastWest, Flavor};
+use crate::resources::install::{self, Remote};
+use crate::topology::{Installer, Model, Topology};
+use crate::verify::{self, LinkMode, Status, VerifyOptions};
+use crate::{namespaces, parallel, InputError};
+
+/// One line of the summary: what a step did to one cluster (or pair).
+#[derive(Debug, Clone, Serialize)]
+pub struct StepRow {
+    pub step: &'static str,
+    pub target: String,
+    pub result: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl StepRow {
+    fn new(step: &'static str, target: &str, result: impl Into<String>) -> Self {
+        StepRow {
+            step,
+            target: target.to_string(),
+            result: result.into(),
+            error: None,
+        }
+    }
+
+    fn failed(step: &'static str, target: &str, error: impl Into<String>) -> Self {
+        StepRow {
+            step,
+            target: target.to_string(),
+            result: "failed".into(),
+            error: Some(error.into()),
+        }
+    }
+
+    pub fn is_failure(&self) -> bool {
+        self.error.is_some()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct UpOptions {
+    pub write: WriteOptions,
+    pub wait: Duration,
+    pub parallel: usize,
+    /// Replace a cacerts Secret signed by another root.
+    pub force: bool,
+    /// The helm program (a path or a name on PATH).
+    pub helm: String,
+    /// Where helm values files are written.
+    pub values_dir: PathBuf,
+    pub timeout: Duration,
+}
+
+fn mesh_write(topology: &Topology, options: &UpOptions) -> WriteOptions {
+    WriteOptions {
+        mesh_id: Some(topology.mesh_id.clone()),
+        ..options.write.clone()
+    }
+}
+
+fn rows_from(step: &'static str, reports: Vec<ClusterReport>) -> Vec<StepRow> {
+    reports
+        .into_iter()
+        .map(|r| match r.error {
+            Some(e) => StepRow::failed(step, &r.cluster, e),
+            None => StepRow::new(step, &r.cluster, r.result.to_string()),
+        })
+        .collect()
+}
+
+/// The bundles of every member, creating what is missing (root first, keys concurrently).
+pub fn certs(
+    topology: &Topology,
+    dry_run: bool,
+) -> Result<(Vec<StepRow>, BTreeMap<String, mesh_trust::Intermediate>), InputError> {
+    let trust = |e: mesh_trust::Error| InputError::new(format!("certs ({}): {e}", topology.certs_dir));
+    let dir = mesh_trust::CertsDir::new(&topology.certs_dir);
+    let options = mesh_trust::Options {
+        key_type: topology.key_type.parse().map_err(trust)?,
+        ..Default::default()
+    };
+    let mut rows = Vec::new();
+    let mut bundles = BTreeMap::new();
+    let root = if dir.root_exists() {
+        rows.push(StepRow::new("certs", "root", "unchanged"));
+        Some(dir.read_root().map_err(trust)?)
+    } else if let (Some(cert), Some(key)) = (&topology.root_cert, &topology.root_key) {
+        let root =
+            mesh_trust::load_root_files(cert.as_ref(), key.as_ref(), mesh_trust::OffsetDateTime::now_utc())
+                .map_err(trust)?;
+        rows.push(StepRow::new(
+            "certs",
+            "root",
+            if dry_run { "would import" } else { "imported" },
+        ));
+        if !dry_run {
+            dir.write_root(&root, false).map_err(trust)?;
+        }
+        Some(root)
+    } else {
+        None
+    };
+    let mut missing = Vec::new();
+    for member in &topology.members {
+        match dir.read_intermediate(&member.cluster) {
+            Ok(bundle) => {
+                if let Some(root) = &root {
+                    if !cacerts::same_pem(&bundle.root_cert, root.cert_pem()) {
+                        return Err(InputError::new(format!(
+                            "certs: the intermediate of {} was issued by another root",
+                            member.cluster
+                        ))
+                        .with_hint(format!(
+                            "re-issue it: kubectl mesh certs rotate --cluster {} --dir {}",
+                            member.cluster, topology.certs_dir
+                        )));
+                    }
+                }
+                rows.push(StepRow::new("certs", &member.cluster, "unchanged"));
+                bundles.insert(member.cluster.clone(), bundle);
+            }
+            Err(_) => missing.push(member.cluster.as_str()),
+        }
+    }
+    if missing.is_empty() {
+        return Ok((rows, bundles));
+    }
+    if dry_run {
+        if root.is_none() {
+            rows.push(StepRow::new("certs", "root", "would create"));
+        }
+        rows.extend(missing.iter().map(|c| StepRow::new("certs", c, "would create")));
+        return Ok((rows, bundles));
+    }
+    dir.check_writable().map_err(trust)?;
+    let (root, issued) = match root {
+        Some(root) => {
+            let issued = mesh_trust::generate_intermediates(&root, &missing, &options).map_err(trust)?;
+            (root, issued)
+        }
+        None => {
+            let (root, issued) = mesh_trust::generate_all(&options, &missing).map_err(trust)?;
+            dir.write_root(&root, false).map_err(trust)?;
+            rows.push(StepRow::new("certs", "root", "created"));
+            (root, issued)
+        }
+    };
+    drop(root);
+    for (cluster, bundle) in missing.iter().zip(issued) {
+        dir.write_intermediate(cluster, &bundle, false).map_err(trust)?;
+        rows.push(StepRow::new("certs", cluster, "created"));
+        bundles.insert(cluster.to_string(), bundle);
+    }
+    Ok((rows, bundles))
+}
+
+/// Reads every cluster's cacerts before any write: a different root needs --force.
+async fn cacerts_jobs(
+    clusters: &[Cluster],
+    bundles: &BTreeMap<String, mesh_trust::Intermediate>,
+    options: &UpOptions,
+) -> Result<Vec<Job>, InputError> {
+    let plans = parallel::map_bounded(
+        clusters
+            .iter()
+            .filter(|c| bundles.contains_key(&c.name))
+            .collect(),
+        options.parallel,
+        |cluster| async move {
+            let bundle = &bundles[&cluster.name];
+            (
+                cluster,
+                cacerts::plan(cluster, &bundle.root_cert, options.force).await,
+            )
+        },
+    )
+    .await;
+    let mut jobs = Vec::new();
+    for (cluster, plan) in plans {
+        let plan = match plan {
+            Plan::Ready { replaces_root } => Ok(replaces_root),
+            Plan::Failed(e) => Err(e),
+            Plan::Input(e) => {
+                return Err(InputError {
+                    message: format!("{}\nnothing was changed in any cluster", e.message),
+                    hint: e.hint.map(|h| h.replace("pass --force", "pass --force to up")),
+                })
+            }
+        };
+        let secret = cacerts_secret::secret(bundles[&cluster.name].entries());
+        jobs.push(Job {
+            cluster: cluster.clone(),
+            secret,
+            plan,
+        });
+    }
+    Ok(jobs)
+}
+
+async fn network_labels(
+    topology: &Topology,
+    clusters: &[Cluster],
+    write: &WriteOptions,
+    limit: usize,
+) -> Vec<StepRow> {
+    parallel::map_bounded(clusters.iter().collect(), limit, |cluster| async move {
+        let Some(member) = topology.member(&cluster.name) else {
+            return StepRow::failed("network", &cluster.name, "not in the topology");
+        };
+        let mut report = ClusterReport::new(&cluster.name, &cluster.context);
+        match namespaces::ensure(
+            &cluster.api,
+            ISTIO_SYSTEM,
+            Some(&member.network),
+            write,
+            &mut report,
+        )
+        .await
+        {
+            Ok(outcome) => StepRow::new(
+                "network",
+                &cluster.name,
+                format!("{} ({})", outcome, member.network),
+            ),
+            Err(e) => StepRow::failed("network", &cluster.name, cluster.explain_write(&e)),
+        }
+    })
+    .await
+}
+
+/// Install configuration per cluster: helm values (and `helm upgrade --install`), or a Sail CR.
+/// `remotes`: install the remotes of a primary-remote mesh (which need the primary's
+/// address), else every other cluster.
+async fn install_step(
+    topology: &Topology,
+    clusters: &[Cluster],
+    remote: Option<&Remote>,
+    remotes: bool,
+    write: &WriteOptions,
+    options: &UpOptions,
+) -> Vec<StepRow> {
+    let chosen: Vec<&Cluster> = clusters
+        .iter()
+        .filter(|c| {
+            topology
+                .member(&c.name)
+                .is_some_and(|m| install::is_remote(topology, m) == remotes)
+        })
+        .collect();
+    if chosen.is_empty() {
+        return Vec::new();
+    }
+    if topology.installer == Installer::None {
+        return match remotes {
+            true => Vec::new(),
+            false => vec![StepRow::new("install", "all", "skipped (installer: none)")],
+        };
+    }
+    parallel::map_bounded(chosen, options.parallel, |cluster| async move {
+        let Some(member) = topology.member(&cluster.name) else {
+            return StepRow::failed("install", &cluster.name, "not in the topology");
+        };
+        let remote = remote.filter(|_| install::is_remote(topology, member));
+        match topology.installer {
+            Installer::Sail => {
+                let cr = install::sail_istio(topology, member, remote);
+                match apply::apply(&cluster.api, &cr, write).await {
+                    Ok(outcome) => StepRow::new("install", &cluster.name, format!("{outcome} (Istio CR)")),
+                    Err(e) => StepRow::failed("install", &cluster.name, cluster.explain_write(&e)),
+                }
+            }
+            _ => helm_install(topology, member, remote, cluster, write, options).await,
+        }
+    })
+    .await
+}
+
+async fn helm_install(
+    topology: &Topology,
+    member: &crate::topology::Member,
+    remote: Option<&Remote>,
+    cluster: &Cluster,
+    write: &WriteOptions,
+    options: &UpOptions,
+) -> StepRow {
+    let dir = options.values_dir.join(&member.cluster);
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        return StepRow::failed(
+            "install",
+            &cluster.name,
+            format!("cannot create {}: {e}", dir.display()),
+        );
+    }
+    let mut done = Vec::new();
+    for (release, chart, values) in install::helm_releases(topology, member, remote) {
+        let file = dir.join(format!("{release}.values.yaml"));
+        let text = serde_yaml_ng::to_string(&values).unwrap_or_default();
+        if let Err(e) = std::fs::write(&file, text) {
+            return StepRow::failed(
+                "install",
+                &cluster.name,
+                format!("cannot write {}: {e}", file.display()),
+            );
+        }
+        if write.dry_run != DryRun::None {
+            done.push(release);
+            continue;
+        }
+        let mut command = tokio::process::Command::new(&options.helm);
+        command.args(["upgrade", "--install", release, &format!("istio/{chart}")]);
+        command.args([
+            "--kube-context",
+            &cluster.context,
+            "--namespace",
+            ISTIO_SYSTEM,
+            "--create-namespace",
+            "--values",
+        ]);
+        command.arg(&file);
+        let output = match command.output().await {
+            Ok(output) => output,
+            Err(e) => {
+                return StepRow::failed(
+                    "install",
+                    &cluster.name,
+                    format!(
+                        "cannot run {}: {e}; install helm, or set installer: none",
+                        options.helm
+                    ),
+                );
+            }
+        };
+        if !output.status.success() {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            return StepRow::failed(
+                "install",
+                &cluster.name,
+                format!("helm upgrade --install {release} failed: {}", stderr.trim()),
+            );
+        }
+        done.push(release);
+    }
+    let verb = if write.dry_run == DryRun::None {
+        "installed"
+    } else {
+        "would install"
+    };
+    StepRow::new(
+        "install",
+        &cluster.name,
+        format!("{verb} {} (values in {})", done.join(", "), dir.display()),
+    )
+}
+
+async fn expose_step(
+    topology: &Topology,
+    clusters: &[Cluster],
+    write: &WriteOptions,
+    options: &UpOptions,
+    progress: &dyn Progress,
+) -> Vec<StepRow> {
+    let exposing: Vec<(Cluster, Result<String, String>)> = clusters
+        .iter()
+        .filter(|c| topology.member(&c.name).is_some())
+        .map(|c| {
+            (
+                c.clone(),
+                Ok(topology
+                    .member(&c.name)
+                    .map(|m| m.network.clone())
+                    .unwrap_or_default()),
+            )
+        })
+        .collect();
+    let primary_remote = topology.model == Model::PrimaryRemote;
+    let expose_options = ExposeOptions {
+        gateway: EastWest {
+            flavor: topology.flavor,
+            expose_istiod: primary_remote && topology.flavor == Flavor::Sidecar,
+            ..Default::default()
+        },
+        network: None,
+        write: write.clone(),
+        wait: (write.dry_run == DryRun::None).then_some(options.wait),
+        parallel: options.parallel,
+    };
+    let reports = expose::apply_all(exposing, &expose_options, progress).await;
+    let mut rows = Vec::new();
+    for r in reports {
+        rows.push(match (&r.error, &r.address) {
+            (Some(e), _) => StepRow::failed("expose", &r.cluster, e.clone()),
+            (None, Some(address)) => StepRow::new("expose", &r.cluster, format!("{} ({address})", r.result)),
+            (None, None) => StepRow::new("expose", &r.cluster, r.result.to_string()),
+        });
+    }
+    rows
+}
+
+fn link_pairs(topology: &Topology, clusters: &[Cluster]) -> Vec<Pair> {
+    match (topology.model, &topology.primary) {
+        (Model::PrimaryRemote, Some(primary)) => {
+            let p = clusters.iter().position(|c| &c.name == primary).unwrap_or(0);
+            (0..clusters.len())
+                .filter(|&i| i != p)
+                .map(|to| Pair { from: p, to })
+                .collect()
+        }
+        _ => link::full_mesh(clusters.len()),
+    }
+}
+
+fn uses_peering(topology: &Topology) -> bool {
+    topology.flavor == Flavor::AmbientPeering && topology.model == Model::MultiPrimary
+}
+
+async fn link_step(
+    topology: &Topology,
+    clusters: &[Cluster],
+    write: &WriteOptions,
+    options: &UpOptions,
+) -> Vec<StepRow> {
+    let pairs = link_pairs(topology, clusters);
+    let reports = if uses_peering(topology) {
+        let link_options = LinkOptions {
+            write: write.clone(),
+            parallel: options.parallel,
+            ..Default::default()
+        };
+        link::run(clusters, &pairs, Action::Link, true, &link_options, &NoProgress).await
+    } else {
+        let remote = RemoteOptions {
+            write: write.clone(),
+            parallel: options.parallel,
+            token_duration: None,
+            server: None,
+            token_wait: options.timeout,
+        };
+        let mut reports =
+            remote_secrets::run(clusters, &pairs, Action::Link, true, &remote, &NoProgress).await;
+        if let (Model::PrimaryRemote, Some(primary)) = (topology.model, &topology.primary) {
+            let remotes: Vec<Cluster> = clusters.iter().filter(|c| &c.name != primary).cloned().collect();
+            for (remote_name, result) in remote_secrets::annotate_remotes(&remotes, primary, &remote).await {
+                let report = link::PairReport::new(&remote_name, primary);
+                reports.push(match result {
+                    Ok(outcome) => report.with(outcome),
+                    Err(e) => report.failed(e),
+                });
+            }
+        }
+        reports
+    };
+    reports
+        .into_iter()
+        .map(|r| {
+            let target = format!("{} -> {}", r.from, r.to);
+            match r.error {
+                Some(e) => StepRow::failed("link", &target, e),
+                None => StepRow::new("link", &target, r.result.to_string()),
+            }
+        })
+        .collect()
+}
+
+async fn verify_step(topology: &Topology, clusters: &[Cluster], options: &UpOptions) -> Vec<StepRow> {
+    let gateway = EastWest {
+        flavor: topology.flavor,
+        ..Default::default()
+    };
+    let verify_options = VerifyOptions {
+        gateway_namespace: gateway.namespace().to_string(),
+        gateway_name: gateway.name().to_string(),
+        mode: if uses_peering(topology) {
+            LinkMode::Peering
+        } else {
+            LinkMode::RemoteSecret
+        },
+        parallel: options.parallel,
+        timeout: options.timeout,
+        ..Default::default()
+    };
+    let mut checks = verify::run(clusters, &verify_options, &NoProgress).await;
+    if topology.model == Model::PrimaryRemote {
+        // Remotes hold no secrets to the primary or to each other: only primary -> remote counts.
+        let primary = topology.primary.clone().unwrap_or_default();
+        checks.retain(|c| c.id != "link" || c.from.as_deref() == Some(primary.as_str()));
+    }
+    let failed: Vec<String> = checks
+        .iter()
+        .filter(|c| c.status == Status::Fail)
+        .map(|c| {
+            format!(
+                "{} {}: {}",
+                c.id,
+                c.cluster.clone().or(c.from.clone()).unwrap_or_default(),
+                c.message
+            )
+        })
+        .collect();
+    let passed = checks.iter().filter(|c| c.status == Status::Pass).count();
+    let summary = format!("{passed} passed, {} failed", failed.len());
+    if failed.is_empty() {
+        vec![StepRow::new("verify", "mesh", summary)]
+    } else {
+        vec![StepRow {
+            step: "verify",
+            target: "mesh".into(),
+            result: summary,
+            error: Some(failed.join("; ")),
+        }]
+    }
+}
+
+/// Converges `clusters` (in the topology's order) to `topology`.
+pub async fn up(
+    topology: &Topology,
+    clusters: &[Cluster],
+    options: &UpOptions,
+    progress: &dyn Progress,
+) -> Result<Vec<StepRow>, InputError> {
+    let write = mesh_write(topology, options);
+    let dry_run = write.dry_run != DryRun::None;
+    let (mut rows, bundles) = certs(topology, dry_run)?;
+    let jobs = cacerts_jobs(clusters, &bundles, options).await?;
+    rows.extend(rows_from(
+        "cacerts",
+        cacerts::apply_all(jobs, &write, options.parallel, progress).await,
+    ));
+    rows.extend(network_labels(topology, clusters, &write, options.parallel).await);
+    rows.extend(install_step(topology, clusters, None, false, &write, options).await);
+    let exposed = expose_step(topology, clusters, &write, options, progress).await;
+    // Primary-remote: remotes are configured with the primary's east-west address.
+    let remote = primary_address(topology, &exposed).map(|pilot_address| Remote { pilot_address });
+    rows.extend(exposed);
+    rows.extend(install_step(topology, clusters, remote.as_ref(), true, &write, options).await);
+    if dry_run {
+        // Links need the targets' gateway addresses, which a dry run has not created.
+        let pairs = link_pairs(topology, clusters).len();
+        rows.push(StepRow::new(
+            "link",
+            "all",
+            format!("would link {pairs} pairs once the gateways have addresses"),
+        ));
+    } else {
+        rows.extend(link_step(topology, clusters, &write, options).await);
+        rows.extend(verify_step(topology, clusters, options).await);
+    }
+    Ok(rows)
+}
+
+fn primary_address(topology: &Topology, exposed: &[StepRow]) -> Option<String> {
+    let primary = topology.primary.as_ref()?;
+    let row = exposed.iter().find(|r| &r.target == primary)?;
+    let start = row.result.find('(')? + 1;
+    Some(row.result[start..row.result.len() - 1].to_string())
+}
+
+/// What `down` deletes, in order: dependants before what they depend on, namespaces last.
+const DOWN_KINDS: [Kind; 14] = [
+    resource::GATEWAY,
+    resource::ISTIO_GATEWAY,
+    resource::VIRTUAL_SERVICE,
+    resource::SECRET,
+    resource::SERVICE,
+    resource::DEPLOYMENT,
+    resource::ROLE_BINDING,
+    resource::ROLE,
+    resource::SERVICE_ACCOUNT,
+    resource::CLUSTER_ROLE_BINDING,
+    resource::CLUSTER_ROLE,
+    resource::SAIL_ISTIO,
+    resource::CONFIG_MAP,
+    resource::NAMESPACE,
+];
+
+/// Deletes every object carrying our managed-by label and this mesh's id. Key material on
+/// disk is never touched; istio-system is never deleted (Istio lives there).
+pub async fn down(
+    topology: &Topology,
+    clusters: &[Cluster],
+    write: &WriteOptions,
+    limit: usize,
+) -> Vec<StepRow> {
+    let selector = format!("{MANAGED_BY}={MANAGED_BY_VALUE},{MESH_ID}={}", topology.mesh_id);
+    let per_cluster = parallel::map_bounded(clusters.iter().collect(), limit, |cluster| {
+        let selector = selector.clone();
+        async move { down_cluster(cluster, &selector, write).await }
+    })
+    .await;
+    per_cluster.into_iter().flatten().collect()
+}
+
+async fn down_cluster(cluster: &Cluster, selector: &str, write: &WriteOptions) -> Vec<StepRow> {
+    let mut rows = Vec::new();
+    for kind in DOWN_KINDS {
+        let items = match cluster
+            .api
+            .list(&kind.collection_path(None), Some(selector))
+            .await
+        {
+            Ok(items) => items,
+            Err(e) if e.is_not_found() => continue, // that API group is not installed
+            Err(e) => {
+                rows.push(StepRow::failed(
+                    "down",
+                    &cluster.name,
+                    format!("listing {}: {}", kind.resource_name(), cluster.explain(&e)),
+                ));
+                continue;
+            }
+        };
+        for item in items {
+            let object = ObjectRef::of(&with_kind(item, kind));
+            if kind == resource::NAMESPACE && object.name == ISTIO_SYSTEM {
+                rows.push(StepRow::new(
+                    "down",
+                    &cluster.name,
+                    "kept Namespace istio-system (Istio's own)",
+                ));
+                continue;
+            }
+            let path = kind.object_path(object.namespace.as_deref(), &object.name);
+            rows.push(
+                match apply::delete(&cluster.api, &object, &path, write.dry_run).await {
+                    Ok(Outcome::Deleted) => StepRow::new("down", &cluster.name, format!("deleted {object}")),
+                    Ok(_) => StepRow::new("down", &cluster.name, format!("already gone {object}")),
+                    Err(e) => StepRow::failed("down", &cluster.name, cluster.explain_write(&e)),
+                },
+            );
+        }
+    }
+    if rows.is_empty() {
+        rows.push(StepRow::new("down", &cluster.name, "nothing to remove"));
+    }
+    rows
+}
+
+/// Items of a LIST may come without apiVersion/kind; give them the kind that was listed.
+fn with_kind(mut item: Value, kind: Kind) -> Value {
+    item["apiVersion"] = Value::String(kind.api_version.to_string());
+    item["kind"] = Value::String(kind.kind.to_string());
+    item
+}
+
+/// `up --generate DIR`: everything `up` would apply, one directory per cluster; no cluster is
+/// written to (target addresses for links are read where the clusters answer).
+pub async fn generate(
+    topology: &Topology,
+    clusters: &[Cluster],
+    dir: &std::path::Path,
+    options: &UpOptions,
+) -> Result<Vec<StepRow>, InputError> {
+    let (mut rows, bundles) = certs(topology, false)?;
+    let write = mesh_write(topology, options);
+    let io = |path: &std::path::Path, e: std::io::Error| {
+        InputError::new(format!("cannot write {}: {e}", path.display()))
+    };
+    let targets = parallel::map_bounded(
+        clusters.iter().collect(),
+        options.parallel,
+        |cluster| async move { link::read_target(cluster, &LinkOptions::default()).await.ok() },
+    )
+    .await;
+    for (i, member) in topology.members.iter().enumerate() {
+        let out = dir.join(&member.cluster);
+        std::fs::create_dir_all(&out).map_err(|e| io(&out, e))?;
+        let mut files: Vec<(&str, Vec<Value>)> = Vec::new();
+        if let Some(bundle) = bundles.get(&member.cluster) {
+            files.push(("cacerts.yaml", vec![cacerts_secret::secret(bundle.entries())]));
+        }
+        let expose_options = ExposeOptions {
+            gateway: EastWest {
+                flavor: topology.flavor,
+                ..Default::default()
+            },
+            network: Some(member.network.clone()),
+            write: write.clone(),
+            ..Default::default()
+        };
+        files.push((
+            "eastwest.yaml",
+            expose::generate(&expose_options, &member.network),
+        ));
+        if topology.installer == Installer::Sail {
+            files.push(("istio.yaml", vec![install::sail_istio(topology, member, None)]));
+        }
+        let peers: Vec<Value> = targets
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i && uses_peering(topology))
+            .filter_map(|(_, t)| {
+                t.as_ref()
+                    .map(|t| crate::resources::peering::gateway(t, "istio-gateways"))
+            })
+            .collect();
+        if !peers.is_empty() {
+            files.push(("links.yaml", peers));
+        }
+        for (name, objects) in files {
+            let path = out.join(name);
+            let text: String = objects
+                .iter()
+                .map(|o| apply::with_mesh_id(o, &write).unwrap_or_else(|| o.clone()))
+                .map(|o| format!("---\n{}", serde_yaml_ng::to_string(&o).unwrap_or_default()))
+                .collect();
+            std::fs::write(&path, text).map_err(|e| io(&path, e))?;
+            rows.push(StepRow::new(
+                "generate",
+                &member.cluster,
+                path.display().to_string(),
+            ));
+        }
+        if topology.installer == Installer::Helm {
+            for (release, _, values) in install::helm_releases(topology, member, None) {
+                let path = out.join(format!("{release}.values.yaml"));
+                std::fs::write(&path, serde_yaml_ng::to_string(&values).unwrap_or_default())
+                    .map_err(|e| io(&path, e))?;
+                rows.push(StepRow::new(
+                    "generate",
+                    &member.cluster,
+                    path.display().to_string(),
+                ));
+            }
+        }
+    }
+    Ok(rows)
+}

@@ -1,0 +1,316 @@
+//! `kubectl mesh up` / `down` end to end: the whole mesh from one topology file.
+
+mod common;
+
+use common::*;
+use mesh_testkit::{ClusterSpec, IstioSeed};
+use serde_json::Value;
+
+/// Clusters with Istio installed but no network label: the topology file provides them.
+fn clusters(names: &[&str]) -> Env {
+    start(
+        names
+            .iter()
+            .map(|n| {
+                (
+                    n.to_string(),
+                    ClusterSpec {
+                        istio: Some(IstioSeed::default()),
+                        ..Default::default()
+                    },
+                )
+            })
+            .collect(),
+    )
+}
+
+fn write_topology(env: &Env, body: &str) -> String {
+    let certs = env.dir.path().join("certs");
+    let text = format!(
+        "mesh_id: mymesh\ncerts: {{dir: {}, keyType: ec-p256}}\n{body}",
+        certs.display()
+    );
+    let path = env.dir.path().join("mesh.yaml");
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+const THREE: &str = "contexts:\n  east-1: {network: network-east}\n  east-2: {network: network-east}\n  west-1: {network: network-west}\n";
+
+fn up(env: &Env, file: &str, extra: &[&str]) -> Run {
+    let values = env.dir.path().join("values");
+    let mut args = vec![
+        "up",
+        "-f",
+        file,
+        "--values-dir",
+        values.to_str().unwrap(),
+        "--wait=30s",
+    ];
+    args.extend(extra.iter());
+    env.mesh(&args)
+}
+
+fn peer(target: &str) -> String {
+    format!(
+        "/apis/gateway.networking.k8s.io/v1/namespaces/istio-gateways/gateways/istio-remote-peer-{target}"
+    )
+}
+
+#[test]
+fn three_clusters_up_verify_rerun_and_down() {
+    let env = clusters(&["east-1", "east-2", "west-1"]);
+    let file = write_topology(&env, THREE);
+    let run = up(&env, &file, &["-o", "json"]).success();
+    let steps = run.json()["steps"].as_array().cloned().unwrap();
+    for step in [
+        "certs", "cacerts", "network", "install", "expose", "link", "verify",
+    ] {
+        assert!(
+            steps.iter().any(|s| s["step"] == step),
+            "no {step} step: {steps:#?}"
+        );
+    }
+    assert!(steps.iter().all(|s| s.get("error").is_none()), "{steps:#?}");
+    let ns = env.cluster("east-2").object(ISTIO_SYSTEM).unwrap();
+    assert_eq!(
+        ns["metadata"]["labels"]["topology.istio.io/network"],
+        "network-east"
+    );
+    let gw = env.cluster("west-1").object(&peer("east-1")).unwrap();
+    assert_eq!(gw["metadata"]["labels"]["kubectl-mesh.io/mesh-id"], "mymesh");
+    assert_eq!(
+        gw["metadata"]["labels"]["topology.istio.io/network"],
+        "network-east"
+    );
+    env.mesh(&["verify", "--contexts", "east-1,east-2,west-1"])
+        .success();
+
+    for name in ["east-1", "east-2", "west-1"] {
+        env.cluster(name).reset_counts();
+    }
+    up(&env, &file, &[]).success();
+    for name in ["east-1", "east-2", "west-1"] {
+        let counts = env.cluster(name).counts();
+        assert_eq!(
+            counts.writes(),
+            0,
+            "{name}: a second up writes nothing: {:?}",
+            env.cluster(name).request_log()
+        );
+    }
+
+    let run = env.mesh(&["down", "-f", &file, "-o", "json"]).success();
+    let removed: Vec<String> = run.json()["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["result"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        removed
+            .iter()
+            .any(|r| r == "deleted Gateway istio-gateways/istio-eastwest"),
+        "{removed:?}"
+    );
+    assert!(
+        removed.iter().any(|r| r == "deleted Secret istio-system/cacerts"),
+        "{removed:?}"
+    );
+    for name in ["east-1", "east-2", "west-1"] {
+        let c = env.cluster(name);
+        for collection in [
+            "/apis/gateway.networking.k8s.io/v1/gateways",
+            "/api/v1/secrets",
+            "/api/v1/namespaces",
+            "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+        ] {
+            let managed: Vec<Value> = c
+                .objects(collection)
+                .into_iter()
+                .filter(|o| o["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "kubectl-mesh")
+                .filter(|o| o["metadata"]["name"] != "istio-system")
+                .collect();
+            assert!(
+                managed.is_empty(),
+                "{name}: left behind in {collection}: {managed:#?}"
+            );
+        }
+        assert!(c.object(ISTIO_SYSTEM).is_some(), "istio-system is never deleted");
+    }
+    assert!(
+        env.dir.path().join("certs/root-key.pem").exists(),
+        "key material stays on disk"
+    );
+}
+
+#[test]
+fn adding_and_removing_a_cluster() {
+    let env = clusters(&["a", "b", "c", "d"]);
+    let file = write_topology(
+        &env,
+        "contexts:\n  a: {network: n1}\n  b: {network: n2}\n  c: {network: n3}\n",
+    );
+    up(&env, &file, &[]).success();
+    assert!(env.cluster("d").object(GATEWAY).is_none());
+
+    let file = write_topology(
+        &env,
+        "contexts:\n  a: {network: n1}\n  b: {network: n2}\n  c: {network: n3}\n  d: {network: n4}\n",
+    );
+    let run = up(&env, &file, &["-o", "json"]).success();
+    let created = run.json()["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["step"] == "link" && s["result"] == "created")
+        .count();
+    assert_eq!(created, 6, "d links with a, b and c both ways\n{}", run.stdout);
+    for other in ["a", "b", "c"] {
+        assert!(env.cluster(other).object(&peer("d")).is_some(), "{other} -> d");
+        assert!(env.cluster("d").object(&peer(other)).is_some(), "d -> {other}");
+    }
+
+    let file = write_topology(
+        &env,
+        "contexts:\n  a: {network: n1}\n  b: {network: n2}\n  d: {network: n4}\n",
+    );
+    up(&env, &file, &[]).success();
+    for other in ["a", "b", "d"] {
+        assert!(
+            env.cluster(other).object(&peer("c")).is_none(),
+            "{other} no longer links to c"
+        );
+    }
+    assert!(
+        env.cluster("c").object(GATEWAY).is_some(),
+        "the removed cluster's own install is left alone"
+    );
+}
+
+#[test]
+fn helm_installer_runs_helm_with_values() {
+    let env = clusters(&["a", "b"]);
+    let record = env.dir.path().join("helm-calls");
+    let helm = env.dir.path().join("helm");
+    std::fs::write(&helm, format!("#!/bin/sh\necho \"$@\" >> {}\n", record.display())).unwrap();
+    std::fs::set_permissions(&helm, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let file = write_topology(
+        &env,
+        "installer: helm\ncontexts:\n  a: {network: n1}\n  b: {network: n2, trustDomain: b.local}\n",
+    );
+    up(&env, &file, &["--helm", helm.to_str().unwrap()]).success();
+    let calls = std::fs::read_to_string(&record).unwrap();
+    for (release, chart) in [
+        ("istio-base", "istio/base"),
+        ("istiod", "istio/istiod"),
+        ("istio-cni", "istio/cni"),
+        ("ztunnel", "istio/ztunnel"),
+    ] {
+        for context in ["a", "b"] {
+            let expected = format!(
+                "upgrade --install {release} {chart} --kube-context {context} --namespace istio-system"
+            );
+            assert!(calls.contains(&expected), "missing `{expected}` in\n{calls}");
+        }
+    }
+    let values = std::fs::read_to_string(env.dir.path().join("values/mymesh/b/istiod.values.yaml")).unwrap();
+    for expected in [
+        "trustDomain: b.local",
+        "clusterName: b",
+        "network: n2",
+        "meshID: mymesh",
+        "PILOT_SKIP_VALIDATE_TRUST_DOMAIN: 'true'",
+        "enabled: true",
+    ] {
+        assert!(values.contains(expected), "{expected} missing in\n{values}");
+    }
+}
+
+#[test]
+fn sail_installer_and_primary_remote() {
+    let env = clusters(&["p", "r"]);
+    let file = write_topology(&env, "installer: sail\nflavor: ambient\nmodel: primary-remote\nprimary: p\ncontexts:\n  p: {network: n1}\n  r: {network: n2}\n");
+    up(&env, &file, &[]).success();
+    let primary = env
+        .cluster("p")
+        .object("/apis/sailoperator.io/v1/istios/default")
+        .expect("Istio CR");
+    assert_eq!(primary["spec"]["values"]["global"]["meshID"], "mymesh");
+    let remote = env
+        .cluster("r")
+        .object("/apis/sailoperator.io/v1/istios/default")
+        .unwrap();
+    assert_eq!(remote["spec"]["profile"], "remote");
+    assert!(remote["spec"]["values"]["global"]["remotePilotAddress"]
+        .as_str()
+        .is_some_and(|a| !a.is_empty()));
+    assert_eq!(
+        remote["spec"]["values"]["istiodRemote"]["injectionPath"],
+        "/inject/cluster/r/net/n2"
+    );
+    assert!(env
+        .cluster("p")
+        .object("/api/v1/namespaces/istio-system/secrets/istio-remote-secret-r")
+        .is_some());
+    assert!(env
+        .cluster("r")
+        .object("/api/v1/namespaces/istio-system/secrets/istio-remote-secret-p")
+        .is_none());
+    let ns = env.cluster("r").object(ISTIO_SYSTEM).unwrap();
+    assert_eq!(
+        ns["metadata"]["annotations"]["topology.istio.io/controlPlaneClusters"],
+        "p"
+    );
+}
+
+#[test]
+fn dry_run_and_generate_change_nothing() {
+    let env = clusters(&["a", "b"]);
+    let file = write_topology(&env, "contexts:\n  a: {network: n1}\n  b: {network: n2}\n");
+    let run = up(&env, &file, &["--dry-run=client"]).success();
+    assert!(run.stdout.contains("would create"), "{}", run.stdout);
+    let out = env.dir.path().join("out");
+    up(&env, &file, &["--generate", out.to_str().unwrap()]).success();
+    for name in ["a", "b"] {
+        assert_eq!(env.cluster(name).counts().writes(), 0, "{name}");
+    }
+    let eastwest = std::fs::read_to_string(out.join("a/eastwest.yaml")).unwrap();
+    assert!(eastwest.contains("kubectl-mesh.io/mesh-id: mymesh"), "{eastwest}");
+    assert!(out.join("b/cacerts.yaml").exists());
+}
+
+#[test]
+fn bad_files_send_no_request() {
+    let env = clusters(&["a", "b"]);
+    for (body, expected) in [
+        ("contexts:\n  a: {netwrk: n1}\n", "did you mean `network`"),
+        (
+            "contexts:\n  a: {network: n1}\n  a: {network: n2}\n",
+            "context `a` is listed twice",
+        ),
+        ("contexts:\n  a: {cluster: x}\n", "missing field `network`"),
+        ("contexts:\n  A_B: {network: n1}\n", "invalid cluster name"),
+        (
+            "installer: yum\ncontexts:\n  a: {network: n1}\n",
+            "unknown installer \"yum\"",
+        ),
+        ("contexts:\n  zz: {network: n1}\n", "context \"zz\" not found"),
+    ] {
+        let file = write_topology(&env, body);
+        let run = up(&env, &file, &[]).code(2);
+        assert!(run.stderr.contains(expected), "{body}: {}", run.stderr);
+        assert!(run.stderr.contains("mesh.yaml"), "names the file: {}", run.stderr);
+    }
+    for name in ["a", "b"] {
+        assert_eq!(
+            env.cluster(name).counts().total(),
+            0,
+            "no request was sent to {name}"
+        );
+    }
+    assert!(
+        !env.dir.path().join("certs").exists(),
+        "no certificate was written"
+    );
+}
