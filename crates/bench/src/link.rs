@@ -218,8 +218,8 @@ pub fn run(args: &LinkArgs) -> Result<()> {
         &largest.to_string(),
     ])?;
     eprintln!(
-        "link: {largest} testkit clusters exposed; timing `kubectl-mesh link --contexts c1..cN --parallel {parallel}` with {} latency per API request, {} rounds (sizes interleaved)",
-        secs(latency),
+        "link: {largest} testkit clusters exposed; timing `kubectl-mesh link --contexts c1..cN --parallel {parallel}` with {} ms latency per API request, {} rounds (sizes interleaved)",
+        latency.as_millis(),
         args.rounds
     );
 
@@ -369,25 +369,26 @@ fn baseline(bench: &Bench, n: usize, latency: Duration, budget: Duration) -> Res
         }
         let per_pair = times.iter().sum::<Duration>() / probe as u32;
         let estimate = per_pair * order.len() as u32;
-        let extrapolated = estimate > budget;
+        let over_budget = estimate > budget;
         eprintln!(
             "link: baseline estimate {} for {} pairs ({} per pair over {probe}); {}",
             secs(estimate),
             order.len(),
             secs(per_pair),
-            if extrapolated {
+            if over_budget {
                 "over budget: sampling and extrapolating"
             } else {
                 "running all of them"
             }
         );
-        let count = if extrapolated {
+        let count = if over_budget {
             // About a quarter of the budget, at least 20 pairs.
             let fit = (budget.as_secs_f64() / 4.0 / per_pair.as_secs_f64()) as usize;
-            fit.clamp(20, order.len())
+            fit.max(20).min(order.len())
         } else {
             order.len()
         };
+        let extrapolated = count < order.len();
         for &p in &order[probe..count.max(probe)] {
             times.push(link_one(p)?);
         }

@@ -56,7 +56,7 @@ pub struct LinkArgs {
     pub latency: Duration,
 
     /// Timed rounds per size (median reported; sizes are interleaved within a round)
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub rounds: u32,
 
     /// `--parallel` passed to `kubectl-mesh link` [default: the largest size, so N <= --parallel holds]

@@ -104,6 +104,7 @@ impl WriteArgs {
             field_manager: self.field_manager.clone(),
             dry_run,
             force_conflicts: self.force_conflicts,
+            mesh_id: None,
         })
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod args;
 pub mod commands;
+pub mod completion;
 pub mod exit;
 pub mod output;
 pub mod progress;
@@ -17,6 +18,17 @@ use commands::Cli;
 
 /// `kubectl-mesh`: every subcommand.
 pub fn main_umbrella() -> ExitCode {
+    // Hidden entry points, outside clap so that any word can follow: shell completion
+    // (kubectl_complete-mesh) and man pages (scripts/release).
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    match args.first().map(String::as_str) {
+        Some("__complete") => return completion::main(&args[1..]),
+        Some("__man") => return completion::man::main(&args[1..]),
+        _ => {}
+    }
     let cli = Cli::parse();
     exit::finish(run_async(commands::run(cli)))
 }

@@ -1,0 +1,331 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'kubectl-mesh' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'kubectl-mesh'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'kubectl-mesh' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('expose', 'expose', [CompletionResultType]::ParameterValue, 'Deploy the east-west gateway to one or many clusters, or print it (--generate)')
+            [CompletionResult]::new('link', 'link', [CompletionResultType]::ParameterValue, 'Link every cluster with every other (peer Gateways), or some pairs')
+            [CompletionResult]::new('certs', 'certs', [CompletionResultType]::ParameterValue, 'Create the shared root of trust and per-cluster intermediates, and install them')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check that the mesh is consistent: trust, gateways, links (exit 0 healthy, 1 failed)')
+            [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Print the version and git commit')
+            [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print the shell completion script of kubectl-mesh (bash, zsh, fish, powershell)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'kubectl-mesh;expose' {
+            [CompletionResult]::new('--flavor', '--flavor', [CompletionResultType]::ParameterName, 'Gateway flavour')
+            [CompletionResult]::new('--network', '--network', [CompletionResultType]::ParameterName, 'Network of the cluster(s) [default: the topology.istio.io/network label of istio-system]')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Wait until the gateway has an address (and is Programmed)')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Name of the gateway [default: istio-eastwest; istio-eastwestgateway for ambient and sidecar]')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace of the gateway [default: istio-gateways; istio-system for ambient and sidecar]')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the gateway [default: istio-gateways; istio-system for ambient and sidecar]')
+            [CompletionResult]::new('--gateway-class', '--gateway-class', [CompletionResultType]::ParameterName, 'GatewayClass of the gateway [default: istio-eastwest; istio-east-west for ambient]')
+            [CompletionResult]::new('--service', '--service', [CompletionResultType]::ParameterName, 'Make this Service global in every listed cluster instead of deploying the gateway')
+            [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'With --service: global (also reachable as <name>.<ns>.mesh.internal) or global-only')
+            [CompletionResult]::new('--traffic-distribution', '--traffic-distribution', [CompletionResultType]::ParameterName, 'With --service: how traffic spreads over clusters')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Report format (for --generate: yaml, or json for a v1 List)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Report format (for --generate: yaml, or json for a v1 List)')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file [default: $KUBECONFIG (a '':''-separated list, merged), else ~/.kube/config]')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context of the one cluster to use [default: the current context]')
+            [CompletionResult]::new('--contexts', '--contexts', [CompletionResultType]::ParameterName, 'Several clusters, as contexts; `name=context` names a cluster differently from its context')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Timeout of each API call')
+            [CompletionResult]::new('--parallel', '--parallel', [CompletionResultType]::ParameterName, 'How many clusters to work on at once')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Only show what would change: "client" sends no writes, "server" sends them with dryRun=All')
+            [CompletionResult]::new('--field-manager', '--field-manager', [CompletionResultType]::ParameterName, 'Field manager name for server-side apply')
+            [CompletionResult]::new('--generate', '--generate', [CompletionResultType]::ParameterName, 'Print the objects as YAML instead of applying them (offline when --network is given)')
+            [CompletionResult]::new('--expose-istiod', '--expose-istiod', [CompletionResultType]::ParameterName, 'Sidecar flavour: also expose istiod through the gateway (for primary-remote)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what is done to stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what is done to stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--force-conflicts', '--force-conflicts', [CompletionResultType]::ParameterName, 'Take over fields that another field manager owns (server-side apply conflicts)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'kubectl-mesh;link' {
+            [CompletionResult]::new('--mode', '--mode', [CompletionResultType]::ParameterName, 'How clusters are linked [default: peering for flavour ambient-peering, else remote-secret]')
+            [CompletionResult]::new('--flavor', '--flavor', [CompletionResultType]::ParameterName, 'Mesh flavour (chooses the default --mode)')
+            [CompletionResult]::new('--primary', '--primary', [CompletionResultType]::ParameterName, 'Primary-remote: the cluster running the control plane (remote-secret mode)')
+            [CompletionResult]::new('--remotes', '--remotes', [CompletionResultType]::ParameterName, 'Primary-remote: the clusters whose control plane is --primary')
+            [CompletionResult]::new('--token-duration', '--token-duration', [CompletionResultType]::ParameterName, 'Remote-secret mode: a bounded token (TokenRequest) instead of a long-lived token Secret')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Remote-secret mode: the API server address written into the kubeconfig (one target only)')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Source cluster of a one-direction link ([NAME=]CONTEXT)')
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Target cluster(s) of a one-direction link ([NAME=]CONTEXT,...)')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace of the east-west gateway and of the peer Gateways')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the east-west gateway and of the peer Gateways')
+            [CompletionResult]::new('--gateway', '--gateway', [CompletionResultType]::ParameterName, 'Name of the east-west gateway in every cluster')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Report format (for --generate: yaml, or json for a v1 List)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Report format (for --generate: yaml, or json for a v1 List)')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file [default: $KUBECONFIG (a '':''-separated list, merged), else ~/.kube/config]')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context of the one cluster to use [default: the current context]')
+            [CompletionResult]::new('--contexts', '--contexts', [CompletionResultType]::ParameterName, 'Several clusters, as contexts; `name=context` names a cluster differently from its context')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Timeout of each API call')
+            [CompletionResult]::new('--parallel', '--parallel', [CompletionResultType]::ParameterName, 'How many clusters to work on at once')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Only show what would change: "client" sends no writes, "server" sends them with dryRun=All')
+            [CompletionResult]::new('--field-manager', '--field-manager', [CompletionResultType]::ParameterName, 'Field manager name for server-side apply')
+            [CompletionResult]::new('--generate', '--generate', [CompletionResultType]::ParameterName, 'Print what links to the --context cluster (peer Gateway, or remote secret with its token) instead of applying')
+            [CompletionResult]::new('--unlink', '--unlink', [CompletionResultType]::ParameterName, 'Delete our peer Gateways of the given pairs instead of creating them')
+            [CompletionResult]::new('--prune', '--prune', [CompletionResultType]::ParameterName, 'Also delete our peer Gateways for clusters that are not in the list')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what is done to stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what is done to stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--force-conflicts', '--force-conflicts', [CompletionResultType]::ParameterName, 'Take over fields that another field manager owns (server-side apply conflicts)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'kubectl-mesh;certs' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('root', 'root', [CompletionResultType]::ParameterValue, 'Create the root CA (or adopt an existing one with --root-cert/--root-key)')
+            [CompletionResult]::new('intermediate', 'intermediate', [CompletionResultType]::ParameterValue, 'Create the intermediate CA of one cluster, signed by the root')
+            [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Create the root if missing, then the intermediates of all clusters, concurrently')
+            [CompletionResult]::new('secret', 'secret', [CompletionResultType]::ParameterValue, 'Apply (or print with --generate) the cacerts Secret of each cluster')
+            [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Show certificates from --dir or from clusters, and whether all share one root')
+            [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Replace a cluster''s intermediate with a new one from the same root (old files backed up)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'kubectl-mesh;certs;root' {
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Directory of the certificates (root files, one sub-directory per cluster)')
+            [CompletionResult]::new('--key-type', '--key-type', [CompletionResultType]::ParameterName, 'Type of the keys generated')
+            [CompletionResult]::new('--days', '--days', [CompletionResultType]::ParameterName, 'Validity in days [default: 3650 for the root, 730 for intermediates]')
+            [CompletionResult]::new('--org', '--org', [CompletionResultType]::ParameterName, 'Organization (O=) of the certificates'' subjects')
+            [CompletionResult]::new('--root-cert', '--root-cert', [CompletionResultType]::ParameterName, 'An existing root certificate to sign with (PEM); copied into --dir')
+            [CompletionResult]::new('--root-key', '--root-key', [CompletionResultType]::ParameterName, 'The private key of --root-cert (PEM); copied into --dir with mode 0600')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Report format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Report format')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Overwrite existing certificate and key files')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what is done to stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what is done to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'kubectl-mesh;certs;intermediate' {
+            [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'The cluster whose intermediate to create (a DNS-1123 label)')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Directory of the certificates (root files, one sub-directory per cluster)')
+            [CompletionResult]::new('--key-type', '--key-type', [CompletionResultType]::ParameterName, 'Type of the keys generated')
+            [CompletionResult]::new('--days', '--days', [CompletionResultType]::ParameterName, 'Validity in days [default: 3650 for the root, 730 for intermediates]')
+            [CompletionResult]::new('--org', '--org', [CompletionResultType]::ParameterName, 'Organization (O=) of the certificates'' subjects')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Report format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Report format')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Overwrite existing certificate and key files')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what is done to stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what is done to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'kubectl-mesh;certs;generate' {
+            [CompletionResult]::new('--clusters', '--clusters', [CompletionResultType]::ParameterName, 'The clusters to create intermediates for')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Directory of the certificates (root files, one sub-directory per cluster)')
+            [CompletionResult]::new('--key-type', '--key-type', [CompletionResultType]::ParameterName, 'Type of the keys generated')
+            [CompletionResult]::new('--days', '--days', [CompletionResultType]::ParameterName, 'Validity in days [default: 3650 for the root, 730 for intermediates]')
+            [CompletionResult]::new('--org', '--org', [CompletionResultType]::ParameterName, 'Organization (O=) of the certificates'' subjects')
+            [CompletionResult]::new('--root-cert', '--root-cert', [CompletionResultType]::ParameterName, 'An existing root certificate to sign with (PEM); copied into --dir')
+            [CompletionResult]::new('--root-key', '--root-key', [CompletionResultType]::ParameterName, 'The private key of --root-cert (PEM); copied into --dir with mode 0600')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Report format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Report format')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Overwrite existing certificate and key files')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what is done to stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what is done to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'kubectl-mesh;certs;secret' {
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Directory of the certificates')
+            [CompletionResult]::new('--clusters', '--clusters', [CompletionResultType]::ParameterName, 'With --generate: the clusters to print, by name in --dir [default: the --contexts]')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Report format (for --generate: yaml, or json for a v1 List)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Report format (for --generate: yaml, or json for a v1 List)')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file [default: $KUBECONFIG (a '':''-separated list, merged), else ~/.kube/config]')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context of the one cluster to use [default: the current context]')
+            [CompletionResult]::new('--contexts', '--contexts', [CompletionResultType]::ParameterName, 'Several clusters, as contexts; `name=context` names a cluster differently from its context')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Timeout of each API call')
+            [CompletionResult]::new('--parallel', '--parallel', [CompletionResultType]::ParameterName, 'How many clusters to work on at once')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Only show what would change: "client" sends no writes, "server" sends them with dryRun=All')
+            [CompletionResult]::new('--field-manager', '--field-manager', [CompletionResultType]::ParameterName, 'Field manager name for server-side apply')
+            [CompletionResult]::new('--generate', '--generate', [CompletionResultType]::ParameterName, 'Print the Secrets instead of applying them (they contain the intermediates'' private keys)')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace a cacerts Secret signed by a different root (istiod must then restart)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what is done to stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what is done to stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--force-conflicts', '--force-conflicts', [CompletionResultType]::ParameterName, 'Take over fields that another field manager owns (server-side apply conflicts)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'kubectl-mesh;certs;inspect' {
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Directory of the certificates (used unless --context/--contexts is given)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Report format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Report format')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file [default: $KUBECONFIG (a '':''-separated list, merged), else ~/.kube/config]')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context of the one cluster to use [default: the current context]')
+            [CompletionResult]::new('--contexts', '--contexts', [CompletionResultType]::ParameterName, 'Several clusters, as contexts; `name=context` names a cluster differently from its context')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Timeout of each API call')
+            [CompletionResult]::new('--parallel', '--parallel', [CompletionResultType]::ParameterName, 'How many clusters to work on at once')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what is done to stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what is done to stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'kubectl-mesh;certs;rotate' {
+            [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'The cluster whose intermediate to replace')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Directory of the certificates (root files, one sub-directory per cluster)')
+            [CompletionResult]::new('--key-type', '--key-type', [CompletionResultType]::ParameterName, 'Type of the keys generated')
+            [CompletionResult]::new('--days', '--days', [CompletionResultType]::ParameterName, 'Validity in days [default: 3650 for the root, 730 for intermediates]')
+            [CompletionResult]::new('--org', '--org', [CompletionResultType]::ParameterName, 'Organization (O=) of the certificates'' subjects')
+            [CompletionResult]::new('--apply-to', '--apply-to', [CompletionResultType]::ParameterName, 'Also apply the new cacerts Secret to this kubeconfig context')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (with --apply-to)')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Overwrite existing certificate and key files')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what is done to stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what is done to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'kubectl-mesh;certs;help' {
+            [CompletionResult]::new('root', 'root', [CompletionResultType]::ParameterValue, 'Create the root CA (or adopt an existing one with --root-cert/--root-key)')
+            [CompletionResult]::new('intermediate', 'intermediate', [CompletionResultType]::ParameterValue, 'Create the intermediate CA of one cluster, signed by the root')
+            [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Create the root if missing, then the intermediates of all clusters, concurrently')
+            [CompletionResult]::new('secret', 'secret', [CompletionResultType]::ParameterValue, 'Apply (or print with --generate) the cacerts Secret of each cluster')
+            [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Show certificates from --dir or from clusters, and whether all share one root')
+            [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Replace a cluster''s intermediate with a new one from the same root (old files backed up)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'kubectl-mesh;certs;help;root' {
+            break
+        }
+        'kubectl-mesh;certs;help;intermediate' {
+            break
+        }
+        'kubectl-mesh;certs;help;generate' {
+            break
+        }
+        'kubectl-mesh;certs;help;secret' {
+            break
+        }
+        'kubectl-mesh;certs;help;inspect' {
+            break
+        }
+        'kubectl-mesh;certs;help;rotate' {
+            break
+        }
+        'kubectl-mesh;certs;help;help' {
+            break
+        }
+        'kubectl-mesh;verify' {
+            [CompletionResult]::new('--mode', '--mode', [CompletionResultType]::ParameterName, 'Which links to expect [default: peering for flavour ambient-peering, else remote-secret]')
+            [CompletionResult]::new('--flavor', '--flavor', [CompletionResultType]::ParameterName, 'Mesh flavour (chooses the default --mode)')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace of the east-west gateway')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the east-west gateway')
+            [CompletionResult]::new('--gateway', '--gateway', [CompletionResultType]::ParameterName, 'Name of the east-west gateway')
+            [CompletionResult]::new('--expiry-warn-days', '--expiry-warn-days', [CompletionResultType]::ParameterName, 'Warn when an intermediate CA expires within this many days')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Report format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Report format')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file [default: $KUBECONFIG (a '':''-separated list, merged), else ~/.kube/config]')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context of the one cluster to use [default: the current context]')
+            [CompletionResult]::new('--contexts', '--contexts', [CompletionResultType]::ParameterName, 'Several clusters, as contexts; `name=context` names a cluster differently from its context')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Timeout of each API call')
+            [CompletionResult]::new('--parallel', '--parallel', [CompletionResultType]::ParameterName, 'How many clusters to work on at once')
+            [CompletionResult]::new('--strict', '--strict', [CompletionResultType]::ParameterName, 'Treat warnings as failures (exit 3 when there are only warnings)')
+            [CompletionResult]::new('--services', '--services', [CompletionResultType]::ParameterName, 'Also check global services: hosts, contributing clusters, traffic distribution, namesakes')
+            [CompletionResult]::new('--check-credentials', '--check-credentials', [CompletionResultType]::ParameterName, 'Remote-secret mode: log in to every target with its remote secret''s token')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what is done to stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what is done to stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'kubectl-mesh;version' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'kubectl-mesh;completion' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'kubectl-mesh;help' {
+            [CompletionResult]::new('expose', 'expose', [CompletionResultType]::ParameterValue, 'Deploy the east-west gateway to one or many clusters, or print it (--generate)')
+            [CompletionResult]::new('link', 'link', [CompletionResultType]::ParameterValue, 'Link every cluster with every other (peer Gateways), or some pairs')
+            [CompletionResult]::new('certs', 'certs', [CompletionResultType]::ParameterValue, 'Create the shared root of trust and per-cluster intermediates, and install them')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check that the mesh is consistent: trust, gateways, links (exit 0 healthy, 1 failed)')
+            [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Print the version and git commit')
+            [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print the shell completion script of kubectl-mesh (bash, zsh, fish, powershell)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'kubectl-mesh;help;expose' {
+            break
+        }
+        'kubectl-mesh;help;link' {
+            break
+        }
+        'kubectl-mesh;help;certs' {
+            [CompletionResult]::new('root', 'root', [CompletionResultType]::ParameterValue, 'Create the root CA (or adopt an existing one with --root-cert/--root-key)')
+            [CompletionResult]::new('intermediate', 'intermediate', [CompletionResultType]::ParameterValue, 'Create the intermediate CA of one cluster, signed by the root')
+            [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Create the root if missing, then the intermediates of all clusters, concurrently')
+            [CompletionResult]::new('secret', 'secret', [CompletionResultType]::ParameterValue, 'Apply (or print with --generate) the cacerts Secret of each cluster')
+            [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Show certificates from --dir or from clusters, and whether all share one root')
+            [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Replace a cluster''s intermediate with a new one from the same root (old files backed up)')
+            break
+        }
+        'kubectl-mesh;help;certs;root' {
+            break
+        }
+        'kubectl-mesh;help;certs;intermediate' {
+            break
+        }
+        'kubectl-mesh;help;certs;generate' {
+            break
+        }
+        'kubectl-mesh;help;certs;secret' {
+            break
+        }
+        'kubectl-mesh;help;certs;inspect' {
+            break
+        }
+        'kubectl-mesh;help;certs;rotate' {
+            break
+        }
+        'kubectl-mesh;help;verify' {
+            break
+        }
+        'kubectl-mesh;help;version' {
+            break
+        }
+        'kubectl-mesh;help;completion' {
+            break
+        }
+        'kubectl-mesh;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}
