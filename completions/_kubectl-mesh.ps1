@@ -29,6 +29,8 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-mesh' -ScriptBlock {
             [CompletionResult]::new('link', 'link', [CompletionResultType]::ParameterValue, 'Link every cluster with every other (peer Gateways), or some pairs')
             [CompletionResult]::new('certs', 'certs', [CompletionResultType]::ParameterValue, 'Create the shared root of trust and per-cluster intermediates, and install them')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check that the mesh is consistent: trust, gateways, links (exit 0 healthy, 1 failed)')
+            [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Converge every cluster of a topology file: certs, install, expose, link, verify')
+            [CompletionResult]::new('down', 'down', [CompletionResultType]::ParameterValue, 'Remove everything `up` created for a topology file (keys on disk are kept)')
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Print the version and git commit')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print the shell completion script of kubectl-mesh (bash, zsh, fish, powershell)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -259,6 +261,45 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-mesh' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'kubectl-mesh;up' {
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The topology file (Istio''s simplified multicluster format: mesh_id, contexts -> network)')
+            [CompletionResult]::new('--filename', '--filename', [CompletionResultType]::ParameterName, 'The topology file (Istio''s simplified multicluster format: mesh_id, contexts -> network)')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file [default: $KUBECONFIG, else ~/.kube/config]')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Timeout of each API call')
+            [CompletionResult]::new('--parallel', '--parallel', [CompletionResultType]::ParameterName, 'How many clusters to work on at once')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Report format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Report format')
+            [CompletionResult]::new('--generate', '--generate', [CompletionResultType]::ParameterName, 'Write everything up would apply into DIR/<cluster>/ instead (creates missing certs on disk)')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'How long to wait for east-west gateways to get addresses')
+            [CompletionResult]::new('--helm', '--helm', [CompletionResultType]::ParameterName, 'The helm program, for installer: helm')
+            [CompletionResult]::new('--values-dir', '--values-dir', [CompletionResultType]::ParameterName, 'Where helm values files are written')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Only show what would change: "client" sends no writes, "server" sends them with dryRun=All')
+            [CompletionResult]::new('--field-manager', '--field-manager', [CompletionResultType]::ParameterName, 'Field manager name for server-side apply')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what is done to stderr (-v info, -vv debug)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what is done to stderr (-v info, -vv debug)')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace cacerts Secrets signed by a different root (istiod must then restart)')
+            [CompletionResult]::new('--force-conflicts', '--force-conflicts', [CompletionResultType]::ParameterName, 'Take over fields that another field manager owns (server-side apply conflicts)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'kubectl-mesh;down' {
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The topology file (Istio''s simplified multicluster format: mesh_id, contexts -> network)')
+            [CompletionResult]::new('--filename', '--filename', [CompletionResultType]::ParameterName, 'The topology file (Istio''s simplified multicluster format: mesh_id, contexts -> network)')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file [default: $KUBECONFIG, else ~/.kube/config]')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Timeout of each API call')
+            [CompletionResult]::new('--parallel', '--parallel', [CompletionResultType]::ParameterName, 'How many clusters to work on at once')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Report format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Report format')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Only show what would change: "client" sends no writes, "server" sends them with dryRun=All')
+            [CompletionResult]::new('--field-manager', '--field-manager', [CompletionResultType]::ParameterName, 'Field manager name for server-side apply')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what is done to stderr (-v info, -vv debug)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what is done to stderr (-v info, -vv debug)')
+            [CompletionResult]::new('--force-conflicts', '--force-conflicts', [CompletionResultType]::ParameterName, 'Take over fields that another field manager owns (server-side apply conflicts)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'kubectl-mesh;version' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -274,6 +315,8 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-mesh' -ScriptBlock {
             [CompletionResult]::new('link', 'link', [CompletionResultType]::ParameterValue, 'Link every cluster with every other (peer Gateways), or some pairs')
             [CompletionResult]::new('certs', 'certs', [CompletionResultType]::ParameterValue, 'Create the shared root of trust and per-cluster intermediates, and install them')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check that the mesh is consistent: trust, gateways, links (exit 0 healthy, 1 failed)')
+            [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Converge every cluster of a topology file: certs, install, expose, link, verify')
+            [CompletionResult]::new('down', 'down', [CompletionResultType]::ParameterValue, 'Remove everything `up` created for a topology file (keys on disk are kept)')
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Print the version and git commit')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print the shell completion script of kubectl-mesh (bash, zsh, fish, powershell)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -313,6 +356,12 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-mesh' -ScriptBlock {
             break
         }
         'kubectl-mesh;help;verify' {
+            break
+        }
+        'kubectl-mesh;help;up' {
+            break
+        }
+        'kubectl-mesh;help;down' {
             break
         }
         'kubectl-mesh;help;version' {

@@ -22,6 +22,9 @@ _kubectl__mesh() {
             kubectl__mesh,completion)
                 cmd="kubectl__mesh__subcmd__completion"
                 ;;
+            kubectl__mesh,down)
+                cmd="kubectl__mesh__subcmd__down"
+                ;;
             kubectl__mesh,expose)
                 cmd="kubectl__mesh__subcmd__expose"
                 ;;
@@ -30,6 +33,9 @@ _kubectl__mesh() {
                 ;;
             kubectl__mesh,link)
                 cmd="kubectl__mesh__subcmd__link"
+                ;;
+            kubectl__mesh,up)
+                cmd="kubectl__mesh__subcmd__up"
                 ;;
             kubectl__mesh,verify)
                 cmd="kubectl__mesh__subcmd__verify"
@@ -85,6 +91,9 @@ _kubectl__mesh() {
             kubectl__mesh__subcmd__help,completion)
                 cmd="kubectl__mesh__subcmd__help__subcmd__completion"
                 ;;
+            kubectl__mesh__subcmd__help,down)
+                cmd="kubectl__mesh__subcmd__help__subcmd__down"
+                ;;
             kubectl__mesh__subcmd__help,expose)
                 cmd="kubectl__mesh__subcmd__help__subcmd__expose"
                 ;;
@@ -93,6 +102,9 @@ _kubectl__mesh() {
                 ;;
             kubectl__mesh__subcmd__help,link)
                 cmd="kubectl__mesh__subcmd__help__subcmd__link"
+                ;;
+            kubectl__mesh__subcmd__help,up)
+                cmd="kubectl__mesh__subcmd__help__subcmd__up"
                 ;;
             kubectl__mesh__subcmd__help,verify)
                 cmd="kubectl__mesh__subcmd__help__subcmd__verify"
@@ -125,7 +137,7 @@ _kubectl__mesh() {
 
     case "${cmd}" in
         kubectl__mesh)
-            opts="-h -V --help --version expose link certs verify version completion help"
+            opts="-h -V --help --version expose link certs verify up down version completion help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -562,6 +574,56 @@ _kubectl__mesh() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kubectl__subcmd__mesh__subcmd__down)
+            opts="-f -o -v -h --filename --kubeconfig --timeout --parallel --output --verbose --dry-run --field-manager --force-conflicts --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --parallel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --dry-run)
+                    COMPREPLY=($(compgen -W "none client server" -- "${cur}"))
+                    return 0
+                    ;;
+                --field-manager)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kubectl__subcmd__mesh__subcmd__expose)
             opts="-n -o -v -h --flavor --network --generate --wait --name --namespace --gateway-class --expose-istiod --service --scope --traffic-distribution --output --kubeconfig --context --contexts --timeout --parallel --verbose --dry-run --field-manager --force-conflicts --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -653,7 +715,7 @@ _kubectl__mesh() {
             return 0
             ;;
         kubectl__subcmd__mesh__subcmd__help)
-            opts="expose link certs verify version completion help"
+            opts="expose link certs verify up down version completion help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -778,6 +840,20 @@ _kubectl__mesh() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kubectl__subcmd__mesh__subcmd__help__subcmd__down)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kubectl__subcmd__mesh__subcmd__help__subcmd__expose)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -807,6 +883,20 @@ _kubectl__mesh() {
             return 0
             ;;
         kubectl__subcmd__mesh__subcmd__help__subcmd__link)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__mesh__subcmd__help__subcmd__up)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -924,6 +1014,72 @@ _kubectl__mesh() {
                     return 0
                     ;;
                 --parallel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dry-run)
+                    COMPREPLY=($(compgen -W "none client server" -- "${cur}"))
+                    return 0
+                    ;;
+                --field-manager)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__mesh__subcmd__up)
+            opts="-f -o -v -h --filename --kubeconfig --timeout --parallel --output --verbose --generate --wait --force --helm --values-dir --dry-run --field-manager --force-conflicts --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --parallel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --generate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --helm)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --values-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -30,6 +30,8 @@ complete -c kubectl-mesh -n "__fish_kubectl_mesh_needs_command" -f -a "expose" -
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_needs_command" -f -a "link" -d 'Link every cluster with every other (peer Gateways), or some pairs'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_needs_command" -f -a "certs" -d 'Create the shared root of trust and per-cluster intermediates, and install them'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_needs_command" -f -a "verify" -d 'Check that the mesh is consistent: trust, gateways, links (exit 0 healthy, 1 failed)'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_needs_command" -f -a "up" -d 'Converge every cluster of a topology file: certs, install, expose, link, verify'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_needs_command" -f -a "down" -d 'Remove everything `up` created for a topology file (keys on disk are kept)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_needs_command" -f -a "version" -d 'Print the version and git commit'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_needs_command" -f -a "completion" -d 'Print the shell completion script of kubectl-mesh (bash, zsh, fish, powershell)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -220,15 +222,50 @@ complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l ser
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l check-credentials -d 'Remote-secret mode: log in to every target with its remote secret\'s token'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -s v -l verbose -d 'Log what is done to stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -s h -l help -d 'Print help'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand up" -s f -l filename -d 'The topology file (Istio\'s simplified multicluster format: mesh_id, contexts -> network)' -r -F
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand up" -l kubeconfig -d 'Path to the kubeconfig file [default: $KUBECONFIG, else ~/.kube/config]' -r -F
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand up" -l timeout -d 'Timeout of each API call' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand up" -l parallel -d 'How many clusters to work on at once' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand up" -s o -l output -d 'Report format' -r -f -a "table\t''
+yaml\t''
+json\t''"
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand up" -l generate -d 'Write everything up would apply into DIR/<cluster>/ instead (creates missing certs on disk)' -r -F
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand up" -l wait -d 'How long to wait for east-west gateways to get addresses' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand up" -l helm -d 'The helm program, for installer: helm' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand up" -l values-dir -d 'Where helm values files are written' -r -F
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand up" -l dry-run -d 'Only show what would change: "client" sends no writes, "server" sends them with dryRun=All' -r -f -a "none\t''
+client\t''
+server\t''"
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand up" -l field-manager -d 'Field manager name for server-side apply' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand up" -s v -l verbose -d 'Log what is done to stderr (-v info, -vv debug)'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand up" -l force -d 'Replace cacerts Secrets signed by a different root (istiod must then restart)'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand up" -l force-conflicts -d 'Take over fields that another field manager owns (server-side apply conflicts)'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand up" -s h -l help -d 'Print help'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand down" -s f -l filename -d 'The topology file (Istio\'s simplified multicluster format: mesh_id, contexts -> network)' -r -F
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand down" -l kubeconfig -d 'Path to the kubeconfig file [default: $KUBECONFIG, else ~/.kube/config]' -r -F
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand down" -l timeout -d 'Timeout of each API call' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand down" -l parallel -d 'How many clusters to work on at once' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand down" -s o -l output -d 'Report format' -r -f -a "table\t''
+yaml\t''
+json\t''"
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand down" -l dry-run -d 'Only show what would change: "client" sends no writes, "server" sends them with dryRun=All' -r -f -a "none\t''
+client\t''
+server\t''"
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand down" -l field-manager -d 'Field manager name for server-side apply' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand down" -s v -l verbose -d 'Log what is done to stderr (-v info, -vv debug)'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand down" -l force-conflicts -d 'Take over fields that another field manager owns (server-side apply conflicts)'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand down" -s h -l help -d 'Print help'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand version" -s h -l help -d 'Print help'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand completion" -s h -l help -d 'Print help'
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify version completion help" -f -a "expose" -d 'Deploy the east-west gateway to one or many clusters, or print it (--generate)'
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify version completion help" -f -a "link" -d 'Link every cluster with every other (peer Gateways), or some pairs'
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify version completion help" -f -a "certs" -d 'Create the shared root of trust and per-cluster intermediates, and install them'
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify version completion help" -f -a "verify" -d 'Check that the mesh is consistent: trust, gateways, links (exit 0 healthy, 1 failed)'
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify version completion help" -f -a "version" -d 'Print the version and git commit'
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify version completion help" -f -a "completion" -d 'Print the shell completion script of kubectl-mesh (bash, zsh, fish, powershell)'
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify version completion help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify up down version completion help" -f -a "expose" -d 'Deploy the east-west gateway to one or many clusters, or print it (--generate)'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify up down version completion help" -f -a "link" -d 'Link every cluster with every other (peer Gateways), or some pairs'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify up down version completion help" -f -a "certs" -d 'Create the shared root of trust and per-cluster intermediates, and install them'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify up down version completion help" -f -a "verify" -d 'Check that the mesh is consistent: trust, gateways, links (exit 0 healthy, 1 failed)'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify up down version completion help" -f -a "up" -d 'Converge every cluster of a topology file: certs, install, expose, link, verify'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify up down version completion help" -f -a "down" -d 'Remove everything `up` created for a topology file (keys on disk are kept)'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify up down version completion help" -f -a "version" -d 'Print the version and git commit'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify up down version completion help" -f -a "completion" -d 'Print the shell completion script of kubectl-mesh (bash, zsh, fish, powershell)'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify up down version completion help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and __fish_seen_subcommand_from certs" -f -a "root" -d 'Create the root CA (or adopt an existing one with --root-cert/--root-key)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and __fish_seen_subcommand_from certs" -f -a "intermediate" -d 'Create the intermediate CA of one cluster, signed by the root'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and __fish_seen_subcommand_from certs" -f -a "generate" -d 'Create the root if missing, then the intermediates of all clusters, concurrently'

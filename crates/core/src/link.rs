@@ -256,6 +256,8 @@ fn summary(reports: &[PairReport]) -> String {
 }
 
 /// The pairs of one source, written one after another (sources run concurrently).
+/// The pairs of one source. They are independent objects, so they are written concurrently
+/// too: a full mesh then costs a few round trips whatever the number of clusters.
 async fn write_source(
     clusters: &[Cluster],
     from: usize,
@@ -265,24 +267,20 @@ async fn write_source(
     options: &LinkOptions,
 ) -> Vec<PairReport> {
     let source = &clusters[from];
-    let mut reports = Vec::new();
-    for pair in pairs {
+    parallel::map_bounded(pairs.to_vec(), options.parallel, |pair| async move {
         let target_cluster = &clusters[pair.to];
         let report = PairReport::new(&source.name, &target_cluster.name);
         let source_facts = match &facts[from] {
             Ok(f) => f,
-            Err(e) => {
-                reports.push(report.failed(e.clone()));
-                continue;
-            }
+            Err(e) => return report.failed(e.clone()),
         };
         let live = source_facts.peers.get(&target_cluster.name);
-        reports.push(match action {
+        match action {
             Action::Link => link_pair(source, report, &facts[pair.to], live, options).await,
             Action::Unlink => unlink_pair(source, report, &target_cluster.name, live, options).await,
-        });
-    }
-    reports
+        }
+    })
+    .await
 }
 
 async fn link_pair(

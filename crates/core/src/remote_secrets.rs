@@ -234,21 +234,40 @@ async fn write_source(
                 .collect();
         }
     };
-    let mut reports = Vec::new();
-    for pair in pairs {
+    // The secrets go into istio-system: make sure it exists, once per source.
+    let write = match action {
+        Action::Link if !pairs.is_empty() => {
+            let mut report = ClusterReport::new(&source.name, &source.context);
+            match namespaces::ensure(&source.api, ISTIO_SYSTEM, None, &options.write, &mut report).await {
+                Ok(ns) => namespaces::write_into(&options.write, ns),
+                Err(e) => {
+                    let error = source.explain_write(&e);
+                    return pairs
+                        .iter()
+                        .map(|p| PairReport::new(&source.name, &clusters[p.to].name).failed(error.clone()))
+                        .collect();
+                }
+            }
+        }
+        _ => options.write.clone(),
+    };
+    // Independent objects: written concurrently, as the sources are.
+    let (existing, write) = (&existing, &write);
+    let mut reports = parallel::map_bounded(pairs.to_vec(), options.parallel, |pair| async move {
         let target = &clusters[pair.to].name;
         let report = PairReport::new(&source.name, target);
         let live = existing.get(target);
-        reports.push(match action {
+        match action {
             Action::Unlink if live.is_none() => report,
             Action::Unlink => delete_secret(source, report, target, options).await,
             Action::Link => match creds.get(&pair.to) {
-                Some(Ok(creds)) => apply_secret(source, report, creds, live, options).await,
+                Some(Ok(creds)) => apply_secret(source, report, creds, live, write).await,
                 Some(Err(e)) => report.failed(e.clone()),
                 None => report.failed("internal: target not prepared".into()),
             },
-        });
-    }
+        }
+    })
+    .await;
     if prune {
         for target in existing.keys().filter(|t| !known.contains(t.as_str())) {
             let report = PairReport::new(&source.name, target);
@@ -263,24 +282,11 @@ async fn apply_secret(
     mut report: PairReport,
     creds: &Credentials,
     live: Option<&Value>,
-    options: &RemoteOptions,
+    write: &WriteOptions,
 ) -> PairReport {
     report.address = Some(creds.server.clone());
-    let mut write_report = ClusterReport::new(&source.name, &source.context);
-    let ns =
-        match namespaces::ensure(&source.api, ISTIO_SYSTEM, None, &options.write, &mut write_report).await {
-            Ok(ns) => ns,
-            Err(e) => return report.failed(source.explain_write(&e)),
-        };
     let desired = rs::remote_secret_for_apply(creds);
-    match apply::apply_over(
-        &source.api,
-        &desired,
-        live,
-        &namespaces::write_into(&options.write, ns),
-    )
-    .await
-    {
+    match apply::apply_over(&source.api, &desired, live, write).await {
         Ok(outcome) => report.with(outcome),
         Err(e) => report.failed(source.explain_write(&e)),
     }
