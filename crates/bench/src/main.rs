@@ -8,6 +8,7 @@
 mod certs;
 mod link;
 mod util;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,6 +29,31 @@ enum Command {
     Certs(CertsArgs),
     /// `kubectl-mesh link` over N fake clusters with injected API latency vs one pair at a time
     Link(LinkArgs),
+    /// `kubectl-mesh verify` of a linked mesh of 2 and of 20 fake clusters with injected API latency
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// The smaller mesh
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(2..=200))]
+    pub small: u16,
+
+    /// The larger mesh
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(2..=200))]
+    pub large: u16,
+
+    /// Latency injected in every API request of every fake cluster
+    #[arg(long, default_value = "50ms", value_parser = util::parse_duration)]
+    pub latency: Duration,
+
+    /// Timed rounds per size (median reported)
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rounds: u32,
+
+    /// The kubectl-mesh binary [default: next to mesh-bench, i.e. target/release/kubectl-mesh]
+    #[arg(long, value_name = "PATH")]
+    pub bin: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -81,6 +107,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Certs(args) => certs::run(&args),
         Command::Link(args) => link::run(&args),
+        Command::Verify(args) => verify::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
