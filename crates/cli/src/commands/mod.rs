@@ -24,6 +24,7 @@ The flow, for any number of clusters:
   kubectl mesh expose --contexts east-1,west-1            east-west gateway in each cluster
   kubectl mesh link --contexts east-1,west-1              every cluster peers with every other
   kubectl mesh verify --contexts east-1,west-1            is the mesh consistent?
+  kubectl mesh up -f mesh.yaml                            all of the above from one topology file
 
 Every command can print YAML instead of applying it (--generate).";
 
