@@ -11,6 +11,15 @@ use serde_json::{json, Value};
 /// Clusters with certs, cacerts, east-west gateways and a full mesh of links.
 fn healthy(env: Env, names: &[&str]) -> Env {
     let list = names.join(",");
+    with_trust(&env, names);
+    env.mesh(&["expose", "--contexts", &list, "--wait=30s"]).success();
+    env.mesh(&["link", "--contexts", &list]).success();
+    env
+}
+
+/// A shared root, and each cluster's intermediate in its cacerts Secret.
+fn with_trust(env: &Env, names: &[&str]) {
+    let list = names.join(",");
     let dir = env.dir.path().join("certs");
     let dir = dir.to_str().unwrap();
     env.mesh(&[
@@ -26,9 +35,6 @@ fn healthy(env: Env, names: &[&str]) -> Env {
     .success();
     env.mesh(&["certs", "secret", "--contexts", &list, "--dir", dir])
         .success();
-    env.mesh(&["expose", "--contexts", &list, "--wait=30s"]).success();
-    env.mesh(&["link", "--contexts", &list]).success();
-    env
 }
 
 fn mesh_of(names: &[&str]) -> Env {
@@ -321,31 +327,8 @@ fn expired_intermediate_fails_and_near_expiry_warns() {
 fn gateway_without_address_is_not_ready() {
     let env = with_istio(&["a", "b"]);
     env.cluster("b").set_address_delay(None);
-    let env = {
-        let dir = env.dir.path().join("certs");
-        env.mesh(&[
-            "certs",
-            "generate",
-            "--clusters",
-            "a,b",
-            "--dir",
-            dir.to_str().unwrap(),
-            "--key-type",
-            "ec-p256",
-        ])
-        .success();
-        env.mesh(&[
-            "certs",
-            "secret",
-            "--contexts",
-            "a,b",
-            "--dir",
-            dir.to_str().unwrap(),
-        ])
-        .success();
-        env.mesh(&["expose", "--contexts", "a,b"]).success();
-        env
-    };
+    with_trust(&env, &["a", "b"]);
+    env.mesh(&["expose", "--contexts", "a,b"]).success();
     let (code, checks) = verify(&env, &["--contexts", "a,b"]);
     assert_eq!(code, 1);
     let eastwest = find(&checks, "eastwest", Some("b"), None);
@@ -478,27 +461,7 @@ fn missing_one_way_and_stale_links() {
 #[test]
 fn remote_secret_links_are_checked() {
     let env = with_istio(&["a", "b"]);
-    let dir = env.dir.path().join("certs");
-    env.mesh(&[
-        "certs",
-        "generate",
-        "--clusters",
-        "a,b",
-        "--dir",
-        dir.to_str().unwrap(),
-        "--key-type",
-        "ec-p256",
-    ])
-    .success();
-    env.mesh(&[
-        "certs",
-        "secret",
-        "--contexts",
-        "a,b",
-        "--dir",
-        dir.to_str().unwrap(),
-    ])
-    .success();
+    with_trust(&env, &["a", "b"]);
     env.mesh(&["expose", "--contexts", "a,b", "--wait=30s"]).success();
     let (_, checks) = verify(&env, &["--contexts", "a,b", "--mode", "remote-secret"]);
     assert_eq!(status(&checks, "link", None, Some(("a", "b"))), "fail");
@@ -684,27 +647,7 @@ fn expose_service_reports_where_it_is_missing() {
 #[test]
 fn remote_secret_credentials_are_tried() {
     let env = with_istio(&["a", "b"]);
-    let dir = env.dir.path().join("certs");
-    env.mesh(&[
-        "certs",
-        "generate",
-        "--clusters",
-        "a,b",
-        "--dir",
-        dir.to_str().unwrap(),
-        "--key-type",
-        "ec-p256",
-    ])
-    .success();
-    env.mesh(&[
-        "certs",
-        "secret",
-        "--contexts",
-        "a,b",
-        "--dir",
-        dir.to_str().unwrap(),
-    ])
-    .success();
+    with_trust(&env, &["a", "b"]);
     env.mesh(&["expose", "--contexts", "a,b", "--wait=30s"]).success();
     env.mesh(&[
         "link",

@@ -7,10 +7,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use mesh_testkit::{ClusterSpec, IstioSeed, RequestCounts, Sandbox};
+use mesh_testkit::{RequestCounts, Sandbox};
 use serde_json::Value;
 
-use crate::util::{self, median, secs, verdict};
+use crate::util::{self, contexts, median, secs, verdict};
 use crate::LinkArgs;
 
 /// T(largest N) / T(smallest N) must be at most this.
@@ -31,10 +31,6 @@ struct Run {
     wall: Duration,
     counts: RequestCounts,
     changed: usize,
-}
-
-fn contexts(n: usize) -> String {
-    (1..=n).map(|i| format!("c{i}")).collect::<Vec<_>>().join(",")
 }
 
 fn sum(counts: impl Iterator<Item = RequestCounts>) -> RequestCounts {
@@ -184,24 +180,8 @@ pub fn run(args: &LinkArgs) -> Result<()> {
     let parallel = args.parallel.unwrap_or(u16::try_from(largest)?);
     let latency = args.latency;
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting a tokio runtime")?;
-    let sandbox = runtime.block_on(async {
-        let mut builder = Sandbox::builder();
-        for i in 1..=largest {
-            let spec = ClusterSpec {
-                istio: Some(IstioSeed::network(&format!("net-c{i}"))),
-                ..Default::default()
-            };
-            builder = builder.cluster_with(&format!("c{i}"), spec);
-        }
-        builder.start().await
-    })?;
     let dir = tempfile::tempdir().context("creating a temp dir")?;
-    let kubeconfig = dir.path().join("kubeconfig");
-    sandbox.write_kubeconfig(&kubeconfig)?;
+    let (runtime, sandbox, kubeconfig) = util::sandbox(largest, dir.path())?;
     let bench = Bench {
         bin,
         kubeconfig,

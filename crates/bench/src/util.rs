@@ -142,3 +142,31 @@ mod tests {
         assert_eq!(verdict(true), "PASS");
     }
 }
+
+/// `n` in-process testkit clusters `c1..cN`, each with Istio on network `net-c<i>`, and a
+/// kubeconfig for them in `dir`. The runtime must outlive the sandbox.
+pub fn sandbox(n: usize, dir: &Path) -> Result<(tokio::runtime::Runtime, mesh_testkit::Sandbox, PathBuf)> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting a tokio runtime")?;
+    let sandbox = runtime.block_on(async {
+        let mut builder = mesh_testkit::Sandbox::builder();
+        for i in 1..=n {
+            let spec = mesh_testkit::ClusterSpec {
+                istio: Some(mesh_testkit::IstioSeed::network(&format!("net-c{i}"))),
+                ..Default::default()
+            };
+            builder = builder.cluster_with(&format!("c{i}"), spec);
+        }
+        builder.start().await
+    })?;
+    let kubeconfig = dir.join("kubeconfig");
+    sandbox.write_kubeconfig(&kubeconfig)?;
+    Ok((runtime, sandbox, kubeconfig))
+}
+
+/// `c1,c2,...,cN`.
+pub fn contexts(n: usize) -> String {
+    (1..=n).map(|i| format!("c{i}")).collect::<Vec<_>>().join(",")
+}

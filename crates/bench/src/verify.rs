@@ -6,17 +6,12 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use mesh_testkit::{ClusterSpec, IstioSeed, Sandbox};
 
-use crate::util::{self, median, secs, verdict};
+use crate::util::{self, contexts, median, secs, verdict};
 use crate::VerifyArgs;
 
 /// T(20) / T(2) must be at most this.
 const TARGET_GROWTH: f64 = 2.5;
-
-fn contexts(n: usize) -> String {
-    (1..=n).map(|i| format!("c{i}")).collect::<Vec<_>>().join(",")
-}
 
 pub fn run(args: &VerifyArgs) -> Result<()> {
     let bin = util::kubectl_mesh(args.bin.as_deref())?;
@@ -24,24 +19,8 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
     if small >= large {
         bail!("--small must be smaller than --large");
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting a tokio runtime")?;
-    let sandbox = runtime.block_on(async {
-        let mut builder = Sandbox::builder();
-        for i in 1..=large {
-            let spec = ClusterSpec {
-                istio: Some(IstioSeed::network(&format!("net-c{i}"))),
-                ..Default::default()
-            };
-            builder = builder.cluster_with(&format!("c{i}"), spec);
-        }
-        builder.start().await
-    })?;
     let dir = tempfile::tempdir().context("creating a temp dir")?;
-    let kubeconfig = dir.path().join("kubeconfig");
-    sandbox.write_kubeconfig(&kubeconfig)?;
+    let (runtime, sandbox, kubeconfig) = util::sandbox(large, dir.path())?;
     let certs = dir.path().join("certs");
     let mesh = |args: &[&str]| -> Result<(Duration, i32)> {
         let start = Instant::now();
