@@ -109,6 +109,34 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(value * scale))
 }
 
+/// `n` in-process testkit clusters `c1..cN`, each with Istio on network `net-c<i>`, and a
+/// kubeconfig for them in `dir`. The runtime must outlive the sandbox.
+pub fn sandbox(n: usize, dir: &Path) -> Result<(tokio::runtime::Runtime, mesh_testkit::Sandbox, PathBuf)> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting a tokio runtime")?;
+    let sandbox = runtime.block_on(async {
+        let mut builder = mesh_testkit::Sandbox::builder();
+        for i in 1..=n {
+            let spec = mesh_testkit::ClusterSpec {
+                istio: Some(mesh_testkit::IstioSeed::network(&format!("net-c{i}"))),
+                ..Default::default()
+            };
+            builder = builder.cluster_with(&format!("c{i}"), spec);
+        }
+        builder.start().await
+    })?;
+    let kubeconfig = dir.join("kubeconfig");
+    sandbox.write_kubeconfig(&kubeconfig)?;
+    Ok((runtime, sandbox, kubeconfig))
+}
+
+/// `c1,c2,...,cN`.
+pub fn contexts(n: usize) -> String {
+    (1..=n).map(|i| format!("c{i}")).collect::<Vec<_>>().join(",")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,32 +169,4 @@ mod tests {
         assert_eq!(secs(Duration::from_millis(42)), "0.042s");
         assert_eq!(verdict(true), "PASS");
     }
-}
-
-/// `n` in-process testkit clusters `c1..cN`, each with Istio on network `net-c<i>`, and a
-/// kubeconfig for them in `dir`. The runtime must outlive the sandbox.
-pub fn sandbox(n: usize, dir: &Path) -> Result<(tokio::runtime::Runtime, mesh_testkit::Sandbox, PathBuf)> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting a tokio runtime")?;
-    let sandbox = runtime.block_on(async {
-        let mut builder = mesh_testkit::Sandbox::builder();
-        for i in 1..=n {
-            let spec = mesh_testkit::ClusterSpec {
-                istio: Some(mesh_testkit::IstioSeed::network(&format!("net-c{i}"))),
-                ..Default::default()
-            };
-            builder = builder.cluster_with(&format!("c{i}"), spec);
-        }
-        builder.start().await
-    })?;
-    let kubeconfig = dir.join("kubeconfig");
-    sandbox.write_kubeconfig(&kubeconfig)?;
-    Ok((runtime, sandbox, kubeconfig))
-}
-
-/// `c1,c2,...,cN`.
-pub fn contexts(n: usize) -> String {
-    (1..=n).map(|i| format!("c{i}")).collect::<Vec<_>>().join(",")
 }

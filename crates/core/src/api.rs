@@ -70,7 +70,9 @@ impl ApiError {
         match self {
             ApiError::Status { code, .. } => matches!(code, 429 | 500 | 502 | 503 | 504),
             ApiError::Transport(_) => !self.is_tls_rejection(),
-            ApiError::Timeout(_) => true,
+            // A server that did not answer within --timeout is not asked again: retrying
+            // would multiply the wait, and one slow cluster must not hold up the others.
+            ApiError::Timeout(_) => false,
             ApiError::Decode(_) => false,
         }
     }

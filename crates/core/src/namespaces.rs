@@ -34,7 +34,7 @@ pub async fn ensure(
         (_, Some(network)) => namespace::owned_with_network(name, network),
         (None, None) => namespace::owned(name),
     };
-    let outcome = apply::apply(api, &desired, write).await;
+    let outcome = apply::apply_over(api, &desired, live.as_ref(), write).await;
     record(report, &desired, outcome.clone())?;
     outcome
 }

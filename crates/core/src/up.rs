@@ -436,9 +436,12 @@ fn uses_peering(topology: &Topology) -> bool {
     topology.flavor == Flavor::AmbientPeering && topology.model == Model::MultiPrimary
 }
 
+/// `complete`: every cluster of the file is reachable. Only then are links to clusters that
+/// are not listed pruned — an unreachable cluster is not a removed one.
 async fn link_step(
     topology: &Topology,
     clusters: &[Cluster],
+    complete: bool,
     write: &WriteOptions,
     options: &UpOptions,
 ) -> Vec<StepRow> {
@@ -449,7 +452,15 @@ async fn link_step(
             parallel: options.parallel,
             ..Default::default()
         };
-        link::run(clusters, &pairs, Action::Link, true, &link_options, &NoProgress).await
+        link::run(
+            clusters,
+            &pairs,
+            Action::Link,
+            complete,
+            &link_options,
+            &NoProgress,
+        )
+        .await
     } else {
         let remote = RemoteOptions {
             write: write.clone(),
@@ -459,7 +470,7 @@ async fn link_step(
             token_wait: options.timeout,
         };
         let mut reports =
-            remote_secrets::run(clusters, &pairs, Action::Link, true, &remote, &NoProgress).await;
+            remote_secrets::run(clusters, &pairs, Action::Link, complete, &remote, &NoProgress).await;
         if let (Model::PrimaryRemote, Some(primary)) = (topology.model, &topology.primary) {
             let remotes: Vec<Cluster> = clusters.iter().filter(|c| &c.name != primary).cloned().collect();
             for (remote_name, result) in remote_secrets::annotate_remotes(&remotes, primary, &remote).await {
@@ -514,7 +525,11 @@ async fn verify_step(topology: &Topology, clusters: &[Cluster], options: &UpOpti
             format!(
                 "{} {}: {}",
                 c.id,
-                c.cluster.clone().or(c.from.clone()).unwrap_or_default(),
+                match (&c.cluster, &c.from, &c.to) {
+                    (Some(cluster), _, _) => cluster.clone(),
+                    (None, Some(from), Some(to)) => format!("{from} -> {to}"),
+                    _ => "mesh".to_string(),
+                },
                 c.message
             )
         })
@@ -543,6 +558,12 @@ pub async fn up(
     let write = mesh_write(topology, options);
     let dry_run = write.dry_run != DryRun::None;
     let (mut rows, bundles) = certs(topology, dry_run)?;
+    // A cluster that does not answer is reported once and left out of every step, so that
+    // it costs one timeout rather than one per step, and never holds up the others.
+    let (reachable, unreachable) = probe(clusters, options.parallel).await;
+    let complete = unreachable.is_empty();
+    rows.extend(unreachable);
+    let clusters = reachable.as_slice();
     let jobs = cacerts_jobs(clusters, &bundles, options).await?;
     rows.extend(rows_from(
         "cacerts",
@@ -564,10 +585,31 @@ pub async fn up(
             format!("would link {pairs} pairs once the gateways have addresses"),
         ));
     } else {
-        rows.extend(link_step(topology, clusters, &write, options).await);
+        rows.extend(link_step(topology, clusters, complete, &write, options).await);
         rows.extend(verify_step(topology, clusters, options).await);
     }
     Ok(rows)
+}
+
+/// Splits the clusters into those that answer `/version` and rows for those that do not.
+async fn probe(clusters: &[Cluster], limit: usize) -> (Vec<Cluster>, Vec<StepRow>) {
+    let answers = parallel::map_bounded(clusters.iter().collect(), limit, |cluster| async move {
+        (cluster, cluster.api.get_required("/version").await)
+    })
+    .await;
+    let mut reachable = Vec::new();
+    let mut rows = Vec::new();
+    for (cluster, answer) in answers {
+        match answer {
+            Ok(_) => reachable.push(cluster.clone()),
+            Err(e) => rows.push(StepRow::failed(
+                "reach",
+                &cluster.name,
+                format!("{}; skipped in every step", cluster.explain(&e)),
+            )),
+        }
+    }
+    (reachable, rows)
 }
 
 fn primary_address(topology: &Topology, exposed: &[StepRow]) -> Option<String> {
@@ -604,12 +646,14 @@ pub async fn down(
     limit: usize,
 ) -> Vec<StepRow> {
     let selector = format!("{MANAGED_BY}={MANAGED_BY_VALUE},{MESH_ID}={}", topology.mesh_id);
-    let per_cluster = parallel::map_bounded(clusters.iter().collect(), limit, |cluster| {
+    let (reachable, mut rows) = probe(clusters, limit).await;
+    let per_cluster = parallel::map_bounded(reachable.iter().collect(), limit, |cluster| {
         let selector = selector.clone();
         async move { down_cluster(cluster, &selector, write).await }
     })
     .await;
-    per_cluster.into_iter().flatten().collect()
+    rows.extend(per_cluster.into_iter().flatten());
+    rows
 }
 
 async fn down_cluster(cluster: &Cluster, selector: &str, write: &WriteOptions) -> Vec<StepRow> {

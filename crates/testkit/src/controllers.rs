@@ -23,14 +23,27 @@ const MANAGER: &str = "mesh-testkit-controller";
 pub(crate) async fn run(shared: Arc<Shared>) {
     let mut seen: HashMap<String, Instant> = HashMap::new();
     let mut tick = tokio::time::interval(TICK);
+    // Only look at the store when something could have changed: a write since the last
+    // pass, a delay still running, or new settings. Scanning every cluster's objects on
+    // every tick costs CPU that tests and benchmarks would otherwise pay for.
+    let mut last: Option<(u64, Option<Duration>, Duration)> = None;
+    let mut waiting = false;
     loop {
         tick.tick().await;
         let address_delay = shared.address_delay();
         let job_delay = shared.job_delay();
         let (lb, ca) = (shared.lb_address(), shared.ca_pem.clone());
         let mut st = shared.store();
-        let mut due =
-            |key: String, delay: Duration| seen.entry(key).or_insert_with(Instant::now).elapsed() >= delay;
+        let now = (st.rv(), address_delay, job_delay);
+        if !waiting && last == Some(now) {
+            continue;
+        }
+        waiting = false;
+        let mut due = |key: String, delay: Duration| {
+            let ready = seen.entry(key).or_insert_with(Instant::now).elapsed() >= delay;
+            waiting |= !ready;
+            ready
+        };
         if let Some(d) = address_delay {
             gateways(&mut st, &lb, d, &mut due);
             services(&mut st, &lb, d, &mut due);
@@ -38,6 +51,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         jobs(&mut st, job_delay, &mut due);
         token_secrets(&mut st, &ca);
         deployments(&mut st);
+        last = Some((st.rv(), address_delay, job_delay));
     }
 }
 

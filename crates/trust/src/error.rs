@@ -45,11 +45,11 @@ pub enum Error {
     CannotSign { what: String },
 
     /// A certificate past its notAfter.
-    #[error("{what} expired on {not_after}")]
+    #[error("{what} expired on {}", .not_after.date())]
     Expired { what: String, not_after: OffsetDateTime },
 
     /// A certificate before its notBefore.
-    #[error("{what} is not valid before {not_before}")]
+    #[error("{what} is not valid before {}", .not_before.date())]
     NotYetValid {
         what: String,
         not_before: OffsetDateTime,
