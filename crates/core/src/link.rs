@@ -256,6 +256,11 @@ fn summary(reports: &[PairReport]) -> String {
 }
 
 /// The pairs of one source, written one after another (sources run concurrently).
+/// How many writes go to one cluster at once. kube-rs speaks HTTP/1.1, so each concurrent
+/// request needs its own TLS connection; past a few, the handshakes cost more than the round
+/// trips they save (measured with `mesh-bench link`, docs/benchmarks.md).
+const WRITES_PER_SOURCE: usize = 8;
+
 /// The pairs of one source. They are independent objects, so they are written concurrently
 /// too: a full mesh then costs a few round trips whatever the number of clusters.
 async fn write_source(
@@ -267,19 +272,23 @@ async fn write_source(
     options: &LinkOptions,
 ) -> Vec<PairReport> {
     let source = &clusters[from];
-    parallel::map_bounded(pairs.to_vec(), options.parallel, |pair| async move {
-        let target_cluster = &clusters[pair.to];
-        let report = PairReport::new(&source.name, &target_cluster.name);
-        let source_facts = match &facts[from] {
-            Ok(f) => f,
-            Err(e) => return report.failed(e.clone()),
-        };
-        let live = source_facts.peers.get(&target_cluster.name);
-        match action {
-            Action::Link => link_pair(source, report, &facts[pair.to], live, options).await,
-            Action::Unlink => unlink_pair(source, report, &target_cluster.name, live, options).await,
-        }
-    })
+    parallel::map_bounded(
+        pairs.to_vec(),
+        options.parallel.min(WRITES_PER_SOURCE),
+        |pair| async move {
+            let target_cluster = &clusters[pair.to];
+            let report = PairReport::new(&source.name, &target_cluster.name);
+            let source_facts = match &facts[from] {
+                Ok(f) => f,
+                Err(e) => return report.failed(e.clone()),
+            };
+            let live = source_facts.peers.get(&target_cluster.name);
+            match action {
+                Action::Link => link_pair(source, report, &facts[pair.to], live, options).await,
+                Action::Unlink => unlink_pair(source, report, &target_cluster.name, live, options).await,
+            }
+        },
+    )
     .await
 }
 
