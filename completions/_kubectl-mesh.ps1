@@ -278,6 +278,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-mesh' -ScriptBlock {
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what is done to stderr (-v info, -vv debug)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what is done to stderr (-v info, -vv debug)')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace cacerts Secrets signed by a different root (istiod must then restart)')
+            [CompletionResult]::new('--prune-removed', '--prune-removed', [CompletionResultType]::ParameterName, 'Also remove what up created in clusters that were removed from the file (they are always unlinked from the others)')
             [CompletionResult]::new('--force-conflicts', '--force-conflicts', [CompletionResultType]::ParameterName, 'Take over fields that another field manager owns (server-side apply conflicts)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')

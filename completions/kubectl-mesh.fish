@@ -239,6 +239,7 @@ server\t''"
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand up" -l field-manager -d 'Field manager name for server-side apply' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand up" -s v -l verbose -d 'Log what is done to stderr (-v info, -vv debug)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand up" -l force -d 'Replace cacerts Secrets signed by a different root (istiod must then restart)'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand up" -l prune-removed -d 'Also remove what up created in clusters that were removed from the file (they are always unlinked from the others)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand up" -l force-conflicts -d 'Take over fields that another field manager owns (server-side apply conflicts)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand up" -s h -l help -d 'Print help'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand down" -s f -l filename -d 'The topology file (Istio\'s simplified multicluster format: mesh_id, contexts -> network)' -r -F

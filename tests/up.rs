@@ -314,3 +314,56 @@ fn bad_files_send_no_request() {
         "no certificate was written"
     );
 }
+
+#[test]
+fn removed_clusters_are_pruned_only_when_asked() {
+    let env = clusters(&["a", "b", "c"]);
+    let file = write_topology(
+        &env,
+        "contexts:\n  a: {network: n1}\n  b: {network: n2}\n  c: {network: n3}\n",
+    );
+    up(&env, &file, &[]).success();
+    let file = write_topology(&env, "contexts:\n  a: {network: n1}\n  b: {network: n2}\n");
+    let run = up(&env, &file, &["-o", "json"]).success();
+    let removed: Vec<Value> = run.json()["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["step"] == "removed")
+        .cloned()
+        .collect();
+    assert_eq!(removed.len(), 1, "{removed:?}");
+    assert_eq!(removed[0]["target"], "c");
+    assert!(removed[0]["result"].as_str().unwrap().contains("--prune-removed"));
+    assert!(
+        env.cluster("c").object(GATEWAY).is_some(),
+        "left alone without --prune-removed"
+    );
+    assert!(
+        env.cluster("a").object(&peer("c")).is_none(),
+        "but unlinked from the others"
+    );
+
+    up(&env, &file, &["--prune-removed"]).success();
+    assert!(env.cluster("c").object(GATEWAY).is_none(), "c's gateway removed");
+    assert!(env.cluster("c").object(&peer("a")).is_none(), "c's links removed");
+    assert!(env
+        .cluster("c")
+        .object("/api/v1/namespaces/istio-system/secrets/cacerts")
+        .is_none());
+    assert!(
+        env.cluster("a").object(GATEWAY).is_some(),
+        "the remaining clusters keep theirs"
+    );
+    // Once pruned and no longer recorded, nothing more is said about c.
+    let run = up(&env, &file, &["-o", "json"]).success();
+    assert!(
+        !run.json()["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["step"] == "removed"),
+        "{}",
+        run.stdout
+    );
+}

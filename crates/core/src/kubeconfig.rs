@@ -14,6 +14,15 @@ pub struct LoadedKubeconfig {
     pub sources: Vec<PathBuf>,
 }
 
+/// Only the files: the kubeconfig itself holds credentials, which are never printed.
+impl std::fmt::Debug for LoadedKubeconfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedKubeconfig")
+            .field("sources", &self.sources)
+            .finish_non_exhaustive()
+    }
+}
+
 impl LoadedKubeconfig {
     /// Loads from an explicit path, `$KUBECONFIG`, or the default location.
     pub fn load(explicit: Option<&Path>) -> Result<Self, InputError> {

@@ -72,6 +72,12 @@ pub struct UpOptions {
     /// Where helm values files are written.
     pub values_dir: PathBuf,
     pub timeout: Duration,
+    /// `--prune-removed`: how to reach clusters that left the file, to remove what `up`
+    /// created in them. Without it, they are only unlinked from the others.
+    pub prune_removed: Option<(
+        crate::kubeconfig::LoadedKubeconfig,
+        crate::clusters::ConnectOptions,
+    )>,
 }
 
 fn mesh_write(topology: &Topology, options: &UpOptions) -> WriteOptions {
@@ -588,7 +594,122 @@ pub async fn up(
         rows.extend(link_step(topology, clusters, complete, &write, options).await);
         rows.extend(verify_step(topology, clusters, options).await);
     }
+    let (removed, unpruned) = removed_members(topology, clusters, &write, options).await;
+    rows.extend(removed);
+    if !dry_run {
+        rows.extend(record_members(topology, &unpruned, clusters, &write, options.parallel).await);
+    }
     Ok(rows)
+}
+
+/// The ConfigMap in which `up` records the members of a mesh, so that a later `up` knows
+/// which clusters left the file (and how to reach them). Clusters that left but were not
+/// pruned stay recorded until they are.
+fn members_config_map(topology: &Topology, unpruned: &[(String, String)]) -> Value {
+    let current = topology
+        .members
+        .iter()
+        .map(|m| (m.cluster.as_str(), m.context.as_str()));
+    let left = unpruned.iter().map(|(c, ctx)| (c.as_str(), ctx.as_str()));
+    let members: String = current
+        .chain(left)
+        .map(|(c, ctx)| format!("{c}={ctx}\n"))
+        .collect();
+    serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": crate::resources::metadata(&format!("kubectl-mesh-{}", topology.mesh_id), Some(ISTIO_SYSTEM), &[]),
+        "data": {"members": members},
+    })
+}
+
+async fn record_members(
+    topology: &Topology,
+    unpruned: &[(String, String)],
+    clusters: &[Cluster],
+    write: &WriteOptions,
+    limit: usize,
+) -> Vec<StepRow> {
+    let desired = members_config_map(topology, unpruned);
+    parallel::map_bounded(clusters.iter().collect(), limit, |cluster| {
+        let desired = &desired;
+        async move {
+            match apply::apply(&cluster.api, desired, write).await {
+                Ok(outcome) => StepRow::new("members", &cluster.name, outcome.to_string()),
+                Err(e) => StepRow::failed("members", &cluster.name, cluster.explain_write(&e)),
+            }
+        }
+    })
+    .await
+}
+
+/// Clusters recorded by an earlier `up` but gone from the file: already unlinked from the
+/// others by the link step; with `--prune-removed`, everything `up` made in them is removed.
+/// Returns the report rows and the removed clusters that were not pruned.
+async fn removed_members(
+    topology: &Topology,
+    clusters: &[Cluster],
+    write: &WriteOptions,
+    options: &UpOptions,
+) -> (Vec<StepRow>, Vec<(String, String)>) {
+    let name = format!("kubectl-mesh-{}", topology.mesh_id);
+    let path = resource::CONFIG_MAP.object_path(Some(ISTIO_SYSTEM), &name);
+    let recorded = parallel::map_bounded(clusters.iter().collect(), options.parallel, |cluster| {
+        let path = &path;
+        async move { cluster.api.get(path).await.ok().flatten() }
+    })
+    .await;
+    let mut removed: BTreeMap<String, String> = BTreeMap::new();
+    for config in recorded.into_iter().flatten() {
+        let members = config
+            .pointer("/data/members")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        for line in members.lines() {
+            if let Some((cluster, context)) = line.split_once('=') {
+                if topology.member(cluster).is_none() {
+                    removed.insert(cluster.to_string(), context.to_string());
+                }
+            }
+        }
+    }
+    let mut rows = Vec::new();
+    let mut unpruned = Vec::new();
+    for (cluster, context) in removed {
+        let Some((kubeconfig, connect)) = &options.prune_removed else {
+            rows.push(StepRow::new(
+                "removed",
+                &cluster,
+                "unlinked from the others; its own objects are left (--prune-removed removes them)",
+            ));
+            unpruned.push((cluster, context));
+            continue;
+        };
+        if !kubeconfig.has_context(&context) {
+            rows.push(StepRow::failed(
+                "removed",
+                &cluster,
+                format!("context {context:?} is not in the kubeconfig: cannot prune it"),
+            ));
+            unpruned.push((cluster, context));
+            continue;
+        }
+        let target = crate::clusters::ClusterRef {
+            name: cluster.clone(),
+            context: context.clone(),
+        };
+        let pruned = match crate::clusters::connect(kubeconfig, std::slice::from_ref(&target), *connect).await
+        {
+            Ok(reached) => down(topology, &reached, write, options.parallel).await,
+            Err(e) => vec![StepRow::failed("removed", &cluster, e.message)],
+        };
+        if pruned.iter().any(StepRow::is_failure) {
+            unpruned.push((cluster, context));
+        }
+        rows.extend(pruned.into_iter().map(|r| StepRow { step: "removed", ..r }));
+    }
+    (rows, unpruned)
 }
 
 /// Splits the clusters into those that answer `/version` and rows for those that do not.

@@ -81,6 +81,11 @@ pub struct UpArgs {
     #[arg(long, value_name = "PATH", default_value = "helm")]
     pub helm: String,
 
+    /// Also remove what up created in clusters that were removed from the file (they are
+    /// always unlinked from the others)
+    #[arg(long)]
+    pub prune_removed: bool,
+
     /// Where helm values files are written
     #[arg(long, value_name = "DIR", default_value = ".kubectl-mesh/values")]
     pub values_dir: PathBuf,
@@ -152,6 +157,15 @@ pub async fn run_up(args: UpArgs) -> Result<ExitCode, CliError> {
         helm: args.helm.clone(),
         values_dir: args.values_dir.join(&topology.mesh_id),
         timeout: args.topology.timeout,
+        prune_removed: args.prune_removed.then(|| {
+            (
+                kubeconfig.clone(),
+                ConnectOptions {
+                    timeout: args.topology.timeout,
+                    retry: RetryPolicy::default(),
+                },
+            )
+        }),
     };
     let dry_run = options.write.dry_run != kubectl_mesh_core::apply::DryRun::None;
     let rows = match &args.generate {

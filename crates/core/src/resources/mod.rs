@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 use crate::labels::{MANAGED_BY, MANAGED_BY_VALUE};
 
 /// `metadata` with our managed-by label added to `labels` (which come first, in the order given).
-pub(crate) fn metadata(name: &str, namespace: Option<&str>, labels: &[(&str, &str)]) -> Value {
+pub fn metadata(name: &str, namespace: Option<&str>, labels: &[(&str, &str)]) -> Value {
     let mut label_map = Map::new();
     for (key, value) in labels {
         label_map.insert(key.to_string(), json!(value));
