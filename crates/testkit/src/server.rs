@@ -11,11 +11,12 @@ use http::{header, HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, Limited, StreamBody};
 use hyper::body::{Frame, Incoming};
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
 use serde_json::Value;
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 use tokio_rustls::TlsAcceptor;
 
 use crate::api::{self, ApiRequest, Reply};
@@ -29,7 +30,9 @@ use crate::tls::{self, Identity};
 
 type Body = UnsyncBoxBody<Bytes, Infallible>;
 
-/// Returned by the service to make hyper drop the connection without answering.
+/// Returned by the service to drop the connection without answering. HTTP/1 hyper
+/// closes the connection on a service error by itself; HTTP/2 hyper would only reset the
+/// stream, so [`serve`] also drops the whole connection (every protocol alike).
 #[derive(Debug)]
 struct Reset;
 
@@ -67,10 +70,29 @@ pub(crate) async fn serve(listener: TcpListener, acceptor: TlsAcceptor, shared: 
                 .and_then(|chain| chain.first())
                 .and_then(tls::identity)
                 .map(Arc::new);
-            let svc = service_fn(move |req| handle(shared.clone(), peer.clone(), req));
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(tls), svc)
-                .await;
+            // Set by a request that ends in Reset: the connection is then dropped, which
+            // for HTTP/2 takes the other streams on it down too, as a real reset would.
+            let reset = Arc::new(Notify::new());
+            let svc = {
+                let reset = reset.clone();
+                service_fn(move |req| {
+                    let (shared, peer, reset) = (shared.clone(), peer.clone(), reset.clone());
+                    async move {
+                        let r = handle(shared, peer, req).await;
+                        if r.is_err() {
+                            reset.notify_one();
+                        }
+                        r
+                    }
+                })
+            };
+            // HTTP/2 (ALPN `h2`, or the client preface) and HTTP/1.1, as kube-apiserver.
+            let builder = auto::Builder::new(TokioExecutor::new());
+            let conn = builder.serve_connection(TokioIo::new(tls), svc);
+            tokio::select! {
+                _ = conn => {}
+                _ = reset.notified() => {}
+            }
         });
     }
 }

@@ -84,8 +84,8 @@ pub fn generate(cluster: &str) -> Result<TlsMaterial> {
         .with_client_cert_verifier(client_verifier)
         .with_single_cert(chain, key_der)
         .context("server certificate")?;
-    // HTTP/1.1 only: every client we serve (kubectl, kube-rs) speaks it.
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // Like kube-apiserver: HTTP/2 preferred, HTTP/1.1 for clients that do not offer h2.
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(TlsMaterial {
         ca_pem: ca_cert.pem(),
         issuer,
