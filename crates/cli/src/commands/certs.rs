@@ -70,7 +70,7 @@ pub struct KeyArgs {
     #[arg(long, value_name = "ORG", default_value = "Istio")]
     pub org: String,
 
-    /// Overwrite existing certificate and key files
+    /// Overwrite existing certificate and key files (with rotate --apply-to: also replace a cacerts Secret from another root)
     #[arg(long)]
     pub force: bool,
 
