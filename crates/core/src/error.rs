@@ -25,6 +25,17 @@ impl InputError {
         self.hint = Some(hint.into());
         self
     }
+
+    /// Several clusters' input errors as one, found before any write: every message, the
+    /// first hint, and the promise that nothing was changed. `None` when there are none.
+    pub fn combine(errors: Vec<InputError>) -> Option<InputError> {
+        let hint = errors.first()?.hint.clone();
+        let messages: Vec<String> = errors.into_iter().map(|e| e.message).collect();
+        Some(InputError {
+            message: format!("{}\nnothing was changed", messages.join("\n")),
+            hint,
+        })
+    }
 }
 
 impl fmt::Display for InputError {

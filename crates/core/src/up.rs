@@ -381,25 +381,17 @@ async fn helm_install(
     )
 }
 
+/// The expose rows, and the primary's east-west address (primary-remote remotes need it).
 async fn expose_step(
     topology: &Topology,
     clusters: &[Cluster],
     write: &WriteOptions,
     options: &UpOptions,
     progress: &dyn Progress,
-) -> Vec<StepRow> {
+) -> (Vec<StepRow>, Option<String>) {
     let exposing: Vec<(Cluster, Result<String, String>)> = clusters
         .iter()
-        .filter(|c| topology.member(&c.name).is_some())
-        .map(|c| {
-            (
-                c.clone(),
-                Ok(topology
-                    .member(&c.name)
-                    .map(|m| m.network.clone())
-                    .unwrap_or_default()),
-            )
-        })
+        .filter_map(|c| Some((c.clone(), Ok(topology.member(&c.name)?.network.clone()))))
         .collect();
     let primary_remote = topology.model == Model::PrimaryRemote;
     let expose_options = ExposeOptions {
@@ -414,15 +406,19 @@ async fn expose_step(
         parallel: options.parallel,
     };
     let reports = expose::apply_all(exposing, &expose_options, progress).await;
-    let mut rows = Vec::new();
-    for r in reports {
-        rows.push(match (&r.error, &r.address) {
-            (Some(e), _) => StepRow::failed("expose", &r.cluster, e.clone()),
+    let primary_address = reports
+        .iter()
+        .find(|r| Some(&r.cluster) == topology.primary.as_ref())
+        .and_then(|r| r.address.clone());
+    let rows = reports
+        .into_iter()
+        .map(|r| match (r.error, &r.address) {
+            (Some(e), _) => StepRow::failed("expose", &r.cluster, e),
             (None, Some(address)) => StepRow::new("expose", &r.cluster, format!("{} ({address})", r.result)),
             (None, None) => StepRow::new("expose", &r.cluster, r.result.to_string()),
-        });
-    }
-    rows
+        })
+        .collect();
+    (rows, primary_address)
 }
 
 fn link_pairs(topology: &Topology, clusters: &[Cluster]) -> Vec<Pair> {
@@ -577,9 +573,9 @@ pub async fn up(
     ));
     rows.extend(network_labels(topology, clusters, &write, options.parallel).await);
     rows.extend(install_step(topology, clusters, None, false, &write, options).await);
-    let exposed = expose_step(topology, clusters, &write, options, progress).await;
+    let (exposed, primary_address) = expose_step(topology, clusters, &write, options, progress).await;
     // Primary-remote: remotes are configured with the primary's east-west address.
-    let remote = primary_address(topology, &exposed).map(|pilot_address| Remote { pilot_address });
+    let remote = primary_address.map(|pilot_address| Remote { pilot_address });
     rows.extend(exposed);
     rows.extend(install_step(topology, clusters, remote.as_ref(), true, &write, options).await);
     if dry_run {
@@ -731,13 +727,6 @@ async fn probe(clusters: &[Cluster], limit: usize) -> (Vec<Cluster>, Vec<StepRow
         }
     }
     (reachable, rows)
-}
-
-fn primary_address(topology: &Topology, exposed: &[StepRow]) -> Option<String> {
-    let primary = topology.primary.as_ref()?;
-    let row = exposed.iter().find(|r| &r.target == primary)?;
-    let start = row.result.find('(')? + 1;
-    Some(row.result[start..row.result.len() - 1].to_string())
 }
 
 /// What `down` deletes, in order: dependants before what they depend on, namespaces last.

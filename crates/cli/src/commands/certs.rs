@@ -591,10 +591,7 @@ async fn apply_secret(args: SecretArgs) -> Result<ExitCode, CliError> {
             plan,
         });
     }
-    if let Some(first) = refused.first() {
-        let message: Vec<&str> = refused.iter().map(|e| e.message.as_str()).collect();
-        let mut error = InputError::new(format!("{}\nnothing was changed", message.join("\n")));
-        error.hint = first.hint.clone();
+    if let Some(error) = InputError::combine(refused) {
         return Err(error.into());
     }
     let reports = cacerts::apply_all(jobs, &write, limit, &StderrProgress).await;

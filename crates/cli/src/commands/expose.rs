@@ -175,14 +175,7 @@ async fn plan_all(
             Plan::Input(e) => input_errors.push(e),
         }
     }
-    if let Some(first) = input_errors.first() {
-        let message = input_errors
-            .iter()
-            .map(|e| e.message.as_str())
-            .collect::<Vec<_>>()
-            .join("\n");
-        let mut error = InputError::new(format!("{message}\nnothing was changed"));
-        error.hint = first.hint.clone();
+    if let Some(error) = InputError::combine(input_errors) {
         return Err(error.into());
     }
     Ok(planned)
@@ -202,13 +195,12 @@ async fn generate(args: &ExposeArgs, options: &ExposeOptions) -> Result<ExitCode
     let planned = plan_all(clusters, options).await?;
     let mut objects = Vec::new();
     let mut failed = false;
-    for (cluster, network) in &planned {
+    for (_, network) in &planned {
         match network {
             Ok(network) => objects.extend(expose::generate(options, network)),
             Err(reason) => {
                 eprintln!("error: {reason}");
                 failed = true;
-                let _ = cluster;
             }
         }
     }
