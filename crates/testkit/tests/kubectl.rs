@@ -1,64 +1,13 @@
 //! Real kubectl (v1.32, /usr/bin/kubectl) against a sandbox.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use mesh_testkit::{ClusterSpec, Sandbox};
+
+mod common;
+
+use common::kubectl::Kubectl;
 use serde_json::Value;
-
-struct Kubectl {
-    kubeconfig: PathBuf,
-    cache: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-struct Out {
-    ok: bool,
-    stdout: String,
-    stderr: String,
-}
-
-impl Kubectl {
-    fn new(sb: &Sandbox) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let kubeconfig = dir.path().join("kubeconfig");
-        sb.write_kubeconfig(&kubeconfig).expect("kubeconfig");
-        // A private discovery/OpenAPI cache per test, so nothing leaks between runs.
-        let cache = dir.path().join("cache");
-        Kubectl {
-            kubeconfig,
-            cache,
-            _dir: dir,
-        }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self._dir.path().join(name)
-    }
-
-    async fn run(&self, args: &[&str]) -> Out {
-        let out = tokio::process::Command::new("kubectl")
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .arg("--cache-dir")
-            .arg(&self.cache)
-            .args(args)
-            .env_remove("KUBECONFIG")
-            .output()
-            .await
-            .expect("run kubectl");
-        Out {
-            ok: out.status.success(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    async fn ok(&self, args: &[&str]) -> String {
-        let o = self.run(args).await;
-        assert!(o.ok, "kubectl {args:?} failed: {}{}", o.stdout, o.stderr);
-        o.stdout
-    }
-}
 
 const MANIFEST: &str = r#"apiVersion: v1
 kind: Namespace

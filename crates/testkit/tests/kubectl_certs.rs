@@ -1,56 +1,14 @@
 //! Real kubectl with client-certificate kubeconfigs, and proof that kubectl really
 //! verifies the serving certificate against `certificate-authority-data`.
 
-use std::path::PathBuf;
-
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use mesh_testkit::{Auth, Sandbox};
+
+mod common;
+
+use common::kubectl::Kubectl;
 use serde_yaml_ng::Value;
-
-struct Kubectl {
-    kubeconfig: PathBuf,
-    cache: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-struct Out {
-    ok: bool,
-    stdout: String,
-    stderr: String,
-}
-
-impl Kubectl {
-    fn with_yaml(yaml: &str) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let kubeconfig = dir.path().join("kubeconfig");
-        std::fs::write(&kubeconfig, yaml).expect("kubeconfig");
-        let cache = dir.path().join("cache");
-        Kubectl {
-            kubeconfig,
-            cache,
-            _dir: dir,
-        }
-    }
-
-    async fn run(&self, args: &[&str]) -> Out {
-        let out = tokio::process::Command::new("kubectl")
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .arg("--cache-dir")
-            .arg(&self.cache)
-            .args(args)
-            .env_remove("KUBECONFIG")
-            .output()
-            .await
-            .expect("run kubectl");
-        Out {
-            ok: out.status.success(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-}
 
 /// The kubeconfig's `section` entry called `name` (e.g. `users`/`a`), mutably.
 fn entry<'v>(cfg: &'v mut Value, section: &str, name: &str) -> &'v mut Value {

@@ -1,6 +1,8 @@
 //! A small HTTPS client for talking to a fake cluster the way kube-rs would.
 #![allow(dead_code)]
 
+pub mod kubectl;
+
 use std::sync::Arc;
 use std::time::Duration;
 
