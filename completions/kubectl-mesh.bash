@@ -1099,7 +1099,7 @@ _kubectl__mesh() {
             return 0
             ;;
         kubectl__subcmd__mesh__subcmd__verify)
-            opts="-n -o -v -h --mode --flavor --namespace --gateway --expiry-warn-days --strict --services --check-credentials --output --kubeconfig --context --contexts --timeout --parallel --verbose --help"
+            opts="-n -o -v -h --mode --flavor --namespace --gateway --expiry-warn-days --strict --services --check-credentials --traffic --probe-requests --probe-image --probe-client-image --traffic-timeout --keep-probe --output --kubeconfig --context --contexts --timeout --parallel --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1126,6 +1126,22 @@ _kubectl__mesh() {
                     return 0
                     ;;
                 --expiry-warn-days)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --probe-requests)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --probe-image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --probe-client-image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --traffic-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -203,12 +203,16 @@ complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __f
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l mode -d 'Which links to expect [default: peering for flavour ambient-peering, else remote-secret]' -r -f -a "peering\t''
 remote-secret\t''"
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l flavor -d 'Mesh flavour (chooses the default --mode)' -r -f -a "ambient-peering\t''
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l flavor -d 'Mesh flavour (chooses the default --mode and east-west gateway)' -r -f -a "ambient-peering\t''
 ambient\t''
 sidecar\t''"
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -s n -l namespace -d 'Namespace of the east-west gateway' -r
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l gateway -d 'Name of the east-west gateway' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -s n -l namespace -d 'Namespace of the east-west gateway [default: istio-gateways for ambient-peering, else istio-system]' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l gateway -d 'Name of the east-west gateway [default: istio-eastwest for ambient-peering, else istio-eastwestgateway]' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l expiry-warn-days -d 'Warn when an intermediate CA expires within this many days' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l probe-requests -d 'Requests each probe client makes [default: 10 per cluster, at least 20]' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l probe-image -d 'Image of the probe server (an http-echo: `-listen`, `-text` arguments)' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l probe-client-image -d 'Image of the probe client (needs sh and curl)' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l traffic-timeout -d 'How long to wait for the probe servers to be ready, and again for the clients to finish' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -s o -l output -d 'Report format' -r -f -a "table\t''
 yaml\t''
 json\t''"
@@ -220,6 +224,8 @@ complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l par
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l strict -d 'Treat warnings as failures (exit 3 when there are only warnings)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l services -d 'Also check global services: hosts, contributing clusters, traffic distribution, namesakes'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l check-credentials -d 'Remote-secret mode: log in to every target with its remote secret\'s token'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l traffic -d 'Prove traffic end to end: probe server and client Job in a temporary namespace per cluster'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l keep-probe -d 'Leave the probe namespaces in place (to look into a failure); the report says how to remove them'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -s v -l verbose -d 'Log what is done to stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -s h -l help -d 'Print help'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand up" -s f -l filename -d 'The topology file (Istio\'s simplified multicluster format: mesh_id, contexts -> network)' -r -F

@@ -8,39 +8,6 @@ use common::*;
 use mesh_testkit::{ClusterSpec, IstioSeed};
 use serde_json::{json, Value};
 
-/// Clusters with certs, cacerts, east-west gateways and a full mesh of links.
-fn healthy(env: Env, names: &[&str]) -> Env {
-    let list = names.join(",");
-    with_trust(&env, names);
-    env.mesh(&["expose", "--contexts", &list, "--wait=30s"]).success();
-    env.mesh(&["link", "--contexts", &list]).success();
-    env
-}
-
-/// A shared root, and each cluster's intermediate in its cacerts Secret.
-fn with_trust(env: &Env, names: &[&str]) {
-    let list = names.join(",");
-    let dir = env.dir.path().join("certs");
-    let dir = dir.to_str().unwrap();
-    env.mesh(&[
-        "certs",
-        "generate",
-        "--clusters",
-        &list,
-        "--dir",
-        dir,
-        "--key-type",
-        "ec-p256",
-    ])
-    .success();
-    env.mesh(&["certs", "secret", "--contexts", &list, "--dir", dir])
-        .success();
-}
-
-fn mesh_of(names: &[&str]) -> Env {
-    healthy(with_istio(names), names)
-}
-
 fn verify(env: &Env, args: &[&str]) -> (i32, Vec<Value>) {
     let mut full = vec!["verify", "-o", "json"];
     full.extend(args.iter());
@@ -462,14 +429,45 @@ fn missing_one_way_and_stale_links() {
 fn remote_secret_links_are_checked() {
     let env = with_istio(&["a", "b"]);
     with_trust(&env, &["a", "b"]);
-    env.mesh(&["expose", "--contexts", "a,b", "--wait=30s"]).success();
-    let (_, checks) = verify(&env, &["--contexts", "a,b", "--mode", "remote-secret"]);
+    env.mesh(&["expose", "--contexts", "a,b", "--flavor", "ambient", "--wait=30s"])
+        .success();
+    let (_, checks) = verify(&env, &["--contexts", "a,b", "--flavor", "ambient"]);
     assert_eq!(status(&checks, "link", None, Some(("a", "b"))), "fail");
     env.mesh(&["link", "--mode", "remote-secret", "--contexts", "a,b"])
         .success();
     let (code, checks) = verify(&env, &["--contexts", "a,b", "--flavor", "ambient"]);
     assert_eq!(code, 0, "{checks:#?}");
     assert_eq!(status(&checks, "link", None, Some(("a", "b"))), "pass");
+    // The flavour's own east-west gateway is the one checked.
+    let eastwest = find(&checks, "eastwest", Some("a"), None);
+    assert!(eastwest["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Gateway istio-system/istio-eastwestgateway programmed at"));
+}
+
+#[test]
+fn sidecar_east_west_is_a_load_balancer_service() {
+    let env = with_istio(&["a", "b"]);
+    with_trust(&env, &["a", "b"]);
+    env.mesh(&["link", "--mode", "remote-secret", "--contexts", "a,b"])
+        .success();
+    let (code, checks) = verify(&env, &["--contexts", "a,b", "--flavor", "sidecar"]);
+    assert_eq!(code, 1);
+    let missing = find(&checks, "eastwest", Some("a"), None);
+    assert_eq!(
+        missing["message"],
+        "no east-west Service istio-system/istio-eastwestgateway"
+    );
+    env.mesh(&["expose", "--contexts", "a,b", "--flavor", "sidecar", "--wait=30s"])
+        .success();
+    let (code, checks) = verify(&env, &["--contexts", "a,b", "--flavor", "sidecar"]);
+    assert_eq!(code, 0, "{checks:#?}");
+    let eastwest = find(&checks, "eastwest", Some("b"), None);
+    assert!(eastwest["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Service istio-system/istio-eastwestgateway programmed at"));
 }
 
 #[test]

@@ -181,10 +181,60 @@ impl Env {
         Run::from(child.wait_with_output().expect("kubectl finishes"))
     }
 
+    /// Starts `kubectl-mesh` with `args` without waiting for it (stdout and stderr piped).
+    pub fn spawn_mesh(&self, args: &[&str]) -> std::process::Child {
+        let program = bin_dir().join("kubectl-mesh").into_os_string();
+        self.child(&program)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kubectl-mesh starts")
+    }
+
+    /// Collects what a spawned child printed, once it has exited.
+    pub fn finish(child: std::process::Child) -> Run {
+        Run::from(child.wait_with_output().expect("child finishes"))
+    }
+
     /// Runs a closure on the runtime that serves the clusters (for async testkit calls).
     pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
         self.runtime.block_on(future)
     }
+}
+
+/// Clusters with certs, cacerts, east-west gateways and a full mesh of links.
+pub fn healthy(env: Env, names: &[&str]) -> Env {
+    let list = names.join(",");
+    with_trust(&env, names);
+    env.mesh(&["expose", "--contexts", &list, "--wait=30s"]).success();
+    env.mesh(&["link", "--contexts", &list]).success();
+    env
+}
+
+/// A shared root, and each cluster's intermediate in its cacerts Secret.
+pub fn with_trust(env: &Env, names: &[&str]) {
+    let list = names.join(",");
+    let dir = env.dir.path().join("certs");
+    let dir = dir.to_str().unwrap();
+    env.mesh(&[
+        "certs",
+        "generate",
+        "--clusters",
+        &list,
+        "--dir",
+        dir,
+        "--key-type",
+        "ec-p256",
+    ])
+    .success();
+    env.mesh(&["certs", "secret", "--contexts", &list, "--dir", dir])
+        .success();
+}
+
+/// [`with_istio`] clusters made [`healthy`].
+pub fn mesh_of(names: &[&str]) -> Env {
+    healthy(with_istio(names), names)
 }
 
 pub const GATEWAY: &str =

@@ -192,9 +192,17 @@ impl ApiClient {
     /// POST to a collection or subresource. Not idempotent, so never retried.
     pub async fn create(&self, path: &str, object: &Value) -> Result<Value, ApiError> {
         let body = serde_json::to_vec(object).map_err(|e| ApiError::Decode(e.to_string()))?;
-        self.send_once(Method::POST, path, Some(body), Some("application/json"))
+        let bytes = self
+            .send_once(Method::POST, path, Some(body), Some("application/json"))
             .await
-            .map_err(|a| a.error)
+            .map_err(|a| a.error)?;
+        decode(&bytes)
+    }
+
+    /// GET a plain-text answer, such as a Pod's log (`.../pods/<name>/log`).
+    pub async fn get_text(&self, path: &str) -> Result<String, ApiError> {
+        let bytes = self.request_bytes(Method::GET, path, None, None).await?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
     /// Sends an idempotent request, retrying transient failures with exponential backoff,
@@ -206,6 +214,17 @@ impl ApiClient {
         body: Option<Vec<u8>>,
         content_type: Option<&str>,
     ) -> Result<Value, ApiError> {
+        decode(&self.request_bytes(method, path, body, content_type).await?)
+    }
+
+    /// [`ApiClient::request`] without decoding the answer.
+    async fn request_bytes(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        content_type: Option<&str>,
+    ) -> Result<bytes::Bytes, ApiError> {
         let mut delay = self.retry.base_delay;
         let mut attempt = 1;
         loop {
@@ -232,7 +251,7 @@ impl ApiClient {
         path: &str,
         body: Option<Vec<u8>>,
         content_type: Option<&str>,
-    ) -> Result<Value, Attempt> {
+    ) -> Result<bytes::Bytes, Attempt> {
         let mut builder = Request::builder()
             .method(method.clone())
             .uri(path)
@@ -254,7 +273,7 @@ impl ApiClient {
                 .map_err(|e| plain(transport(e)))?;
             tracing::debug!(%method, path = strip_query(path), status = status.as_u16(), "api call");
             if status.is_success() {
-                serde_json::from_slice(&bytes).map_err(|e| plain(ApiError::Decode(e.to_string())))
+                Ok(bytes)
             } else {
                 Err(Attempt {
                     error: status_error(status, &bytes),
@@ -274,6 +293,10 @@ pub struct ApplyParams<'a> {
     pub field_manager: &'a str,
     pub force: bool,
     pub dry_run: bool,
+}
+
+fn decode(bytes: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| ApiError::Decode(e.to_string()))
 }
 
 fn plain(error: ApiError) -> Attempt {

@@ -217,7 +217,7 @@ pub fn address_of(object: &Value) -> Option<String> {
 }
 
 /// Whether a Gateway reports `Programmed: True` (Services have no such condition).
-fn is_programmed(object: &Value) -> bool {
+pub fn is_programmed(object: &Value) -> bool {
     if object.get("kind").and_then(Value::as_str) != Some("Gateway") {
         return true;
     }

@@ -19,6 +19,8 @@ pub const SECRET: Kind = core("Secret", "secrets", true);
 pub const CONFIG_MAP: Kind = core("ConfigMap", "configmaps", true);
 pub const SERVICE_ACCOUNT: Kind = core("ServiceAccount", "serviceaccounts", true);
 pub const SERVICE: Kind = core("Service", "services", true);
+/// Read only (the probe Job's pod and its log), never written.
+pub const POD: Kind = core("Pod", "pods", true);
 pub const DEPLOYMENT: Kind = kind("apps/v1", "Deployment", "deployments", true);
 pub const JOB: Kind = kind("batch/v1", "Job", "jobs", true);
 pub const ROLE: Kind = kind(RBAC, "Role", "roles", true);

@@ -503,6 +503,7 @@ async fn verify_step(topology: &Topology, clusters: &[Cluster], options: &UpOpti
         ..Default::default()
     };
     let verify_options = VerifyOptions {
+        flavor: topology.flavor,
         gateway_namespace: gateway.namespace().to_string(),
         gateway_name: gateway.name().to_string(),
         mode: if uses_peering(topology) {

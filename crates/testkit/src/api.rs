@@ -1,5 +1,5 @@
 //! The resource handlers: get, list, watch, create, update, patch, delete, the
-//! `status` subresource and TokenRequest.
+//! `status` subresource, TokenRequest and pod logs ([`crate::podlog`]).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -14,6 +14,7 @@ use crate::apply::{self, Writer};
 use crate::fields::Scope;
 use crate::meta;
 use crate::patch;
+use crate::podlog;
 use crate::registry::ResourceDef;
 use crate::route::ResourceRoute;
 use crate::selector::{FieldSelector, LabelSelector};
@@ -26,6 +27,8 @@ pub enum Reply {
     Json(u16, Value),
     /// A watch stream: one JSON event per chunk.
     Watch(mpsc::Receiver<Bytes>),
+    /// `text/plain` (pod logs).
+    Text(u16, String),
 }
 
 /// A resource request, decoded from HTTP.
@@ -40,7 +43,8 @@ pub struct ApiRequest<'a> {
 }
 
 impl ApiRequest<'_> {
-    fn q(&self, k: &str) -> &str {
+    /// A query parameter; "" when absent.
+    pub fn q(&self, k: &str) -> &str {
         self.query.get(k).map(String::as_str).unwrap_or_default()
     }
     fn dry_run(&self) -> bool {
@@ -74,12 +78,20 @@ pub fn handle(store: &Mutex<Store>, req: &ApiRequest) -> Result<Reply, ApiError>
     let sub = r.sub.as_deref();
     let status_ok = sub.is_none() || (sub == Some("status") && r.def.status);
     let token_ok = sub == Some("token") && r.def.group.is_empty() && r.def.plural == "serviceaccounts";
-    if !(status_ok || token_ok) {
+    let log_ok = sub == Some("log") && r.def.group.is_empty() && r.def.plural == "pods";
+    if !(status_ok || token_ok || log_ok) {
         return Err(ApiError::path_not_found());
     }
     let mut st = store
         .lock()
         .map_err(|_| ApiError::new(500, "InternalError", "store poisoned"))?;
+    if log_ok {
+        // The log subresource is read-only, as in the real server.
+        return match *req.method {
+            Method::GET => podlog::get(&st, req),
+            _ => Err(ApiError::method_not_allowed()),
+        };
+    }
     match (req.method.clone(), r.name.is_some()) {
         (Method::GET, false) if is_watch(req) => watch(&st, req),
         (Method::GET, false) => list(&st, req),

@@ -16,6 +16,7 @@ use crate::fields::Scope;
 use crate::registry;
 use crate::route::{self, Route};
 use crate::store::{self, Store};
+use crate::world::World;
 
 /// The manager recorded for objects written through the Rust API.
 pub const SEED_MANAGER: &str = "mesh-testkit";
@@ -41,6 +42,8 @@ pub(crate) struct Shared {
     pub latency: Mutex<Duration>,
     pub address_delay: Mutex<Option<Duration>>,
     pub job_delay: Mutex<Duration>,
+    /// The sandbox's clusters (this one included), for controllers that look across.
+    pub world: Arc<World>,
 }
 
 impl Shared {
@@ -64,6 +67,11 @@ impl Shared {
     }
     pub fn gateway_api(&self) -> bool {
         self.gateway_api.load(Ordering::SeqCst)
+    }
+
+    /// `https://127.0.0.1:<port>`
+    pub fn server_url(&self) -> String {
+        format!("https://{}", self.addr)
     }
 
     /// The address controllers hand out: TEST-NET-3, never contacted.
@@ -142,7 +150,7 @@ impl FakeCluster {
 
     /// `https://127.0.0.1:<port>`
     pub fn server_url(&self) -> String {
-        format!("https://{}", self.shared.addr)
+        self.shared.server_url()
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -226,6 +234,21 @@ impl FakeCluster {
         st.delete(r.def, r.namespace.as_deref().unwrap_or_default(), name, false)
     }
 
+    /// The log of pod `namespace/pod` (its first container's), as `GET .../pods/<pod>/log`
+    /// serves it; None if none was recorded. A Job's pod gets one when the Job completes.
+    pub fn pod_log(&self, namespace: &str, pod: &str) -> Option<String> {
+        self.shared.store().pod_log(namespace, pod).map(str::to_string)
+    }
+
+    /// Sets the log of an existing pod (e.g. one made with [`FakeCluster::put_object`]);
+    /// deleting the pod deletes its log.
+    pub fn set_pod_log(&self, namespace: &str, pod: &str, log: &str) -> Result<()> {
+        if !self.shared.store().set_pod_log(namespace, pod, log.to_string()) {
+            bail!("no pod {namespace}/{pod}");
+        }
+        Ok(())
+    }
+
     /// The cluster's current resourceVersion counter.
     pub fn resource_version(&self) -> u64 {
         self.shared.store().rv()
@@ -261,7 +284,9 @@ impl FakeCluster {
     }
 
     /// Answers `verb` (get, list, watch, create, update, patch, delete, or `*`) on
-    /// `resource` (plural, `plural/subresource`, or `*`) with 403 Forbidden.
+    /// `resource` (plural, `plural/subresource`, or `*`) with 403 Forbidden. As in the
+    /// real API server, a server-side apply that would create the object also needs
+    /// `create`.
     pub fn deny(&self, verb: &str, resource: &str) {
         self.shared
             .faults()
@@ -283,7 +308,7 @@ impl FakeCluster {
         *lock(&self.shared.address_delay) = d;
     }
 
-    /// Delay before Jobs are marked complete.
+    /// Delay before Jobs are marked complete (and their pod and its log appear).
     pub fn set_job_delay(&self, d: Duration) {
         *lock(&self.shared.job_delay) = d;
     }

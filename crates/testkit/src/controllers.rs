@@ -1,5 +1,6 @@
 //! Background controllers standing in for the cluster's own: Gateway and
-//! LoadBalancer addresses, service-account token Secrets, Jobs and Deployments.
+//! LoadBalancer addresses, service-account token Secrets, Jobs (see [`crate::jobs`]) and
+//! Deployments.
 //!
 //! They poll the store every few milliseconds and do each read-modify-write under
 //! one lock, so they never overwrite a concurrent client write.
@@ -13,49 +14,73 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use crate::cluster::{write_locked, Shared};
-use crate::meta;
 use crate::registry::{self, GATEWAY_API_GROUP};
 use crate::store::{self, Store};
+use crate::{jobs, meta};
 
 const TICK: Duration = Duration::from_millis(20);
-const MANAGER: &str = "mesh-testkit-controller";
+pub(crate) const MANAGER: &str = "mesh-testkit-controller";
 
 pub(crate) async fn run(shared: Arc<Shared>) {
-    let mut seen: HashMap<String, Instant> = HashMap::new();
+    let mut pass = Pass::default();
     let mut tick = tokio::time::interval(TICK);
-    // Only look at the store when something could have changed: a write since the last
-    // pass, a delay still running, or new settings. Scanning every cluster's objects on
-    // every tick costs CPU that tests and benchmarks would otherwise pay for.
-    let mut last: Option<(u64, Option<Duration>, Duration)> = None;
-    let mut waiting = false;
     loop {
         tick.tick().await;
+        let due_jobs = pass.run(&shared);
+        // After the pass released the store lock: completing a Job reads other clusters.
+        jobs::complete(&shared, due_jobs);
+    }
+}
+
+/// What the controllers remember between passes.
+#[derive(Default)]
+struct Pass {
+    /// When each delayed change (by [`gen_key`]) was first seen.
+    seen: HashMap<String, Instant>,
+    /// The resourceVersion and settings the last pass ran at.
+    last: Option<(u64, Option<Duration>, Duration)>,
+    /// A delay was still running at the last pass.
+    waiting: bool,
+}
+
+impl Pass {
+    /// One pass under the store lock, if anything could have changed since the last;
+    /// returns the Jobs now due, for [`jobs::complete`] once the lock is released.
+    ///
+    /// Only looks at the store when something could have changed: a write since the last
+    /// pass, a delay still running, or new settings. Scanning every cluster's objects on
+    /// every tick costs CPU that tests and benchmarks would otherwise pay for. Completing
+    /// due Jobs writes after this pass, so the resourceVersion moves and the next tick
+    /// runs one more pass, which also covers client writes made in between.
+    fn run(&mut self, shared: &Shared) -> Vec<Value> {
         let address_delay = shared.address_delay();
         let job_delay = shared.job_delay();
         let (lb, ca) = (shared.lb_address(), shared.ca_pem.clone());
         let mut st = shared.store();
         let now = (st.rv(), address_delay, job_delay);
-        if !waiting && last == Some(now) {
-            continue;
+        if !self.waiting && self.last == Some(now) {
+            return Vec::new();
         }
-        waiting = false;
+        self.waiting = false;
+        let (seen, waiting) = (&mut self.seen, &mut self.waiting);
         let mut due = |key: String, delay: Duration| {
             let ready = seen.entry(key).or_insert_with(Instant::now).elapsed() >= delay;
-            waiting |= !ready;
+            *waiting |= !ready;
             ready
         };
         if let Some(d) = address_delay {
             gateways(&mut st, &lb, d, &mut due);
             services(&mut st, &lb, d, &mut due);
         }
-        jobs(&mut st, job_delay, &mut due);
+        let due_jobs = jobs::due(&st, job_delay, &mut due);
         token_secrets(&mut st, &ca);
         deployments(&mut st);
-        last = Some((st.rv(), address_delay, job_delay));
+        self.last = Some((st.rv(), address_delay, job_delay));
+        due_jobs
     }
 }
 
-fn objects(st: &Store, group: &str, version: &str, plural: &str) -> Vec<Value> {
+pub(crate) fn objects(st: &Store, group: &str, version: &str, plural: &str) -> Vec<Value> {
     match registry::find(group, version, plural) {
         Some(def) => st.list(def, None).into_iter().map(|s| s.obj.clone()).collect(),
         None => Vec::new(),
@@ -63,7 +88,7 @@ fn objects(st: &Store, group: &str, version: &str, plural: &str) -> Vec<Value> {
 }
 
 /// Identifies an object at a generation, so a spec change restarts the delay.
-fn gen_key(kind: &str, o: &Value) -> String {
+pub(crate) fn gen_key(kind: &str, o: &Value) -> String {
     let uid = o
         .pointer("/metadata/uid")
         .and_then(Value::as_str)
@@ -75,7 +100,7 @@ fn gen_key(kind: &str, o: &Value) -> String {
     format!("{kind}/{uid}/{gen}")
 }
 
-fn write_status(st: &mut Store, mut obj: Value, status: Value) {
+pub(crate) fn write_status(st: &mut Store, mut obj: Value, status: Value) {
     obj["status"] = status;
     let _ = write_locked(st, obj, MANAGER, "status");
 }
@@ -142,23 +167,6 @@ fn services(st: &mut Store, lb: &str, delay: Duration, due: &mut impl FnMut(Stri
             svc,
             json!({"loadBalancer": {"ingress": [{"ip": lb, "ipMode": "VIP"}]}}),
         );
-    }
-}
-
-fn jobs(st: &mut Store, delay: Duration, due: &mut impl FnMut(String, Duration) -> bool) {
-    for job in objects(st, "batch", "v1", "jobs") {
-        if job.pointer("/status/succeeded").is_some() || !due(gen_key("job", &job), delay) {
-            continue;
-        }
-        let now = meta::now_rfc3339();
-        let cond =
-            |t: &str| json!({"type": t, "status": "True", "lastProbeTime": now, "lastTransitionTime": now});
-        let status = json!({
-            "startTime": job.pointer("/metadata/creationTimestamp"), "completionTime": now,
-            "succeeded": 1, "ready": 0, "terminating": 0,
-            "conditions": [cond("SuccessCriteriaMet"), cond("Complete")],
-        });
-        write_status(st, job, status);
     }
 }
 

@@ -100,6 +100,11 @@ pub fn resource_list(group: &str, version: &str) -> Value {
                 "kind": def.kind, "verbs": ["get", "patch", "update"],
             }));
         }
+        if def.group.is_empty() && def.plural == "pods" {
+            resources.push(json!({
+                "name": "pods/log", "singularName": "", "namespaced": true, "kind": "Pod", "verbs": ["get"],
+            }));
+        }
         if def.group.is_empty() && def.plural == "serviceaccounts" {
             resources.push(json!({
                 "name": "serviceaccounts/token", "singularName": "", "namespaced": true,

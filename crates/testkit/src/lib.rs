@@ -6,8 +6,9 @@
 //! the user, O the groups; a certificate from another CA fails the TLS handshake. It serves legacy discovery, minimal OpenAPI v3 (enough for
 //! `kubectl apply --server-side` with default validation), CRUD with label/field
 //! selectors, watch, merge/JSON/strategic patches, server-side apply with managed
-//! fields and conflicts, the `status` subresource, TokenRequest, Table output, small
-//! controllers, and per-cluster fault injection and request accounting.
+//! fields and conflicts, the `status` subresource, TokenRequest, pod logs, Table output,
+//! small controllers, a simulated mesh data plane for probe Jobs, and per-cluster fault
+//! injection and request accounting.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -43,24 +44,65 @@
 //!   uncounted), `counts()` ([`RequestCounts`], `writes()`), `reset_counts`,
 //!   `request_log`, `inject(`[`Fault`]`)`, `clear_faults`, `set_latency`,
 //!   `deny(verb, resource)`, `set_down`, `set_address_delay`, `set_job_delay`,
-//!   `set_gateway_api`.
+//!   `set_gateway_api`, `pod_log(namespace, pod)`, `set_pod_log(namespace, pod, log)`
+//!   (for a pod made with `put_object`).
 //!
 //! Controllers: gateway.networking.k8s.io Gateways get `status.addresses` (their
 //! `spec.addresses`, else `203.0.113.<10+cluster index>`) and `Accepted`/`Programmed`
 //! conditions; LoadBalancer Services get an ingress IP (both after the address
-//! delay); service-account-token Secrets get `token`, `ca.crt`, `namespace`; Jobs
-//! complete after the job delay; Deployments report their replicas ready.
+//! delay); service-account-token Secrets get `token`, `ca.crt`, `namespace`;
+//! Deployments report their replicas ready. A Job gets, on create, the selector and
+//! template labels of the real Job strategy (`batch.kubernetes.io/controller-uid`, ...,
+//! unless `spec.manualSelector`), and after the job delay completes and leaves one
+//! Succeeded Pod `<job>-<5 random chars>`: the template's labels plus `job-name`,
+//! `controller-uid` (both also `batch.kubernetes.io/`-prefixed), an ownerReference to
+//! the Job, the template's spec, a terminated (exit 0, `Completed`) status per container,
+//! and a log. `GET .../pods/<pod>/log` serves it as `text/plain` (`container`,
+//! `tailLines`, `limitBytes`; `follow` and `timestamps` ignored; checked, authorized as
+//! `get` on `pods/log`, counted and faulted like any read), so `kubectl logs <pod>` and
+//! `kubectl logs job/<job>` work; deleting the pod or its namespace drops the log.
+//!
+//! Data plane: a Job whose template's first container has env `PROBE_URL` (literal
+//! `value`; host `<svc>.<ns>.mesh.internal`, or cluster-local
+//! `<svc>.<ns>[.svc[.cluster.local]]` or `<svc>` in the Job's namespace; any scheme,
+//! port and path, e.g. `http://echo.ns.mesh.internal/`) and `PROBE_REQUESTS` (default
+//! 1, at most 10000) logs one line per request, computed when it completes from all the
+//! sandbox's clusters: the answer (the serving Deployment's http-echo `-text`, else the
+//! cluster name), or `error: curl: (56) Recv failure: Connection reset by peer` (a
+//! remote cluster without the same `istio-system/cacerts` `root-cert.pem`), or
+//! `error: curl: (6) Could not resolve host: <host>` (nobody serves or is reachable).
+//! A cluster serves a host if it has the Service (for `mesh.internal` labelled
+//! `solo.io/service-scope: global|global-only` or `istio.io/global: "true"`) selecting
+//! a Deployment with ready replicas. The caller reaches itself, and a remote cluster it
+//! is linked to: an `istio-remote` Gateway whose `spec.addresses` has the remote's
+//! east-west address (`status.addresses[0]` of an `istio-eastwest`/`istio-east-west`
+//! Gateway, or the ingress of `istio-system/istio-eastwestgateway`), or an
+//! `istio/multiCluster` Secret whose kubeconfig names the remote's `server_url` (across
+//! `topology.istio.io/network`s the remote also needs an east-west address). Requests
+//! go round-robin, in sandbox order, over the candidates the Service's
+//! `networking.istio.io/traffic-distribution` keeps (`Any`; `PreferNetwork`, the
+//! default for `mesh.internal`; `PreferClose`/`PreferRegion`; cluster-local hosts
+//! default to `Any`). `set_down` does not affect it (only the API server is down).
+//! Without `PROBE_URL` the log is empty.
+//!
+//! Divergences from a real cluster worth knowing: no garbage collection (a Job's pod
+//! outlives the Job unless its namespace goes), Jobs always succeed with their first
+//! pod, containers never restart (`previous=true` is a 400), and only the first
+//! container has a log.
 
 mod api;
 mod apply;
 mod cluster;
 mod controllers;
+mod dataplane;
 mod discovery;
 mod faults;
 mod fields;
+mod jobs;
 mod meta;
 mod openapi;
 mod patch;
+mod podlog;
 mod registry;
 mod route;
 mod sandbox;
@@ -69,8 +111,10 @@ mod selector;
 mod server;
 mod status;
 mod store;
+mod strategy;
 mod table;
 mod tls;
+mod world;
 
 pub use cluster::FakeCluster;
 pub use faults::{Fault, FaultAction, LoggedRequest, RequestCounts, Verb};

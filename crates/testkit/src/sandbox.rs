@@ -18,6 +18,7 @@ use crate::cluster::{FakeCluster, Shared};
 use crate::faults::FaultState;
 use crate::seed::{self, IstioSeed};
 use crate::store::Store;
+use crate::world::World;
 use crate::{controllers, meta, server, tls};
 
 /// How to set up one cluster.
@@ -29,7 +30,7 @@ pub struct ClusterSpec {
     pub gateway_api: bool,
     /// Delay before Gateways / LoadBalancer Services get addresses; None = never.
     pub address_delay: Option<Duration>,
-    /// Delay before Jobs complete.
+    /// Delay before Jobs complete (and their pod and its log appear).
     pub job_delay: Duration,
 }
 
@@ -67,11 +68,12 @@ impl SandboxBuilder {
             clusters: Vec::new(),
             tasks: Vec::new(),
         };
+        let world = Arc::new(World::default());
         for (index, (name, spec)) in self.clusters.into_iter().enumerate() {
             if sb.get(&name).is_some() {
                 bail!("duplicate cluster name {name:?}");
             }
-            let (cluster, tasks) = start_cluster(index, &name, spec).await?;
+            let (cluster, tasks) = start_cluster(index, &name, spec, &world).await?;
             sb.clusters.push(cluster);
             sb.tasks.extend(tasks);
         }
@@ -83,6 +85,7 @@ async fn start_cluster(
     index: usize,
     name: &str,
     spec: ClusterSpec,
+    world: &Arc<World>,
 ) -> Result<(FakeCluster, Vec<JoinHandle<()>>)> {
     let material = tls::generate(name)?;
     let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
@@ -108,7 +111,10 @@ async fn start_cluster(
         latency: Mutex::new(Duration::ZERO),
         address_delay: Mutex::new(spec.address_delay),
         job_delay: Mutex::new(spec.job_delay),
+        world: world.clone(),
     });
+    // Before its controllers start, so they find it among the sandbox's clusters.
+    world.add(&shared);
     let acceptor = TlsAcceptor::from(material.config);
     let tasks = vec![
         tokio::spawn(server::serve(listener, acceptor, shared.clone())),

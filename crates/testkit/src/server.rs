@@ -190,11 +190,14 @@ async fn handle(
         Some(FaultAction::Delay(d)) => tokio::time::sleep(d).await,
         Some(FaultAction::Status { code, retry_after }) => {
             let mut e = if code == 403 {
+                let verb = match &route {
+                    Route::Resource(r) => rbac_verb(&parts.method, r, &query),
+                    _ => "get",
+                };
                 forbidden(
                     ident.as_ref().map_or(&shared.user, |id| &id.user),
-                    &parts.method,
+                    verb,
                     &route,
-                    &query,
                     parts.uri.path(),
                 )
             } else {
@@ -245,14 +248,8 @@ fn rbac_verb(method: &Method, r: &ResourceRoute, query: &HashMap<String, String>
     }
 }
 
-/// The RBAC authorizer's 403 for this request.
-fn forbidden(
-    user: &str,
-    method: &Method,
-    route: &Route,
-    query: &HashMap<String, String>,
-    path: &str,
-) -> ApiError {
+/// The RBAC authorizer's 403 for `verb` on this request's resource.
+fn forbidden(user: &str, verb: &str, route: &Route, path: &str) -> ApiError {
     let Route::Resource(r) = route else {
         return ApiError::new(
             403,
@@ -260,7 +257,6 @@ fn forbidden(
             format!("forbidden: User \"{user}\" cannot get path \"{path}\""),
         );
     };
-    let verb = rbac_verb(method, r, query);
     let mut resource = r.def.plural.to_string();
     if let Some(sub) = &r.sub {
         resource = format!("{resource}/{sub}");
@@ -281,6 +277,36 @@ fn forbidden(
     )
 }
 
+/// The verb a deny rule refuses this request for, if any. A server-side apply that would
+/// create the object also needs `create`, as the real patch handler checks.
+fn denied_verb(
+    shared: &Shared,
+    method: &Method,
+    headers: &HeaderMap,
+    r: &ResourceRoute,
+    query: &HashMap<String, String>,
+) -> Option<&'static str> {
+    let verb = rbac_verb(method, r, query);
+    let resource = match &r.sub {
+        Some(s) => format!("{}/{s}", r.def.plural),
+        None => r.def.plural.to_string(),
+    };
+    let is_apply = header_str(headers, header::CONTENT_TYPE).starts_with("application/apply-patch");
+    // Looked up before the fault state is locked: never hold both locks.
+    let creates = verb == "patch" && is_apply && r.sub.is_none() && !exists(shared, r);
+    let f = shared.faults();
+    if f.is_denied(verb, &resource) || (verb == "deletecollection" && f.is_denied("delete", &resource)) {
+        return Some(verb);
+    }
+    (creates && f.is_denied("create", &resource)).then_some("create")
+}
+
+fn exists(shared: &Shared, r: &ResourceRoute) -> bool {
+    let name = r.name.as_deref().unwrap_or_default();
+    let ns = r.namespace.as_deref().unwrap_or_default();
+    shared.store().get(r.def, ns, name).is_some()
+}
+
 fn resource(
     shared: &Shared,
     user: &str,
@@ -290,17 +316,8 @@ fn resource(
     query: &HashMap<String, String>,
     body: &[u8],
 ) -> Response<Body> {
-    let verb = rbac_verb(method, r, query);
-    let full = match &r.sub {
-        Some(s) => format!("{}/{s}", r.def.plural),
-        None => r.def.plural.to_string(),
-    };
-    let denied = {
-        let f = shared.faults();
-        f.is_denied(verb, &full) || (verb == "deletecollection" && f.is_denied("delete", &full))
-    };
-    if denied {
-        return error_response(&forbidden(user, method, &Route::Resource(r.clone()), query, ""));
+    if let Some(verb) = denied_verb(shared, method, headers, r, query) {
+        return error_response(&forbidden(user, verb, &Route::Resource(r.clone()), ""));
     }
     let req = ApiRequest {
         method,
@@ -314,6 +331,7 @@ fn resource(
     match api::handle(&shared.store, &req) {
         Ok(Reply::Json(code, v)) => json_response(code, &v),
         Ok(Reply::Watch(rx)) => watch_response(rx),
+        Ok(Reply::Text(code, text)) => build(code, "text/plain", full(text)),
         Err(e) => error_response(&e),
     }
 }

@@ -8,6 +8,7 @@ use tokio::sync::broadcast;
 use crate::apply::{self, ManagerEntry};
 use crate::meta;
 use crate::registry::{ResourceDef, RESOURCES};
+use crate::strategy;
 
 /// A stored object: its JSON (with managedFields rendered) and the ownership behind it.
 #[derive(Debug, Clone)]
@@ -44,6 +45,9 @@ pub struct Store {
     pub tokens: HashMap<String, String>,
     history: VecDeque<Event>,
     events: broadcast::Sender<Event>,
+    /// Pod logs by (namespace, pod): what the pod's first container printed. Kept here so
+    /// deleting a pod (or its namespace) takes its log along.
+    logs: HashMap<(String, String), String>,
 }
 
 impl Default for Store {
@@ -54,6 +58,7 @@ impl Default for Store {
             tokens: HashMap::new(),
             history: VecDeque::new(),
             events: broadcast::channel(4096).0,
+            logs: HashMap::new(),
         }
     }
 }
@@ -162,12 +167,11 @@ impl Store {
             None => {
                 let uid = obj
                     .pointer("/metadata/uid")
-                    .filter(|u| u.as_str().is_some_and(|s| !s.is_empty()));
-                (
-                    uid.cloned().unwrap_or_else(|| json!(meta::new_uid())),
-                    json!(meta::now_rfc3339()),
-                    1,
-                )
+                    .and_then(Value::as_str)
+                    .filter(|u| !u.is_empty())
+                    .map_or_else(meta::new_uid, str::to_string);
+                strategy::prepare_for_create(def, &mut obj, &uid);
+                (json!(uid), json!(meta::now_rfc3339()), 1)
             }
         };
         let kind = if old.is_some() { "MODIFIED" } else { "ADDED" };
@@ -213,6 +217,9 @@ impl Store {
         if def.group.is_empty() && def.plural == "namespaces" {
             self.delete_contents(name);
         }
+        if is_pods(def) {
+            self.logs.remove(&(ns.to_string(), name.to_string()));
+        }
         self.objects.remove(&k);
         self.rv += 1;
         self.emit(def, "DELETED", &stored);
@@ -251,6 +258,31 @@ impl Store {
     pub fn subscribe(&self, since: u64) -> (Vec<Event>, broadcast::Receiver<Event>) {
         let past = self.history.iter().filter(|e| e.rv > since).cloned().collect();
         (past, self.events.subscribe())
+    }
+}
+
+fn is_pods(def: &ResourceDef) -> bool {
+    def.group.is_empty() && def.plural == "pods"
+}
+
+impl Store {
+    /// The log of pod `ns/name`, if one was recorded.
+    pub fn pod_log(&self, ns: &str, name: &str) -> Option<&str> {
+        self.logs
+            .get(&(ns.to_string(), name.to_string()))
+            .map(String::as_str)
+    }
+
+    /// Records the log of an existing pod; false (nothing recorded) if there is no such pod.
+    pub fn set_pod_log(&mut self, ns: &str, name: &str, log: String) -> bool {
+        let exists = RESOURCES
+            .iter()
+            .find(|d| is_pods(d))
+            .is_some_and(|d| self.get(d, ns, name).is_some());
+        if exists {
+            self.logs.insert((ns.to_string(), name.to_string()), log);
+        }
+        exists
     }
 }
 

@@ -125,6 +125,28 @@ async fn deny_and_forbidden_fault_use_rbac_messages() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_side_apply_that_creates_needs_create() {
+    let (sb, c) = sandbox().await;
+    let a = sb.cluster("a");
+    a.deny("create", "configmaps");
+    let path = "/api/v1/namespaces/default/configmaps/cm";
+    let doc = r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"}, "data": {"k": "v"}}"#;
+    let r = c.apply(path, "tester", false, doc).await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    assert_eq!(
+        r.json()["message"],
+        "configmaps \"cm\" is forbidden: User \"kubernetes-admin\" cannot create resource \"configmaps\" in API group \"\" in the namespace \"default\""
+    );
+    assert!(a.object(path).is_none());
+    // Applying to an existing object is a patch only.
+    a.put_object(
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm", "namespace": "default"}}),
+    )
+    .expect("put");
+    assert_eq!(c.apply(path, "tester", false, doc).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn down_cluster_refuses_then_recovers_others_unaffected() {
     let (sb, c) = sandbox().await;
     let a = sb.cluster("a");

@@ -3,15 +3,20 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use kubectl_mesh_core::resources::eastwest::Flavor;
+use std::time::Duration;
+
+use kubectl_mesh_core::report::NoProgress;
+use kubectl_mesh_core::resources::eastwest::{EastWest, Flavor};
+use kubectl_mesh_core::resources::probe;
+use kubectl_mesh_core::verify::traffic::TrafficOptions;
 use kubectl_mesh_core::verify::{self, Check, LinkMode, Status, VerifyOptions};
 use kubectl_mesh_core::{names, InputError};
 use serde_json::json;
 
-use crate::args::{ClusterArgs, OutputFormat};
+use crate::args::{parse_duration, ClusterArgs, OutputFormat};
 use crate::exit::CliError;
 use crate::output;
-use crate::progress::init_logging;
+use crate::progress::{init_logging, StderrProgress};
 
 /// `verify`'s exit code when `--strict` and the only problems are warnings.
 pub const WARNINGS_ONLY: u8 = 3;
@@ -24,27 +29,33 @@ Checks, each with a stable id (see docs/verify.md):
   mesh-wide    shared-root, mesh-id
   per pair     link (present, current, one-way), link-credentials (--check-credentials)
   services     global-service (--services)
+  traffic      traffic per cluster and per pair, traffic-cleanup (--traffic)
 
 Examples:
   kubectl mesh verify --contexts east-1,east-2,west-1
   kubectl mesh verify --contexts east-1,west-1 --mode remote-secret -o json
-  kubectl mesh verify --contexts east-1,west-1 --strict     # warnings fail too (exit 3)")]
+  kubectl mesh verify --contexts east-1,west-1 --strict     # warnings fail too (exit 3)
+  kubectl mesh verify --contexts east-1,east-2,west-1 --traffic   # prove calls cross clusters
+
+--traffic deploys an echo server (Deployment and global Service mesh-probe) in a new namespace
+kubectl-mesh-probe-<random> of every cluster, then a Job per cluster that calls it and reports
+which clusters answered. The namespaces are deleted afterwards, also on failure or Ctrl-C.")]
 pub struct VerifyArgs {
     /// Which links to expect [default: peering for flavour ambient-peering, else remote-secret]
     #[arg(long, value_name = "MODE", value_parser = ["peering", "remote-secret"])]
     pub mode: Option<String>,
 
-    /// Mesh flavour (chooses the default --mode)
+    /// Mesh flavour (chooses the default --mode and east-west gateway)
     #[arg(long, value_name = "FLAVOR", default_value = "ambient-peering", value_parser = Flavor::NAMES)]
     pub flavor: String,
 
-    /// Namespace of the east-west gateway
-    #[arg(short = 'n', long, value_name = "NAMESPACE", default_value = "istio-gateways")]
-    pub namespace: String,
+    /// Namespace of the east-west gateway [default: istio-gateways for ambient-peering, else istio-system]
+    #[arg(short = 'n', long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
 
-    /// Name of the east-west gateway
-    #[arg(long, value_name = "NAME", default_value = "istio-eastwest")]
-    pub gateway: String,
+    /// Name of the east-west gateway [default: istio-eastwest for ambient-peering, else istio-eastwestgateway]
+    #[arg(long, value_name = "NAME")]
+    pub gateway: Option<String>,
 
     /// Warn when an intermediate CA expires within this many days
     #[arg(long, value_name = "DAYS", default_value_t = 30)]
@@ -62,6 +73,30 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub check_credentials: bool,
 
+    /// Prove traffic end to end: probe server and client Job in a temporary namespace per cluster
+    #[arg(long)]
+    pub traffic: bool,
+
+    /// Requests each probe client makes [default: 10 per cluster, at least 20]
+    #[arg(long, value_name = "N", requires = "traffic", value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub probe_requests: Option<u32>,
+
+    /// Image of the probe server (an http-echo: `-listen`, `-text` arguments)
+    #[arg(long, value_name = "IMAGE", requires = "traffic", default_value = probe::DEFAULT_SERVER_IMAGE)]
+    pub probe_image: String,
+
+    /// Image of the probe client (needs sh and curl)
+    #[arg(long, value_name = "IMAGE", requires = "traffic", default_value = probe::DEFAULT_CLIENT_IMAGE)]
+    pub probe_client_image: String,
+
+    /// How long to wait for the probe servers to be ready, and again for the clients to finish
+    #[arg(long, value_name = "DURATION", requires = "traffic", default_value = "3m", value_parser = parse_duration)]
+    pub traffic_timeout: Duration,
+
+    /// Leave the probe namespaces in place (to look into a failure); the report says how to remove them
+    #[arg(long, requires = "traffic")]
+    pub keep_probe: bool,
+
     /// Report format
     #[arg(short, long, value_enum, value_name = "FORMAT", default_value = "table")]
     pub output: OutputFormat,
@@ -71,10 +106,29 @@ pub struct VerifyArgs {
 }
 
 impl VerifyArgs {
+    fn traffic(&self, flavor: Flavor) -> Option<TrafficOptions> {
+        self.traffic.then(|| TrafficOptions {
+            flavor,
+            requests: self.probe_requests,
+            server_image: self.probe_image.clone(),
+            client_image: self.probe_client_image.clone(),
+            wait: self.traffic_timeout,
+            keep: self.keep_probe,
+            parallel: usize::from(self.clusters.parallel),
+        })
+    }
+
     fn options(&self) -> Result<VerifyOptions, InputError> {
-        names::check_label("namespace (-n/--namespace)", &self.namespace)?;
-        names::check_label("gateway name (--gateway)", &self.gateway)?;
         let flavor: Flavor = self.flavor.parse()?;
+        // The flavour's east-west gateway, unless named explicitly.
+        let gateway = EastWest {
+            flavor,
+            name: self.gateway.clone(),
+            namespace: self.namespace.clone(),
+            ..Default::default()
+        };
+        names::check_label("namespace (-n/--namespace)", gateway.namespace())?;
+        names::check_label("gateway name (--gateway)", gateway.name())?;
         let mode = match (self.mode.as_deref(), flavor) {
             (Some("peering"), _) | (None, Flavor::AmbientPeering) => LinkMode::Peering,
             _ => LinkMode::RemoteSecret,
@@ -87,8 +141,9 @@ impl VerifyArgs {
         }
         Ok(VerifyOptions {
             mode,
-            gateway_namespace: self.namespace.clone(),
-            gateway_name: self.gateway.clone(),
+            flavor,
+            gateway_namespace: gateway.namespace().to_string(),
+            gateway_name: gateway.name().to_string(),
             expiry_warn_days: self.expiry_warn_days,
             parallel: usize::from(self.clusters.parallel),
             services: self.services,
@@ -101,8 +156,16 @@ impl VerifyArgs {
 pub async fn run(args: VerifyArgs) -> Result<ExitCode, CliError> {
     init_logging(args.clusters.verbose);
     let options = args.options()?;
+    let traffic = args.traffic(args.flavor.parse()?);
     let clusters = args.clusters.connect().await?;
-    let checks = verify::run(&clusters, &options, &kubectl_mesh_core::report::NoProgress).await;
+    let facts = verify::collect_all(&clusters, &options, &NoProgress).await;
+    let mut checks = verify::check_all(&facts, &options).await;
+    let mut interrupted = false;
+    if let Some(traffic) = &traffic {
+        let report = verify::traffic::run(&clusters, &facts, traffic, &StderrProgress, interruption()).await;
+        checks.extend(report.checks);
+        interrupted = report.interrupted;
+    }
     let names: Vec<String> = clusters.iter().map(|c| c.name.clone()).collect();
     let overall = verify::overall(&checks);
     let text = match args.output {
@@ -110,7 +173,37 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode, CliError> {
         format => output::structured(&document(&checks, overall, &options), format)?,
     };
     output::print(&text);
+    if interrupted {
+        return Ok(ExitCode::from(INTERRUPTED));
+    }
     Ok(exit_code(overall, args.strict))
+}
+
+/// The exit code of a run stopped by SIGINT or SIGTERM (after cleaning up), as shells use.
+const INTERRUPTED: u8 = 130;
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM, so the probe can clean up before we exit.
+async fn interruption() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
 }
 
 fn exit_code(overall: Status, strict: bool) -> ExitCode {
@@ -192,19 +285,18 @@ fn human(checks: &[Check], names: &[String], colour: bool) -> String {
             );
         }
     }
-    let links: Vec<&Check> = checks.iter().filter(|c| c.from.is_some()).collect();
-    if !links.is_empty() {
-        out.push_str("links (row: from, column: to)\n");
-        out.push_str(&matrix(&links, names, colour));
-        for check in links.iter().filter(|c| c.status != Status::Pass) {
-            let label = format!(
-                "{} -> {}",
-                check.from.as_deref().unwrap_or(""),
-                check.to.as_deref().unwrap_or("")
-            );
-            line(&mut out, check, &label, colour);
-        }
-    }
+    let (traffic, links): (Vec<&Check>, Vec<&Check>) = checks
+        .iter()
+        .filter(|c| c.from.is_some())
+        .partition(|c| c.answered.is_some());
+    pair_section(&mut out, "links (row: from, column: to)", &links, names, colour);
+    pair_section(
+        &mut out,
+        "traffic (row: client, column: answering cluster, requests answered)",
+        &traffic,
+        names,
+        colour,
+    );
     let count = |s: Status| checks.iter().filter(|c| c.status == s).count();
     out.push_str(&format!(
         "{} passed, {} warnings, {} failed\n",
@@ -215,6 +307,25 @@ fn human(checks: &[Check], names: &[String], colour: bool) -> String {
     out
 }
 
+/// A matrix of pair checks, then a line for every pair that did not pass.
+fn pair_section(out: &mut String, title: &str, pairs: &[&Check], names: &[String], colour: bool) {
+    if pairs.is_empty() {
+        return;
+    }
+    out.push_str(title);
+    out.push('\n');
+    out.push_str(&matrix(pairs, names, colour));
+    for check in pairs.iter().filter(|c| c.status != Status::Pass) {
+        let label = format!(
+            "{} -> {}",
+            check.from.as_deref().unwrap_or(""),
+            check.to.as_deref().unwrap_or("")
+        );
+        line(out, check, &label, colour);
+    }
+}
+
+/// Cells: the status, and for traffic how many requests the column's cluster answered.
 fn matrix(links: &[&Check], names: &[String], colour: bool) -> String {
     let mut rows = Vec::new();
     for from in names {
@@ -223,7 +334,10 @@ fn matrix(links: &[&Check], names: &[String], colour: bool) -> String {
             let cell = links
                 .iter()
                 .find(|c| c.from.as_deref() == Some(from.as_str()) && c.to.as_deref() == Some(to.as_str()))
-                .map_or("-".to_string(), |c| paint(c.status, colour));
+                .map_or("-".to_string(), |c| match c.answered {
+                    Some(n) => format!("{} {n}", paint(c.status, colour)),
+                    None => paint(c.status, colour),
+                });
             row.push(cell);
         }
         rows.push(row);
@@ -250,6 +364,7 @@ mod tests {
             status,
             message: format!("{id} message"),
             hint: Some("do this".into()),
+            answered: None,
         }
     }
 
@@ -271,6 +386,23 @@ mod tests {
         assert!(text.contains("  b   ⚠   -"), "{text}");
         assert!(text.contains("⚠ b -> a"), "{text}");
         assert!(text.ends_with("3 passed, 1 warnings, 1 failed\n"), "{text}");
+    }
+
+    #[test]
+    fn traffic_gets_its_own_matrix_with_counts() {
+        let mut ab = c("traffic", None, Some(("a", "b")), Status::Pass);
+        ab.answered = Some(7);
+        let mut ba = c("traffic", None, Some(("b", "a")), Status::Fail);
+        ba.answered = Some(0);
+        let text = human(&[ab, ba], &["a".into(), "b".into()], false);
+        assert!(!text.contains("links ("), "{text}");
+        assert!(
+            text.contains("traffic (row: client, column: answering cluster"),
+            "{text}"
+        );
+        assert!(text.contains("  a   -     ✔ 7"), "{text}");
+        assert!(text.contains("  b   ✘ 0   -"), "{text}");
+        assert!(text.contains("✘ b -> a"), "{text}");
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod eastwest;
 pub mod install;
 pub mod namespace;
 pub mod peering;
+pub mod probe;
 pub mod remote_secret;
 pub mod sidecar;
 

@@ -25,6 +25,7 @@ fn check(id: &'static str, cluster: &str, status: Status, message: impl Into<Str
         status,
         message: message.into(),
         hint: None,
+        answered: None,
     }
 }
 
@@ -38,6 +39,7 @@ fn global(id: &'static str, status: Status, message: impl Into<String>) -> Check
         status,
         message: message.into(),
         hint: None,
+        answered: None,
     }
 }
 
@@ -57,6 +59,7 @@ pub(super) fn pair(
         status,
         message: message.into(),
         hint: None,
+        answered: None,
     }
 }
 
@@ -79,7 +82,7 @@ struct Derived<'a> {
 }
 
 pub fn evaluate(all: &[ClusterFacts], options: &VerifyOptions) -> Vec<Check> {
-    let derived: Vec<Derived> = all.iter().map(|f| derive(f, options)).collect();
+    let derived: Vec<Derived> = all.iter().map(derive).collect();
     let mut checks = Vec::new();
     for d in &derived {
         checks.extend(cluster_checks(d, &derived, options));
@@ -94,15 +97,11 @@ pub fn evaluate(all: &[ClusterFacts], options: &VerifyOptions) -> Vec<Check> {
     checks
 }
 
-fn derive<'a>(facts: &'a ClusterFacts, options: &VerifyOptions) -> Derived<'a> {
+fn derive<'a>(facts: &'a ClusterFacts) -> Derived<'a> {
     let mesh: Option<Value> = present(&facts.mesh_config)
         .and_then(|cm| cm.pointer("/data/mesh")?.as_str().map(str::to_string))
         .and_then(|text| serde_yaml_ng::from_str(&text).ok());
-    let eastwest = facts.gateways.as_ref().ok().and_then(|gws| {
-        gws.iter().find(|g| {
-            g.pointer("/metadata/name").and_then(Value::as_str) == Some(options.gateway_name.as_str())
-        })
-    });
+    let eastwest = facts.eastwest.as_ref().ok().and_then(Option::as_ref);
     Derived {
         facts,
         cluster_id: istiod_env(facts, "CLUSTER_ID").unwrap_or_else(|| facts.name.clone()),
@@ -348,13 +347,14 @@ fn short(fingerprint: &str) -> String {
 fn eastwest_checks(d: &Derived, options: &VerifyOptions) -> Vec<Check> {
     let name = &d.facts.name;
     let what = format!("{}/{}", options.gateway_namespace, options.gateway_name);
-    let gateway = match (&d.facts.gateways, d.eastwest) {
+    let kind = options.eastwest().kind.kind;
+    let gateway = match (&d.facts.eastwest, d.eastwest) {
         (Err(e), _) => {
             return vec![check(
                 "eastwest",
                 name,
                 Status::Fail,
-                format!("cannot list gateways: {e}"),
+                format!("cannot read the east-west {kind}: {e}"),
             )]
         }
         (Ok(_), None) => {
@@ -362,7 +362,7 @@ fn eastwest_checks(d: &Derived, options: &VerifyOptions) -> Vec<Check> {
                 "eastwest",
                 name,
                 Status::Fail,
-                format!("no east-west Gateway {what}"),
+                format!("no east-west {kind} {what}"),
             )
             .hint(format!(
                 "kubectl mesh expose --context {} --wait",
@@ -371,33 +371,29 @@ fn eastwest_checks(d: &Derived, options: &VerifyOptions) -> Vec<Check> {
         }
         (Ok(_), Some(gateway)) => gateway,
     };
-    let programmed = gateway
-        .pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .is_some_and(|conds| {
-            conds
-                .iter()
-                .any(|c| c["type"] == "Programmed" && c["status"] == "True")
-        });
+    let programmed = crate::expose::is_programmed(gateway);
     match (address_of(gateway), programmed) {
         (Some(address), true) => vec![check(
             "eastwest",
             name,
             Status::Pass,
-            format!("Gateway {what} programmed at {address}"),
+            format!("{kind} {what} programmed at {address}"),
         )],
         (address, _) => vec![check(
             "eastwest",
             name,
             Status::Fail,
             format!(
-                "Gateway {what} is not ready (address: {}, Programmed: {programmed})",
+                "{kind} {what} is not ready (address: {}, Programmed: {programmed})",
                 address.as_deref().unwrap_or("none")
             ),
         )
         .hint(format!(
-            "kubectl --context {} -n {} describe gateway {}",
-            d.facts.context, options.gateway_namespace, options.gateway_name
+            "kubectl --context {} -n {} describe {} {}",
+            d.facts.context,
+            options.gateway_namespace,
+            kind.to_lowercase(),
+            options.gateway_name
         ))],
     }
 }

@@ -24,8 +24,11 @@ pub struct ClusterFacts {
     pub istio_system: Read,
     pub mesh_config: Read,
     pub cacerts: Read,
-    /// Gateways in the gateway namespace (the east-west gateway and our peer Gateways).
+    /// Gateways in the gateway namespace (the east-west gateway and our peer Gateways;
+    /// peering mode only).
     pub gateways: Result<Vec<Value>, String>,
+    /// The east-west gateway: a Gateway, or for sidecars a Service.
+    pub eastwest: Read,
     /// Our remote secrets (remote-secret mode only).
     pub remote_secrets: Result<Vec<Value>, String>,
     /// Every Service in the cluster (`--services` only).
@@ -68,13 +71,20 @@ pub async fn collect(cluster: &Cluster, options: &VerifyOptions) -> ClusterFacts
         mesh_config: Ok(None),
         cacerts: Ok(None),
         gateways: Ok(Vec::new()),
+        eastwest: Ok(None),
         remote_secrets: Ok(Vec::new()),
         services: Ok(Vec::new()),
     };
     if !facts.reachable() {
         return facts;
     }
+    let eastwest = options.eastwest();
+    // In peering mode the LIST of gateways holds the east-west Gateway too.
+    let in_list = options.mode == LinkMode::Peering && eastwest.kind == resource::GATEWAY;
     let gateways = async {
+        if options.mode != LinkMode::Peering {
+            return Ok(Vec::new());
+        }
         let path = resource::GATEWAY.collection_path(Some(&options.gateway_namespace));
         match cluster.api.list(&path, None).await {
             Err(e) if e.is_not_found() => Ok(Vec::new()),
@@ -106,7 +116,17 @@ pub async fn collect(cluster: &Cluster, options: &VerifyOptions) -> ClusterFacts
             .await
             .map_err(|e| describe(cluster, e))
     };
-    let (istiod, istio_system, mesh_config, cacerts, gateways, secrets, services) = futures::join!(
+    let eastwest_read = async {
+        if in_list {
+            return Ok(None);
+        }
+        match cluster.api.get(&eastwest.path()).await {
+            // No Gateway API at all: there is no east-west Gateway either.
+            Err(e) if e.is_not_found() => Ok(None),
+            other => other.map_err(|e| describe(cluster, e)),
+        }
+    };
+    let (istiod, istio_system, mesh_config, cacerts, gateways, secrets, services, eastwest_read) = futures::join!(
         read(
             cluster,
             resource::DEPLOYMENT.object_path(Some(ISTIO_SYSTEM), "istiod")
@@ -123,11 +143,20 @@ pub async fn collect(cluster: &Cluster, options: &VerifyOptions) -> ClusterFacts
         gateways,
         secrets,
         services,
+        eastwest_read,
     );
     facts.istiod = istiod;
     facts.istio_system = istio_system;
     facts.mesh_config = mesh_config;
     facts.cacerts = cacerts;
+    facts.eastwest = if in_list {
+        gateways.clone().map(|list| {
+            list.into_iter()
+                .find(|g| g.pointer("/metadata/name").and_then(Value::as_str) == Some(eastwest.name.as_str()))
+        })
+    } else {
+        eastwest_read
+    };
     facts.gateways = gateways;
     facts.remote_secrets = secrets;
     facts.services = services;

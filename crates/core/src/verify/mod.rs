@@ -6,12 +6,14 @@ mod checks;
 mod credentials;
 mod facts;
 mod services;
+pub mod traffic;
 
 use serde::Serialize;
 
 use crate::clusters::Cluster;
 use crate::parallel;
 use crate::report::Progress;
+use crate::resources::eastwest::{EastWest, Flavor, Readiness};
 
 pub use checks::evaluate;
 pub use facts::{collect, ClusterFacts};
@@ -53,6 +55,9 @@ pub struct Check {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// For `--traffic` pair checks: how many of the source's requests the target answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answered: Option<u32>,
 }
 
 /// Which kind of links to expect between clusters.
@@ -66,6 +71,8 @@ pub enum LinkMode {
 #[derive(Debug, Clone)]
 pub struct VerifyOptions {
     pub mode: LinkMode,
+    /// Decides what the east-west gateway is: a Gateway, or (sidecar) a LoadBalancer Service.
+    pub flavor: Flavor,
     /// Namespace and name of the east-west gateway.
     pub gateway_namespace: String,
     pub gateway_name: String,
@@ -80,10 +87,24 @@ pub struct VerifyOptions {
     pub timeout: std::time::Duration,
 }
 
+impl VerifyOptions {
+    /// The object that is the east-west gateway, where its address shows.
+    pub fn eastwest(&self) -> Readiness {
+        EastWest {
+            flavor: self.flavor,
+            name: Some(self.gateway_name.clone()),
+            namespace: Some(self.gateway_namespace.clone()),
+            ..Default::default()
+        }
+        .readiness()
+    }
+}
+
 impl Default for VerifyOptions {
     fn default() -> Self {
         VerifyOptions {
             mode: LinkMode::Peering,
+            flavor: Flavor::AmbientPeering,
             gateway_namespace: "istio-gateways".into(),
             gateway_name: "istio-eastwest".into(),
             expiry_warn_days: 30,
@@ -97,7 +118,17 @@ impl Default for VerifyOptions {
 
 /// Reads every cluster concurrently and evaluates every check.
 pub async fn run(clusters: &[Cluster], options: &VerifyOptions, progress: &dyn Progress) -> Vec<Check> {
-    let facts = parallel::map_bounded(
+    let facts = collect_all(clusters, options, progress).await;
+    check_all(&facts, options).await
+}
+
+/// Reads every cluster, at most `options.parallel` at once.
+pub async fn collect_all(
+    clusters: &[Cluster],
+    options: &VerifyOptions,
+    progress: &dyn Progress,
+) -> Vec<ClusterFacts> {
+    parallel::map_bounded(
         clusters.iter().collect(),
         options.parallel,
         |cluster| async move {
@@ -106,13 +137,17 @@ pub async fn run(clusters: &[Cluster], options: &VerifyOptions, progress: &dyn P
             facts
         },
     )
-    .await;
-    let mut checks = evaluate(&facts, options);
+    .await
+}
+
+/// Every check over what [`collect_all`] read (`--check-credentials` makes more requests).
+pub async fn check_all(facts: &[ClusterFacts], options: &VerifyOptions) -> Vec<Check> {
+    let mut checks = evaluate(facts, options);
     if options.services {
-        checks.extend(services::evaluate(&facts));
+        checks.extend(services::evaluate(facts));
     }
     if options.check_credentials && options.mode == LinkMode::RemoteSecret {
-        checks.extend(credentials::check(&facts, options).await);
+        checks.extend(credentials::check(facts, options).await);
     }
     checks
 }

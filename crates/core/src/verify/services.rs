@@ -58,6 +58,7 @@ pub fn evaluate(all: &[ClusterFacts]) -> Vec<Check> {
             status: Status::Fail,
             message: format!("cannot list services: {e}"),
             hint: None,
+            answered: None,
         })
         .collect();
     for ((namespace, name), clusters) in &by_key {
@@ -110,6 +111,7 @@ fn service_check(
             contributors.join(", ")
         ),
         hint: None,
+        answered: None,
     };
     if !DISTRIBUTIONS.contains(&distribution) {
         check.status = Status::Fail;

@@ -1,0 +1,696 @@
+//! `verify --traffic`: the end-to-end proof users otherwise do by hand (helloworld, sleep,
+//! curl). In a temporary namespace of every cluster: an echo server behind a global Service;
+//! once every server is ready, a client Job per cluster calls the global host; its log says
+//! which clusters answered. The namespaces go away afterwards — also when a step fails or the
+//! run is interrupted.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::hash::{BuildHasher, Hasher};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::facts::ClusterFacts;
+use super::{Check, Status};
+use crate::api::with_query;
+use crate::apply::{self, WriteOptions};
+use crate::clusters::Cluster;
+use crate::parallel;
+use crate::report::Progress;
+use crate::resource;
+use crate::resources::eastwest::Flavor;
+use crate::resources::probe::{self, Answers, Probe, PROBE_LABEL};
+
+/// Settings of `--traffic`.
+#[derive(Debug, Clone)]
+pub struct TrafficOptions {
+    pub flavor: Flavor,
+    /// Requests per client; `None`: ten per cluster (at least 20), so that with calls spread
+    /// at random every cluster is all but certain to be hit.
+    pub requests: Option<u32>,
+    pub server_image: String,
+    pub client_image: String,
+    /// How long to wait for the servers to be ready, and again for the clients to finish.
+    pub wait: Duration,
+    /// Leave the probe namespaces in place (to debug a failure).
+    pub keep: bool,
+    pub parallel: usize,
+}
+
+impl Default for TrafficOptions {
+    fn default() -> Self {
+        TrafficOptions {
+            flavor: Flavor::AmbientPeering,
+            requests: None,
+            server_image: probe::DEFAULT_SERVER_IMAGE.into(),
+            client_image: probe::DEFAULT_CLIENT_IMAGE.into(),
+            wait: Duration::from_secs(180),
+            keep: false,
+            parallel: 16,
+        }
+    }
+}
+
+/// What `--traffic` found.
+#[derive(Debug, Clone)]
+pub struct TrafficReport {
+    pub checks: Vec<Check>,
+    /// The temporary namespace (the same in every cluster).
+    pub namespace: String,
+    /// The run was interrupted; the probe was still cleaned up.
+    pub interrupted: bool,
+}
+
+/// Runs the probe in every reachable cluster, then removes it (unless `keep`). `interrupt`
+/// resolving (Ctrl-C) stops the probe at once and goes straight to the clean-up.
+pub async fn run(
+    clusters: &[Cluster],
+    facts: &[ClusterFacts],
+    options: &TrafficOptions,
+    progress: &dyn Progress,
+    interrupt: impl Future<Output = ()>,
+) -> TrafficReport {
+    let reachable: Vec<&Cluster> = clusters
+        .iter()
+        .filter(|c| facts.iter().any(|f| f.name == c.name && f.reachable()))
+        .collect();
+    let probe = Probe {
+        namespace: format!("kubectl-mesh-probe-{}", random_suffix()),
+        flavor: options.flavor,
+        requests: options
+            .requests
+            .unwrap_or_else(|| (10 * clusters.len() as u32).max(20)),
+        server_image: options.server_image.clone(),
+        client_image: options.client_image.clone(),
+    };
+    let exercise = exercise(&reachable, &probe, options, progress);
+    let outcome = tokio::select! {
+        outcome = exercise => Some(outcome),
+        () = interrupt => None,
+    };
+    let cleanup = if options.keep {
+        Vec::new()
+    } else {
+        parallel::map_bounded(reachable.clone(), options.parallel, |c| {
+            cleanup(c, &probe.namespace)
+        })
+        .await
+    };
+    let names: Vec<&str> = clusters.iter().map(|c| c.name.as_str()).collect();
+    let mut checks = match &outcome {
+        Some(runs) => evaluate(&names, runs, &probe),
+        None => vec![interrupted_check()],
+    };
+    checks.extend(cleanup_checks(&reachable, cleanup, &probe.namespace));
+    if options.keep {
+        checks.push(kept_check(&probe.namespace, &reachable));
+    }
+    TrafficReport {
+        checks,
+        namespace: probe.namespace,
+        interrupted: outcome.is_none(),
+    }
+}
+
+/// A probe name nobody else uses: a random-keyed hash of the time and our process id.
+fn random_suffix() -> String {
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.write_u32(std::process::id());
+    format!("{:06x}", hasher.finish() & 0xff_ffff)
+}
+
+/// How the probe went in one cluster: its server, then its client.
+#[derive(Debug, Clone)]
+pub struct ClusterRun {
+    pub cluster: String,
+    pub server: Result<(), String>,
+    /// `None` when the client never ran (its own server failed, or another step did).
+    pub client: Option<Result<Answers, String>>,
+}
+
+async fn exercise(
+    clusters: &[&Cluster],
+    probe: &Probe,
+    options: &TrafficOptions,
+    progress: &dyn Progress,
+) -> Vec<ClusterRun> {
+    let deadline = Instant::now() + options.wait;
+    let servers = parallel::map_bounded(clusters.to_vec(), options.parallel, |c| async move {
+        let result = start_server(c, probe, deadline).await;
+        progress.event(
+            &c.name,
+            if result.is_ok() {
+                "probe server ready"
+            } else {
+                "probe server failed"
+            },
+        );
+        result
+    })
+    .await;
+    // Clients start only once every server is up, or early ones would miss late servers.
+    let deadline = Instant::now() + options.wait;
+    let ready: Vec<&Cluster> = clusters
+        .iter()
+        .zip(&servers)
+        .filter(|(_, s)| s.is_ok())
+        .map(|(c, _)| *c)
+        .collect();
+    let clients = parallel::map_bounded(ready.clone(), options.parallel, |c| async move {
+        let result = run_client(c, probe, deadline).await;
+        progress.event(
+            &c.name,
+            if result.is_ok() {
+                "probe client finished"
+            } else {
+                "probe client failed"
+            },
+        );
+        (c.name.clone(), result)
+    })
+    .await;
+    let mut clients: BTreeMap<String, Result<Answers, String>> = clients.into_iter().collect();
+    clusters
+        .iter()
+        .zip(servers)
+        .map(|(c, server)| ClusterRun {
+            cluster: c.name.clone(),
+            server,
+            client: clients.remove(&c.name),
+        })
+        .collect()
+}
+
+/// Creates the namespace (it must be new: it is ours to delete), the server and its Service,
+/// and waits until the server is ready.
+async fn start_server(cluster: &Cluster, probe: &Probe, deadline: Instant) -> Result<(), String> {
+    let ns_path = resource::NAMESPACE.object_path(None, &probe.namespace);
+    match cluster.api.get(&ns_path).await {
+        Ok(None) => {}
+        Ok(Some(_)) => return Err(format!("namespace {} already exists; run again", probe.namespace)),
+        Err(e) => return Err(cluster.explain(&e)),
+    }
+    let write = WriteOptions::default();
+    for object in [
+        probe.namespace_object(),
+        probe.server(&cluster.name),
+        probe.service(),
+    ] {
+        apply::apply(&cluster.api, &object, &write)
+            .await
+            .map_err(|e| cluster.explain_write(&e))?;
+    }
+    let path = resource::DEPLOYMENT.object_path(Some(&probe.namespace), probe::SERVER);
+    wait_for(cluster, &path, deadline, deployment_ready)
+        .await
+        .map_err(|e| match e {
+            Waited::Timeout(last) => format!(
+                "Deployment {}/{} not ready within the timeout{}; check that image {} can be pulled (--probe-image), or give it longer (--traffic-timeout)",
+                probe.namespace,
+                probe::SERVER,
+                last.map(|l| format!(" ({l})")).unwrap_or_default(),
+                probe.server_image
+            ),
+            Waited::Error(e) => e,
+        })
+}
+
+/// Runs the client Job to completion and reads what it saw.
+async fn run_client(cluster: &Cluster, probe: &Probe, deadline: Instant) -> Result<Answers, String> {
+    apply::apply(&cluster.api, &probe.client(), &WriteOptions::default())
+        .await
+        .map_err(|e| cluster.explain_write(&e))?;
+    let path = resource::JOB.object_path(Some(&probe.namespace), probe::CLIENT);
+    let finished = wait_for(cluster, &path, deadline, job_finished).await;
+    let failed = match finished {
+        Ok(()) => None,
+        Err(Waited::Error(e)) => Some(e),
+        Err(Waited::Timeout(_)) => {
+            return Err(format!(
+                "Job {}/{} did not finish within the timeout; check that image {} can be pulled (--probe-client-image)",
+                probe.namespace,
+                probe::CLIENT,
+                probe.client_image
+            ))
+        }
+    };
+    let log = read_log(cluster, probe).await?;
+    match failed {
+        // A failed Job's log still says why (its first lines are the requests it made).
+        Some(e) => Err(format!("{e}{}", last_line(&log))),
+        None => Ok(probe::parse_log(&log)),
+    }
+}
+
+fn last_line(log: &str) -> String {
+    log.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .map(|l| format!("; its log ends with: {}", l.trim()))
+        .unwrap_or_default()
+}
+
+async fn read_log(cluster: &Cluster, probe: &Probe) -> Result<String, String> {
+    let pods_path = resource::POD.collection_path(Some(&probe.namespace));
+    let selector = format!("job-name={}", probe::CLIENT);
+    let pods = cluster
+        .api
+        .list(&pods_path, Some(&selector))
+        .await
+        .map_err(|e| cluster.explain(&e))?;
+    // The newest pod is the one whose log counts (with backoffLimit 0 there is only one).
+    let pod = pods
+        .iter()
+        .max_by_key(|p| {
+            p.pointer("/metadata/creationTimestamp")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .and_then(|p| p.pointer("/metadata/name").and_then(Value::as_str))
+        .ok_or_else(|| {
+            format!(
+                "Job {}/{} has no pod to read the log of",
+                probe.namespace,
+                probe::CLIENT
+            )
+        })?;
+    let path = with_query(
+        &format!("{}/log", resource::POD.object_path(Some(&probe.namespace), pod)),
+        &[("container", probe.client_container())],
+    );
+    cluster.api.get_text(&path).await.map_err(|e| cluster.explain(&e))
+}
+
+enum Waited {
+    /// Gave up at the deadline; the last state seen, in words.
+    Timeout(Option<String>),
+    Error(String),
+}
+
+/// What a poll found: done, not yet (and why), or a failure that waiting will not fix.
+enum Poll {
+    Done,
+    Pending(Option<String>),
+    Failed(String),
+}
+
+/// Polls an object until `state` says it is done, with a growing interval (a watch would
+/// save a few requests, but a poll survives dropped connections for free).
+async fn wait_for(
+    cluster: &Cluster,
+    path: &str,
+    deadline: Instant,
+    state: fn(&Value) -> Poll,
+) -> Result<(), Waited> {
+    let mut interval = Duration::from_millis(100);
+    loop {
+        let last = match cluster.api.get(path).await {
+            Ok(Some(object)) => match state(&object) {
+                Poll::Done => return Ok(()),
+                Poll::Failed(e) => return Err(Waited::Error(e)),
+                Poll::Pending(why) => why,
+            },
+            Ok(None) => {
+                return Err(Waited::Error(format!(
+                    "{path} disappeared in cluster {}",
+                    cluster.name
+                )))
+            }
+            Err(e) => return Err(Waited::Error(cluster.explain(&e))),
+        };
+        if Instant::now() + interval > deadline {
+            return Err(Waited::Timeout(last));
+        }
+        tokio::time::sleep(interval).await;
+        interval = (interval * 2).min(Duration::from_secs(2));
+    }
+}
+
+fn deployment_ready(d: &Value) -> Poll {
+    let int = |p: &str| d.pointer(p).and_then(Value::as_i64).unwrap_or(0);
+    if int("/status/readyReplicas") >= 1 && int("/status/observedGeneration") >= int("/metadata/generation") {
+        return Poll::Done;
+    }
+    let why = conditions(d)
+        .find(|c| c.get("status").and_then(Value::as_str) != Some("True"))
+        .and_then(|c| c.get("message").and_then(Value::as_str))
+        .map(str::to_owned);
+    Poll::Pending(why)
+}
+
+fn job_finished(job: &Value) -> Poll {
+    let is_true = |c: &&Value| c.get("status").and_then(Value::as_str) == Some("True");
+    let of_type = |t: &str| {
+        conditions(job)
+            .filter(is_true)
+            .find(|c| c.get("type").and_then(Value::as_str) == Some(t))
+            .cloned()
+    };
+    if of_type("Complete").is_some() {
+        return Poll::Done;
+    }
+    match of_type("Failed") {
+        Some(c) => Poll::Failed(format!(
+            "Job {} failed: {}",
+            job.pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+            c.get("message")
+                .or_else(|| c.get("reason"))
+                .and_then(Value::as_str)
+                .unwrap_or("no reason given")
+        )),
+        None => Poll::Pending(None),
+    }
+}
+
+fn conditions(object: &Value) -> impl Iterator<Item = &Value> {
+    object
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
+/// Deletes the probe namespace, but only one that carries the probe label: a namespace of
+/// the same name we did not create is left alone.
+async fn cleanup(cluster: &Cluster, namespace: &str) -> Result<bool, String> {
+    let path = resource::NAMESPACE.object_path(None, namespace);
+    let live = cluster.api.get(&path).await.map_err(|e| cluster.explain(&e))?;
+    let ours = live
+        .as_ref()
+        .and_then(|ns| ns.pointer(&format!("/metadata/labels/{}", PROBE_LABEL.replace('/', "~1"))))
+        .and_then(Value::as_str)
+        == Some("true");
+    if !ours {
+        return Ok(false);
+    }
+    cluster
+        .api
+        .delete(&path, false)
+        .await
+        .map_err(|e| cluster.explain(&e))
+}
+
+fn cluster_check(cluster: &str, status: Status, message: impl Into<String>) -> Check {
+    Check {
+        id: "traffic",
+        cluster: Some(cluster.to_string()),
+        from: None,
+        to: None,
+        service: None,
+        status,
+        message: message.into(),
+        hint: None,
+        answered: None,
+    }
+}
+
+fn interrupted_check() -> Check {
+    Check {
+        id: "traffic",
+        cluster: None,
+        from: None,
+        to: None,
+        service: None,
+        status: Status::Fail,
+        message: "interrupted before the probe finished".into(),
+        hint: Some("run it again: kubectl mesh verify --traffic".into()),
+        answered: None,
+    }
+}
+
+fn kept_check(namespace: &str, clusters: &[&Cluster]) -> Check {
+    let contexts: Vec<&str> = clusters.iter().map(|c| c.context.as_str()).collect();
+    Check {
+        id: "traffic-cleanup",
+        cluster: None,
+        from: None,
+        to: None,
+        service: None,
+        status: Status::Warn,
+        message: format!("kept namespace {namespace} (--keep-probe) in every probed cluster"),
+        hint: Some(format!(
+            "remove it when done: for c in {}; do kubectl --context \"$c\" delete namespace {namespace}; done",
+            contexts.join(" ")
+        )),
+        answered: None,
+    }
+}
+
+/// Only failures are reported: a clean-up that worked is not news.
+fn cleanup_checks(clusters: &[&Cluster], results: Vec<Result<bool, String>>, namespace: &str) -> Vec<Check> {
+    clusters
+        .iter()
+        .zip(results)
+        .filter_map(|(c, r)| {
+            let error = r.err()?;
+            let mut check = cluster_check(
+                &c.name,
+                Status::Warn,
+                format!("could not remove namespace {namespace}: {error}"),
+            );
+            check.id = "traffic-cleanup";
+            check.hint = Some(format!(
+                "kubectl --context {} delete namespace {namespace}",
+                c.context
+            ));
+            Some(check)
+        })
+        .collect()
+}
+
+/// Turns what every cluster saw into checks: one per cluster (did its probe run), one per
+/// ordered pair whose client and server both ran (did the target answer).
+pub fn evaluate(names: &[&str], runs: &[ClusterRun], probe: &Probe) -> Vec<Check> {
+    let mut checks = Vec::new();
+    for name in names {
+        match runs.iter().find(|r| r.cluster == *name) {
+            None => checks.push(cluster_check(
+                name,
+                Status::Fail,
+                "not probed: its API server is unreachable",
+            )),
+            Some(run) => checks.push(run_check(run, probe)),
+        }
+    }
+    let serving: Vec<&str> = runs
+        .iter()
+        .filter(|r| r.server.is_ok())
+        .map(|r| r.cluster.as_str())
+        .collect();
+    for run in runs {
+        let Some(Ok(answers)) = &run.client else { continue };
+        for to in names.iter().filter(|n| serving.contains(n)) {
+            checks.push(pair_check(&run.cluster, to, answers));
+        }
+    }
+    checks
+}
+
+fn run_check(run: &ClusterRun, probe: &Probe) -> Check {
+    let name = run.cluster.as_str();
+    match (&run.server, &run.client) {
+        (Err(e), _) => cluster_check(name, Status::Fail, format!("probe server: {e}")),
+        (Ok(()), None) => cluster_check(name, Status::Fail, "probe client did not run"),
+        (Ok(()), Some(Err(e))) => cluster_check(name, Status::Fail, format!("probe client: {e}")),
+        (Ok(()), Some(Ok(answers))) => {
+            let total = answers.total();
+            let answered = total - answers.errors - answers.unexpected;
+            let mut message = format!("{answered} of {total} requests to {} answered", probe.host());
+            let status = if answers.errors > 0 || answers.unexpected > 0 || total == 0 {
+                if let Some(e) = &answers.first_error {
+                    message.push_str(&format!("; {} failed, first: {e}", answers.errors));
+                }
+                if answers.unexpected > 0 {
+                    message.push_str(&format!("; {} unexpected answers", answers.unexpected));
+                }
+                Status::Warn
+            } else {
+                Status::Pass
+            };
+            cluster_check(name, status, message)
+        }
+    }
+}
+
+fn pair_check(from: &str, to: &str, answers: &Answers) -> Check {
+    let count = answers.by_cluster.get(to).copied().unwrap_or(0);
+    let total = answers.total();
+    let (status, message, hint) = if count > 0 {
+        (
+            Status::Pass,
+            format!("{to} answered {count} of {total} requests from {from}"),
+            None,
+        )
+    } else if from == to {
+        (
+            Status::Fail,
+            format!("{to} never answered its own client ({total} requests)"),
+            Some(format!("check that the mesh data plane runs in {to}: kubectl --context {to} get pods -n istio-system")),
+        )
+    } else {
+        let errors = match &answers.first_error {
+            Some(e) => format!("; {} requests failed, first: {e}", answers.errors),
+            None => String::new(),
+        };
+        (
+            Status::Fail,
+            format!("{to} never answered {from} ({total} requests){errors}"),
+            Some(format!(
+                "kubectl mesh verify --contexts {from},{to} shows a missing or stale link or a root mismatch; kubectl mesh link --from {from} --to {to} relinks"
+            )),
+        )
+    };
+    Check {
+        id: "traffic",
+        cluster: None,
+        from: Some(from.to_string()),
+        to: Some(to.to_string()),
+        service: None,
+        status,
+        message,
+        hint,
+        answered: Some(count),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn probe() -> Probe {
+        Probe {
+            namespace: "kubectl-mesh-probe-000001".into(),
+            flavor: Flavor::AmbientPeering,
+            requests: 4,
+            server_image: "s".into(),
+            client_image: "c".into(),
+        }
+    }
+
+    fn answers(log: &str) -> Option<Result<Answers, String>> {
+        Some(Ok(probe::parse_log(log)))
+    }
+
+    #[test]
+    fn every_pair_that_answered_passes() {
+        let runs = vec![
+            ClusterRun {
+                cluster: "a".into(),
+                server: Ok(()),
+                client: answers("kubectl-mesh-probe cluster=a\nkubectl-mesh-probe cluster=b\n"),
+            },
+            ClusterRun {
+                cluster: "b".into(),
+                server: Ok(()),
+                client: answers("kubectl-mesh-probe cluster=b\nkubectl-mesh-probe cluster=a\n"),
+            },
+        ];
+        let checks = evaluate(&["a", "b"], &runs, &probe());
+        assert_eq!(checks.len(), 6, "{checks:#?}");
+        assert!(checks.iter().all(|c| c.status == Status::Pass), "{checks:#?}");
+        let ab = checks
+            .iter()
+            .find(|c| c.from.as_deref() == Some("a") && c.to.as_deref() == Some("b"))
+            .unwrap();
+        assert_eq!(ab.answered, Some(1));
+        assert_eq!(ab.message, "b answered 1 of 2 requests from a");
+    }
+
+    #[test]
+    fn a_silent_target_fails_with_the_fix_and_errors_warn() {
+        let runs = vec![
+            ClusterRun {
+                cluster: "a".into(),
+                server: Ok(()),
+                client: answers("kubectl-mesh-probe cluster=a\nerror: curl: (56) Recv failure\n"),
+            },
+            ClusterRun {
+                cluster: "b".into(),
+                server: Ok(()),
+                client: answers("kubectl-mesh-probe cluster=b\n"),
+            },
+        ];
+        let checks = evaluate(&["a", "b"], &runs, &probe());
+        let ab = checks
+            .iter()
+            .find(|c| c.from.as_deref() == Some("a") && c.to.as_deref() == Some("b"))
+            .unwrap();
+        assert_eq!(ab.status, Status::Fail);
+        assert!(
+            ab.message
+                .contains("b never answered a (2 requests); 1 requests failed, first: curl: (56)"),
+            "{}",
+            ab.message
+        );
+        assert!(ab
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("kubectl mesh link --from a --to b"));
+        let a = checks.iter().find(|c| c.cluster.as_deref() == Some("a")).unwrap();
+        assert_eq!(a.status, Status::Warn);
+    }
+
+    #[test]
+    fn a_failed_server_or_client_is_one_cluster_check_not_many_pairs() {
+        let runs = vec![
+            ClusterRun {
+                cluster: "a".into(),
+                server: Err("403".into()),
+                client: None,
+            },
+            ClusterRun {
+                cluster: "b".into(),
+                server: Ok(()),
+                client: Some(Err("Job failed".into())),
+            },
+            ClusterRun {
+                cluster: "c".into(),
+                server: Ok(()),
+                client: answers("kubectl-mesh-probe cluster=c\nkubectl-mesh-probe cluster=b\n"),
+            },
+        ];
+        let checks = evaluate(&["a", "b", "c", "d"], &runs, &probe());
+        let by_cluster = |n: &str| checks.iter().find(|c| c.cluster.as_deref() == Some(n)).unwrap();
+        assert_eq!(by_cluster("a").message, "probe server: 403");
+        assert_eq!(by_cluster("b").message, "probe client: Job failed");
+        assert_eq!(by_cluster("d").status, Status::Fail);
+        let pairs: Vec<(&str, &str)> = checks
+            .iter()
+            .filter_map(|c| Some((c.from.as_deref()?, c.to.as_deref()?)))
+            .collect();
+        assert_eq!(pairs, vec![("c", "b"), ("c", "c")]);
+    }
+
+    #[test]
+    fn deployment_and_job_states() {
+        let ready = serde_json::json!({"metadata": {"generation": 2}, "status": {"readyReplicas": 1, "observedGeneration": 2}});
+        assert!(matches!(deployment_ready(&ready), Poll::Done));
+        let old = serde_json::json!({"metadata": {"generation": 3}, "status": {"readyReplicas": 1, "observedGeneration": 2}});
+        assert!(matches!(deployment_ready(&old), Poll::Pending(_)));
+        let complete =
+            serde_json::json!({"status": {"conditions": [{"type": "Complete", "status": "True"}]}});
+        assert!(matches!(job_finished(&complete), Poll::Done));
+        let failed = serde_json::json!({"metadata": {"name": "j"}, "status": {"conditions": [{"type": "Failed", "status": "True", "reason": "DeadlineExceeded"}]}});
+        assert!(matches!(job_finished(&failed), Poll::Failed(m) if m == "Job j failed: DeadlineExceeded"));
+        assert!(matches!(
+            job_finished(&serde_json::json!({})),
+            Poll::Pending(None)
+        ));
+    }
+
+    #[test]
+    fn suffixes_differ() {
+        assert_ne!(random_suffix(), random_suffix());
+        assert_eq!(random_suffix().len(), 6);
+    }
+}
