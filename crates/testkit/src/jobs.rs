@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 
 use crate::cluster::{write_locked, Shared};
-use crate::controllers::{gen_key, objects, write_status, MANAGER};
+use crate::controllers::{gen_key, pending, write_status, MANAGER};
 use crate::dataplane::{self, ClusterView};
 use crate::meta;
 use crate::registry::{self, ResourceDef};
@@ -24,9 +24,9 @@ fn def(group: &str, plural: &str) -> Option<&'static ResourceDef> {
 /// The Jobs due for completion: not complete yet and past the delay. Runs under the store
 /// lock; [`complete`] finishes them after it is released.
 pub(crate) fn due(st: &Store, delay: Duration, due: &mut impl FnMut(String, Duration) -> bool) -> Vec<Value> {
-    objects(st, "batch", "v1", "jobs")
+    pending(st, "batch", "v1", "jobs", |job| job.pointer("/status/succeeded").is_none())
         .into_iter()
-        .filter(|job| job.pointer("/status/succeeded").is_none() && due(gen_key("job", job), delay))
+        .filter(|job| due(gen_key("job", job), delay))
         .collect()
 }
 
