@@ -230,7 +230,7 @@ async fn connect_one(
     config.connect_timeout = Some(options.timeout);
     let server = config.cluster_url.to_string().trim_end_matches('/').to_string();
     let ca_pem = kubeconfig_ca(kubeconfig, &r.context);
-    let client = kube::Client::try_from(config).map_err(|e| broken(&e))?;
+    let client = http2_client(&config).map_err(|e| broken(&e))?;
     Ok(Cluster {
         name: r.name.clone(),
         context: r.context.clone(),
@@ -238,6 +238,37 @@ async fn connect_one(
         ca_pem,
         api: ApiClient::new(client, options.timeout, options.retry),
     })
+}
+
+/// A kube client that speaks HTTP/2 when the server offers it, as kubectl and client-go do:
+/// one TLS connection per cluster carries every concurrent request, where kube's default
+/// HTTP/1.1 client opens (and handshakes) a connection per request in flight. The stack is
+/// kube's own layers (base URI, authentication with token refresh and exec plugins, extra
+/// headers) over a connector that offers `h2` and `http/1.1` by ALPN.
+fn http2_client(config: &kube::Config) -> Result<kube::Client, String> {
+    use kube::client::ConfigExt;
+
+    let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
+    http.enforce_http(false);
+    http.set_connect_timeout(config.connect_timeout);
+    let mut builder = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(config.rustls_client_config().map_err(|e| e.to_string())?)
+        .https_or_http();
+    if let Some(name) = &config.tls_server_name {
+        let name = rustls::pki_types::ServerName::try_from(name.clone())
+            .map_err(|e| format!("tls-server-name {name:?}: {e}"))?;
+        builder = builder.with_server_name_resolver(hyper_rustls::FixedServerNameResolver::new(name));
+    }
+    let connector = builder.enable_all_versions().wrap_connector(http);
+    let http_client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build::<_, kube::client::Body>(connector);
+    let service = tower::ServiceBuilder::new()
+        .layer(config.base_uri_layer())
+        .option_layer(config.auth_layer().map_err(|e| e.to_string())?)
+        .layer(config.extra_headers_layer().map_err(|e| e.to_string())?)
+        .map_err(tower::BoxError::from)
+        .service(http_client);
+    Ok(kube::Client::new(service, config.default_namespace.clone()))
 }
 
 #[cfg(test)]

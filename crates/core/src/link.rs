@@ -115,10 +115,19 @@ struct Facts {
     peers: BTreeMap<String, Value>,
 }
 
-/// Reads a cluster: gateways in the gateway namespace (one LIST) and its trust domain.
+/// Reads a cluster: gateways in the gateway namespace (one LIST) and, when it is a target,
+/// its trust domain (one GET, sent at the same time).
 async fn read_facts(cluster: &Cluster, options: &LinkOptions, need_target: bool) -> Result<Facts, String> {
     let path = resource::GATEWAY.collection_path(Some(&options.namespace));
-    let gateways = match cluster.api.list(&path, None).await {
+    let trust_domain = async {
+        if need_target {
+            Some(read_trust_domain(cluster).await)
+        } else {
+            None
+        }
+    };
+    let (gateways, trust_domain) = futures::join!(cluster.api.list(&path, None), trust_domain);
+    let gateways = match gateways {
         Ok(items) => items,
         Err(e) if e.is_not_found() => {
             return Err(format!("cluster {}: the Gateway API CRDs (gateway.networking.k8s.io/v1) are not installed; install them, then run `kubectl mesh expose --context {}`", cluster.name, cluster.context));
@@ -138,13 +147,16 @@ async fn read_facts(cluster: &Cluster, options: &LinkOptions, need_target: bool)
             peers.insert(peer, gateway);
         }
     }
-    let target = match (need_target, own) {
-        (false, _) => Err(String::new()),
-        (true, None) => Err(format!(
+    let target = match (trust_domain, own) {
+        (None, _) => Err(String::new()),
+        (Some(_), None) => Err(format!(
             "cluster {} has no east-west Gateway {}/{}: run `kubectl mesh expose --context {}`",
             cluster.name, options.namespace, options.gateway, cluster.context
         )),
-        (true, Some(gateway)) => target_facts(cluster, &gateway, options).await,
+        (Some(trust_domain), Some(gateway)) => {
+            let trust_domain = trust_domain.map_err(|e| cluster.explain(&e))?;
+            target_facts(cluster, &gateway, trust_domain, options)
+        }
     };
     Ok(Facts { target, peers })
 }
@@ -166,7 +178,12 @@ fn our_peer(gateway: &Value) -> Option<String> {
         .map(str::to_string)
 }
 
-async fn target_facts(cluster: &Cluster, gateway: &Value, options: &LinkOptions) -> Result<Target, String> {
+fn target_facts(
+    cluster: &Cluster,
+    gateway: &Value,
+    trust_domain: String,
+    options: &LinkOptions,
+) -> Result<Target, String> {
     let Some(address) = address_of(gateway) else {
         return Err(format!(
             "cluster {}: east-west Gateway {}/{} has no address yet: run `kubectl mesh expose --context {} --wait`",
@@ -182,9 +199,6 @@ async fn target_facts(cluster: &Cluster, gateway: &Value, options: &LinkOptions)
             "cluster {}: east-west Gateway {}/{} has no {NETWORK} label: re-run `kubectl mesh expose --context {} --network NAME`",
             cluster.name, options.namespace, options.gateway, cluster.context
         ))?;
-    let trust_domain = read_trust_domain(cluster)
-        .await
-        .map_err(|e| cluster.explain(&e))?;
     Ok(Target {
         cluster: cluster.name.clone(),
         address,
@@ -255,14 +269,9 @@ fn summary(reports: &[PairReport]) -> String {
     format!("{} links: {changed} changed, {failed} failed", reports.len())
 }
 
-/// The pairs of one source, written one after another (sources run concurrently).
-/// How many writes go to one cluster at once. kube-rs speaks HTTP/1.1, so each concurrent
-/// request needs its own TLS connection; past a few, the handshakes cost more than the round
-/// trips they save (measured with `mesh-bench link`, docs/benchmarks.md).
-const WRITES_PER_SOURCE: usize = 8;
-
 /// The pairs of one source. They are independent objects, so they are written concurrently
-/// too: a full mesh then costs a few round trips whatever the number of clusters.
+/// too (over the source's one HTTP/2 connection): a full mesh then costs a few round trips
+/// whatever the number of clusters.
 async fn write_source(
     clusters: &[Cluster],
     from: usize,
@@ -272,23 +281,19 @@ async fn write_source(
     options: &LinkOptions,
 ) -> Vec<PairReport> {
     let source = &clusters[from];
-    parallel::map_bounded(
-        pairs.to_vec(),
-        options.parallel.min(WRITES_PER_SOURCE),
-        |pair| async move {
-            let target_cluster = &clusters[pair.to];
-            let report = PairReport::new(&source.name, &target_cluster.name);
-            let source_facts = match &facts[from] {
-                Ok(f) => f,
-                Err(e) => return report.failed(e.clone()),
-            };
-            let live = source_facts.peers.get(&target_cluster.name);
-            match action {
-                Action::Link => link_pair(source, report, &facts[pair.to], live, options).await,
-                Action::Unlink => unlink_pair(source, report, &target_cluster.name, live, options).await,
-            }
-        },
-    )
+    parallel::map_bounded(pairs.to_vec(), options.parallel, |pair| async move {
+        let target_cluster = &clusters[pair.to];
+        let report = PairReport::new(&source.name, &target_cluster.name);
+        let source_facts = match &facts[from] {
+            Ok(f) => f,
+            Err(e) => return report.failed(e.clone()),
+        };
+        let live = source_facts.peers.get(&target_cluster.name);
+        match action {
+            Action::Link => link_pair(source, report, &facts[pair.to], live, options).await,
+            Action::Unlink => unlink_pair(source, report, &target_cluster.name, live, options).await,
+        }
+    })
     .await
 }
 

@@ -159,9 +159,8 @@ fn gateway_status(gw: &Value, lb: &str, now: &str) -> Value {
 }
 
 fn gateways(st: &mut Store, lb: &str, delay: Duration, due: &mut impl FnMut(String, Duration) -> bool) {
-    let stale = |gw: &Value| {
-        gateway_summary(gw.get("status")) != gateway_summary(Some(&gateway_status(gw, lb, "")))
-    };
+    let stale =
+        |gw: &Value| gateway_summary(gw.get("status")) != gateway_summary(Some(&gateway_status(gw, lb, "")));
     for gw in pending(st, GATEWAY_API_GROUP, "v1", "gateways", stale) {
         if !due(gen_key("gw", &gw), delay) {
             continue;

@@ -24,10 +24,12 @@ fn def(group: &str, plural: &str) -> Option<&'static ResourceDef> {
 /// The Jobs due for completion: not complete yet and past the delay. Runs under the store
 /// lock; [`complete`] finishes them after it is released.
 pub(crate) fn due(st: &Store, delay: Duration, due: &mut impl FnMut(String, Duration) -> bool) -> Vec<Value> {
-    pending(st, "batch", "v1", "jobs", |job| job.pointer("/status/succeeded").is_none())
-        .into_iter()
-        .filter(|job| due(gen_key("job", job), delay))
-        .collect()
+    pending(st, "batch", "v1", "jobs", |job| {
+        job.pointer("/status/succeeded").is_none()
+    })
+    .into_iter()
+    .filter(|job| due(gen_key("job", job), delay))
+    .collect()
 }
 
 /// Completes `jobs` (found by [`due`]): computes their pods' logs first, without this
