@@ -56,6 +56,8 @@ pub(crate) async fn serve(listener: TcpListener, acceptor: TlsAcceptor, shared: 
             let _ = tcp.set_zero_linger();
             continue;
         }
+        // As Go's net/http (kube-apiserver) does: no Nagle delay on small answers.
+        let _ = tcp.set_nodelay(true);
         let (acceptor, shared) = (acceptor.clone(), shared.clone());
         tokio::spawn(async move {
             // A presented client certificate was verified against the cluster CA
