@@ -75,32 +75,42 @@ pub fn namespace_of(obj: &Value) -> &str {
         .unwrap_or_default()
 }
 
-/// The object without what the server sets on every write; equal content means a
-/// write changed nothing.
-fn content(obj: &Value) -> Value {
-    let mut v = obj.clone();
-    if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
-        for k in [
-            "resourceVersion",
-            "managedFields",
-            "generation",
-            "uid",
-            "creationTimestamp",
-        ] {
-            m.remove(k);
-        }
-    }
-    v
+/// Metadata the server owns: a write that differs only there changes nothing.
+const SERVER_METADATA: [&str; 5] = [
+    "resourceVersion",
+    "managedFields",
+    "generation",
+    "uid",
+    "creationTimestamp",
+];
+
+/// Whether `a` and `b` are equal once the keys `skip` returns true for are left out of the
+/// top-level object. Compares in place: writes are frequent and objects carry big
+/// managedFields, so cloning both sides to compare them cost more than the write.
+fn equal_except(a: &Value, b: &Value, skip: impl Fn(&str) -> bool) -> bool {
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+        return a == b;
+    };
+    let kept = |m: &'_ serde_json::Map<String, Value>| m.iter().filter(|(k, _)| !skip(k)).count();
+    kept(a) == kept(b)
+        && a.iter()
+            .filter(|(k, _)| !skip(k))
+            .all(|(k, v)| b.get(k) == Some(v))
 }
 
-/// Everything but metadata and status: what bumps `generation`.
-fn spec_part(obj: &Value) -> Value {
-    let mut v = obj.clone();
-    if let Some(m) = v.as_object_mut() {
-        m.remove("metadata");
-        m.remove("status");
-    }
-    v
+/// Equal apart from server-owned metadata.
+fn same_content(a: &Value, b: &Value) -> bool {
+    equal_except(a, b, |k| k == "metadata")
+        && equal_except(
+            a.get("metadata").unwrap_or(&Value::Null),
+            b.get("metadata").unwrap_or(&Value::Null),
+            |k| SERVER_METADATA.contains(&k),
+        )
+}
+
+/// Whether the spec (everything but metadata and status) changed: that bumps the generation.
+fn spec_changed(old: &Value, new: &Value) -> bool {
+    !equal_except(old, new, |k| k == "metadata" || k == "status")
 }
 
 impl Store {
@@ -143,7 +153,7 @@ impl Store {
         let k = key(def, &ns, name_of(&obj));
         let old = self.objects.get(&k);
         if let Some(old) = old {
-            if content(&old.obj) == content(&obj) && apply::same_ownership(&old.managers, &managers) {
+            if same_content(&old.obj, &obj) && apply::same_ownership(&old.managers, &managers) {
                 return old.obj.clone();
             }
         }
@@ -154,7 +164,7 @@ impl Store {
                     .pointer("/metadata/generation")
                     .and_then(Value::as_i64)
                     .unwrap_or(1);
-                let bump = spec_part(&o.obj) != spec_part(&obj);
+                let bump = spec_changed(&o.obj, &obj);
                 (
                     o.obj.pointer("/metadata/uid").cloned().unwrap_or(Value::Null),
                     o.obj
