@@ -6,6 +6,10 @@
 //! changed pair. All reads run concurrently, then all writes.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::sync::Arc;
+
+use futures::future::{FutureExt, Shared};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -238,11 +242,21 @@ pub async fn run(
     progress: &dyn Progress,
 ) -> Vec<PairReport> {
     let targets: BTreeSet<usize> = pairs.iter().map(|p| p.to).collect();
-    let facts = parallel::map_bounded((0..clusters.len()).collect(), options.parallel, |i| {
-        let need_target = action == Action::Link && targets.contains(&i);
-        async move { read_facts(&clusters[i], options, need_target).await }
-    })
-    .await;
+    // Every cluster is read once (at most --parallel at a time); each pair is written as soon
+    // as its two clusters are read, not when the slowest of all clusters is.
+    let reads = tokio::sync::Semaphore::new(options.parallel.max(1));
+    let facts: Vec<_> = (0..clusters.len())
+        .map(|i| {
+            let need_target = action == Action::Link && targets.contains(&i);
+            let reads = &reads;
+            async move {
+                // The semaphore is never closed, so acquiring cannot fail.
+                let _permit = reads.acquire().await.ok();
+                Arc::new(read_facts(&clusters[i], options, need_target).await)
+            }
+            .shared()
+        })
+        .collect();
     let known: BTreeSet<&str> = clusters.iter().map(|c| c.name.as_str()).collect();
     let sources: Vec<usize> = (0..clusters.len())
         .filter(|i| pairs.iter().any(|p| p.from == *i) || prune)
@@ -253,7 +267,8 @@ pub async fn run(
             let mine: Vec<Pair> = pairs.iter().copied().filter(|p| p.from == from).collect();
             let mut reports = write_source(clusters, from, &mine, facts, action, options).await;
             if prune {
-                reports.extend(prune_source(&clusters[from], &facts[from], known, options).await);
+                let source_facts = facts[from].clone().await;
+                reports.extend(prune_source(&clusters[from], &source_facts, known, options).await);
             }
             progress.event(&clusters[from].name, &summary(&reports));
             reports
@@ -272,25 +287,32 @@ fn summary(reports: &[PairReport]) -> String {
 /// The pairs of one source. They are independent objects, so they are written concurrently
 /// too (over the source's one HTTP/2 connection): a full mesh then costs a few round trips
 /// whatever the number of clusters.
-async fn write_source(
+async fn write_source<F>(
     clusters: &[Cluster],
     from: usize,
     pairs: &[Pair],
-    facts: &[Result<Facts, String>],
+    facts: &[Shared<F>],
     action: Action,
     options: &LinkOptions,
-) -> Vec<PairReport> {
+) -> Vec<PairReport>
+where
+    F: Future<Output = Arc<Result<Facts, String>>>,
+{
     let source = &clusters[from];
     parallel::map_bounded(pairs.to_vec(), options.parallel, |pair| async move {
         let target_cluster = &clusters[pair.to];
         let report = PairReport::new(&source.name, &target_cluster.name);
-        let source_facts = match &facts[from] {
+        let source_facts = facts[from].clone().await;
+        let source_facts = match &*source_facts {
             Ok(f) => f,
             Err(e) => return report.failed(e.clone()),
         };
         let live = source_facts.peers.get(&target_cluster.name);
         match action {
-            Action::Link => link_pair(source, report, &facts[pair.to], live, options).await,
+            Action::Link => {
+                let target_facts = facts[pair.to].clone().await;
+                link_pair(source, report, &target_facts, live, options).await
+            }
             Action::Unlink => unlink_pair(source, report, &target_cluster.name, live, options).await,
         }
     })

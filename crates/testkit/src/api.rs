@@ -179,7 +179,7 @@ fn watch(st: &Store, req: &ApiRequest) -> Result<Reply, ApiError> {
     } else {
         past.into_iter()
             .filter(|e| std::ptr::eq(e.def, def))
-            .map(|e| (e.kind.to_string(), e.obj))
+            .map(|e| (e.kind.to_string(), (*e.obj).clone()))
             .collect()
     };
     let timeout = Duration::from_secs(req.q("timeoutSeconds").parse().unwrap_or(1800));
@@ -190,9 +190,9 @@ fn watch(st: &Store, req: &ApiRequest) -> Result<Reply, ApiError> {
     };
     let (tx, out) = mpsc::channel(64);
     tokio::spawn(async move {
-        let line = |kind: &str, o: Value| Bytes::from(format!("{}\n", json!({"type": kind, "object": o})));
+        let line = |kind: &str, o: &Value| Bytes::from(format!("{}\n", json!({"type": kind, "object": o})));
         for (kind, o) in initial.into_iter().filter(|(_, o)| keep(o)) {
-            if tx.send(line(&kind, o)).await.is_err() {
+            if tx.send(line(&kind, &o)).await.is_err() {
                 return;
             }
         }
@@ -203,7 +203,7 @@ fn watch(st: &Store, req: &ApiRequest) -> Result<Reply, ApiError> {
                 _ = &mut deadline => return,
                 ev = rx.recv() => match ev {
                     Ok(e) if std::ptr::eq(e.def, def) && keep(&e.obj) => {
-                        if tx.send(line(e.kind, e.obj)).await.is_err() { return; }
+                        if tx.send(line(e.kind, &e.obj)).await.is_err() { return; }
                     }
                     Ok(_) => {}
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}

@@ -23,7 +23,8 @@ pub struct Event {
     pub def: &'static ResourceDef,
     pub kind: &'static str,
     pub rv: u64,
-    pub obj: Value,
+    /// Shared by the history and every watcher: one copy per change, not one per reader.
+    pub obj: std::sync::Arc<Value>,
 }
 
 type Key = (String, String, String);
@@ -254,7 +255,7 @@ impl Store {
             def,
             kind,
             rv: self.rv,
-            obj: obj.clone(),
+            obj: std::sync::Arc::new(obj.clone()),
         };
         self.history.push_back(ev.clone());
         if self.history.len() > HISTORY {
