@@ -178,3 +178,69 @@ fn client_certificates_authenticate() {
         "authenticated by the certificate: {users:?}"
     );
 }
+
+#[test]
+fn requests_go_over_http2_like_kubectl() {
+    let env = with_istio(&["a", "b"]);
+    env.mesh(&["expose", "--contexts", "a,b", "--wait=10s"]).success();
+    env.mesh(&["link", "--contexts", "a,b"]).success();
+    let log = env.cluster("b").request_log();
+    assert!(!log.is_empty());
+    assert!(
+        log.iter().all(|r| r.http_version == "HTTP/2.0"),
+        "{:?}",
+        log.iter().map(|r| &r.http_version).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn tls_server_name_is_the_name_verified() {
+    let env = with_istio(&["a"]);
+    // The serving certificate is for localhost and 127.0.0.1.
+    let entry = |name: &str| json!({"server": env.cluster("a").server_url(), "certificate-authority-data": b64(env.cluster("a").ca_pem()), "tls-server-name": name});
+    let good = env.dir.path().join("good-name");
+    std::fs::write(
+        &good,
+        kubeconfig(&[("a", entry("localhost"), token_user(&env, "a"))], "a"),
+    )
+    .unwrap();
+    env.mesh(&[
+        "verify",
+        "--kubeconfig",
+        good.to_str().unwrap(),
+        "--contexts",
+        "a",
+        "-o",
+        "json",
+    ])
+    .code(1); // a lone cluster with no gateway fails checks, but it was reached:
+    assert!(env.cluster("a").counts().total() > 0);
+    env.cluster("a").reset_counts();
+    let bad = env.dir.path().join("bad-name");
+    std::fs::write(
+        &bad,
+        kubeconfig(&[("a", entry("kubernetes.example"), token_user(&env, "a"))], "a"),
+    )
+    .unwrap();
+    let run = env
+        .mesh(&[
+            "expose",
+            "--kubeconfig",
+            bad.to_str().unwrap(),
+            "--network",
+            "n",
+            "--timeout",
+            "5s",
+        ])
+        .code(1);
+    assert!(
+        run.stderr.to_lowercase().contains("certificate"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        env.cluster("a").counts().total(),
+        0,
+        "no request got through the handshake"
+    );
+}

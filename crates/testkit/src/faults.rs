@@ -164,6 +164,8 @@ pub struct LoggedRequest {
     pub user: String,
     /// The groups of a client-certificate user (the certificate's O); empty for tokens.
     pub groups: Vec<String>,
+    /// The HTTP version the request came over: `HTTP/1.1` or `HTTP/2.0`.
+    pub http_version: String,
 }
 
 /// Per-cluster fault rules and observations.
@@ -192,23 +194,9 @@ impl FaultState {
             .any(|(v, r)| (v == verb || v == "*") && (r == resource || r == "*"))
     }
 
-    pub fn record(
-        &mut self,
-        method: &str,
-        path: &str,
-        verb: Verb,
-        status: u16,
-        user: &str,
-        groups: &[String],
-    ) {
-        self.counts.add(verb);
-        self.log.push(LoggedRequest {
-            method: method.to_string(),
-            path: path.to_string(),
-            verb,
-            status,
-            user: user.to_string(),
-            groups: groups.to_vec(),
-        });
+    /// Counts and logs one request.
+    pub fn record(&mut self, request: LoggedRequest) {
+        self.counts.add(request.verb);
+        self.log.push(request);
     }
 }

@@ -22,7 +22,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::api::{self, ApiRequest, Reply};
 use crate::cluster::Shared;
 use crate::discovery;
-use crate::faults::{FaultAction, Verb};
+use crate::faults::{FaultAction, LoggedRequest, Verb};
 use crate::openapi;
 use crate::route::{self, ResourceRoute, Route};
 use crate::status::ApiError;
@@ -178,9 +178,15 @@ async fn handle(
         None => ("", &[][..]),
     };
     let record = |status: u16| {
-        shared
-            .faults()
-            .record(parts.method.as_str(), &path_q, verb, status, log_user, log_groups)
+        shared.faults().record(LoggedRequest {
+            method: parts.method.to_string(),
+            path: path_q.clone(),
+            verb,
+            status,
+            user: log_user.to_string(),
+            groups: log_groups.to_vec(),
+            http_version: format!("{:?}", parts.version),
+        })
     };
 
     let action = shared.faults().take(parts.method.as_str(), &path_q);
