@@ -341,70 +341,47 @@ fn through_kubectl_with_a_human_report() {
     assert_cleaned_up(&env, &["a", "b"]);
 }
 
-#[test]
-fn remote_secret_links_carry_traffic_too() {
+/// Clusters a and b of `flavor`, with a shared root, linked by remote secrets.
+fn remote_secret_mesh(flavor: &str) -> Env {
     let names = ["a", "b"];
     let env = with_istio(&names);
     with_trust(&env, &names);
-    env.mesh(&["expose", "--contexts", "a,b", "--flavor", "ambient", "--wait=30s"])
+    env.mesh(&["expose", "--contexts", "a,b", "--flavor", flavor, "--wait=30s"])
         .success();
     env.mesh(&["link", "--contexts", "a,b", "--mode", "remote-secret"])
         .success();
-    let (code, doc) = traffic(
-        &env,
-        &[
-            "--contexts",
-            "a,b",
-            "--flavor",
-            "ambient",
-            "--probe-requests",
-            "4",
-        ],
-    );
+    env
+}
+
+fn traffic_of_flavor(env: &Env, flavor: &str) -> (i32, Value) {
+    traffic(
+        env,
+        &["--contexts", "a,b", "--flavor", flavor, "--probe-requests", "4"],
+    )
+}
+
+#[test]
+fn remote_secret_links_carry_traffic_too() {
+    let env = remote_secret_mesh("ambient");
+    let (code, doc) = traffic_of_flavor(&env, "ambient");
     let checks = traffic_checks(&doc);
     assert_eq!(code, 0, "{:#?}", problems(&doc));
     assert_eq!(pair(&checks, "a", "b")["answered"], 2);
     // Without b's remote secret, a's istiod knows nothing of b's endpoints.
     env.cluster("a")
         .delete_object("/api/v1/namespaces/istio-system/secrets/istio-remote-secret-b");
-    let (code, doc) = traffic(
-        &env,
-        &[
-            "--contexts",
-            "a,b",
-            "--flavor",
-            "ambient",
-            "--probe-requests",
-            "4",
-        ],
-    );
+    let (code, doc) = traffic_of_flavor(&env, "ambient");
     let checks = traffic_checks(&doc);
     assert_eq!(code, 1);
     assert_eq!(pair(&checks, "a", "b")["answered"], 0);
     assert_eq!(pair(&checks, "b", "a")["answered"], 2);
-    assert_cleaned_up(&env, &names);
+    assert_cleaned_up(&env, &["a", "b"]);
 }
 
 #[test]
 fn sidecar_clients_call_the_cluster_local_host() {
-    let names = ["a", "b"];
-    let env = with_istio(&names);
-    with_trust(&env, &names);
-    env.mesh(&["expose", "--contexts", "a,b", "--flavor", "sidecar", "--wait=30s"])
-        .success();
-    env.mesh(&["link", "--contexts", "a,b", "--mode", "remote-secret"])
-        .success();
-    let (code, doc) = traffic(
-        &env,
-        &[
-            "--contexts",
-            "a,b",
-            "--flavor",
-            "sidecar",
-            "--probe-requests",
-            "4",
-        ],
-    );
+    let env = remote_secret_mesh("sidecar");
+    let (code, doc) = traffic_of_flavor(&env, "sidecar");
     let checks = traffic_checks(&doc);
     assert_eq!(code, 0, "{:#?}", problems(&doc));
     assert!(cluster(&checks, "a")["message"]

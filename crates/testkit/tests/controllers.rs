@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use base64::Engine;
-use common::{eventually, Client};
+use common::{eventually, sandbox, Client};
 use mesh_testkit::{ClusterSpec, IstioSeed, Sandbox};
 use serde_json::{json, Value};
 
@@ -22,12 +22,7 @@ fn gateway(name: &str, addresses: Option<Value>) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gateways_get_addresses_after_the_delay() {
-    let sb = Sandbox::builder()
-        .cluster("a")
-        .cluster("b")
-        .start()
-        .await
-        .expect("start");
+    let sb = sandbox(&["a", "b"]).await;
     let b = sb.cluster("b");
     b.set_address_delay(Some(Duration::from_millis(1000)));
     let c = Client::new(b);
@@ -119,7 +114,7 @@ async fn addresses_never_come_when_disabled() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn service_account_token_secret_authenticates() {
-    let sb = Sandbox::builder().cluster("a").start().await.expect("start");
+    let sb = sandbox(&["a"]).await;
     let a = sb.cluster("a");
     let c = Client::new(a);
     c.post(
@@ -241,7 +236,7 @@ async fn istio_seed() {
         "docker.io/istio/pilot:1.27.1"
     );
     assert_eq!(d["status"]["readyReplicas"], 1);
-    let bare = Sandbox::builder().cluster("a").start().await.expect("start");
+    let bare = sandbox(&["a"]).await;
     assert!(bare
         .cluster("a")
         .object("/api/v1/namespaces/istio-system")

@@ -2,12 +2,12 @@
 
 mod common;
 
-use common::{Client, JSON_PATCH, MERGE};
+use common::{sandbox, Client, JSON_PATCH, MERGE};
 use mesh_testkit::{ClusterSpec, Sandbox};
 use serde_json::{json, Value};
 
-async fn sandbox() -> (Sandbox, Client) {
-    let sb = Sandbox::builder().cluster("a").start().await.expect("start");
+async fn one_cluster() -> (Sandbox, Client) {
+    let sb = sandbox(&["a"]).await;
     let c = Client::new(sb.cluster("a"));
     (sb, c)
 }
@@ -18,7 +18,7 @@ fn cm(name: &str, labels: Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unauthorized_without_or_with_wrong_token() {
-    let (_sb, c) = sandbox().await;
+    let (_sb, c) = one_cluster().await;
     for client in [c.with_token(""), c.with_token("nope")] {
         let r = client.get("/api/v1/namespaces").await;
         assert_eq!(r.status, 401);
@@ -32,7 +32,7 @@ async fn unauthorized_without_or_with_wrong_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seeded_namespaces_and_stable_kube_system_uid() {
-    let (sb, c) = sandbox().await;
+    let (sb, c) = one_cluster().await;
     let names: Vec<String> = c.get("/api/v1/namespaces").await.json()["items"]
         .as_array()
         .expect("items")
@@ -47,7 +47,7 @@ async fn seeded_namespaces_and_stable_kube_system_uid() {
         .object("/api/v1/namespaces/kube-system")
         .expect("ks")["metadata"]["uid"]
         .clone();
-    let sb2 = Sandbox::builder().cluster("a").start().await.expect("start");
+    let sb2 = sandbox(&["a"]).await;
     assert_eq!(
         sb2.cluster("a")
             .object("/api/v1/namespaces/kube-system")
@@ -58,7 +58,7 @@ async fn seeded_namespaces_and_stable_kube_system_uid() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn not_found_messages() {
-    let (_sb, c) = sandbox().await;
+    let (_sb, c) = one_cluster().await;
     let r = c
         .get("/apis/gateway.networking.k8s.io/v1/namespaces/default/gateways/x")
         .await;
@@ -83,7 +83,7 @@ async fn not_found_messages() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_conflicts_and_invalid_names() {
-    let (_sb, c) = sandbox().await;
+    let (_sb, c) = one_cluster().await;
     let path = "/api/v1/namespaces/default/configmaps";
     assert_eq!(c.post(path, &cm("x", json!({}))).await.status, 201);
     let r = c.post(path, &cm("x", json!({}))).await;
@@ -118,7 +118,7 @@ async fn create_conflicts_and_invalid_names() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn put_checks_resource_version_and_patches_work() {
-    let (_sb, c) = sandbox().await;
+    let (_sb, c) = one_cluster().await;
     let path = "/api/v1/namespaces/default/configmaps/x";
     let created = c
         .post(
@@ -164,7 +164,7 @@ async fn put_checks_resource_version_and_patches_work() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn label_and_field_selectors() {
-    let (_sb, c) = sandbox().await;
+    let (_sb, c) = one_cluster().await;
     let path = "/api/v1/namespaces/default/configmaps";
     c.post(path, &cm("one", json!({"app": "x", "tier": "web"}))).await;
     c.post(path, &cm("two", json!({"app": "y"}))).await;
@@ -282,7 +282,7 @@ async fn status_subresource_and_generation() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_run_does_not_persist() {
-    let (sb, c) = sandbox().await;
+    let (sb, c) = one_cluster().await;
     let before = sb.cluster("a").resource_version();
     let r = c
         .post(
@@ -309,7 +309,7 @@ async fn dry_run_does_not_persist() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn namespace_delete_removes_contents() {
-    let (sb, c) = sandbox().await;
+    let (sb, c) = one_cluster().await;
     c.post("/api/v1/namespaces", &json!({"metadata": {"name": "n"}}))
         .await;
     c.post(
@@ -325,7 +325,7 @@ async fn namespace_delete_removes_contents() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_request_token_authenticates() {
-    let (_sb, c) = sandbox().await;
+    let (_sb, c) = one_cluster().await;
     let tr = json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 600}});
     let r = c
         .post("/api/v1/namespaces/default/serviceaccounts/reader/token", &tr)
@@ -347,7 +347,7 @@ async fn token_request_token_authenticates() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn table_output() {
-    let (_sb, mut c) = sandbox().await;
+    let (_sb, mut c) = one_cluster().await;
     c.accept = Some("application/json;as=Table;v=v1;g=meta.k8s.io,application/json".into());
     let t = c.get("/api/v1/namespaces").await.json();
     assert_eq!(t["kind"], "Table");
@@ -426,7 +426,7 @@ async fn discovery_and_missing_gateway_api() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_streams_changes() {
-    let (sb, c) = sandbox().await;
+    let (sb, c) = one_cluster().await;
     // The test client reads whole bodies, so use a short watch and collect it.
     let watcher = {
         let c = c.clone();

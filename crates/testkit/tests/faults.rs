@@ -4,24 +4,19 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Client, MERGE};
+use common::{sandbox, Client, MERGE};
 use mesh_testkit::{Fault, RequestCounts, Sandbox, Verb};
 use serde_json::json;
 
-async fn sandbox() -> (Sandbox, Client) {
-    let sb = Sandbox::builder()
-        .cluster("a")
-        .cluster("b")
-        .start()
-        .await
-        .expect("start");
+async fn two_clusters() -> (Sandbox, Client) {
+    let sb = sandbox(&["a", "b"]).await;
     let c = Client::new(sb.cluster("a"));
     (sb, c)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn too_many_requests_n_times_with_retry_after() {
-    let (sb, c) = sandbox().await;
+    let (sb, c) = two_clusters().await;
     let a = sb.cluster("a");
     a.inject(
         Fault::status(429)
@@ -51,7 +46,7 @@ async fn too_many_requests_n_times_with_retry_after() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_errors_forever_until_cleared() {
-    let (sb, c) = sandbox().await;
+    let (sb, c) = two_clusters().await;
     let a = sb.cluster("a");
     for code in [500u16, 502, 503, 504] {
         a.inject(Fault::status(code));
@@ -70,7 +65,7 @@ async fn server_errors_forever_until_cleared() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reset_and_delay_faults() {
-    let (sb, c) = sandbox().await;
+    let (sb, c) = two_clusters().await;
     let a = sb.cluster("a");
     a.inject(Fault::reset().times(1));
     assert!(c.try_send("GET", "/api/v1/namespaces", None, "").await.is_err());
@@ -93,7 +88,7 @@ async fn reset_and_delay_faults() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deny_and_forbidden_fault_use_rbac_messages() {
-    let (sb, c) = sandbox().await;
+    let (sb, c) = two_clusters().await;
     let a = sb.cluster("a");
     a.deny("create", "serviceaccounts");
     let r = c
@@ -126,7 +121,7 @@ async fn deny_and_forbidden_fault_use_rbac_messages() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_side_apply_that_creates_needs_create() {
-    let (sb, c) = sandbox().await;
+    let (sb, c) = two_clusters().await;
     let a = sb.cluster("a");
     a.deny("create", "configmaps");
     let path = "/api/v1/namespaces/default/configmaps/cm";
@@ -148,7 +143,7 @@ async fn server_side_apply_that_creates_needs_create() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn down_cluster_refuses_then_recovers_others_unaffected() {
-    let (sb, c) = sandbox().await;
+    let (sb, c) = two_clusters().await;
     let a = sb.cluster("a");
     a.set_down(true);
     assert!(c.try_send("GET", "/version", None, "").await.is_err());
@@ -159,7 +154,7 @@ async fn down_cluster_refuses_then_recovers_others_unaffected() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counts_by_verb_and_reset() {
-    let (sb, c) = sandbox().await;
+    let (sb, c) = two_clusters().await;
     let a = sb.cluster("a");
     c.get("/apis").await;
     c.get("/api/v1/namespaces").await;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use common::kubectl::Kubectl;
-use common::{eventually, Client};
+use common::{eventually, sandbox, Client};
 use mesh_testkit::{ClusterSpec, FakeCluster, Fault, IstioSeed, Sandbox};
 use serde_json::{json, Value};
 
@@ -160,7 +160,7 @@ async fn completed_job_leaves_a_pod_like_the_job_controller() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_pod_for_a_job_already_succeeded_and_empty_log_without_probe() {
-    let sb = Sandbox::builder().cluster("a").start().await.expect("start");
+    let sb = sandbox(&["a"]).await;
     let a = sb.cluster("a");
     a.put_object(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}))
         .expect("ns");
@@ -182,7 +182,7 @@ async fn no_pod_for_a_job_already_succeeded_and_empty_log_without_probe() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delayed_job_gets_its_pod_when_due() {
-    let sb = Sandbox::builder().cluster("a").start().await.expect("start");
+    let sb = sandbox(&["a"]).await;
     let a = sb.cluster("a");
     a.set_job_delay(Duration::from_millis(400));
     install_echo(a);
@@ -279,7 +279,7 @@ async fn remote_secrets_link_clusters_for_cluster_local_hosts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn log_endpoint() {
-    let sb = Sandbox::builder().cluster("a").start().await.expect("start");
+    let sb = sandbox(&["a"]).await;
     let a = sb.cluster("a");
     install_echo(a);
     let c = Client::new(a);
@@ -363,7 +363,7 @@ async fn log_endpoint() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discovery_lists_pods_log() {
-    let sb = Sandbox::builder().cluster("a").start().await.expect("start");
+    let sb = sandbox(&["a"]).await;
     let r = Client::new(sb.cluster("a")).get("/api/v1").await;
     let log = r.json()["resources"]
         .as_array()
@@ -376,12 +376,7 @@ async fn discovery_lists_pods_log() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_logs_pod_and_job() {
-    let sb = Sandbox::builder()
-        .cluster("a")
-        .cluster("b")
-        .start()
-        .await
-        .expect("start");
+    let sb = sandbox(&["a", "b"]).await;
     let b = sb.cluster("b");
     install_echo(b);
     let k = Kubectl::new(&sb);

@@ -7,6 +7,7 @@ use mesh_testkit::{ClusterSpec, Sandbox};
 mod common;
 
 use common::kubectl::Kubectl;
+use common::sandbox;
 use serde_json::Value;
 
 const MANIFEST: &str = r#"apiVersion: v1
@@ -36,7 +37,7 @@ fn write(path: &Path, text: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_get_namespaces_prints_a_table() {
-    let sb = Sandbox::builder().cluster("a").start().await.expect("start");
+    let sb = sandbox(&["a"]).await;
     let k = Kubectl::new(&sb);
     let out = k.ok(&["get", "ns"]).await;
     let header: Vec<&str> = out
@@ -52,7 +53,7 @@ async fn kubectl_get_namespaces_prints_a_table() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_server_side_apply_round_trip() {
-    let sb = Sandbox::builder().cluster("a").start().await.expect("start");
+    let sb = sandbox(&["a"]).await;
     let k = Kubectl::new(&sb);
     let file = k.path("gw.yaml");
     write(&file, MANIFEST);
@@ -178,12 +179,7 @@ async fn kubectl_apply_conflict_and_missing_crds() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_label_get_delete() {
-    let sb = Sandbox::builder()
-        .cluster("a")
-        .cluster("b")
-        .start()
-        .await
-        .expect("start");
+    let sb = sandbox(&["a", "b"]).await;
     let k = Kubectl::new(&sb);
     let ns = k.path("ns.yaml");
     write(&ns, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: x\n");

@@ -3,11 +3,12 @@
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use mesh_testkit::{Auth, Sandbox};
+use mesh_testkit::Auth;
 
 mod common;
 
 use common::kubectl::Kubectl;
+use common::sandbox;
 use serde_yaml_ng::Value;
 
 /// The kubeconfig's `section` entry called `name` (e.g. `users`/`a`), mutably.
@@ -20,12 +21,7 @@ fn entry<'v>(cfg: &'v mut Value, section: &str, name: &str) -> &'v mut Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_get_ns_with_a_client_cert_kubeconfig() {
-    let sb = Sandbox::builder()
-        .cluster("a")
-        .cluster("b")
-        .start()
-        .await
-        .expect("start");
+    let sb = sandbox(&["a", "b"]).await;
     let yaml = sb.kubeconfig_yaml_with(Auth::ClientCert);
     let cfg: Value = serde_yaml_ng::from_str(&yaml).expect("kubeconfig YAML");
     for u in cfg["users"].as_sequence().expect("users") {
@@ -59,7 +55,7 @@ async fn kubectl_get_ns_with_a_client_cert_kubeconfig() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_forbidden_names_the_certificate_user() {
-    let sb = Sandbox::builder().cluster("a").start().await.expect("start");
+    let sb = sandbox(&["a"]).await;
     let a = sb.cluster("a");
     let (cert, key) = a.client_cert("erin");
     let mut cfg: Value = serde_yaml_ng::from_str(&sb.kubeconfig_yaml_with(Auth::ClientCert)).expect("YAML");
@@ -86,12 +82,7 @@ async fn kubectl_forbidden_names_the_certificate_user() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_rejects_a_client_cert_from_another_clusters_ca() {
-    let sb = Sandbox::builder()
-        .cluster("a")
-        .cluster("b")
-        .start()
-        .await
-        .expect("start");
+    let sb = sandbox(&["a", "b"]).await;
     let (a, b) = (sb.cluster("a"), sb.cluster("b"));
     let (cert, key) = b.client_cert("mallory");
     let mut cfg: Value = serde_yaml_ng::from_str(&sb.kubeconfig_yaml_with(Auth::ClientCert)).expect("YAML");
@@ -112,12 +103,7 @@ async fn kubectl_rejects_a_client_cert_from_another_clusters_ca() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_verifies_the_serving_certificate() {
-    let sb = Sandbox::builder()
-        .cluster("a")
-        .cluster("b")
-        .start()
-        .await
-        .expect("start");
+    let sb = sandbox(&["a", "b"]).await;
     let (a, b) = (sb.cluster("a"), sb.cluster("b"));
     for auth in [Auth::Token, Auth::ClientCert] {
         let mut cfg: Value = serde_yaml_ng::from_str(&sb.kubeconfig_yaml_with(auth)).expect("YAML");

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Client, MERGE};
+use common::{sandbox, Client, MERGE};
 use mesh_testkit::Sandbox;
 use serde_json::{json, Value};
 
@@ -23,7 +23,7 @@ fn gateway(class: &str, extra_label: Option<&str>) -> String {
 }
 
 async fn setup() -> (Sandbox, Client) {
-    let sb = Sandbox::builder().cluster("a").start().await.expect("start");
+    let sb = sandbox(&["a"]).await;
     let c = Client::new(sb.cluster("a"));
     let ns = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: istio-gateways\n";
     let r = c

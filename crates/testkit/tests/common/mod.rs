@@ -10,13 +10,22 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, Request};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
-use mesh_testkit::FakeCluster;
+use mesh_testkit::{FakeCluster, Sandbox};
 use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
 use tokio_rustls::TlsConnector;
+
+/// A running sandbox of bare clusters named `names`.
+pub async fn sandbox(names: &[&str]) -> Sandbox {
+    let mut builder = Sandbox::builder();
+    for name in names {
+        builder = builder.cluster(name);
+    }
+    builder.start().await.expect("start")
+}
 
 pub const APPLY: &str = "application/apply-patch+yaml";
 pub const MERGE: &str = "application/merge-patch+json";
