@@ -15,7 +15,7 @@ use crate::resources::{cacerts, remote_secret};
 
 const DEFAULT_TRUST_DOMAIN: &str = "cluster.local";
 
-fn check(id: &'static str, cluster: &str, status: Status, message: impl Into<String>) -> Check {
+pub(super) fn check(id: &'static str, cluster: &str, status: Status, message: impl Into<String>) -> Check {
     Check {
         id,
         cluster: Some(cluster.to_string()),
@@ -29,7 +29,7 @@ fn check(id: &'static str, cluster: &str, status: Status, message: impl Into<Str
     }
 }
 
-fn global(id: &'static str, status: Status, message: impl Into<String>) -> Check {
+pub(super) fn global(id: &'static str, status: Status, message: impl Into<String>) -> Check {
     Check {
         id,
         cluster: None,

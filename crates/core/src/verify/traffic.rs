@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::time::Instant;
 
+use super::checks::{check, global, pair};
 use super::facts::ClusterFacts;
 use super::{Check, Status};
 use crate::api::with_query;
@@ -400,49 +401,25 @@ async fn cleanup(cluster: &Cluster, namespace: &str) -> Result<bool, String> {
 }
 
 fn cluster_check(cluster: &str, status: Status, message: impl Into<String>) -> Check {
-    Check {
-        id: "traffic",
-        cluster: Some(cluster.to_string()),
-        from: None,
-        to: None,
-        service: None,
-        status,
-        message: message.into(),
-        hint: None,
-        answered: None,
-    }
+    check("traffic", cluster, status, message)
 }
 
 fn interrupted_check() -> Check {
-    Check {
-        id: "traffic",
-        cluster: None,
-        from: None,
-        to: None,
-        service: None,
-        status: Status::Fail,
-        message: "interrupted before the probe finished".into(),
-        hint: Some("run it again: kubectl mesh verify --traffic".into()),
-        answered: None,
-    }
+    global("traffic", Status::Fail, "interrupted before the probe finished")
+        .hint("run it again: kubectl mesh verify --traffic")
 }
 
 fn kept_check(namespace: &str, clusters: &[&Cluster]) -> Check {
     let contexts: Vec<&str> = clusters.iter().map(|c| c.context.as_str()).collect();
-    Check {
-        id: "traffic-cleanup",
-        cluster: None,
-        from: None,
-        to: None,
-        service: None,
-        status: Status::Warn,
-        message: format!("kept namespace {namespace} (--keep-probe) in every probed cluster"),
-        hint: Some(format!(
-            "remove it when done: for c in {}; do kubectl --context \"$c\" delete namespace {namespace}; done",
-            contexts.join(" ")
-        )),
-        answered: None,
-    }
+    global(
+        "traffic-cleanup",
+        Status::Warn,
+        format!("kept namespace {namespace} (--keep-probe) in every probed cluster"),
+    )
+    .hint(format!(
+        "remove it when done: for c in {}; do kubectl --context \"$c\" delete namespace {namespace}; done",
+        contexts.join(" ")
+    ))
 }
 
 /// Only failures are reported: a clean-up that worked is not news.
@@ -549,17 +526,10 @@ fn pair_check(from: &str, to: &str, answers: &Answers) -> Check {
             )),
         )
     };
-    Check {
-        id: "traffic",
-        cluster: None,
-        from: Some(from.to_string()),
-        to: Some(to.to_string()),
-        service: None,
-        status,
-        message,
-        hint,
-        answered: Some(count),
-    }
+    let mut check = pair("traffic", from, to, status, message);
+    check.hint = hint;
+    check.answered = Some(count);
+    check
 }
 
 #[cfg(test)]
