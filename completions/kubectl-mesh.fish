@@ -29,7 +29,7 @@ complete -c kubectl-mesh -n "__fish_kubectl_mesh_needs_command" -s V -l version 
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_needs_command" -f -a "expose" -d 'Deploy the east-west gateway to one or many clusters, or print it (--generate)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_needs_command" -f -a "link" -d 'Link every cluster with every other (peer Gateways), or some pairs'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_needs_command" -f -a "certs" -d 'Create the shared root of trust and per-cluster intermediates, and install them'
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_needs_command" -f -a "verify" -d 'Check that the mesh is consistent: trust, gateways, links (exit 0 healthy, 1 failed)'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_needs_command" -f -a "verify" -d 'Check that the mesh is consistent: trust, gateways, links, traffic (exit 0 healthy, 1 failed, 3 warnings with --strict)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_needs_command" -f -a "up" -d 'Converge every cluster of a topology file: certs, install, expose, link, verify'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_needs_command" -f -a "down" -d 'Remove everything `up` created for a topology file (keys on disk are kept)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_needs_command" -f -a "version" -d 'Print the version and git commit'
@@ -209,7 +209,7 @@ sidecar\t''"
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -s n -l namespace -d 'Namespace of the east-west gateway [default: istio-gateways for ambient-peering, else istio-system]' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l gateway -d 'Name of the east-west gateway [default: istio-eastwest for ambient-peering, else istio-eastwestgateway]' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l expiry-warn-days -d 'Warn when an intermediate CA expires within this many days' -r
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l probe-requests -d 'Requests each probe client makes [default: 10 per cluster, at least 20]' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l probe-requests -d 'Calls each probe client makes [default: 10 × the number of clusters, at least 20]' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l probe-image -d 'Image of the probe server (an http-echo: `-listen`, `-text` arguments)' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l probe-client-image -d 'Image of the probe client (needs sh and curl)' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l traffic-timeout -d 'How long to wait for the probe servers to be ready, and again for the clients to finish' -r
@@ -267,7 +267,7 @@ complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand completion" -s
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify up down version completion help" -f -a "expose" -d 'Deploy the east-west gateway to one or many clusters, or print it (--generate)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify up down version completion help" -f -a "link" -d 'Link every cluster with every other (peer Gateways), or some pairs'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify up down version completion help" -f -a "certs" -d 'Create the shared root of trust and per-cluster intermediates, and install them'
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify up down version completion help" -f -a "verify" -d 'Check that the mesh is consistent: trust, gateways, links (exit 0 healthy, 1 failed)'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify up down version completion help" -f -a "verify" -d 'Check that the mesh is consistent: trust, gateways, links, traffic (exit 0 healthy, 1 failed, 3 warnings with --strict)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify up down version completion help" -f -a "up" -d 'Converge every cluster of a topology file: certs, install, expose, link, verify'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify up down version completion help" -f -a "down" -d 'Remove everything `up` created for a topology file (keys on disk are kept)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify up down version completion help" -f -a "version" -d 'Print the version and git commit'

@@ -86,7 +86,7 @@ fn every_cluster_answers_every_client_and_the_probe_is_removed() {
         assert!(cluster(&checks, from)["message"]
             .as_str()
             .unwrap()
-            .starts_with("6 of 6 requests to mesh-probe.kubectl-mesh-probe-"));
+            .contains("6 times: answered by a 2, b 2, c 2"));
         for to in names {
             // testkit spreads the calls round robin, as `Any` traffic distribution allows.
             assert_eq!(pair(&checks, from, to)["answered"], 2, "{from} -> {to}");
@@ -111,20 +111,20 @@ fn a_missing_link_is_the_pair_that_fails_with_the_fix() {
     env.cluster("a").delete_object(
         "/apis/gateway.networking.k8s.io/v1/namespaces/istio-gateways/gateways/istio-remote-peer-b",
     );
-    let (code, doc) = traffic(&env, &["--contexts", "a,b,c", "--probe-requests", "4"]);
+    let (code, doc) = traffic(&env, &["--contexts", "a,b,c", "--probe-requests", "30"]);
     let checks = traffic_checks(&doc);
     assert_eq!(code, 1, "{checks:#?}");
     let ab = pair(&checks, "a", "b");
     assert_eq!(ab["status"], "fail");
     assert_eq!(ab["answered"], 0);
-    assert_eq!(ab["message"], "b never answered a (4 requests)");
+    assert_eq!(ab["message"], "b never answered a (30 calls)");
     assert!(ab["hint"]
         .as_str()
         .unwrap()
         .contains("kubectl mesh link --from a --to b"));
     // Only that direction: b still reaches a, and a still reaches c.
     assert_eq!(pair(&checks, "b", "a")["status"], "pass");
-    assert_eq!(pair(&checks, "a", "c")["answered"], 2);
+    assert_eq!(pair(&checks, "a", "c")["answered"], 15);
     assert_cleaned_up(&env, &names);
 }
 
@@ -140,14 +140,14 @@ fn a_stale_link_address_stops_traffic() {
         assert!(Instant::now() < deadline, "the address never changed");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let (code, doc) = traffic(&env, &["--contexts", "a,b", "--probe-requests", "4"]);
+    let (code, doc) = traffic(&env, &["--contexts", "a,b", "--probe-requests", "10"]);
     let checks = traffic_checks(&doc);
     assert_eq!(code, 1);
     assert_eq!(pair(&checks, "a", "b")["status"], "fail");
     assert_eq!(pair(&checks, "b", "a")["status"], "pass");
     // Relinking fixes it.
     env.mesh(&["link", "--contexts", "a,b"]).success();
-    let (code, doc) = traffic(&env, &["--contexts", "a,b", "--probe-requests", "4"]);
+    let (code, doc) = traffic(&env, &["--contexts", "a,b", "--probe-requests", "10"]);
     assert_eq!(code, 0, "{doc:#}");
 }
 
@@ -155,7 +155,7 @@ fn a_stale_link_address_stops_traffic() {
 fn different_roots_make_cross_cluster_calls_fail() {
     let env = with_istio(&["a", "b"]);
     healthy_with_separate_roots(&env);
-    let (code, doc) = traffic(&env, &["--contexts", "a,b", "--probe-requests", "4"]);
+    let (code, doc) = traffic(&env, &["--contexts", "a,b", "--probe-requests", "10"]);
     let checks = traffic_checks(&doc);
     assert_eq!(code, 1, "{checks:#?}");
     let ab = pair(&checks, "a", "b");
@@ -164,11 +164,11 @@ fn different_roots_make_cross_cluster_calls_fail() {
         ab["message"]
             .as_str()
             .unwrap()
-            .contains("2 requests failed, first: curl: (56)"),
+            .contains("5 calls failed, first: curl: (56)"),
         "{ab:#}"
     );
     // Local calls still work, and the cluster check says some requests failed.
-    assert_eq!(pair(&checks, "a", "a")["answered"], 2);
+    assert_eq!(pair(&checks, "a", "a")["answered"], 5);
     assert_eq!(cluster(&checks, "a")["status"], "warn");
 }
 
@@ -236,15 +236,15 @@ fn an_unreachable_cluster_is_reported_and_the_rest_are_probed() {
     assert_cleaned_up(&env, &names);
 }
 
-#[test]
-fn interrupting_removes_the_probe_from_every_cluster() {
+/// Starts `verify --traffic`, sends `signal` once both probe clients run, and checks the exit
+/// code and that no probe namespace is left.
+fn interrupt_with(signal: &str, exit_code: i32) {
     let names = ["a", "b"];
     let env = mesh_of(&names);
     for name in names {
         env.cluster(name).set_job_delay(Duration::from_secs(600));
     }
     let child = env.spawn_mesh(&["verify", "--traffic", "--contexts", "a,b", "-o", "json"]);
-    // Wait until both clients are running, then Ctrl-C.
     let deadline = Instant::now() + Duration::from_secs(30);
     let jobs = |name: &str| -> usize {
         probe_namespaces(&env, name)
@@ -260,20 +260,33 @@ fn interrupting_removes_the_probe_from_every_cluster() {
         assert!(Instant::now() < deadline, "the probe clients never started");
         std::thread::sleep(Duration::from_millis(50));
     }
-    // Signalled as a terminal's Ctrl-C would.
     let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
-    let run = Env::finish(child).code(130);
+    let run = Env::finish(child).code(exit_code);
     let doc = run.json();
     let checks = traffic_checks(&doc);
     assert_eq!(
         checks[0]["message"], "interrupted before the probe finished",
         "{checks:#?}"
     );
+    assert_eq!(
+        checks[0]["hint"],
+        "kubectl mesh verify --contexts a,b --flavor ambient-peering --traffic"
+    );
     assert_cleaned_up(&env, &names);
+}
+
+#[test]
+fn ctrl_c_removes_the_probe_from_every_cluster() {
+    interrupt_with("-INT", 130);
+}
+
+#[test]
+fn sigterm_removes_the_probe_too() {
+    interrupt_with("-TERM", 143);
 }
 
 #[test]
@@ -289,8 +302,8 @@ fn keep_probe_leaves_the_namespace_and_says_how_to_remove_it() {
     assert_eq!(probe_namespaces(&env, "b"), kept);
     let checks = traffic_checks(&doc);
     let note = checks.iter().find(|c| c["id"] == "traffic-cleanup").unwrap();
-    assert_eq!(note["status"], "warn");
-    assert!(note["hint"]
+    assert_eq!(note["status"], "pass");
+    assert!(note["message"]
         .as_str()
         .unwrap()
         .contains(&format!("delete namespace {}", kept[0])));
@@ -332,7 +345,7 @@ fn through_kubectl_with_a_human_report() {
         .success();
     assert!(
         run.stdout
-            .contains("traffic (row: client, column: answering cluster, requests answered)"),
+            .contains("traffic (row: client, column: answering cluster, calls answered)"),
         "{}",
         run.stdout
     );
@@ -356,7 +369,7 @@ fn remote_secret_mesh(flavor: &str) -> Env {
 fn traffic_of_flavor(env: &Env, flavor: &str) -> (i32, Value) {
     traffic(
         env,
-        &["--contexts", "a,b", "--flavor", flavor, "--probe-requests", "4"],
+        &["--contexts", "a,b", "--flavor", flavor, "--probe-requests", "10"],
     )
 }
 
@@ -366,7 +379,7 @@ fn remote_secret_links_carry_traffic_too() {
     let (code, doc) = traffic_of_flavor(&env, "ambient");
     let checks = traffic_checks(&doc);
     assert_eq!(code, 0, "{:#?}", problems(&doc));
-    assert_eq!(pair(&checks, "a", "b")["answered"], 2);
+    assert_eq!(pair(&checks, "a", "b")["answered"], 5);
     // Without b's remote secret, a's istiod knows nothing of b's endpoints.
     env.cluster("a")
         .delete_object("/api/v1/namespaces/istio-system/secrets/istio-remote-secret-b");
@@ -374,7 +387,7 @@ fn remote_secret_links_carry_traffic_too() {
     let checks = traffic_checks(&doc);
     assert_eq!(code, 1);
     assert_eq!(pair(&checks, "a", "b")["answered"], 0);
-    assert_eq!(pair(&checks, "b", "a")["answered"], 2);
+    assert_eq!(pair(&checks, "b", "a")["answered"], 5);
     assert_cleaned_up(&env, &["a", "b"]);
 }
 
@@ -387,6 +400,6 @@ fn sidecar_clients_call_the_cluster_local_host() {
     assert!(cluster(&checks, "a")["message"]
         .as_str()
         .unwrap()
-        .contains(".svc.cluster.local answered"));
-    assert_eq!(pair(&checks, "b", "a")["answered"], 2);
+        .contains(".svc.cluster.local 10 times"));
+    assert_eq!(pair(&checks, "b", "a")["answered"], 5);
 }

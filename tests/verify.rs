@@ -467,7 +467,7 @@ fn sidecar_east_west_is_a_load_balancer_service() {
     assert!(eastwest["message"]
         .as_str()
         .unwrap()
-        .starts_with("Service istio-system/istio-eastwestgateway programmed at"));
+        .starts_with("Service istio-system/istio-eastwestgateway ready at"));
 }
 
 #[test]

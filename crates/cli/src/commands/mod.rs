@@ -43,7 +43,7 @@ pub enum Command {
     Link(link::LinkArgs),
     /// Create the shared root of trust and per-cluster intermediates, and install them
     Certs(certs::CertsArgs),
-    /// Check that the mesh is consistent: trust, gateways, links (exit 0 healthy, 1 failed)
+    /// Check that the mesh is consistent: trust, gateways, links, traffic (exit 0 healthy, 1 failed, 3 warnings with --strict)
     Verify(verify::VerifyArgs),
     /// Converge every cluster of a topology file: certs, install, expose, link, verify
     Up(up::UpArgs),

@@ -77,7 +77,7 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub traffic: bool,
 
-    /// Requests each probe client makes [default: 10 per cluster, at least 20]
+    /// Calls each probe client makes [default: 10 × the number of clusters, at least 20]
     #[arg(long, value_name = "N", requires = "traffic", value_parser = clap::value_parser!(u32).range(1..=10000))]
     pub probe_requests: Option<u32>,
 
@@ -90,7 +90,7 @@ pub struct VerifyArgs {
     pub probe_client_image: String,
 
     /// How long to wait for the probe servers to be ready, and again for the clients to finish
-    #[arg(long, value_name = "DURATION", requires = "traffic", default_value = "3m", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", requires = "traffic", default_value = "3m", value_parser = parse_positive_duration)]
     pub traffic_timeout: Duration,
 
     /// Leave the probe namespaces in place (to look into a failure); the report says how to remove them
@@ -160,11 +160,19 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode, CliError> {
     let clusters = args.clusters.connect().await?;
     let facts = verify::collect_all(&clusters, &options, &NoProgress).await;
     let mut checks = verify::check_all(&facts, &options).await;
-    let mut interrupted = false;
+    let mut interrupted: Option<u8> = None;
     if let Some(traffic) = &traffic {
-        let report = verify::traffic::run(&clusters, &facts, traffic, &StderrProgress, interruption()).await;
+        let signal = std::sync::OnceLock::new();
+        let interrupt = async {
+            let code = interruption().await;
+            let _ = signal.set(code);
+        };
+        let report =
+            verify::traffic::run(&clusters, &facts, &checks, traffic, &StderrProgress, interrupt).await;
         checks.extend(report.checks);
-        interrupted = report.interrupted;
+        interrupted = report
+            .interrupted
+            .then(|| signal.get().copied().unwrap_or(INTERRUPTED));
     }
     let names: Vec<String> = clusters.iter().map(|c| c.name.clone()).collect();
     let overall = verify::overall(&checks);
@@ -173,17 +181,20 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode, CliError> {
         format => output::structured(&document(&checks, overall, &options), format)?,
     };
     output::print(&text);
-    if interrupted {
-        return Ok(ExitCode::from(INTERRUPTED));
+    if let Some(code) = interrupted {
+        return Ok(ExitCode::from(code));
     }
     Ok(exit_code(overall, args.strict))
 }
 
-/// The exit code of a run stopped by SIGINT or SIGTERM (after cleaning up), as shells use.
+/// The exit codes of a run stopped by SIGINT or SIGTERM (after cleaning up): 128 + the
+/// signal, as shells report it.
 const INTERRUPTED: u8 = 130;
+const TERMINATED: u8 = 143;
 
-/// Resolves on Ctrl-C (SIGINT) or SIGTERM, so the probe can clean up before we exit.
-async fn interruption() {
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM, so the probe can clean up before we exit, with
+/// the exit code that signal calls for.
+async fn interruption() -> u8 {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
@@ -201,8 +212,15 @@ async fn interruption() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
+        () = ctrl_c => INTERRUPTED,
+        () = term => TERMINATED,
+    }
+}
+
+fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        d if d.is_zero() => Err("must be more than 0".to_string()),
+        d => Ok(d),
     }
 }
 
@@ -292,16 +310,19 @@ fn human(checks: &[Check], names: &[String], colour: bool) -> String {
     pair_section(&mut out, "links (row: from, column: to)", &links, names, colour);
     pair_section(
         &mut out,
-        "traffic (row: client, column: answering cluster, requests answered)",
+        "traffic (row: client, column: answering cluster, calls answered)",
         &traffic,
         names,
         colour,
     );
     let count = |s: Status| checks.iter().filter(|c| c.status == s).count();
+    let warnings = match count(Status::Warn) {
+        1 => "1 warning".to_string(),
+        n => format!("{n} warnings"),
+    };
     out.push_str(&format!(
-        "{} passed, {} warnings, {} failed\n",
+        "{} passed, {warnings}, {} failed\n",
         count(Status::Pass),
-        count(Status::Warn),
         count(Status::Fail)
     ));
     out
@@ -385,7 +406,7 @@ mod tests {
         assert!(text.contains("  a   -   ✔"), "{text}");
         assert!(text.contains("  b   ⚠   -"), "{text}");
         assert!(text.contains("⚠ b -> a"), "{text}");
-        assert!(text.ends_with("3 passed, 1 warnings, 1 failed\n"), "{text}");
+        assert!(text.ends_with("3 passed, 1 warning, 1 failed\n"), "{text}");
     }
 
     #[test]

@@ -377,7 +377,11 @@ fn eastwest_checks(d: &Derived, options: &VerifyOptions) -> Vec<Check> {
             "eastwest",
             name,
             Status::Pass,
-            format!("{kind} {what} programmed at {address}"),
+            // A Service has no Programmed condition: it is ready once it has an address.
+            format!(
+                "{kind} {what} {} at {address}",
+                if kind == "Gateway" { "programmed" } else { "ready" }
+            ),
         )],
         (address, _) => vec![check(
             "eastwest",
@@ -422,30 +426,42 @@ fn skip_validate_check(d: &Derived, all: &[Derived]) -> Option<Check> {
 }
 
 fn shared_root(all: &[Derived]) -> Option<Check> {
-    let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut groups: BTreeMap<&str, Vec<&Derived>> = BTreeMap::new();
     for d in all.iter().filter(|d| d.facts.reachable()) {
         let Some(fp) = &d.root_fingerprint else { continue };
-        groups.entry(fp.as_str()).or_default().push(&d.facts.name);
+        groups.entry(fp.as_str()).or_default().push(d);
     }
-    match groups.len() {
-        0 => None,
-        1 => {
-            let (fp, names) = groups.iter().next()?;
-            Some(global(
-                "shared-root",
-                Status::Pass,
-                format!("{} share root {}", names.join(", "), short(fp)),
-            ))
+    let describe = |fp: &str, members: &[&Derived]| {
+        let names: Vec<&str> = members.iter().map(|d| d.facts.name.as_str()).collect();
+        match names.as_slice() {
+            [one] => format!("{one} has root {}", short(fp)),
+            _ => format!("{} share root {}", names.join(", "), short(fp)),
         }
-        _ => {
-            let parts: Vec<String> = groups
-                .iter()
-                .map(|(fp, names)| format!("{} use root {}", names.join(", "), short(fp)))
-                .collect();
-            Some(global("shared-root", Status::Fail, format!("clusters do not share one root: {}", parts.join("; ")))
-                .hint("issue every intermediate from one root: kubectl mesh certs generate --clusters ..., then kubectl mesh certs secret --force --contexts ..."))
-        }
+    };
+    if groups.len() <= 1 {
+        let (fp, members) = groups.iter().next()?;
+        return Some(global("shared-root", Status::Pass, describe(fp, members)));
     }
+    // The root most clusters have is taken as the mesh's; the others get it re-applied.
+    let (main_fp, _) = groups.iter().max_by_key(|(_, members)| members.len())?;
+    let parts: Vec<String> = groups.iter().map(|(fp, m)| describe(fp, m)).collect();
+    let others: Vec<String> = groups
+        .iter()
+        .filter(|(fp, _)| *fp != main_fp)
+        .flat_map(|(_, m)| m.iter().map(|d| ctx_ref(d)))
+        .collect();
+    Some(
+        global(
+            "shared-root",
+            Status::Fail,
+            format!("clusters do not share one root: {}", parts.join("; ")),
+        )
+        .hint(format!(
+            "kubectl mesh certs secret --contexts {} --dir DIR --force   (DIR: the certs directory of root {}; then restart istiod there)",
+            others.join(","),
+            short(main_fp)
+        )),
+    )
 }
 
 fn mesh_id(all: &[Derived]) -> Option<Check> {

@@ -65,10 +65,12 @@ pub struct TrafficReport {
 }
 
 /// Runs the probe in every reachable cluster, then removes it (unless `keep`). `interrupt`
-/// resolving (Ctrl-C) stops the probe at once and goes straight to the clean-up.
+/// resolving (Ctrl-C) stops the probe at once and goes straight to the clean-up. `found`
+/// are the configuration checks already made: a silent pair's fix comes from them.
 pub async fn run(
     clusters: &[Cluster],
     facts: &[ClusterFacts],
+    found: &[Check],
     options: &TrafficOptions,
     progress: &dyn Progress,
     interrupt: impl Future<Output = ()>,
@@ -101,8 +103,8 @@ pub async fn run(
     };
     let names: Vec<&str> = clusters.iter().map(|c| c.name.as_str()).collect();
     let mut checks = match &outcome {
-        Some(runs) => evaluate(&names, runs, &probe),
-        None => vec![interrupted_check()],
+        Some(runs) => evaluate(&names, runs, &probe, found),
+        None => vec![interrupted_check(clusters, options)],
     };
     checks.extend(cleanup_checks(&reachable, cleanup, &probe.namespace));
     if options.keep {
@@ -144,7 +146,7 @@ async fn exercise(
 ) -> Vec<ClusterRun> {
     let deadline = Instant::now() + options.wait;
     let servers = parallel::map_bounded(clusters.to_vec(), options.parallel, |c| async move {
-        let result = start_server(c, probe, deadline).await;
+        let result = start_server(c, probe, deadline, options.wait).await;
         progress.event(
             &c.name,
             if result.is_ok() {
@@ -165,7 +167,7 @@ async fn exercise(
         .map(|(c, _)| *c)
         .collect();
     let clients = parallel::map_bounded(ready.clone(), options.parallel, |c| async move {
-        let result = run_client(c, probe, deadline).await;
+        let result = run_client(c, probe, deadline, options.wait).await;
         progress.event(
             &c.name,
             if result.is_ok() {
@@ -191,7 +193,12 @@ async fn exercise(
 
 /// Creates the namespace (it must be new: it is ours to delete), the server and its Service,
 /// and waits until the server is ready.
-async fn start_server(cluster: &Cluster, probe: &Probe, deadline: Instant) -> Result<(), String> {
+async fn start_server(
+    cluster: &Cluster,
+    probe: &Probe,
+    deadline: Instant,
+    wait: Duration,
+) -> Result<(), String> {
     let ns_path = resource::NAMESPACE.object_path(None, &probe.namespace);
     match cluster.api.get(&ns_path).await {
         Ok(None) => {}
@@ -213,9 +220,10 @@ async fn start_server(cluster: &Cluster, probe: &Probe, deadline: Instant) -> Re
         .await
         .map_err(|e| match e {
             Waited::Timeout(last) => format!(
-                "Deployment {}/{} not ready within the timeout{}; check that image {} can be pulled (--probe-image), or give it longer (--traffic-timeout)",
+                "Deployment {}/{} not ready within {}{}; check that image {} can be pulled (--probe-image), or give it longer (--traffic-timeout)",
                 probe.namespace,
                 probe::SERVER,
+                crate::duration::display(wait),
                 last.map(|l| format!(" ({l})")).unwrap_or_default(),
                 probe.server_image
             ),
@@ -224,7 +232,12 @@ async fn start_server(cluster: &Cluster, probe: &Probe, deadline: Instant) -> Re
 }
 
 /// Runs the client Job to completion and reads what it saw.
-async fn run_client(cluster: &Cluster, probe: &Probe, deadline: Instant) -> Result<Answers, String> {
+async fn run_client(
+    cluster: &Cluster,
+    probe: &Probe,
+    deadline: Instant,
+    wait: Duration,
+) -> Result<Answers, String> {
     apply::apply(&cluster.api, &probe.client(), &WriteOptions::default())
         .await
         .map_err(|e| cluster.explain_write(&e))?;
@@ -235,9 +248,10 @@ async fn run_client(cluster: &Cluster, probe: &Probe, deadline: Instant) -> Resu
         Err(Waited::Error(e)) => Some(e),
         Err(Waited::Timeout(_)) => {
             return Err(format!(
-                "Job {}/{} did not finish within the timeout; check that image {} can be pulled (--probe-client-image)",
+                "Job {}/{} did not finish within {}; check that image {} can be pulled (--probe-client-image), or give it longer (--traffic-timeout)",
                 probe.namespace,
                 probe::CLIENT,
+                crate::duration::display(wait),
                 probe.client_image
             ))
         }
@@ -404,22 +418,35 @@ fn cluster_check(cluster: &str, status: Status, message: impl Into<String>) -> C
     check("traffic", cluster, status, message)
 }
 
-fn interrupted_check() -> Check {
-    global("traffic", Status::Fail, "interrupted before the probe finished")
-        .hint("run it again: kubectl mesh verify --traffic")
+fn interrupted_check(clusters: &[Cluster], options: &TrafficOptions) -> Check {
+    let refs: Vec<String> = clusters
+        .iter()
+        .map(|c| {
+            if c.name == c.context {
+                c.name.clone()
+            } else {
+                format!("{}={}", c.name, c.context)
+            }
+        })
+        .collect();
+    global("traffic", Status::Fail, "interrupted before the probe finished").hint(format!(
+        "kubectl mesh verify --contexts {} --flavor {} --traffic",
+        refs.join(","),
+        options.flavor
+    ))
 }
 
+/// What the user asked for, so not a warning; the message carries the command that removes it.
 fn kept_check(namespace: &str, clusters: &[&Cluster]) -> Check {
     let contexts: Vec<&str> = clusters.iter().map(|c| c.context.as_str()).collect();
     global(
         "traffic-cleanup",
-        Status::Warn,
-        format!("kept namespace {namespace} (--keep-probe) in every probed cluster"),
+        Status::Pass,
+        format!(
+            "kept namespace {namespace} (--keep-probe); remove it with: for c in {}; do kubectl --context \"$c\" delete namespace {namespace}; done",
+            contexts.join(" ")
+        ),
     )
-    .hint(format!(
-        "remove it when done: for c in {}; do kubectl --context \"$c\" delete namespace {namespace}; done",
-        contexts.join(" ")
-    ))
 }
 
 /// Only failures are reported: a clean-up that worked is not news.
@@ -446,7 +473,7 @@ fn cleanup_checks(clusters: &[&Cluster], results: Vec<Result<bool, String>>, nam
 
 /// Turns what every cluster saw into checks: one per cluster (did its probe run), one per
 /// ordered pair whose client and server both ran (did the target answer).
-pub fn evaluate(names: &[&str], runs: &[ClusterRun], probe: &Probe) -> Vec<Check> {
+pub fn evaluate(names: &[&str], runs: &[ClusterRun], probe: &Probe, found: &[Check]) -> Vec<Check> {
     let mut checks = Vec::new();
     for name in names {
         match runs.iter().find(|r| r.cluster == *name) {
@@ -466,10 +493,30 @@ pub fn evaluate(names: &[&str], runs: &[ClusterRun], probe: &Probe) -> Vec<Check
     for run in runs {
         let Some(Ok(answers)) = &run.client else { continue };
         for to in names.iter().filter(|n| serving.contains(n)) {
-            checks.push(pair_check(&run.cluster, to, answers));
+            let silent = Silent {
+                serving: serving.len(),
+                hint: pair_hint(&run.cluster, to, answers, found),
+            };
+            checks.push(pair_check(&run.cluster, to, answers, silent));
         }
     }
     checks
+}
+
+/// The chance that a cluster gets none of `requests` calls spread at random over `clusters`.
+fn miss_chance(clusters: usize, requests: u32) -> f64 {
+    if clusters <= 1 {
+        return 0.0;
+    }
+    (1.0 - 1.0 / clusters as f64).powf(f64::from(requests))
+}
+
+fn plural(n: u32, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 fn run_check(run: &ClusterRun, probe: &Probe) -> Check {
@@ -481,13 +528,30 @@ fn run_check(run: &ClusterRun, probe: &Probe) -> Check {
         (Ok(()), Some(Ok(answers))) => {
             let total = answers.total();
             let answered = total - answers.errors - answers.unexpected;
-            let mut message = format!("{answered} of {total} requests to {} answered", probe.host());
-            let status = if answers.errors > 0 || answers.unexpected > 0 || total == 0 {
+            let by: Vec<String> = answers
+                .by_cluster
+                .iter()
+                .map(|(cluster, n)| format!("{cluster} {n}"))
+                .collect();
+            let mut message = format!(
+                "client called {} {}: answered by {}",
+                probe.host(),
+                plural(total, "time"),
+                if by.is_empty() {
+                    "none".to_string()
+                } else {
+                    by.join(", ")
+                }
+            );
+            let status = if answers.errors > 0 || answers.unexpected > 0 || answered == 0 {
                 if let Some(e) = &answers.first_error {
-                    message.push_str(&format!("; {} failed, first: {e}", answers.errors));
+                    message.push_str(&format!(
+                        "; {} failed, first: {e}",
+                        plural(answers.errors, "call")
+                    ));
                 }
                 if answers.unexpected > 0 {
-                    message.push_str(&format!("; {} unexpected answers", answers.unexpected));
+                    message.push_str(&format!("; {} unexpected", plural(answers.unexpected, "answer")));
                 }
                 Status::Warn
             } else {
@@ -498,36 +562,81 @@ fn run_check(run: &ClusterRun, probe: &Probe) -> Check {
     }
 }
 
-fn pair_check(from: &str, to: &str, answers: &Answers) -> Check {
+/// How to judge and fix a pair that never answered.
+struct Silent {
+    /// How many clusters serve: the calls spread over them.
+    serving: usize,
+    hint: String,
+}
+
+/// The fix for a silent pair, from what verify already knows: the link check of the pair,
+/// then the shared root, then what the calls said.
+fn pair_hint(from: &str, to: &str, answers: &Answers, found: &[Check]) -> String {
+    let failing = |c: &&Check| c.status != Status::Pass && c.hint.is_some();
+    let link = found
+        .iter()
+        .filter(failing)
+        .find(|c| c.id == "link" && c.from.as_deref() == Some(from) && c.to.as_deref() == Some(to));
+    let root = found.iter().filter(failing).find(|c| c.id == "shared-root");
+    match (link, root) {
+        _ if from == to => {
+            format!("check the data plane of {to}: kubectl --context {to} get pods -n istio-system")
+        }
+        (Some(link), _) => link.hint.clone().unwrap_or_default(),
+        (None, Some(root)) => root.hint.clone().unwrap_or_default(),
+        (None, None) if answers.first_error.as_deref().is_some_and(|e| e.contains("(56)")) => {
+            format!("calls reached {to} but mTLS failed: compare the roots with kubectl mesh certs inspect --contexts {from},{to}")
+        }
+        (None, None) => format!("kubectl mesh link --from {from} --to {to}"),
+    }
+}
+
+fn pair_check(from: &str, to: &str, answers: &Answers, silent: Silent) -> Check {
     let count = answers.by_cluster.get(to).copied().unwrap_or(0);
     let total = answers.total();
-    let (status, message, hint) = if count > 0 {
-        (
+    let mut check = if count > 0 {
+        pair(
+            "traffic",
+            from,
+            to,
             Status::Pass,
-            format!("{to} answered {count} of {total} requests from {from}"),
-            None,
+            format!("{to} answered {count} of {total} calls from {from}"),
         )
-    } else if from == to {
-        (
-            Status::Fail,
-            format!("{to} never answered its own client ({total} requests)"),
-            Some(format!("check that the mesh data plane runs in {to}: kubectl --context {to} get pods -n istio-system")),
+    } else if miss_chance(silent.serving, total) >= 0.01 {
+        // Calls spread at random: with few of them, missing a cluster proves nothing.
+        pair(
+            "traffic",
+            from,
+            to,
+            Status::Warn,
+            format!(
+                "{to} did not answer {from} in {}: too few to tell",
+                plural(total, "call")
+            ),
         )
+        .hint(format!(
+            "run again with more calls: --probe-requests {}",
+            10 * silent.serving.max(2)
+        ))
     } else {
         let errors = match &answers.first_error {
-            Some(e) => format!("; {} requests failed, first: {e}", answers.errors),
+            Some(e) => format!("; {} failed, first: {e}", plural(answers.errors, "call")),
             None => String::new(),
         };
-        (
+        let who = if from == to {
+            "its own client".to_string()
+        } else {
+            from.to_string()
+        };
+        pair(
+            "traffic",
+            from,
+            to,
             Status::Fail,
-            format!("{to} never answered {from} ({total} requests){errors}"),
-            Some(format!(
-                "kubectl mesh verify --contexts {from},{to} shows a missing or stale link or a root mismatch; kubectl mesh link --from {from} --to {to} relinks"
-            )),
+            format!("{to} never answered {who} ({}{errors})", plural(total, "call")),
         )
+        .hint(silent.hint)
     };
-    let mut check = pair("traffic", from, to, status, message);
-    check.hint = hint;
     check.answered = Some(count);
     check
 }
@@ -550,64 +659,102 @@ mod tests {
         Some(Ok(probe::parse_log(log)))
     }
 
+    fn log(lines: &[&str]) -> Option<Result<Answers, String>> {
+        answers(&(lines.join("\n") + "\n"))
+    }
+
+    fn answer(cluster: &str, times: usize) -> Vec<String> {
+        vec![format!("kubectl-mesh-probe cluster={cluster}"); times]
+    }
+
+    fn run(cluster: &str, lines: Vec<String>) -> ClusterRun {
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        ClusterRun {
+            cluster: cluster.into(),
+            server: Ok(()),
+            client: log(&lines),
+        }
+    }
+
+    fn find<'a>(checks: &'a [Check], from: &str, to: &str) -> &'a Check {
+        checks
+            .iter()
+            .find(|c| c.from.as_deref() == Some(from) && c.to.as_deref() == Some(to))
+            .unwrap()
+    }
+
     #[test]
     fn every_pair_that_answered_passes() {
         let runs = vec![
-            ClusterRun {
-                cluster: "a".into(),
-                server: Ok(()),
-                client: answers("kubectl-mesh-probe cluster=a\nkubectl-mesh-probe cluster=b\n"),
-            },
-            ClusterRun {
-                cluster: "b".into(),
-                server: Ok(()),
-                client: answers("kubectl-mesh-probe cluster=b\nkubectl-mesh-probe cluster=a\n"),
-            },
+            run("a", [answer("a", 1), answer("b", 1)].concat()),
+            run("b", [answer("b", 1), answer("a", 1)].concat()),
         ];
-        let checks = evaluate(&["a", "b"], &runs, &probe());
+        let checks = evaluate(&["a", "b"], &runs, &probe(), &[]);
         assert_eq!(checks.len(), 6, "{checks:#?}");
         assert!(checks.iter().all(|c| c.status == Status::Pass), "{checks:#?}");
-        let ab = checks
-            .iter()
-            .find(|c| c.from.as_deref() == Some("a") && c.to.as_deref() == Some("b"))
-            .unwrap();
-        assert_eq!(ab.answered, Some(1));
-        assert_eq!(ab.message, "b answered 1 of 2 requests from a");
+        assert_eq!(find(&checks, "a", "b").answered, Some(1));
+        assert_eq!(find(&checks, "a", "b").message, "b answered 1 of 2 calls from a");
+        let a = checks.iter().find(|c| c.cluster.as_deref() == Some("a")).unwrap();
+        assert!(
+            a.message.ends_with("2 times: answered by a 1, b 1"),
+            "{}",
+            a.message
+        );
     }
 
     #[test]
     fn a_silent_target_fails_with_the_fix_and_errors_warn() {
+        let errors = vec!["error: curl: (56) Recv failure".to_string(); 10];
         let runs = vec![
-            ClusterRun {
-                cluster: "a".into(),
-                server: Ok(()),
-                client: answers("kubectl-mesh-probe cluster=a\nerror: curl: (56) Recv failure\n"),
-            },
-            ClusterRun {
-                cluster: "b".into(),
-                server: Ok(()),
-                client: answers("kubectl-mesh-probe cluster=b\n"),
-            },
+            run("a", [answer("a", 10), errors].concat()),
+            run("b", answer("b", 1)),
         ];
-        let checks = evaluate(&["a", "b"], &runs, &probe());
-        let ab = checks
-            .iter()
-            .find(|c| c.from.as_deref() == Some("a") && c.to.as_deref() == Some("b"))
-            .unwrap();
+        let checks = evaluate(&["a", "b"], &runs, &probe(), &[]);
+        let ab = find(&checks, "a", "b");
         assert_eq!(ab.status, Status::Fail);
-        assert!(
-            ab.message
-                .contains("b never answered a (2 requests); 1 requests failed, first: curl: (56)"),
-            "{}",
-            ab.message
+        assert_eq!(
+            ab.message,
+            "b never answered a (20 calls; 10 calls failed, first: curl: (56) Recv failure)"
         );
-        assert!(ab
-            .hint
-            .as_deref()
-            .unwrap()
-            .contains("kubectl mesh link --from a --to b"));
+        assert!(ab.hint.as_deref().unwrap().contains("mTLS failed"), "{ab:?}");
         let a = checks.iter().find(|c| c.cluster.as_deref() == Some("a")).unwrap();
         assert_eq!(a.status, Status::Warn);
+    }
+
+    #[test]
+    fn too_few_calls_to_tell_is_a_warning() {
+        // Two calls over three serving clusters: missing one is likely by chance alone.
+        let runs = vec![
+            run("a", [answer("a", 1), answer("b", 1)].concat()),
+            run("b", answer("b", 30)),
+            run("c", answer("c", 30)),
+        ];
+        let checks = evaluate(&["a", "b", "c"], &runs, &probe(), &[]);
+        let ac = find(&checks, "a", "c");
+        assert_eq!(ac.status, Status::Warn);
+        assert_eq!(ac.message, "c did not answer a in 2 calls: too few to tell");
+        assert_eq!(
+            ac.hint.as_deref(),
+            Some("run again with more calls: --probe-requests 30")
+        );
+        // Thirty calls are plenty: b never answering c is a failure.
+        assert_eq!(find(&checks, "c", "b").status, Status::Fail);
+    }
+
+    #[test]
+    fn the_fix_comes_from_what_verify_already_found() {
+        let runs = vec![run("a", answer("a", 20)), run("b", answer("b", 20))];
+        let link = pair("link", "a", "b", Status::Warn, "one-way").hint("kubectl mesh link --from a --to b");
+        let root = global("shared-root", Status::Fail, "roots differ")
+            .hint("kubectl mesh certs secret --contexts b --dir DIR --force");
+        let checks = evaluate(&["a", "b"], &runs, &probe(), &[link.clone(), root.clone()]);
+        assert_eq!(find(&checks, "a", "b").hint, link.hint);
+        assert_eq!(find(&checks, "b", "a").hint, root.hint);
+        let checks = evaluate(&["a", "b"], &runs, &probe(), &[]);
+        assert_eq!(
+            find(&checks, "b", "a").hint.as_deref(),
+            Some("kubectl mesh link --from b --to a")
+        );
     }
 
     #[test]
@@ -629,7 +776,7 @@ mod tests {
                 client: answers("kubectl-mesh-probe cluster=c\nkubectl-mesh-probe cluster=b\n"),
             },
         ];
-        let checks = evaluate(&["a", "b", "c", "d"], &runs, &probe());
+        let checks = evaluate(&["a", "b", "c", "d"], &runs, &probe(), &[]);
         let by_cluster = |n: &str| checks.iter().find(|c| c.cluster.as_deref() == Some(n)).unwrap();
         assert_eq!(by_cluster("a").message, "probe server: 403");
         assert_eq!(by_cluster("b").message, "probe client: Job failed");
