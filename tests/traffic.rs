@@ -117,14 +117,20 @@ fn a_missing_link_is_the_pair_that_fails_with_the_fix() {
     let ab = pair(&checks, "a", "b");
     assert_eq!(ab["status"], "fail");
     assert_eq!(ab["answered"], 0);
-    assert_eq!(ab["message"], "b never answered a (30 calls)");
+    // Silent after a first run, a's client ran a second time before that counted.
+    assert_eq!(ab["message"], "b never answered a (60 calls)");
     assert!(ab["hint"]
         .as_str()
         .unwrap()
         .contains("kubectl mesh link --from a --to b"));
     // Only that direction: b still reaches a, and a still reaches c.
     assert_eq!(pair(&checks, "b", "a")["status"], "pass");
-    assert_eq!(pair(&checks, "a", "c")["answered"], 15);
+    assert_eq!(pair(&checks, "a", "c")["answered"], 30);
+    assert_eq!(
+        pair(&checks, "b", "c")["answered"],
+        10,
+        "b heard everyone: one run"
+    );
     assert_cleaned_up(&env, &names);
 }
 
@@ -164,11 +170,11 @@ fn different_roots_make_cross_cluster_calls_fail() {
         ab["message"]
             .as_str()
             .unwrap()
-            .contains("5 calls failed, first: curl: (56)"),
+            .contains("(20 calls; 10 calls failed, first: curl: (56)"),
         "{ab:#}"
     );
     // Local calls still work, and the cluster check says some requests failed.
-    assert_eq!(pair(&checks, "a", "a")["answered"], 5);
+    assert_eq!(pair(&checks, "a", "a")["answered"], 10);
     assert_eq!(cluster(&checks, "a")["status"], "warn");
 }
 
@@ -233,6 +239,42 @@ fn an_unreachable_cluster_is_reported_and_the_rest_are_probed() {
     assert_eq!(pair(&checks, "a", "b")["answered"], 2);
     assert_eq!(pair(&checks, "b", "a")["status"], "pass");
     env.cluster("c").set_down(false);
+    assert_cleaned_up(&env, &names);
+}
+
+#[test]
+fn a_cluster_silent_in_the_first_run_gets_a_second_chance() {
+    let names = ["a", "b"];
+    let env = mesh_of(&names);
+    let peer = "/apis/gateway.networking.k8s.io/v1/namespaces/istio-gateways/gateways/istio-remote-peer-b";
+    let saved = env.cluster("a").object(peer).unwrap();
+    env.cluster("a").delete_object(peer);
+    for name in names {
+        env.cluster(name).set_job_delay(Duration::from_secs(2));
+    }
+    let child = env.spawn_mesh(&["verify", "--traffic", "--contexts", "a,b", "-o", "json"]);
+    // As endpoints that spread late: the link is back once a's first client has finished.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let first_done = || {
+        probe_namespaces(&env, "a").iter().any(|ns| {
+            env.cluster("a")
+                .object(&format!("/apis/batch/v1/namespaces/{ns}/jobs/mesh-probe-client"))
+                .is_some_and(|job| job.pointer("/status/succeeded").is_some())
+        })
+    };
+    while !first_done() {
+        assert!(Instant::now() < deadline, "a's first client never finished");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    env.cluster("a").put_object(saved).unwrap();
+    let run = Env::finish(child);
+    let checks = traffic_checks(&run.json());
+    assert_eq!(pair(&checks, "a", "b")["status"], "pass", "{checks:#?}");
+    assert_eq!(pair(&checks, "a", "b")["answered"], 10);
+    assert!(cluster(&checks, "a")["message"]
+        .as_str()
+        .unwrap()
+        .contains("40 times in 2 runs (the first left a cluster silent)"));
     assert_cleaned_up(&env, &names);
 }
 

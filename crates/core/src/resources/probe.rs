@@ -128,12 +128,20 @@ impl Probe {
         })
     }
 
-    /// The client: `requests` calls to the global host, one log line each.
-    pub fn client(&self) -> Value {
+    /// The name of the client Job of run `run` (1, 2, ...).
+    pub fn client_name(run: u32) -> String {
+        match run {
+            0 | 1 => CLIENT.to_string(),
+            n => format!("{CLIENT}-{n}"),
+        }
+    }
+
+    /// The client of run `run`: `requests` calls to the global host, one log line each.
+    pub fn client(&self, run: u32) -> Value {
         json!({
             "apiVersion": "batch/v1",
             "kind": "Job",
-            "metadata": self.metadata(CLIENT, CLIENT, true),
+            "metadata": self.metadata(&Self::client_name(run), CLIENT, true),
             "spec": {
                 "backoffLimit": 0,
                 // Far more than the requests take; a stuck Job must not outlive the run.
@@ -187,9 +195,24 @@ pub struct Answers {
     pub first_error: Option<String>,
     /// Lines that were neither an answer nor an error (another server answering, say).
     pub unexpected: u32,
+    /// How many runs of the client these are from.
+    pub runs: u32,
 }
 
 impl Answers {
+    /// Adds what another run of the client saw.
+    pub fn add(&mut self, other: &Answers) {
+        for (cluster, n) in &other.by_cluster {
+            *self.by_cluster.entry(cluster.clone()).or_default() += n;
+        }
+        self.errors += other.errors;
+        self.unexpected += other.unexpected;
+        self.runs += other.runs;
+        if self.first_error.is_none() {
+            self.first_error.clone_from(&other.first_error);
+        }
+    }
+
     pub fn total(&self) -> u32 {
         self.by_cluster.values().sum::<u32>() + self.errors + self.unexpected
     }
@@ -197,7 +220,10 @@ impl Answers {
 
 /// Parses the client's log (see [`CLIENT_SCRIPT`]).
 pub fn parse_log(log: &str) -> Answers {
-    let mut answers = Answers::default();
+    let mut answers = Answers {
+        runs: 1,
+        ..Answers::default()
+    };
     for line in log.lines().map(str::trim).filter(|l| !l.is_empty()) {
         if let Some(cluster) = line.strip_prefix(ANSWER_PREFIX) {
             *answers.by_cluster.entry(cluster.trim().to_string()).or_default() += 1;
@@ -273,7 +299,12 @@ mod tests {
 
     #[test]
     fn client_calls_the_host_the_requested_number_of_times() {
-        let job = probe(Flavor::AmbientPeering).client();
+        let job = probe(Flavor::AmbientPeering).client(1);
+        assert_eq!(job["metadata"]["name"], CLIENT);
+        assert_eq!(
+            probe(Flavor::AmbientPeering).client(2)["metadata"]["name"],
+            "mesh-probe-client-2"
+        );
         let c = &job["spec"]["template"]["spec"]["containers"][0];
         assert_eq!(
             c["env"][0]["value"],

@@ -138,8 +138,8 @@ pub struct ClusterRun {
     pub client: Option<Result<Answers, String>>,
 }
 
-async fn exercise(
-    clusters: &[&Cluster],
+async fn exercise<'a>(
+    clusters: &[&'a Cluster],
     probe: &Probe,
     options: &TrafficOptions,
     progress: &dyn Progress,
@@ -166,19 +166,40 @@ async fn exercise(
         .filter(|(_, s)| s.is_ok())
         .map(|(c, _)| *c)
         .collect();
-    let clients = parallel::map_bounded(ready.clone(), options.parallel, |c| async move {
-        let result = run_client(c, probe, deadline, options.wait).await;
-        progress.event(
-            &c.name,
-            if result.is_ok() {
-                "probe client finished"
-            } else {
-                "probe client failed"
-            },
-        );
-        (c.name.clone(), result)
-    })
-    .await;
+    let run_all = |clients: Vec<&'a Cluster>, run: u32| {
+        parallel::map_bounded(clients, options.parallel, move |c| async move {
+            let result = run_client(c, probe, run, deadline, options.wait).await;
+            let what = match (&result, run) {
+                (Err(_), _) => "probe client failed".to_string(),
+                (Ok(_), 1) => "probe client finished".to_string(),
+                (Ok(_), n) => format!("probe client finished (run {n})"),
+            };
+            progress.event(&c.name, &what);
+            (c.name.clone(), result)
+        })
+    };
+    let mut clients: Vec<(String, Result<Answers, String>)> = run_all(ready.clone(), 1).await;
+    // Endpoints of other clusters take a few seconds to spread through the mesh, so a
+    // client that heard nothing from a serving cluster runs once more (its pod's start-up is
+    // the wait) before that counts as a failure.
+    let serving: Vec<&str> = ready.iter().map(|c| c.name.as_str()).collect();
+    let silent: Vec<&Cluster> = ready
+        .iter()
+        .zip(&clients)
+        .filter(|(_, (_, r))| r.as_ref().is_ok_and(|a| heard_nothing_from(a, &serving)))
+        .map(|(c, _)| *c)
+        .collect();
+    if !silent.is_empty() {
+        let again: BTreeMap<String, Result<Answers, String>> = run_all(silent, 2).await.into_iter().collect();
+        for (name, result) in &mut clients {
+            if let (Ok(first), Some(second)) = (result.as_mut(), again.get(name)) {
+                match second {
+                    Ok(more) => first.add(more),
+                    Err(e) => *result = Err(format!("second run: {e}")),
+                }
+            }
+        }
+    }
     let mut clients: BTreeMap<String, Result<Answers, String>> = clients.into_iter().collect();
     clusters
         .iter()
@@ -231,32 +252,39 @@ async fn start_server(
         })
 }
 
-/// Runs the client Job to completion and reads what it saw.
+/// Whether some serving cluster never answered, with calls enough that this is no chance.
+fn heard_nothing_from(answers: &Answers, serving: &[&str]) -> bool {
+    miss_chance(serving.len(), answers.total()) < MISS_CHANCE
+        && serving.iter().any(|s| !answers.by_cluster.contains_key(*s))
+}
+
+/// Runs client Job number `run` to completion and reads what it saw.
 async fn run_client(
     cluster: &Cluster,
     probe: &Probe,
+    run: u32,
     deadline: Instant,
     wait: Duration,
 ) -> Result<Answers, String> {
-    apply::apply(&cluster.api, &probe.client(), &WriteOptions::default())
+    apply::apply(&cluster.api, &probe.client(run), &WriteOptions::default())
         .await
         .map_err(|e| cluster.explain_write(&e))?;
-    let path = resource::JOB.object_path(Some(&probe.namespace), probe::CLIENT);
+    let job = Probe::client_name(run);
+    let path = resource::JOB.object_path(Some(&probe.namespace), &job);
     let finished = wait_for(cluster, &path, deadline, job_finished).await;
     let failed = match finished {
         Ok(()) => None,
         Err(Waited::Error(e)) => Some(e),
         Err(Waited::Timeout(_)) => {
             return Err(format!(
-                "Job {}/{} did not finish within {}; check that image {} can be pulled (--probe-client-image), or give it longer (--traffic-timeout)",
+                "Job {}/{job} did not finish within {}; check that image {} can be pulled (--probe-client-image), or give it longer (--traffic-timeout)",
                 probe.namespace,
-                probe::CLIENT,
                 crate::duration::display(wait),
                 probe.client_image
             ))
         }
     };
-    let log = read_log(cluster, probe).await?;
+    let log = read_log(cluster, probe, &job).await?;
     match failed {
         // A failed Job's log still says why (its first lines are the requests it made).
         Some(e) => Err(format!("{e}{}", last_line(&log))),
@@ -272,9 +300,9 @@ fn last_line(log: &str) -> String {
         .unwrap_or_default()
 }
 
-async fn read_log(cluster: &Cluster, probe: &Probe) -> Result<String, String> {
+async fn read_log(cluster: &Cluster, probe: &Probe, job: &str) -> Result<String, String> {
     let pods_path = resource::POD.collection_path(Some(&probe.namespace));
-    let selector = format!("job-name={}", probe::CLIENT);
+    let selector = format!("job-name={job}");
     let pods = cluster
         .api
         .list(&pods_path, Some(&selector))
@@ -289,13 +317,7 @@ async fn read_log(cluster: &Cluster, probe: &Probe) -> Result<String, String> {
                 .map(str::to_owned)
         })
         .and_then(|p| p.pointer("/metadata/name").and_then(Value::as_str))
-        .ok_or_else(|| {
-            format!(
-                "Job {}/{} has no pod to read the log of",
-                probe.namespace,
-                probe::CLIENT
-            )
-        })?;
+        .ok_or_else(|| format!("Job {}/{job} has no pod to read the log of", probe.namespace))?;
     let path = with_query(
         &format!("{}/log", resource::POD.object_path(Some(&probe.namespace), pod)),
         &[("container", probe.client_container())],
@@ -503,6 +525,10 @@ pub fn evaluate(names: &[&str], runs: &[ClusterRun], probe: &Probe, found: &[Che
     checks
 }
 
+/// Below this chance of missing a cluster by luck alone, a cluster that never answered
+/// counts as unreachable.
+const MISS_CHANCE: f64 = 0.01;
+
 /// The chance that a cluster gets none of `requests` calls spread at random over `clusters`.
 fn miss_chance(clusters: usize, requests: u32) -> f64 {
     if clusters <= 1 {
@@ -533,8 +559,12 @@ fn run_check(run: &ClusterRun, probe: &Probe) -> Check {
                 .iter()
                 .map(|(cluster, n)| format!("{cluster} {n}"))
                 .collect();
+            let runs = match answers.runs {
+                0 | 1 => String::new(),
+                n => format!(" in {n} runs (the first left a cluster silent)"),
+            };
             let mut message = format!(
-                "client called {} {}: answered by {}",
+                "client called {} {}{runs}: answered by {}",
                 probe.host(),
                 plural(total, "time"),
                 if by.is_empty() {
@@ -602,7 +632,7 @@ fn pair_check(from: &str, to: &str, answers: &Answers, silent: Silent) -> Check 
             Status::Pass,
             format!("{to} answered {count} of {total} calls from {from}"),
         )
-    } else if miss_chance(silent.serving, total) >= 0.01 {
+    } else if miss_chance(silent.serving, total) >= MISS_CHANCE {
         // Calls spread at random: with few of them, missing a cluster proves nothing.
         pair(
             "traffic",
