@@ -966,6 +966,21 @@ fn invalid_cluster_names_are_refused() {
     assert_eq!(snapshot(&dir), before);
 }
 
+/// `certs rotate --cluster CLUSTER --dir DIR --key-type ec-p256` and `extra`.
+fn rotate(env: &Env, cluster: &str, dir: &str, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "rotate",
+        "--cluster",
+        cluster,
+        "--dir",
+        dir,
+        "--key-type",
+        "ec-p256",
+    ];
+    args.extend_from_slice(extra);
+    certs(env, &args)
+}
+
 #[test]
 fn unwritable_directory_is_refused() {
     // Root ignores permission bits; a path under a regular file is unwritable for anyone.
@@ -999,18 +1014,7 @@ fn unwritable_directory_is_refused() {
                 "ec-p256",
             ],
         ),
-        certs(
-            &env,
-            &[
-                "rotate",
-                "--cluster",
-                "a",
-                "--dir",
-                s(&dir),
-                "--key-type",
-                "ec-p256",
-            ],
-        ),
+        rotate(&env, "a", s(&dir), &[]),
     ];
     for run in runs {
         assert_input_error(run, &["a-file", "not writable", "--dir"]);
@@ -1512,19 +1516,7 @@ fn rotate_issues_a_new_intermediate_and_keeps_a_backup() {
     let root = read(&dir.join("root-cert.pem"));
     let b_before = snapshot(&dir.join("b"));
 
-    let run = certs(
-        &env,
-        &[
-            "rotate",
-            "--cluster",
-            "a",
-            "--dir",
-            s(&dir),
-            "--key-type",
-            "ec-p256",
-        ],
-    )
-    .success();
+    let run = rotate(&env, "a", s(&dir), &[]).success();
     assert!(run.stdout.contains("rotated"), "{}", run.stdout);
     let new_ca = read(&dir.join("a/ca-cert.pem"));
     assert_ne!(new_ca, old_ca);
@@ -1564,21 +1556,7 @@ fn rotate_issues_a_new_intermediate_and_keeps_a_backup() {
 
     // With --apply-to, the cluster's cacerts follows.
     reset_counts(&env, &["a", "b"]);
-    let run = certs(
-        &env,
-        &[
-            "rotate",
-            "--cluster",
-            "a",
-            "--dir",
-            s(&dir),
-            "--key-type",
-            "ec-p256",
-            "--apply-to",
-            "a",
-        ],
-    )
-    .success();
+    let run = rotate(&env, "a", s(&dir), &["--apply-to", "a"]).success();
     assert!(run.stdout.contains("configured"), "{}", run.stdout);
     assert_cacerts_matches_dir(&env, "a", &dir.join("a"));
     assert_ne!(read(&dir.join("a/ca-cert.pem")), new_ca);
@@ -1598,52 +1576,17 @@ fn rotate_bad_input_changes_nothing() {
     let dir = certs_dir(&env);
     let before = snapshot(&dir);
     // Nothing to rotate.
-    let run = certs(
-        &env,
-        &[
-            "rotate",
-            "--cluster",
-            "b",
-            "--dir",
-            s(&dir),
-            "--key-type",
-            "ec-p256",
-        ],
-    );
+    let run = rotate(&env, "b", s(&dir), &[]);
     assert_input_error(
         run,
         &["cluster b", "nothing to rotate", "certs intermediate --cluster b"],
     );
     // An unknown context.
-    let run = certs(
-        &env,
-        &[
-            "rotate",
-            "--cluster",
-            "a",
-            "--dir",
-            s(&dir),
-            "--key-type",
-            "ec-p256",
-            "--apply-to",
-            "nope",
-        ],
-    );
+    let run = rotate(&env, "a", s(&dir), &["--apply-to", "nope"]);
     assert_input_error(run, &["nope"]);
     // No root.
     let empty = env.dir.path().join("empty");
-    let run = certs(
-        &env,
-        &[
-            "rotate",
-            "--cluster",
-            "a",
-            "--dir",
-            s(&empty),
-            "--key-type",
-            "ec-p256",
-        ],
-    );
+    let run = rotate(&env, "a", s(&empty), &[]);
     assert_input_error(run, &["no root CA"]);
     assert!(!empty.exists());
     assert_eq!(snapshot(&dir), before);
@@ -1666,40 +1609,12 @@ fn rotate_bad_input_changes_nothing() {
     certs(&env, &["secret", "--contexts", "a", "--dir", s(&other)]).success();
     let live = secret_of(&env, "a").unwrap();
     reset_counts(&env, &["a"]);
-    let run = certs(
-        &env,
-        &[
-            "rotate",
-            "--cluster",
-            "a",
-            "--dir",
-            s(&dir),
-            "--key-type",
-            "ec-p256",
-            "--apply-to",
-            "a",
-        ],
-    );
+    let run = rotate(&env, "a", s(&dir), &["--apply-to", "a"]);
     assert_input_error(run, &["cluster a", "different root", "--force"]);
     assert_eq!(snapshot(&dir), before, "no files rotated");
     assert_no_writes(&env, &["a"]);
     assert_eq!(secret_of(&env, "a").unwrap()["data"], live["data"]);
-    let run = certs(
-        &env,
-        &[
-            "rotate",
-            "--cluster",
-            "a",
-            "--dir",
-            s(&dir),
-            "--key-type",
-            "ec-p256",
-            "--apply-to",
-            "a",
-            "--force",
-        ],
-    )
-    .success();
+    let run = rotate(&env, "a", s(&dir), &["--apply-to", "a", "--force"]).success();
     assert!(run.stderr.contains("istiod must restart"), "{}", run.stderr);
     assert_cacerts_matches_dir(&env, "a", &dir.join("a"));
 }

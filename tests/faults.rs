@@ -114,6 +114,29 @@ fn other(cluster: &str) -> &'static str {
     }
 }
 
+/// Someone else's field manager owns b's east-west Gateway (its class) already.
+fn eastwest_owned_by_other(env: &Env) {
+    let yaml = env
+        .mesh(&["expose", "--generate", "--network", "network-b"])
+        .success()
+        .stdout;
+    apply_as_other(
+        env,
+        &yaml.replace(
+            "gatewayClassName: istio-eastwest",
+            "gatewayClassName: someone-elses",
+        ),
+    );
+}
+
+/// Exit 0 when retries get through the fault (throttling, a burst, resets), else 1.
+fn retried_faults_pass(kind: Kind) -> Option<i32> {
+    Some(match kind {
+        Kind::Throttle | Kind::Burst503 | Kind::Reset => 0,
+        _ => 1,
+    })
+}
+
 /// Applies `yaml` to cluster `b` as field manager `other`.
 fn apply_as_other(env: &Env, yaml: &str) {
     env.kubectl_stdin(
@@ -163,26 +186,9 @@ fn expose_cmd() -> Cmd {
         hit: ("PATCH", "gateways/istio-eastwest"),
         deny: ("patch", "gateways"),
         objects: |_| vec![GATEWAYS_NS.to_string(), GATEWAY.to_string()],
-        conflict: Some(|env| {
-            let yaml = env
-                .mesh(&["expose", "--generate", "--network", "network-b"])
-                .success()
-                .stdout;
-            apply_as_other(
-                env,
-                &yaml.replace(
-                    "gatewayClassName: istio-eastwest",
-                    "gatewayClassName: someone-elses",
-                ),
-            );
-        }),
+        conflict: Some(eastwest_owned_by_other),
         no_address: Some(|env| env.cluster("b").set_address_delay(None)),
-        expect: |kind| {
-            Some(match kind {
-                Kind::Throttle | Kind::Burst503 | Kind::Reset => 0,
-                _ => 1,
-            })
-        },
+        expect: retried_faults_pass,
         not_applicable: |_| "",
         slow_only: None,
     }
@@ -271,12 +277,7 @@ fn link_cmd() -> Cmd {
             );
         }),
         no_address: Some(strip_address),
-        expect: |kind| {
-            Some(match kind {
-                Kind::Throttle | Kind::Burst503 | Kind::Reset => 0,
-                _ => 1,
-            })
-        },
+        expect: retried_faults_pass,
         not_applicable: |_| "",
         slow_only: None,
     }
@@ -363,26 +364,9 @@ fn up_cmd() -> Cmd {
                 peer_path(other(cluster)),
             ]
         },
-        conflict: Some(|env| {
-            let yaml = env
-                .mesh(&["expose", "--generate", "--network", "network-b"])
-                .success()
-                .stdout;
-            apply_as_other(
-                env,
-                &yaml.replace(
-                    "gatewayClassName: istio-eastwest",
-                    "gatewayClassName: someone-elses",
-                ),
-            );
-        }),
+        conflict: Some(eastwest_owned_by_other),
         no_address: Some(|env| env.cluster("b").set_address_delay(None)),
-        expect: |kind| {
-            Some(match kind {
-                Kind::Throttle | Kind::Burst503 | Kind::Reset => 0,
-                _ => 1,
-            })
-        },
+        expect: retried_faults_pass,
         not_applicable: |_| "",
         slow_only: Some("gateways/istio-eastwest"),
     }

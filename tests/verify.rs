@@ -8,6 +8,15 @@ use common::*;
 use mesh_testkit::{ClusterSpec, IstioSeed};
 use serde_json::{json, Value};
 
+/// Clusters a and b with these Istio installs.
+fn seeded(a: IstioSeed, b: IstioSeed) -> Env {
+    let spec = |seed| ClusterSpec {
+        istio: Some(seed),
+        ..Default::default()
+    };
+    start(vec![("a".into(), spec(a)), ("b".into(), spec(b))])
+}
+
 fn verify(env: &Env, args: &[&str]) -> (i32, Vec<Value>) {
     let mut full = vec!["verify", "-o", "json"];
     full.extend(args.iter());
@@ -311,22 +320,10 @@ fn gateway_without_address_is_not_ready() {
 
 #[test]
 fn differing_trust_domains_need_skip_validation() {
-    let env = start(vec![
-        (
-            "a".into(),
-            ClusterSpec {
-                istio: Some(IstioSeed::network("net-a").trust_domain("a.local")),
-                ..Default::default()
-            },
-        ),
-        (
-            "b".into(),
-            ClusterSpec {
-                istio: Some(IstioSeed::network("net-b").trust_domain("b.local")),
-                ..Default::default()
-            },
-        ),
-    ]);
+    let env = seeded(
+        IstioSeed::network("net-a").trust_domain("a.local"),
+        IstioSeed::network("net-b").trust_domain("b.local"),
+    );
     let env = healthy(env, &["a", "b"]);
     let (code, checks) = verify(&env, &["--contexts", "a,b"]);
     assert_eq!(code, 1);
@@ -363,22 +360,10 @@ fn differing_trust_domains_need_skip_validation() {
 
 #[test]
 fn mesh_ids_must_agree() {
-    let env = start(vec![
-        (
-            "a".into(),
-            ClusterSpec {
-                istio: Some(IstioSeed::network("net-a").mesh_id("mesh-1")),
-                ..Default::default()
-            },
-        ),
-        (
-            "b".into(),
-            ClusterSpec {
-                istio: Some(IstioSeed::network("net-b").mesh_id("mesh-2")),
-                ..Default::default()
-            },
-        ),
-    ]);
+    let env = seeded(
+        IstioSeed::network("net-a").mesh_id("mesh-1"),
+        IstioSeed::network("net-b").mesh_id("mesh-2"),
+    );
     let env = healthy(env, &["a", "b"]);
     let (code, checks) = verify(&env, &["--contexts", "a,b"]);
     assert_eq!(code, 1);
