@@ -360,6 +360,21 @@ fn keep_probe_leaves_the_namespace_and_says_how_to_remove_it() {
             .count(),
         2
     );
+    // A later run cleans up after itself, leaves the kept namespace alone and points at it.
+    let (code, doc) = traffic(&env, &["--contexts", "a,b", "--probe-requests", "2"]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(probe_namespaces(&env, "a"), kept);
+    let checks = traffic_checks(&doc);
+    let left = checks
+        .iter()
+        .find(|c| c["id"] == "traffic-cleanup" && c["cluster"] == "b")
+        .unwrap();
+    assert_eq!(left["status"], "warn");
+    assert!(left["message"].as_str().unwrap().ends_with(&kept[0]), "{left:#}");
+    assert_eq!(
+        left["hint"],
+        format!("kubectl --context b delete namespace {}", kept[0])
+    );
 }
 
 #[test]

@@ -417,23 +417,39 @@ fn conditions(object: &Value) -> impl Iterator<Item = &Value> {
 }
 
 /// Deletes the probe namespace, but only one that carries the probe label: a namespace of
-/// the same name we did not create is left alone.
-async fn cleanup(cluster: &Cluster, namespace: &str) -> Result<bool, String> {
+/// the same name we did not create is left alone. Returns the older probe namespaces still
+/// in the cluster (kept with --keep-probe, or left by a killed run), which it does not touch.
+async fn cleanup(cluster: &Cluster, namespace: &str) -> Result<Vec<String>, String> {
     let path = resource::NAMESPACE.object_path(None, namespace);
     let live = cluster.api.get(&path).await.map_err(|e| cluster.explain(&e))?;
-    let ours = live
-        .as_ref()
-        .and_then(|ns| ns.pointer(&format!("/metadata/labels/{}", PROBE_LABEL.replace('/', "~1"))))
-        .and_then(Value::as_str)
-        == Some("true");
-    if !ours {
-        return Ok(false);
+    if live.as_ref().is_some_and(is_probe) {
+        cluster
+            .api
+            .delete(&path, false)
+            .await
+            .map_err(|e| cluster.explain(&e))?;
     }
-    cluster
+    let selector = format!("{PROBE_LABEL}=true");
+    let probes = cluster
         .api
-        .delete(&path, false)
+        .list(&resource::NAMESPACE.collection_path(None), Some(&selector))
         .await
-        .map_err(|e| cluster.explain(&e))
+        .map_err(|e| cluster.explain(&e))?;
+    Ok(probes
+        .iter()
+        .filter(|ns| ns.pointer("/metadata/deletionTimestamp").is_none())
+        .filter_map(|ns| ns.pointer("/metadata/name").and_then(Value::as_str))
+        .filter(|name| *name != namespace)
+        .map(str::to_owned)
+        .collect())
+}
+
+fn is_probe(namespace: &Value) -> bool {
+    namespace
+        .pointer("/metadata/labels")
+        .and_then(|l| l.get(PROBE_LABEL))
+        .and_then(Value::as_str)
+        == Some("true")
 }
 
 fn cluster_check(cluster: &str, status: Status, message: impl Into<String>) -> Check {
@@ -471,24 +487,37 @@ fn kept_check(namespace: &str, clusters: &[&Cluster]) -> Check {
     )
 }
 
-/// Only failures are reported: a clean-up that worked is not news.
-fn cleanup_checks(clusters: &[&Cluster], results: Vec<Result<bool, String>>, namespace: &str) -> Vec<Check> {
+/// Only what is left is reported: a clean-up that worked is not news.
+fn cleanup_checks(
+    clusters: &[&Cluster],
+    results: Vec<Result<Vec<String>, String>>,
+    namespace: &str,
+) -> Vec<Check> {
     clusters
         .iter()
         .zip(results)
-        .filter_map(|(c, r)| {
-            let error = r.err()?;
-            let mut check = cluster_check(
-                &c.name,
-                Status::Warn,
-                format!("could not remove namespace {namespace}: {error}"),
-            );
-            check.id = "traffic-cleanup";
-            check.hint = Some(format!(
-                "kubectl --context {} delete namespace {namespace}",
-                c.context
-            ));
-            Some(check)
+        .filter_map(|(c, result)| {
+            let (message, left) = match result {
+                Err(error) => (
+                    format!("could not remove namespace {namespace}: {error}"),
+                    vec![namespace.to_string()],
+                ),
+                Ok(older) if older.is_empty() => return None,
+                Ok(older) => (
+                    format!(
+                        "older probe namespaces remain (from --keep-probe or an interrupted run): {}",
+                        older.join(", ")
+                    ),
+                    older,
+                ),
+            };
+            Some(
+                check("traffic-cleanup", &c.name, Status::Warn, message).hint(format!(
+                    "kubectl --context {} delete namespace {}",
+                    c.context,
+                    left.join(" ")
+                )),
+            )
         })
         .collect()
 }
