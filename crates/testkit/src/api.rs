@@ -10,7 +10,7 @@ use http::Method;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use crate::apply::{self, Writer};
+use crate::apply::{self, ManagerEntry, Writer};
 use crate::fields::Scope;
 use crate::meta;
 use crate::patch;
@@ -474,24 +474,31 @@ fn server_side_apply(st: &mut Store, req: &ApiRequest) -> Result<Reply, ApiError
     }
     let mut applied = decode(req)?;
     normalize(req, &mut applied, Some(req.name()))?;
-    let old = st.get(def, req.ns(), req.name()).cloned();
-    if let Some(old) = &old {
-        check_rv(def, &old.obj, &applied, req.name())?;
-    } else {
-        if req.scope() == Scope::Status {
-            return Err(ApiError::not_found(def, req.name()));
+    // Computed against the live object in place (no copy of it), then committed.
+    let (obj, managers, existed) = {
+        let old = st.get(def, req.ns(), req.name());
+        if let Some(old) = old {
+            check_rv(def, &old.obj, &applied, req.name())?;
+        } else {
+            if req.scope() == Scope::Status {
+                return Err(ApiError::not_found(def, req.name()));
+            }
+            admit_new(st, def, &applied)?;
         }
-        admit_new(st, def, &applied)?;
-    }
-    let (live, managers) = match &old {
-        Some(o) => (o.obj.clone(), o.managers.clone()),
-        None => (apply::skeleton(&applied), Vec::new()),
+        let skeleton;
+        let (live, managers): (&Value, &[ManagerEntry]) = match old {
+            Some(o) => (&o.obj, &o.managers),
+            None => {
+                skeleton = apply::skeleton(&applied);
+                (&skeleton, &[])
+            }
+        };
+        let (manager, av) = (req.manager(), def.api_version());
+        let force = req.q("force") == "true";
+        let (obj, managers) = apply::apply(live, managers, &applied, &writer(req, &manager, &av), force)?;
+        (confine(req, live, obj), managers, old.is_some())
     };
-    let (manager, av) = (req.manager(), def.api_version());
-    let force = req.q("force") == "true";
-    let (obj, managers) = apply::apply(&live, &managers, &applied, &writer(req, &manager, &av), force)?;
-    let obj = confine(req, &live, obj);
-    let code = if old.is_some() { 200 } else { 201 };
+    let code = if existed { 200 } else { 201 };
     Ok(Reply::Json(code, st.commit(def, obj, managers, req.dry_run())))
 }
 

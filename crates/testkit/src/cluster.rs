@@ -111,12 +111,11 @@ pub(crate) fn write_locked(
     } else if store::namespace_of(&obj).is_empty() {
         obj["metadata"]["namespace"] = "default".into();
     }
-    let old = st
-        .get(def, store::namespace_of(&obj), store::name_of(&obj))
-        .cloned();
-    let (old_obj, old_managers) = old
-        .map(|s| (s.obj, s.managers))
-        .unwrap_or((Value::Null, Vec::new()));
+    let old = st.get(def, store::namespace_of(&obj), store::name_of(&obj));
+    let (old_obj, old_managers) = match old {
+        Some(s) => (&s.obj, s.managers.as_slice()),
+        None => (&Value::Null, &[][..]),
+    };
     let scope = if subresource == "status" {
         Scope::Status
     } else {
@@ -128,7 +127,7 @@ pub(crate) fn write_locked(
         subresource,
         scope,
     };
-    let managers = apply::update(&old_obj, &obj, &old_managers, &w);
+    let managers = apply::update(old_obj, &obj, old_managers, &w);
     Ok(st.commit(def, obj, managers, false))
 }
 
