@@ -402,7 +402,7 @@ fn through_kubectl_with_a_human_report() {
         .success();
     assert!(
         run.stdout
-            .contains("traffic (row: client, column: answering cluster, calls answered)"),
+            .contains("traffic (row: client, column: answering cluster, calls answered; -: not probed)"),
         "{}",
         run.stdout
     );

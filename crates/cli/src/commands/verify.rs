@@ -310,7 +310,7 @@ fn human(checks: &[Check], names: &[String], colour: bool) -> String {
     pair_section(&mut out, "links (row: from, column: to)", &links, names, colour);
     pair_section(
         &mut out,
-        "traffic (row: client, column: answering cluster, calls answered)",
+        "traffic (row: client, column: answering cluster, calls answered; -: not probed)",
         &traffic,
         names,
         colour,
