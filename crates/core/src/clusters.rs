@@ -98,6 +98,16 @@ pub fn select(
     Ok(refs)
 }
 
+/// The `--contexts` entry that names a cluster: `name=context` when it is named apart from
+/// its context, so that printed fixes run as they are.
+pub fn contexts_entry(name: &str, context: &str) -> String {
+    if name == context {
+        name.to_string()
+    } else {
+        format!("{name}={context}")
+    }
+}
+
 /// A cluster ready to be talked to.
 #[derive(Clone)]
 pub struct Cluster {

@@ -534,11 +534,7 @@ fn link_check(from: &Derived, to: &Derived, options: &VerifyOptions) -> Check {
 
 /// `name=context` when a cluster is named apart from its context, so that fixes run as printed.
 fn ctx_ref(d: &Derived) -> String {
-    if d.facts.name == d.facts.context {
-        d.facts.name.clone()
-    } else {
-        format!("{}={}", d.facts.name, d.facts.context)
-    }
+    crate::clusters::contexts_entry(&d.facts.name, &d.facts.context)
 }
 
 fn find_link<'a>(source: &'a Derived, target: &str, options: &VerifyOptions) -> Option<&'a Value> {

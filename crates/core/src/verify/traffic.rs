@@ -58,8 +58,6 @@ impl Default for TrafficOptions {
 #[derive(Debug, Clone)]
 pub struct TrafficReport {
     pub checks: Vec<Check>,
-    /// The temporary namespace (the same in every cluster).
-    pub namespace: String,
     /// The run was interrupted; the probe was still cleaned up.
     pub interrupted: bool,
 }
@@ -112,7 +110,6 @@ pub async fn run(
     }
     TrafficReport {
         checks,
-        namespace: probe.namespace,
         interrupted: outcome.is_none(),
     }
 }
@@ -459,13 +456,7 @@ fn cluster_check(cluster: &str, status: Status, message: impl Into<String>) -> C
 fn interrupted_check(clusters: &[Cluster], options: &TrafficOptions) -> Check {
     let refs: Vec<String> = clusters
         .iter()
-        .map(|c| {
-            if c.name == c.context {
-                c.name.clone()
-            } else {
-                format!("{}={}", c.name, c.context)
-            }
-        })
+        .map(|c| crate::clusters::contexts_entry(&c.name, &c.context))
         .collect();
     global("traffic", Status::Fail, "interrupted before the probe finished").hint(format!(
         "kubectl mesh verify --contexts {} --flavor {} --traffic",
