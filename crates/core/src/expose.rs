@@ -232,7 +232,7 @@ pub fn is_programmed(object: &Value) -> bool {
         })
 }
 
-async fn current_address(api: &ApiClient, readiness: &Readiness) -> Option<String> {
+pub async fn current_address(api: &ApiClient, readiness: &Readiness) -> Option<String> {
     api.get(&readiness.path())
         .await
         .ok()

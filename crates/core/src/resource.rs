@@ -36,6 +36,8 @@ pub const VIRTUAL_SERVICE: Kind = kind(
     true,
 );
 pub const SAIL_ISTIO: Kind = kind("sailoperator.io/v1", "Istio", "istios", false);
+pub const SAIL_ISTIO_CNI: Kind = kind("sailoperator.io/v1", "IstioCNI", "istiocnis", false);
+pub const SAIL_ZTUNNEL: Kind = kind("sailoperator.io/v1", "ZTunnel", "ztunnels", false);
 
 pub const GATEWAY_API: &str = "gateway.networking.k8s.io/v1";
 const RBAC: &str = "rbac.authorization.k8s.io/v1";
@@ -56,6 +58,8 @@ const KNOWN: &[Kind] = &[
     ISTIO_GATEWAY,
     VIRTUAL_SERVICE,
     SAIL_ISTIO,
+    SAIL_ISTIO_CNI,
+    SAIL_ZTUNNEL,
 ];
 
 const fn core(kind: &'static str, plural: &'static str, namespaced: bool) -> Kind {

@@ -29,6 +29,20 @@ struct File {
     certs: Option<CertsFile>,
     #[serde(default)]
     installer: Option<String>,
+    #[serde(default)]
+    solo: Option<SoloFile>,
+}
+
+/// Solo's distribution of Istio (flavour ambient-peering installed with helm).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct SoloFile {
+    #[serde(default)]
+    hub: Option<String>,
+    #[serde(default)]
+    tag: Option<String>,
+    #[serde(default, alias = "license_file")]
+    license_file: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -121,6 +135,19 @@ pub struct Topology {
     pub key_type: String,
     pub root_cert: Option<String>,
     pub root_key: Option<String>,
+    /// Solo's image repository and tag, and where its licence key is (flavour ambient-peering).
+    pub solo: SoloSettings,
+    /// The folder of the topology file: relative paths in it are relative to it.
+    pub base_dir: std::path::PathBuf,
+}
+
+/// The `solo` section of the topology file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SoloSettings {
+    pub hub: Option<String>,
+    pub tag: Option<String>,
+    /// A file holding the licence key; `SOLO_LICENSE_KEY` is used when absent.
+    pub license_file: Option<String>,
 }
 
 impl Topology {
@@ -129,7 +156,16 @@ impl Topology {
             InputError::new(format!("cannot read topology file {}: {e}", path.display()))
                 .with_hint("pass -f with the path of your mesh.yaml")
         })?;
-        Topology::parse(&text, &path.display().to_string())
+        let mut topology = Topology::parse(&text, &path.display().to_string())?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            topology.base_dir = dir.to_path_buf();
+        }
+        Ok(topology)
+    }
+
+    /// `path` from the file, relative to the file's folder unless absolute.
+    pub fn resolve(&self, path: &str) -> std::path::PathBuf {
+        self.base_dir.join(path)
     }
 
     /// Parses and validates `text`; `file` names it in errors.
@@ -160,9 +196,11 @@ const TOP_KEYS: &[&str] = &[
     "trustDomain",
     "certs",
     "installer",
+    "solo",
 ];
 const CONTEXT_KEYS: &[&str] = &["network", "cluster", "trustDomain"];
 const CERTS_KEYS: &[&str] = &["dir", "keyType", "rootCert", "rootKey"];
+const SOLO_KEYS: &[&str] = &["hub", "tag", "licenseFile"];
 
 fn syntax_error(file: &str, text: &str, error: &serde_yaml_ng::Error) -> InputError {
     let message = error.to_string();
@@ -180,7 +218,7 @@ fn syntax_error(file: &str, text: &str, error: &serde_yaml_ng::Error) -> InputEr
     }
     // serde says "unknown field `netwrk`, expected one of ..."; name the nearest valid key.
     let hint = unknown_field(&message).map(|field| {
-        let candidates = TOP_KEYS.iter().chain(CONTEXT_KEYS).chain(CERTS_KEYS);
+        let candidates = TOP_KEYS.iter().chain(CONTEXT_KEYS).chain(CERTS_KEYS).chain(SOLO_KEYS);
         match candidates
             .min_by_key(|k| distance(&field, k))
             .filter(|k| distance(&field, k) <= 3)
@@ -291,6 +329,7 @@ fn validate(raw: File, text: &str, file: &str) -> Result<Topology, InputError> {
             )
         }
     };
+    check_supported(flavor, model, installer, &at)?;
     let default_td = raw.trust_domain.clone().unwrap_or_else(|| "cluster.local".into());
     let mut members: Vec<Member> = Vec::new();
     for (context, spec) in &raw.contexts {
@@ -379,7 +418,45 @@ fn validate(raw: File, text: &str, file: &str) -> Result<Topology, InputError> {
         key_type: certs.key_type.unwrap_or_else(|| "rsa-4096".into()),
         root_cert: certs.root_cert,
         root_key: certs.root_key,
+        solo: raw
+            .solo
+            .map(|s| SoloSettings {
+                hub: s.hub,
+                tag: s.tag,
+                license_file: s.license_file,
+            })
+            .unwrap_or_default(),
+        base_dir: std::path::PathBuf::from("."),
     })
+}
+
+/// Combinations upstream does not support are refused rather than half-installed.
+fn check_supported(
+    flavor: Flavor,
+    model: Model,
+    installer: Installer,
+    at: &dyn Fn(&str) -> String,
+) -> Result<(), InputError> {
+    if model == Model::PrimaryRemote && flavor != Flavor::Sidecar {
+        // Istio 1.30's ambient multicluster supports multi-primary only (istio.io
+        // docs/ambient/install/multicluster has no primary-remote guide), and the remote
+        // profile would replace the ambient one; Solo's peering links primaries.
+        return Err(InputError::new(format!(
+            "{}: flavor {flavor} does not support model primary-remote",
+            at("model")
+        ))
+        .with_hint("use model: multi-primary with an ambient flavour, or flavor: sidecar for primary-remote"));
+    }
+    if installer == Installer::Sail && flavor == Flavor::AmbientPeering {
+        // The Sail operator installs upstream Istio: its Istio CRD (sail-operator 1.30.3,
+        // chart/crds/sailoperator.io_istios.yaml) has no `values.platforms` and no licence.
+        return Err(InputError::new(format!(
+            "{}: installer sail cannot install flavor ambient-peering (Solo's distribution)",
+            at("installer")
+        ))
+        .with_hint("use installer: helm (with a `solo:` section), or flavor: ambient for upstream Istio"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -415,6 +492,48 @@ mod tests {
     }
 
     #[test]
+    fn unsupported_combinations_are_refused() {
+        let err = Topology::parse(
+            "mesh_id: m\nmodel: primary-remote\nprimary: a\ncontexts:\n  a: {network: n}\n  b: {network: n}\n",
+            "f",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.message,
+            "f:2:1: flavor ambient-peering does not support model primary-remote"
+        );
+        let err = Topology::parse(
+            "mesh_id: m\nflavor: ambient\nmodel: primary-remote\nprimary: a\ncontexts:\n  a: {network: n}\n",
+            "f",
+        )
+        .unwrap_err();
+        assert!(err.message.contains("flavor ambient does not support model primary-remote"), "{err}");
+        let err = Topology::parse("mesh_id: m\ninstaller: sail\ncontexts:\n  a: {network: n}\n", "f").unwrap_err();
+        assert!(err.message.contains("installer sail cannot install flavor ambient-peering"), "{err}");
+        assert!(err.hint.unwrap().contains("installer: helm"));
+    }
+
+    #[test]
+    fn solo_section_and_paths_relative_to_the_file() {
+        let dir = std::env::temp_dir().join(format!("topology-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("mesh.yaml");
+        std::fs::write(
+            &path,
+            "mesh_id: m\nsolo: {hub: repo.example/solo, tag: 1.30.3-solo, license_file: solo.key}\ncontexts:\n  a: {network: n}\n",
+        )
+        .unwrap();
+        let t = Topology::load(&path).unwrap();
+        assert_eq!(t.solo.hub.as_deref(), Some("repo.example/solo"));
+        assert_eq!(t.solo.tag.as_deref(), Some("1.30.3-solo"));
+        assert_eq!(t.resolve("solo.key"), dir.join("solo.key"));
+        assert_eq!(t.resolve("/abs/key"), std::path::PathBuf::from("/abs/key"));
+        std::fs::remove_dir_all(&dir).unwrap();
+        let err = Topology::parse("mesh_id: m\nsolo: {hubb: x}\ncontexts:\n  a: {network: n}\n", "f").unwrap_err();
+        assert_eq!(err.hint.as_deref(), Some("unknown key `hubb`: did you mean `hub`?"));
+    }
+
+    #[test]
     fn errors_name_file_line_column_and_nearest_key() {
         let err = Topology::parse("mesh_id: m\ncontexts:\n  a: {netwrk: n1}\n", "mesh.yaml").unwrap_err();
         assert!(err.message.starts_with("mesh.yaml:3:"), "{err}");
@@ -443,7 +562,7 @@ mod tests {
         .unwrap_err();
         assert!(err.message.contains("cluster a is listed twice"), "{err}");
         let err = Topology::parse(
-            "mesh_id: m\nmodel: primary-remote\ncontexts:\n  a: {network: n}\n",
+            "mesh_id: m\nflavor: sidecar\nmodel: primary-remote\ncontexts:\n  a: {network: n}\n",
             "f",
         )
         .unwrap_err();

@@ -21,7 +21,8 @@ use crate::report::{ClusterReport, NoProgress, Outcome, Progress};
 use crate::resource::{self, Kind, ObjectRef};
 use crate::resources::cacerts as cacerts_secret;
 use crate::resources::eastwest::{EastWest, Flavor};
-use crate::resources::install::{self, Remote};
+use crate::resources::install::{self, HelmRelease, Plan as InstallPlan, Remote, Solo};
+use crate::resources::peering::Target;
 use crate::topology::{Installer, Model, Topology};
 use crate::verify::{self, LinkMode, Status, VerifyOptions};
 use crate::{namespaces, parallel, InputError};
@@ -71,6 +72,10 @@ pub struct UpOptions {
     pub helm: String,
     /// Where helm values files are written.
     pub values_dir: PathBuf,
+    /// The helm repository (or OCI prefix) charts come from: `<chart_repo>/istiod`.
+    pub chart_repo: String,
+    /// Solo's images and licence ([`preflight`]).
+    pub solo: Option<Solo>,
     pub timeout: Duration,
     /// `--prune-removed`: how to reach clusters that left the file, to remove what `up`
     /// created in them. Without it, they are only unlinked from the others.
@@ -257,9 +262,46 @@ async fn network_labels(
     .await
 }
 
-/// Install configuration per cluster: helm values (and `helm upgrade --install`), or a Sail CR.
-/// `remotes`: install the remotes of a primary-remote mesh (which need the primary's
-/// address), else every other cluster.
+/// What `up` needs before touching anything: Solo's images and licence for ambient-peering
+/// installed with helm. Checked before any file or cluster is written.
+pub fn preflight(topology: &Topology) -> Result<Option<Solo>, InputError> {
+    if topology.installer != Installer::Helm || topology.flavor != Flavor::AmbientPeering {
+        return Ok(None);
+    }
+    let settings = &topology.solo;
+    let missing = |key: &str, example: &str| {
+        InputError::new(format!(
+            "flavor ambient-peering installs Solo's distribution of Istio: the topology file needs solo.{key}"
+        ))
+        .with_hint(format!(
+            "add `solo: {{hub: <Solo image repository>, tag: <version>-solo, licenseFile: <path>}}` ({example}), or set installer: none if Istio is installed already"
+        ))
+    };
+    let hub = settings.hub.clone().ok_or_else(|| missing("hub", "the repository from Solo's support article"))?;
+    let tag = settings.tag.clone().ok_or_else(|| missing("tag", "e.g. 1.30.3-solo"))?;
+    let license = match &settings.license_file {
+        Some(file) => {
+            let path = topology.resolve(file);
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                InputError::new(format!("cannot read solo.licenseFile {}: {e}", path.display()))
+                    .with_hint("licenseFile is relative to the topology file's folder")
+            })?;
+            text.trim().to_string()
+        }
+        None => std::env::var("SOLO_LICENSE_KEY").unwrap_or_default().trim().to_string(),
+    };
+    if license.is_empty() {
+        return Err(InputError::new(
+            "flavor ambient-peering needs Solo's licence key (peering is an enterprise feature)",
+        )
+        .with_hint("set solo.licenseFile in the topology file, or export SOLO_LICENSE_KEY"));
+    }
+    Ok(Some(Solo { hub, tag, license }))
+}
+
+/// Install configuration per cluster: helm values (and `helm upgrade --install`), or Sail
+/// resources. `remotes`: install the remotes of a primary-remote mesh (which need the
+/// primary's address), else every other cluster.
 async fn install_step(
     topology: &Topology,
     clusters: &[Cluster],
@@ -285,29 +327,78 @@ async fn install_step(
             false => vec![StepRow::new("install", "all", "skipped (installer: none)")],
         };
     }
+    if remotes && remote.is_none() {
+        return chosen
+            .iter()
+            .map(|c| {
+                StepRow::failed(
+                    "install",
+                    &c.name,
+                    "skipped: the primary's east-west gateway has no address, and a remote needs it (see the expose row)",
+                )
+            })
+            .collect();
+    }
     parallel::map_bounded(chosen, options.parallel, |cluster| async move {
         let Some(member) = topology.member(&cluster.name) else {
             return StepRow::failed("install", &cluster.name, "not in the topology");
         };
         let remote = remote.filter(|_| install::is_remote(topology, member));
-        match topology.installer {
-            Installer::Sail => {
-                let cr = install::sail_istio(topology, member, remote);
-                match apply::apply(&cluster.api, &cr, write).await {
-                    Ok(outcome) => StepRow::new("install", &cluster.name, format!("{outcome} (Istio CR)")),
-                    Err(e) => StepRow::failed("install", &cluster.name, cluster.explain_write(&e)),
-                }
-            }
-            _ => helm_install(topology, member, remote, cluster, write, options).await,
+        match install::plan(topology, member, remote, options.solo.as_ref()) {
+            InstallPlan::None => StepRow::new("install", &cluster.name, "skipped (installer: none)"),
+            InstallPlan::Sail(objects) => sail_install(cluster, &objects, write).await,
+            InstallPlan::Helm(releases) => helm_install(member, &releases, cluster, write, options).await,
         }
     })
     .await
 }
 
+async fn sail_install(cluster: &Cluster, objects: &[Value], write: &WriteOptions) -> StepRow {
+    let mut done = Vec::new();
+    for object in objects {
+        let what = ObjectRef::of(object);
+        match apply::apply(&cluster.api, object, write).await {
+            Ok(outcome) => done.push(format!("{what} {outcome}")),
+            Err(e) => return StepRow::failed("install", &cluster.name, cluster.explain_write(&e)),
+        }
+    }
+    StepRow::new("install", &cluster.name, done.join(", "))
+}
+
+/// Writes one values file; a file holding a secret is 0600 in a 0700 folder.
+fn write_values(dir: &std::path::Path, release: &HelmRelease) -> Result<PathBuf, String> {
+    let file = dir.join(format!("{}.values.yaml", release.release));
+    let text = serde_yaml_ng::to_string(&release.values)
+        .map_err(|e| format!("cannot serialise the values of {}: {e}", release.release))?;
+    write_file(&file, &text, release.secret).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+    Ok(file)
+}
+
+/// Writes `text` to `path`; `private`: readable by its owner only, whatever the umask, and
+/// the folder too (the key files of `certs` follow the same rule).
+fn write_file(path: &std::path::Path, text: &str, private: bool) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if !private {
+        return std::fs::write(path, text);
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    // An existing file keeps its mode through open(): set it explicitly.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    file.write_all(text.as_bytes())
+}
+
 async fn helm_install(
-    topology: &Topology,
     member: &crate::topology::Member,
-    remote: Option<&Remote>,
+    releases: &[HelmRelease],
     cluster: &Cluster,
     write: &WriteOptions,
     options: &UpOptions,
@@ -321,53 +412,19 @@ async fn helm_install(
         );
     }
     let mut done = Vec::new();
-    for (release, chart, values) in install::helm_releases(topology, member, remote) {
-        let file = dir.join(format!("{release}.values.yaml"));
-        let text = serde_yaml_ng::to_string(&values).unwrap_or_default();
-        if let Err(e) = std::fs::write(&file, text) {
-            return StepRow::failed(
-                "install",
-                &cluster.name,
-                format!("cannot write {}: {e}", file.display()),
-            );
-        }
+    for release in releases {
+        let file = match write_values(&dir, release) {
+            Ok(file) => file,
+            Err(e) => return StepRow::failed("install", &cluster.name, e),
+        };
         if write.dry_run != DryRun::None {
-            done.push(release);
+            done.push(release.release);
             continue;
         }
-        let mut command = tokio::process::Command::new(&options.helm);
-        command.args(["upgrade", "--install", release, &format!("istio/{chart}")]);
-        command.args([
-            "--kube-context",
-            &cluster.context,
-            "--namespace",
-            ISTIO_SYSTEM,
-            "--create-namespace",
-            "--values",
-        ]);
-        command.arg(&file);
-        let output = match command.output().await {
-            Ok(output) => output,
-            Err(e) => {
-                return StepRow::failed(
-                    "install",
-                    &cluster.name,
-                    format!(
-                        "cannot run {}: {e}; install helm, or set installer: none",
-                        options.helm
-                    ),
-                );
-            }
-        };
-        if !output.status.success() {
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            return StepRow::failed(
-                "install",
-                &cluster.name,
-                format!("helm upgrade --install {release} failed: {}", stderr.trim()),
-            );
+        if let Err(e) = run_helm(release, &file, cluster, options).await {
+            return StepRow::failed("install", &cluster.name, e);
         }
-        done.push(release);
+        done.push(release.release);
     }
     let verb = if write.dry_run == DryRun::None {
         "installed"
@@ -379,6 +436,45 @@ async fn helm_install(
         &cluster.name,
         format!("{verb} {} (values in {})", done.join(", "), dir.display()),
     )
+}
+
+async fn run_helm(
+    release: &HelmRelease,
+    values: &std::path::Path,
+    cluster: &Cluster,
+    options: &UpOptions,
+) -> Result<(), String> {
+    let mut command = tokio::process::Command::new(&options.helm);
+    command.args([
+        "upgrade",
+        "--install",
+        release.release,
+        &format!("{}/{}", options.chart_repo, release.chart),
+    ]);
+    command.args([
+        "--kube-context",
+        &cluster.context,
+        "--namespace",
+        ISTIO_SYSTEM,
+        "--create-namespace",
+        "--values",
+    ]);
+    command.arg(values);
+    let output = command.output().await.map_err(|e| {
+        format!(
+            "cannot run {}: {e}; install helm, or set installer: none",
+            options.helm
+        )
+    })?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(format!(
+            "helm upgrade --install {} failed: {}",
+            release.release,
+            stderr.trim()
+        ));
+    }
+    Ok(())
 }
 
 /// The expose rows, and the primary's east-west address (primary-remote remotes need it).
@@ -731,7 +827,7 @@ async fn probe(clusters: &[Cluster], limit: usize) -> (Vec<Cluster>, Vec<StepRow
 }
 
 /// What `down` deletes, in order: dependants before what they depend on, namespaces last.
-const DOWN_KINDS: [Kind; 14] = [
+const DOWN_KINDS: [Kind; 16] = [
     resource::GATEWAY,
     resource::ISTIO_GATEWAY,
     resource::VIRTUAL_SERVICE,
@@ -744,6 +840,8 @@ const DOWN_KINDS: [Kind; 14] = [
     resource::CLUSTER_ROLE_BINDING,
     resource::CLUSTER_ROLE,
     resource::SAIL_ISTIO,
+    resource::SAIL_ZTUNNEL,
+    resource::SAIL_ISTIO_CNI,
     resource::CONFIG_MAP,
     resource::NAMESPACE,
 ];
@@ -820,7 +918,11 @@ fn with_kind(mut item: Value, kind: Kind) -> Value {
 }
 
 /// `up --generate DIR`: everything `up` would apply, one directory per cluster; no cluster is
-/// written to (target addresses for links are read where the clusters answer).
+/// written to. Objects come from the same builders as `up` ([`install::plan`] for the
+/// installer). Links are described from the topology file (cluster, network, trust domain);
+/// only what exists nowhere else is read from the clusters: each east-west gateway's address,
+/// and the primary's address that remotes of a primary-remote mesh need. Where a cluster
+/// disagrees with the file, a row says so.
 pub async fn generate(
     topology: &Topology,
     clusters: &[Cluster],
@@ -832,73 +934,177 @@ pub async fn generate(
     let io = |path: &std::path::Path, e: std::io::Error| {
         InputError::new(format!("cannot write {}: {e}", path.display()))
     };
-    let targets = parallel::map_bounded(
-        clusters.iter().collect(),
-        options.parallel,
-        |cluster| async move { link::read_target(cluster, &LinkOptions::default()).await.ok() },
-    )
-    .await;
-    for (i, member) in topology.members.iter().enumerate() {
+    let targets = match uses_peering(topology) {
+        true => planned_targets(topology, &read_targets(clusters, options).await, &mut rows),
+        false => BTreeMap::new(),
+    };
+    let remote = primary_address(topology, clusters).await;
+    for member in &topology.members {
         let out = dir.join(&member.cluster);
         std::fs::create_dir_all(&out).map_err(|e| io(&out, e))?;
-        let mut files: Vec<(&str, Vec<Value>)> = Vec::new();
+        let mut files: Vec<(String, Vec<Value>, bool)> = Vec::new();
         if let Some(bundle) = bundles.get(&member.cluster) {
-            files.push(("cacerts.yaml", vec![cacerts_secret::secret(bundle.entries())]));
+            let secret = cacerts_secret::secret(bundle.entries());
+            files.push(("cacerts.yaml".into(), vec![secret], true));
         }
-        let expose_options = ExposeOptions {
-            gateway: EastWest {
-                flavor: topology.flavor,
-                ..Default::default()
-            },
-            network: Some(member.network.clone()),
-            write: write.clone(),
-            ..Default::default()
-        };
-        files.push((
-            "eastwest.yaml",
-            expose::generate(&expose_options, &member.network),
-        ));
-        if topology.installer == Installer::Sail {
-            files.push(("istio.yaml", vec![install::sail_istio(topology, member, None)]));
+        files.push(("eastwest.yaml".into(), generated_eastwest(topology, member, &write), false));
+        if let (true, Some(primary)) = (install::is_remote(topology, member), &topology.primary) {
+            let annotation = crate::resources::remote_secret::control_plane_annotation(primary);
+            files.push(("control-plane.yaml".into(), vec![annotation], false));
         }
-        let peers: Vec<Value> = targets
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| *j != i && uses_peering(topology))
-            .filter_map(|(_, t)| {
-                t.as_ref()
-                    .map(|t| crate::resources::peering::gateway(t, "istio-gateways"))
-            })
-            .collect();
-        if !peers.is_empty() {
-            files.push(("links.yaml", peers));
-        }
-        for (name, objects) in files {
-            let path = out.join(name);
-            let text: String = objects
-                .iter()
-                .map(|o| apply::with_mesh_id(o, &write).unwrap_or_else(|| o.clone()))
-                .map(|o| format!("---\n{}", serde_yaml_ng::to_string(&o).unwrap_or_default()))
-                .collect();
-            std::fs::write(&path, text).map_err(|e| io(&path, e))?;
-            rows.push(StepRow::new(
+        let remote_of_member = remote.as_ref().filter(|_| install::is_remote(topology, member));
+        if install::is_remote(topology, member) && remote_of_member.is_none() {
+            rows.push(StepRow::failed(
                 "generate",
                 &member.cluster,
-                path.display().to_string(),
+                "install values not written: a remote needs the primary's east-west address, and the primary has none yet (run up, or expose the primary, then generate again)",
             ));
-        }
-        if topology.installer == Installer::Helm {
-            for (release, _, values) in install::helm_releases(topology, member, None) {
-                let path = out.join(format!("{release}.values.yaml"));
-                std::fs::write(&path, serde_yaml_ng::to_string(&values).unwrap_or_default())
-                    .map_err(|e| io(&path, e))?;
-                rows.push(StepRow::new(
-                    "generate",
-                    &member.cluster,
-                    path.display().to_string(),
-                ));
+        } else {
+            match install::plan(topology, member, remote_of_member, options.solo.as_ref()) {
+                InstallPlan::None => {}
+                InstallPlan::Sail(objects) => files.push(("istio.yaml".into(), objects, false)),
+                InstallPlan::Helm(releases) => {
+                    for release in &releases {
+                        let path = write_values(&out, release).map_err(InputError::new)?;
+                        rows.push(StepRow::new("generate", &member.cluster, path.display().to_string()));
+                    }
+                }
             }
         }
+        let peers = generated_links(topology, member, &targets);
+        if !peers.is_empty() {
+            files.push(("links.yaml".into(), peers, false));
+        }
+        for (name, objects, private) in files {
+            let path = out.join(&name);
+            let text = yaml_stream(&objects, &write)?;
+            write_file(&path, &text, private).map_err(|e| io(&path, e))?;
+            rows.push(StepRow::new("generate", &member.cluster, path.display().to_string()));
+        }
+    }
+    if !uses_peering(topology) {
+        rows.push(StepRow::new(
+            "generate",
+            "links",
+            "remote secrets hold credentials and are not written: after applying, run `kubectl mesh up -f <file>` (or `kubectl mesh link`)",
+        ));
     }
     Ok(rows)
+}
+
+/// `---`-separated YAML documents, marked with the mesh id like what `up` applies.
+fn yaml_stream(objects: &[Value], write: &WriteOptions) -> Result<String, InputError> {
+    let mut text = String::new();
+    for object in objects {
+        let object = apply::with_mesh_id(object, write).unwrap_or_else(|| object.clone());
+        let yaml = serde_yaml_ng::to_string(&object)
+            .map_err(|e| InputError::new(format!("cannot serialise {}: {e}", ObjectRef::of(&object))))?;
+        text.push_str("---\n");
+        text.push_str(&yaml);
+    }
+    Ok(text)
+}
+
+fn generated_eastwest(topology: &Topology, member: &crate::topology::Member, write: &WriteOptions) -> Vec<Value> {
+    let expose_options = ExposeOptions {
+        gateway: EastWest {
+            flavor: topology.flavor,
+            expose_istiod: topology.model == Model::PrimaryRemote && topology.flavor == Flavor::Sidecar,
+            ..Default::default()
+        },
+        network: Some(member.network.clone()),
+        write: write.clone(),
+        ..Default::default()
+    };
+    expose::generate(&expose_options, &member.network)
+}
+
+/// What each reachable cluster's east-west gateway says about it, by cluster name.
+async fn read_targets(
+    clusters: &[Cluster],
+    options: &UpOptions,
+) -> BTreeMap<String, Result<Target, String>> {
+    let link_options = &LinkOptions::default();
+    parallel::map_bounded(clusters.iter().collect(), options.parallel, |cluster| async move {
+        (cluster.name.clone(), link::read_target(cluster, link_options).await)
+    })
+    .await
+    .into_iter()
+    .collect()
+}
+
+/// The targets as the topology file describes them, with the address read from the cluster.
+/// A member without an address gets a row saying why its links are missing; a cluster whose
+/// labels or trust domain disagree with the file gets a row saying so (the file wins).
+fn planned_targets(
+    topology: &Topology,
+    live: &BTreeMap<String, Result<Target, String>>,
+    rows: &mut Vec<StepRow>,
+) -> BTreeMap<String, Target> {
+    let mut targets = BTreeMap::new();
+    for member in &topology.members {
+        match live.get(&member.cluster) {
+            Some(Ok(found)) => {
+                let mut target = found.clone();
+                for (what, file, cluster) in [
+                    ("network", &member.network, &found.network),
+                    ("trust domain", &member.trust_domain, &found.trust_domain),
+                ] {
+                    if file != cluster {
+                        rows.push(StepRow::new(
+                            "generate",
+                            &member.cluster,
+                            format!("warning: the cluster says {what} {cluster:?}, the file {file:?}; links use the file's (apply eastwest.yaml to align the cluster)"),
+                        ));
+                    }
+                }
+                target.cluster = member.cluster.clone();
+                target.network = member.network.clone();
+                target.trust_domain = member.trust_domain.clone();
+                targets.insert(member.cluster.clone(), target);
+            }
+            Some(Err(e)) => rows.push(StepRow::new(
+                "generate",
+                &member.cluster,
+                format!("links to it not written: {e}; apply eastwest.yaml, wait for its address, then generate again"),
+            )),
+            None => rows.push(StepRow::new(
+                "generate",
+                &member.cluster,
+                "links to it not written: the cluster did not answer",
+            )),
+        }
+    }
+    targets
+}
+
+/// Primary-remote: the primary's east-west address, as the live `up` takes it from expose.
+async fn primary_address(topology: &Topology, clusters: &[Cluster]) -> Option<Remote> {
+    let primary = topology.primary.as_ref().filter(|_| topology.model == Model::PrimaryRemote)?;
+    let cluster = clusters.iter().find(|c| &c.name == primary)?;
+    let readiness = EastWest {
+        flavor: topology.flavor,
+        ..Default::default()
+    }
+    .readiness();
+    let pilot_address = expose::current_address(&cluster.api, &readiness).await?;
+    Some(Remote { pilot_address })
+}
+
+/// The peer Gateways `member` gets (peering flavour): one per other member with an address.
+fn generated_links(
+    topology: &Topology,
+    member: &crate::topology::Member,
+    targets: &BTreeMap<String, Target>,
+) -> Vec<Value> {
+    if !uses_peering(topology) {
+        return Vec::new();
+    }
+    topology
+        .members
+        .iter()
+        .filter(|m| m.cluster != member.cluster)
+        .filter_map(|m| targets.get(&m.cluster))
+        .map(|t| crate::resources::peering::gateway(t, "istio-gateways"))
+        .collect()
 }

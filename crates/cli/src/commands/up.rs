@@ -90,6 +90,11 @@ pub struct UpArgs {
     #[arg(long, value_name = "DIR", default_value = ".kubectl-mesh/values")]
     pub values_dir: PathBuf,
 
+    /// Where helm takes the charts from: a repository alias (`helm repo add istio ...`) or an
+    /// OCI prefix (Solo's charts for flavor ambient-peering); charts are <REPO>/base, /istiod, ...
+    #[arg(long, value_name = "REPO", default_value = "istio")]
+    pub chart_repo: String,
+
     #[command(flatten)]
     pub write: WriteArgs,
 }
@@ -148,8 +153,12 @@ impl TopologyArgs {
 pub async fn run_up(args: UpArgs) -> Result<ExitCode, CliError> {
     let (topology, kubeconfig, refs) = args.topology.load()?;
     let write = args.write.options()?;
+    // Before anything is written, on disk or in a cluster.
+    let solo = up::preflight(&topology)?;
     let clusters = args.topology.connect(&kubeconfig, &refs).await?;
     let options = UpOptions {
+        chart_repo: args.chart_repo.clone(),
+        solo,
         write,
         wait: args.wait,
         parallel: usize::from(args.topology.parallel),
