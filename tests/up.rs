@@ -188,60 +188,142 @@ fn adding_and_removing_a_cluster() {
     );
 }
 
-#[test]
-fn helm_installer_runs_helm_with_values() {
-    let env = clusters(&["a", "b"]);
+/// A stand-in for helm that records its arguments.
+fn fake_helm(env: &Env) -> (String, std::path::PathBuf) {
     let record = env.dir.path().join("helm-calls");
     let helm = env.dir.path().join("helm");
     std::fs::write(&helm, format!("#!/bin/sh\necho \"$@\" >> {}\n", record.display())).unwrap();
     std::fs::set_permissions(&helm, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    (helm.to_str().unwrap().to_string(), record)
+}
+
+fn values(env: &Env, cluster: &str, release: &str) -> Value {
+    let path = env
+        .dir
+        .path()
+        .join(format!("values/mymesh/{cluster}/{release}.values.yaml"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_yaml_ng::from_str(&text).unwrap()
+}
+
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+const SOLO: &str = "solo: {hub: registry.example/solo, tag: 1.30.3-solo, licenseFile: solo.key}\n";
+
+#[test]
+fn helm_installer_runs_helm_with_values() {
+    let env = clusters(&["a", "b"]);
+    let (helm, record) = fake_helm(&env);
+    std::fs::write(env.dir.path().join("solo.key"), "SECRET-LICENCE\n").unwrap();
     let file = write_topology(
         &env,
-        "installer: helm\ncontexts:\n  a: {network: n1}\n  b: {network: n2, trustDomain: b.local}\n",
+        &format!("installer: helm\n{SOLO}contexts:\n  a: {{network: n1}}\n  b: {{network: n2, trustDomain: b.local}}\n"),
     );
-    up(&env, &file, &["--helm", helm.to_str().unwrap()]).success();
+    let run = up(&env, &file, &["--helm", &helm, "--chart-repo", "oci://charts.example/solo"]).success();
     let calls = std::fs::read_to_string(&record).unwrap();
     for (release, chart) in [
-        ("istio-base", "istio/base"),
-        ("istiod", "istio/istiod"),
-        ("istio-cni", "istio/cni"),
-        ("ztunnel", "istio/ztunnel"),
+        ("istio-base", "base"),
+        ("istiod", "istiod"),
+        ("istio-cni", "cni"),
+        ("ztunnel", "ztunnel"),
     ] {
         for context in ["a", "b"] {
             let expected = format!(
-                "upgrade --install {release} {chart} --kube-context {context} --namespace istio-system"
+                "upgrade --install {release} oci://charts.example/solo/{chart} --kube-context {context} --namespace istio-system"
             );
             assert!(calls.contains(&expected), "missing `{expected}` in\n{calls}");
         }
     }
-    let values = std::fs::read_to_string(env.dir.path().join("values/mymesh/b/istiod.values.yaml")).unwrap();
-    for expected in [
-        "trustDomain: b.local",
-        "clusterName: b",
-        "network: n2",
-        "meshID: mymesh",
-        "PILOT_SKIP_VALIDATE_TRUST_DOMAIN: 'true'",
-        "enabled: true",
+    let istiod = values(&env, "b", "istiod");
+    assert_eq!(istiod["meshConfig"]["trustDomain"], "b.local");
+    assert_eq!(istiod["global"]["multiCluster"]["clusterName"], "b");
+    assert_eq!(istiod["global"]["network"], "n2");
+    assert_eq!(istiod["global"]["meshID"], "mymesh");
+    assert_eq!(istiod["env"]["PILOT_SKIP_VALIDATE_TRUST_DOMAIN"], "true");
+    assert_eq!(istiod["platforms"]["peering"]["enabled"], true);
+    // Solo's distribution: its images and the licence (docs.solo.io, Solo Enterprise for Istio 1.30).
+    assert_eq!(istiod["global"]["hub"], "registry.example/solo");
+    assert_eq!(istiod["global"]["tag"], "1.30.3-solo");
+    assert_eq!(istiod["license"]["value"], "SECRET-LICENCE");
+    assert_eq!(values(&env, "b", "ztunnel")["hub"], "registry.example/solo");
+    let dir = env.dir.path().join("values/mymesh/b");
+    assert_eq!(mode(&dir.join("istiod.values.yaml")), 0o600, "the licence is a secret");
+    assert_eq!(mode(&dir), 0o700);
+    assert!(!run.stdout.contains("SECRET-LICENCE") && !run.stderr.contains("SECRET-LICENCE"));
+}
+
+#[test]
+fn solo_settings_are_required_before_anything_is_written() {
+    let env = clusters(&["a"]);
+    let (helm, record) = fake_helm(&env);
+    for (body, expected) in [
+        ("", "the topology file needs solo.hub"),
+        ("solo: {hub: r.example}\n", "needs solo.tag"),
+        ("solo: {hub: r.example, tag: 1.30.3-solo}\n", "needs Solo's licence key"),
+        ("solo: {hub: r.example, tag: 1.30.3-solo, licenseFile: missing.key}\n", "cannot read solo.licenseFile"),
     ] {
-        assert!(values.contains(expected), "{expected} missing in\n{values}");
+        let file = write_topology(&env, &format!("installer: helm\n{body}contexts:\n  a: {{network: n1}}\n"));
+        let run = env.mesh(&["up", "-f", &file, "--helm", &helm]).code(2);
+        assert!(run.stderr.contains(expected), "{body}: {}", run.stderr);
     }
+    assert_eq!(env.cluster("a").counts().total(), 0, "no request was sent");
+    assert!(!env.dir.path().join("certs").exists(), "no certificate was written");
+    assert!(!record.exists(), "helm never ran");
+}
+
+#[test]
+fn upstream_ambient_with_helm_enables_multi_network() {
+    let env = clusters(&["a", "b"]);
+    let (helm, _) = fake_helm(&env);
+    let file = write_topology(&env, "installer: helm\nflavor: ambient\ncontexts:\n  a: {network: n1}\n  b: {network: n2}\n");
+    up(&env, &file, &["--helm", &helm]).success();
+    let istiod = values(&env, "a", "istiod");
+    // istio.io docs/ambient/install/multicluster/multi-primary_multi-network (Istio 1.30).
+    assert_eq!(istiod["env"]["AMBIENT_ENABLE_MULTI_NETWORK"], "true");
+    assert_eq!(istiod["profile"], "ambient");
+    assert!(istiod.get("platforms").is_none(), "peering is Solo's");
+    assert_eq!(values(&env, "a", "istio-cni")["profile"], "ambient");
+}
+
+#[test]
+fn helm_primary_remote_values() {
+    let env = clusters(&["p", "r"]);
+    let (helm, _) = fake_helm(&env);
+    let file = write_topology(&env, "installer: helm\nflavor: sidecar\nmodel: primary-remote\nprimary: p\ncontexts:\n  p: {network: n1}\n  r: {network: n2}\n");
+    up(&env, &file, &["--helm", &helm]).success();
+    // istio.io docs/setup/install/multicluster/primary-remote_multi-network.
+    assert_eq!(values(&env, "p", "istio-base")["global"]["externalIstiod"], true);
+    assert_eq!(values(&env, "p", "istiod")["global"]["externalIstiod"], true);
+    assert_eq!(values(&env, "r", "istio-base")["profile"], "remote");
+    let remote = values(&env, "r", "istiod");
+    assert_eq!(remote["profile"], "remote");
+    assert_eq!(remote["global"]["configCluster"], true);
+    assert_eq!(remote["istiodRemote"]["injectionPath"], "/inject/cluster/r/net/n2");
+    assert!(remote["global"]["remotePilotAddress"].as_str().is_some_and(|a| !a.is_empty()));
 }
 
 #[test]
 fn sail_installer_and_primary_remote() {
     let env = clusters(&["p", "r"]);
-    let file = write_topology(&env, "installer: sail\nflavor: ambient\nmodel: primary-remote\nprimary: p\ncontexts:\n  p: {network: n1}\n  r: {network: n2}\n");
+    let file = write_topology(&env, "installer: sail\nflavor: sidecar\nmodel: primary-remote\nprimary: p\ncontexts:\n  p: {network: n1}\n  r: {network: n2}\n");
     up(&env, &file, &[]).success();
     let primary = env
         .cluster("p")
         .object("/apis/sailoperator.io/v1/istios/default")
         .expect("Istio CR");
     assert_eq!(primary["spec"]["values"]["global"]["meshID"], "mymesh");
+    assert_eq!(primary["spec"]["values"]["global"]["externalIstiod"], true);
+    assert_eq!(primary["spec"]["values"]["pilot"]["env"]["PILOT_ENABLE_IP_AUTOALLOCATE"], "true");
+    assert!(primary["spec"]["values"].get("env").is_none(), "the Sail CRD has no values.env");
     let remote = env
         .cluster("r")
         .object("/apis/sailoperator.io/v1/istios/default")
         .unwrap();
     assert_eq!(remote["spec"]["profile"], "remote");
+    assert_eq!(remote["spec"]["values"]["global"]["configCluster"], true);
     assert!(remote["spec"]["values"]["global"]["remotePilotAddress"]
         .as_str()
         .is_some_and(|a| !a.is_empty()));
@@ -262,6 +344,92 @@ fn sail_installer_and_primary_remote() {
         ns["metadata"]["annotations"]["topology.istio.io/controlPlaneClusters"],
         "p"
     );
+}
+
+#[test]
+fn sail_ambient_creates_cni_and_ztunnel() {
+    let env = clusters(&["a", "b"]);
+    let file = write_topology(&env, "installer: sail\nflavor: ambient\ncontexts:\n  a: {network: n1}\n  b: {network: n2}\n");
+    up(&env, &file, &[]).success();
+    let c = env.cluster("b");
+    // sail-operator 1.30.3 docs/deployment-models/multicluster.adoc, ambient multi-network.
+    let ztunnel = c.object("/apis/sailoperator.io/v1/ztunnels/default").expect("ZTunnel");
+    assert_eq!(ztunnel["spec"]["namespace"], "ztunnel");
+    assert_eq!(ztunnel["spec"]["values"]["ztunnel"]["network"], "n2");
+    assert_eq!(ztunnel["spec"]["values"]["ztunnel"]["multiCluster"]["clusterName"], "b");
+    let cni = c.object("/apis/sailoperator.io/v1/istiocnis/default").expect("IstioCNI");
+    assert_eq!(cni["spec"]["profile"], "ambient");
+    assert_eq!(cni["spec"]["namespace"], "istio-cni");
+    for ns in ["istio-cni", "ztunnel"] {
+        assert!(c.object(&format!("/api/v1/namespaces/{ns}")).is_some(), "namespace {ns}");
+    }
+    let istio = c.object("/apis/sailoperator.io/v1/istios/default").unwrap();
+    assert_eq!(istio["spec"]["profile"], "ambient");
+    assert_eq!(istio["spec"]["values"]["pilot"]["env"]["AMBIENT_ENABLE_MULTI_NETWORK"], "true");
+    assert_eq!(istio["spec"]["values"]["pilot"]["trustedZtunnelNamespace"], "ztunnel");
+    env.mesh(&["down", "-f", &file]).success();
+    assert!(c.object("/apis/sailoperator.io/v1/ztunnels/default").is_none(), "down removes it");
+    assert!(c.object("/apis/sailoperator.io/v1/istiocnis/default").is_none());
+}
+
+#[test]
+fn generate_primary_remote_writes_remote_values_like_up() {
+    let env = clusters(&["p", "r"]);
+    let (helm, _) = fake_helm(&env);
+    let file = write_topology(&env, "installer: helm\nflavor: sidecar\nmodel: primary-remote\nprimary: p\ncontexts:\n  p: {network: n1}\n  r: {network: n2}\n");
+    let out = env.dir.path().join("out");
+    let run = up(&env, &file, &["--generate", out.to_str().unwrap()]).code(1);
+    assert!(run.stderr.contains("a remote needs the primary's east-west address"), "{}", run.stderr);
+    env.mesh(&["expose", "--context", "p", "--flavor", "sidecar", "--network", "n1", "--wait=30s"])
+        .success();
+    up(&env, &file, &["--generate", out.to_str().unwrap()]).success();
+    let read = |path: &str| -> Value {
+        serde_yaml_ng::from_str(&std::fs::read_to_string(out.join(path)).unwrap()).unwrap()
+    };
+    let remote = read("r/istiod.values.yaml");
+    assert_eq!(remote["profile"], "remote");
+    assert_eq!(remote["global"]["configCluster"], true);
+    assert_eq!(remote["istiodRemote"]["injectionPath"], "/inject/cluster/r/net/n2");
+    let address = env.cluster("p").lb_address();
+    assert_eq!(remote["global"]["remotePilotAddress"], address.as_str());
+    assert_eq!(read("r/istio-base.values.yaml")["profile"], "remote");
+    assert_eq!(read("p/istiod.values.yaml")["global"]["externalIstiod"], true);
+    let annotation = read("r/control-plane.yaml");
+    assert_eq!(
+        annotation["metadata"]["annotations"]["topology.istio.io/controlPlaneClusters"],
+        "p"
+    );
+    assert!(!out.join("p/control-plane.yaml").exists());
+    // And what up then applies is the same.
+    up(&env, &file, &["--helm", &helm]).success();
+    let live = values(&env, "r", "istiod");
+    assert_eq!(live, remote, "up and --generate build one plan");
+}
+
+#[test]
+fn generate_links_follow_the_file() {
+    let env = start(vec![
+        ("a".into(), istio_spec("old-net")),
+        ("b".into(), istio_spec("n2")),
+    ]);
+    for (c, net) in [("a", "old-net"), ("b", "n2")] {
+        env.mesh(&["expose", "--context", c, "--network", net, "--wait=30s"]).success();
+        env.cluster(c).reset_counts();
+    }
+    let file = write_topology(&env, "contexts:\n  a: {network: n1}\n  b: {network: n2}\n");
+    let out = env.dir.path().join("out");
+    let run = up(&env, &file, &["--generate", out.to_str().unwrap(), "-o", "json"]).success();
+    let text = std::fs::read_to_string(out.join("b/links.yaml")).unwrap();
+    let link: Value = serde_yaml_ng::from_str(text.trim_start_matches("---\n")).unwrap();
+    assert_eq!(link["metadata"]["labels"]["topology.istio.io/network"], "n1", "the file's network");
+    assert!(
+        run.stdout.contains("the cluster says network \\\"old-net\\\", the file \\\"n1\\\""),
+        "{}",
+        run.stdout
+    );
+    for c in ["a", "b"] {
+        assert_eq!(env.cluster(c).counts().writes(), 0, "generate writes to no cluster");
+    }
 }
 
 #[test]
@@ -296,6 +464,10 @@ fn bad_files_send_no_request() {
             "unknown installer \"yum\"",
         ),
         ("contexts:\n  zz: {network: n1}\n", "context \"zz\" not found"),
+        (
+            "model: primary-remote\nprimary: a\ncontexts:\n  a: {network: n1}\n  b: {network: n2}\n",
+            "flavor ambient-peering does not support model primary-remote",
+        ),
     ] {
         let file = write_topology(&env, body);
         let run = up(&env, &file, &[]).code(2);
