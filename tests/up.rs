@@ -445,7 +445,34 @@ fn dry_run_and_generate_change_nothing() {
     }
     let eastwest = std::fs::read_to_string(out.join("a/eastwest.yaml")).unwrap();
     assert!(eastwest.contains("kubectl-mesh.io/mesh-id: mymesh"), "{eastwest}");
-    assert!(out.join("b/cacerts.yaml").exists());
+    // cacerts.yaml holds the intermediate's key: private, whatever the umask.
+    assert_eq!(mode(&out.join("b/cacerts.yaml")), 0o600);
+    assert_eq!(mode(&out.join("b")), 0o700);
+}
+
+#[test]
+fn generate_into_an_unwritable_place_writes_nothing() {
+    let env = clusters(&["a"]);
+    let file = write_topology(&env, "contexts:\n  a: {network: n1}\n");
+    let run = up(&env, &file, &["--generate", "/proc/nope"]).code(2);
+    assert!(run.stderr.contains("cannot write /proc/nope"), "{}", run.stderr);
+    assert!(!env.dir.path().join("certs").exists(), "no root key was minted");
+}
+
+#[test]
+fn paths_in_the_file_are_relative_to_the_file() {
+    let env = clusters(&["a"]);
+    let sub = env.dir.path().join("mesh");
+    std::fs::create_dir(&sub).unwrap();
+    let file = sub.join("mesh.yaml");
+    std::fs::write(&file, "mesh_id: m\ncerts: {dir: pki, keyType: ec-p256}\ncontexts:\n  a: {network: n1}\n").unwrap();
+    let elsewhere = env.dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let out = env.dir.path().join("out");
+    env.mesh_in(&elsewhere, &["up", "-f", file.to_str().unwrap(), "--generate", out.to_str().unwrap()])
+        .success();
+    assert!(sub.join("pki/root-key.pem").exists(), "certs.dir is relative to mesh.yaml");
+    assert!(!elsewhere.join("pki").exists(), "not to the current directory");
 }
 
 #[test]

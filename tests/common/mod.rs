@@ -139,6 +139,18 @@ impl Env {
         self.bin("kubectl-mesh", args)
     }
 
+    /// Runs `kubectl-mesh` with `cwd` as its current directory.
+    pub fn mesh_in(&self, cwd: &Path, args: &[&str]) -> Run {
+        let program = bin_dir().join("kubectl-mesh").into_os_string();
+        Run::from(
+            self.child(&program)
+                .current_dir(cwd)
+                .args(args)
+                .output()
+                .expect("binary runs"),
+        )
+    }
+
     /// Runs `kubectl-mesh` with `KUBECONFIG` set to `list` (a ':'-separated list of files).
     pub fn mesh_with_kubeconfig_env(&self, list: &str, args: &[&str]) -> Run {
         let program = bin_dir().join("kubectl-mesh").into_os_string();

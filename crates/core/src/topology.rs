@@ -158,6 +158,12 @@ impl Topology {
         })?;
         let mut topology = Topology::parse(&text, &path.display().to_string())?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            // Paths in the file mean the same whatever the current directory: running `up`
+            // from elsewhere must not mint a second root next to the caller.
+            let resolve = |p: &str| dir.join(p).display().to_string();
+            topology.certs_dir = resolve(&topology.certs_dir);
+            topology.root_cert = topology.root_cert.as_deref().map(resolve);
+            topology.root_key = topology.root_key.as_deref().map(resolve);
             topology.base_dir = dir.to_path_buf();
         }
         Ok(topology)

@@ -929,11 +929,15 @@ pub async fn generate(
     dir: &std::path::Path,
     options: &UpOptions,
 ) -> Result<Vec<StepRow>, InputError> {
-    let (mut rows, bundles) = certs(topology, false)?;
-    let write = mesh_write(topology, options);
     let io = |path: &std::path::Path, e: std::io::Error| {
         InputError::new(format!("cannot write {}: {e}", path.display()))
     };
+    // The output folder first: a bad one must fail before certs (a new root key) are written.
+    std::fs::create_dir_all(dir)
+        .and_then(|()| check_writable(dir))
+        .map_err(|e| io(dir, e).with_hint("pass --generate a folder you can write to"))?;
+    let (mut rows, bundles) = certs(topology, false)?;
+    let write = mesh_write(topology, options);
     let targets = match uses_peering(topology) {
         true => planned_targets(topology, &read_targets(clusters, options).await, &mut rows),
         false => BTreeMap::new(),
@@ -990,6 +994,13 @@ pub async fn generate(
         ));
     }
     Ok(rows)
+}
+
+/// Whether files can be created in `dir` (a read-only or full file system says so here).
+fn check_writable(dir: &std::path::Path) -> std::io::Result<()> {
+    let probe = dir.join(".kubectl-mesh-write-test");
+    std::fs::write(&probe, b"")?;
+    std::fs::remove_file(&probe)
 }
 
 /// `---`-separated YAML documents, marked with the mesh id like what `up` applies.
