@@ -1043,6 +1043,9 @@ fn bad_inputs() -> Vec<BadInput> {
             "invalid cluster name",
             &["expose", "--contexts", "Upper=a"],
         ),
+        bad("flags", "empty --contexts", &["verify", "--contexts", ""]),
+        bad("flags", "only commas in --contexts", &["expose", "--contexts", ","]),
+        bad("flags", "empty --context", &["certs", "secret", "--context", "", "--dir", "certs-none"]),
         bad("flags", "--from = --to", &["link", "--from", "a", "--to", "a"]),
         bad("flags", "fewer than two clusters", &["link", "--contexts", "a"]),
         bad(
@@ -1089,6 +1092,28 @@ fn bad_inputs() -> Vec<BadInput> {
             "unknown installer",
             "installer: yum\ncontexts:\n  a: {network: n1}\n",
         ),
+        topology(
+            "ambient-peering with primary-remote",
+            "model: primary-remote\nprimary: a\ncontexts:\n  a: {network: n1}\n  b: {network: n2}\n",
+        ),
+        topology(
+            "sail with ambient-peering",
+            "installer: sail\ncontexts:\n  a: {network: n1}\n",
+        ),
+        topology(
+            "helm ambient-peering without solo settings",
+            "installer: helm\ncontexts:\n  a: {network: n1}\n",
+        ),
+        BadInput {
+            group: "topology file",
+            case: "--generate into an unwritable folder",
+            args: Box::new(|dir| {
+                let path = dir.join("mesh-generate.yaml");
+                let certs = dir.join("certs-out");
+                std::fs::write(&path, format!("mesh_id: m\ncerts: {{dir: {}}}\ncontexts:\n  a: {{network: n1}}\n", certs.display())).unwrap();
+                strings(&["up", "-f", path.to_str().unwrap(), "--generate", "/proc/nope"])
+            }),
+        },
         pem("garbage", |dir| {
             let (_, key) = pem_pair(dir, "good", true, false);
             let garbage = dir.join("garbage.pem");

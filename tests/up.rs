@@ -260,7 +260,7 @@ fn solo_settings_are_required_before_anything_is_written() {
     let env = clusters(&["a"]);
     let (helm, record) = fake_helm(&env);
     for (body, expected) in [
-        ("", "the topology file needs solo.hub"),
+        ("", "mesh.yaml: flavor ambient-peering installs Solo's distribution of Istio, which needs solo.hub"),
         ("solo: {hub: r.example}\n", "needs solo.tag"),
         ("solo: {hub: r.example, tag: 1.30.3-solo}\n", "needs Solo's licence key"),
         ("solo: {hub: r.example, tag: 1.30.3-solo, licenseFile: missing.key}\n", "cannot read solo.licenseFile"),

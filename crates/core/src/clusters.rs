@@ -90,6 +90,12 @@ pub fn select(
         };
         parse_refs(&[name])?
     };
+    if refs.is_empty() {
+        // `--contexts ''`, `--contexts ,` or `--context ''`: a command run on nothing would
+        // report success having checked or changed nothing.
+        return Err(InputError::new("no clusters given: the cluster list is empty")
+            .with_hint("name the clusters: --context NAME, or --contexts a,b,c"));
+    }
     for r in &refs {
         if !kubeconfig.has_context(&r.context) {
             return Err(kubeconfig.unknown_context(&r.context));

@@ -139,6 +139,8 @@ pub struct Topology {
     pub solo: SoloSettings,
     /// The folder of the topology file: relative paths in it are relative to it.
     pub base_dir: std::path::PathBuf,
+    /// The file's name, for errors found after parsing.
+    pub file: String,
 }
 
 /// The `solo` section of the topology file.
@@ -433,6 +435,7 @@ fn validate(raw: File, text: &str, file: &str) -> Result<Topology, InputError> {
             })
             .unwrap_or_default(),
         base_dir: std::path::PathBuf::from("."),
+        file: file.to_string(),
     })
 }
 

@@ -271,7 +271,8 @@ pub fn preflight(topology: &Topology) -> Result<Option<Solo>, InputError> {
     let settings = &topology.solo;
     let missing = |key: &str, example: &str| {
         InputError::new(format!(
-            "flavor ambient-peering installs Solo's distribution of Istio: the topology file needs solo.{key}"
+            "{}: flavor ambient-peering installs Solo's distribution of Istio, which needs solo.{key}",
+            topology.file
         ))
         .with_hint(format!(
             "add `solo: {{hub: <Solo image repository>, tag: <version>-solo, licenseFile: <path>}}` ({example}), or set installer: none if Istio is installed already"
@@ -283,7 +284,11 @@ pub fn preflight(topology: &Topology) -> Result<Option<Solo>, InputError> {
         Some(file) => {
             let path = topology.resolve(file);
             let text = std::fs::read_to_string(&path).map_err(|e| {
-                InputError::new(format!("cannot read solo.licenseFile {}: {e}", path.display()))
+                InputError::new(format!(
+                    "{}: cannot read solo.licenseFile {}: {e}",
+                    topology.file,
+                    path.display()
+                ))
                     .with_hint("licenseFile is relative to the topology file's folder")
             })?;
             text.trim().to_string()
@@ -291,9 +296,10 @@ pub fn preflight(topology: &Topology) -> Result<Option<Solo>, InputError> {
         None => std::env::var("SOLO_LICENSE_KEY").unwrap_or_default().trim().to_string(),
     };
     if license.is_empty() {
-        return Err(InputError::new(
-            "flavor ambient-peering needs Solo's licence key (peering is an enterprise feature)",
-        )
+        return Err(InputError::new(format!(
+            "{}: flavor ambient-peering needs Solo's licence key (peering is an enterprise feature)",
+            topology.file
+        ))
         .with_hint("set solo.licenseFile in the topology file, or export SOLO_LICENSE_KEY"));
     }
     Ok(Some(Solo { hub, tag, license }))
