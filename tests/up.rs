@@ -566,3 +566,23 @@ fn removed_clusters_are_pruned_only_when_asked() {
         run.stdout
     );
 }
+
+#[test]
+fn a_failed_network_step_skips_that_clusters_later_steps() {
+    // b's istio-system carries network "old", set by another field manager: up may not take
+    // the label over without --force-conflicts, so b's network step fails.
+    let env = start(vec![
+        ("a".into(), ClusterSpec { istio: Some(IstioSeed::default()), ..Default::default() }),
+        ("b".into(), istio_spec("old")),
+    ]);
+    let file = write_topology(&env, "contexts:\n  a: {network: n1}\n  b: {network: n2}\n");
+    let run = up(&env, &file, &["-o", "json"]).code(1);
+    let steps = run.json()["steps"].as_array().cloned().unwrap();
+    let row = |step: &str, target: &str| steps.iter().find(|s| s["step"] == step && s["target"] == target).cloned();
+    assert!(row("network", "b").unwrap()["error"].as_str().unwrap().contains("conflict"));
+    assert!(row("skipped", "b").is_some(), "{steps:#?}");
+    assert!(row("expose", "b").is_none(), "b is not exposed: {steps:#?}");
+    assert!(env.cluster("b").object(GATEWAY).is_none(), "no gateway on a network istio-system disagrees with");
+    assert!(env.cluster("a").object(GATEWAY).is_some(), "a goes on");
+    assert!(row("expose", "a").unwrap().get("error").is_none());
+}

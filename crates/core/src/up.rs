@@ -653,6 +653,24 @@ async fn verify_step(topology: &Topology, clusters: &[Cluster], options: &UpOpti
     }
 }
 
+/// The clusters whose row in `step` did not fail, and a row for each one left out.
+fn without_failed(clusters: &[Cluster], step: &[StepRow]) -> (Vec<Cluster>, Vec<StepRow>) {
+    let failed = |c: &Cluster| step.iter().any(|r| r.target == c.name && r.is_failure());
+    let skipped = clusters
+        .iter()
+        .filter(|c| failed(c))
+        .map(|c| {
+            StepRow::failed(
+                "skipped",
+                &c.name,
+                "install, expose and link skipped: its network step failed (fix that, then re-run up)",
+            )
+        })
+        .collect();
+    let ready = clusters.iter().filter(|c| !failed(c)).cloned().collect();
+    (ready, skipped)
+}
+
 /// Converges `clusters` (in the topology's order) to `topology`.
 pub async fn up(
     topology: &Topology,
@@ -674,7 +692,14 @@ pub async fn up(
         "cacerts",
         cacerts::apply_all(jobs, &write, options.parallel, progress).await,
     ));
-    rows.extend(network_labels(topology, clusters, &write, options.parallel).await);
+    let network = network_labels(topology, clusters, &write, options.parallel).await;
+    // Everything after depends on the network label: a cluster whose label could not be set
+    // would get gateways on a network its istio-system disagrees with. Skip it, say so.
+    let (ready, skipped) = without_failed(clusters, &network);
+    rows.extend(network);
+    rows.extend(skipped);
+    let complete = complete && ready.len() == clusters.len();
+    let clusters = ready.as_slice();
     rows.extend(install_step(topology, clusters, None, false, &write, options).await);
     let (exposed, primary_address) = expose_step(topology, clusters, &write, options, progress).await;
     // Primary-remote: remotes are configured with the primary's east-west address.
