@@ -586,3 +586,34 @@ fn a_failed_network_step_skips_that_clusters_later_steps() {
     assert!(env.cluster("a").object(GATEWAY).is_some(), "a goes on");
     assert!(row("expose", "a").unwrap().get("error").is_none());
 }
+
+#[test]
+fn dry_runs_say_would_and_server_dry_run_finds_the_conflict() {
+    let env = start(vec![
+        ("a".into(), ClusterSpec { istio: Some(IstioSeed::default()), ..Default::default() }),
+        ("b".into(), istio_spec("old")),
+    ]);
+    let file = write_topology(&env, "contexts:\n  a: {network: n1}\n  b: {network: n2}\n");
+    let run = up(&env, &file, &["--dry-run=client", "-o", "json"]).success();
+    let results: Vec<String> = run.json()["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["result"].as_str().unwrap().to_string())
+        .collect();
+    assert!(results.iter().any(|r| r.starts_with("would create")), "{results:?}");
+    assert!(
+        !results.iter().any(|r| r.starts_with("created") || r.starts_with("configured")),
+        "{results:?}"
+    );
+    // The server runs the real checks: b's network label belongs to another manager.
+    let run = up(&env, &file, &["--dry-run=server"]).code(1);
+    assert!(run.stderr.contains("error: network b") && run.stderr.contains("conflict"), "{}", run.stderr);
+    for c in ["a", "b"] {
+        assert!(env.cluster(c).object(GATEWAY).is_none(), "nothing persisted in {c}");
+    }
+    up(&env, &file, &[]).code(1);
+    let run = env.mesh(&["down", "-f", &file, "--dry-run=client", "-o", "json"]).success();
+    assert!(run.stdout.contains("would delete Gateway"), "{}", run.stdout);
+    assert!(env.cluster("a").object(GATEWAY).is_some(), "a dry run deletes nothing");
+}

@@ -364,7 +364,7 @@ async fn sail_install(cluster: &Cluster, objects: &[Value], write: &WriteOptions
     for object in objects {
         let what = ObjectRef::of(object);
         match apply::apply(&cluster.api, object, write).await {
-            Ok(outcome) => done.push(format!("{what} {outcome}")),
+            Ok(outcome) => done.push(format!("{outcome} {what}")),
             Err(e) => return StepRow::failed("install", &cluster.name, cluster.explain_write(&e)),
         }
     }
@@ -723,7 +723,44 @@ pub async fn up(
     if !dry_run {
         rows.extend(record_members(topology, &unpruned, clusters, &write, options.parallel).await);
     }
-    Ok(rows)
+    Ok(in_mood(rows, write.dry_run))
+}
+
+/// A dry run changed nothing: its rows say what *would* happen ("would create"), so that
+/// nobody reads a plan as a result.
+fn in_mood(mut rows: Vec<StepRow>, dry_run: DryRun) -> Vec<StepRow> {
+    if dry_run == DryRun::None {
+        return rows;
+    }
+    for row in &mut rows {
+        row.result = would(&row.result);
+    }
+    rows
+}
+
+fn would(result: &str) -> String {
+    let mut out = String::with_capacity(result.len() + 16);
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        out.push_str(match word.as_str() {
+            "created" => "would create",
+            "configured" => "would configure",
+            "deleted" => "would delete",
+            "imported" => "would import",
+            other => other,
+        });
+        word.clear();
+    };
+    for c in result.chars() {
+        if c.is_alphanumeric() || c == '-' {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
 }
 
 /// The ConfigMap in which `up` records the members of a mesh, so that a later `up` knows
@@ -893,7 +930,7 @@ pub async fn down(
     })
     .await;
     rows.extend(per_cluster.into_iter().flatten());
-    rows
+    in_mood(rows, write.dry_run)
 }
 
 async fn down_cluster(cluster: &Cluster, selector: &str, write: &WriteOptions) -> Vec<StepRow> {
@@ -1149,4 +1186,21 @@ fn generated_links(
         .filter_map(|m| targets.get(&m.cluster))
         .map(|t| crate::resources::peering::gateway(t, "istio-gateways"))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dry_run_rows_say_would() {
+        assert_eq!(super::would("created (n1)"), "would create (n1)");
+        assert_eq!(
+            super::would("configured IstioCNI default, unchanged Istio default"),
+            "would configure IstioCNI default, unchanged Istio default"
+        );
+        assert_eq!(
+            super::would("deleted Secret istio-system/cacerts"),
+            "would delete Secret istio-system/cacerts"
+        );
+        assert_eq!(super::would("kept Namespace created-ns"), "kept Namespace created-ns");
+    }
 }
