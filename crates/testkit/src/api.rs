@@ -1,6 +1,7 @@
 //! The resource handlers: get, list, watch, create, update, patch, delete, the
 //! `status` subresource, TokenRequest and pod logs ([`crate::podlog`]).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -11,12 +12,14 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 use crate::apply::{self, ManagerEntry, Writer};
+use crate::crds;
 use crate::fields::Scope;
 use crate::meta;
 use crate::patch;
 use crate::podlog;
-use crate::registry::ResourceDef;
+use crate::registry::{self, ResourceDef};
 use crate::route::ResourceRoute;
+use crate::schema::{self, Schemas};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::status::{ApiError, Cause};
 use crate::store::{self, Store};
@@ -40,6 +43,10 @@ pub struct ApiRequest<'a> {
     pub content_type: &'a str,
     pub user_agent: &'a str,
     pub body: &'a [u8],
+    /// Whether the Gateway API CRDs are installed (they are listed as CRDs then).
+    pub gateway_api: bool,
+    /// `Warning` headers for the response (`299 - "unknown field \"spec.foo\""`).
+    pub warnings: &'a RefCell<Vec<String>>,
 }
 
 impl ApiRequest<'_> {
@@ -81,6 +88,9 @@ pub fn handle(store: &Mutex<Store>, req: &ApiRequest) -> Result<Reply, ApiError>
     let log_ok = sub == Some("log") && r.def.group.is_empty() && r.def.plural == "pods";
     if !(status_ok || token_ok || log_ok) {
         return Err(ApiError::path_not_found());
+    }
+    if registry::is_crd(r.def) {
+        return crds::handle(req);
     }
     let mut st = store
         .lock()
@@ -317,7 +327,10 @@ fn admit_new(st: &Store, def: &ResourceDef, obj: &Value) -> Result<(), ApiError>
         return Err(ApiError::namespace_not_found(ns));
     }
     let name = store::name_of(obj);
-    let causes = meta::validate_name(name, def.plural == "namespaces" && def.group.is_empty());
+    let causes = match kind_schema(def) {
+        Some(k) => schema::name_errors(k, name),
+        None => meta::validate_name(name, def.plural == "namespaces" && def.group.is_empty()),
+    };
     if !causes.is_empty() {
         return Err(ApiError::invalid(def.kind, def.group, name, causes));
     }
@@ -366,6 +379,7 @@ fn create(st: &mut Store, req: &ApiRequest) -> Result<Reply, ApiError> {
             m.remove("status");
         }
     }
+    admit(req, &mut obj, None, Vec::new())?;
     let (manager, av) = (req.manager(), def.api_version());
     let managers = apply::update(&Value::Null, &obj, &[], &writer(req, &manager, &av));
     Ok(Reply::Json(201, st.commit(def, obj, managers, req.dry_run())))
@@ -422,7 +436,8 @@ fn check_rv(def: &ResourceDef, old: &Value, new: &Value, name: &str) -> Result<(
 fn update_to(st: &mut Store, req: &ApiRequest, old: &store::Stored, new: Value) -> Result<Reply, ApiError> {
     let def = req.route.def;
     check_rv(def, &old.obj, &new, req.name())?;
-    let new = confine(req, &old.obj, new);
+    let mut new = confine(req, &old.obj, new);
+    admit(req, &mut new, Some(&old.obj), Vec::new())?;
     let (manager, av) = (req.manager(), def.api_version());
     let managers = apply::update(&old.obj, &new, &old.managers, &writer(req, &manager, &av));
     Ok(Reply::Json(200, st.commit(def, new, managers, req.dry_run())))
@@ -474,6 +489,11 @@ fn server_side_apply(st: &mut Store, req: &ApiRequest) -> Result<Reply, ApiError
     }
     let mut applied = decode(req)?;
     normalize(req, &mut applied, Some(req.name()))?;
+    // Defaulted and pruned like the object it merges into, so schema defaults (a
+    // listener's allowedRoutes) do not read as changes that conflict with their owner.
+    let dropped = kind_schema(def)
+        .map(|k| Schemas::upstream().admit(k, &mut applied, None).unknown)
+        .unwrap_or_default();
     // Computed against the live object in place (no copy of it), then committed.
     let (obj, managers, existed) = {
         let old = st.get(def, req.ns(), req.name());
@@ -496,10 +516,101 @@ fn server_side_apply(st: &mut Store, req: &ApiRequest) -> Result<Reply, ApiError
         let (manager, av) = (req.manager(), def.api_version());
         let force = req.q("force") == "true";
         let (obj, managers) = apply::apply(live, managers, &applied, &writer(req, &manager, &av), force)?;
-        (confine(req, live, obj), managers, old.is_some())
+        let mut obj = confine(req, live, obj);
+        admit(req, &mut obj, old.map(|o| &o.obj), dropped)?;
+        (obj, managers, old.is_some())
     };
     let code = if existed { 200 } else { 201 };
     Ok(Reply::Json(code, st.commit(def, obj, managers, req.dry_run())))
+}
+
+fn kind_schema(def: &ResourceDef) -> Option<&'static schema::KindSchema> {
+    Schemas::upstream().kind(&def.api_version(), def.kind)
+}
+
+/// Validates the object a write would store, as the apiserver does after decoding and
+/// merging: schema defaults, unknown fields dropped (an error under
+/// `fieldValidation=Strict`, a `Warning` under `Warn`, the server's default), then the
+/// schema and CEL checks (422 `Invalid`).
+/// `applied_unknown`: for an apply, the unknown fields already dropped from the applied
+/// configuration (an apply reports them, not the merge).
+fn admit(
+    req: &ApiRequest,
+    obj: &mut Value,
+    old: Option<&Value>,
+    applied_unknown: Vec<String>,
+) -> Result<(), ApiError> {
+    let def = req.route.def;
+    let Some(kind) = kind_schema(def) else {
+        return Ok(());
+    };
+    let is_apply = !applied_unknown.is_empty();
+    let mut found = Schemas::upstream().admit(kind, obj, old);
+    found.unknown.extend(applied_unknown);
+    if !found.unknown.is_empty() {
+        match req.q("fieldValidation") {
+            "Strict" => return Err(strict_error(def, obj, &found.unknown, is_apply)),
+            "Ignore" => {}
+            _ => req.warnings.borrow_mut().extend(
+                found
+                    .unknown
+                    .iter()
+                    .map(|p| format!("unknown field {}", schema::quote(p))),
+            ),
+        }
+    }
+    if found.errors.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::invalid(
+        def.kind,
+        def.group,
+        store::name_of(obj),
+        found.errors,
+    ))
+}
+
+/// Unknown fields under `fieldValidation=Strict`. A create or update fails decoding
+/// (400, `... cannot be handled as a Gateway: strict decoding error: unknown field
+/// "spec.foo"`); an apply fails building the typed object (`.spec.foo: field not
+/// declared in schema`).
+fn strict_error(def: &ResourceDef, obj: &Value, unknown: &[String], is_apply: bool) -> ApiError {
+    if is_apply {
+        let ns = store::namespace_of(obj);
+        let name = store::name_of(obj);
+        let who = if ns.is_empty() {
+            format!("/{name}")
+        } else {
+            format!("{ns}/{name}")
+        };
+        let fields: Vec<String> = unknown
+            .iter()
+            .map(|p| format!(".{p}: field not declared in schema"))
+            .collect();
+        let msg = format!(
+            "failed to create typed patch object ({who}; {}, Kind={}): {}",
+            def.api_version(),
+            def.kind,
+            fields.join("\n")
+        );
+        let causes = unknown
+            .iter()
+            .map(|p| schema::FieldError::invalid_field_unknown(p))
+            .collect();
+        let mut e = ApiError::invalid(def.kind, def.group, store::name_of(obj), causes);
+        e.message = msg;
+        return e;
+    }
+    let fields: Vec<String> = unknown
+        .iter()
+        .map(|p| format!("unknown field {}", schema::quote(p)))
+        .collect();
+    ApiError::bad_request(format!(
+        "{kind} in version {v:?} cannot be handled as a {kind}: strict decoding error: {}",
+        fields.join(", "),
+        kind = def.kind,
+        v = def.version,
+    ))
 }
 
 fn delete(st: &mut Store, req: &ApiRequest) -> Result<Reply, ApiError> {

@@ -92,6 +92,8 @@ pub fn resource_list(group: &str, version: &str) -> Value {
         });
         if IN_ALL.contains(&(def.group, def.plural)) {
             entry["categories"] = json!(["all"]);
+        } else if !def.categories.is_empty() {
+            entry["categories"] = json!(def.categories);
         }
         resources.push(entry);
         if def.status {

@@ -142,24 +142,68 @@ fn is_dns_subdomain(s: &str) -> bool {
     s.len() <= 253 && s.split('.').all(is_dns_label)
 }
 
+const DNS1035_MSG: &str = "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
+
+/// Which name validator a kind's strategy uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameRule {
+    /// `ValidateNamespaceName`: a DNS-1123 label.
+    Label,
+    /// `ValidateServiceName`: a DNS-1035 label (starts with a letter).
+    Dns1035Label,
+    /// `ValidateRBACName`: a path segment (not `.`/`..`, no `/` or `%`).
+    PathSegment,
+    /// `NameIsDNSSubdomain`, the default.
+    Subdomain,
+}
+
 /// Validates `metadata.name`: namespaces must be DNS-1123 labels, others subdomains.
 pub fn validate_name(name: &str, label: bool) -> Vec<Cause> {
+    validate_name_rule(
+        name,
+        if label {
+            NameRule::Label
+        } else {
+            NameRule::Subdomain
+        },
+    )
+}
+
+/// Validates `metadata.name` with the kind's rule, as apimachinery's `ValidateObjectMeta`.
+pub fn validate_name_rule(name: &str, rule: NameRule) -> Vec<Cause> {
     let field = "metadata.name";
     if name.is_empty() {
         return vec![Cause::required(field, "name or generateName is required")];
     }
     let mut causes = Vec::new();
-    if label && !is_dns_label(name) {
-        causes.push(Cause::invalid_value(field, name, LABEL_MSG));
-        if name.len() > 63 {
-            causes.push(Cause::invalid_value(
-                field,
-                name,
-                "must be no more than 63 characters",
-            ));
+    let mut bad = |msg: &str| causes.push(Cause::invalid_value(field, name, msg));
+    match rule {
+        NameRule::Label if !is_dns_label(name) => {
+            bad(LABEL_MSG);
+            if name.len() > 63 {
+                bad("must be no more than 63 characters");
+            }
         }
-    } else if !label && !is_dns_subdomain(name) {
-        causes.push(Cause::invalid_value(field, name, SUBDOMAIN_MSG));
+        NameRule::Dns1035Label
+            if !(is_dns_label(name) && name.starts_with(|c: char| c.is_ascii_lowercase())) =>
+        {
+            bad(DNS1035_MSG);
+            if name.len() > 63 {
+                bad("must be no more than 63 characters");
+            }
+        }
+        NameRule::PathSegment => {
+            if name == "." || name == ".." {
+                bad(&format!("may not be '{name}'"));
+            }
+            for c in ["/", "%"] {
+                if name.contains(c) {
+                    bad(&format!("may not contain '{c}'"));
+                }
+            }
+        }
+        NameRule::Subdomain if !is_dns_subdomain(name) => bad(SUBDOMAIN_MSG),
+        _ => {}
     }
     causes
 }

@@ -1,11 +1,21 @@
-//! Minimal OpenAPI v3 documents.
+//! OpenAPI v3 documents: the vendored Kubernetes 1.33 ones for the built-in groups, and
+//! for the CRD groups documents built from the vendored CRDs (so `kubectl explain
+//! gateway.spec.listeners` works).
 //!
 //! kubectl (cli-runtime's queryParamVerifierV3) decides whether the server validates
 //! fields itself by finding, in `/openapi/v3/<gv>`, a PATCH operation whose
 //! `x-kubernetes-group-version-kind` is the kind and whose parameters include
 //! `fieldValidation`. When found it skips client-side (OpenAPI v2) validation.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use bytes::Bytes;
 use serde_json::{json, Map, Value};
+
+use crate::schema::Schemas;
+
+const OBJECT_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
 
 use crate::registry::{self, gv_prefix, ResourceDef, GATEWAY_API_GROUP, RESOURCES};
 
@@ -61,12 +71,79 @@ fn operation(def: &ResourceDef, action: &str, params: &[&str]) -> Value {
     })
 }
 
+/// The component name apiextensions-apiserver's builder gives a CRD kind: the group
+/// reversed, then version and kind (`io.k8s.networking.gateway.v1.Gateway`).
 fn schema_name(def: &ResourceDef) -> String {
-    let group = if def.group.is_empty() { "core" } else { def.group };
-    format!("{group}.{}.{}", def.version, def.kind)
+    let mut parts: Vec<&str> = def.group.split('.').collect();
+    parts.reverse();
+    format!("{}.{}.{}", parts.join("."), def.version, def.kind)
 }
 
-pub fn document(group: &str, version: &str) -> Value {
+/// The document of a group-version, serialized once: the vendored Kubernetes documents
+/// as they are, the CRD groups' built from their schemas.
+pub fn document(group: &str, version: &str) -> Bytes {
+    static CACHE: OnceLock<Mutex<HashMap<String, Bytes>>> = OnceLock::new();
+    let key = doc_key(group, version);
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(b) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return b;
+    }
+    let doc = match Schemas::upstream().openapi_document(&key) {
+        Some(d) => d.to_string(),
+        None => crd_document(group, version).to_string(),
+    };
+    let bytes = Bytes::from(doc);
+    if let Ok(mut c) = cache.lock() {
+        c.insert(key, bytes.clone());
+    }
+    bytes
+}
+
+/// Adds `name` and every schema it references, from the Kubernetes definitions.
+fn add_with_refs(name: &str, out: &mut Map<String, Value>) {
+    if out.contains_key(name) {
+        return;
+    }
+    let Some(s) = Schemas::upstream().definition(name) else {
+        return;
+    };
+    out.insert(name.to_string(), s.clone());
+    let mut refs = Vec::new();
+    collect_refs(s, &mut refs);
+    for r in refs {
+        add_with_refs(&r, out);
+    }
+}
+
+fn collect_refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(r) = m.get("$ref").and_then(Value::as_str) {
+                out.push(r.rsplit('/').next().unwrap_or_default().to_string());
+            }
+            m.values().for_each(|c| collect_refs(c, out));
+        }
+        Value::Array(a) => a.iter().for_each(|c| collect_refs(c, out)),
+        _ => {}
+    }
+}
+
+/// A CRD kind's component: its schema, `metadata` a reference to ObjectMeta, as the
+/// apiextensions-apiserver OpenAPI builder publishes it.
+fn crd_schema(def: &ResourceDef) -> Value {
+    let Some(kind) = Schemas::upstream().kind(&def.api_version(), def.kind) else {
+        return json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true});
+    };
+    let mut s = kind.root.clone();
+    s["properties"]["metadata"] = json!({
+        "allOf": [{"$ref": format!("#/components/schemas/{OBJECT_META}")}],
+        "description": "Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata",
+    });
+    s["x-kubernetes-group-version-kind"] = json!([gvk(def)]);
+    s
+}
+
+fn crd_document(group: &str, version: &str) -> Value {
     let mut paths = Map::new();
     let mut schemas = Map::new();
     for def in RESOURCES
@@ -82,18 +159,12 @@ pub fn document(group: &str, version: &str) -> Value {
                 "delete": operation(def, "delete", &["dryRun"]),
             }),
         );
-        schemas.insert(
-            schema_name(def),
-            json!({
-                "type": "object",
-                "x-kubernetes-group-version-kind": [gvk(def)],
-                "x-kubernetes-preserve-unknown-fields": true,
-            }),
-        );
+        schemas.insert(schema_name(def), crd_schema(def));
     }
+    add_with_refs(OBJECT_META, &mut schemas);
     json!({
         "openapi": "3.0.0",
-        "info": {"title": "Kubernetes", "version": "v1.32.0"},
+        "info": {"title": "Kubernetes CRD Swagger", "version": "v0.1.0"},
         "paths": paths,
         "components": {"schemas": schemas},
     })

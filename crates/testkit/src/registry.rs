@@ -1,5 +1,9 @@
-//! The table of resource kinds the fake server knows. Adding a kind is one line in
-//! [`RESOURCES`].
+//! The table of resource kinds the fake server knows: the built-in kinds (one line each
+//! in `BUILTIN`) and the kinds of the vendored CustomResourceDefinitions.
+
+use std::sync::LazyLock;
+
+use crate::schema::Schemas;
 
 /// One REST resource (a kind served at `<group>/<version>/<plural>`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +18,7 @@ pub struct ResourceDef {
     /// `metadata.generation` is maintained (bumped on non-metadata, non-status change).
     pub generation: bool,
     pub short_names: &'static [&'static str],
+    pub categories: &'static [&'static str],
 }
 
 const fn r(
@@ -33,6 +38,7 @@ const fn r(
         status: false,
         generation: false,
         short_names,
+        categories: &[],
     }
 }
 
@@ -85,9 +91,8 @@ pub fn gv_prefix(group: &str, version: &str) -> String {
 
 pub const GATEWAY_API_GROUP: &str = "gateway.networking.k8s.io";
 
-/// Every kind served. Group order here is the discovery order, which decides what
-/// kubectl picks for an ambiguous short name such as `gateway`.
-pub static RESOURCES: &[ResourceDef] = &[
+/// The built-in kinds, whose REST facts the OpenAPI does not state.
+const BUILTIN: &[ResourceDef] = &[
     r("", "v1", "Namespace", "namespaces", false, &["ns"]),
     r("", "v1", "Secret", "secrets", true, &[]),
     r("", "v1", "ConfigMap", "configmaps", true, &["cm"]),
@@ -126,23 +131,58 @@ pub static RESOURCES: &[ResourceDef] = &[
         false,
         &[],
     ),
-    r(GATEWAY_API_GROUP, "v1", "Gateway", "gateways", true, &["gtw"])
-        .with_status()
-        .with_generation(),
-    r("networking.istio.io", "v1", "Gateway", "gateways", true, &["gw"]).with_generation(),
     r(
-        "networking.istio.io",
+        CRD_GROUP,
         "v1",
-        "VirtualService",
-        "virtualservices",
-        true,
-        &["vs"],
-    )
-    .with_generation(),
-    r("sailoperator.io", "v1", "Istio", "istios", false, &[])
-        .with_status()
-        .with_generation(),
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        false,
+        &["crd", "crds"],
+    ),
 ];
+
+pub const CRD_GROUP: &str = "apiextensions.k8s.io";
+
+/// Every kind served: the built-in ones, then the preferred served version of each
+/// vendored CRD (kind, plural, scope, short names, status subresource as the CRD says;
+/// custom resources always keep `metadata.generation`). Group order here is the
+/// discovery order, which decides what kubectl picks for an ambiguous short name such as
+/// `gateway`: the Gateway API CRDs are vendored before Istio's.
+pub static RESOURCES: LazyLock<Vec<ResourceDef>> = LazyLock::new(|| {
+    let mut all = BUILTIN.to_vec();
+    for k in Schemas::upstream()
+        .kinds()
+        .iter()
+        .filter(|k| k.crd && k.preferred)
+    {
+        let leak = |s: &str| -> &'static str { Box::leak(s.to_string().into_boxed_str()) };
+        let shorts: Vec<&'static str> = k.short_names.iter().map(|s| leak(s)).collect();
+        let mut def = r(
+            leak(&k.group),
+            leak(&k.version),
+            leak(&k.kind),
+            leak(&k.plural),
+            k.namespaced,
+            Box::leak(shorts.into_boxed_slice()),
+        )
+        .with_generation();
+        def.status = k.status;
+        def.categories = Box::leak(
+            k.categories
+                .iter()
+                .map(|s| leak(s))
+                .collect::<Vec<_>>()
+                .into_boxed_slice(),
+        );
+        all.push(def);
+    }
+    all
+});
+
+/// Whether this is the read-only CustomResourceDefinition resource.
+pub fn is_crd(def: &ResourceDef) -> bool {
+    def.group == CRD_GROUP && def.plural == "customresourcedefinitions"
+}
 
 /// Finds the resource served at `group/version/plural`.
 pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static ResourceDef> {
@@ -161,7 +201,7 @@ pub fn find_kind(api_version: &str, kind: &str) -> Option<&'static ResourceDef> 
 /// Groups in discovery order, without duplicates.
 pub fn groups() -> Vec<(&'static str, &'static str)> {
     let mut out: Vec<(&str, &str)> = Vec::new();
-    for d in RESOURCES {
+    for d in RESOURCES.iter() {
         if !out.contains(&(d.group, d.version)) {
             out.push((d.group, d.version));
         }

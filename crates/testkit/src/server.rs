@@ -1,6 +1,7 @@
 //! The HTTPS listener and the request pipeline: down/latency, faults, authentication,
 //! authorization (deny rules), then discovery or the resource handlers.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -327,6 +328,7 @@ fn resource(
     if let Some(verb) = denied_verb(shared, method, headers, r, query) {
         return error_response(&forbidden(user, verb, &Route::Resource(r.clone()), ""));
     }
+    let warnings = RefCell::new(Vec::new());
     let req = ApiRequest {
         method,
         route: r,
@@ -335,13 +337,23 @@ fn resource(
         content_type: header_str(headers, header::CONTENT_TYPE),
         user_agent: header_str(headers, header::USER_AGENT),
         body,
+        gateway_api: shared.gateway_api(),
+        warnings: &warnings,
     };
-    match api::handle(&shared.store, &req) {
+    let mut resp = match api::handle(&shared.store, &req) {
         Ok(Reply::Json(code, v)) => json_response(code, &v),
         Ok(Reply::Watch(rx)) => watch_response(rx),
         Ok(Reply::Text(code, text)) => build(code, "text/plain", full(text)),
         Err(e) => error_response(&e),
+    };
+    for w in warnings.into_inner() {
+        // RFC 7234 warn-code 299 with agent "-", as the apiserver's warning recorder.
+        let quoted = format!("299 - \"{}\"", w.replace('\\', "\\\\").replace('"', "\\\""));
+        if let Ok(v) = quoted.parse() {
+            resp.headers_mut().append(header::WARNING, v);
+        }
     }
+    resp
 }
 
 fn discovery_response(shared: &Shared, route: &Route) -> Response<Body> {
@@ -353,7 +365,7 @@ fn discovery_response(shared: &Shared, route: &Route) -> Response<Body> {
         Route::Group(g) => discovery::group(g),
         Route::GroupVersion(g, v) => discovery::resource_list(g, v),
         Route::OpenApiRoot => openapi::root(gw),
-        Route::OpenApiDoc(g, v) => openapi::document(g, v),
+        Route::OpenApiDoc(g, v) => return build(200, "application/json", full(openapi::document(g, v))),
         Route::Resource(_) | Route::NotFound | Route::OpenApiV2 => {
             return error_response(&ApiError::path_not_found())
         }

@@ -66,21 +66,7 @@ impl ApiError {
 
     /// 422 with `details.causes`, like `errors.NewInvalid` (details.kind is the Kind).
     pub fn invalid(kind: &str, group: &str, name: &str, causes: Vec<Cause>) -> Self {
-        let qualified = if group.is_empty() {
-            kind.to_string()
-        } else {
-            format!("{kind}.{group}")
-        };
-        let list: Vec<String> = causes
-            .iter()
-            .map(|c| format!("{}: {}", c.field, c.message))
-            .collect();
-        let joined = if list.len() == 1 {
-            list[0].clone()
-        } else {
-            format!("[{}]", list.join(", "))
-        };
-        let msg = format!("{qualified} \"{name}\" is invalid: {joined}");
+        let msg = crate::schema::invalid_message(kind, group, name, &causes);
         let causes: Vec<Value> = causes.iter().map(Cause::to_json).collect();
         let mut details = json!({"name": name, "kind": kind, "causes": causes});
         if !group.is_empty() {
@@ -196,37 +182,5 @@ fn name_details(def: &ResourceDef, name: &str) -> Value {
     d
 }
 
-/// One `details.causes` entry.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Cause {
-    pub reason: &'static str,
-    pub message: String,
-    pub field: String,
-}
-
-impl Cause {
-    pub fn invalid_value(field: &str, value: &str, detail: &str) -> Self {
-        Cause {
-            reason: "FieldValueInvalid",
-            message: format!("Invalid value: \"{value}\": {detail}"),
-            field: field.to_string(),
-        }
-    }
-
-    pub fn required(field: &str, detail: &str) -> Self {
-        let message = if detail.is_empty() {
-            "Required value".to_string()
-        } else {
-            format!("Required value: {detail}")
-        };
-        Cause {
-            reason: "FieldValueRequired",
-            message,
-            field: field.to_string(),
-        }
-    }
-
-    fn to_json(&self) -> Value {
-        json!({"reason": self.reason, "message": self.message, "field": self.field})
-    }
-}
+/// One `details.causes` entry (the schema module words them).
+pub use crate::schema::FieldError as Cause;

@@ -225,7 +225,9 @@ async fn status_subresource_and_generation() {
         .expect("start");
     let c = Client::new(sb.cluster("a"));
     let path = "/apis/apps/v1/namespaces/default/deployments";
-    let d = json!({"metadata": {"name": "d"}, "spec": {"replicas": 2}, "status": {"readyReplicas": 9}});
+    let d = json!({"metadata": {"name": "d"}, "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "d"}},
+        "template": {"metadata": {"labels": {"app": "d"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}},
+        "status": {"readyReplicas": 9}});
     let r = c.post(path, &d).await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert!(r.json().get("status").is_none());

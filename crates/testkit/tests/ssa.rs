@@ -242,7 +242,14 @@ async fn apply_requires_field_manager_and_ignores_status() {
     doc["status"] = json!({"addresses": [{"value": "1.2.3.4"}]});
     let r = c.apply(GW, "kubectl-mesh", false, &doc.to_string()).await;
     assert_eq!(r.status, 201, "{}", r.text);
-    assert!(r.json().get("status").is_none(), "{}", r.text);
+    // Only the CRD's default status: the applied one is ignored.
+    assert!(r.json().pointer("/status/addresses").is_none(), "{}", r.text);
+    assert_eq!(
+        r.json()["status"]["conditions"][0]["reason"],
+        "Pending",
+        "{}",
+        r.text
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
