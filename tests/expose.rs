@@ -553,3 +553,46 @@ fn expose_through_kubectl() {
     let version = env.kubectl(&["mesh", "version"]).success();
     assert!(version.stdout.starts_with("kubectl-mesh "), "{}", version.stdout);
 }
+
+/// Issue 13 item 3: the peering east-west Gateway carries `topology.istio.io/cluster` with the
+/// cluster's `--contexts` name, applied or generated (offline, from the flags alone).
+#[test]
+fn peering_gateway_is_labelled_with_the_cluster_name() {
+    let env = with_istio(&["a", "b"]);
+    env.mesh(&["expose", "--contexts", "east=a,b"]).success();
+    for (context, name) in [("a", "east"), ("b", "b")] {
+        let gateway = env.cluster(context).object(GATEWAY).unwrap();
+        assert_eq!(label(&gateway, "topology.istio.io/cluster"), Some(name));
+    }
+    let offline = env
+        .mesh(&[
+            "expose",
+            "--generate",
+            "--network",
+            "n1",
+            "--contexts",
+            "east=a,west=b",
+        ])
+        .success()
+        .stdout;
+    assert!(offline.contains("topology.istio.io/cluster: east\n"), "{offline}");
+    assert!(offline.contains("topology.istio.io/cluster: west\n"), "{offline}");
+    // No cluster named: offline output is often applied elsewhere, so no guessed label, and
+    // stderr says how to add it.
+    let unnamed = env.mesh(&["expose", "--generate", "--network", "n1"]).success();
+    assert!(
+        !unnamed.stdout.contains("topology.istio.io/cluster"),
+        "{}",
+        unnamed.stdout
+    );
+    assert!(
+        unnamed.stderr.contains("pass --context NAME"),
+        "{}",
+        unnamed.stderr
+    );
+    let ambient = env
+        .mesh(&["expose", "--generate", "--network", "n1", "--flavor", "ambient"])
+        .success()
+        .stdout;
+    assert!(!ambient.contains("topology.istio.io/cluster"), "{ambient}");
+}

@@ -49,6 +49,7 @@ fn full_mesh_of_three_then_rerun_is_unchanged_with_zero_writes() {
                 format!("network-{to}").as_str()
             );
             assert_eq!(gw["metadata"]["labels"]["kubectl-mesh.io/peer-cluster"], *to);
+            assert_eq!(gw["metadata"]["labels"]["topology.istio.io/cluster"], *to);
             assert_eq!(
                 gw["metadata"]["annotations"]["gateway.istio.io/trust-domain"],
                 "cluster.local"
@@ -268,4 +269,38 @@ fn bad_input_changes_nothing() {
             "no request at all to {name}"
         );
     }
+}
+
+/// Issue 13 items 3 and 4: a peer Gateway names the target cluster (`--contexts` name=context)
+/// in `topology.istio.io/cluster`, and carries the ServiceAccount of the target's own east-west
+/// gateway (here renamed with `expose --name` / `link --gateway`), not a constant.
+#[test]
+fn peer_gateways_name_the_target_cluster_and_its_gateways_service_account() {
+    let env = with_istio(&["a", "b"]);
+    let contexts = "east=a,west=b";
+    env.mesh(&["expose", "--contexts", contexts, "--name", "ew", "--wait=30s"])
+        .success();
+    let own = env
+        .cluster("a")
+        .object("/apis/gateway.networking.k8s.io/v1/namespaces/istio-gateways/gateways/ew")
+        .expect("renamed east-west gateway");
+    assert_eq!(own["metadata"]["labels"]["topology.istio.io/cluster"], "east");
+    env.mesh(&["link", "--contexts", contexts, "--gateway", "ew"])
+        .success();
+    let gw = env.cluster("a").object(&peer_path("west")).expect("east -> west");
+    assert_eq!(gw["metadata"]["labels"]["topology.istio.io/cluster"], "west");
+    assert_eq!(gw["metadata"]["labels"]["topology.istio.io/network"], "network-b");
+    assert_eq!(
+        gw["metadata"]["annotations"]["gateway.istio.io/service-account"],
+        "ew"
+    );
+    let printed = env
+        .mesh(&["link", "--generate", "--context", "b", "--gateway", "ew"])
+        .success()
+        .stdout;
+    assert!(printed.contains("topology.istio.io/cluster: b\n"), "{printed}");
+    assert!(
+        printed.contains("gateway.istio.io/service-account: ew\n"),
+        "{printed}"
+    );
 }

@@ -577,7 +577,21 @@ fn istio_global_label_and_bad_distribution() {
     let mut svc = service("default", "ratings", json!({"istio.io/global": "true"}));
     svc["metadata"]["annotations"] = json!({"networking.istio.io/traffic-distribution": "Everywhere"});
     env.cluster("a").put_object(svc).unwrap();
-    let (code, checks) = verify(&env, &["--contexts", "a,b", "--services"]);
+    // istio.io/global is upstream ambient's label (flavour ambient); the rest of this mesh is
+    // peering, so everything else stays healthy.
+    let ambient = [
+        "--flavor",
+        "ambient",
+        "--mode",
+        "peering",
+        "-n",
+        "istio-gateways",
+        "--gateway",
+        "istio-eastwest",
+    ];
+    let mut args = vec!["--contexts", "a,b", "--services"];
+    args.extend(ambient);
+    let (code, checks) = verify(&env, &args);
     assert_eq!(code, 1);
     let check = checks.iter().find(|c| c["id"] == "global-service").unwrap();
     assert_eq!(check["status"], "fail");
@@ -702,4 +716,133 @@ fn remote_secret_credentials_are_tried() {
     let creds = find(&checks, "link-credentials", None, Some(("a", "b")));
     assert_eq!(creds["status"], "fail");
     assert!(creds["message"].as_str().unwrap().contains("401"), "{creds}");
+}
+
+/// Issue 13 item 3: a peer Gateway without `topology.istio.io/cluster`, or naming another
+/// cluster, is a failed link (Solo's translator would take the network for the cluster), with
+/// the link command as its fix.
+#[test]
+fn peer_gateway_without_the_right_cluster_label_fails_its_link() {
+    let env = mesh_of(&["a", "b", "c"]);
+    let peer = |t: &str| {
+        format!("/apis/gateway.networking.k8s.io/v1/namespaces/istio-gateways/gateways/istio-remote-peer-{t}")
+    };
+    let mut missing = env.cluster("a").object(&peer("b")).unwrap();
+    missing["metadata"]["labels"]
+        .as_object_mut()
+        .unwrap()
+        .remove("topology.istio.io/cluster");
+    env.cluster("a").put_object(missing).unwrap();
+    let mut wrong = env.cluster("b").object(&peer("c")).unwrap();
+    wrong["metadata"]["labels"]["topology.istio.io/cluster"] = json!("network-c");
+    env.cluster("b").put_object(wrong).unwrap();
+
+    let (code, checks) = verify(&env, &["--contexts", "a,b,c"]);
+    assert_eq!(code, 1);
+    let check = find(&checks, "link", None, Some(("a", "b")));
+    assert_eq!(check["status"], "fail", "{check}");
+    assert!(
+        check["message"]
+            .as_str()
+            .unwrap()
+            .contains("cluster label is missing (want b)"),
+        "{check}"
+    );
+    assert_eq!(check["hint"], "kubectl mesh link --from a --to b");
+    let check = find(&checks, "link", None, Some(("b", "c")));
+    assert_eq!(check["status"], "fail", "{check}");
+    assert!(
+        check["message"]
+            .as_str()
+            .unwrap()
+            .contains("cluster label is network-c, want c"),
+        "{check}"
+    );
+    // The missing label is ours to add; the wrong one was written by another field manager
+    // (the seed), whose value server-side apply will not take over without being asked.
+    env.mesh(&["link", "--contexts", "a,b,c"]).code(1);
+    env.mesh(&["link", "--from", "b", "--to", "c", "--force-conflicts"])
+        .success();
+    let (code, checks) = verify(&env, &["--contexts", "a,b,c"]);
+    assert_eq!(code, 0, "{checks:#?}");
+}
+
+/// Issue 13 item 5: `expose --service` writes the label of the flavour, and `verify --services`
+/// reads the same rule: istio.io/global for upstream ambient, solo.io/service-scope for
+/// ambient-peering; sidecar has no such label (exit 2, nothing written).
+#[test]
+fn each_flavour_makes_a_service_global_with_its_own_label() {
+    let env = mesh_of(&["a", "b"]);
+    for name in ["a", "b"] {
+        env.cluster(name)
+            .put_object(service("default", "ratings", json!({"app": "ratings"})))
+            .unwrap();
+    }
+    let path = "/api/v1/namespaces/default/services/ratings";
+    env.mesh(&[
+        "expose",
+        "--flavor",
+        "ambient",
+        "--service",
+        "ratings",
+        "--contexts",
+        "a,b",
+    ])
+    .success();
+    let live = env.cluster("a").object(path).unwrap();
+    assert_eq!(live["metadata"]["labels"]["istio.io/global"], "true");
+    assert!(
+        live["metadata"]["labels"].get("solo.io/service-scope").is_none(),
+        "{live}"
+    );
+
+    let ambient = [
+        "--flavor",
+        "ambient",
+        "--mode",
+        "peering",
+        "-n",
+        "istio-gateways",
+        "--gateway",
+        "istio-eastwest",
+    ];
+    let mut args = vec!["--contexts", "a,b", "--services"];
+    args.extend(ambient);
+    let (code, checks) = verify(&env, &args);
+    assert_eq!(code, 0, "{checks:#?}");
+    let check = checks.iter().find(|c| c["id"] == "global-service").unwrap();
+    assert_eq!(check["status"], "pass", "{check}");
+    assert!(
+        check["message"].as_str().unwrap().contains("endpoints from a, b"),
+        "{check}"
+    );
+    // The peering flavour does not read istio.io/global: verify says which label it wants.
+    let (_, checks) = verify(&env, &["--contexts", "a,b", "--services"]);
+    let check = checks.iter().find(|c| c["id"] == "global-service").unwrap();
+    assert_eq!(check["status"], "warn", "{check}");
+    assert!(
+        check["message"]
+            .as_str()
+            .unwrap()
+            .contains("labelled istio.io/global"),
+        "{check}"
+    );
+
+    for (flags, expected) in [
+        (
+            vec!["--flavor", "sidecar"],
+            "no label to write for flavour sidecar",
+        ),
+        (
+            vec!["--flavor", "ambient", "--scope", "global-only"],
+            "--scope global-only is Solo's",
+        ),
+    ] {
+        env.cluster("b").reset_counts();
+        let mut full = vec!["expose", "--service", "ratings", "--contexts", "a,b"];
+        full.extend(flags);
+        let run = env.mesh(&full).code(2);
+        assert!(run.stderr.contains(expected), "{}", run.stderr);
+        assert_eq!(env.cluster("b").counts().writes(), 0);
+    }
 }

@@ -31,7 +31,8 @@ pub struct ExposeOptions {
     pub parallel: usize,
 }
 
-/// The objects `--generate` prints for one cluster whose network is known.
+/// The objects `--generate` prints for one cluster whose network is known (and whose name,
+/// if known, is `options.gateway.cluster`).
 pub fn generate(options: &ExposeOptions, network: &str) -> Vec<Value> {
     let gateway = EastWest {
         network: network.to_string(),
@@ -149,6 +150,7 @@ async fn apply_cluster(
 ) {
     let gateway = EastWest {
         network: network.to_string(),
+        cluster: Some(cluster.name.clone()),
         ..options.gateway.clone()
     };
     let result = async {

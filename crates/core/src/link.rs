@@ -22,7 +22,8 @@ use crate::labels::{ISTIO_SYSTEM, MANAGED_BY, MANAGED_BY_VALUE, MESH_ID, NETWORK
 use crate::parallel;
 use crate::report::{Outcome, Progress};
 use crate::resource::{self, ObjectRef};
-use crate::resources::peering::{self, Target};
+use crate::resources::peering;
+pub use crate::resources::peering::Target;
 
 /// Where the east-west gateways live, and how to write.
 #[derive(Debug, Clone)]
@@ -165,7 +166,8 @@ async fn read_facts(cluster: &Cluster, options: &LinkOptions, need_target: bool)
     Ok(Facts { target, peers })
 }
 
-/// Reads what a peer needs to know about `cluster` (for `link --generate`).
+/// Reads what a peer needs to know about `cluster` (for `link --generate`): its address,
+/// network, trust domain and its east-west gateway's ServiceAccount.
 pub async fn read_target(cluster: &Cluster, options: &LinkOptions) -> Result<Target, String> {
     read_facts(cluster, options, true).await?.target
 }
@@ -203,11 +205,15 @@ fn target_facts(
             "cluster {}: east-west Gateway {}/{} has no {NETWORK} label: re-run `kubectl mesh expose --context {} --network NAME`",
             cluster.name, options.namespace, options.gateway, cluster.context
         ))?;
+    // Read from the target's own gateway (honouring `expose --name` / `link --gateway`), not
+    // assumed: a gateway named otherwise runs as another ServiceAccount.
+    let service_account = peering::service_account_of(gateway).unwrap_or_else(|| options.gateway.clone());
     Ok(Target {
         cluster: cluster.name.clone(),
         address,
         network,
         trust_domain,
+        service_account,
     })
 }
 

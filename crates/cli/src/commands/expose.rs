@@ -4,9 +4,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use kubectl_mesh_core::clusters::Cluster;
+use kubectl_mesh_core::clusters::{self, Cluster};
 use kubectl_mesh_core::expose::{self, ExposeOptions, Plan};
 use kubectl_mesh_core::global_service::{self, GlobalService};
+use kubectl_mesh_core::labels::CLUSTER;
 use kubectl_mesh_core::resources::eastwest::{EastWest, Flavor};
 use kubectl_mesh_core::verify;
 use kubectl_mesh_core::{names, parallel, InputError};
@@ -29,7 +30,10 @@ Examples:
   kubectl mesh expose --flavor sidecar --expose-istiod --context east-1 --wait
 
   # Make the reviews Service global, preferring endpoints in the caller's network
-  kubectl mesh expose --service reviews -n bookinfo --scope global --traffic-distribution PreferNetwork --contexts east-1,west-1")]
+  kubectl mesh expose --service reviews -n bookinfo --scope global --traffic-distribution PreferNetwork --contexts east-1,west-1
+
+  # The same on upstream ambient (label istio.io/global: \"true\")
+  kubectl mesh expose --flavor ambient --service reviews -n bookinfo --contexts east-1,west-1")]
 pub struct ExposeArgs {
     /// Gateway flavour
     #[arg(long, value_name = "FLAVOR", default_value = "ambient-peering", value_parser = Flavor::NAMES)]
@@ -39,7 +43,8 @@ pub struct ExposeArgs {
     #[arg(long, value_name = "NAME")]
     pub network: Option<String>,
 
-    /// Print the objects as YAML instead of applying them (offline when --network is given)
+    /// Print the objects as YAML instead of applying them (offline when --network is given; the
+    /// cluster label then comes from --context / --contexts NAME=CONTEXT, else is left out)
     #[arg(long)]
     pub generate: bool,
 
@@ -65,11 +70,12 @@ pub struct ExposeArgs {
     pub expose_istiod: bool,
 
     /// Make this Service global in every listed cluster instead of deploying the gateway
+    /// (label solo.io/service-scope for ambient-peering, istio.io/global for ambient; sidecar needs none)
     #[arg(long, value_name = "NAME")]
     pub service: Option<String>,
 
-    /// With --service: global (also reachable as <name>.<ns>.mesh.internal) or global-only
-    #[arg(long, value_name = "SCOPE", default_value = "global", value_parser = ["global", "global-only"], requires = "service")]
+    /// With --service: global (also reachable as <name>.<ns>.mesh.internal) or global-only (ambient-peering only)
+    #[arg(long, value_name = "SCOPE", default_value = "global", value_parser = global_service::SCOPES, requires = "service")]
     pub scope: String,
 
     /// With --service: how traffic spreads over clusters
@@ -118,6 +124,7 @@ impl ExposeArgs {
         let gateway = EastWest {
             flavor,
             network: String::new(),
+            cluster: None,
             name: self.name.clone(),
             namespace: self.namespace.clone(),
             gateway_class: self.gateway_class.clone(),
@@ -188,16 +195,23 @@ async fn generate(args: &ExposeArgs, options: &ExposeOptions) -> Result<ExitCode
         return Err(InputError::new("--generate prints objects: use -o yaml (default) or -o json").into());
     }
     if let Some(network) = &options.network {
-        output::print(&output::objects(&expose::generate(options, network), format)?);
+        let mut objects = Vec::new();
+        for cluster in offline_names(args)? {
+            objects.extend(expose::generate(&for_cluster(options, cluster), network));
+        }
+        output::print(&output::objects(&objects, format)?);
         return Ok(ExitCode::SUCCESS);
     }
     let clusters = args.clusters.connect().await?;
     let planned = plan_all(clusters, options).await?;
     let mut objects = Vec::new();
     let mut failed = false;
-    for (_, network) in &planned {
+    for (cluster, network) in &planned {
         match network {
-            Ok(network) => objects.extend(expose::generate(options, network)),
+            Ok(network) => {
+                let options = for_cluster(options, Some(cluster.name.clone()));
+                objects.extend(expose::generate(&options, network));
+            }
             Err(reason) => {
                 eprintln!("error: {reason}");
                 failed = true;
@@ -206,6 +220,37 @@ async fn generate(args: &ExposeArgs, options: &ExposeOptions) -> Result<ExitCode
     }
     output::print(&output::objects(&objects, format)?);
     Ok(exit::from_failures(failed))
+}
+
+fn for_cluster(options: &ExposeOptions, cluster: Option<String>) -> ExposeOptions {
+    let mut options = options.clone();
+    options.gateway.cluster = cluster;
+    options
+}
+
+/// Offline `--generate`: the clusters named by `--context` / `--contexts` (name=context), read
+/// from the flags alone. Not the kubeconfig's current context: offline output is often applied
+/// elsewhere (`| kubectl --context other apply`), and a wrong cluster label is worse than none.
+/// With no cluster named, one unnamed gateway: the ambient-peering gateway then lacks
+/// `topology.istio.io/cluster`, which Solo's automatic peering needs, so say so.
+fn offline_names(args: &ExposeArgs) -> Result<Vec<Option<String>>, InputError> {
+    let entries = match (&args.clusters.context, args.clusters.contexts.is_empty()) {
+        (Some(_), false) => {
+            return Err(InputError::new("--context and --contexts were both given")
+                .with_hint("use --context for one cluster or --contexts a,b,c for several"))
+        }
+        (Some(context), true) => vec![context.clone()],
+        (None, false) => args.clusters.contexts.clone(),
+        (None, true) => Vec::new(),
+    };
+    let refs = clusters::parse_refs(&entries)?;
+    if refs.is_empty() {
+        if args.flavor == Flavor::AmbientPeering.as_str() {
+            eprintln!("warning: no cluster named, so the gateway has no {CLUSTER} label (Solo's automatic peering needs it): pass --context NAME or --contexts NAME=CONTEXT");
+        }
+        return Ok(vec![None]);
+    }
+    Ok(refs.into_iter().map(|r| Some(r.name)).collect())
 }
 
 /// `--service`: label (and annotate) an existing Service in every listed cluster.
@@ -217,10 +262,13 @@ async fn expose_service(args: &ExposeArgs, name: &str) -> Result<ExitCode, CliEr
         return Err(InputError::new("--service makes a Service global; --generate, --wait, --network and --expose-istiod are for the gateway")
             .into());
     }
+    // The flavour decides the label (istio.io/global upstream, solo.io/service-scope for
+    // peering); sidecar has none. Checked before any cluster is read.
+    let flavor: Flavor = args.flavor.parse()?;
     let service = GlobalService {
         name: name.to_string(),
         namespace,
-        scope: args.scope.clone(),
+        label: global_service::scope_label(flavor, &args.scope)?,
         traffic_distribution: args.traffic_distribution.clone(),
     };
     let write = args.write.options()?;

@@ -4,7 +4,7 @@ use std::str::FromStr;
 
 use serde_json::{json, Value};
 
-use crate::labels::{EXPOSE_ISTIOD, ISTIO_SYSTEM, NETWORK};
+use crate::labels::{CLUSTER, EXPOSE_ISTIOD, ISTIO_SYSTEM, NETWORK};
 use crate::resource::{self, Kind};
 
 /// How clusters of the mesh reach each other.
@@ -56,6 +56,9 @@ impl std::fmt::Display for Flavor {
 pub struct EastWest {
     pub flavor: Flavor,
     pub network: String,
+    /// The cluster's name (`--contexts` name=context), labelled `topology.istio.io/cluster` on
+    /// the ambient-peering gateway; `None` (offline `--generate` with no cluster named) omits it.
+    pub cluster: Option<String>,
     /// Overrides the gateway's name (and, for sidecar, its Deployment/Service/ServiceAccount).
     pub name: Option<String>,
     pub namespace: Option<String>,
@@ -131,14 +134,17 @@ impl EastWest {
         ])
     }
 
+    /// The cluster label is what Solo's automatic peering reads to name the cluster behind an
+    /// east-west gateway (DESIGN §5.1; issue 13 item 3).
     fn peering_gateway(&self) -> Value {
+        let mut labels = vec![(EXPOSE_ISTIOD, "15012"), (NETWORK, self.network.as_str())];
+        if let Some(cluster) = &self.cluster {
+            labels.push((CLUSTER, cluster));
+        }
         json!({
             "apiVersion": resource::GATEWAY_API,
             "kind": "Gateway",
-            "metadata": super::metadata(self.name(), Some(self.namespace()), &[
-                (EXPOSE_ISTIOD, "15012"),
-                (NETWORK, &self.network),
-            ]),
+            "metadata": super::metadata(self.name(), Some(self.namespace()), &labels),
             "spec": {
                 "gatewayClassName": self.gateway_class(),
                 "listeners": Self::peering_listeners(),
@@ -164,5 +170,24 @@ impl EastWest {
                 }],
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peering_gateway_carries_the_cluster_label_when_named() {
+        let mut gateway = EastWest {
+            network: "net-a".into(),
+            cluster: Some("east-1".into()),
+            ..Default::default()
+        };
+        let labels = &gateway.objects()[0]["metadata"]["labels"];
+        assert_eq!(labels[CLUSTER], "east-1");
+        assert_eq!(labels[NETWORK], "net-a");
+        gateway.cluster = None;
+        assert!(gateway.objects()[0]["metadata"]["labels"].get(CLUSTER).is_none());
     }
 }

@@ -6,21 +6,23 @@ use std::net::IpAddr;
 use serde_json::{json, Value};
 
 use super::eastwest::EastWest;
-use crate::labels::{NETWORK, PEER_CLUSTER};
+use crate::labels::{CLUSTER, GATEWAY_SERVICE_ACCOUNT, GATEWAY_TRUST_DOMAIN, NETWORK, PEER_CLUSTER};
 use crate::resource;
 
 pub const NAME_PREFIX: &str = "istio-remote-peer-";
 pub const CLASS: &str = "istio-remote";
-pub const SERVICE_ACCOUNT: &str = "istio-eastwest";
 
 /// What we know of a target cluster, read from it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Target {
+    /// Its name in `--contexts` (name=context): the `topology.istio.io/cluster` label.
     pub cluster: String,
     pub address: String,
     pub network: String,
     pub trust_domain: String,
+    /// The ServiceAccount of its east-west gateway's workload (see [`service_account_of`]).
+    pub service_account: String,
 }
 
 pub fn name(target_cluster: &str) -> String {
@@ -36,17 +38,35 @@ pub fn address_type(address: &str) -> &'static str {
     }
 }
 
-/// The Gateway in a source cluster (in `namespace`) that describes `target`.
+/// The ServiceAccount the workload of a (target's east-west) Gateway runs as: its
+/// `gateway.istio.io/service-account` annotation, else the Gateway's name — as Istio's gateway
+/// deployment controller names it (istio 1.30.3
+/// pilot/pkg/config/kube/gatewaycommon/deploymentcontroller.go:429, with the `-<class>` suffix
+/// disabled for east-west classes in gatewaycommon/classinfo.go:161).
+pub fn service_account_of(gateway: &Value) -> Option<String> {
+    let meta = gateway.get("metadata")?;
+    meta.get("annotations")
+        .and_then(|a| a.get(GATEWAY_SERVICE_ACCOUNT))
+        .or_else(|| meta.get("name"))
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// The Gateway in a source cluster (in `namespace`) that describes `target`. Labels and
+/// annotations follow Solo's peering guide
+/// (https://docs.solo.io/istio/1.30.x/ambient/multicluster/install/default/manual/): network and
+/// cluster labels, the target's east-west ServiceAccount and trust domain as annotations.
 pub fn gateway(target: &Target, namespace: &str) -> Value {
     let mut metadata = super::metadata(
         &name(&target.cluster),
         Some(namespace),
-        &[(NETWORK, &target.network)],
+        &[(NETWORK, &target.network), (CLUSTER, &target.cluster)],
     );
     metadata["labels"][PEER_CLUSTER] = json!(target.cluster);
     metadata["annotations"] = json!({
-        "gateway.istio.io/service-account": SERVICE_ACCOUNT,
-        "gateway.istio.io/trust-domain": target.trust_domain,
+        GATEWAY_SERVICE_ACCOUNT: target.service_account,
+        GATEWAY_TRUST_DOMAIN: target.trust_domain,
     });
     json!({
         "apiVersion": resource::GATEWAY_API,
@@ -71,6 +91,7 @@ mod tests {
             address: "203.0.113.7".into(),
             network: "network-west".into(),
             trust_domain: "west.local".into(),
+            service_account: "ew-west".into(),
         };
         let gw = gateway(&target, "istio-gateways");
         let expected = json!({
@@ -81,11 +102,12 @@ mod tests {
                 "namespace": "istio-gateways",
                 "labels": {
                     "topology.istio.io/network": "network-west",
+                    "topology.istio.io/cluster": "west-1",
                     "app.kubernetes.io/managed-by": "kubectl-mesh",
                     "kubectl-mesh.io/peer-cluster": "west-1"
                 },
                 "annotations": {
-                    "gateway.istio.io/service-account": "istio-eastwest",
+                    "gateway.istio.io/service-account": "ew-west",
                     "gateway.istio.io/trust-domain": "west.local"
                 }
             },
@@ -101,5 +123,15 @@ mod tests {
         assert_eq!(gw, expected);
         assert_eq!(address_type("eastwest.example.com"), "Hostname");
         assert_eq!(address_type("2001:db8::1"), "IPAddress");
+    }
+
+    #[test]
+    fn service_account_is_the_annotation_else_the_gateway_name() {
+        let named = json!({"metadata": {"name": "ew"}});
+        assert_eq!(service_account_of(&named).as_deref(), Some("ew"));
+        let annotated =
+            json!({"metadata": {"name": "ew", "annotations": {GATEWAY_SERVICE_ACCOUNT: "ew-sa"}}});
+        assert_eq!(service_account_of(&annotated).as_deref(), Some("ew-sa"));
+        assert_eq!(service_account_of(&json!({})), None);
     }
 }

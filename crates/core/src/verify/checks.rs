@@ -8,7 +8,7 @@ use super::facts::{ClusterFacts, Read};
 use super::{Check, LinkMode, Status, VerifyOptions};
 use crate::apply::is_subset;
 use crate::expose::address_of;
-use crate::labels::NETWORK;
+use crate::labels::{CLUSTER, GATEWAY_SERVICE_ACCOUNT, GATEWAY_TRUST_DOMAIN, NETWORK};
 use crate::link::trust_domain_of;
 use crate::resources::peering::{self, Target};
 use crate::resources::{cacerts, remote_secret};
@@ -578,6 +578,10 @@ fn peering_current(from: &Derived, to: &Derived, live: &Value, fix: String) -> C
         address,
         network: network.to_string(),
         trust_domain: to.trust_domain.clone(),
+        service_account: to
+            .eastwest
+            .and_then(peering::service_account_of)
+            .unwrap_or_default(),
     };
     let namespace = live
         .pointer("/metadata/namespace")
@@ -593,21 +597,56 @@ fn peering_current(from: &Derived, to: &Derived, live: &Value, fix: String) -> C
             format!("linked to {} on {}", target.address, target.network),
         );
     }
-    let live_address = live
-        .pointer("/spec/addresses/0/value")
-        .and_then(Value::as_str)
-        .unwrap_or("none");
     pair(
         "link",
         f,
         t,
         Status::Fail,
-        format!(
-            "stale: points at {live_address}, but {t} is at {} (network {}, trust domain {})",
-            target.address, target.network, target.trust_domain
-        ),
+        format!("stale: {}", peer_differences(&expected, live).join("; ")),
     )
     .hint(fix)
+}
+
+/// What a live peer Gateway gets wrong, field by field, against the one `link` would write
+/// (DESIGN §5.4): each entry says what it has and what the target needs.
+fn peer_differences(expected: &Value, live: &Value) -> Vec<String> {
+    fn address(object: &Value) -> Option<&str> {
+        object.pointer("/spec/addresses/0/value").and_then(Value::as_str)
+    }
+    fn at<'a>(object: &'a Value, section: &str, key: &str) -> Option<&'a str> {
+        object.get("metadata")?.get(section)?.get(key)?.as_str()
+    }
+    let mut differences = Vec::new();
+    if address(live) != address(expected) {
+        differences.push(format!(
+            "points at {}, but the target is at {}",
+            address(live).unwrap_or("none"),
+            address(expected).unwrap_or("none")
+        ));
+    }
+    let fields = [
+        ("network label", "labels", NETWORK),
+        ("cluster label", "labels", CLUSTER),
+        (
+            "service-account annotation",
+            "annotations",
+            GATEWAY_SERVICE_ACCOUNT,
+        ),
+        ("trust-domain annotation", "annotations", GATEWAY_TRUST_DOMAIN),
+    ];
+    for (what, section, key) in fields {
+        match (at(expected, section, key), at(live, section, key)) {
+            (Some(want), Some(have)) if want != have => {
+                differences.push(format!("{what} is {have}, want {want}"))
+            }
+            (Some(want), None) => differences.push(format!("{what} is missing (want {want})")),
+            _ => {}
+        }
+    }
+    if differences.is_empty() {
+        differences.push("listeners or class differ from what link writes".to_string());
+    }
+    differences
 }
 
 fn remote_secret_current(to: &Derived, live: &Value, f: &str, t: &str, fix: String) -> Check {

@@ -144,7 +144,7 @@ pub async fn collect_all(
 pub async fn check_all(facts: &[ClusterFacts], options: &VerifyOptions) -> Vec<Check> {
     let mut checks = evaluate(facts, options);
     if options.services {
-        checks.extend(services::evaluate(facts));
+        checks.extend(services::evaluate(facts, options.flavor));
     }
     if options.check_credentials && options.mode == LinkMode::RemoteSecret {
         checks.extend(credentials::check(facts, options).await);

@@ -8,21 +8,11 @@ use serde_json::Value;
 
 use super::facts::ClusterFacts;
 use super::{Check, Status};
+use crate::global_service::{foreign_label, scope_of};
+use crate::resources::eastwest::Flavor;
 
-pub const SCOPE_LABEL: &str = "solo.io/service-scope";
-pub const GLOBAL_LABEL: &str = "istio.io/global";
-pub const TRAFFIC_DISTRIBUTION: &str = "networking.istio.io/traffic-distribution";
+pub use crate::labels::{GLOBAL as GLOBAL_LABEL, SERVICE_SCOPE as SCOPE_LABEL, TRAFFIC_DISTRIBUTION};
 pub const DISTRIBUTIONS: [&str; 4] = ["PreferClose", "PreferNetwork", "PreferRegion", "Any"];
-
-/// How a Service takes part in the mesh, from its labels.
-fn scope(service: &Value) -> Option<&str> {
-    let labels = service.pointer("/metadata/labels")?;
-    match labels.get(SCOPE_LABEL).and_then(Value::as_str) {
-        Some(scope @ ("global" | "global-only")) => Some(scope),
-        _ if labels.get(GLOBAL_LABEL).and_then(Value::as_str) == Some("true") => Some("global"),
-        _ => None,
-    }
-}
 
 fn key(service: &Value) -> Option<(String, String)> {
     let meta = service.get("metadata")?;
@@ -33,7 +23,9 @@ fn key(service: &Value) -> Option<(String, String)> {
 }
 
 /// Per global service: where it is global, where a namesake is not, and how traffic spreads.
-pub fn evaluate(all: &[ClusterFacts]) -> Vec<Check> {
+/// "Global" is the flavour's own label, by the rule `expose --service` writes with
+/// ([`crate::global_service::scope_label`]).
+pub fn evaluate(all: &[ClusterFacts], flavor: Flavor) -> Vec<Check> {
     // (namespace, name) -> cluster -> the Service there.
     let mut by_key: BTreeMap<(String, String), BTreeMap<&str, &Value>> = BTreeMap::new();
     for facts in all {
@@ -64,12 +56,13 @@ pub fn evaluate(all: &[ClusterFacts]) -> Vec<Check> {
     for ((namespace, name), clusters) in &by_key {
         let global: Vec<(&str, &str)> = clusters
             .iter()
-            .filter_map(|(c, s)| Some((*c, scope(s)?)))
+            .filter_map(|(c, s)| Some((*c, scope_of(flavor, s)?)))
             .collect();
+        checks.extend(foreign_checks(namespace, name, clusters, flavor));
         if global.is_empty() {
             continue;
         }
-        checks.push(service_check(namespace, name, clusters, &global));
+        checks.push(service_check(namespace, name, clusters, &global, flavor));
     }
     checks
 }
@@ -79,6 +72,7 @@ fn service_check(
     name: &str,
     clusters: &BTreeMap<&str, &Value>,
     global: &[(&str, &str)],
+    flavor: Flavor,
 ) -> Check {
     let host = format!("{name}.{namespace}.mesh.internal");
     let contributors: Vec<&str> = global.iter().map(|(c, _)| *c).collect();
@@ -125,8 +119,13 @@ fn service_check(
             name,
             namesakes.join(", ")
         );
+        // The default flavour needs no --flavor; another one does, or the fix writes Solo's label.
+        let flavor_flag = match flavor {
+            Flavor::AmbientPeering => String::new(),
+            other => format!(" --flavor {other}"),
+        };
         check.hint = Some(format!(
-            "kubectl mesh expose --service {name} -n {namespace} --scope {} --contexts {}",
+            "kubectl mesh expose{flavor_flag} --service {name} -n {namespace} --scope {} --contexts {}",
             scopes.first().copied().unwrap_or("global"),
             namesakes.join(",")
         ));
@@ -134,29 +133,89 @@ fn service_check(
     check
 }
 
+/// A Service labelled for the other ambient flavour is not global in this one: say which
+/// label this flavour reads.
+fn foreign_checks(
+    namespace: &str,
+    name: &str,
+    clusters: &BTreeMap<&str, &Value>,
+    flavor: Flavor,
+) -> Vec<Check> {
+    let host = format!("{name}.{namespace}.mesh.internal");
+    let by_label: BTreeMap<&str, Vec<&str>> = clusters
+        .iter()
+        .filter_map(|(c, s)| Some((foreign_label(flavor, s)?, *c)))
+        .fold(BTreeMap::new(), |mut map, (label, cluster)| {
+            map.entry(label).or_insert_with(Vec::new).push(cluster);
+            map
+        });
+    by_label
+        .into_iter()
+        .map(|(label, in_clusters)| Check {
+            id: "global-service",
+            cluster: None,
+            from: None,
+            to: None,
+            service: Some(host.clone()),
+            status: Status::Warn,
+            message: format!(
+                "{name} in {} is labelled {label}, which flavour {flavor} does not read: it is not global there",
+                in_clusters.join(", ")
+            ),
+            hint: Some(format!(
+                "kubectl mesh expose --flavor {flavor} --service {name} -n {namespace} --contexts {}",
+                in_clusters.join(",")
+            )),
+            answered: None,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
+    fn facts(name: &str, services: Vec<Value>) -> ClusterFacts {
+        ClusterFacts {
+            name: name.into(),
+            context: name.into(),
+            server: String::new(),
+            version: Ok("v1.31.0".into()),
+            istiod: Ok(None),
+            istio_system: Ok(None),
+            mesh_config: Ok(None),
+            cacerts: Ok(None),
+            gateways: Ok(Vec::new()),
+            eastwest: Ok(None),
+            remote_secrets: Ok(Vec::new()),
+            services: Ok(services),
+        }
+    }
+
+    fn service(labels: Value) -> Value {
+        json!({"metadata": {"name": "reviews", "namespace": "shop", "labels": labels}})
+    }
+
     #[test]
-    fn scopes() {
-        assert_eq!(
-            scope(&json!({"metadata": {"labels": {SCOPE_LABEL: "global"}}})),
-            Some("global")
+    fn the_flavours_label_makes_a_service_global() {
+        let all = [
+            facts("a", vec![service(json!({GLOBAL_LABEL: "true"}))]),
+            facts("b", vec![service(json!({GLOBAL_LABEL: "true"}))]),
+        ];
+        let ambient = evaluate(&all, Flavor::Ambient);
+        assert_eq!(ambient.len(), 1, "{ambient:?}");
+        assert_eq!(ambient[0].status, Status::Pass, "{ambient:?}");
+        let peering = evaluate(&all, Flavor::AmbientPeering);
+        assert_eq!(peering.len(), 1, "{peering:?}");
+        assert_eq!(peering[0].status, Status::Warn);
+        assert!(
+            peering[0].message.contains("labelled istio.io/global"),
+            "{peering:?}"
         );
         assert_eq!(
-            scope(&json!({"metadata": {"labels": {SCOPE_LABEL: "global-only"}}})),
-            Some("global-only")
+            peering[0].hint.as_deref(),
+            Some("kubectl mesh expose --flavor ambient-peering --service reviews -n shop --contexts a,b")
         );
-        assert_eq!(
-            scope(&json!({"metadata": {"labels": {GLOBAL_LABEL: "true"}}})),
-            Some("global")
-        );
-        assert_eq!(
-            scope(&json!({"metadata": {"labels": {SCOPE_LABEL: "cluster"}}})),
-            None
-        );
-        assert_eq!(scope(&json!({"metadata": {}})), None);
     }
 }
