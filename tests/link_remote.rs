@@ -68,33 +68,95 @@ fn full_mesh_of_remote_secrets_that_authenticate() {
     }
 }
 
+/// Issue 13 item 11: the reader ClusterRole is Istio's own (istio 1.30.3 chart
+/// istio-reader-clusterrole, as `istioctl create-remote-secret` applies it): secrets
+/// cluster-wide for credentialName, tokenreviews/subjectaccessreviews create, Gateway API
+/// gateways only (no `*`); no extra Role in istio-system, which istioctl does not create.
 #[test]
-fn reader_cluster_role_has_no_write_verb() {
+fn reader_cluster_role_is_istios_reader_and_nothing_else() {
     let env = with_istio(&["a", "b"]);
     env.mesh(&["link", "--mode", "remote-secret", "--contexts", "a,b"])
         .success();
     let role = env.cluster("b").object(CLUSTER_ROLE).expect("cluster role");
-    for rule in role["rules"].as_array().unwrap() {
+    let rules = role["rules"].as_array().unwrap();
+    let grants = |group: &str, resource: &str, verb: &str| {
+        rules.iter().any(|r| {
+            let has = |field: &str, v: &str| r[field].as_array().unwrap().iter().any(|x| x == v);
+            has("apiGroups", group) && has("resources", resource) && has("verbs", verb)
+        })
+    };
+    assert!(grants("", "secrets", "list"), "secrets cluster-wide: {rules:?}");
+    assert!(grants("authentication.k8s.io", "tokenreviews", "create"));
+    assert!(grants("authorization.k8s.io", "subjectaccessreviews", "create"));
+    assert!(grants("gateway.networking.k8s.io", "gateways", "watch"));
+    assert!(
+        !grants("gateway.networking.k8s.io", "*", "get"),
+        "no * on Gateway API"
+    );
+    assert!(!grants("gateway.networking.k8s.io", "httproutes", "get"));
+    assert!(!grants("", "configmaps", "update"), "no remote-profile extras");
+    for rule in rules {
         for verb in rule["verbs"].as_array().unwrap() {
             assert!(
-                ["get", "list", "watch"].contains(&verb.as_str().unwrap()),
+                ["get", "list", "watch", "create", "delete"].contains(&verb.as_str().unwrap()),
                 "{rule}"
             );
         }
-        assert!(
-            !rule["resources"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|r| r == "secrets"),
-            "no secrets cluster-wide"
-        );
     }
     let binding = env
         .cluster("b")
         .object("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/istio-reader-kubectl-mesh")
         .unwrap();
     assert_eq!(binding["subjects"][0]["name"], "istio-reader-service-account");
+    assert!(env
+        .cluster("b")
+        .object("/apis/rbac.authorization.k8s.io/v1/namespaces/istio-system/roles/istio-reader-kubectl-mesh")
+        .is_none());
+}
+
+/// Issue 13 item 12: testkit clusters listen on 127.0.0.1, which istiod in another cluster
+/// could not reach: istioctl's warning, once per target, unless `--server` replaces it.
+#[test]
+fn loopback_server_is_warned_about_unless_server_is_given() {
+    let env = with_istio(&["a", "b"]);
+    let run = env
+        .mesh(&["link", "--mode", "remote-secret", "--contexts", "a,b"])
+        .success();
+    for target in ["a", "b"] {
+        let expected = format!("warning: cluster {target}: server in kubeconfig is https://127.0.0.1:");
+        assert_eq!(run.stderr.matches(&expected).count(), 1, "{}", run.stderr);
+    }
+    assert!(
+        run.stderr
+            .contains("This is likely not reachable from inside the cluster")
+            && run.stderr.contains("pass --server"),
+        "{}",
+        run.stderr
+    );
+    let run = env
+        .mesh(&[
+            "link",
+            "--mode",
+            "remote-secret",
+            "--from",
+            "a",
+            "--to",
+            "b",
+            "--server",
+            "https://203.0.113.9:6443",
+        ])
+        .success();
+    assert!(!run.stderr.contains("warning:"), "{}", run.stderr);
+    let printed = env
+        .mesh(&["link", "--mode", "remote-secret", "--generate", "--context", "b"])
+        .success();
+    assert!(
+        printed
+            .stderr
+            .contains("warning: cluster b: server in kubeconfig"),
+        "{}",
+        printed.stderr
+    );
 }
 
 #[test]

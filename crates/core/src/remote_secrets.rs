@@ -52,12 +52,9 @@ pub async fn target_credentials(cluster: &Cluster, options: &RemoteOptions) -> R
             .await
             .map_err(fail)?;
     }
-    for object in [
-        rs::reader_cluster_role(),
-        rs::reader_cluster_role_binding(),
-        rs::reader_role(),
-        rs::reader_role_binding(),
-    ] {
+    // What istioctl create-remote-secret applies, no more: the ClusterRole (which covers
+    // secrets cluster-wide) and its binding (istio 1.30.3 istioctl/pkg/multicluster/remote_secret.go:431-456).
+    for object in [rs::reader_cluster_role(), rs::reader_cluster_role_binding()] {
         apply::apply(&cluster.api, &object, &write).await.map_err(fail)?;
     }
     if write.dry_run != DryRun::None {
@@ -334,8 +331,68 @@ pub async fn annotate_remotes(
     .await
 }
 
+/// istioctl's warning when the API address a remote secret would carry is a loopback one,
+/// which istiod in another cluster cannot reach (istio 1.30.3
+/// istioctl/pkg/multicluster/remote_secret.go:468-480, `getServerFromKubeconfig`, which checks
+/// for "127.0.0.1" and "localhost"; any loopback IP, `::1` included, counts here). `--server`
+/// overrides the address, for one target at a time.
+pub fn loopback_warning(cluster: &str, server: &str) -> Option<String> {
+    is_loopback(server).then(|| {
+        format!(
+            "cluster {cluster}: server in kubeconfig is {server}. This is likely not reachable from inside the cluster, if you're using Kubernetes in Docker, pass --server with the container IP for the API Server (one target at a time: --from SOURCE --to {cluster} --server URL)"
+        )
+    })
+}
+
+/// Whether a URL's host is `localhost` or a loopback IP (`127.0.0.0/8`, `::1`).
+fn is_loopback(server: &str) -> bool {
+    let rest = server.split_once("://").map_or(server, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 /// Decodes the kubeconfig held by a live remote secret (for checks and tests).
 pub fn kubeconfig_of(secret: &Value, target: &str) -> Option<String> {
     let encoded = secret.get("data")?.get(target)?.as_str()?;
     String::from_utf8(base64::engine::general_purpose::STANDARD.decode(encoded).ok()?).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_servers_are_warned_about() {
+        for server in [
+            "https://127.0.0.1:6443",
+            "https://127.0.0.2",
+            "https://localhost:6443/",
+            "https://[::1]:6443",
+            "https://LOCALHOST",
+        ] {
+            assert!(loopback_warning("b", server).is_some(), "{server}");
+        }
+        for server in [
+            "https://203.0.113.9:6443",
+            "https://[2001:db8::1]:6443",
+            "https://api.example.com",
+            "https://localhost.example.com",
+        ] {
+            assert_eq!(loopback_warning("b", server), None, "{server}");
+        }
+        let warning = loopback_warning("b", "https://127.0.0.1:6443").unwrap();
+        assert!(
+            warning.contains("This is likely not reachable from inside the cluster"),
+            "{warning}"
+        );
+        assert!(warning.contains("pass --server"), "{warning}");
+    }
 }

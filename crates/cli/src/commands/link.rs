@@ -57,7 +57,8 @@ pub struct LinkArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub token_duration: Option<std::time::Duration>,
 
-    /// Remote-secret mode: the API server address written into the kubeconfig (one target only)
+    /// Remote-secret mode: the API server address written into the kubeconfig (one target only;
+    /// needed when the kubeconfig's is a loopback address such as kind's 127.0.0.1)
     #[arg(long, value_name = "URL")]
     pub server: Option<String>,
 
@@ -241,6 +242,10 @@ pub async fn run(args: LinkArgs) -> Result<ExitCode, CliError> {
     };
     let clusters = clusters::connect(&kubeconfig, &refs, connect).await?;
     let action = if args.unlink { Action::Unlink } else { Action::Link };
+    if let (Some(remote), Action::Link) = (&remote, action) {
+        let targets: std::collections::BTreeSet<usize> = pairs.iter().map(|p| p.to).collect();
+        warn_loopback(targets.into_iter().map(|i| &clusters[i]), remote);
+    }
     let mut reports = match &remote {
         None => link::run(&clusters, &pairs, action, args.prune, &options, &StderrProgress).await,
         Some(remote) => {
@@ -260,6 +265,19 @@ pub async fn run(args: LinkArgs) -> Result<ExitCode, CliError> {
     Ok(exit::from_failures(
         reports.iter().any(|r| r.result == Outcome::Failed),
     ))
+}
+
+/// Warns, as istioctl create-remote-secret does, about targets whose kubeconfig server is a
+/// loopback address that istiod elsewhere cannot reach — unless `--server` replaces it.
+fn warn_loopback<'a>(targets: impl IntoIterator<Item = &'a Cluster>, remote: &RemoteOptions) {
+    if remote.server.is_some() {
+        return;
+    }
+    for target in targets {
+        if let Some(warning) = remote_secrets::loopback_warning(&target.name, &target.server) {
+            eprintln!("warning: {warning}");
+        }
+    }
 }
 
 /// Primary-remote: each remote's istio-system names the primary (the first cluster).
@@ -331,6 +349,7 @@ async fn generate(args: &LinkArgs, mode: Mode, options: &LinkOptions) -> Result<
             peering::gateway(&facts, &options.namespace)
         }
         Some(remote) => {
+            warn_loopback([target], remote);
             let creds = remote_secrets::target_credentials(target, remote)
                 .await
                 .map_err(CliError::Failed)?;

@@ -1,5 +1,5 @@
-//! Remote-secret links (DESIGN §5.5): the read-only identity istiod uses in a target cluster,
-//! and the Secret in a source cluster that holds a kubeconfig for it — what
+//! Remote-secret links (DESIGN §5.5): the reader identity istiod uses in a target cluster
+//! (Istio's own reader rules, see [`reader_cluster_role`]), and the Secret in a source cluster that holds a kubeconfig for it — what
 //! `istioctl create-remote-secret` makes, for every pair at once.
 
 use base64::Engine;
@@ -17,34 +17,68 @@ pub const CONTROL_PLANE_CLUSTERS: &str = "topology.istio.io/controlPlaneClusters
 
 const READ: [&str; 3] = ["get", "list", "watch"];
 
-/// What istiod reads from a remote cluster: service discovery, Istio and Gateway API config.
-/// Only get/list/watch — no write verb — and no Secrets here (those are in [`reader_role`],
-/// limited to istio-system).
+/// The chart's default `$mcsAPIGroup` (`or .Values.env.MCS_API_GROUP "multicluster.x-k8s.io"`).
+pub const MCS_API_GROUP: &str = "multicluster.x-k8s.io";
+
+/// What istiod in a source reads (and the little it creates) in a target: exactly the rules of
+/// Istio's own reader ClusterRole, which `istioctl create-remote-secret` renders and applies
+/// with the ServiceAccount and its ClusterRoleBinding — nothing else (istio 1.30.3
+/// istioctl/pkg/multicluster/remote_secret.go:431-456, `generateServiceAccountYAML`). The rules
+/// are those of manifests/charts/istio-control/istio-discovery/templates/reader-clusterrole.yaml
+/// @1.30.3 (vendored at crates/testkit/upstream/istio-1.30.3/reader-clusterrole.yaml), in its
+/// order, with `$mcsAPIGroup` at its default:
+/// * secrets cluster-wide: istiod reads the TLS `credentialName` Secrets of gateways in any
+///   namespace, so a Role limited to istio-system is neither needed nor enough;
+/// * tokenreviews / subjectaccessreviews create: istiod authenticates and authorizes callers
+///   against the cluster they come from;
+/// * serviceexports create/delete: the MCS auto-export controller, which istiod runs per cluster
+///   (pilot/pkg/serviceregistry/kube/controller/multicluster.go:302@1.30.3).
+///
+/// The `istiodRemote.enabled` extras (configmaps create/update, webhook configurations
+/// update/patch) are left out: the chart renders them when installing the *remote* profile, in
+/// the remote cluster itself, onto this same `istio-reader-service-account` — that is where the
+/// primary's namespace controller and webhook patcher (multicluster.go:239-299@1.30.3) get
+/// them; istioctl, rendering the default profile, does not add them either.
 pub fn reader_cluster_role() -> Value {
-    let rule = |groups: &[&str], resources: &[&str]| json!({"apiGroups": groups, "resources": resources, "verbs": READ});
+    let rule = |groups: &[&str], resources: &[&str], verbs: &[&str]| json!({"apiGroups": groups, "resources": resources, "verbs": verbs});
+    let istio_groups = [
+        "config.istio.io",
+        "security.istio.io",
+        "networking.istio.io",
+        "authentication.istio.io",
+        "rbac.istio.io",
+        "telemetry.istio.io",
+        "extensions.istio.io",
+    ];
+    let core = [
+        "endpoints",
+        "pods",
+        "services",
+        "nodes",
+        "replicationcontrollers",
+        "namespaces",
+        "secrets",
+        "configmaps",
+    ];
+    // The chart spells this rule's verbs in another order; kept as written upstream.
+    let read_gwe = ["get", "watch", "list"];
     json!({
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "ClusterRole",
         "metadata": super::metadata(READER_ROLE, None, &[]),
         "rules": [
-            rule(&[""], &["endpoints", "pods", "services", "nodes", "namespaces", "replicationcontrollers", "configmaps"]),
-            rule(&["discovery.k8s.io"], &["endpointslices"]),
-            rule(&["apps"], &["replicasets", "deployments"]),
-            rule(&["apiextensions.k8s.io"], &["customresourcedefinitions"]),
-            rule(&["networking.istio.io", "security.istio.io", "telemetry.istio.io", "extensions.istio.io"], &["*"]),
-            rule(&["gateway.networking.k8s.io", "gateway.networking.x-k8s.io"], &["*"]),
-            rule(&["multicluster.x-k8s.io"], &["serviceexports", "serviceimports"]),
+            rule(&istio_groups, &["*"], &READ),
+            rule(&[""], &core, &READ),
+            rule(&["networking.istio.io"], &["workloadentries"], &read_gwe),
+            rule(&["networking.x-k8s.io", "gateway.networking.k8s.io"], &["gateways"], &read_gwe),
+            rule(&["apiextensions.k8s.io"], &["customresourcedefinitions"], &READ),
+            rule(&["discovery.k8s.io"], &["endpointslices"], &READ),
+            rule(&[MCS_API_GROUP], &["serviceexports"], &["get", "list", "watch", "create", "delete"]),
+            rule(&[MCS_API_GROUP], &["serviceimports"], &READ),
+            rule(&["apps"], &["replicasets"], &READ),
+            rule(&["authentication.k8s.io"], &["tokenreviews"], &["create"]),
+            rule(&["authorization.k8s.io"], &["subjectaccessreviews"], &["create"]),
         ],
-    })
-}
-
-/// Secrets, readable only in istio-system (istiod's own namespace in the remote).
-pub fn reader_role() -> Value {
-    json!({
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "Role",
-        "metadata": super::metadata(READER_ROLE, Some(ISTIO_SYSTEM), &[]),
-        "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": READ}],
     })
 }
 
@@ -58,16 +92,6 @@ pub fn reader_cluster_role_binding() -> Value {
         "kind": "ClusterRoleBinding",
         "metadata": super::metadata(READER_ROLE, None, &[]),
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": READER_ROLE},
-        "subjects": subject(),
-    })
-}
-
-pub fn reader_role_binding() -> Value {
-    json!({
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "RoleBinding",
-        "metadata": super::metadata(READER_ROLE, Some(ISTIO_SYSTEM), &[]),
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": READER_ROLE},
         "subjects": subject(),
     })
 }
@@ -172,17 +196,52 @@ mod tests {
         }
     }
 
+    /// The rules of the vendored chart template (istio 1.30.3 reader-clusterrole.yaml): the
+    /// `rules:` block up to the `istiodRemote.enabled` extras, `$mcsAPIGroup` at its default.
+    /// Returns (base rules, the remote-profile extras).
+    fn chart_rules() -> (Value, Value) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../testkit/upstream/istio-1.30.3/reader-clusterrole.yaml");
+        let template = std::fs::read_to_string(&path).expect("vendored chart template");
+        let rules = &template[template.find("rules:").expect("a rules: block")..];
+        let rules = rules.replace("{{ $mcsAPIGroup }}", MCS_API_GROUP);
+        let (base, extras) = rules
+            .split_once("{{- if .Values.istiodRemote.enabled }}")
+            .expect("the istiodRemote block");
+        let extras = extras.split("{{- end}}").next().expect("its end");
+        let parse = |yaml: &str| -> Value {
+            let no_helm: String = yaml
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("{{"))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            serde_yaml_ng::from_str(&no_helm).expect("rules parse")
+        };
+        (
+            parse(base)["rules"].clone(),
+            parse(&format!("rules:\n{extras}"))["rules"].clone(),
+        )
+    }
+
     #[test]
-    fn cluster_role_reads_only() {
-        let role = reader_cluster_role();
-        for rule in role["rules"].as_array().unwrap() {
-            assert_eq!(rule["verbs"], json!(["get", "list", "watch"]), "{rule}");
-            assert!(
-                !rule["resources"].as_array().unwrap().contains(&json!("secrets")),
-                "{rule}"
-            );
+    fn cluster_role_has_exactly_the_rules_of_istios_reader_chart() {
+        let (base, extras) = chart_rules();
+        let ours = reader_cluster_role();
+        assert_eq!(ours["rules"], base);
+        // Nothing broader: no wildcard outside Istio's own groups, none of the remote extras.
+        for rule in ours["rules"].as_array().unwrap() {
+            let wildcard = rule["resources"].as_array().unwrap().contains(&json!("*"));
+            let istio_only = rule["apiGroups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|g| g.as_str().unwrap().ends_with(".istio.io"));
+            assert!(!wildcard || istio_only, "{rule}");
         }
-        assert_eq!(reader_role()["metadata"]["namespace"], "istio-system");
+        assert_eq!(extras.as_array().map(Vec::len), Some(3), "{extras}");
+        for extra in extras.as_array().unwrap() {
+            assert!(!base.as_array().unwrap().contains(extra), "{extra}");
+        }
     }
 
     #[test]
