@@ -531,9 +531,9 @@ fn removed_clusters_are_pruned_only_when_asked() {
         .filter(|s| s["step"] == "removed")
         .cloned()
         .collect();
-    assert_eq!(removed.len(), 1, "{removed:?}");
-    assert_eq!(removed[0]["target"], "c");
-    assert!(removed[0]["result"].as_str().unwrap().contains("--prune-removed"));
+    let about_c: Vec<&Value> = removed.iter().filter(|r| r["target"] == "c").collect();
+    assert_eq!(about_c.len(), 1, "{removed:?}");
+    assert!(about_c[0]["result"].as_str().unwrap().contains("--prune-removed"));
     assert!(
         env.cluster("c").object(GATEWAY).is_some(),
         "left alone without --prune-removed"
@@ -542,7 +542,18 @@ fn removed_clusters_are_pruned_only_when_asked() {
         env.cluster("a").object(&peer("c")).is_none(),
         "but unlinked from the others"
     );
+    for other in ["a", "b"] {
+        assert!(
+            env.cluster("c").object(&peer(other)).is_none(),
+            "and its own link to {other} is gone: unlinked in both directions"
+        );
+    }
+    assert!(removed.iter().any(|r| r["target"] == "c -> a" && r["result"] == "link deleted"), "{removed:?}");
 
+    // verify of the remaining mesh does not suggest re-linking c.
+    let run = env.mesh(&["verify", "--contexts", "a,b", "-o", "json"]).success();
+    let text = run.stdout.replace(' ', "");
+    assert!(!text.contains("\"to\":\"c\"") && !text.contains("\"from\":\"c\""), "{}", run.stdout);
     up(&env, &file, &["--prune-removed"]).success();
     assert!(env.cluster("c").object(GATEWAY).is_none(), "c's gateway removed");
     assert!(env.cluster("c").object(&peer("a")).is_none(), "c's links removed");
@@ -616,4 +627,18 @@ fn dry_runs_say_would_and_server_dry_run_finds_the_conflict() {
     let run = env.mesh(&["down", "-f", &file, "--dry-run=client", "-o", "json"]).success();
     assert!(run.stdout.contains("would delete Gateway"), "{}", run.stdout);
     assert!(env.cluster("a").object(GATEWAY).is_some(), "a dry run deletes nothing");
+}
+
+#[test]
+fn down_reaches_former_members_recorded_by_up() {
+    let env = clusters(&["a", "b", "c"]);
+    let file = write_topology(&env, "contexts:\n  a: {network: n1}\n  b: {network: n2}\n  c: {network: n3}\n");
+    up(&env, &file, &[]).success();
+    let file = write_topology(&env, "contexts:\n  a: {network: n1}\n  b: {network: n2}\n");
+    up(&env, &file, &[]).success();
+    assert!(env.cluster("c").object(GATEWAY).is_some(), "c keeps its objects without --prune-removed");
+    env.mesh(&["down", "-f", &file]).success();
+    for c in ["a", "b", "c"] {
+        assert!(env.cluster(c).object(GATEWAY).is_none(), "down removed the mesh from {c}");
+    }
 }

@@ -163,7 +163,7 @@ impl Topology {
             // Paths in the file mean the same whatever the current directory: running `up`
             // from elsewhere must not mint a second root next to the caller.
             let resolve = |p: &str| dir.join(p).display().to_string();
-            topology.certs_dir = resolve(&topology.certs_dir);
+            topology.certs_dir = dir.join(&topology.certs_dir).display().to_string();
             topology.root_cert = topology.root_cert.as_deref().map(resolve);
             topology.root_key = topology.root_key.as_deref().map(resolve);
             topology.base_dir = dir.to_path_buf();
@@ -226,7 +226,11 @@ fn syntax_error(file: &str, text: &str, error: &serde_yaml_ng::Error) -> InputEr
     }
     // serde says "unknown field `netwrk`, expected one of ..."; name the nearest valid key.
     let hint = unknown_field(&message).map(|field| {
-        let candidates = TOP_KEYS.iter().chain(CONTEXT_KEYS).chain(CERTS_KEYS).chain(SOLO_KEYS);
+        let candidates = TOP_KEYS
+            .iter()
+            .chain(CONTEXT_KEYS)
+            .chain(CERTS_KEYS)
+            .chain(SOLO_KEYS);
         match candidates
             .min_by_key(|k| distance(&field, k))
             .filter(|k| distance(&field, k) <= 3)
@@ -454,7 +458,9 @@ fn check_supported(
             "{}: flavor {flavor} does not support model primary-remote",
             at("model")
         ))
-        .with_hint("use model: multi-primary with an ambient flavour, or flavor: sidecar for primary-remote"));
+        .with_hint(
+            "use model: multi-primary with an ambient flavour, or flavor: sidecar for primary-remote",
+        ));
     }
     if installer == Installer::Sail && flavor == Flavor::AmbientPeering {
         // The Sail operator installs upstream Istio: its Istio CRD (sail-operator 1.30.3,
@@ -516,9 +522,18 @@ mod tests {
             "f",
         )
         .unwrap_err();
-        assert!(err.message.contains("flavor ambient does not support model primary-remote"), "{err}");
-        let err = Topology::parse("mesh_id: m\ninstaller: sail\ncontexts:\n  a: {network: n}\n", "f").unwrap_err();
-        assert!(err.message.contains("installer sail cannot install flavor ambient-peering"), "{err}");
+        assert!(
+            err.message
+                .contains("flavor ambient does not support model primary-remote"),
+            "{err}"
+        );
+        let err =
+            Topology::parse("mesh_id: m\ninstaller: sail\ncontexts:\n  a: {network: n}\n", "f").unwrap_err();
+        assert!(
+            err.message
+                .contains("installer sail cannot install flavor ambient-peering"),
+            "{err}"
+        );
         assert!(err.hint.unwrap().contains("installer: helm"));
     }
 
@@ -538,8 +553,12 @@ mod tests {
         assert_eq!(t.resolve("solo.key"), dir.join("solo.key"));
         assert_eq!(t.resolve("/abs/key"), std::path::PathBuf::from("/abs/key"));
         std::fs::remove_dir_all(&dir).unwrap();
-        let err = Topology::parse("mesh_id: m\nsolo: {hubb: x}\ncontexts:\n  a: {network: n}\n", "f").unwrap_err();
-        assert_eq!(err.hint.as_deref(), Some("unknown key `hubb`: did you mean `hub`?"));
+        let err =
+            Topology::parse("mesh_id: m\nsolo: {hubb: x}\ncontexts:\n  a: {network: n}\n", "f").unwrap_err();
+        assert_eq!(
+            err.hint.as_deref(),
+            Some("unknown key `hubb`: did you mean `hub`?")
+        );
     }
 
     #[test]

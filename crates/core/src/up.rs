@@ -77,13 +77,18 @@ pub struct UpOptions {
     /// Solo's images and licence ([`preflight`]).
     pub solo: Option<Solo>,
     pub timeout: Duration,
-    /// `--prune-removed`: how to reach clusters that left the file, to remove what `up`
-    /// created in them. Without it, they are only unlinked from the others.
-    pub prune_removed: Option<(
-        crate::kubeconfig::LoadedKubeconfig,
-        crate::clusters::ConnectOptions,
-    )>,
+    /// How to reach clusters that left the file (recorded by an earlier `up`), to remove their
+    /// links to the others.
+    pub reach: Option<Reach>,
+    /// `--prune-removed`: also remove everything `up` created in clusters that left the file.
+    pub prune_removed: bool,
 }
+
+/// The kubeconfig and connection settings to reach clusters that are not in the file.
+pub type Reach = (
+    crate::kubeconfig::LoadedKubeconfig,
+    crate::clusters::ConnectOptions,
+);
 
 fn mesh_write(topology: &Topology, options: &UpOptions) -> WriteOptions {
     WriteOptions {
@@ -278,8 +283,14 @@ pub fn preflight(topology: &Topology) -> Result<Option<Solo>, InputError> {
             "add `solo: {{hub: <Solo image repository>, tag: <version>-solo, licenseFile: <path>}}` ({example}), or set installer: none if Istio is installed already"
         ))
     };
-    let hub = settings.hub.clone().ok_or_else(|| missing("hub", "the repository from Solo's support article"))?;
-    let tag = settings.tag.clone().ok_or_else(|| missing("tag", "e.g. 1.30.3-solo"))?;
+    let hub = settings
+        .hub
+        .clone()
+        .ok_or_else(|| missing("hub", "the repository from Solo's support article"))?;
+    let tag = settings
+        .tag
+        .clone()
+        .ok_or_else(|| missing("tag", "e.g. 1.30.3-solo"))?;
     let license = match &settings.license_file {
         Some(file) => {
             let path = topology.resolve(file);
@@ -289,11 +300,14 @@ pub fn preflight(topology: &Topology) -> Result<Option<Solo>, InputError> {
                     topology.file,
                     path.display()
                 ))
-                    .with_hint("licenseFile is relative to the topology file's folder")
+                .with_hint("licenseFile is relative to the topology file's folder")
             })?;
             text.trim().to_string()
         }
-        None => std::env::var("SOLO_LICENSE_KEY").unwrap_or_default().trim().to_string(),
+        None => std::env::var("SOLO_LICENSE_KEY")
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
     };
     if license.is_empty() {
         return Err(InputError::new(format!(
@@ -804,23 +818,21 @@ async fn record_members(
     .await
 }
 
-/// Clusters recorded by an earlier `up` but gone from the file: already unlinked from the
-/// others by the link step; with `--prune-removed`, everything `up` made in them is removed.
-/// Returns the report rows and the removed clusters that were not pruned.
-async fn removed_members(
+/// Clusters recorded (in the members ConfigMap of any reachable member) by an earlier `up`
+/// but gone from the file: cluster name → context.
+async fn recorded_former_members(
     topology: &Topology,
     clusters: &[Cluster],
-    write: &WriteOptions,
-    options: &UpOptions,
-) -> (Vec<StepRow>, Vec<(String, String)>) {
+    limit: usize,
+) -> BTreeMap<String, String> {
     let name = format!("kubectl-mesh-{}", topology.mesh_id);
     let path = resource::CONFIG_MAP.object_path(Some(ISTIO_SYSTEM), &name);
-    let recorded = parallel::map_bounded(clusters.iter().collect(), options.parallel, |cluster| {
+    let recorded = parallel::map_bounded(clusters.iter().collect(), limit, |cluster| {
         let path = &path;
         async move { cluster.api.get(path).await.ok().flatten() }
     })
     .await;
-    let mut removed: BTreeMap<String, String> = BTreeMap::new();
+    let mut removed = BTreeMap::new();
     for config in recorded.into_iter().flatten() {
         let members = config
             .pointer("/data/members")
@@ -835,40 +847,115 @@ async fn removed_members(
             }
         }
     }
+    removed
+}
+
+/// Connects to a former member, or says why it cannot.
+async fn reach_former(reach: Option<&Reach>, cluster: &str, context: &str) -> Result<Cluster, String> {
+    let Some((kubeconfig, connect)) = reach else {
+        return Err("no kubeconfig to reach it".into());
+    };
+    if !kubeconfig.has_context(context) {
+        return Err(format!("context {context:?} is not in the kubeconfig"));
+    }
+    let target = crate::clusters::ClusterRef {
+        name: cluster.to_string(),
+        context: context.to_string(),
+    };
+    let mut reached = crate::clusters::connect(kubeconfig, std::slice::from_ref(&target), *connect)
+        .await
+        .map_err(|e| e.message)?;
+    reached.pop().ok_or_else(|| "not reached".to_string())
+}
+
+/// Removes the links a former member still has to anyone (the others' links to it are
+/// removed by the link step): a cluster that left is unlinked in both directions.
+async fn unlink_former(
+    topology: &Topology,
+    former: &Cluster,
+    write: &WriteOptions,
+    options: &UpOptions,
+) -> Vec<StepRow> {
+    let alone = std::slice::from_ref(former);
+    let reports = if uses_peering(topology) {
+        let link_options = LinkOptions {
+            write: write.clone(),
+            parallel: options.parallel,
+            ..Default::default()
+        };
+        link::run(alone, &[], Action::Link, true, &link_options, &NoProgress).await
+    } else {
+        let remote = RemoteOptions {
+            write: write.clone(),
+            parallel: options.parallel,
+            token_duration: None,
+            server: None,
+            token_wait: options.timeout,
+        };
+        remote_secrets::run(alone, &[], Action::Link, true, &remote, &NoProgress).await
+    };
+    reports
+        .into_iter()
+        .map(|r| {
+            let target = format!("{} -> {}", r.from, r.to);
+            match r.error {
+                Some(e) => StepRow::failed("removed", &target, e),
+                None => StepRow::new("removed", &target, format!("link {}", r.result)),
+            }
+        })
+        .collect()
+}
+
+/// Clusters recorded by an earlier `up` but gone from the file: the others' links to them are
+/// removed by the link step, their own links to the others here; with `--prune-removed`,
+/// everything `up` made in them is removed too. Returns the report rows and the former
+/// members that stay recorded (not pruned, or not reachable), so that a later `up` or `down`
+/// still knows how to reach them.
+async fn removed_members(
+    topology: &Topology,
+    clusters: &[Cluster],
+    write: &WriteOptions,
+    options: &UpOptions,
+) -> (Vec<StepRow>, Vec<(String, String)>) {
     let mut rows = Vec::new();
     let mut unpruned = Vec::new();
-    for (cluster, context) in removed {
-        let Some((kubeconfig, connect)) = &options.prune_removed else {
+    for (cluster, context) in recorded_former_members(topology, clusters, options.parallel).await {
+        let former = match reach_former(options.reach.as_ref(), &cluster, &context).await {
+            Ok(former) => former,
+            Err(e) => {
+                rows.push(StepRow::failed(
+                    "removed",
+                    &cluster,
+                    format!("unlinked from the others, but its own links could not be removed: {e}"),
+                ));
+                unpruned.push((cluster, context));
+                continue;
+            }
+        };
+        let unlinked = unlink_former(topology, &former, write, options).await;
+        let mut failed = unlinked.iter().any(StepRow::is_failure);
+        rows.extend(unlinked);
+        if options.prune_removed {
+            let pruned = down(
+                topology,
+                std::slice::from_ref(&former),
+                write,
+                None,
+                options.parallel,
+            )
+            .await;
+            failed |= pruned.iter().any(StepRow::is_failure);
+            rows.extend(pruned.into_iter().map(|r| StepRow { step: "removed", ..r }));
+        } else {
             rows.push(StepRow::new(
                 "removed",
                 &cluster,
-                "unlinked from the others; its own objects are left (--prune-removed removes them)",
+                "unlinked in both directions; its own objects are left (--prune-removed removes them)",
             ));
-            unpruned.push((cluster, context));
-            continue;
-        };
-        if !kubeconfig.has_context(&context) {
-            rows.push(StepRow::failed(
-                "removed",
-                &cluster,
-                format!("context {context:?} is not in the kubeconfig: cannot prune it"),
-            ));
-            unpruned.push((cluster, context));
-            continue;
         }
-        let target = crate::clusters::ClusterRef {
-            name: cluster.clone(),
-            context: context.clone(),
-        };
-        let pruned = match crate::clusters::connect(kubeconfig, std::slice::from_ref(&target), *connect).await
-        {
-            Ok(reached) => down(topology, &reached, write, options.parallel).await,
-            Err(e) => vec![StepRow::failed("removed", &cluster, e.message)],
-        };
-        if pruned.iter().any(StepRow::is_failure) {
+        if failed || !options.prune_removed {
             unpruned.push((cluster, context));
         }
-        rows.extend(pruned.into_iter().map(|r| StepRow { step: "removed", ..r }));
     }
     (rows, unpruned)
 }
@@ -914,16 +1001,30 @@ const DOWN_KINDS: [Kind; 16] = [
     resource::NAMESPACE,
 ];
 
-/// Deletes every object carrying our managed-by label and this mesh's id. Key material on
-/// disk is never touched; istio-system is never deleted (Istio lives there).
+/// Deletes every object carrying our managed-by label and this mesh's id, in `clusters` and
+/// (with `former`, a way to reach them) in former members recorded by an earlier `up`. Key
+/// material on disk is never touched; istio-system is never deleted (Istio lives there).
 pub async fn down(
     topology: &Topology,
     clusters: &[Cluster],
     write: &WriteOptions,
+    former: Option<&Reach>,
     limit: usize,
 ) -> Vec<StepRow> {
     let selector = format!("{MANAGED_BY}={MANAGED_BY_VALUE},{MESH_ID}={}", topology.mesh_id);
-    let (reachable, mut rows) = probe(clusters, limit).await;
+    let (mut reachable, mut rows) = probe(clusters, limit).await;
+    if former.is_some() {
+        for (cluster, context) in recorded_former_members(topology, &reachable, limit).await {
+            match reach_former(former, &cluster, &context).await {
+                Ok(c) => reachable.push(c),
+                Err(e) => rows.push(StepRow::failed(
+                    "down",
+                    &cluster,
+                    format!("a former member of the mesh, not reached: {e}"),
+                )),
+            }
+        }
+    }
     let per_cluster = parallel::map_bounded(reachable.iter().collect(), limit, |cluster| {
         let selector = selector.clone();
         async move { down_cluster(cluster, &selector, write).await }
@@ -1019,7 +1120,11 @@ pub async fn generate(
             let secret = cacerts_secret::secret(bundle.entries());
             files.push(("cacerts.yaml".into(), vec![secret], true));
         }
-        files.push(("eastwest.yaml".into(), generated_eastwest(topology, member, &write), false));
+        files.push((
+            "eastwest.yaml".into(),
+            generated_eastwest(topology, member, &write),
+            false,
+        ));
         if let (true, Some(primary)) = (install::is_remote(topology, member), &topology.primary) {
             let annotation = crate::resources::remote_secret::control_plane_annotation(primary);
             files.push(("control-plane.yaml".into(), vec![annotation], false));
@@ -1038,7 +1143,11 @@ pub async fn generate(
                 InstallPlan::Helm(releases) => {
                     for release in &releases {
                         let path = write_values(&out, release).map_err(InputError::new)?;
-                        rows.push(StepRow::new("generate", &member.cluster, path.display().to_string()));
+                        rows.push(StepRow::new(
+                            "generate",
+                            &member.cluster,
+                            path.display().to_string(),
+                        ));
                     }
                 }
             }
@@ -1051,7 +1160,11 @@ pub async fn generate(
             let path = out.join(&name);
             let text = yaml_stream(&objects, &write)?;
             write_file(&path, &text, private).map_err(|e| io(&path, e))?;
-            rows.push(StepRow::new("generate", &member.cluster, path.display().to_string()));
+            rows.push(StepRow::new(
+                "generate",
+                &member.cluster,
+                path.display().to_string(),
+            ));
         }
     }
     if !uses_peering(topology) {
@@ -1084,7 +1197,11 @@ fn yaml_stream(objects: &[Value], write: &WriteOptions) -> Result<String, InputE
     Ok(text)
 }
 
-fn generated_eastwest(topology: &Topology, member: &crate::topology::Member, write: &WriteOptions) -> Vec<Value> {
+fn generated_eastwest(
+    topology: &Topology,
+    member: &crate::topology::Member,
+    write: &WriteOptions,
+) -> Vec<Value> {
     let expose_options = ExposeOptions {
         gateway: EastWest {
             flavor: topology.flavor,
@@ -1099,14 +1216,18 @@ fn generated_eastwest(topology: &Topology, member: &crate::topology::Member, wri
 }
 
 /// What each reachable cluster's east-west gateway says about it, by cluster name.
-async fn read_targets(
-    clusters: &[Cluster],
-    options: &UpOptions,
-) -> BTreeMap<String, Result<Target, String>> {
+async fn read_targets(clusters: &[Cluster], options: &UpOptions) -> BTreeMap<String, Result<Target, String>> {
     let link_options = &LinkOptions::default();
-    parallel::map_bounded(clusters.iter().collect(), options.parallel, |cluster| async move {
-        (cluster.name.clone(), link::read_target(cluster, link_options).await)
-    })
+    parallel::map_bounded(
+        clusters.iter().collect(),
+        options.parallel,
+        |cluster| async move {
+            (
+                cluster.name.clone(),
+                link::read_target(cluster, link_options).await,
+            )
+        },
+    )
     .await
     .into_iter()
     .collect()
@@ -1159,7 +1280,10 @@ fn planned_targets(
 
 /// Primary-remote: the primary's east-west address, as the live `up` takes it from expose.
 async fn primary_address(topology: &Topology, clusters: &[Cluster]) -> Option<Remote> {
-    let primary = topology.primary.as_ref().filter(|_| topology.model == Model::PrimaryRemote)?;
+    let primary = topology
+        .primary
+        .as_ref()
+        .filter(|_| topology.model == Model::PrimaryRemote)?;
     let cluster = clusters.iter().find(|c| &c.name == primary)?;
     let readiness = EastWest {
         flavor: topology.flavor,
@@ -1201,6 +1325,9 @@ mod tests {
             super::would("deleted Secret istio-system/cacerts"),
             "would delete Secret istio-system/cacerts"
         );
-        assert_eq!(super::would("kept Namespace created-ns"), "kept Namespace created-ns");
+        assert_eq!(
+            super::would("kept Namespace created-ns"),
+            "kept Namespace created-ns"
+        );
     }
 }

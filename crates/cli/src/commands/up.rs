@@ -166,15 +166,14 @@ pub async fn run_up(args: UpArgs) -> Result<ExitCode, CliError> {
         helm: args.helm.clone(),
         values_dir: args.values_dir.join(&topology.mesh_id),
         timeout: args.topology.timeout,
-        prune_removed: args.prune_removed.then(|| {
-            (
-                kubeconfig.clone(),
-                ConnectOptions {
-                    timeout: args.topology.timeout,
-                    retry: RetryPolicy::default(),
-                },
-            )
-        }),
+        reach: Some((
+            kubeconfig.clone(),
+            ConnectOptions {
+                timeout: args.topology.timeout,
+                retry: RetryPolicy::default(),
+            },
+        )),
+        prune_removed: args.prune_removed,
     };
     let dry_run = options.write.dry_run != kubectl_mesh_core::apply::DryRun::None;
     let rows = match &args.generate {
@@ -191,7 +190,15 @@ pub async fn run_down(args: DownArgs) -> Result<ExitCode, CliError> {
     let (topology, kubeconfig, refs) = args.topology.load()?;
     let write = args.write.options()?;
     let clusters = args.topology.connect(&kubeconfig, &refs).await?;
-    let rows = up::down(&topology, &clusters, &write, usize::from(args.topology.parallel)).await;
+    let reach = (
+        kubeconfig.clone(),
+        ConnectOptions {
+            timeout: args.topology.timeout,
+            retry: RetryPolicy::default(),
+        },
+    );
+    let parallel = usize::from(args.topology.parallel);
+    let rows = up::down(&topology, &clusters, &write, Some(&reach), parallel).await;
     report(&rows, args.topology.output, "DownReport")
 }
 

@@ -191,7 +191,11 @@ pub fn ztunnel(topology: &Topology, member: &Member, solo: Option<&Solo>) -> Val
 }
 
 pub fn cni(solo: Option<&Solo>) -> Value {
-    with_solo_images(json!({"profile": "ambient", "ambient": {"dnsCapture": true}}), solo, true)
+    with_solo_images(
+        json!({"profile": "ambient", "ambient": {"dnsCapture": true}}),
+        solo,
+        true,
+    )
 }
 
 /// The charts `up` installs with helm, in order.
@@ -201,7 +205,12 @@ pub fn helm_releases(
     remote: Option<&Remote>,
     solo: Option<&Solo>,
 ) -> Vec<HelmRelease> {
-    let release = |release, chart, values| HelmRelease { release, chart, values, secret: false };
+    let release = |release, chart, values| HelmRelease {
+        release,
+        chart,
+        values,
+        secret: false,
+    };
     let mut releases = vec![
         release("istio-base", "base", base(topology, member)),
         HelmRelease {
@@ -246,7 +255,10 @@ pub fn sail_istio(topology: &Topology, member: &Member, remote: Option<&Remote>)
 }
 
 pub fn sail_cni() -> Value {
-    sail("IstioCNI", json!({"namespace": SAIL_CNI_NAMESPACE, "profile": "ambient"}))
+    sail(
+        "IstioCNI",
+        json!({"namespace": SAIL_CNI_NAMESPACE, "profile": "ambient"}),
+    )
 }
 
 pub fn sail_ztunnel(topology: &Topology, member: &Member) -> Value {
@@ -304,7 +316,8 @@ mod tests {
 
     #[test]
     fn istiod_values_per_design() {
-        let t = topology("mesh_id: m\ncontexts:\n  a: {network: n1, trustDomain: a.local}\n  b: {network: n2}\n");
+        let t =
+            topology("mesh_id: m\ncontexts:\n  a: {network: n1, trustDomain: a.local}\n  b: {network: n2}\n");
         let v = istiod(&t, &t.members[0], None, Some(&solo()));
         assert_eq!(v["meshConfig"]["trustDomain"], "a.local");
         assert_eq!(v["global"]["multiCluster"]["clusterName"], "a");
@@ -336,8 +349,14 @@ mod tests {
         assert_eq!(v["profile"], "ambient");
         assert!(v.get("platforms").is_none(), "peering is Solo's");
         let cr = sail_istio(&t, &t.members[0], None);
-        assert_eq!(cr["spec"]["values"]["pilot"]["env"]["AMBIENT_ENABLE_MULTI_NETWORK"], "true");
-        assert_eq!(cr["spec"]["values"]["pilot"]["trustedZtunnelNamespace"], "ztunnel");
+        assert_eq!(
+            cr["spec"]["values"]["pilot"]["env"]["AMBIENT_ENABLE_MULTI_NETWORK"],
+            "true"
+        );
+        assert_eq!(
+            cr["spec"]["values"]["pilot"]["trustedZtunnelNamespace"],
+            "ztunnel"
+        );
         assert!(cr["spec"]["values"].get("env").is_none());
         assert_eq!(cr["spec"]["profile"], "ambient");
     }
@@ -365,7 +384,10 @@ mod tests {
         assert_eq!(cr["spec"]["profile"], "remote");
         assert_eq!(cr["spec"]["values"]["global"]["meshID"], "m");
         assert!(cr["spec"]["values"].get("profile").is_none());
-        assert_eq!(sail_istio(&t, p, None)["spec"]["values"]["global"]["externalIstiod"], true);
+        assert_eq!(
+            sail_istio(&t, p, None)["spec"]["values"]["global"]["externalIstiod"],
+            true
+        );
     }
 
     #[test]
@@ -377,7 +399,10 @@ mod tests {
         let kinds: Vec<_> = objects.iter().map(|o| o["kind"].as_str().unwrap()).collect();
         assert_eq!(kinds, ["Namespace", "Namespace", "IstioCNI", "ZTunnel", "Istio"]);
         assert_eq!(objects[3]["spec"]["values"]["ztunnel"]["network"], "n1");
-        assert_eq!(objects[3]["spec"]["values"]["ztunnel"]["multiCluster"]["clusterName"], "a");
+        assert_eq!(
+            objects[3]["spec"]["values"]["ztunnel"]["multiCluster"]["clusterName"],
+            "a"
+        );
         assert_eq!(objects[3]["spec"]["namespace"], "ztunnel");
         assert_eq!(objects[2]["spec"]["profile"], "ambient");
     }
