@@ -91,7 +91,7 @@ pub struct LinkArgs {
     #[arg(short = 'n', long, value_name = "NAMESPACE", default_value = "istio-gateways")]
     pub namespace: String,
 
-    /// Name of the east-west gateway in every cluster
+    /// Name of the east-west gateway in every cluster (peers name its ServiceAccount in gateway.istio.io/service-account)
     #[arg(long, value_name = "NAME", default_value = "istio-eastwest")]
     pub gateway: String,
 
