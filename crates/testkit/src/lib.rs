@@ -85,10 +85,35 @@
 //! default to `Any`). `set_down` does not affect it (only the API server is down).
 //! Without `PROBE_URL` the log is empty.
 //!
+//! Schemas ([`schema`]): every cluster has the vendored CRDs (`upstream/`: Gateway API
+//! v1.6.1 standard, Istio 1.30.3, Sail 1.30.3 `Istio`/`IstioCNI`/`ZTunnel`), read-only at
+//! `/apis/apiextensions.k8s.io/v1/customresourcedefinitions`; their kinds (preferred
+//! served version) are served with discovery and OpenAPI v3 built from the CRDs, the
+//! built-in groups serve the vendored Kubernetes 1.33 OpenAPI v3 (so `kubectl explain`
+//! works). Every create, update, patch, apply and status write is checked on the final
+//! object as kube-apiserver does: CRD schema defaults applied, unknown fields dropped
+//! (`fieldValidation` absent or `Warn`: a `Warning: 299 - "unknown field "spec.foo""`
+//! header; `Strict`: a 400 `strict decoding error`, or for an apply a 422 `.spec.foo: field
+//! not declared in schema`), then types, required, enum, pattern, lengths, bounds, list
+//! sizes, list-map/set uniqueness and CEL rules, refused with a 422 `Invalid` whose causes
+//! and message are worded as the apiserver's. [`schema::Schemas::validate`] runs the same
+//! checks without a server, unknown fields being errors.
+//!
 //! Divergences from a real cluster worth knowing: no garbage collection (a Job's pod
 //! outlives the Job unless its namespace goes), Jobs always succeed with their first
 //! pod, containers never restart (`previous=true` is a 400), and only the first
-//! container has a log.
+//! container has a log. Validation: only each CRD's preferred version is served (no
+//! conversion); CRDs cannot be changed; built-in kinds get no server defaults and only
+//! the checks their OpenAPI states plus name rules (DNS label/subdomain, DNS-1035 for
+//! Services, path segment for RBAC), not their full strategies; `format` is not checked;
+//! CEL rules run only when the structural checks pass, with the `cel` crate plus the
+//! Kubernetes functions the vendored rules use (`isIP`, `isURL`, `url().getScheme()`,
+//! `split`, `substring`) — a rule calling anything else is never enforced and is listed by
+//! `Schemas::unchecked_rules` (pinned empty by a test); `||`/`&&` absorb errors only
+//! outside comprehensions; transition rules (`oldSelf`) correlate through objects and
+//! list-map keys only, and `optionalOldSelf`/`messageExpression` are not supported (none
+//! of the vendored rules use them); evaluation errors are worded `<crate error>
+//! evaluating rule: <message>` with the crate's error text, not cel-go's.
 
 mod api;
 mod apply;

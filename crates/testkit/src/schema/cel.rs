@@ -13,8 +13,10 @@ use std::net::IpAddr;
 use std::rc::Rc;
 use std::sync::Arc;
 
+use cel::common::ast::{operators, Expr};
 use cel::extractors::This;
 use cel::objects::{Key, Map as CelMap};
+use cel::IdedExpr;
 use cel::{Context, ExecutionError, FunctionContext, Program};
 use serde_json::{json, Value};
 
@@ -208,11 +210,41 @@ fn evaluate(rule: &str, value: &Value, old: Option<&Value>) -> Outcome {
     if transition {
         ctx.add_variable_from_value("oldSelf", to_cel(old));
     }
-    match p.execute(&ctx) {
+    match eval_logic(p.expression(), &ctx) {
         Ok(cel::Value::Bool(true)) => Outcome::Pass,
         Ok(cel::Value::Bool(false)) => Outcome::Fail,
         Ok(other) => Outcome::Error(format!("rule did not evaluate to a bool: {other:?}")),
         Err(e) => Outcome::Error(e.to_string()),
+    }
+}
+
+/// Evaluates with CEL's commutative `||` and `&&` at the top of a rule (the crate stops at
+/// the first operand's error): `error || true` is true and `error && false` is false, so
+/// `size(self.certificateRefs) > 0 || size(self.options) > 0` holds when only `options`
+/// is set, as in cel-go. Inside comprehensions the crate's own evaluation applies.
+fn eval_logic(e: &IdedExpr, ctx: &Context) -> Result<cel::Value, ExecutionError> {
+    let Expr::Call(call) = &e.expr else {
+        return cel::Value::resolve(e, ctx);
+    };
+    match (call.func_name.as_str(), call.args.as_slice()) {
+        (operators::LOGICAL_OR | operators::LOGICAL_AND, [a, b]) => {
+            let short = call.func_name == operators::LOGICAL_OR;
+            let (x, y) = (eval_logic(a, ctx), eval_logic(b, ctx));
+            match (&x, &y) {
+                (Ok(cel::Value::Bool(v)), _) | (_, Ok(cel::Value::Bool(v))) if *v == short => {
+                    Ok(cel::Value::Bool(short))
+                }
+                (Ok(cel::Value::Bool(_)), Ok(cel::Value::Bool(_))) => Ok(cel::Value::Bool(!short)),
+                (Err(_), _) => x,
+                _ => y,
+            }
+        }
+        (operators::CONDITIONAL, [c, t, f]) => match eval_logic(c, ctx)? {
+            cel::Value::Bool(true) => eval_logic(t, ctx),
+            cel::Value::Bool(false) => eval_logic(f, ctx),
+            _ => Err(ExecutionError::NoSuchOverload),
+        },
+        _ => cel::Value::resolve(e, ctx),
     }
 }
 
@@ -275,7 +307,10 @@ impl<'a> CelWalk<'a> {
                     // Pinned by a test as unchecked: never a false rejection.
                     return;
                 }
-                format!("{}: {e}", src.trim())
+                // 1.33's wording for an evaluation error: `<error> evaluating rule: <rule
+                // message, else the rule>`.
+                let shown = rule["message"].as_str().map(str::trim).filter(|m| !m.is_empty());
+                format!("{e} evaluating rule: {}", shown.unwrap_or(src.trim()))
             }
         };
         // 1.33's `fieldErrorForReason(path, sts.Type, detail, reason)`.

@@ -207,7 +207,12 @@ mod tests {
             FieldError::too_many("l", 3, 2).message,
             "Too many: 3: must have at most 2 items"
         );
-        let one = invalid_message("Gateway", "gateway.networking.k8s.io", "g", &[e.clone()]);
+        let one = invalid_message(
+            "Gateway",
+            "gateway.networking.k8s.io",
+            "g",
+            std::slice::from_ref(&e),
+        );
         assert_eq!(
             one,
             format!("Gateway.gateway.networking.k8s.io \"g\" is invalid: {e}")
