@@ -1942,3 +1942,32 @@ fn every_subcommand_works_through_kubectl_plugin_dispatch() {
         env.kubectl(&all)
     });
 }
+
+#[test]
+fn another_clusters_intermediate_is_refused_without_force() {
+    let env = three_clusters();
+    generate(&env, "a,b,c");
+    let dir = certs_dir(&env);
+    certs(&env, &["secret", "--contexts", "a,b", "--dir", s(&dir)]).success();
+    reset_counts(&env, &["a", "b"]);
+
+    // b's intermediate sent to a's cluster: a would then share b's identity.
+    let run = certs(&env, &["secret", "--contexts", "b=a", "--dir", s(&dir)]).code(2);
+    assert!(
+        run.stderr.contains("cluster b (context a): its cacerts holds the intermediate of cluster a, not of b"),
+        "{}",
+        run.stderr
+    );
+    assert_no_writes(&env, &["a", "b"]);
+
+    // rotate c's intermediate into a's context: refused before any file is rotated.
+    let before = read(&dir.join("c/ca-cert.pem"));
+    let run = rotate(&env, "c", s(&dir), &["--apply-to", "a"]).code(2);
+    assert!(run.stderr.contains("--apply-to a is the context of cluster a"), "{}", run.stderr);
+    assert_eq!(read(&dir.join("c/ca-cert.pem")), before, "nothing rotated");
+    assert_no_writes(&env, &["a"]);
+
+    // With --force it is done, and the row names the context it went to.
+    let run = rotate(&env, "c", s(&dir), &["--apply-to", "a", "--force"]).success();
+    assert!(run.stdout.contains("c (context a)"), "{}", run.stdout);
+}

@@ -112,7 +112,12 @@ pub fn cluster_reports(
                     String::new()
                 }
             };
-            let mut row = vec![first(Some(&report.cluster))];
+            // The context too when it differs: a row must say where it was written.
+            let target = match report.context == report.cluster {
+                true => report.cluster.clone(),
+                false => format!("{} (context {})", report.cluster, report.context),
+            };
+            let mut row = vec![first(Some(&target))];
             if with_network {
                 row.push(first(report.network.as_ref()));
             }

@@ -25,31 +25,54 @@ pub fn path() -> String {
     resource::SECRET.object_path(Some(ISTIO_SYSTEM), cacerts::NAME)
 }
 
-/// Compares the live `cacerts` root with `root_pem`: a different root needs `force`.
-pub async fn plan(cluster: &Cluster, root_pem: &str, force: bool) -> Plan {
+/// What is about to be written into one cluster's `cacerts`.
+pub struct Planned<'a> {
+    /// The root the new intermediate chains to.
+    pub root_pem: &'a str,
+    /// The cluster the new intermediate was issued for (its subject's `L=`).
+    pub intermediate_of: &'a str,
+    /// `--force`: replace a Secret from another root, or holding another cluster's intermediate.
+    pub force: bool,
+}
+
+/// Compares the live `cacerts` with what is planned: a different root, or another cluster's
+/// intermediate (e.g. `--contexts east-2=east-1` sending east-2's into east-1's cluster),
+/// needs `force`. Both mistakes would leave two clusters with one identity, or none.
+pub async fn plan(cluster: &Cluster, planned: &Planned<'_>) -> Plan {
     let live = match cluster.api.get(&path()).await {
         Ok(live) => live,
         Err(e) => return Plan::Failed(cluster.explain(&e)),
     };
-    let live_root = live
-        .as_ref()
-        .and_then(|s| cacerts::entry(s, cacerts::ROOT_CERT_KEY));
-    match live_root {
-        Some(live_root) if !same_pem(&live_root, root_pem) => {
-            if force {
-                Plan::Ready { replaces_root: true }
-            } else {
-                Plan::Input(
-                    InputError::new(format!(
-                        "cluster {}: the cacerts Secret in istio-system is signed by a different root",
-                        cluster.name
-                    ))
-                    .with_hint(
-                        "replacing the root breaks trust between workloads until istiod restarts and every workload gets a new certificate; pass --force to replace it",
-                    ),
-                )
+    let entry = |key| live.as_ref().and_then(|s| cacerts::entry(s, key));
+    if let Some(live_root) = entry(cacerts::ROOT_CERT_KEY) {
+        if !same_pem(&live_root, planned.root_pem) {
+            if planned.force {
+                return Plan::Ready { replaces_root: true };
             }
+            return Plan::Input(
+                InputError::new(format!(
+                    "cluster {} (context {}): the cacerts Secret in istio-system is signed by a different root",
+                    cluster.name, cluster.context
+                ))
+                .with_hint(
+                    "replacing the root breaks trust between workloads until istiod restarts and every workload gets a new certificate; pass --force to replace it",
+                ),
+            );
         }
+    }
+    let live_owner = entry(cacerts::CA_CERT_KEY)
+        .and_then(|pem| mesh_trust::inspect(&pem).ok())
+        .and_then(|info| info.locality);
+    match live_owner {
+        Some(owner) if owner != planned.intermediate_of && !planned.force => Plan::Input(
+            InputError::new(format!(
+                "cluster {} (context {}): its cacerts holds the intermediate of cluster {owner}, not of {}",
+                cluster.name, cluster.context, planned.intermediate_of
+            ))
+            .with_hint(
+                "check the name=context pairing (two clusters must not share an intermediate); to replace it anyway, pass --force",
+            ),
+        ),
         _ => Plan::Ready { replaces_root: false },
     }
 }

@@ -209,7 +209,15 @@ async fn cacerts_jobs(
             let bundle = &bundles[&cluster.name];
             (
                 cluster,
-                cacerts::plan(cluster, &bundle.root_cert, options.force).await,
+                cacerts::plan(
+                    cluster,
+                    &cacerts::Planned {
+                        root_pem: &bundle.root_cert,
+                        intermediate_of: &cluster.name,
+                        force: options.force,
+                    },
+                )
+                .await,
             )
         },
     )

@@ -569,7 +569,12 @@ async fn apply_secret(args: SecretArgs) -> Result<ExitCode, CliError> {
         clusters.into_iter().zip(secrets).collect(),
         limit,
         |(cluster, (body, root)): (Cluster, _)| async move {
-            let plan = cacerts::plan(&cluster, &root, args.force).await;
+            let planned = cacerts::Planned {
+                root_pem: &root,
+                intermediate_of: &cluster.name,
+                force: args.force,
+            };
+            let plan = cacerts::plan(&cluster, &planned).await;
             (cluster, body, plan)
         },
     )
@@ -820,6 +825,22 @@ async fn rotate(args: RotateArgs) -> Result<ExitCode, CliError> {
             args.cluster
         ))
     })?;
+    // `--apply-to east-1` while rotating west-9: if east-1 is itself a cluster with its own
+    // intermediate here, west-9's would give it another cluster's identity.
+    if let Some(context) = args.apply_to.as_deref() {
+        if context != args.cluster && !args.keys.force && dir.read_intermediate(context).is_ok() {
+            return Err(InputError::new(format!(
+                "--apply-to {context} is the context of cluster {context}, which has its own intermediate in {}: installing {}'s there would give two clusters one identity",
+                dir.path().display(),
+                args.cluster
+            ))
+            .with_hint(format!(
+                "rotate that cluster's own: kubectl mesh certs rotate --cluster {context} --apply-to {context} (or pass --force if {context} really is {}'s context)",
+                args.cluster
+            ))
+            .into());
+        }
+    }
     // Check the context before writing files, so a typo changes nothing.
     let cluster_args = args.apply_to.as_ref().map(|context| ClusterArgs {
         kubeconfig: args.kubeconfig.clone(),
@@ -837,7 +858,12 @@ async fn rotate(args: RotateArgs) -> Result<ExitCode, CliError> {
     // and that is found out before any file is rotated.
     let mut plans = Vec::new();
     for cluster in clusters.iter().flatten() {
-        match cacerts::plan(cluster, root.cert_pem(), args.keys.force).await {
+        let planned = cacerts::Planned {
+            root_pem: root.cert_pem(),
+            intermediate_of: &args.cluster,
+            force: args.keys.force,
+        };
+        match cacerts::plan(cluster, &planned).await {
             Plan::Ready { replaces_root } => plans.push(Ok(replaces_root)),
             Plan::Failed(reason) => plans.push(Err(reason)),
             Plan::Input(e) => {

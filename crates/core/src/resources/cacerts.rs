@@ -7,6 +7,7 @@ use crate::labels::ISTIO_SYSTEM;
 
 pub const NAME: &str = "cacerts";
 pub const ROOT_CERT_KEY: &str = "root-cert.pem";
+pub const CA_CERT_KEY: &str = "ca-cert.pem";
 
 /// The Secret holding `entries` (file name → PEM). `data` rather than `stringData`: the server
 /// stores only `data`, so comparing what we would apply with what is live stays exact.
