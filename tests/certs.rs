@@ -1954,7 +1954,8 @@ fn another_clusters_intermediate_is_refused_without_force() {
     // b's intermediate sent to a's cluster: a would then share b's identity.
     let run = certs(&env, &["secret", "--contexts", "b=a", "--dir", s(&dir)]).code(2);
     assert!(
-        run.stderr.contains("cluster b (context a): its cacerts holds the intermediate of cluster a, not of b"),
+        run.stderr
+            .contains("cluster b (context a): its cacerts holds the intermediate of cluster a, not of b"),
         "{}",
         run.stderr
     );
@@ -1963,7 +1964,11 @@ fn another_clusters_intermediate_is_refused_without_force() {
     // rotate c's intermediate into a's context: refused before any file is rotated.
     let before = read(&dir.join("c/ca-cert.pem"));
     let run = rotate(&env, "c", s(&dir), &["--apply-to", "a"]).code(2);
-    assert!(run.stderr.contains("--apply-to a is the context of cluster a"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--apply-to a is the context of cluster a"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(read(&dir.join("c/ca-cert.pem")), before, "nothing rotated");
     assert_no_writes(&env, &["a"]);
 

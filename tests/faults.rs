@@ -1044,8 +1044,16 @@ fn bad_inputs() -> Vec<BadInput> {
             &["expose", "--contexts", "Upper=a"],
         ),
         bad("flags", "empty --contexts", &["verify", "--contexts", ""]),
-        bad("flags", "only commas in --contexts", &["expose", "--contexts", ","]),
-        bad("flags", "empty --context", &["certs", "secret", "--context", "", "--dir", "certs-none"]),
+        bad(
+            "flags",
+            "only commas in --contexts",
+            &["expose", "--contexts", ","],
+        ),
+        bad(
+            "flags",
+            "empty --context",
+            &["certs", "secret", "--context", "", "--dir", "certs-none"],
+        ),
         bad("flags", "--from = --to", &["link", "--from", "a", "--to", "a"]),
         bad("flags", "fewer than two clusters", &["link", "--contexts", "a"]),
         bad(
@@ -1110,7 +1118,14 @@ fn bad_inputs() -> Vec<BadInput> {
             args: Box::new(|dir| {
                 let path = dir.join("mesh-generate.yaml");
                 let certs = dir.join("certs-out");
-                std::fs::write(&path, format!("mesh_id: m\ncerts: {{dir: {}}}\ncontexts:\n  a: {{network: n1}}\n", certs.display())).unwrap();
+                std::fs::write(
+                    &path,
+                    format!(
+                        "mesh_id: m\ncerts: {{dir: {}}}\ncontexts:\n  a: {{network: n1}}\n",
+                        certs.display()
+                    ),
+                )
+                .unwrap();
                 strings(&["up", "-f", path.to_str().unwrap(), "--generate", "/proc/nope"])
             }),
         },

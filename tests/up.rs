@@ -222,7 +222,12 @@ fn helm_installer_runs_helm_with_values() {
         &env,
         &format!("installer: helm\n{SOLO}contexts:\n  a: {{network: n1}}\n  b: {{network: n2, trustDomain: b.local}}\n"),
     );
-    let run = up(&env, &file, &["--helm", &helm, "--chart-repo", "oci://charts.example/solo"]).success();
+    let run = up(
+        &env,
+        &file,
+        &["--helm", &helm, "--chart-repo", "oci://charts.example/solo"],
+    )
+    .success();
     let calls = std::fs::read_to_string(&record).unwrap();
     for (release, chart) in [
         ("istio-base", "base"),
@@ -250,7 +255,11 @@ fn helm_installer_runs_helm_with_values() {
     assert_eq!(istiod["license"]["value"], "SECRET-LICENCE");
     assert_eq!(values(&env, "b", "ztunnel")["hub"], "registry.example/solo");
     let dir = env.dir.path().join("values/mymesh/b");
-    assert_eq!(mode(&dir.join("istiod.values.yaml")), 0o600, "the licence is a secret");
+    assert_eq!(
+        mode(&dir.join("istiod.values.yaml")),
+        0o600,
+        "the licence is a secret"
+    );
     assert_eq!(mode(&dir), 0o700);
     assert!(!run.stdout.contains("SECRET-LICENCE") && !run.stderr.contains("SECRET-LICENCE"));
 }
@@ -260,17 +269,32 @@ fn solo_settings_are_required_before_anything_is_written() {
     let env = clusters(&["a"]);
     let (helm, record) = fake_helm(&env);
     for (body, expected) in [
-        ("", "mesh.yaml: flavor ambient-peering installs Solo's distribution of Istio, which needs solo.hub"),
+        (
+            "",
+            "mesh.yaml: flavor ambient-peering installs Solo's distribution of Istio, which needs solo.hub",
+        ),
         ("solo: {hub: r.example}\n", "needs solo.tag"),
-        ("solo: {hub: r.example, tag: 1.30.3-solo}\n", "needs Solo's licence key"),
-        ("solo: {hub: r.example, tag: 1.30.3-solo, licenseFile: missing.key}\n", "cannot read solo.licenseFile"),
+        (
+            "solo: {hub: r.example, tag: 1.30.3-solo}\n",
+            "needs Solo's licence key",
+        ),
+        (
+            "solo: {hub: r.example, tag: 1.30.3-solo, licenseFile: missing.key}\n",
+            "cannot read solo.licenseFile",
+        ),
     ] {
-        let file = write_topology(&env, &format!("installer: helm\n{body}contexts:\n  a: {{network: n1}}\n"));
+        let file = write_topology(
+            &env,
+            &format!("installer: helm\n{body}contexts:\n  a: {{network: n1}}\n"),
+        );
         let run = env.mesh(&["up", "-f", &file, "--helm", &helm]).code(2);
         assert!(run.stderr.contains(expected), "{body}: {}", run.stderr);
     }
     assert_eq!(env.cluster("a").counts().total(), 0, "no request was sent");
-    assert!(!env.dir.path().join("certs").exists(), "no certificate was written");
+    assert!(
+        !env.dir.path().join("certs").exists(),
+        "no certificate was written"
+    );
     assert!(!record.exists(), "helm never ran");
 }
 
@@ -278,7 +302,10 @@ fn solo_settings_are_required_before_anything_is_written() {
 fn upstream_ambient_with_helm_enables_multi_network() {
     let env = clusters(&["a", "b"]);
     let (helm, _) = fake_helm(&env);
-    let file = write_topology(&env, "installer: helm\nflavor: ambient\ncontexts:\n  a: {network: n1}\n  b: {network: n2}\n");
+    let file = write_topology(
+        &env,
+        "installer: helm\nflavor: ambient\ncontexts:\n  a: {network: n1}\n  b: {network: n2}\n",
+    );
     up(&env, &file, &["--helm", &helm]).success();
     let istiod = values(&env, "a", "istiod");
     // istio.io docs/ambient/install/multicluster/multi-primary_multi-network (Istio 1.30).
@@ -301,8 +328,13 @@ fn helm_primary_remote_values() {
     let remote = values(&env, "r", "istiod");
     assert_eq!(remote["profile"], "remote");
     assert_eq!(remote["global"]["configCluster"], true);
-    assert_eq!(remote["istiodRemote"]["injectionPath"], "/inject/cluster/r/net/n2");
-    assert!(remote["global"]["remotePilotAddress"].as_str().is_some_and(|a| !a.is_empty()));
+    assert_eq!(
+        remote["istiodRemote"]["injectionPath"],
+        "/inject/cluster/r/net/n2"
+    );
+    assert!(remote["global"]["remotePilotAddress"]
+        .as_str()
+        .is_some_and(|a| !a.is_empty()));
 }
 
 #[test]
@@ -316,8 +348,14 @@ fn sail_installer_and_primary_remote() {
         .expect("Istio CR");
     assert_eq!(primary["spec"]["values"]["global"]["meshID"], "mymesh");
     assert_eq!(primary["spec"]["values"]["global"]["externalIstiod"], true);
-    assert_eq!(primary["spec"]["values"]["pilot"]["env"]["PILOT_ENABLE_IP_AUTOALLOCATE"], "true");
-    assert!(primary["spec"]["values"].get("env").is_none(), "the Sail CRD has no values.env");
+    assert_eq!(
+        primary["spec"]["values"]["pilot"]["env"]["PILOT_ENABLE_IP_AUTOALLOCATE"],
+        "true"
+    );
+    assert!(
+        primary["spec"]["values"].get("env").is_none(),
+        "the Sail CRD has no values.env"
+    );
     let remote = env
         .cluster("r")
         .object("/apis/sailoperator.io/v1/istios/default")
@@ -349,26 +387,48 @@ fn sail_installer_and_primary_remote() {
 #[test]
 fn sail_ambient_creates_cni_and_ztunnel() {
     let env = clusters(&["a", "b"]);
-    let file = write_topology(&env, "installer: sail\nflavor: ambient\ncontexts:\n  a: {network: n1}\n  b: {network: n2}\n");
+    let file = write_topology(
+        &env,
+        "installer: sail\nflavor: ambient\ncontexts:\n  a: {network: n1}\n  b: {network: n2}\n",
+    );
     up(&env, &file, &[]).success();
     let c = env.cluster("b");
     // sail-operator 1.30.3 docs/deployment-models/multicluster.adoc, ambient multi-network.
-    let ztunnel = c.object("/apis/sailoperator.io/v1/ztunnels/default").expect("ZTunnel");
+    let ztunnel = c
+        .object("/apis/sailoperator.io/v1/ztunnels/default")
+        .expect("ZTunnel");
     assert_eq!(ztunnel["spec"]["namespace"], "ztunnel");
     assert_eq!(ztunnel["spec"]["values"]["ztunnel"]["network"], "n2");
-    assert_eq!(ztunnel["spec"]["values"]["ztunnel"]["multiCluster"]["clusterName"], "b");
-    let cni = c.object("/apis/sailoperator.io/v1/istiocnis/default").expect("IstioCNI");
+    assert_eq!(
+        ztunnel["spec"]["values"]["ztunnel"]["multiCluster"]["clusterName"],
+        "b"
+    );
+    let cni = c
+        .object("/apis/sailoperator.io/v1/istiocnis/default")
+        .expect("IstioCNI");
     assert_eq!(cni["spec"]["profile"], "ambient");
     assert_eq!(cni["spec"]["namespace"], "istio-cni");
     for ns in ["istio-cni", "ztunnel"] {
-        assert!(c.object(&format!("/api/v1/namespaces/{ns}")).is_some(), "namespace {ns}");
+        assert!(
+            c.object(&format!("/api/v1/namespaces/{ns}")).is_some(),
+            "namespace {ns}"
+        );
     }
     let istio = c.object("/apis/sailoperator.io/v1/istios/default").unwrap();
     assert_eq!(istio["spec"]["profile"], "ambient");
-    assert_eq!(istio["spec"]["values"]["pilot"]["env"]["AMBIENT_ENABLE_MULTI_NETWORK"], "true");
-    assert_eq!(istio["spec"]["values"]["pilot"]["trustedZtunnelNamespace"], "ztunnel");
+    assert_eq!(
+        istio["spec"]["values"]["pilot"]["env"]["AMBIENT_ENABLE_MULTI_NETWORK"],
+        "true"
+    );
+    assert_eq!(
+        istio["spec"]["values"]["pilot"]["trustedZtunnelNamespace"],
+        "ztunnel"
+    );
     env.mesh(&["down", "-f", &file]).success();
-    assert!(c.object("/apis/sailoperator.io/v1/ztunnels/default").is_none(), "down removes it");
+    assert!(
+        c.object("/apis/sailoperator.io/v1/ztunnels/default").is_none(),
+        "down removes it"
+    );
     assert!(c.object("/apis/sailoperator.io/v1/istiocnis/default").is_none());
 }
 
@@ -379,9 +439,23 @@ fn generate_primary_remote_writes_remote_values_like_up() {
     let file = write_topology(&env, "installer: helm\nflavor: sidecar\nmodel: primary-remote\nprimary: p\ncontexts:\n  p: {network: n1}\n  r: {network: n2}\n");
     let out = env.dir.path().join("out");
     let run = up(&env, &file, &["--generate", out.to_str().unwrap()]).code(1);
-    assert!(run.stderr.contains("a remote needs the primary's east-west address"), "{}", run.stderr);
-    env.mesh(&["expose", "--context", "p", "--flavor", "sidecar", "--network", "n1", "--wait=30s"])
-        .success();
+    assert!(
+        run.stderr
+            .contains("a remote needs the primary's east-west address"),
+        "{}",
+        run.stderr
+    );
+    env.mesh(&[
+        "expose",
+        "--context",
+        "p",
+        "--flavor",
+        "sidecar",
+        "--network",
+        "n1",
+        "--wait=30s",
+    ])
+    .success();
     up(&env, &file, &["--generate", out.to_str().unwrap()]).success();
     let read = |path: &str| -> Value {
         serde_yaml_ng::from_str(&std::fs::read_to_string(out.join(path)).unwrap()).unwrap()
@@ -389,7 +463,10 @@ fn generate_primary_remote_writes_remote_values_like_up() {
     let remote = read("r/istiod.values.yaml");
     assert_eq!(remote["profile"], "remote");
     assert_eq!(remote["global"]["configCluster"], true);
-    assert_eq!(remote["istiodRemote"]["injectionPath"], "/inject/cluster/r/net/n2");
+    assert_eq!(
+        remote["istiodRemote"]["injectionPath"],
+        "/inject/cluster/r/net/n2"
+    );
     let address = env.cluster("p").lb_address();
     assert_eq!(remote["global"]["remotePilotAddress"], address.as_str());
     assert_eq!(read("r/istio-base.values.yaml")["profile"], "remote");
@@ -413,7 +490,8 @@ fn generate_links_follow_the_file() {
         ("b".into(), istio_spec("n2")),
     ]);
     for (c, net) in [("a", "old-net"), ("b", "n2")] {
-        env.mesh(&["expose", "--context", c, "--network", net, "--wait=30s"]).success();
+        env.mesh(&["expose", "--context", c, "--network", net, "--wait=30s"])
+            .success();
         env.cluster(c).reset_counts();
     }
     let file = write_topology(&env, "contexts:\n  a: {network: n1}\n  b: {network: n2}\n");
@@ -421,14 +499,22 @@ fn generate_links_follow_the_file() {
     let run = up(&env, &file, &["--generate", out.to_str().unwrap(), "-o", "json"]).success();
     let text = std::fs::read_to_string(out.join("b/links.yaml")).unwrap();
     let link: Value = serde_yaml_ng::from_str(text.trim_start_matches("---\n")).unwrap();
-    assert_eq!(link["metadata"]["labels"]["topology.istio.io/network"], "n1", "the file's network");
+    assert_eq!(
+        link["metadata"]["labels"]["topology.istio.io/network"], "n1",
+        "the file's network"
+    );
     assert!(
-        run.stdout.contains("the cluster says network \\\"old-net\\\", the file \\\"n1\\\""),
+        run.stdout
+            .contains("the cluster says network \\\"old-net\\\", the file \\\"n1\\\""),
         "{}",
         run.stdout
     );
     for c in ["a", "b"] {
-        assert_eq!(env.cluster(c).counts().writes(), 0, "generate writes to no cluster");
+        assert_eq!(
+            env.cluster(c).counts().writes(),
+            0,
+            "generate writes to no cluster"
+        );
     }
 }
 
@@ -465,13 +551,29 @@ fn paths_in_the_file_are_relative_to_the_file() {
     let sub = env.dir.path().join("mesh");
     std::fs::create_dir(&sub).unwrap();
     let file = sub.join("mesh.yaml");
-    std::fs::write(&file, "mesh_id: m\ncerts: {dir: pki, keyType: ec-p256}\ncontexts:\n  a: {network: n1}\n").unwrap();
+    std::fs::write(
+        &file,
+        "mesh_id: m\ncerts: {dir: pki, keyType: ec-p256}\ncontexts:\n  a: {network: n1}\n",
+    )
+    .unwrap();
     let elsewhere = env.dir.path().join("elsewhere");
     std::fs::create_dir(&elsewhere).unwrap();
     let out = env.dir.path().join("out");
-    env.mesh_in(&elsewhere, &["up", "-f", file.to_str().unwrap(), "--generate", out.to_str().unwrap()])
-        .success();
-    assert!(sub.join("pki/root-key.pem").exists(), "certs.dir is relative to mesh.yaml");
+    env.mesh_in(
+        &elsewhere,
+        &[
+            "up",
+            "-f",
+            file.to_str().unwrap(),
+            "--generate",
+            out.to_str().unwrap(),
+        ],
+    )
+    .success();
+    assert!(
+        sub.join("pki/root-key.pem").exists(),
+        "certs.dir is relative to mesh.yaml"
+    );
     assert!(!elsewhere.join("pki").exists(), "not to the current directory");
 }
 
@@ -548,12 +650,21 @@ fn removed_clusters_are_pruned_only_when_asked() {
             "and its own link to {other} is gone: unlinked in both directions"
         );
     }
-    assert!(removed.iter().any(|r| r["target"] == "c -> a" && r["result"] == "link deleted"), "{removed:?}");
+    assert!(
+        removed
+            .iter()
+            .any(|r| r["target"] == "c -> a" && r["result"] == "link deleted"),
+        "{removed:?}"
+    );
 
     // verify of the remaining mesh does not suggest re-linking c.
     let run = env.mesh(&["verify", "--contexts", "a,b", "-o", "json"]).success();
     let text = run.stdout.replace(' ', "");
-    assert!(!text.contains("\"to\":\"c\"") && !text.contains("\"from\":\"c\""), "{}", run.stdout);
+    assert!(
+        !text.contains("\"to\":\"c\"") && !text.contains("\"from\":\"c\""),
+        "{}",
+        run.stdout
+    );
     up(&env, &file, &["--prune-removed"]).success();
     assert!(env.cluster("c").object(GATEWAY).is_none(), "c's gateway removed");
     assert!(env.cluster("c").object(&peer("a")).is_none(), "c's links removed");
@@ -583,17 +694,34 @@ fn a_failed_network_step_skips_that_clusters_later_steps() {
     // b's istio-system carries network "old", set by another field manager: up may not take
     // the label over without --force-conflicts, so b's network step fails.
     let env = start(vec![
-        ("a".into(), ClusterSpec { istio: Some(IstioSeed::default()), ..Default::default() }),
+        (
+            "a".into(),
+            ClusterSpec {
+                istio: Some(IstioSeed::default()),
+                ..Default::default()
+            },
+        ),
         ("b".into(), istio_spec("old")),
     ]);
     let file = write_topology(&env, "contexts:\n  a: {network: n1}\n  b: {network: n2}\n");
     let run = up(&env, &file, &["-o", "json"]).code(1);
     let steps = run.json()["steps"].as_array().cloned().unwrap();
-    let row = |step: &str, target: &str| steps.iter().find(|s| s["step"] == step && s["target"] == target).cloned();
-    assert!(row("network", "b").unwrap()["error"].as_str().unwrap().contains("conflict"));
+    let row = |step: &str, target: &str| {
+        steps
+            .iter()
+            .find(|s| s["step"] == step && s["target"] == target)
+            .cloned()
+    };
+    assert!(row("network", "b").unwrap()["error"]
+        .as_str()
+        .unwrap()
+        .contains("conflict"));
     assert!(row("skipped", "b").is_some(), "{steps:#?}");
     assert!(row("expose", "b").is_none(), "b is not exposed: {steps:#?}");
-    assert!(env.cluster("b").object(GATEWAY).is_none(), "no gateway on a network istio-system disagrees with");
+    assert!(
+        env.cluster("b").object(GATEWAY).is_none(),
+        "no gateway on a network istio-system disagrees with"
+    );
     assert!(env.cluster("a").object(GATEWAY).is_some(), "a goes on");
     assert!(row("expose", "a").unwrap().get("error").is_none());
 }
@@ -601,7 +729,13 @@ fn a_failed_network_step_skips_that_clusters_later_steps() {
 #[test]
 fn dry_runs_say_would_and_server_dry_run_finds_the_conflict() {
     let env = start(vec![
-        ("a".into(), ClusterSpec { istio: Some(IstioSeed::default()), ..Default::default() }),
+        (
+            "a".into(),
+            ClusterSpec {
+                istio: Some(IstioSeed::default()),
+                ..Default::default()
+            },
+        ),
         ("b".into(), istio_spec("old")),
     ]);
     let file = write_topology(&env, "contexts:\n  a: {network: n1}\n  b: {network: n2}\n");
@@ -612,33 +746,59 @@ fn dry_runs_say_would_and_server_dry_run_finds_the_conflict() {
         .iter()
         .map(|s| s["result"].as_str().unwrap().to_string())
         .collect();
-    assert!(results.iter().any(|r| r.starts_with("would create")), "{results:?}");
     assert!(
-        !results.iter().any(|r| r.starts_with("created") || r.starts_with("configured")),
+        results.iter().any(|r| r.starts_with("would create")),
+        "{results:?}"
+    );
+    assert!(
+        !results
+            .iter()
+            .any(|r| r.starts_with("created") || r.starts_with("configured")),
         "{results:?}"
     );
     // The server runs the real checks: b's network label belongs to another manager.
     let run = up(&env, &file, &["--dry-run=server"]).code(1);
-    assert!(run.stderr.contains("error: network b") && run.stderr.contains("conflict"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("error: network b") && run.stderr.contains("conflict"),
+        "{}",
+        run.stderr
+    );
     for c in ["a", "b"] {
-        assert!(env.cluster(c).object(GATEWAY).is_none(), "nothing persisted in {c}");
+        assert!(
+            env.cluster(c).object(GATEWAY).is_none(),
+            "nothing persisted in {c}"
+        );
     }
     up(&env, &file, &[]).code(1);
-    let run = env.mesh(&["down", "-f", &file, "--dry-run=client", "-o", "json"]).success();
+    let run = env
+        .mesh(&["down", "-f", &file, "--dry-run=client", "-o", "json"])
+        .success();
     assert!(run.stdout.contains("would delete Gateway"), "{}", run.stdout);
-    assert!(env.cluster("a").object(GATEWAY).is_some(), "a dry run deletes nothing");
+    assert!(
+        env.cluster("a").object(GATEWAY).is_some(),
+        "a dry run deletes nothing"
+    );
 }
 
 #[test]
 fn down_reaches_former_members_recorded_by_up() {
     let env = clusters(&["a", "b", "c"]);
-    let file = write_topology(&env, "contexts:\n  a: {network: n1}\n  b: {network: n2}\n  c: {network: n3}\n");
+    let file = write_topology(
+        &env,
+        "contexts:\n  a: {network: n1}\n  b: {network: n2}\n  c: {network: n3}\n",
+    );
     up(&env, &file, &[]).success();
     let file = write_topology(&env, "contexts:\n  a: {network: n1}\n  b: {network: n2}\n");
     up(&env, &file, &[]).success();
-    assert!(env.cluster("c").object(GATEWAY).is_some(), "c keeps its objects without --prune-removed");
+    assert!(
+        env.cluster("c").object(GATEWAY).is_some(),
+        "c keeps its objects without --prune-removed"
+    );
     env.mesh(&["down", "-f", &file]).success();
     for c in ["a", "b", "c"] {
-        assert!(env.cluster(c).object(GATEWAY).is_none(), "down removed the mesh from {c}");
+        assert!(
+            env.cluster(c).object(GATEWAY).is_none(),
+            "down removed the mesh from {c}"
+        );
     }
 }

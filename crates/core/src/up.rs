@@ -1214,6 +1214,7 @@ fn generated_eastwest(
         gateway: EastWest {
             flavor: topology.flavor,
             expose_istiod: topology.model == Model::PrimaryRemote && topology.flavor == Flavor::Sidecar,
+            cluster: Some(member.cluster.clone()),
             ..Default::default()
         },
         network: Some(member.network.clone()),
