@@ -1033,7 +1033,7 @@ _kubectl__mesh() {
             return 0
             ;;
         kubectl__subcmd__mesh__subcmd__up)
-            opts="-f -o -v -h --filename --kubeconfig --timeout --parallel --output --verbose --generate --wait --force --helm --prune-removed --values-dir --dry-run --field-manager --force-conflicts --help"
+            opts="-f -o -v -h --filename --kubeconfig --timeout --parallel --output --verbose --generate --wait --force --helm --prune-removed --values-dir --chart-repo --dry-run --field-manager --force-conflicts --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1080,6 +1080,10 @@ _kubectl__mesh() {
                     return 0
                     ;;
                 --values-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --chart-repo)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -43,8 +43,8 @@ complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand expose" -l wai
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand expose" -l name -d 'Name of the gateway [default: istio-eastwest; istio-eastwestgateway for ambient and sidecar]' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand expose" -s n -l namespace -d 'Namespace of the gateway [default: istio-gateways; istio-system for ambient and sidecar]' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand expose" -l gateway-class -d 'GatewayClass of the gateway [default: istio-eastwest; istio-east-west for ambient]' -r
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand expose" -l service -d 'Make this Service global in every listed cluster instead of deploying the gateway' -r
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand expose" -l scope -d 'With --service: global (also reachable as <name>.<ns>.mesh.internal) or global-only' -r -f -a "global\t''
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand expose" -l service -d 'Make this Service global in every listed cluster instead of deploying the gateway (label solo.io/service-scope for ambient-peering, istio.io/global for ambient; sidecar needs none)' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand expose" -l scope -d 'With --service: global (also reachable as <name>.<ns>.mesh.internal) or global-only (ambient-peering only)' -r -f -a "global\t''
 global-only\t''"
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand expose" -l traffic-distribution -d 'With --service: how traffic spreads over clusters' -r -f -a "PreferClose\t''
 PreferNetwork\t''
@@ -62,7 +62,7 @@ complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand expose" -l dry
 client\t''
 server\t''"
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand expose" -l field-manager -d 'Field manager name for server-side apply' -r
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand expose" -l generate -d 'Print the objects as YAML instead of applying them (offline when --network is given)'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand expose" -l generate -d 'Print the objects as YAML instead of applying them (offline when --network is given; the cluster label then comes from --context / --contexts NAME=CONTEXT, else is left out)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand expose" -l expose-istiod -d 'Sidecar flavour: also expose istiod through the gateway (for primary-remote)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand expose" -s v -l verbose -d 'Log what is done to stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand expose" -l force-conflicts -d 'Take over fields that another field manager owns (server-side apply conflicts)'
@@ -75,11 +75,11 @@ sidecar\t''"
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l primary -d 'Primary-remote: the cluster running the control plane (remote-secret mode)' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l remotes -d 'Primary-remote: the clusters whose control plane is --primary' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l token-duration -d 'Remote-secret mode: a bounded token (TokenRequest) instead of a long-lived token Secret' -r
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l server -d 'Remote-secret mode: the API server address written into the kubeconfig (one target only)' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l server -d 'Remote-secret mode: the API server address written into the kubeconfig (one target only; needed when the kubeconfig\'s is a loopback address such as kind\'s 127.0.0.1)' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l from -d 'Source cluster of a one-direction link ([NAME=]CONTEXT)' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l to -d 'Target cluster(s) of a one-direction link ([NAME=]CONTEXT,...)' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -s n -l namespace -d 'Namespace of the east-west gateway and of the peer Gateways' -r
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l gateway -d 'Name of the east-west gateway in every cluster' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l gateway -d 'Name of the east-west gateway in every cluster (peers name its ServiceAccount in gateway.istio.io/service-account)' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -s o -l output -d 'Report format (for --generate: yaml, or json for a v1 List)' -r -f -a "table\t''
 yaml\t''
 json\t''"
@@ -239,6 +239,7 @@ complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand up" -l generat
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand up" -l wait -d 'How long to wait for east-west gateways to get addresses' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand up" -l helm -d 'The helm program, for installer: helm' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand up" -l values-dir -d 'Where helm values files are written' -r -F
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand up" -l chart-repo -d 'Where helm takes the charts from: a repository alias (`helm repo add istio ...`) or an OCI prefix (Solo\'s charts for flavor ambient-peering); charts are <REPO>/base, /istiod, ...' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand up" -l dry-run -d 'Only show what would change: "client" sends no writes, "server" sends them with dryRun=All' -r -f -a "none\t''
 client\t''
 server\t''"
