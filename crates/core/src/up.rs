@@ -693,6 +693,25 @@ fn without_failed(clusters: &[Cluster], step: &[StepRow]) -> (Vec<Cluster>, Vec<
     (ready, skipped)
 }
 
+/// A row for every pair the link step left out because one of its clusters was skipped, so
+/// that the report says per pair what happened.
+fn skipped_links(topology: &Topology, all: &[Cluster], ready: &[Cluster]) -> Vec<StepRow> {
+    let is_ready = |c: &Cluster| ready.iter().any(|r| r.name == c.name);
+    link_pairs(topology, all)
+        .into_iter()
+        .map(|p| (&all[p.from], &all[p.to]))
+        .filter(|(from, to)| !is_ready(from) || !is_ready(to))
+        .map(|(from, to)| {
+            let skipped = if is_ready(from) { to } else { from };
+            StepRow::failed(
+                "link",
+                &format!("{} -> {}", from.name, to.name),
+                format!("skipped: the network step of {} failed", skipped.name),
+            )
+        })
+        .collect()
+}
+
 /// Converges `clusters` (in the topology's order) to `topology`.
 pub async fn up(
     topology: &Topology,
@@ -721,6 +740,7 @@ pub async fn up(
     rows.extend(network);
     rows.extend(skipped);
     let complete = complete && ready.len() == clusters.len();
+    let all = clusters;
     let clusters = ready.as_slice();
     rows.extend(install_step(topology, clusters, None, false, &write, options).await);
     let (exposed, primary_address) = expose_step(topology, clusters, &write, options, progress).await;
@@ -738,6 +758,7 @@ pub async fn up(
         ));
     } else {
         rows.extend(link_step(topology, clusters, complete, &write, options).await);
+        rows.extend(skipped_links(topology, all, clusters));
         rows.extend(verify_step(topology, clusters, options).await);
     }
     let (removed, unpruned) = removed_members(topology, clusters, &write, options).await;
