@@ -348,6 +348,7 @@ fn writer<'a>(req: &ApiRequest, manager: &'a str, api_version: &'a str) -> Write
         api_version,
         subresource,
         scope: req.scope(),
+        shape: crate::shape::Shape::of(req.route.def),
     }
 }
 

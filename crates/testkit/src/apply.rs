@@ -2,14 +2,18 @@
 //!
 //! Each object carries a list of [`ManagerEntry`]s (who owns which leaf fields).
 //! `Apply` writes may conflict with other owners; `Update` writes (POST, PUT, merge and
-//! JSON patches) take ownership of what they change and never conflict.
+//! JSON patches) take ownership of what they change and never conflict. Fields are
+//! owned as structured-merge-diff owns them ([`crate::fields`]): keyed-list items one by
+//! one, so two managers owning different listeners of one Gateway do not conflict.
 
 use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use crate::fields::{self, FieldSet, Path, Scope};
+use crate::fields::{self, FieldSet, Path, Pe, Scope};
 use crate::meta;
+use crate::shape::Shape;
+use crate::ssa_merge;
 use crate::status::ApiError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +72,8 @@ pub struct Writer<'a> {
     pub api_version: &'a str,
     pub subresource: &'a str,
     pub scope: Scope,
+    /// The kind's list and map types.
+    pub shape: Shape,
 }
 
 /// Managers compare equal when they own the same fields (times aside), so a write
@@ -84,7 +90,11 @@ pub fn same_ownership(a: &[ManagerEntry], b: &[ManagerEntry]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| key(x) == key(y))
 }
 
-/// Server-side apply of `applied` onto `live` (None = create).
+/// Server-side apply of `applied` onto `live` (None = create): merged by the kind's
+/// list and map types ([`ssa_merge`]); conflicts are the members another manager owns
+/// whose value the merge changes; members the applier stops sending are removed unless
+/// another manager owns them (or something below them).
+/// <https://kubernetes.io/docs/reference/using-api/server-side-apply/#conflicts>
 pub fn apply(
     live: &Value,
     managers: &[ManagerEntry],
@@ -92,20 +102,15 @@ pub fn apply(
     w: &Writer,
     force: bool,
 ) -> Result<(Value, Vec<ManagerEntry>), ApiError> {
-    let applied_fields = fields::leaves(applied, w.scope);
+    let applied_fields = fields::members(applied, w.scope, w.shape);
     let mut managers = managers.to_vec();
-    let conflicts = find_conflicts(live, &managers, applied, &applied_fields, w);
+    let mut obj = ssa_merge::merge(live, &fields::scoped(applied, w.scope), w.shape);
+    let conflicts = find_conflicts(live, &obj, &managers, w);
     if !conflicts.is_empty() && !force {
         return Err(conflict_error(&managers, &conflicts));
     }
     for (idx, path) in &conflicts {
         managers[*idx].fields.remove(path);
-    }
-    let mut obj = live.clone();
-    for path in &applied_fields {
-        if let Some(v) = fields::get(applied, path) {
-            fields::set(&mut obj, path, v.clone());
-        }
     }
     let previous = managers
         .iter()
@@ -113,15 +118,7 @@ pub fn apply(
         .map(|m| m.fields.clone())
         .unwrap_or_default();
     for path in previous.difference(&applied_fields) {
-        let others_own = managers
-            .iter()
-            .filter(|m| !m.same_owner(w.manager, Operation::Apply, w.subresource))
-            .any(|m| {
-                m.fields
-                    .iter()
-                    .any(|p| fields::is_prefix(path, p) || fields::is_prefix(p, path))
-            });
-        if !others_own {
+        if !fields::is_key_field(path) && !owned_by_others(&managers, path, w) {
             fields::remove(&mut obj, path);
         }
     }
@@ -129,25 +126,31 @@ pub fn apply(
     Ok((obj, managers))
 }
 
-/// (index of the other manager, its conflicting path)
-fn find_conflicts(
-    live: &Value,
-    managers: &[ManagerEntry],
-    applied: &Value,
-    applied_fields: &FieldSet,
-    w: &Writer,
-) -> Vec<(usize, Path)> {
+/// Another manager owns `path`, something below it, or an atomic field holding it (an
+/// owned list item does not hold its fields: they are owned one by one).
+fn owned_by_others(managers: &[ManagerEntry], path: &[Pe], w: &Writer) -> bool {
+    managers
+        .iter()
+        .filter(|m| !m.same_owner(w.manager, Operation::Apply, w.subresource))
+        .flat_map(|m| m.fields.iter())
+        .any(|p| {
+            fields::is_prefix(path, p)
+                || (fields::is_prefix(p, path) && matches!(p.last(), Some(Pe::Field(_))))
+        })
+}
+
+/// (index of the other manager, its conflicting path): what others own that the merge
+/// changed or removed.
+fn find_conflicts(live: &Value, merged: &Value, managers: &[ManagerEntry], w: &Writer) -> Vec<(usize, Path)> {
+    let (changed, removed) = fields::diff(live, merged, w.scope, w.shape);
     let mut out = Vec::new();
     for (idx, m) in managers.iter().enumerate() {
         if m.same_owner(w.manager, Operation::Apply, w.subresource) {
             continue;
         }
         for owned in &m.fields {
-            let hit = applied_fields.iter().find(|a| fields::is_prefix(a, owned));
-            if let Some(a) = hit {
-                if fields::get(live, a) != fields::get(applied, a) {
-                    out.push((idx, owned.clone()));
-                }
+            if changed.contains(owned) || removed.contains(owned) {
+                out.push((idx, owned.clone()));
             }
         }
     }
@@ -194,16 +197,9 @@ fn conflict_error(managers: &[ManagerEntry], conflicts: &[(usize, Path)]) -> Api
 }
 
 /// Ownership after a non-apply write from `old` to `new`: the writer takes what it
-/// changed, everyone loses what was removed or taken.
+/// added or changed, everyone loses what was removed or taken.
 pub fn update(old: &Value, new: &Value, managers: &[ManagerEntry], w: &Writer) -> Vec<ManagerEntry> {
-    let old_l = fields::leaves(old, w.scope);
-    let new_l = fields::leaves(new, w.scope);
-    let changed: FieldSet = new_l
-        .iter()
-        .filter(|p| fields::get(old, p) != fields::get(new, p))
-        .cloned()
-        .collect();
-    let removed: FieldSet = old_l.difference(&new_l).cloned().collect();
+    let (changed, removed) = fields::diff(old, new, w.scope, w.shape);
     let mut managers = managers.to_vec();
     for m in managers.iter_mut() {
         m.fields.retain(|p| !removed.contains(p) && !changed.contains(p));

@@ -126,6 +126,7 @@ pub(crate) fn write_locked(
         api_version: &api_version,
         subresource,
         scope,
+        shape: crate::shape::Shape::of(def),
     };
     let managers = apply::update(old_obj, &obj, old_managers, &w);
     Ok(st.commit(def, obj, managers, false))

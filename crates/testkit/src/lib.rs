@@ -136,6 +136,8 @@ pub mod schema;
 mod seed;
 mod selector;
 mod server;
+mod shape;
+mod ssa_merge;
 mod status;
 mod store;
 mod strategy;

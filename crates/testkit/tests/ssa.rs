@@ -68,7 +68,10 @@ async fn apply_creates_with_managed_fields() {
     assert_eq!(
         mf["fieldsV1"],
         json!({"f:metadata": {"f:labels": {"f:app.kubernetes.io/managed-by": {}, "f:topology.istio.io/network": {}}},
-               "f:spec": {"f:gatewayClassName": {}, "f:listeners": {}}})
+               "f:spec": {"f:gatewayClassName": {}, "f:listeners": {"k:{\"name\":\"cross-network\"}": {
+                   ".": {}, "f:name": {}, "f:port": {}, "f:protocol": {}, "f:tls": {"f:mode": {}},
+                   // Schema defaults of the applied configuration are the applier's.
+                   "f:allowedRoutes": {"f:namespaces": {"f:from": {}}}}}}})
     );
     assert!(sb.cluster("a").object(GW).is_some());
 }

@@ -30,6 +30,7 @@ use serde_json::{json, Value};
 pub(crate) use errors::{invalid_message, quote};
 pub use errors::{FieldError, SchemaError};
 pub use load::KindSchema;
+pub(crate) use walk::{resolve, OBJECT_META};
 
 use crate::meta;
 
@@ -96,6 +97,11 @@ impl Schemas {
     /// A vendored OpenAPI v3 document by its `/openapi/v3/` key (`api/v1`, `apis/apps/v1`).
     pub fn openapi_document(&self, key: &str) -> Option<&Value> {
         self.docs.iter().find(|(k, _)| k == key).map(|(_, d)| d)
+    }
+
+    /// Every component schema of the Kubernetes OpenAPI, by name (for `$ref`s).
+    pub(crate) fn definitions(&self) -> &HashMap<String, Value> {
+        &self.defs
     }
 
     /// A component schema of the Kubernetes OpenAPI by name.
