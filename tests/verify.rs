@@ -614,7 +614,7 @@ fn expose_service_reports_where_it_is_missing() {
         .mesh(&["expose", "--service", "web", "--contexts", "a,b", "-o", "json"])
         .code(1);
     let report = run.json();
-    assert_eq!(report["clusters"][0]["result"], "configured");
+    assert_eq!(report["clusters"][0]["result"], "configured", "{report}");
     assert_eq!(report["clusters"][1]["result"], "failed");
     assert!(
         report["clusters"][1]["error"]
@@ -845,4 +845,23 @@ fn each_flavour_makes_a_service_global_with_its_own_label() {
         assert!(run.stderr.contains(expected), "{}", run.stderr);
         assert_eq!(env.cluster("b").counts().writes(), 0);
     }
+}
+
+#[test]
+fn gateway_on_another_network_than_istio_system_fails() {
+    let env = mesh_of(&["a", "b"]);
+    let a = env.cluster("a");
+    let mut ns = a.object(ISTIO_SYSTEM).unwrap();
+    ns["metadata"]["labels"]["topology.istio.io/network"] = json!("moved");
+    a.put_object(ns);
+    let (code, checks) = verify(&env, &["--contexts", "a,b"]);
+    assert_eq!(code, 1, "{checks:#?}");
+    let check = find(&checks, "eastwest", Some("a"), None);
+    assert_eq!(check["status"], "fail");
+    assert!(
+        check["message"].as_str().unwrap().contains("is on network network-a, but istio-system's topology.istio.io/network is moved"),
+        "{check}"
+    );
+    assert!(check["hint"].as_str().unwrap_or_default().contains("--network moved"), "{check}");
+    assert_eq!(status(&checks, "eastwest", Some("b"), None), "pass");
 }

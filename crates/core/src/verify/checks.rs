@@ -371,6 +371,9 @@ fn eastwest_checks(d: &Derived, options: &VerifyOptions) -> Vec<Check> {
         }
         (Ok(_), Some(gateway)) => gateway,
     };
+    if let Some(mismatch) = network_mismatch(d, gateway, &what, kind) {
+        return vec![mismatch];
+    }
     let programmed = crate::expose::is_programmed(gateway);
     match (address_of(gateway), programmed) {
         (Some(address), true) => vec![check(
@@ -400,6 +403,26 @@ fn eastwest_checks(d: &Derived, options: &VerifyOptions) -> Vec<Check> {
             options.gateway_name
         ))],
     }
+}
+
+/// The east-west gateway must be on the cluster's own network (istio-system's label): peers
+/// describe the cluster by the gateway's label, istiod by the namespace's, and traffic
+/// between the two views goes nowhere.
+fn network_mismatch(d: &Derived, gateway: &Value, what: &str, kind: &str) -> Option<Check> {
+    let labelled = gateway.pointer("/metadata/labels")?.get(NETWORK)?.as_str()?;
+    let network = d.network.as_deref()?;
+    (labelled != network).then(|| {
+        check(
+            "eastwest",
+            &d.facts.name,
+            Status::Fail,
+            format!("{kind} {what} is on network {labelled}, but istio-system's {NETWORK} is {network}"),
+        )
+        .hint(format!(
+            "re-expose on the cluster's network: kubectl mesh expose --context {} --network {network}",
+            d.facts.context
+        ))
+    })
 }
 
 /// Where trust domains differ, istiod must not reject peers' identities.
