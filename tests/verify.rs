@@ -865,3 +865,27 @@ fn gateway_on_another_network_than_istio_system_fails() {
     assert!(check["hint"].as_str().unwrap_or_default().contains("--network moved"), "{check}");
     assert_eq!(status(&checks, "eastwest", Some("b"), None), "pass");
 }
+
+#[test]
+fn an_intermediate_of_another_cluster_or_in_two_clusters_fails() {
+    let env = mesh_of(&["a", "b", "c"]);
+    let path = "/api/v1/namespaces/istio-system/secrets/cacerts";
+    // a's cacerts copied into b, as `certs secret --contexts a=b --force` would do.
+    let mut secret = env.cluster("a").object(path).unwrap();
+    for key in ["uid", "resourceVersion", "creationTimestamp", "managedFields"] {
+        secret["metadata"].as_object_mut().unwrap().remove(key);
+    }
+    env.cluster("b").put_object(secret).unwrap();
+    let (code, checks) = verify(&env, &["--contexts", "a,b,c"]);
+    assert_eq!(code, 1, "{checks:#?}");
+    let b = find(&checks, "cacerts", Some("b"), None);
+    assert_eq!(b["status"], "fail");
+    assert!(
+        b["message"].as_str().unwrap().contains("issued for cluster a, not for b"),
+        "{b}"
+    );
+    assert_eq!(status(&checks, "cacerts", Some("a"), None), "pass");
+    let shared = find(&checks, "unique-intermediate", None, None);
+    assert_eq!(shared["status"], "fail");
+    assert!(shared["message"].as_str().unwrap().contains("a, b"), "{shared}");
+}

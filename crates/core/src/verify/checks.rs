@@ -79,6 +79,8 @@ struct Derived<'a> {
     mesh_id: Option<String>,
     eastwest: Option<&'a Value>,
     root_fingerprint: Option<String>,
+    /// SHA-256 of the intermediate in cacerts: two clusters must never share one.
+    intermediate_fingerprint: Option<String>,
 }
 
 pub fn evaluate(all: &[ClusterFacts], options: &VerifyOptions) -> Vec<Check> {
@@ -88,6 +90,7 @@ pub fn evaluate(all: &[ClusterFacts], options: &VerifyOptions) -> Vec<Check> {
         checks.extend(cluster_checks(d, &derived, options));
     }
     checks.extend(shared_root(&derived));
+    checks.extend(shared_intermediates(&derived));
     checks.extend(mesh_id(&derived));
     for from in &derived {
         for to in derived.iter().filter(|t| t.facts.name != from.facts.name) {
@@ -121,11 +124,16 @@ fn derive<'a>(facts: &'a ClusterFacts) -> Derived<'a> {
                 .map(str::to_string)
         }),
         eastwest,
-        root_fingerprint: present(&facts.cacerts)
-            .and_then(|s| cacerts::entry(s, cacerts::ROOT_CERT_KEY))
-            .and_then(|pem| mesh_trust::inspect(&pem).ok())
-            .map(|info| info.sha256_fingerprint),
+        root_fingerprint: fingerprint(facts, cacerts::ROOT_CERT_KEY),
+        intermediate_fingerprint: fingerprint(facts, cacerts::CA_CERT_KEY),
     }
+}
+
+fn fingerprint(facts: &ClusterFacts, key: &str) -> Option<String> {
+    present(&facts.cacerts)
+        .and_then(|s| cacerts::entry(s, key))
+        .and_then(|pem| mesh_trust::inspect(&pem).ok())
+        .map(|info| info.sha256_fingerprint)
 }
 
 fn present(read: &Read) -> Option<&Value> {
@@ -292,7 +300,20 @@ fn cacerts_checks(d: &Derived, options: &VerifyOptions) -> Vec<Check> {
             .hint(fix)]
         }
     };
-    let mut checks = vec![if report.is_ok() {
+    let issued_for = report.ca.locality.as_deref().filter(|l| *l != name.as_str());
+    let mut checks = vec![if let (true, Some(other)) = (report.is_ok(), issued_for) {
+        // Our intermediates carry their cluster in L= (DESIGN §5.6): this one is another's.
+        check(
+            "cacerts",
+            name,
+            Status::Fail,
+            format!("cacerts holds the intermediate issued for cluster {other}, not for {name}"),
+        )
+        .hint(format!(
+            "install {name}'s own: kubectl mesh certs secret --contexts {} --force",
+            crate::clusters::contexts_entry(name, &d.facts.context)
+        ))
+    } else if report.is_ok() {
         check(
             "cacerts",
             name,
@@ -338,6 +359,30 @@ fn cacerts_checks(d: &Derived, options: &VerifyOptions) -> Vec<Check> {
         )
     });
     checks
+}
+
+/// Clusters sharing one intermediate share one identity for istiod's CA: a failure, reported
+/// only when it happens.
+fn shared_intermediates(all: &[Derived]) -> Option<Check> {
+    let mut by_fingerprint: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for d in all {
+        if let Some(f) = &d.intermediate_fingerprint {
+            by_fingerprint.entry(f).or_default().push(&d.facts.name);
+        }
+    }
+    let shared: Vec<String> = by_fingerprint
+        .values()
+        .filter(|names| names.len() > 1)
+        .map(|names| names.join(", "))
+        .collect();
+    (!shared.is_empty()).then(|| {
+        global(
+            "unique-intermediate",
+            Status::Fail,
+            format!("one intermediate is installed in several clusters: {}", shared.join("; ")),
+        )
+        .hint("give each cluster its own: kubectl mesh certs generate --clusters <names>, then certs secret --contexts <name=context,...> --force")
+    })
 }
 
 fn short(fingerprint: &str) -> String {
