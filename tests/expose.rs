@@ -596,3 +596,23 @@ fn peering_gateway_is_labelled_with_the_cluster_name() {
         .stdout;
     assert!(!ambient.contains("topology.istio.io/cluster"), "{ambient}");
 }
+
+#[test]
+fn generated_output_applied_by_kubectl_is_then_unchanged() {
+    let env = with_istio(&["a"]);
+    let yaml = env
+        .mesh(&["expose", "--generate", "--context", "a", "--network", "network-a"])
+        .success()
+        .stdout;
+    env.kubectl_stdin(&["--context", "a", "apply", "--server-side", "-f", "-"], &yaml)
+        .success();
+    env.cluster("a").reset_counts();
+    let run = env
+        .mesh(&["expose", "--context", "a", "--network", "network-a", "-o", "json"])
+        .success();
+    let report = run.json();
+    for object in report["clusters"][0]["objects"].as_array().unwrap() {
+        assert_eq!(object["result"], "unchanged", "{report}");
+    }
+    assert_eq!(env.cluster("a").counts().writes(), 0, "nothing rewritten under our name");
+}

@@ -92,7 +92,7 @@ pub async fn apply_over(
     let desired = labelled.as_ref().unwrap_or(desired);
     let outcome = match live {
         None => Outcome::Created,
-        Some(live) if is_up_to_date(desired, live, &options.field_manager) => return Ok(Outcome::Unchanged),
+        Some(live) if is_up_to_date(desired, live) => return Ok(Outcome::Unchanged),
         Some(_) => Outcome::Configured,
     };
     if options.dry_run == DryRun::Client {
@@ -159,19 +159,12 @@ pub async fn delete(
     })
 }
 
-/// True when the live object already holds every field we would apply, with our values, and
-/// our field manager owns an Apply entry — so applying again would change nothing.
-pub fn is_up_to_date(desired: &Value, live: &Value, field_manager: &str) -> bool {
-    let ours = live
-        .pointer("/metadata/managedFields")
-        .and_then(Value::as_array)
-        .is_some_and(|entries| {
-            entries.iter().any(|e| {
-                e.get("manager").and_then(Value::as_str) == Some(field_manager)
-                    && e.get("operation").and_then(Value::as_str) == Some("Apply")
-            })
-        });
-    ours && is_subset(desired, live)
+/// True when the live object already holds every field we would apply, with our values, so
+/// that applying again would change nothing. Whoever wrote them: after `kubectl apply
+/// --server-side` of our `--generate` output (manager `kubectl`), a run reports `unchanged`
+/// rather than rewriting the same values under our name.
+pub fn is_up_to_date(desired: &Value, live: &Value) -> bool {
+    is_subset(desired, live)
 }
 
 /// Whether every field of `desired` is in `live` with the same value. Lists must match
@@ -259,24 +252,18 @@ mod tests {
     }
 
     #[test]
-    fn up_to_date_needs_our_apply_entry() {
-        let desired = json!({"metadata": {"name": "g"}});
-        let managed = |manager: &str, op: &str| json!({"metadata": {"name": "g", "managedFields": [{"manager": manager, "operation": op}]}});
-        assert!(is_up_to_date(
-            &desired,
-            &managed("kubectl-mesh", "Apply"),
-            "kubectl-mesh"
-        ));
-        assert!(!is_up_to_date(
-            &desired,
-            &managed("kubectl-mesh", "Update"),
-            "kubectl-mesh"
-        ));
-        assert!(!is_up_to_date(
-            &desired,
-            &managed("helm", "Apply"),
-            "kubectl-mesh"
-        ));
+    fn up_to_date_whoever_applied_it() {
+        let desired = json!({"metadata": {"name": "g", "labels": {"a": "1"}}});
+        let managed = |manager: &str, value: &str| {
+            json!({"metadata": {"name": "g", "labels": {"a": value},
+            "managedFields": [{"manager": manager, "operation": "Apply"}]}})
+        };
+        assert!(is_up_to_date(&desired, &managed("kubectl-mesh", "1")));
+        assert!(
+            is_up_to_date(&desired, &managed("kubectl", "1")),
+            "kubectl apply of our --generate output"
+        );
+        assert!(!is_up_to_date(&desired, &managed("kubectl-mesh", "2")));
     }
 
     #[test]
