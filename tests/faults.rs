@@ -1022,6 +1022,16 @@ fn bad_inputs() -> Vec<BadInput> {
                 strings(&["expose", "--kubeconfig", path.to_str().unwrap()])
             }),
         },
+        BadInput {
+            group: "kubeconfig",
+            case: "context name twice in one file",
+            args: Box::new(|dir| {
+                let path = dir.join("dup-config");
+                let text = "apiVersion: v1\nkind: Config\nclusters:\n- {name: c, cluster: {server: 'https://127.0.0.1:1'}}\nusers:\n- {name: u, user: {token: t}}\ncontexts:\n- {name: a, context: {cluster: c, user: u}}\n- {name: a, context: {cluster: c, user: u, namespace: other}}\n";
+                std::fs::write(&path, text).unwrap();
+                strings(&["expose", "--kubeconfig", path.to_str().unwrap(), "--context", "a"])
+            }),
+        },
         bad("kubeconfig", "unknown context", &["expose", "--contexts", "a,zz"]),
         bad(
             "kubeconfig",

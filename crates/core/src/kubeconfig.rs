@@ -109,7 +109,26 @@ fn read_file(path: &Path) -> Result<Kubeconfig, InputError> {
     })?;
     // Parse once here for a clear error; kube's reader then remaps relative file references.
     Kubeconfig::from_yaml(&text).map_err(|e| malformed(path, &e))?;
-    Kubeconfig::read_from(path).map_err(|e| malformed(path, &e))
+    let config = Kubeconfig::read_from(path).map_err(|e| malformed(path, &e))?;
+    refuse_duplicates(path, &config)?;
+    Ok(config)
+}
+
+/// One file naming a context, cluster or user twice is an error for kubectl (client-go's
+/// `clientcmd/api/v1/conversion.go`: "duplicate name ... in list"): which one would be meant?
+/// Across the files of `$KUBECONFIG`, the first one wins instead (merged above).
+fn refuse_duplicates(path: &Path, config: &Kubeconfig) -> Result<(), InputError> {
+    let lists: [(&str, Vec<&str>); 3] = [
+        ("context", config.contexts.iter().map(|c| c.name.as_str()).collect()),
+        ("cluster", config.clusters.iter().map(|c| c.name.as_str()).collect()),
+        ("user", config.auth_infos.iter().map(|u| u.name.as_str()).collect()),
+    ];
+    for (what, names) in lists {
+        if let Some(dup) = names.iter().enumerate().find(|(i, n)| names[..*i].contains(n)) {
+            return Err(malformed(path, &format!("duplicate {what} name {:?}", dup.1)));
+        }
+    }
+    Ok(())
 }
 
 fn malformed(path: &Path, error: &dyn std::fmt::Display) -> InputError {
