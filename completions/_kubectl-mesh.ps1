@@ -39,7 +39,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-mesh' -ScriptBlock {
         'kubectl-mesh;expose' {
             [CompletionResult]::new('--flavor', '--flavor', [CompletionResultType]::ParameterName, 'Gateway flavour')
             [CompletionResult]::new('--network', '--network', [CompletionResultType]::ParameterName, 'Network of the cluster(s) [default: the topology.istio.io/network label of istio-system]')
-            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Wait until the gateway has an address (and is Programmed)')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Wait until the gateway has an address (and is Programmed); `--wait` alone waits 5m')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Name of the gateway [default: istio-eastwest; istio-eastwestgateway for ambient and sidecar]')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace of the gateway [default: istio-gateways; istio-system for ambient and sidecar]')
             [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the gateway [default: istio-gateways; istio-system for ambient and sidecar]')

@@ -39,7 +39,7 @@ complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand expose" -l fla
 ambient\t''
 sidecar\t''"
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand expose" -l network -d 'Network of the cluster(s) [default: the topology.istio.io/network label of istio-system]' -r
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand expose" -l wait -d 'Wait until the gateway has an address (and is Programmed)' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand expose" -l wait -d 'Wait until the gateway has an address (and is Programmed); `--wait` alone waits 5m' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand expose" -l name -d 'Name of the gateway [default: istio-eastwest; istio-eastwestgateway for ambient and sidecar]' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand expose" -s n -l namespace -d 'Namespace of the gateway [default: istio-gateways; istio-system for ambient and sidecar]' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand expose" -l gateway-class -d 'GatewayClass of the gateway [default: istio-eastwest; istio-east-west for ambient]' -r

@@ -616,3 +616,13 @@ fn generated_output_applied_by_kubectl_is_then_unchanged() {
     }
     assert_eq!(env.cluster("a").counts().writes(), 0, "nothing rewritten under our name");
 }
+
+#[test]
+fn wait_takes_its_value_with_or_without_equals() {
+    let env = with_istio(&["a", "b"]);
+    env.mesh(&["expose", "--context", "a", "--wait", "30s"]).success();
+    env.mesh(&["expose", "--context", "b", "--wait=30s"]).success();
+    for c in ["a", "b"] {
+        assert!(env.cluster(c).object(GATEWAY).is_some());
+    }
+}

@@ -1064,6 +1064,9 @@ fn bad_inputs() -> Vec<BadInput> {
             "empty --context",
             &["certs", "secret", "--context", "", "--dir", "certs-none"],
         ),
+        bad("flags", "--timeout 0", &["expose", "--context", "a", "--timeout", "0"]),
+        bad("flags", "negative --timeout", &["verify", "--context", "a", "--timeout=-5s"]),
+        bad("flags", "--wait 0", &["expose", "--context", "a", "--wait", "0s"]),
         bad("flags", "--from = --to", &["link", "--from", "a", "--to", "a"]),
         bad("flags", "fewer than two clusters", &["link", "--contexts", "a"]),
         bad(

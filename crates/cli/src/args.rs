@@ -10,8 +10,16 @@ use kubectl_mesh_core::clusters::{self, Cluster, ClusterRef, ConnectOptions};
 use kubectl_mesh_core::kubeconfig::LoadedKubeconfig;
 use kubectl_mesh_core::InputError;
 
+/// Every duration flag (timeouts, waits, token lifetimes) is a positive span of time: `0`
+/// would time out before the first request, and a negative one means nothing.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    kubectl_mesh_core::duration::parse(text)
+    if text.trim_start().starts_with('-') {
+        return Err(format!("{text:?} is negative: give a positive duration such as 30s or 5m"));
+    }
+    match kubectl_mesh_core::duration::parse(text)? {
+        d if d.is_zero() => Err(format!("{text:?} is zero: give a positive duration such as 30s or 5m")),
+        d => Ok(d),
+    }
 }
 
 // Which clusters, and how to talk to them. (A plain comment: a doc comment here would

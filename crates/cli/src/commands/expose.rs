@@ -48,9 +48,9 @@ pub struct ExposeArgs {
     #[arg(long)]
     pub generate: bool,
 
-    /// Wait until the gateway has an address (and is Programmed)
-    #[arg(long, value_name = "DURATION", num_args = 0..=1, require_equals = true,
-          default_missing_value = "5m", value_parser = parse_duration)]
+    /// Wait until the gateway has an address (and is Programmed); `--wait` alone waits 5m
+    #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "5m",
+          value_parser = parse_duration)]
     pub wait: Option<Duration>,
 
     /// Name of the gateway [default: istio-eastwest; istio-eastwestgateway for ambient and sidecar]

@@ -70,7 +70,8 @@ pub struct UpArgs {
     pub generate: Option<PathBuf>,
 
     /// How long to wait for east-west gateways to get addresses
-    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", num_args = 0..=1, default_value = "5m",
+          default_missing_value = "5m", value_parser = parse_duration)]
     pub wait: Duration,
 
     /// Replace cacerts Secrets signed by a different root (istiod must then restart)
