@@ -802,3 +802,19 @@ fn down_reaches_former_members_recorded_by_up() {
         );
     }
 }
+
+#[test]
+fn the_topology_can_come_from_stdin() {
+    let env = clusters(&["a"]);
+    let certs = env.dir.path().join("certs");
+    let text = format!(
+        "mesh_id: m\ncerts: {{dir: {}, keyType: ec-p256}}\ncontexts:\n  a: {{network: n1}}\n",
+        certs.display()
+    );
+    let out = env.dir.path().join("out");
+    env.mesh_stdin(&["up", "-f", "-", "--generate", out.to_str().unwrap()], &text)
+        .success();
+    assert!(out.join("a/eastwest.yaml").exists());
+    let run = env.mesh_stdin(&["up", "-f", "-"], "contexts:\n  a: {network: n1}\n").code(2);
+    assert!(run.stderr.contains("<stdin>:1:1: missing field `mesh_id`"), "{}", run.stderr);
+}

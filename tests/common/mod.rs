@@ -175,22 +175,31 @@ impl Env {
 
     /// Runs `kubectl` with `stdin` piped in.
     pub fn kubectl_stdin(&self, args: &[&str], stdin: &str) -> Run {
+        self.with_stdin(&OsString::from("kubectl"), args, stdin)
+    }
+
+    /// Runs `kubectl-mesh` with `stdin` piped in.
+    pub fn mesh_stdin(&self, args: &[&str], stdin: &str) -> Run {
+        self.with_stdin(&bin_dir().join("kubectl-mesh").into_os_string(), args, stdin)
+    }
+
+    fn with_stdin(&self, program: &OsString, args: &[&str], stdin: &str) -> Run {
         use std::io::Write;
         let mut child = self
-            .child(&OsString::from("kubectl"))
+            .child(program)
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("kubectl runs");
+            .expect("program runs");
         child
             .stdin
             .take()
             .expect("stdin")
             .write_all(stdin.as_bytes())
             .expect("stdin written");
-        Run::from(child.wait_with_output().expect("kubectl finishes"))
+        Run::from(child.wait_with_output().expect("program finishes"))
     }
 
     /// Starts `kubectl-mesh` with `args` without waiting for it (stdout and stderr piped).

@@ -13,7 +13,8 @@ use crate::{names, InputError};
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct File {
-    #[serde(alias = "mesh_id")]
+    // Istio's own format spells it mesh_id: errors use that name.
+    #[serde(rename = "mesh_id", alias = "meshId")]
     mesh_id: String,
     #[serde(deserialize_with = "unique_keys")]
     contexts: IndexMap<String, ContextFile>,
@@ -153,10 +154,18 @@ pub struct SoloSettings {
 }
 
 impl Topology {
+    /// Reads the file at `path`, or standard input for `-` (as `kubectl apply -f -`); paths
+    /// in a file read from standard input are relative to the current directory.
     pub fn load(path: &Path) -> Result<Topology, InputError> {
+        if path == Path::new("-") {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                .map_err(|e| InputError::new(format!("cannot read the topology from standard input: {e}")))?;
+            return Topology::parse(&text, "<stdin>");
+        }
         let text = std::fs::read_to_string(path).map_err(|e| {
             InputError::new(format!("cannot read topology file {}: {e}", path.display()))
-                .with_hint("pass -f with the path of your mesh.yaml")
+                .with_hint("pass -f with the path of your mesh.yaml, or -f - to read it from standard input")
         })?;
         let mut topology = Topology::parse(&text, &path.display().to_string())?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
