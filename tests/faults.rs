@@ -1064,8 +1064,16 @@ fn bad_inputs() -> Vec<BadInput> {
             "empty --context",
             &["certs", "secret", "--context", "", "--dir", "certs-none"],
         ),
-        bad("flags", "--timeout 0", &["expose", "--context", "a", "--timeout", "0"]),
-        bad("flags", "negative --timeout", &["verify", "--context", "a", "--timeout=-5s"]),
+        bad(
+            "flags",
+            "--timeout 0",
+            &["expose", "--context", "a", "--timeout", "0"],
+        ),
+        bad(
+            "flags",
+            "negative --timeout",
+            &["verify", "--context", "a", "--timeout=-5s"],
+        ),
         bad("flags", "--wait 0", &["expose", "--context", "a", "--wait", "0s"]),
         bad("flags", "--from = --to", &["link", "--from", "a", "--to", "a"]),
         bad("flags", "fewer than two clusters", &["link", "--contexts", "a"]),
@@ -1108,6 +1116,10 @@ fn bad_inputs() -> Vec<BadInput> {
             "contexts:\n  a: {network: n1}\n  a: {network: n2}\n",
         ),
         topology("missing network", "contexts:\n  a: {cluster: x}\n"),
+        topology(
+            "invalid trust domain",
+            "trustDomain: Corp_Local\ncontexts:\n  a: {network: n1}\n",
+        ),
         topology("invalid cluster name", "contexts:\n  A_B: {network: n1}\n"),
         topology(
             "unknown installer",

@@ -815,6 +815,46 @@ fn the_topology_can_come_from_stdin() {
     env.mesh_stdin(&["up", "-f", "-", "--generate", out.to_str().unwrap()], &text)
         .success();
     assert!(out.join("a/eastwest.yaml").exists());
-    let run = env.mesh_stdin(&["up", "-f", "-"], "contexts:\n  a: {network: n1}\n").code(2);
-    assert!(run.stderr.contains("<stdin>:1:1: missing field `mesh_id`"), "{}", run.stderr);
+    let run = env
+        .mesh_stdin(&["up", "-f", "-"], "contexts:\n  a: {network: n1}\n")
+        .code(2);
+    assert!(
+        run.stderr.contains("<stdin>:1:1: missing field `mesh_id`"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn settings_the_run_does_not_use_are_reported() {
+    let env = clusters(&["a"]);
+    let file = write_topology(
+        &env,
+        "trustDomain: corp.example\nsolo: {hub: r.example, tag: t}\ncontexts:\n  a: {network: n1}\n",
+    );
+    let run = up(&env, &file, &["-o", "json"]).success();
+    let results: Vec<(String, String)> = run.json()["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["step"] == "settings")
+        .map(|s| {
+            (
+                s["target"].as_str().unwrap().to_string(),
+                s["result"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        results
+            .iter()
+            .any(|(t, r)| t == "file" && r.contains("ignored: solo")),
+        "{results:?}"
+    );
+    assert!(
+        results.iter().any(|(t, r)| t == "a"
+            && r.contains("trustDomain corp.example is not installed")
+            && r.contains("istiod uses cluster.local")),
+        "{results:?}"
+    );
 }

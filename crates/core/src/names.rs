@@ -23,6 +23,20 @@ pub fn check_subdomain(what: &str, value: &str) -> Result<(), InputError> {
     .with_hint("use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit"))
 }
 
+/// Checks a trust domain as istiod does (Istio 1.30.3 `pkg/config/validation/agent/
+/// validation.go` `ValidateTrustDomain`): dot-separated DNS-1123 labels, a trailing dot
+/// allowed. istiod refuses a mesh config with any other, so it is refused here first.
+pub fn check_trust_domain(value: &str) -> Result<(), InputError> {
+    let labels: Vec<&str> = value.strip_suffix('.').unwrap_or(value).split('.').collect();
+    if !value.is_empty() && labels.iter().all(|l| is_label(l)) {
+        return Ok(());
+    }
+    Err(InputError::new(format!(
+        "invalid trustDomain {value:?}: istiod accepts only DNS names"
+    ))
+    .with_hint("use lowercase letters, digits, '-' and '.', e.g. cluster.local or east.example.com"))
+}
+
 pub fn is_label(value: &str) -> bool {
     let bytes = value.as_bytes();
     let ok_char = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-';

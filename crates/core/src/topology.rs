@@ -195,6 +195,17 @@ impl Topology {
         self.members.iter().find(|m| m.cluster == cluster)
     }
 
+    /// Settings of the file that this combination does not use: said rather than dropped
+    /// silently.
+    pub fn ignored_settings(&self) -> Vec<String> {
+        let mut ignored = Vec::new();
+        let uses_solo = self.installer == Installer::Helm && self.flavor == Flavor::AmbientPeering;
+        if self.solo != SoloSettings::default() && !uses_solo {
+            ignored.push("solo: used only with flavor ambient-peering and installer helm".to_string());
+        }
+        ignored
+    }
+
     /// Trust domains differ somewhere: istiod must not validate them.
     pub fn trust_domains_differ(&self) -> bool {
         self.members
@@ -383,6 +394,11 @@ fn validate(raw: File, text: &str, file: &str) -> Result<Topology, InputError> {
             );
         }
         let trust_domain = spec.trust_domain.clone().unwrap_or_else(|| default_td.clone());
+        // Whatever the installer: the value also goes into peer Gateways and verify's checks.
+        names::check_trust_domain(&trust_domain).map_err(|e| InputError {
+            message: format!("{}: {}", at(&trust_domain), e.message),
+            hint: e.hint,
+        })?;
         members.push(Member {
             cluster,
             context: context.clone(),
@@ -513,6 +529,31 @@ mod tests {
         assert_eq!(t.certs_dir, "pki");
         assert_eq!(t.key_type, "ec-p256");
         assert_eq!(t.installer, Installer::Helm);
+    }
+
+    #[test]
+    fn trust_domains_are_dns_names() {
+        let err = Topology::parse(
+            "mesh_id: m\ntrustDomain: Bad_Domain\ncontexts:\n  a: {network: n}\n",
+            "f",
+        )
+        .unwrap_err();
+        assert!(
+            err.message
+                .starts_with("f:2:14: invalid trustDomain \"Bad_Domain\""),
+            "{err}"
+        );
+        let err = Topology::parse(
+            "mesh_id: m\ncontexts:\n  a: {network: n, trustDomain: 'a..b'}\n",
+            "f",
+        )
+        .unwrap_err();
+        assert!(err.message.contains("invalid trustDomain \"a..b\""), "{err}");
+        assert!(Topology::parse(
+            "mesh_id: m\ncontexts:\n  a: {network: n, trustDomain: east.example.com.}\n",
+            "f"
+        )
+        .is_ok());
     }
 
     #[test]

@@ -121,7 +121,14 @@ pub fn certs(
     let mut rows = Vec::new();
     let mut bundles = BTreeMap::new();
     let root = if dir.root_exists() {
-        rows.push(StepRow::new("certs", "root", "unchanged"));
+        rows.push(StepRow::new(
+            "certs",
+            "root",
+            match topology.root_cert.is_some() {
+                true => "unchanged (certs.rootCert ignored: a root already exists in certs.dir)",
+                false => "unchanged",
+            },
+        ));
         Some(dir.read_root().map_err(trust)?)
     } else if let (Some(cert), Some(key)) = (&topology.root_cert, &topology.root_key) {
         let root =
@@ -693,6 +700,39 @@ fn without_failed(clusters: &[Cluster], step: &[StepRow]) -> (Vec<Cluster>, Vec<
     (ready, skipped)
 }
 
+/// Rows for what the file says but this run will not use. With `installer: none` nothing
+/// installs the file's trust domain: where istiod's differs, the file's is not what runs.
+async fn ignored_settings(topology: &Topology, clusters: &[Cluster], limit: usize) -> Vec<StepRow> {
+    let mut rows: Vec<StepRow> = topology
+        .ignored_settings()
+        .into_iter()
+        .map(|s| StepRow::new("settings", "file", format!("ignored: {s}")))
+        .collect();
+    if topology.installer != Installer::None {
+        return rows;
+    }
+    let live = parallel::map_bounded(clusters.iter().collect(), limit, |cluster| async move {
+        (cluster, link::read_trust_domain(cluster).await)
+    })
+    .await;
+    for (cluster, trust_domain) in live {
+        let (Some(member), Ok(live)) = (topology.member(&cluster.name), trust_domain) else {
+            continue;
+        };
+        if member.trust_domain != live {
+            rows.push(StepRow::new(
+                "settings",
+                &cluster.name,
+                format!(
+                    "warning: the file's trustDomain {} is not installed (installer: none); istiod uses {live}",
+                    member.trust_domain
+                ),
+            ));
+        }
+    }
+    rows
+}
+
 /// A row for every pair the link step left out because one of its clusters was skipped, so
 /// that the report says per pair what happened.
 fn skipped_links(topology: &Topology, all: &[Cluster], ready: &[Cluster]) -> Vec<StepRow> {
@@ -728,6 +768,7 @@ pub async fn up(
     let complete = unreachable.is_empty();
     rows.extend(unreachable);
     let clusters = reachable.as_slice();
+    rows.extend(ignored_settings(topology, clusters, options.parallel).await);
     let jobs = cacerts_jobs(clusters, &bundles, options).await?;
     rows.extend(rows_from(
         "cacerts",

@@ -1,5 +1,6 @@
 //! The resource handlers: get, list, watch, create, update, patch, delete, the
-//! `status` subresource, TokenRequest and pod logs ([`crate::podlog`]).
+//! `status` subresource and pod logs ([`crate::podlog`]); TokenRequest is
+//! [`crate::authn::token_request`].
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -107,7 +108,6 @@ pub fn handle(store: &Mutex<Store>, req: &ApiRequest) -> Result<Reply, ApiError>
         (Method::GET, false) => list(&st, req),
         (Method::GET, true) if !token_ok => get(&st, req),
         (Method::POST, false) if sub.is_none() => create(&mut st, req),
-        (Method::POST, true) if token_ok => token_request(&mut st, req),
         (Method::PUT, true) if !token_ok => replace(&mut st, req),
         (Method::PATCH, true) if !token_ok => patch(&mut st, req),
         (Method::DELETE, true) if sub.is_none() => delete(&mut st, req),
@@ -629,36 +629,4 @@ fn delete_collection(st: &mut Store, req: &ApiRequest) -> Result<Reply, ApiError
         st.delete(def, store::namespace_of(o), store::name_of(o), req.dry_run());
     }
     Ok(Reply::Json(200, list_json(def, items, st.rv())))
-}
-
-fn token_request(st: &mut Store, req: &ApiRequest) -> Result<Reply, ApiError> {
-    let def = req.route.def;
-    if st.get(def, req.ns(), req.name()).is_none() {
-        return Err(ApiError::not_found(def, req.name()));
-    }
-    let body: Value = if req.body.is_empty() {
-        json!({})
-    } else {
-        decode(req)?
-    };
-    let seconds = body
-        .pointer("/spec/expirationSeconds")
-        .and_then(Value::as_i64)
-        .unwrap_or(3600);
-    let expires = meta::now_secs() + seconds;
-    let token = st.issue_sa_token(req.ns(), req.name(), expires);
-    let audiences = body
-        .pointer("/spec/audiences")
-        .cloned()
-        .unwrap_or(json!(["https://kubernetes.default.svc.cluster.local"]));
-    Ok(Reply::Json(
-        201,
-        json!({
-            "kind": "TokenRequest",
-            "apiVersion": "authentication.k8s.io/v1",
-            "metadata": {"name": req.name(), "namespace": req.ns(), "creationTimestamp": null},
-            "spec": {"audiences": audiences, "expirationSeconds": seconds, "boundObjectRef": null},
-            "status": {"token": token, "expirationTimestamp": meta::rfc3339(expires)},
-        }),
-    ))
 }

@@ -39,6 +39,9 @@ pub(crate) struct Shared {
     pub down: AtomicBool,
     pub store: Mutex<Store>,
     pub faults: Mutex<FaultState>,
+    /// Issued service-account tokens and the token clock ([`crate::authn`]). Taken
+    /// after the store's lock when both are held, never before it.
+    pub authn: Mutex<crate::authn::Authn>,
     pub latency: Mutex<Duration>,
     pub address_delay: Mutex<Option<Duration>>,
     pub job_delay: Mutex<Duration>,
@@ -52,6 +55,9 @@ impl Shared {
     }
     pub fn faults(&self) -> MutexGuard<'_, FaultState> {
         lock(&self.faults)
+    }
+    pub fn authn(&self) -> MutexGuard<'_, crate::authn::Authn> {
+        lock(&self.authn)
     }
     pub fn latency(&self) -> Duration {
         *lock(&self.latency)
@@ -284,9 +290,10 @@ impl FakeCluster {
     }
 
     /// Answers `verb` (get, list, watch, create, update, patch, delete, or `*`) on
-    /// `resource` (plural, `plural/subresource`, or `*`) with 403 Forbidden. As in the
-    /// real API server, a server-side apply that would create the object also needs
-    /// `create`.
+    /// `resource` (plural, `plural/subresource`, or `*`) with 403 Forbidden, for every
+    /// user, the admin included: fault injection, checked before RBAC
+    /// ([`crate::rbac`]) and worded like its 403. As in the real API server, a
+    /// server-side apply that would create the object also needs `create`.
     pub fn deny(&self, verb: &str, resource: &str) {
         self.shared
             .faults()
@@ -318,8 +325,21 @@ impl FakeCluster {
         self.shared.gateway_api.store(present, Ordering::SeqCst);
     }
 
-    /// The user a bearer token authenticates as, if any.
+    /// The user a service-account bearer token was issued to, if any (whether or not
+    /// it still authenticates).
     pub fn user_for_token(&self, token: &str) -> Option<String> {
-        self.shared.store().tokens.get(token).cloned()
+        self.shared.authn().user_of(token)
+    }
+
+    /// Moves the clock service-account tokens are issued and checked against forward by
+    /// `by` (wall time plus every advance): a TokenRequest token stops authenticating
+    /// (401) once the clock passes its `exp`, without the test sleeping.
+    pub fn advance_clock(&self, by: Duration) {
+        self.shared.authn().advance(by);
+    }
+
+    /// The token clock ([`FakeCluster::advance_clock`]), in Unix seconds.
+    pub fn clock(&self) -> i64 {
+        self.shared.authn().now()
     }
 }

@@ -1,6 +1,6 @@
 //! Background controllers standing in for the cluster's own: Gateway and
-//! LoadBalancer addresses, service-account token Secrets, Jobs (see [`crate::jobs`]) and
-//! Deployments.
+//! LoadBalancer addresses, service-account token Secrets, Jobs (see [`crate::jobs`]),
+//! Deployments and ClusterRole aggregation ([`crate::rbac::aggregate`]).
 //!
 //! They poll the store every few milliseconds and do each read-modify-write under
 //! one lock, so they never overwrite a concurrent client write.
@@ -9,13 +9,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine;
 use serde_json::{json, Value};
 
 use crate::cluster::{write_locked, Shared};
 use crate::registry::{self, GATEWAY_API_GROUP};
-use crate::store::{self, Store};
+use crate::store::Store;
 use crate::{jobs, meta};
 
 const TICK: Duration = Duration::from_millis(20);
@@ -73,7 +71,8 @@ impl Pass {
             services(&mut st, &lb, d, &mut due);
         }
         let due_jobs = jobs::due(&st, job_delay, &mut due);
-        token_secrets(&mut st, &ca);
+        token_secrets(&mut st, &mut shared.authn(), &ca);
+        crate::rbac::aggregate(&mut st);
         deployments(&mut st);
         self.last = Some((st.rv(), address_delay, job_delay));
         due_jobs
@@ -230,33 +229,14 @@ fn deployments(st: &mut Store) {
 }
 
 /// Fills `kubernetes.io/service-account-token` Secrets like the token controller.
-fn token_secrets(st: &mut Store, ca_pem: &str) {
+fn token_secrets(st: &mut Store, authn: &mut crate::authn::Authn, ca_pem: &str) {
     let unfilled = |secret: &Value| {
         secret.get("type").and_then(Value::as_str) == Some("kubernetes.io/service-account-token")
             && secret.pointer("/data/token").is_none()
     };
-    for secret in pending(st, "", "v1", "secrets", unfilled) {
-        let ns = store::namespace_of(&secret).to_string();
-        let sa_name = secret
-            .pointer("/metadata/annotations/kubernetes.io~1service-account.name")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let Some(sa) = registry::find("", "v1", "serviceaccounts").and_then(|d| st.get(d, &ns, &sa_name))
-        else {
-            continue;
-        };
-        let sa_uid = sa.obj.pointer("/metadata/uid").cloned().unwrap_or(Value::Null);
-        // Legacy tokens do not expire.
-        let token = st.issue_sa_token(&ns, &sa_name, meta::now_secs() + 10 * 365 * 86_400);
-        let mut s = secret;
-        s["metadata"]["annotations"]["kubernetes.io/service-account.uid"] = sa_uid;
-        let data = s.get("data").cloned().unwrap_or(json!({}));
-        let mut data = if data.is_object() { data } else { json!({}) };
-        data["token"] = json!(B64.encode(token));
-        data["ca.crt"] = json!(B64.encode(ca_pem));
-        data["namespace"] = json!(B64.encode(&ns));
-        s["data"] = data;
-        let _ = write_locked(st, s, "kube-controller-manager", "");
+    for mut secret in pending(st, "", "v1", "secrets", unfilled) {
+        if crate::authn::fill_token_secret(st, authn, &mut secret, ca_pem) {
+            let _ = write_locked(st, secret, "kube-controller-manager", "");
+        }
     }
 }

@@ -35,11 +35,14 @@ fn group_json(group: &str, version: &str) -> Value {
     json!({"name": group, "versions": [gv.clone()], "preferredVersion": gv})
 }
 
-pub fn groups(gateway_api: bool) -> Value {
-    let groups: Vec<Value> = visible_groups(gateway_api)
+/// `/apis`: the served groups, then `extra` (v1-only groups served elsewhere, e.g.
+/// the review APIs of [`crate::reviews`]).
+pub fn groups(gateway_api: bool, extra: &[&str]) -> Value {
+    let mut groups: Vec<Value> = visible_groups(gateway_api)
         .iter()
         .map(|(g, v)| group_json(g, v))
         .collect();
+    groups.extend(extra.iter().map(|g| group_json(g, "v1")));
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 

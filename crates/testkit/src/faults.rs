@@ -162,7 +162,9 @@ pub struct LoggedRequest {
     /// Who the request authenticated as (bearer token or client certificate); empty
     /// when it did not (401).
     pub user: String,
-    /// The groups of a client-certificate user (the certificate's O); empty for tokens.
+    /// The authenticated groups: a client certificate's O, `system:masters` for the admin
+    /// token, `system:serviceaccounts[:<ns>]` for a service account (never
+    /// `system:authenticated`).
     pub groups: Vec<String>,
     /// The HTTP version the request came over: `HTTP/1.1` or `HTTP/2.0`.
     pub http_version: String,

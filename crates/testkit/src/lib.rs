@@ -44,8 +44,40 @@
 //!   uncounted), `counts()` ([`RequestCounts`], `writes()`), `reset_counts`,
 //!   `request_log`, `inject(`[`Fault`]`)`, `clear_faults`, `set_latency`,
 //!   `deny(verb, resource)`, `set_down`, `set_address_delay`, `set_job_delay`,
+//!   `advance_clock(duration)` / `clock()` (the token clock), `user_for_token`,
 //!   `set_gateway_api`, `pod_log(namespace, pod)`, `set_pod_log(namespace, pod, log)`
 //!   (for a pod made with `put_object`).
+//!
+//! Authentication and authorization: the admin token and admin client certificates
+//! are `system:masters` members (kubeadm's admin), allowed everything as by
+//! kube-apiserver's privileged-group authorizer; every other user gets what RBAC
+//! grants. [`FakeCluster::deny`] is fault injection checked before RBAC, for everyone.
+//! RBAC (module `rbac`) evaluates the stored Roles, ClusterRoles, RoleBindings and
+//! ClusterRoleBindings as plugin/pkg/auth/authorizer/rbac does: apiGroups, resources
+//! (`*`, `resource/subresource`, `*/subresource`), verbs, resourceNames (a list or
+//! watch with `fieldSelector=metadata.name=<n>` names `<n>`), nonResourceURLs; a
+//! RoleBinding grants only in its namespace and may reference a ClusterRole; subjects
+//! User, Group and ServiceAccount. Request attributes are RequestInfo's (a server-side
+//! apply that creates also needs `create`); denials are the authorization filter's
+//! 403 (`services is forbidden: User "…" cannot list resource "services" in API group
+//! "" in the namespace "x"`, plus `: RBAC: role.rbac.authorization.k8s.io "r" not
+//! found` for dangling bindings). The bootstrap roles `cluster-admin`,
+//! `system:discovery`, `system:basic-user`, `system:public-info-viewer` and their
+//! bindings to `system:masters`/`system:authenticated` apply unless overridden by stored
+//! objects of the same name. A controller fills aggregated ClusterRoles' rules from
+//! `aggregationRule.clusterRoleSelectors`. Served review APIs: SelfSubjectAccessReview,
+//! SelfSubjectRulesReview, SubjectAccessReview, LocalSubjectAccessReview (so `kubectl
+//! auth can-i [--list]` works), TokenReview and SelfSubjectReview (`kubectl auth
+//! whoami`), listed in discovery. Service-account tokens authenticate as
+//! `system:serviceaccount:<ns>:<name>` in groups `system:serviceaccounts` and
+//! `system:serviceaccounts:<ns>` (plus `system:authenticated`): legacy ones from
+//! service-account-token Secrets while the Secret exists, TokenRequest ones
+//! (`kubectl create token`) until their expiry on the token clock
+//! ([`FakeCluster::advance_clock`]), only for the API audience
+//! `https://kubernetes.default.svc.cluster.local`; both only while their
+//! ServiceAccount exists with the uid it had. TokenRequest: 404 for a missing account,
+//! `expirationSeconds` default 3600 and 600..=2^32 (422 otherwise), audiences default
+//! to the API audience, `status.expirationTimestamp` from the token clock.
 //!
 //! Controllers: gateway.networking.k8s.io Gateways get `status.addresses` (their
 //! `spec.addresses`, else `203.0.113.<10+cluster index>`) and `Accepted`/`Programmed`
@@ -99,7 +131,13 @@
 //! and message are worded as the apiserver's. [`schema::Schemas::validate`] runs the same
 //! checks without a server, unknown fields being errors.
 //!
-//! Divergences from a real cluster worth knowing: no garbage collection (a Job's pod
+//! Divergences from a real cluster worth knowing: no anonymous auth (a request
+//! without credentials is a 401, not `system:anonymous`); no impersonation (`--as`);
+//! the bootstrap roles are evaluated but not stored (only `cluster-admin` and the
+//! three discovery/basic roles exist, not `view`/`edit`/`admin`); `boundObjectRef`
+//! tokens are not bound to their object; no `--service-account-max-token-expiration`;
+//! only the token clock advances (object timestamps use wall time); request logs list
+//! a user's groups without `system:authenticated`. No garbage collection (a Job's pod
 //! outlives the Job unless its namespace goes), Jobs always succeed with their first
 //! pod, containers never restart (`previous=true` is a 400), and only the first
 //! container has a log. Validation: only each CRD's preferred version is served (no
@@ -117,6 +155,7 @@
 
 mod api;
 mod apply;
+mod authn;
 mod cluster;
 mod controllers;
 mod crds;
@@ -129,7 +168,10 @@ mod meta;
 mod openapi;
 mod patch;
 mod podlog;
+mod proto;
+mod rbac;
 mod registry;
+mod reviews;
 mod route;
 mod sandbox;
 pub mod schema;

@@ -208,24 +208,6 @@ pub fn validate_name_rule(name: &str, rule: NameRule) -> Vec<Cause> {
     causes
 }
 
-/// A token shaped like a service-account JWT (header.claims.signature), so clients
-/// that peek at `sub`/`exp` work; the signature is random.
-pub fn jwt_like(ns: &str, name: &str, expires: i64) -> String {
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use base64::Engine;
-    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","kid":"mesh-testkit"}"#);
-    let claims = serde_json::json!({
-        "iss": "https://kubernetes.default.svc.cluster.local",
-        "sub": format!("system:serviceaccount:{ns}:{name}"),
-        "aud": ["https://kubernetes.default.svc.cluster.local"],
-        "iat": now_secs(),
-        "exp": expires,
-        "kubernetes.io": {"namespace": ns, "serviceaccount": {"name": name}},
-    });
-    let claims = URL_SAFE_NO_PAD.encode(claims.to_string());
-    format!("{header}.{claims}.{}", random_hex(43))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -100,6 +100,14 @@ const BUILTIN: &[ResourceDef] = &[
     r("", "v1", "Service", "services", true, &["svc"]).with_status(),
     r("", "v1", "Pod", "pods", true, &["po"]).with_status(),
     r("", "v1", "Endpoints", "endpoints", true, &["ep"]),
+    r(
+        "discovery.k8s.io",
+        "v1",
+        "EndpointSlice",
+        "endpointslices",
+        true,
+        &[],
+    ),
     r("apps", "v1", "Deployment", "deployments", true, &["deploy"])
         .with_status()
         .with_generation(),

@@ -108,6 +108,7 @@ async fn start_cluster(
         down: AtomicBool::new(false),
         store: Mutex::new(store),
         faults: Mutex::new(FaultState::default()),
+        authn: Mutex::new(Default::default()),
         latency: Mutex::new(Duration::ZERO),
         address_delay: Mutex::new(spec.address_delay),
         job_delay: Mutex::new(spec.job_delay),

@@ -1,5 +1,6 @@
-//! The HTTPS listener and the request pipeline: down/latency, faults, authentication,
-//! authorization (deny rules), then discovery or the resource handlers.
+//! The HTTPS listener and the request pipeline: down/latency, faults, authentication
+//! ([`crate::authn`]), authorization (deny rules, then RBAC: [`crate::rbac`]), then
+//! discovery, the review APIs ([`crate::reviews`]) or the resource handlers.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -25,6 +26,8 @@ use crate::cluster::Shared;
 use crate::discovery;
 use crate::faults::{FaultAction, LoggedRequest, Verb};
 use crate::openapi;
+use crate::rbac::{self, Attributes, ResourceAttrs};
+use crate::reviews::{self, Review};
 use crate::route::{self, ResourceRoute, Route};
 use crate::status::ApiError;
 use crate::tls::{self, Identity};
@@ -140,15 +143,7 @@ fn authenticate(shared: &Shared, peer: Option<&Arc<Identity>>, headers: &HeaderM
     if token.is_empty() {
         return None;
     }
-    let user = if token == shared.token {
-        Some(shared.user.clone())
-    } else {
-        shared.store().tokens.get(token).cloned()
-    };
-    user.map(|user| Identity {
-        user,
-        groups: Vec::new(),
-    })
+    crate::authn::authenticate(shared, token)
 }
 
 async fn handle(
@@ -221,7 +216,7 @@ async fn handle(
         None => {}
     }
 
-    let Some(Identity { user, .. }) = ident.clone() else {
+    let Some(ident) = ident.clone() else {
         record(401);
         return Ok(error_response(&ApiError::unauthorized()));
     };
@@ -230,16 +225,145 @@ async fn handle(
         return Err(Reset);
     };
     let body = body.to_bytes();
-    let resp = match &route {
-        Route::Resource(r) => resource(&shared, &user, &parts.method, &parts.headers, r, &query, &body),
-        Route::OpenApiV2 => {
+    let review = reviews::parse(parts.uri.path());
+    let who = subject(&ident);
+    let req = Asked {
+        method: &parts.method,
+        headers: &parts.headers,
+        route: &route,
+        review: review.as_ref(),
+        query: &query,
+        path: parts.uri.path(),
+    };
+    if let Err(e) = authorize(&shared, &who, &req) {
+        record(e.code);
+        return Ok(error_response(&e));
+    }
+    let resp = match (&route, &review) {
+        (_, Some(rv)) => match reviews::handle(
+            &shared,
+            rv,
+            parts.method.as_str(),
+            header_str(&parts.headers, header::CONTENT_TYPE),
+            &who,
+            &body,
+        ) {
+            Ok((code, v)) => json_response(code, &v),
+            Err(e) => error_response(&e),
+        },
+        (Route::Resource(r), None) => resource(&shared, &parts.method, &parts.headers, r, &query, &body),
+        (Route::OpenApiV2, None) => {
             let (ct, bytes) = openapi::v2(header_str(&parts.headers, header::ACCEPT));
             build(200, ct, full(bytes))
         }
-        other => discovery_response(&shared, other),
+        (other, None) => discovery_response(&shared, other),
     };
     record(resp.status().as_u16());
     Ok(resp)
+}
+
+/// The parts of a request authorization looks at.
+struct Asked<'a> {
+    method: &'a Method,
+    headers: &'a HeaderMap,
+    route: &'a Route,
+    review: Option<&'a Review>,
+    query: &'a HashMap<String, String>,
+    path: &'a str,
+}
+
+/// The user as the authorizer sees it: every authenticated user is also in
+/// `system:authenticated` (added by the apiserver's authenticator; not in the request log).
+fn subject(id: &Identity) -> rbac::Subject {
+    let mut groups = id.groups.clone();
+    groups.push(rbac::AUTHENTICATED.to_string());
+    rbac::Subject {
+        user: id.user.clone(),
+        groups,
+    }
+}
+
+/// The authorization filter: the deny rules ([`crate::FakeCluster::deny`], fault
+/// injection that refuses everyone), then RBAC for every verb the request needs.
+fn authorize(shared: &Shared, who: &rbac::Subject, req: &Asked) -> Result<(), ApiError> {
+    let checks = match (req.route, req.review) {
+        (_, Some(rv)) => {
+            let verb = if *req.method == Method::POST {
+                "create"
+            } else {
+                "get"
+            };
+            vec![reviews::attributes(rv, verb, req.path)]
+        }
+        (Route::Resource(r), None) => {
+            if let Some(verb) = denied_verb(shared, req.method, req.headers, r, req.query) {
+                return Err(forbidden(&who.user, verb, req.route, ""));
+            }
+            resource_attributes(shared, req, r)
+        }
+        // RequestInfo: a non-resource request's verb is the lower-cased method.
+        _ => vec![Attributes {
+            verb: req.method.as_str().to_ascii_lowercase(),
+            resource: None,
+            path: req.path.to_string(),
+        }],
+    };
+    let st = shared.store();
+    for a in checks {
+        let d = rbac::authorize(&st, who, &a);
+        if !d.allowed {
+            return Err(rbac_forbidden(&who.user, &a, &d.reason));
+        }
+    }
+    Ok(())
+}
+
+/// `RequestInfo` of a resource request, plus `create` for a server-side apply that
+/// would create the object (the patch handler authorizes that too). A list or watch
+/// with `fieldSelector=metadata.name=<n>` names `<n>`, so `resourceNames` rules can
+/// grant watching one object.
+fn resource_attributes(shared: &Shared, req: &Asked, r: &ResourceRoute) -> Vec<Attributes> {
+    let verb = rbac_verb(req.method, r, req.query);
+    let name = match &r.name {
+        Some(n) => n.clone(),
+        None => field_selector_name(req.query).unwrap_or_default(),
+    };
+    let attrs = |verb: &str| Attributes {
+        verb: verb.to_string(),
+        resource: Some(ResourceAttrs {
+            group: r.def.group.to_string(),
+            resource: r.def.plural.to_string(),
+            subresource: r.sub.clone().unwrap_or_default(),
+            namespace: r.namespace.clone().unwrap_or_default(),
+            name: name.clone(),
+        }),
+        path: req.path.to_string(),
+    };
+    let mut out = vec![attrs(verb)];
+    let is_apply = header_str(req.headers, header::CONTENT_TYPE).starts_with("application/apply-patch");
+    if verb == "patch" && is_apply && r.sub.is_none() && !exists(shared, r) {
+        out.push(attrs("create"));
+    }
+    out
+}
+
+fn field_selector_name(query: &HashMap<String, String>) -> Option<String> {
+    let fs = query.get("fieldSelector")?;
+    fs.split(',').find_map(|term| {
+        let v = term
+            .strip_prefix("metadata.name==")
+            .or_else(|| term.strip_prefix("metadata.name="))?;
+        Some(v.to_string())
+    })
+}
+
+/// The RBAC authorizer's 403, with its reason (if any) after the message.
+fn rbac_forbidden(user: &str, a: &Attributes, reason: &str) -> ApiError {
+    let msg = rbac::forbidden_message(user, a, reason);
+    match &a.resource {
+        Some(r) => ApiError::forbidden(&r.group, &r.resource, &r.name, &msg),
+        None => ApiError::new(403, "Forbidden", format!("forbidden: {msg}")),
+    }
 }
 
 fn rbac_verb(method: &Method, r: &ResourceRoute, query: &HashMap<String, String>) -> &'static str {
@@ -316,17 +440,45 @@ fn exists(shared: &Shared, r: &ResourceRoute) -> bool {
     shared.store().get(r.def, ns, name).is_some()
 }
 
+/// `POST .../serviceaccounts/<name>/token`, which needs the token table.
+fn is_token_request(method: &Method, r: &ResourceRoute) -> bool {
+    *method == Method::POST
+        && r.sub.as_deref() == Some("token")
+        && r.def.group.is_empty()
+        && r.def.plural == "serviceaccounts"
+        && r.name.is_some()
+}
+
+fn token_request(
+    shared: &Shared,
+    r: &ResourceRoute,
+    query: &HashMap<String, String>,
+    content_type: &str,
+    body: &[u8],
+) -> Response<Body> {
+    let body = match crate::authn::decode_token_request(content_type, body) {
+        Ok(v) => v,
+        Err(e) => return error_response(&e),
+    };
+    let ns = r.namespace.as_deref().unwrap_or_default();
+    let name = r.name.as_deref().unwrap_or_default();
+    let dry_run = query.get("dryRun").is_some_and(|v| v == "All");
+    match crate::authn::token_request(shared, ns, name, &body, dry_run) {
+        Ok(v) => json_response(201, &v),
+        Err(e) => error_response(&e),
+    }
+}
+
 fn resource(
     shared: &Shared,
-    user: &str,
     method: &Method,
     headers: &HeaderMap,
     r: &ResourceRoute,
     query: &HashMap<String, String>,
     body: &[u8],
 ) -> Response<Body> {
-    if let Some(verb) = denied_verb(shared, method, headers, r, query) {
-        return error_response(&forbidden(user, verb, &Route::Resource(r.clone()), ""));
+    if is_token_request(method, r) {
+        return token_request(shared, r, query, header_str(headers, header::CONTENT_TYPE), body);
     }
     let warnings = RefCell::new(Vec::new());
     let req = ApiRequest {
@@ -361,7 +513,7 @@ fn discovery_response(shared: &Shared, route: &Route) -> Response<Body> {
     let v = match route {
         Route::Version => discovery::version(),
         Route::CoreVersions => discovery::core_versions(&shared.addr.to_string()),
-        Route::Groups => discovery::groups(gw),
+        Route::Groups => discovery::groups(gw, &reviews::GROUPS),
         Route::Group(g) => discovery::group(g),
         Route::GroupVersion(g, v) => discovery::resource_list(g, v),
         Route::OpenApiRoot => openapi::root(gw),

@@ -1,4 +1,4 @@
-//! One cluster's objects, resource-version counter, tokens and watch history.
+//! One cluster's objects, resource-version counter and watch history.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
@@ -42,8 +42,6 @@ const HISTORY: usize = 2048;
 pub struct Store {
     objects: BTreeMap<Key, Stored>,
     rv: u64,
-    /// bearer token -> user name
-    pub tokens: HashMap<String, String>,
     history: VecDeque<Event>,
     events: broadcast::Sender<Event>,
     /// Pod logs by (namespace, pod): what the pod's first container printed. Kept here so
@@ -56,7 +54,6 @@ impl Default for Store {
         Store {
             objects: BTreeMap::new(),
             rv: 1000,
-            tokens: HashMap::new(),
             history: VecDeque::new(),
             events: broadcast::channel(4096).0,
             logs: HashMap::new(),
@@ -294,15 +291,5 @@ impl Store {
             self.logs.insert((ns.to_string(), name.to_string()), log);
         }
         exists
-    }
-}
-
-impl Store {
-    /// Issues a bearer token that authenticates as the service account.
-    pub fn issue_sa_token(&mut self, ns: &str, name: &str, expires: i64) -> String {
-        let token = crate::meta::jwt_like(ns, name, expires);
-        self.tokens
-            .insert(token.clone(), format!("system:serviceaccount:{ns}:{name}"));
-        token
     }
 }

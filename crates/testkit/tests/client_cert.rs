@@ -3,7 +3,8 @@
 mod common;
 
 use common::Client;
-use mesh_testkit::{Fault, Sandbox};
+use mesh_testkit::{FakeCluster, Fault, Sandbox};
+use serde_json::json;
 
 async fn sandbox(names: &[&str]) -> Sandbox {
     let mut b = Sandbox::builder();
@@ -13,11 +14,24 @@ async fn sandbox(names: &[&str]) -> Sandbox {
     b.start().await.expect("start")
 }
 
+/// Binds `user` to cluster-admin: certificate users outside `system:masters` get only
+/// what RBAC grants them.
+fn grant_admin(c: &FakeCluster, user: &str) {
+    c.put_object(json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": format!("{user}-admin")},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+        "subjects": [{"kind": "User", "name": user, "apiGroup": "rbac.authorization.k8s.io"}],
+    }))
+    .expect("binding");
+}
+
 #[tokio::test]
 async fn client_cert_authenticates_without_a_token() {
     let sb = sandbox(&["a"]).await;
     let a = sb.cluster("a");
     let (cert, key) = a.client_cert("alice");
+    grant_admin(a, "alice");
     assert!(cert.starts_with("-----BEGIN CERTIFICATE-----"), "{cert}");
     assert!(key.contains("PRIVATE KEY-----"), "{key}");
 
@@ -62,6 +76,7 @@ async fn client_cert_wins_over_a_bad_token_and_tokens_still_work() {
     let sb = sandbox(&["a"]).await;
     let a = sb.cluster("a");
     let (cert, key) = a.client_cert("carol");
+    grant_admin(a, "carol");
     // As in kube-apiserver, the x509 authenticator answers before the token ones.
     let carol = Client::with_cert(a, &cert, &key).with_token("not-a-token");
     assert_eq!(carol.get("/api/v1/namespaces").await.status, 200);
@@ -85,6 +100,7 @@ async fn client_cert_from_another_clusters_ca_fails_the_handshake() {
     let sb = sandbox(&["a", "b"]).await;
     let (a, b) = (sb.cluster("a"), sb.cluster("b"));
     let (cert, key) = b.client_cert("mallory");
+    grant_admin(b, "mallory");
     // Sanity: b itself accepts it.
     let r = Client::with_cert(b, &cert, &key).get("/api/v1/namespaces").await;
     assert_eq!(r.status, 200, "{}", r.text);
