@@ -853,16 +853,25 @@ fn gateway_on_another_network_than_istio_system_fails() {
     let a = env.cluster("a");
     let mut ns = a.object(ISTIO_SYSTEM).unwrap();
     ns["metadata"]["labels"]["topology.istio.io/network"] = json!("moved");
-    a.put_object(ns);
+    a.put_object(ns).unwrap();
     let (code, checks) = verify(&env, &["--contexts", "a,b"]);
     assert_eq!(code, 1, "{checks:#?}");
     let check = find(&checks, "eastwest", Some("a"), None);
     assert_eq!(check["status"], "fail");
     assert!(
-        check["message"].as_str().unwrap().contains("is on network network-a, but istio-system's topology.istio.io/network is moved"),
+        check["message"]
+            .as_str()
+            .unwrap()
+            .contains("is on network network-a, but istio-system's topology.istio.io/network is moved"),
         "{check}"
     );
-    assert!(check["hint"].as_str().unwrap_or_default().contains("--network moved"), "{check}");
+    assert!(
+        check["hint"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("--network moved"),
+        "{check}"
+    );
     assert_eq!(status(&checks, "eastwest", Some("b"), None), "pass");
 }
 
@@ -881,7 +890,10 @@ fn an_intermediate_of_another_cluster_or_in_two_clusters_fails() {
     let b = find(&checks, "cacerts", Some("b"), None);
     assert_eq!(b["status"], "fail");
     assert!(
-        b["message"].as_str().unwrap().contains("issued for cluster a, not for b"),
+        b["message"]
+            .as_str()
+            .unwrap()
+            .contains("issued for cluster a, not for b"),
         "{b}"
     );
     assert_eq!(status(&checks, "cacerts", Some("a"), None), "pass");
