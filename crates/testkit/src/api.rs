@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 
 use crate::apply::{self, ManagerEntry, Writer};
 use crate::crds;
+use crate::deletion;
 use crate::fields::Scope;
 use crate::meta;
 use crate::patch;
@@ -313,7 +314,15 @@ fn normalize(req: &ApiRequest, obj: &mut Value, url_name: Option<&str>) -> Resul
     }
     if let Some(m) = meta.as_object_mut() {
         // Server-owned; a client cannot choose them.
-        for k in ["managedFields", "uid", "creationTimestamp", "generation"] {
+        // The deletion marks too: kept from the stored object ([`deletion::guard_update`]).
+        for k in [
+            "managedFields",
+            "uid",
+            "creationTimestamp",
+            "generation",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+        ] {
             m.remove(k);
         }
     }
@@ -326,6 +335,7 @@ fn admit_new(st: &Store, def: &ResourceDef, obj: &Value) -> Result<(), ApiError>
     if def.namespaced && !st.namespace_exists(ns) {
         return Err(ApiError::namespace_not_found(ns));
     }
+    deletion::admit_create(st, def, obj)?;
     let name = store::name_of(obj);
     let causes = match kind_schema(def) {
         Some(k) => schema::name_errors(k, name),
@@ -438,10 +448,15 @@ fn update_to(st: &mut Store, req: &ApiRequest, old: &store::Stored, new: Value) 
     let def = req.route.def;
     check_rv(def, &old.obj, &new, req.name())?;
     let mut new = confine(req, &old.obj, new);
+    deletion::guard_update(def, &old.obj, &mut new)?;
     admit(req, &mut new, Some(&old.obj), Vec::new())?;
     let (manager, av) = (req.manager(), def.api_version());
     let managers = apply::update(&old.obj, &new, &old.managers, &writer(req, &manager, &av));
-    Ok(Reply::Json(200, st.commit(def, new, managers, req.dry_run())))
+    let stored = st.commit(def, new, managers, req.dry_run());
+    if !req.dry_run() {
+        deletion::finish_if_released(st, def, &stored);
+    }
+    Ok(Reply::Json(200, stored))
 }
 
 fn replace(st: &mut Store, req: &ApiRequest) -> Result<Reply, ApiError> {
@@ -518,11 +533,18 @@ fn server_side_apply(st: &mut Store, req: &ApiRequest) -> Result<Reply, ApiError
         let force = req.q("force") == "true";
         let (obj, managers) = apply::apply(live, managers, &applied, &writer(req, &manager, &av), force)?;
         let mut obj = confine(req, live, obj);
+        if let Some(o) = old {
+            deletion::guard_update(def, &o.obj, &mut obj)?;
+        }
         admit(req, &mut obj, old.map(|o| &o.obj), dropped)?;
         (obj, managers, old.is_some())
     };
     let code = if existed { 200 } else { 201 };
-    Ok(Reply::Json(code, st.commit(def, obj, managers, req.dry_run())))
+    let stored = st.commit(def, obj, managers, req.dry_run());
+    if !req.dry_run() {
+        deletion::finish_if_released(st, def, &stored);
+    }
+    Ok(Reply::Json(code, stored))
 }
 
 fn kind_schema(def: &ResourceDef) -> Option<&'static schema::KindSchema> {
@@ -614,19 +636,35 @@ fn strict_error(def: &ResourceDef, obj: &Value, unknown: &[String], is_apply: bo
     ))
 }
 
+/// DELETE: graceful deletion with `DeleteOptions` ([`deletion`]).
 fn delete(st: &mut Store, req: &ApiRequest) -> Result<Reply, ApiError> {
     let def = req.route.def;
-    let obj = st
-        .delete(def, req.ns(), req.name(), req.dry_run())
-        .ok_or_else(|| ApiError::not_found(def, req.name()))?;
+    let opts = delete_options(req)?;
+    let obj = deletion::delete(st, def, req.ns(), req.name(), &opts, req.dry_run())?;
     Ok(Reply::Json(200, obj))
+}
+
+fn delete_options(req: &ApiRequest) -> Result<deletion::Options, ApiError> {
+    let opts = deletion::Options::parse(req.body, |k| req.q(k).to_string())?;
+    let def = req.route.def;
+    if opts.defaulted() && def.group == "batch" && def.plural == "jobs" {
+        req.warnings
+            .borrow_mut()
+            .push(deletion::JOB_ORPHAN_WARNING.to_string());
+    }
+    Ok(opts)
 }
 
 fn delete_collection(st: &mut Store, req: &ApiRequest) -> Result<Reply, ApiError> {
     let def = req.route.def;
+    let opts = delete_options(req)?;
     let items = matching(st, req)?;
+    let mut out = Vec::new();
     for o in &items {
-        st.delete(def, store::namespace_of(o), store::name_of(o), req.dry_run());
+        let (ns, name) = (store::namespace_of(o), store::name_of(o));
+        if let Ok(obj) = deletion::delete(st, def, ns, name, &opts, req.dry_run()) {
+            out.push(obj);
+        }
     }
-    Ok(Reply::Json(200, list_json(def, items, st.rv())))
+    Ok(Reply::Json(200, list_json(def, out, st.rv())))
 }

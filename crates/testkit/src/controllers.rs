@@ -74,6 +74,7 @@ impl Pass {
         token_secrets(&mut st, &mut shared.authn(), &ca);
         crate::rbac::aggregate(&mut st);
         deployments(&mut st);
+        crate::gc::collect(&mut st);
         self.last = Some((st.rv(), address_delay, job_delay));
         due_jobs
     }

@@ -24,8 +24,9 @@ fn def(group: &str, plural: &str) -> Option<&'static ResourceDef> {
 /// The Jobs due for completion: not complete yet and past the delay. Runs under the store
 /// lock; [`complete`] finishes them after it is released.
 pub(crate) fn due(st: &Store, delay: Duration, due: &mut impl FnMut(String, Duration) -> bool) -> Vec<Value> {
+    // A Job being deleted starts no pods.
     pending(st, "batch", "v1", "jobs", |job| {
-        job.pointer("/status/succeeded").is_none()
+        job.pointer("/status/succeeded").is_none() && !crate::deletion::is_deleting(job)
     })
     .into_iter()
     .filter(|job| due(gen_key("job", job), delay))
@@ -119,6 +120,10 @@ fn has_pod(st: &Store, job: &Value) -> bool {
 fn create_pod(st: &mut Store, job: &Value, log: String) {
     let Some(pods) = def("", "pods") else { return };
     let ns = store::namespace_of(job);
+    // NamespaceLifecycle would refuse the pod.
+    if crate::deletion::terminating(st, ns) {
+        return;
+    }
     let base: String = format!("{}-", store::name_of(job))
         .chars()
         .take(MAX_GENERATE_NAME)

@@ -15,6 +15,9 @@ pub fn prepare_for_create(def: &ResourceDef, obj: &mut Value, uid: &str) {
     if def.group == "batch" && def.plural == "jobs" {
         generate_job_selector(obj, uid);
     }
+    if def.group.is_empty() && def.plural == "namespaces" {
+        crate::deletion::prepare_namespace(obj);
+    }
 }
 
 /// The Job strategy's `generateSelector`: unless `spec.manualSelector`, the pod template

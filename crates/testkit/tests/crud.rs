@@ -321,6 +321,16 @@ async fn namespace_delete_removes_contents() {
     .await;
     let r = c.delete("/api/v1/namespaces/n").await;
     assert_eq!(r.status, 200);
+    // Terminating first; the namespace controller empties it, then it goes.
+    assert_eq!(r.json()["status"]["phase"], "Terminating");
+    let gone = common::eventually(std::time::Duration::from_secs(5), || {
+        sb.cluster("a")
+            .object("/api/v1/namespaces/n")
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    assert!(gone.is_some());
     assert!(sb.cluster("a").objects("/api/v1/namespaces/n/secrets").is_empty());
     assert_eq!(c.delete("/api/v1/namespaces/n").await.status, 404);
 }

@@ -358,7 +358,12 @@ async fn log_endpoint() {
     .expect("pod");
     assert_eq!(c.get(&format!("{PODS}/manual/log")).await.text, "");
     assert_eq!(c.delete("/api/v1/namespaces/probe").await.status, 200);
-    assert_eq!(a.pod_log(NS, &pod), None);
+    // The namespace controller deletes the pod (and its log) shortly after.
+    let gone = eventually(Duration::from_secs(5), || {
+        a.pod_log(NS, &pod).is_none().then_some(())
+    })
+    .await;
+    assert!(gone.is_some());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
