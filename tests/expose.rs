@@ -231,6 +231,9 @@ fn wait_timeout_fails_that_cluster_only() {
         env.cluster("a").object(GATEWAY).is_some(),
         "what succeeded stays applied"
     );
+    // The table says so too, not only the exit code and stderr.
+    let table = env.mesh(&["expose", "--contexts", "a", "--wait=1s"]).code(1).stdout;
+    assert!(table.contains("failed (see the error below)"), "{table}");
 }
 
 #[test]
@@ -614,7 +617,11 @@ fn generated_output_applied_by_kubectl_is_then_unchanged() {
     for object in report["clusters"][0]["objects"].as_array().unwrap() {
         assert_eq!(object["result"], "unchanged", "{report}");
     }
-    assert_eq!(env.cluster("a").counts().writes(), 0, "nothing rewritten under our name");
+    assert_eq!(
+        env.cluster("a").counts().writes(),
+        0,
+        "nothing rewritten under our name"
+    );
 }
 
 #[test]

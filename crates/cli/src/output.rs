@@ -4,7 +4,7 @@ use std::io::Write;
 
 use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
 use kubectl_mesh_core::apply::DryRun;
-use kubectl_mesh_core::report::ClusterReport;
+use kubectl_mesh_core::report::{ClusterReport, Outcome};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -95,7 +95,7 @@ pub fn cluster_reports(
     let with_address = reports.iter().any(|r| r.address.is_some());
     let mut rows = Vec::new();
     for report in reports {
-        let objects: Vec<(String, String)> = if report.objects.is_empty() {
+        let mut objects: Vec<(String, String)> = if report.objects.is_empty() {
             vec![("-".into(), report.result.to_string())]
         } else {
             report
@@ -104,6 +104,12 @@ pub fn cluster_reports(
                 .map(|o| (o.object.to_string(), format!("{}{suffix}", o.result)))
                 .collect()
         };
+        // Every object written, but the cluster failed after (e.g. `--wait` ran out): the
+        // table must not read as a success.
+        let object_failed = report.objects.iter().any(|o| o.result == Outcome::Failed);
+        if report.failed() && !report.objects.is_empty() && !object_failed {
+            objects.push(("-".into(), "failed (see the error below)".into()));
+        }
         for (i, (object, result)) in objects.into_iter().enumerate() {
             let first = |value: Option<&String>| {
                 if i == 0 {
