@@ -1976,3 +1976,17 @@ fn another_clusters_intermediate_is_refused_without_force() {
     let run = rotate(&env, "c", s(&dir), &["--apply-to", "a", "--force"]).success();
     assert!(run.stdout.contains("c (context a)"), "{}", run.stdout);
 }
+
+#[test]
+fn secret_hints_are_commands_that_work() {
+    let env = three_clusters();
+    generate(&env, "a");
+    let dir = certs_dir(&env);
+    std::fs::write(dir.join("a/ca-cert.pem"), "not a certificate\n").unwrap();
+    let run = certs(&env, &["secret", "--contexts", "a", "--dir", s(&dir)]).code(2);
+    let hint = format!("kubectl mesh certs generate --clusters a --dir {} --force", dir.display());
+    assert!(run.stderr.contains(&hint), "the files exist: generate needs --force\n{}", run.stderr);
+    // The hinted command does repair it.
+    certs(&env, &["generate", "--clusters", "a", "--dir", s(&dir), "--key-type", "ec-p256", "--force"]).success();
+    certs(&env, &["secret", "--contexts", "a", "--dir", s(&dir)]).success();
+}

@@ -59,12 +59,36 @@ fn check_cluster_name(name: &str, entry: &str) -> Result<(), InputError> {
     let hint = if entry.contains('=') {
         "cluster names are DNS-1123 labels: lowercase letters, digits and '-' (e.g. east-1)".to_string()
     } else {
-        format!("the context name is not a valid cluster name; name the cluster explicitly: --contexts east-1={entry}")
+        format!(
+            "the context name is not a valid cluster name; name the cluster explicitly: --contexts {}={entry}",
+            suggested_name(entry)
+        )
     };
     Err(InputError::new(format!(
         "invalid cluster name {name:?}: not a valid DNS-1123 label"
     ))
     .with_hint(hint))
+}
+
+/// A valid cluster name made from a context name (`arn:aws:eks:...:cluster/East_1` →
+/// `east-1`), for hints that must work when copied.
+pub fn suggested_name(context: &str) -> String {
+    let last = context.rsplit(['/', ':']).find(|s| !s.is_empty()).unwrap_or(context);
+    let mut name: String = last
+        .chars()
+        .map(|c| match c.to_ascii_lowercase() {
+            c @ ('a'..='z' | '0'..='9') => c,
+            _ => '-',
+        })
+        .collect();
+    name = name.split('-').filter(|p| !p.is_empty()).collect::<Vec<_>>().join("-");
+    name.truncate(63);
+    let name = name.trim_end_matches('-').to_string();
+    if name.is_empty() {
+        "cluster-1".to_string()
+    } else {
+        name
+    }
 }
 
 /// Which clusters a command targets: `--contexts` if given, else `--context`, else the
@@ -325,7 +349,14 @@ mod tests {
         let err = parse_refs(&strings(&["x=a", "y=a"])).unwrap_err();
         assert!(err.message.contains("context \"a\""), "{err}");
         let err = parse_refs(&strings(&["arn:aws:eks:eu-west-1:1:cluster/prod"])).unwrap_err();
-        assert!(err.to_string().contains("--contexts east-1=arn:aws"), "{err}");
+        assert!(
+            err.to_string().contains("--contexts prod=arn:aws:eks:eu-west-1:1:cluster/prod"),
+            "{err}"
+        );
+        let err = parse_refs(&strings(&["Foo_Bar"])).unwrap_err();
+        assert!(err.to_string().contains("--contexts foo-bar=Foo_Bar"), "{err}");
+        assert_eq!(suggested_name("kind-East_2"), "kind-east-2");
+        assert_eq!(suggested_name("___"), "cluster-1");
         let err = parse_refs(&strings(&["East=ctx"])).unwrap_err();
         assert!(err.message.contains("invalid cluster name \"East\""), "{err}");
         assert!(parse_refs(&strings(&["a="])).is_err());

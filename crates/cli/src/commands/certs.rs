@@ -535,8 +535,15 @@ fn unique_names(names: &[String]) -> Result<Vec<String>, CliError> {
 /// The Secret of one cluster, from its directory; a missing or broken bundle is bad input.
 fn cluster_secret(dir: &CertsDir, cluster: &str) -> Result<(serde_json::Value, String), InputError> {
     let bundle = dir.read_intermediate(cluster).map_err(|e| {
+        // Broken files are only replaced with --force: a hint without it would just fail.
+        let has_files = dir
+            .cluster_dir(cluster)
+            .ok()
+            .and_then(|d| std::fs::read_dir(d).ok())
+            .is_some_and(|mut entries| entries.next().is_some());
+        let force = if has_files { " --force" } else { "" };
         InputError::new(format!("cluster {cluster}: {e}")).with_hint(format!(
-            "create it with `kubectl mesh certs generate --clusters {cluster} --dir {}`",
+            "create it with `kubectl mesh certs generate --clusters {cluster} --dir {}{force}`",
             dir.path().display()
         ))
     })?;
@@ -544,8 +551,10 @@ fn cluster_secret(dir: &CertsDir, cluster: &str) -> Result<(serde_json::Value, S
         .map_err(|e| InputError::new(format!("cluster {cluster}: {e}")))?;
     if !report.is_ok() {
         return Err(
-            InputError::new(format!("cluster {cluster}: {}", report.problems.join("; ")))
-                .with_hint("re-issue it with `kubectl mesh certs rotate --cluster NAME`"),
+            InputError::new(format!("cluster {cluster}: {}", report.problems.join("; "))).with_hint(format!(
+                "re-issue it with `kubectl mesh certs rotate --cluster {cluster} --dir {}`",
+                dir.path().display()
+            )),
         );
     }
     Ok((secret::secret(bundle.entries()), bundle.root_cert.clone()))
