@@ -1984,9 +1984,31 @@ fn secret_hints_are_commands_that_work() {
     let dir = certs_dir(&env);
     std::fs::write(dir.join("a/ca-cert.pem"), "not a certificate\n").unwrap();
     let run = certs(&env, &["secret", "--contexts", "a", "--dir", s(&dir)]).code(2);
-    let hint = format!("kubectl mesh certs generate --clusters a --dir {} --force", dir.display());
-    assert!(run.stderr.contains(&hint), "the files exist: generate needs --force\n{}", run.stderr);
-    // The hinted command does repair it.
-    certs(&env, &["generate", "--clusters", "a", "--dir", s(&dir), "--key-type", "ec-p256", "--force"]).success();
+    let hint = format!(
+        "kubectl mesh certs intermediate --cluster a --dir {} --force",
+        dir.display()
+    );
+    assert!(
+        run.stderr.contains(&hint),
+        "the files exist: only --force replaces them\n{}",
+        run.stderr
+    );
+    // The hinted command repairs it, from the same root.
+    let root = read(&dir.join("root-cert.pem"));
+    certs(
+        &env,
+        &[
+            "intermediate",
+            "--cluster",
+            "a",
+            "--dir",
+            s(&dir),
+            "--key-type",
+            "ec-p256",
+            "--force",
+        ],
+    )
+    .success();
+    assert_eq!(read(&dir.join("root-cert.pem")), root, "the root is kept");
     certs(&env, &["secret", "--contexts", "a", "--dir", s(&dir)]).success();
 }

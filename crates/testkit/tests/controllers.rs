@@ -151,13 +151,17 @@ async fn service_account_token_secret_authenticates() {
         a.user_for_token(&token).as_deref(),
         Some("system:serviceaccount:default:reader")
     );
-    assert_eq!(
-        c.with_token(&token)
-            .get("/api/v1/namespaces/default/secrets")
-            .await
-            .status,
-        200
-    );
+    // Authenticated (403, not 401): the account has no RBAC grant yet.
+    let as_sa = c.with_token(&token);
+    assert_eq!(as_sa.get("/api/v1/namespaces/default/secrets").await.status, 403);
+    c.post(
+        "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+        &json!({"metadata": {"name": "reader"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": "default"}]}),
+    )
+    .await;
+    assert_eq!(as_sa.get("/api/v1/namespaces/default/secrets").await.status, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -354,6 +354,17 @@ async fn token_request_token_authenticates() {
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let token = r.json()["status"]["token"].as_str().expect("token").to_string();
+    // Authenticated as the account (403 from RBAC, not 401) until a binding grants it.
+    let r = c.with_token(&token).get("/api/v1/namespaces").await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    assert!(r.text.contains("system:serviceaccount:default:reader"), "{}", r.text);
+    c.post(
+        "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+        &json!({"metadata": {"name": "reader"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": "default"}]}),
+    )
+    .await;
     assert_eq!(c.with_token(&token).get("/api/v1/namespaces").await.status, 200);
 }
 

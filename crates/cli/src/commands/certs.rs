@@ -541,11 +541,19 @@ fn cluster_secret(dir: &CertsDir, cluster: &str) -> Result<(serde_json::Value, S
             .ok()
             .and_then(|d| std::fs::read_dir(d).ok())
             .is_some_and(|mut entries| entries.next().is_some());
-        let force = if has_files { " --force" } else { "" };
-        InputError::new(format!("cluster {cluster}: {e}")).with_hint(format!(
-            "create it with `kubectl mesh certs generate --clusters {cluster} --dir {}{force}`",
-            dir.path().display()
-        ))
+        // `intermediate --force` re-issues from the existing root; `generate --force` would
+        // replace the root too, and with it every other cluster's trust.
+        let hint = match has_files {
+            true => format!(
+                "re-issue it from the existing root: `kubectl mesh certs intermediate --cluster {cluster} --dir {} --force`",
+                dir.path().display()
+            ),
+            false => format!(
+                "create it with `kubectl mesh certs generate --clusters {cluster} --dir {}`",
+                dir.path().display()
+            ),
+        };
+        InputError::new(format!("cluster {cluster}: {e}")).with_hint(hint)
     })?;
     let report = mesh_trust::check_intermediate(&bundle)
         .map_err(|e| InputError::new(format!("cluster {cluster}: {e}")))?;
