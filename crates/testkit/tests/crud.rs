@@ -357,7 +357,11 @@ async fn token_request_token_authenticates() {
     // Authenticated as the account (403 from RBAC, not 401) until a binding grants it.
     let r = c.with_token(&token).get("/api/v1/namespaces").await;
     assert_eq!(r.status, 403, "{}", r.text);
-    assert!(r.text.contains("system:serviceaccount:default:reader"), "{}", r.text);
+    assert!(
+        r.text.contains("system:serviceaccount:default:reader"),
+        "{}",
+        r.text
+    );
     c.post(
         "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
         &json!({"metadata": {"name": "reader"},
