@@ -2012,3 +2012,24 @@ fn secret_hints_are_commands_that_work() {
     assert_eq!(read(&dir.join("root-cert.pem")), root, "the root is kept");
     certs(&env, &["secret", "--contexts", "a", "--dir", s(&dir)]).success();
 }
+
+#[test]
+fn inspect_names_an_unreadable_bundle_instead_of_blaming_the_root() {
+    let env = three_clusters();
+    generate(&env, "a,b");
+    let dir = certs_dir(&env);
+    std::fs::write(dir.join("b/root-cert.pem"), "garbage\n").unwrap();
+    let run = certs(&env, &["inspect", "--dir", s(&dir)]).code(1);
+    assert!(
+        run.stdout.contains("b/root-cert.pem: malformed PEM"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("could not read the certificates of b (see above); the others share one root"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("clusters do NOT share"), "{}", run.stdout);
+}

@@ -815,12 +815,36 @@ fn print_inspection(
         ],
         rows,
     ));
-    output::print(if shared_root {
-        "all clusters share one root\n"
-    } else {
-        "clusters do NOT share one root\n"
-    });
+    output::print(&root_summary(results, shared_root));
     Ok(())
+}
+
+/// The last line of `certs inspect`: unreadable bundles are named as such, not counted as a
+/// different root.
+fn root_summary(results: &[(String, Result<Inspected, String>)], shared_root: bool) -> String {
+    let unreadable: Vec<&str> = results
+        .iter()
+        .filter(|(_, r)| r.is_err())
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let roots: std::collections::BTreeSet<&str> = results
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok())
+        .map(|i| i.root_fingerprint.as_str())
+        .collect();
+    match (unreadable.is_empty(), shared_root, roots.len()) {
+        (true, true, _) => "all clusters share one root\n".into(),
+        (true, false, _) => "clusters do NOT share one root\n".into(),
+        (false, _, n) => format!(
+            "could not read the certificates of {} (see above); the others {}\n",
+            unreadable.join(", "),
+            if n <= 1 {
+                "share one root"
+            } else {
+                "do NOT share one root"
+            }
+        ),
+    }
 }
 
 /// The first bytes of a fingerprint: enough to tell roots apart in a table.
