@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use crate::apply::{self, ManagerEntry, Writer};
 use crate::crds;
 use crate::deletion;
+use crate::listing;
 use crate::fields::Scope;
 use crate::meta;
 use crate::patch;
@@ -26,6 +27,7 @@ use crate::selector::{FieldSelector, LabelSelector};
 use crate::status::{ApiError, Cause};
 use crate::store::{self, Store};
 use crate::table;
+use crate::watch;
 
 /// What the server answers.
 pub enum Reply {
@@ -164,66 +166,50 @@ fn list_json(def: &ResourceDef, items: Vec<Value>, rv: u64) -> Value {
     })
 }
 
+/// LIST with `resourceVersion(Match)` and `limit`/`continue` ([`listing`]).
 fn list(st: &Store, req: &ApiRequest) -> Result<Reply, ApiError> {
-    let items = matching(st, req)?;
-    if table::wants_table(req.accept) {
-        return Ok(Reply::Json(
-            200,
-            table::table(&items, st.rv(), req.q("includeObject") == "Object"),
-        ));
+    let (labels, fields) = selectors(req)?;
+    let params = listing::ListParams {
+        resource_version: req.q("resourceVersion"),
+        match_: req.q("resourceVersionMatch"),
+        limit: req.q("limit"),
+        continue_: req.q("continue"),
+        selective: !req.q("labelSelector").is_empty() || !req.q("fieldSelector").is_empty(),
+    };
+    let keep = |o: &Value| labels.matches_object(o) && fields.matches(o);
+    let page = listing::page(st, req.route.def, req.route.namespace.as_deref(), keep, &params)?;
+    let mut out = if table::wants_table(req.accept) {
+        table::table(&page.items, page.resource_version, req.q("includeObject") == "Object")
+    } else {
+        list_json(req.route.def, page.items, page.resource_version)
+    };
+    if let Some(c) = page.continue_ {
+        out["metadata"]["continue"] = json!(c);
     }
-    Ok(Reply::Json(200, list_json(req.route.def, items, st.rv())))
+    if let Some(n) = page.remaining {
+        out["metadata"]["remainingItemCount"] = json!(n);
+    }
+    Ok(Reply::Json(200, out))
 }
 
+/// WATCH ([`watch`]: 410 for an expired resourceVersion, bookmarks, streaming lists).
 fn watch(st: &Store, req: &ApiRequest) -> Result<Reply, ApiError> {
     let (labels, fields) = selectors(req)?;
-    let def = req.route.def;
     let ns = req.route.namespace.clone();
-    let since: u64 = req.q("resourceVersion").parse().unwrap_or(0);
-    let (past, mut rx) = st.subscribe(if since == 0 { u64::MAX } else { since });
-    // Without a resourceVersion a watch starts with the current state as ADDED events.
-    let initial: Vec<(String, Value)> = if since == 0 {
-        matching(st, req)?
-            .into_iter()
-            .map(|o| ("ADDED".to_string(), o))
-            .collect()
-    } else {
-        past.into_iter()
-            .filter(|e| std::ptr::eq(e.def, def))
-            .map(|e| (e.kind.to_string(), (*e.obj).clone()))
-            .collect()
+    let params = watch::WatchParams {
+        resource_version: req.q("resourceVersion"),
+        match_: req.q("resourceVersionMatch"),
+        bookmarks: req.q("allowWatchBookmarks") == "true",
+        send_initial: req.q("sendInitialEvents"),
+        timeout: Duration::from_secs(req.q("timeoutSeconds").parse().unwrap_or(1800)),
     };
-    let timeout = Duration::from_secs(req.q("timeoutSeconds").parse().unwrap_or(1800));
     let keep = move |o: &Value| {
         ns.as_deref().is_none_or(|n| n == store::namespace_of(o))
             && labels.matches_object(o)
             && fields.matches(o)
     };
-    let (tx, out) = mpsc::channel(64);
-    tokio::spawn(async move {
-        let line = |kind: &str, o: &Value| Bytes::from(format!("{}\n", json!({"type": kind, "object": o})));
-        for (kind, o) in initial.into_iter().filter(|(_, o)| keep(o)) {
-            if tx.send(line(&kind, &o)).await.is_err() {
-                return;
-            }
-        }
-        let deadline = tokio::time::sleep(timeout);
-        tokio::pin!(deadline);
-        loop {
-            tokio::select! {
-                _ = &mut deadline => return,
-                ev = rx.recv() => match ev {
-                    Ok(e) if std::ptr::eq(e.def, def) && keep(&e.obj) => {
-                        if tx.send(line(e.kind, &e.obj)).await.is_err() { return; }
-                    }
-                    Ok(_) => {}
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(_) => return,
-                },
-            }
-        }
-    });
-    Ok(Reply::Watch(out))
+    let rx = watch::start(st, req.route.def, &params, || matching(st, req), keep)?;
+    Ok(Reply::Watch(rx))
 }
 
 /// Decodes a JSON or YAML body into an object. Protobuf and CBOR get 415, which

@@ -320,6 +320,17 @@ impl FakeCluster {
         *lock(&self.shared.job_delay) = d;
     }
 
+    /// How many changes the watch history keeps (default 2048; from the next change on):
+    /// a watch, an `Exact` list or a list page from before them is `410 Gone` (`Expired`).
+    pub fn set_watch_history(&self, events: usize) {
+        self.shared.store().watch.history = events;
+    }
+
+    /// How often watches with `allowWatchBookmarks=true` get a BOOKMARK (default 60s).
+    pub fn set_bookmark_interval(&self, every: Duration) {
+        self.shared.store().watch.bookmark_every = every;
+    }
+
     /// Shows or hides the gateway.networking.k8s.io group (as if its CRDs were absent).
     pub fn set_gateway_api(&self, present: bool) {
         self.shared.gateway_api.store(present, Ordering::SeqCst);

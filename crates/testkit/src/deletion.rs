@@ -184,7 +184,9 @@ pub fn delete(
     }
     obj["metadata"]["deletionTimestamp"] = json!(meta::now_rfc3339());
     obj["metadata"]["deletionGracePeriodSeconds"] = json!(0);
-    obj["metadata"]["finalizers"] = json!(fins);
+    if !fins.is_empty() {
+        obj["metadata"]["finalizers"] = json!(fins);
+    }
     if is_namespace(def) {
         obj["status"] = json!({"phase": "Terminating"});
     }

@@ -166,6 +166,7 @@ mod faults;
 mod fields;
 mod gc;
 mod jobs;
+mod listing;
 mod meta;
 mod openapi;
 mod patch;
@@ -187,6 +188,7 @@ mod store;
 mod strategy;
 mod table;
 mod tls;
+mod watch;
 mod world;
 
 pub use cluster::FakeCluster;

@@ -37,12 +37,35 @@ fn key(def: &ResourceDef, ns: &str, name: &str) -> Key {
     )
 }
 
-const HISTORY: usize = 2048;
+/// Per-cluster watch settings.
+#[derive(Debug, Clone, Copy)]
+pub struct WatchSettings {
+    /// Events kept for watches that resume from a resourceVersion (the apiserver's
+    /// watch cache / etcd compaction window).
+    pub history: usize,
+    /// Period of BOOKMARK events on watches with `allowWatchBookmarks=true`.
+    pub bookmark_every: std::time::Duration,
+}
+
+impl Default for WatchSettings {
+    fn default() -> Self {
+        WatchSettings {
+            history: 2048,
+            bookmark_every: std::time::Duration::from_secs(60),
+        }
+    }
+}
 
 pub struct Store {
     objects: BTreeMap<Key, Stored>,
     rv: u64,
     history: VecDeque<Event>,
+    /// Watch settings ([`crate::watch`]): how many events the history keeps, and how
+    /// often a watch with bookmarks gets one.
+    pub watch: WatchSettings,
+    /// The resourceVersion of the newest event dropped from the history: a watch or an
+    /// exact list from before it is `410 Gone`.
+    compacted: u64,
     events: broadcast::Sender<Event>,
     /// Pod logs by (namespace, pod): what the pod's first container printed. Kept here so
     /// deleting a pod (or its namespace) takes its log along.
@@ -55,6 +78,8 @@ impl Default for Store {
             objects: BTreeMap::new(),
             rv: 1000,
             history: VecDeque::new(),
+            watch: WatchSettings::default(),
+            compacted: 0,
             events: broadcast::channel(4096).0,
             logs: HashMap::new(),
         }
@@ -255,10 +280,22 @@ impl Store {
             obj: std::sync::Arc::new(obj.clone()),
         };
         self.history.push_back(ev.clone());
-        if self.history.len() > HISTORY {
-            self.history.pop_front();
+        while self.history.len() > self.watch.history.max(1) {
+            if let Some(old) = self.history.pop_front() {
+                self.compacted = old.rv;
+            }
         }
         let _ = self.events.send(ev);
+    }
+
+    /// The resourceVersion history starts after: older ones are expired.
+    pub fn compacted(&self) -> u64 {
+        self.compacted
+    }
+
+    /// The kept events, oldest first.
+    pub fn history(&self) -> impl DoubleEndedIterator<Item = &Event> {
+        self.history.iter()
     }
 
     /// Subscribes to changes and returns the recorded ones after `since` (a watch that
