@@ -5,8 +5,12 @@
 //! (without requiring) client certificates signed by that same CA: the subject CN is
 //! the user, O the groups; a certificate from another CA fails the TLS handshake. It serves legacy discovery, minimal OpenAPI v3 (enough for
 //! `kubectl apply --server-side` with default validation), CRUD with label/field
-//! selectors, watch, merge/JSON/strategic patches, server-side apply with managed
-//! fields and conflicts, the `status` subresource, TokenRequest, pod logs, Table output,
+//! selectors, watch (410 `Expired` past a bounded history, bookmarks, streaming lists),
+//! list `resourceVersionMatch` and `limit`/`continue` pages, merge/JSON/strategic patches,
+//! server-side apply with managed fields and conflicts (keyed lists, sets and atomic
+//! lists by the vendored schemas' list types, list items owned one by one), graceful
+//! deletion (finalizers, Terminating namespaces, `propagationPolicy`, a garbage
+//! collector and namespace controller), the `status` subresource, TokenRequest, pod logs, Table output,
 //! small controllers, a simulated mesh data plane for probe Jobs, and per-cluster fault
 //! injection and request accounting.
 //!
@@ -41,9 +45,10 @@
 //!   `client_cert(user)` / `client_cert_in_group(user, group)` (cert and key PEM),
 //!   `lb_address`, `object(path)`,
 //!   `objects(collection_path)`, `put_object(value)`, `delete_object(path)` (direct,
-//!   uncounted), `counts()` ([`RequestCounts`], `writes()`), `reset_counts`,
+//!   uncounted, immediate: finalizers ignored, a namespace takes its contents at once), `counts()` ([`RequestCounts`], `writes()`), `reset_counts`,
 //!   `request_log`, `inject(`[`Fault`]`)`, `clear_faults`, `set_latency`,
 //!   `deny(verb, resource)`, `set_down`, `set_address_delay`, `set_job_delay`,
+//!   `set_watch_history(events)` (default 2048), `set_bookmark_interval(duration)` (60s),
 //!   `advance_clock(duration)` / `clock()` (the token clock), `user_for_token`,
 //!   `set_gateway_api`, `pod_log(namespace, pod)`, `set_pod_log(namespace, pod, log)`
 //!   (for a pod made with `put_object`).
@@ -137,9 +142,18 @@
 //! three discovery/basic roles exist, not `view`/`edit`/`admin`); `boundObjectRef`
 //! tokens are not bound to their object; no `--service-account-max-token-expiration`;
 //! only the token clock advances (object timestamps use wall time); request logs list
-//! a user's groups without `system:authenticated`. No garbage collection (a Job's pod
-//! outlives the Job unless its namespace goes), Jobs always succeed with their first
-//! pod, containers never restart (`previous=true` is a 400), and only the first
+//! a user's groups without `system:authenticated`. Deletion: the garbage collector and
+//! namespace controller run on the controllers' 20 ms tick (a deleted namespace is
+//! Terminating for about that long, not seconds); owners are found by uid alone; pods
+//! have no grace period (no kubelet); `Exact` lists and list pages at an older
+//! resourceVersion are rebuilt from the watch history (410 when it no longer tells,
+//! where etcd could still answer); a resourceVersion newer than the server's is a 504
+//! at once (the real one waits 3 s). Server-side apply: schema defaults in an applied
+//! configuration are owned by the applier (the real server defaults after the merge);
+//! removing a manager's last item keeps the item while another manager owns a field
+//! in it. Strategic merge patch is a JSON merge patch (no merge keys, directives
+//! dropped) and is accepted for custom resources too (the real server answers 415).
+//! Jobs always succeed with their first pod, containers never restart (`previous=true` is a 400), and only the first
 //! container has a log. Validation: only each CRD's preferred version is served (no
 //! conversion); CRDs cannot be changed; built-in kinds get no server defaults and only
 //! the checks their OpenAPI states plus name rules (DNS label/subdomain, DNS-1035 for
