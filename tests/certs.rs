@@ -2033,3 +2033,54 @@ fn inspect_names_an_unreadable_bundle_instead_of_blaming_the_root() {
     );
     assert!(!run.stdout.contains("clusters do NOT share"), "{}", run.stdout);
 }
+
+#[test]
+fn a_root_that_ends_soon_is_warned_about() {
+    let env = three_clusters();
+    let corp = env.dir.path().join("corp");
+    let run = certs(
+        &env,
+        &[
+            "root",
+            "--dir",
+            s(&corp),
+            "--key-type",
+            "ec-p256",
+            "--days",
+            "100",
+        ],
+    )
+    .success();
+    assert!(
+        run.stderr.contains("warning: the root expires on"),
+        "{}",
+        run.stderr
+    );
+    let dir = certs_dir(&env);
+    let cert = corp.join("root-cert.pem");
+    let key = corp.join("root-key.pem");
+    let run = certs(
+        &env,
+        &[
+            "generate",
+            "--clusters",
+            "a",
+            "--dir",
+            s(&dir),
+            "--key-type",
+            "ec-p256",
+            "--root-cert",
+            s(&cert),
+            "--root-key",
+            s(&key),
+        ],
+    )
+    .success();
+    assert!(
+        run.stderr
+            .contains("intermediates are shortened to end with the root on"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("instead of 730"), "{}", run.stderr);
+}

@@ -139,6 +139,10 @@ pub fn certs(
             "root",
             if dry_run { "would import" } else { "imported" },
         ));
+        let now = mesh_trust::OffsetDateTime::now_utc();
+        for warning in mesh_trust::issue::root_warnings(&root, None, now) {
+            rows.push(StepRow::new("certs", "root", format!("warning: {warning}")));
+        }
         if !dry_run {
             dir.write_root(&root, false).map_err(trust)?;
         }

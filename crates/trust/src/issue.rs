@@ -61,6 +61,27 @@ impl CaKeyPair {
     }
 }
 
+/// What to tell the user about signing intermediates of `days` (default 730) with `root` at
+/// `now`: a root that ends within a year means a root rotation soon, and intermediates cannot
+/// outlive their root, so they are shortened to end with it.
+pub fn root_warnings(root: &CaKeyPair, days: Option<u32>, now: OffsetDateTime) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let left = (root.not_after - now).whole_days();
+    let date = root.not_after.date();
+    if left < 365 {
+        warnings.push(format!(
+            "the root expires on {date} (in {left} days): every cluster must move to a new root before then"
+        ));
+    }
+    let wanted = days.unwrap_or(DEFAULT_INTERMEDIATE_DAYS);
+    if left < i64::from(wanted) {
+        warnings.push(format!(
+            "intermediates are shortened to end with the root on {date} ({left} days instead of {wanted})"
+        ));
+    }
+    warnings
+}
+
 impl fmt::Debug for CaKeyPair {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CaKeyPair")
@@ -312,4 +333,32 @@ fn check_valid_at(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod root_warning_tests {
+    use super::*;
+
+    #[test]
+    fn a_root_ending_soon_is_said_and_shortens_intermediates() {
+        let root = generate_root(&Options {
+            key_type: crate::KeyType::EcP256,
+            days: Some(200),
+            ..Default::default()
+        })
+        .unwrap();
+        let warnings = root_warnings(&root, None, OffsetDateTime::now_utc());
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings[0].contains("every cluster must move to a new root"),
+            "{warnings:?}"
+        );
+        assert!(warnings[1].contains("instead of 730"), "{warnings:?}");
+        let long = generate_root(&Options {
+            key_type: crate::KeyType::EcP256,
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(root_warnings(&long, None, OffsetDateTime::now_utc()).is_empty());
+    }
 }

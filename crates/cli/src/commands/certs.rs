@@ -304,6 +304,15 @@ fn print_rows(rows: &[Row], format: OutputFormat) -> Result<(), CliError> {
     Ok(())
 }
 
+/// A root ending soon, and intermediates it cuts short, are said on stderr (not refused: a
+/// corporate root is what it is).
+fn warn_about_root(root: &CaKeyPair, intermediate_days: Option<u32>) {
+    let now = mesh_trust::OffsetDateTime::now_utc();
+    for warning in mesh_trust::issue::root_warnings(root, intermediate_days, now) {
+        eprintln!("warning: {warning}");
+    }
+}
+
 /// The root to sign with: an existing one in the dir, a BYO one, or a new one.
 fn obtain_root(
     dir: &CertsDir,
@@ -351,6 +360,7 @@ fn root(args: RootArgs) -> Result<ExitCode, CliError> {
         );
     }
     let (root, result) = obtain_root(&dir, &args.byo, &options, args.keys.force)?;
+    warn_about_root(&root, None);
     if result != "unchanged" {
         dir.write_root(&root, args.keys.force).map_err(trust_error)?;
     }
@@ -372,6 +382,7 @@ fn intermediate(args: IntermediateArgs) -> Result<ExitCode, CliError> {
     if !args.keys.force {
         refuse_existing_intermediate(&dir, &args.cluster)?;
     }
+    warn_about_root(&root, options.days);
     let issued = mesh_trust::generate_intermediate(&root, &args.cluster, &options).map_err(trust_error)?;
     dir.write_intermediate(&args.cluster, &issued, args.keys.force)
         .map_err(trust_error)?;
@@ -434,6 +445,7 @@ fn generate(args: GenerateArgs) -> Result<ExitCode, CliError> {
         (root, "created", intermediates)
     } else {
         let (root, result) = obtain_root(&dir, &args.byo, &options, args.keys.force)?;
+        warn_about_root(&root, options.days);
         for cluster in &kept {
             let bundle = dir.read_intermediate(cluster).map_err(trust_error)?;
             if !cacerts::same_pem(&bundle.root_cert, root.cert_pem()) {
@@ -916,6 +928,7 @@ async fn rotate(args: RotateArgs) -> Result<ExitCode, CliError> {
             }
         }
     }
+    warn_about_root(&root, options.days);
     let issued = mesh_trust::generate_intermediate(&root, &args.cluster, &options).map_err(trust_error)?;
     let backup = dir
         .rotate_intermediate(&args.cluster, &issued)
