@@ -468,6 +468,11 @@ fn patch(st: &mut Store, req: &ApiRequest) -> Result<Reply, ApiError> {
         .ok_or_else(|| ApiError::not_found(def, req.name()))?;
     let body: Value = serde_json::from_slice(req.body).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let mut new = old.obj.clone();
+    // Custom resources have no patch strategies: the apiserver refuses strategic merge
+    // patches for them before reading the body.
+    if ct == "application/strategic-merge-patch+json" && kind_schema(def).is_some_and(|k| k.crd) {
+        return Err(ApiError::new(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"));
+    }
     match ct {
         "application/merge-patch+json" | "application/strategic-merge-patch+json" => patch::merge(&mut new, &body),
         "application/json-patch+json" => {

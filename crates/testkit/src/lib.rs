@@ -151,8 +151,9 @@
 //! at once (the real one waits 3 s). Server-side apply: schema defaults in an applied
 //! configuration are owned by the applier (the real server defaults after the merge);
 //! removing a manager's last item keeps the item while another manager owns a field
-//! in it. Strategic merge patch is a JSON merge patch (no merge keys, directives
-//! dropped) and is accepted for custom resources too (the real server answers 415).
+//! in it. Strategic merge patch on built-in kinds is a JSON merge patch (no merge keys,
+//! `$patch`/`$retainKeys`/`$setElementOrder` directives dropped: a strategic patch of a
+//! list replaces it); custom resources refuse it with 415 as the real server does.
 //! Jobs always succeed with their first pod, containers never restart (`previous=true` is a 400), and only the first
 //! container has a log. Validation: only each CRD's preferred version is served (no
 //! conversion); CRDs cannot be changed; built-in kinds get no server defaults and only
