@@ -15,8 +15,8 @@ use tokio::sync::mpsc;
 use crate::apply::{self, ManagerEntry, Writer};
 use crate::crds;
 use crate::deletion;
-use crate::listing;
 use crate::fields::Scope;
+use crate::listing;
 use crate::meta;
 use crate::patch;
 use crate::podlog;
@@ -179,7 +179,11 @@ fn list(st: &Store, req: &ApiRequest) -> Result<Reply, ApiError> {
     let keep = |o: &Value| labels.matches_object(o) && fields.matches(o);
     let page = listing::page(st, req.route.def, req.route.namespace.as_deref(), keep, &params)?;
     let mut out = if table::wants_table(req.accept) {
-        table::table(&page.items, page.resource_version, req.q("includeObject") == "Object")
+        table::table(
+            &page.items,
+            page.resource_version,
+            req.q("includeObject") == "Object",
+        )
     } else {
         list_json(req.route.def, page.items, page.resource_version)
     };
