@@ -14,10 +14,14 @@ use kubectl_mesh_core::InputError;
 /// would time out before the first request, and a negative one means nothing.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if text.trim_start().starts_with('-') {
-        return Err(format!("{text:?} is negative: give a positive duration such as 30s or 5m"));
+        return Err(format!(
+            "{text:?} is negative: give a positive duration such as 30s or 5m"
+        ));
     }
     match kubectl_mesh_core::duration::parse(text)? {
-        d if d.is_zero() => Err(format!("{text:?} is zero: give a positive duration such as 30s or 5m")),
+        d if d.is_zero() => Err(format!(
+            "{text:?} is zero: give a positive duration such as 30s or 5m"
+        )),
         d => Ok(d),
     }
 }

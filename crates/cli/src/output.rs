@@ -39,6 +39,21 @@ pub fn pretty_json<T: Serialize>(value: &T) -> Result<String, CliError> {
 }
 
 /// A report in the machine-readable formats.
+/// The apiVersion of our reports (`-o json|yaml`): they are documents of their own kind, as
+/// kubectl's outputs are, so scripts can tell them apart and versions can evolve.
+pub const REPORT_API_VERSION: &str = "kubectl-mesh.io/v1alpha1";
+
+/// A report document: `apiVersion` and `kind` first, then `fields` (an object).
+pub fn report(kind: &str, fields: Value) -> Value {
+    let mut doc = serde_json::Map::new();
+    doc.insert("apiVersion".into(), Value::String(REPORT_API_VERSION.into()));
+    doc.insert("kind".into(), Value::String(kind.into()));
+    if let Value::Object(fields) = fields {
+        doc.extend(fields);
+    }
+    Value::Object(doc)
+}
+
 pub fn structured<T: Serialize>(value: &T, format: OutputFormat) -> Result<String, CliError> {
     match format {
         OutputFormat::Yaml => {
@@ -86,7 +101,10 @@ pub fn cluster_reports(
     wrapper: &str,
 ) -> Result<String, CliError> {
     if format != OutputFormat::Table {
-        let doc = serde_json::json!({"kind": wrapper, "dryRun": dry_run_word(dry_run), "clusters": reports});
+        let doc = report(
+            wrapper,
+            serde_json::json!({"dryRun": dry_run_word(dry_run), "clusters": reports}),
+        );
         return structured(&doc, format);
     }
     let suffix = dry_run_suffix(dry_run);

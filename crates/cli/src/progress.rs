@@ -78,17 +78,24 @@ impl Screen {
 
 /// Sends `tracing` output to stderr: warnings always, more with -v.
 pub fn init_logging(verbose: u8) {
+    // -v raises our own crates only: the HTTP and TLS stacks (hyper, h2, rustls, tower) log
+    // every frame at debug, which buries what we do. RUST_LOG, when set, says exactly what
+    // to show instead (e.g. RUST_LOG=h2=debug to debug a connection).
     let filter = match verbose {
         // kube-client logs every failed request at ERROR; our per-cluster report already says
         // what failed, so its own lines appear only with -v.
         0 => "warn,kube_client=off",
         1 => "warn,kube_client=error,kubectl_mesh_core=info,kubectl_mesh_cli=info",
-        2 => "info,kubectl_mesh_core=debug,kubectl_mesh_cli=debug",
-        _ => "debug,kubectl_mesh_core=trace,kubectl_mesh_cli=trace",
+        2 => "warn,kube_client=info,kubectl_mesh_core=debug,kubectl_mesh_cli=debug",
+        _ => "warn,kube_client=debug,kubectl_mesh_core=trace,kubectl_mesh_cli=trace,mesh_trust=trace",
+    };
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(custom) if !custom.trim().is_empty() => tracing_subscriber::EnvFilter::new(custom),
+        _ => tracing_subscriber::EnvFilter::new(filter),
     };
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_env_filter(filter)
         .with_target(verbose >= 2)
         .without_time()
         .with_ansi(use_colour())

@@ -274,7 +274,7 @@ fn row(name: &str, result: &'static str, cert_pem: &str, root_pem: &str) -> Resu
 fn print_rows(rows: &[Row], format: OutputFormat) -> Result<(), CliError> {
     if format != OutputFormat::Table {
         output::print(&output::structured(
-            &serde_json::json!({"kind": "CertsReport", "items": rows}),
+            &output::report("CertsReport", serde_json::json!({"items": rows})),
             format,
         )?);
         return Ok(());
@@ -783,8 +783,10 @@ fn print_inspection(
                 Err(e) => serde_json::json!({"cluster": name, "error": e}),
             })
             .collect();
-        let doc =
-            serde_json::json!({"kind": "CertsInspection", "sharedRoot": shared_root, "clusters": items});
+        let doc = output::report(
+            "CertsInspection",
+            serde_json::json!({"sharedRoot": shared_root, "clusters": items}),
+        );
         output::print(&output::structured(&doc, format)?);
         return Ok(());
     }

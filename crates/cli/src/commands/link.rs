@@ -302,7 +302,7 @@ async fn annotate_remotes(clusters: &[Cluster], options: &RemoteOptions) -> Vec<
 
 fn render(reports: &[PairReport], format: OutputFormat, options: &LinkOptions) -> Result<String, CliError> {
     if format != OutputFormat::Table {
-        let doc = serde_json::json!({"kind": "LinkReport", "links": reports});
+        let doc = output::report("LinkReport", serde_json::json!({"links": reports}));
         return output::structured(&doc, format);
     }
     let suffix = output::dry_run_suffix(options.write.dry_run);

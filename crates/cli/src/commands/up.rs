@@ -212,7 +212,7 @@ fn report(rows: &[StepRow], format: OutputFormat, kind: &str) -> Result<ExitCode
                 .collect();
             output::table(&["STEP", "CLUSTER", "RESULT"], cells)
         }
-        format => output::structured(&serde_json::json!({"kind": kind, "steps": rows}), format)?,
+        format => output::structured(&output::report(kind, serde_json::json!({"steps": rows})), format)?,
     };
     output::print(&text);
     for row in rows.iter().filter(|r| r.is_failure()) {

@@ -235,14 +235,15 @@ fn exit_code(overall: Status, strict: bool) -> ExitCode {
 /// The JSON/YAML report. Its shape is a contract (docs/verify.md, pinned by a test).
 fn document(checks: &[Check], overall: Status, options: &VerifyOptions) -> serde_json::Value {
     let count = |s: Status| checks.iter().filter(|c| c.status == s).count();
-    json!({
-        "apiVersion": "kubectl-mesh.io/v1alpha1",
-        "kind": "VerifyReport",
-        "status": overall,
-        "mode": options.mode,
-        "summary": {"pass": count(Status::Pass), "warn": count(Status::Warn), "fail": count(Status::Fail)},
-        "checks": checks,
-    })
+    output::report(
+        "VerifyReport",
+        json!({
+            "status": overall,
+            "mode": options.mode,
+            "summary": {"pass": count(Status::Pass), "warn": count(Status::Warn), "fail": count(Status::Fail)},
+            "checks": checks,
+        }),
+    )
 }
 
 fn paint(status: Status, colour: bool) -> String {
