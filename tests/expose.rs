@@ -232,7 +232,10 @@ fn wait_timeout_fails_that_cluster_only() {
         "what succeeded stays applied"
     );
     // The table says so too, not only the exit code and stderr.
-    let table = env.mesh(&["expose", "--contexts", "a", "--wait=1s"]).code(1).stdout;
+    let table = env
+        .mesh(&["expose", "--contexts", "a", "--wait=1s"])
+        .code(1)
+        .stdout;
     assert!(table.contains("failed (see the error below)"), "{table}");
 }
 

@@ -73,7 +73,10 @@ fn check_cluster_name(name: &str, entry: &str) -> Result<(), InputError> {
 /// A valid cluster name made from a context name (`arn:aws:eks:...:cluster/East_1` →
 /// `east-1`), for hints that must work when copied.
 pub fn suggested_name(context: &str) -> String {
-    let last = context.rsplit(['/', ':']).find(|s| !s.is_empty()).unwrap_or(context);
+    let last = context
+        .rsplit(['/', ':'])
+        .find(|s| !s.is_empty())
+        .unwrap_or(context);
     let mut name: String = last
         .chars()
         .map(|c| match c.to_ascii_lowercase() {
@@ -81,7 +84,11 @@ pub fn suggested_name(context: &str) -> String {
             _ => '-',
         })
         .collect();
-    name = name.split('-').filter(|p| !p.is_empty()).collect::<Vec<_>>().join("-");
+    name = name
+        .split('-')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
     name.truncate(63);
     let name = name.trim_end_matches('-').to_string();
     if name.is_empty() {
@@ -350,7 +357,8 @@ mod tests {
         assert!(err.message.contains("context \"a\""), "{err}");
         let err = parse_refs(&strings(&["arn:aws:eks:eu-west-1:1:cluster/prod"])).unwrap_err();
         assert!(
-            err.to_string().contains("--contexts prod=arn:aws:eks:eu-west-1:1:cluster/prod"),
+            err.to_string()
+                .contains("--contexts prod=arn:aws:eks:eu-west-1:1:cluster/prod"),
             "{err}"
         );
         let err = parse_refs(&strings(&["Foo_Bar"])).unwrap_err();

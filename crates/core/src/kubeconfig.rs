@@ -119,9 +119,18 @@ fn read_file(path: &Path) -> Result<Kubeconfig, InputError> {
 /// Across the files of `$KUBECONFIG`, the first one wins instead (merged above).
 fn refuse_duplicates(path: &Path, config: &Kubeconfig) -> Result<(), InputError> {
     let lists: [(&str, Vec<&str>); 3] = [
-        ("context", config.contexts.iter().map(|c| c.name.as_str()).collect()),
-        ("cluster", config.clusters.iter().map(|c| c.name.as_str()).collect()),
-        ("user", config.auth_infos.iter().map(|u| u.name.as_str()).collect()),
+        (
+            "context",
+            config.contexts.iter().map(|c| c.name.as_str()).collect(),
+        ),
+        (
+            "cluster",
+            config.clusters.iter().map(|c| c.name.as_str()).collect(),
+        ),
+        (
+            "user",
+            config.auth_infos.iter().map(|u| u.name.as_str()).collect(),
+        ),
     ];
     for (what, names) in lists {
         if let Some(dup) = names.iter().enumerate().find(|(i, n)| names[..*i].contains(n)) {
