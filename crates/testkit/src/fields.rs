@@ -245,7 +245,20 @@ pub fn diff(old: &Value, new: &Value, scope: Scope, shape: Shape) -> (FieldSet, 
         })
         .cloned()
         .collect();
-    let removed = old_m.difference(&new_m).cloned().collect();
+    // An empty map or list is a member of its own; once it gains entries it is a parent of
+    // members instead. It still exists, so it was not removed: structured-merge-diff reports
+    // only the new entries (labels: {} owned by one manager, then a label applied by another,
+    // is no conflict on a real server).
+    let still_there = |p: &Path| match (get(old, p), get(new, p)) {
+        (Some(Value::Object(_)), Some(Value::Object(_))) => true,
+        (Some(Value::Array(_)), Some(Value::Array(_))) => true,
+        _ => false,
+    };
+    let removed = old_m
+        .difference(&new_m)
+        .filter(|p| !still_there(p))
+        .cloned()
+        .collect();
     (changed, removed)
 }
 

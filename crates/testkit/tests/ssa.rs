@@ -274,3 +274,21 @@ async fn update_operations_take_ownership_without_conflict() {
     let r = c.patch(GW, MERGE, r#"{"metadata":{"labels":{"ua":"1"}}}"#).await;
     assert!(managers(&r.json()).contains(&("testkit-tests".into(), "Update".into())));
 }
+
+/// An empty map owned by one manager does not make entries another applies a conflict:
+/// structured-merge-diff reports only the new entries as changed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_map_owned_by_one_manager_takes_entries_from_another() {
+    let (_sb, c) = setup().await;
+    let cm = |labels: Value| {
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+               "metadata": {"name": "c", "namespace": "istio-gateways", "labels": labels}})
+        .to_string()
+    };
+    let path = "/api/v1/namespaces/istio-gateways/configmaps/c";
+    let r = c.apply(path, "owner", false, &cm(json!({}))).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let r = c.apply(path, "labeller", false, &cm(json!({"x": "y"}))).await;
+    assert_eq!(r.status, 200, "no conflict: {}", r.text);
+    assert_eq!(r.json()["metadata"]["labels"]["x"], "y");
+}
