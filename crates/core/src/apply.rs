@@ -137,6 +137,24 @@ fn locate(desired: &Value) -> Result<(ObjectRef, String), ApplyError> {
     }
 }
 
+/// Waits until the object at `path` is gone, as `kubectl delete` does by default: a deleted
+/// object with finalizers (a namespace above all: its content is removed first) stays,
+/// Terminating, for a while. `Ok(false)` when it is still there after `timeout`.
+pub async fn wait_gone(api: &ApiClient, path: &str, timeout: std::time::Duration) -> Result<bool, ApiError> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut pause = std::time::Duration::from_millis(20);
+    loop {
+        if api.get(path).await?.is_none() {
+            return Ok(true);
+        }
+        if tokio::time::Instant::now() + pause > deadline {
+            return Ok(false);
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_secs(1));
+    }
+}
+
 /// Deletes an object if it exists. `Unchanged` when there was nothing to delete.
 pub async fn delete(
     api: &ApiClient,

@@ -1140,6 +1140,9 @@ async fn down_cluster(cluster: &Cluster, selector: &str, write: &WriteOptions) -
             let path = kind.object_path(object.namespace.as_deref(), &object.name);
             rows.push(
                 match apply::delete(&cluster.api, &object, &path, write.dry_run).await {
+                    Ok(Outcome::Deleted) if kind == resource::NAMESPACE && write.dry_run == DryRun::None => {
+                        namespace_gone(cluster, &object, &path).await
+                    }
                     Ok(Outcome::Deleted) => StepRow::new("down", &cluster.name, format!("deleted {object}")),
                     Ok(_) => StepRow::new("down", &cluster.name, format!("already gone {object}")),
                     Err(e) => StepRow::failed("down", &cluster.name, cluster.explain_write(&e)),
@@ -1151,6 +1154,26 @@ async fn down_cluster(cluster: &Cluster, selector: &str, write: &WriteOptions) -
         rows.push(StepRow::new("down", &cluster.name, "nothing to remove"));
     }
     rows
+}
+
+/// A deleted namespace is Terminating until its content is removed: `down` reports it
+/// deleted once it is gone, as `kubectl delete` waits for it.
+async fn namespace_gone(cluster: &Cluster, object: &ObjectRef, path: &str) -> StepRow {
+    const TIMEOUT: Duration = Duration::from_secs(120);
+    match apply::wait_gone(&cluster.api, path, TIMEOUT).await {
+        Ok(true) => StepRow::new("down", &cluster.name, format!("deleted {object}")),
+        Ok(false) => StepRow::failed(
+            "down",
+            &cluster.name,
+            format!(
+                "{object} is still terminating after {}s: see what holds it with `kubectl --context {} get namespace {} -o yaml`",
+                TIMEOUT.as_secs(),
+                cluster.context,
+                object.name
+            ),
+        ),
+        Err(e) => StepRow::failed("down", &cluster.name, cluster.explain(&e)),
+    }
 }
 
 /// Items of a LIST may come without apiVersion/kind; give them the kind that was listed.

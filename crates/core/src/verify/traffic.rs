@@ -413,6 +413,9 @@ fn conditions(object: &Value) -> impl Iterator<Item = &Value> {
         .flatten()
 }
 
+/// How long clean-up waits for a deleted probe namespace to be gone.
+const NAMESPACE_GONE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Deletes the probe namespace, but only one that carries the probe label: a namespace of
 /// the same name we did not create is left alone. Returns the older probe namespaces still
 /// in the cluster (kept with --keep-probe, or left by a killed run), which it does not touch.
@@ -425,6 +428,17 @@ async fn cleanup(cluster: &Cluster, namespace: &str) -> Result<Vec<String>, Stri
             .delete(&path, false)
             .await
             .map_err(|e| cluster.explain(&e))?;
+        // Like `kubectl delete`, return once it is really gone (its pods go first).
+        let gone = crate::apply::wait_gone(&cluster.api, &path, NAMESPACE_GONE)
+            .await
+            .map_err(|e| cluster.explain(&e))?;
+        if !gone {
+            return Err(format!(
+                "namespace {namespace} is still terminating after {}s: check it with `kubectl --context {} get namespace {namespace} -o yaml`",
+                NAMESPACE_GONE.as_secs(),
+                cluster.context
+            ));
+        }
     }
     let selector = format!("{PROBE_LABEL}=true");
     let probes = cluster
