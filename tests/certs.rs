@@ -2084,3 +2084,64 @@ fn a_root_that_ends_soon_is_warned_about() {
     );
     assert!(run.stderr.contains("instead of 730"), "{}", run.stderr);
 }
+
+#[test]
+fn a_cluster_named_root_is_not_the_root_ca() {
+    let env = three_clusters();
+    let dir = certs_dir(&env);
+    let run = certs(
+        &env,
+        &[
+            "generate",
+            "--clusters",
+            "root,a",
+            "--dir",
+            s(&dir),
+            "--key-type",
+            "ec-p256",
+            "-o",
+            "json",
+        ],
+    )
+    .success();
+    let roles: Vec<(String, String)> = run.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["name"].as_str().unwrap().into(),
+                i["role"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            ("root".into(), "root".into()),
+            ("root".into(), "intermediate".into()),
+            ("a".into(), "intermediate".into())
+        ]
+    );
+    let table = certs(
+        &env,
+        &[
+            "generate",
+            "--clusters",
+            "root,a",
+            "--dir",
+            s(&dir),
+            "--key-type",
+            "ec-p256",
+        ],
+    )
+    .success()
+    .stdout;
+    assert!(table.lines().any(|l| l.starts_with("root CA ")), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("root ") && l.contains("L=root")),
+        "{table}"
+    );
+}

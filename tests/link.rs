@@ -141,6 +141,9 @@ fn one_direction_unlink_and_prune() {
         env.cluster("c").object(&peer_path("a")).is_some(),
         "c was not listed: untouched"
     );
+    // Again: nothing to remove, and the report says why rather than "unchanged".
+    let run = env.mesh(&["link", "--contexts", "a,b", "--unlink"]).success();
+    assert_eq!(run.stdout.matches("not linked").count(), 2, "{}", run.stdout);
 }
 
 #[test]
@@ -303,4 +306,46 @@ fn peer_gateways_name_the_target_cluster_and_its_gateways_service_account() {
         printed.contains("gateway.istio.io/service-account: ew\n"),
         "{printed}"
     );
+}
+
+#[test]
+fn a_long_cluster_name_gets_a_peer_gateway_name_that_fits() {
+    let env = exposed(&["a", "b"]);
+    let long = "cluster-with-a-name-long-enough-to-overflow-the-gateway-name";
+    let contexts = format!("{long}=a,b");
+    env.mesh(&["link", "--contexts", &contexts]).success();
+    let gateways = env
+        .cluster("b")
+        .objects("/apis/gateway.networking.k8s.io/v1/namespaces/istio-gateways/gateways");
+    let peer = gateways
+        .iter()
+        .find(|g| g["metadata"]["labels"]["kubectl-mesh.io/peer-cluster"] == long)
+        .expect("b has a peer Gateway for the long-named cluster");
+    let name = peer["metadata"]["name"].as_str().unwrap();
+    assert!(name.len() <= 63, "{name}");
+    // Found again by later runs: a re-link changes nothing, verify passes, unlink removes it.
+    let run = env
+        .mesh(&["link", "--contexts", &contexts, "-o", "json"])
+        .success();
+    assert!(
+        run.json()["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["result"] == "unchanged"),
+        "{}",
+        run.stdout
+    );
+    let run = env.mesh(&["verify", "--contexts", &contexts, "-o", "json"]);
+    let checks = run.json()["checks"].as_array().cloned().unwrap();
+    let links: Vec<&serde_json::Value> = checks.iter().filter(|c| c["id"] == "link").collect();
+    assert_eq!(links.len(), 2);
+    assert!(links.iter().all(|c| c["status"] == "pass"), "{links:#?}");
+    env.mesh(&["link", "--contexts", &contexts, "--unlink"]).success();
+    assert!(env
+        .cluster("b")
+        .object(&format!(
+            "/apis/gateway.networking.k8s.io/v1/namespaces/istio-gateways/gateways/{name}"
+        ))
+        .is_none());
 }

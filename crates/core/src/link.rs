@@ -84,6 +84,9 @@ pub struct PairReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<String>,
     pub result: Outcome,
+    /// What `result` alone does not say, e.g. `not linked` for an unlink with nothing to do.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -96,8 +99,15 @@ impl PairReport {
             address: None,
             network: None,
             result: Outcome::Unchanged,
+            note: None,
             error: None,
         }
+    }
+
+    /// An unlink that found nothing to remove.
+    pub fn not_linked(mut self) -> Self {
+        self.note = Some("not linked".into());
+        self
     }
 
     pub fn failed(mut self, error: String) -> Self {
@@ -356,7 +366,7 @@ async fn unlink_pair(
     options: &LinkOptions,
 ) -> PairReport {
     if live.is_none() {
-        return report;
+        return report.not_linked();
     }
     match delete_peer(source, target, options).await {
         Ok(outcome) => {

@@ -255,7 +255,7 @@ async fn write_source(
         let report = PairReport::new(&source.name, target);
         let live = existing.get(target);
         match action {
-            Action::Unlink if live.is_none() => report,
+            Action::Unlink if live.is_none() => report.not_linked(),
             Action::Unlink => delete_secret(source, report, target, options).await,
             Action::Link => match creds.get(&pair.to) {
                 Some(Ok(creds)) => apply_secret(source, report, creds, live, write).await,

@@ -107,6 +107,9 @@ fn rows_from(step: &'static str, reports: Vec<ClusterReport>) -> Vec<StepRow> {
         .collect()
 }
 
+/// The target of the root's rows: not a possible cluster name (a cluster may be `root`).
+const ROOT_ROW: &str = "root CA";
+
 /// The bundles of every member, creating what is missing (root first, keys concurrently).
 pub fn certs(
     topology: &Topology,
@@ -123,7 +126,7 @@ pub fn certs(
     let root = if dir.root_exists() {
         rows.push(StepRow::new(
             "certs",
-            "root",
+            ROOT_ROW,
             match topology.root_cert.is_some() {
                 true => "unchanged (certs.rootCert ignored: a root already exists in certs.dir)",
                 false => "unchanged",
@@ -136,12 +139,12 @@ pub fn certs(
                 .map_err(trust)?;
         rows.push(StepRow::new(
             "certs",
-            "root",
+            ROOT_ROW,
             if dry_run { "would import" } else { "imported" },
         ));
         let now = mesh_trust::OffsetDateTime::now_utc();
         for warning in mesh_trust::issue::root_warnings(&root, None, now) {
-            rows.push(StepRow::new("certs", "root", format!("warning: {warning}")));
+            rows.push(StepRow::new("certs", ROOT_ROW, format!("warning: {warning}")));
         }
         if !dry_run {
             dir.write_root(&root, false).map_err(trust)?;
@@ -177,7 +180,7 @@ pub fn certs(
     }
     if dry_run {
         if root.is_none() {
-            rows.push(StepRow::new("certs", "root", "would create"));
+            rows.push(StepRow::new("certs", ROOT_ROW, "would create"));
         }
         rows.extend(missing.iter().map(|c| StepRow::new("certs", c, "would create")));
         return Ok((rows, bundles));
@@ -191,7 +194,7 @@ pub fn certs(
         None => {
             let (root, issued) = mesh_trust::generate_all(&options, &missing).map_err(trust)?;
             dir.write_root(&root, false).map_err(trust)?;
-            rows.push(StepRow::new("certs", "root", "created"));
+            rows.push(StepRow::new("certs", ROOT_ROW, "created"));
             (root, issued)
         }
     };

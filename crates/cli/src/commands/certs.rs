@@ -251,6 +251,8 @@ impl KeyArgs {
 #[serde(rename_all = "camelCase")]
 struct Row {
     name: String,
+    /// `root` or `intermediate`: a cluster may be named `root` too.
+    role: &'static str,
     result: &'static str,
     subject: String,
     key_type: String,
@@ -263,6 +265,11 @@ fn row(name: &str, result: &'static str, cert_pem: &str, root_pem: &str) -> Resu
     let root = mesh_trust::inspect(root_pem).map_err(trust_error)?;
     Ok(Row {
         name: name.to_string(),
+        role: if cert_pem == root_pem {
+            "root"
+        } else {
+            "intermediate"
+        },
         result,
         subject: info.subject,
         key_type: info.key_type,
@@ -283,7 +290,12 @@ fn print_rows(rows: &[Row], format: OutputFormat) -> Result<(), CliError> {
         .iter()
         .map(|r| {
             vec![
-                r.name.clone(),
+                // "root CA" cannot be a cluster name (they are DNS labels), "root" can.
+                if r.role == "root" {
+                    "root CA".into()
+                } else {
+                    r.name.clone()
+                },
                 r.result.to_string(),
                 r.subject.clone(),
                 r.key_type.clone(),

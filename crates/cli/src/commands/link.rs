@@ -314,7 +314,10 @@ fn render(reports: &[PairReport], format: OutputFormat, options: &LinkOptions) -
                 r.to.clone(),
                 r.address.clone().unwrap_or_else(|| "-".into()),
                 r.network.clone().unwrap_or_else(|| "-".into()),
-                format!("{}{suffix}", r.result),
+                match &r.note {
+                    Some(note) => format!("{note}{suffix}"),
+                    None => format!("{}{suffix}", r.result),
+                },
             ]
         })
         .collect();

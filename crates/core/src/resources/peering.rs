@@ -25,8 +25,27 @@ pub struct Target {
     pub service_account: String,
 }
 
+/// The peer Gateway's name: `istio-remote-peer-<target cluster>`, at most 63 characters.
+/// Istio labels what it derives from a Gateway with `gateway.networking.k8s.io/gateway-name:
+/// <name>`, and a label value is at most 63 characters; a longer name is shortened the same
+/// way every time (a prefix of the cluster name and a hash of all of it), so later runs find
+/// the same object.
 pub fn name(target_cluster: &str) -> String {
-    format!("{NAME_PREFIX}{target_cluster}")
+    let full = format!("{NAME_PREFIX}{target_cluster}");
+    if full.len() <= 63 {
+        return full;
+    }
+    let hash = format!("{:08x}", fnv1a(target_cluster.as_bytes()));
+    let room = 63 - NAME_PREFIX.len() - 1 - hash.len();
+    let prefix = target_cluster[..room].trim_end_matches('-');
+    format!("{NAME_PREFIX}{prefix}-{hash}")
+}
+
+/// FNV-1a, 32 bits: stable across versions and platforms, which is all a name needs.
+fn fnv1a(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5_u32, |hash, b| {
+        (hash ^ u32::from(*b)).wrapping_mul(0x0100_0193)
+    })
 }
 
 /// `IPAddress` for an IP, `Hostname` for a DNS name (as Gateway API spells them).
@@ -83,6 +102,23 @@ pub fn gateway(target: &Target, namespace: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_names_are_shortened_the_same_way_every_time() {
+        assert_eq!(name("west-1"), "istio-remote-peer-west-1");
+        let long = "a-very-long-cluster-name-that-goes-on-and-on-well-past-the-limi";
+        assert_eq!(long.len(), 63);
+        let short = name(long);
+        assert!(short.len() <= 63, "{short}");
+        assert_eq!(short, name(long), "deterministic");
+        assert!(short.starts_with("istio-remote-peer-a-very-long"), "{short}");
+        assert_ne!(
+            name(&format!("{long}x")[1..]),
+            short,
+            "another cluster, another name"
+        );
+        assert!(crate::names::is_label(&short));
+    }
 
     #[test]
     fn peer_gateway_shape() {
