@@ -249,10 +249,11 @@ pub fn diff(old: &Value, new: &Value, scope: Scope, shape: Shape) -> (FieldSet, 
     // members instead. It still exists, so it was not removed: structured-merge-diff reports
     // only the new entries (labels: {} owned by one manager, then a label applied by another,
     // is no conflict on a real server).
-    let still_there = |p: &Path| match (get(old, p), get(new, p)) {
-        (Some(Value::Object(_)), Some(Value::Object(_))) => true,
-        (Some(Value::Array(_)), Some(Value::Array(_))) => true,
-        _ => false,
+    let still_there = |p: &Path| {
+        matches!(
+            (get(old, p), get(new, p)),
+            (Some(Value::Object(_)), Some(Value::Object(_))) | (Some(Value::Array(_)), Some(Value::Array(_)))
+        )
     };
     let removed = old_m
         .difference(&new_m)
