@@ -66,3 +66,30 @@ fn verbose_logs_are_ours_not_the_http_stacks() {
         );
     }
 }
+
+#[test]
+fn printed_commands_repeat_the_kubeconfig_given() {
+    let env = with_istio(&["a", "b"]);
+    let kubeconfig = env.kubeconfig.to_str().unwrap();
+    // Nothing exposed yet: verify's fixes and link's errors are commands to paste.
+    let run = env
+        .mesh(&["verify", "--kubeconfig", kubeconfig, "--contexts", "a,b"])
+        .code(1);
+    let want = format!("kubectl mesh expose --kubeconfig {kubeconfig} --context a");
+    assert!(run.stdout.contains(&want), "{want}\n{}", run.stdout);
+    let run = env
+        .mesh(&["link", "--kubeconfig", kubeconfig, "--contexts", "a,b"])
+        .code(1);
+    assert!(
+        run.stderr.contains(&format!("--kubeconfig {kubeconfig}")),
+        "{}",
+        run.stderr
+    );
+    // Without --kubeconfig (KUBECONFIG in the environment), the commands stay as they were.
+    let run = env.mesh(&["verify", "--contexts", "a,b"]).code(1);
+    assert!(
+        run.stdout.contains("kubectl mesh expose --context a"),
+        "{}",
+        run.stdout
+    );
+}

@@ -57,6 +57,7 @@ pub struct ClusterArgs {
 
 impl ClusterArgs {
     pub fn load_kubeconfig(&self) -> Result<LoadedKubeconfig, InputError> {
+        crate::hints::remember_kubeconfig(self.kubeconfig.as_deref());
         LoadedKubeconfig::load(self.kubeconfig.as_deref())
     }
 

@@ -27,11 +27,11 @@ pub fn finish(result: Result<ExitCode, CliError>) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(CliError::Input(e)) => {
-            eprintln!("error: {e}");
+            crate::hints::eprint(&format!("error: {e}"));
             ExitCode::from(INPUT)
         }
         Err(CliError::Failed(message)) => {
-            eprintln!("error: {message}");
+            crate::hints::eprint(&format!("error: {message}"));
             ExitCode::from(FAILED)
         }
     }

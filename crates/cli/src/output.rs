@@ -173,6 +173,7 @@ fn dry_run_word(dry_run: DryRun) -> &'static str {
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error worth a stack of messages.
 pub fn print(text: &str) {
+    let text = crate::hints::localize(text);
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
 }
@@ -181,7 +182,7 @@ pub fn print(text: &str) {
 pub fn print_errors(reports: &[ClusterReport]) {
     for report in reports {
         if let Some(error) = &report.error {
-            eprintln!("error: {error}");
+            crate::hints::eprint(&format!("error: {error}"));
         }
     }
 }

@@ -648,7 +648,7 @@ async fn apply_secret(args: SecretArgs) -> Result<ExitCode, CliError> {
         "CertsSecretReport",
     )?);
     for note in reports.iter().flat_map(|r| r.notes.iter().map(move |n| (r, n))) {
-        eprintln!("{}: {}", note.0.cluster, note.1);
+        crate::hints::eprint(&format!("{}: {}", note.0.cluster, note.1));
     }
     output::print_errors(&reports);
     Ok(exit::from_failures(reports.iter().any(|r| r.failed())))
@@ -979,7 +979,7 @@ async fn rotate(args: RotateArgs) -> Result<ExitCode, CliError> {
     )?);
     for report in &reports {
         for note in &report.notes {
-            eprintln!("{}: {note}", report.cluster);
+            crate::hints::eprint(&format!("{}: {note}", report.cluster));
         }
     }
     output::print_errors(&reports);

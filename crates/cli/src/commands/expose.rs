@@ -213,7 +213,7 @@ async fn generate(args: &ExposeArgs, options: &ExposeOptions) -> Result<ExitCode
                 objects.extend(expose::generate(&options, network));
             }
             Err(reason) => {
-                eprintln!("error: {reason}");
+                crate::hints::eprint(&format!("error: {reason}"));
                 failed = true;
             }
         }

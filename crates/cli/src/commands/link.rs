@@ -259,7 +259,7 @@ pub async fn run(args: LinkArgs) -> Result<ExitCode, CliError> {
     output::print(&render(&reports, format, &options)?);
     for report in &reports {
         if let Some(error) = &report.error {
-            eprintln!("error: {} -> {}: {error}", report.from, report.to);
+            crate::hints::eprint(&format!("error: {} -> {}: {error}", report.from, report.to));
         }
     }
     Ok(exit::from_failures(

@@ -121,6 +121,7 @@ impl TopologyArgs {
     fn load(&self) -> Result<(Topology, LoadedKubeconfig, Vec<ClusterRef>), CliError> {
         init_logging(self.verbose);
         let topology = Topology::load(&self.file)?;
+        crate::hints::remember_kubeconfig(self.kubeconfig.as_deref());
         let kubeconfig = LoadedKubeconfig::load(self.kubeconfig.as_deref())?;
         let refs: Vec<ClusterRef> = topology
             .members
@@ -216,12 +217,12 @@ fn report(rows: &[StepRow], format: OutputFormat, kind: &str) -> Result<ExitCode
     };
     output::print(&text);
     for row in rows.iter().filter(|r| r.is_failure()) {
-        eprintln!(
+        crate::hints::eprint(&format!(
             "error: {} {}: {}",
             row.step,
             row.target,
             row.error.as_deref().unwrap_or_default()
-        );
+        ));
     }
     Ok(exit::from_failures(rows.iter().any(StepRow::is_failure)))
 }
