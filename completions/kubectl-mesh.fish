@@ -118,7 +118,7 @@ complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __f
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from root" -s o -l output -d 'Report format' -r -f -a "table\t''
 yaml\t''
 json\t''"
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from root" -l force -d 'Overwrite existing certificate and key files (with rotate --apply-to: also replace a cacerts Secret from another root)'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from root" -l force -d 'Overwrite existing certificate and key files. With rotate --apply-to (and certs secret): also replace a live cacerts Secret signed by another root, or holding another cluster\'s intermediate; after a root change istiod must restart (`kubectl rollout restart deployment/istiod -n istio-system`), then the workloads'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from root" -s v -l verbose -d 'Log what is done to stderr'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from root" -s h -l help -d 'Print help'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from intermediate" -l cluster -d 'The cluster whose intermediate to create (a DNS-1123 label)' -r
@@ -132,7 +132,7 @@ complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __f
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from intermediate" -s o -l output -d 'Report format' -r -f -a "table\t''
 yaml\t''
 json\t''"
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from intermediate" -l force -d 'Overwrite existing certificate and key files (with rotate --apply-to: also replace a cacerts Secret from another root)'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from intermediate" -l force -d 'Overwrite existing certificate and key files. With rotate --apply-to (and certs secret): also replace a live cacerts Secret signed by another root, or holding another cluster\'s intermediate; after a root change istiod must restart (`kubectl rollout restart deployment/istiod -n istio-system`), then the workloads'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from intermediate" -s v -l verbose -d 'Log what is done to stderr'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from intermediate" -s h -l help -d 'Print help'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from generate" -l clusters -d 'The clusters to create intermediates for' -r
@@ -148,7 +148,7 @@ complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __f
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from generate" -s o -l output -d 'Report format' -r -f -a "table\t''
 yaml\t''
 json\t''"
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from generate" -l force -d 'Overwrite existing certificate and key files (with rotate --apply-to: also replace a cacerts Secret from another root)'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from generate" -l force -d 'Overwrite existing certificate and key files. With rotate --apply-to (and certs secret): also replace a live cacerts Secret signed by another root, or holding another cluster\'s intermediate; after a root change istiod must restart (`kubectl rollout restart deployment/istiod -n istio-system`), then the workloads'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from generate" -s v -l verbose -d 'Log what is done to stderr'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from generate" -s h -l help -d 'Print help'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from secret" -l dir -d 'Directory of the certificates' -r -F
@@ -166,7 +166,7 @@ client\t''
 server\t''"
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from secret" -l field-manager -d 'Field manager name for server-side apply' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from secret" -l generate -d 'Print the Secrets instead of applying them (they contain the intermediates\' private keys)'
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from secret" -l force -d 'Replace a cacerts Secret signed by a different root (istiod must then restart)'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from secret" -l force -d 'Replace a cacerts Secret signed by a different root (istiod must then restart), or one holding another cluster\'s intermediate'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from secret" -s v -l verbose -d 'Log what is done to stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from secret" -l force-conflicts -d 'Take over fields that another field manager owns (server-side apply conflicts)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from secret" -s h -l help -d 'Print help'
@@ -191,7 +191,7 @@ complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __f
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from rotate" -l org -d 'Organization (O=) of the certificates\' subjects' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from rotate" -l apply-to -d 'Also apply the new cacerts Secret to this kubeconfig context' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from rotate" -l kubeconfig -d 'Path to the kubeconfig file (with --apply-to)' -r -F
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from rotate" -l force -d 'Overwrite existing certificate and key files (with rotate --apply-to: also replace a cacerts Secret from another root)'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from rotate" -l force -d 'Overwrite existing certificate and key files. With rotate --apply-to (and certs secret): also replace a live cacerts Secret signed by another root, or holding another cluster\'s intermediate; after a root change istiod must restart (`kubectl rollout restart deployment/istiod -n istio-system`), then the workloads'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from rotate" -s v -l verbose -d 'Log what is done to stderr'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from rotate" -s h -l help -d 'Print help'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from help" -f -a "root" -d 'Create the root CA (or adopt an existing one with --root-cert/--root-key)'

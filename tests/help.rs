@@ -129,3 +129,12 @@ fn version_prints_version_and_commit() {
         format!("kubectl-mesh {}", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[test]
+fn force_says_what_it_replaces_in_clusters() {
+    let env = with_istio(&[]);
+    let run = env.mesh(&["certs", "rotate", "--help"]).success();
+    let text = run.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(text.contains("replace a live cacerts Secret signed by another root"), "{}", run.stdout);
+    assert!(text.contains("istiod must restart"), "{}", run.stdout);
+}

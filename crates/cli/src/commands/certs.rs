@@ -70,7 +70,10 @@ pub struct KeyArgs {
     #[arg(long, value_name = "ORG", default_value = "Istio")]
     pub org: String,
 
-    /// Overwrite existing certificate and key files (with rotate --apply-to: also replace a cacerts Secret from another root)
+    /// Overwrite existing certificate and key files. With rotate --apply-to (and certs secret):
+    /// also replace a live cacerts Secret signed by another root, or holding another cluster's
+    /// intermediate; after a root change istiod must restart (`kubectl rollout restart
+    /// deployment/istiod -n istio-system`), then the workloads
     #[arg(long)]
     pub force: bool,
 
@@ -141,7 +144,8 @@ pub struct SecretArgs {
     #[arg(long, value_delimiter = ',', value_name = "NAME,...")]
     pub clusters: Vec<String>,
 
-    /// Replace a cacerts Secret signed by a different root (istiod must then restart)
+    /// Replace a cacerts Secret signed by a different root (istiod must then restart), or one
+    /// holding another cluster's intermediate
     #[arg(long)]
     pub force: bool,
 
