@@ -120,6 +120,13 @@ fn assert_rejected_in_the_handshake(env: &Env, path: &std::path::Path) -> Run {
         "{}",
         run.stderr
     );
+    // Recognised as a TLS rejection (from the error's type): not retried, and the fix named.
+    assert!(
+        run.stderr
+            .contains("does not verify against the certificate-authority of context"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(
         env.cluster("a").counts().total(),
         0,

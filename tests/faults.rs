@@ -1032,6 +1032,16 @@ fn bad_inputs() -> Vec<BadInput> {
                 strings(&["expose", "--kubeconfig", path.to_str().unwrap(), "--context", "a"])
             }),
         },
+        BadInput {
+            group: "kubeconfig",
+            case: "certificate-authority file missing",
+            args: Box::new(|dir| {
+                let path = dir.join("no-ca-config");
+                let text = "apiVersion: v1\nkind: Config\nclusters:\n- {name: c, cluster: {server: 'https://127.0.0.1:1', certificate-authority: /nonexistent/ca.crt}}\nusers:\n- {name: u, user: {token: t}}\ncontexts:\n- {name: a, context: {cluster: c, user: u}}\n";
+                std::fs::write(&path, text).unwrap();
+                strings(&["expose", "--kubeconfig", path.to_str().unwrap(), "--context", "a"])
+            }),
+        },
         bad("kubeconfig", "unknown context", &["expose", "--contexts", "a,zz"]),
         bad(
             "kubeconfig",

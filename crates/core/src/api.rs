@@ -25,6 +25,10 @@ pub enum ApiError {
     /// No HTTP answer: connection refused or reset, TLS or credential-plugin failure.
     #[error("cannot reach the API server: {0}")]
     Transport(String),
+    /// The server's certificate did not verify against the kubeconfig's CA (found in the
+    /// error chain as rustls' `InvalidCertificate`, not by its wording).
+    #[error("cannot reach the API server: {0}")]
+    TlsRejected(String),
     #[error("no answer within {}", crate::duration::display(*.0))]
     Timeout(Duration),
     #[error("unexpected response from the API server: {0}")]
@@ -57,7 +61,7 @@ impl ApiError {
 
     /// The server's certificate did not verify: retrying cannot help, the kubeconfig must change.
     pub fn is_tls_rejection(&self) -> bool {
-        matches!(self, ApiError::Transport(text) if text.contains("invalid peer certificate"))
+        matches!(self, ApiError::TlsRejected(_))
     }
 
     pub fn is_not_found(&self) -> bool {
@@ -69,7 +73,8 @@ impl ApiError {
     pub fn is_transient(&self) -> bool {
         match self {
             ApiError::Status { code, .. } => matches!(code, 429 | 500 | 502 | 503 | 504),
-            ApiError::Transport(_) => !self.is_tls_rejection(),
+            ApiError::Transport(_) => true,
+            ApiError::TlsRejected(_) => false,
             // A server that did not answer within --timeout is not asked again: retrying
             // would multiply the wait, and one slow cluster must not hold up the others.
             ApiError::Timeout(_) => false,
@@ -307,6 +312,7 @@ fn plain(error: ApiError) -> Attempt {
 }
 
 fn transport(error: kube::Error) -> ApiError {
+    let rejected = tls_rejected(&error);
     // kube's errors carry the whole chain (e.g. "connection refused"); keep it, it is what
     // tells the user which of DNS, TLS, or the credential plugin failed.
     let mut text = error.to_string();
@@ -319,7 +325,30 @@ fn transport(error: kube::Error) -> ApiError {
         }
         source = inner.source();
     }
-    ApiError::Transport(text)
+    match rejected {
+        true => ApiError::TlsRejected(text),
+        false => ApiError::Transport(text),
+    }
+}
+
+/// Whether the chain holds rustls' verdict that the server certificate is invalid. An
+/// `io::Error` hides the error it wraps from `source()` (it returns the wrapped error's own
+/// source), so its inner error is looked at explicitly.
+fn tls_rejected(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if let Some(rustls::Error::InvalidCertificate(_)) = e.downcast_ref::<rustls::Error>() {
+            return true;
+        }
+        let inner = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref);
+        if inner.is_some_and(|inner| tls_rejected(inner)) {
+            return true;
+        }
+        current = e.source();
+    }
+    false
 }
 
 fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {

@@ -157,27 +157,34 @@ pub struct Cluster {
     pub api: ApiClient,
 }
 
-/// The CA of a context's cluster: inline data, or the file it names.
-fn kubeconfig_ca(kubeconfig: &Kubeconfig, context: &str) -> Option<String> {
-    let context = kubeconfig
+/// The CA of a context's cluster: inline data, or the file it names; `None` when the
+/// kubeconfig names none (the system's roots are used). A CA that is named but cannot be
+/// read is an error: remote secrets copy it, and a silent gap would break them later.
+fn kubeconfig_ca(kubeconfig: &Kubeconfig, context: &str) -> Result<Option<String>, String> {
+    let cluster = kubeconfig
         .contexts
         .iter()
-        .find(|c| c.name == context)?
-        .context
-        .as_ref()?;
-    let cluster = kubeconfig
-        .clusters
-        .iter()
-        .find(|c| c.name == context.cluster)?
-        .cluster
-        .as_ref()?;
+        .find(|c| c.name == context)
+        .and_then(|c| c.context.as_ref())
+        .and_then(|ctx| kubeconfig.clusters.iter().find(|c| c.name == ctx.cluster))
+        .and_then(|c| c.cluster.as_ref());
+    let Some(cluster) = cluster else {
+        return Ok(None);
+    };
     if let Some(data) = &cluster.certificate_authority_data {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(data.trim())
-            .ok()?;
-        return String::from_utf8(bytes).ok();
+            .map_err(|e| format!("certificate-authority-data is not base64: {e}"))?;
+        let pem =
+            String::from_utf8(bytes).map_err(|_| "certificate-authority-data is not PEM text".to_string())?;
+        return Ok(Some(pem));
     }
-    std::fs::read_to_string(cluster.certificate_authority.as_ref()?).ok()
+    match &cluster.certificate_authority {
+        Some(file) => std::fs::read_to_string(file)
+            .map(Some)
+            .map_err(|e| format!("cannot read certificate-authority {file}: {e}")),
+        None => Ok(None),
+    }
 }
 
 impl Cluster {
@@ -276,7 +283,7 @@ async fn connect_one(
     config.default_retry = false;
     config.connect_timeout = Some(options.timeout);
     let server = config.cluster_url.to_string().trim_end_matches('/').to_string();
-    let ca_pem = kubeconfig_ca(kubeconfig, &r.context);
+    let ca_pem = kubeconfig_ca(kubeconfig, &r.context).map_err(|e| broken(&e))?;
     let client = http2_client(&config).map_err(|e| broken(&e))?;
     Ok(Cluster {
         name: r.name.clone(),
