@@ -586,50 +586,65 @@ async fn link_step(
     options: &UpOptions,
 ) -> Vec<StepRow> {
     let pairs = link_pairs(topology, clusters);
-    let reports = if uses_peering(topology) {
+    let mut reports = run_links(topology, clusters, &pairs, complete, write, options).await;
+    if let (false, Model::PrimaryRemote, Some(primary)) =
+        (uses_peering(topology), topology.model, &topology.primary)
+    {
+        let remotes: Vec<Cluster> = clusters.iter().filter(|c| &c.name != primary).cloned().collect();
+        let remote = remote_options(write, options);
+        for (remote_name, result) in remote_secrets::annotate_remotes(&remotes, primary, &remote).await {
+            let report = link::PairReport::new(&remote_name, primary);
+            reports.push(match result {
+                Ok(outcome) => report.with(outcome),
+                Err(e) => report.failed(e),
+            });
+        }
+    }
+    pair_rows("link", "", reports)
+}
+
+/// Links `pairs` with the flavour's mechanism (peer Gateways or remote secrets); `prune`
+/// also removes our links to clusters not in `clusters`.
+async fn run_links(
+    topology: &Topology,
+    clusters: &[Cluster],
+    pairs: &[Pair],
+    prune: bool,
+    write: &WriteOptions,
+    options: &UpOptions,
+) -> Vec<link::PairReport> {
+    if uses_peering(topology) {
         let link_options = LinkOptions {
             write: write.clone(),
             parallel: options.parallel,
             ..Default::default()
         };
-        link::run(
-            clusters,
-            &pairs,
-            Action::Link,
-            complete,
-            &link_options,
-            &NoProgress,
-        )
-        .await
+        link::run(clusters, pairs, Action::Link, prune, &link_options, &NoProgress).await
     } else {
-        let remote = RemoteOptions {
-            write: write.clone(),
-            parallel: options.parallel,
-            token_duration: None,
-            server: None,
-            token_wait: options.timeout,
-        };
-        let mut reports =
-            remote_secrets::run(clusters, &pairs, Action::Link, complete, &remote, &NoProgress).await;
-        if let (Model::PrimaryRemote, Some(primary)) = (topology.model, &topology.primary) {
-            let remotes: Vec<Cluster> = clusters.iter().filter(|c| &c.name != primary).cloned().collect();
-            for (remote_name, result) in remote_secrets::annotate_remotes(&remotes, primary, &remote).await {
-                let report = link::PairReport::new(&remote_name, primary);
-                reports.push(match result {
-                    Ok(outcome) => report.with(outcome),
-                    Err(e) => report.failed(e),
-                });
-            }
-        }
-        reports
-    };
+        let remote = remote_options(write, options);
+        remote_secrets::run(clusters, pairs, Action::Link, prune, &remote, &NoProgress).await
+    }
+}
+
+fn remote_options(write: &WriteOptions, options: &UpOptions) -> RemoteOptions {
+    RemoteOptions {
+        write: write.clone(),
+        parallel: options.parallel,
+        token_duration: None,
+        server: None,
+        token_wait: options.timeout,
+    }
+}
+
+/// One row per pair; `prefix` says what the outcome is about when the step does not.
+fn pair_rows(step: &'static str, prefix: &str, reports: Vec<link::PairReport>) -> Vec<StepRow> {
     reports
         .into_iter()
         .map(|r| {
             let target = format!("{} -> {}", r.from, r.to);
             match r.error {
-                Some(e) => StepRow::failed("link", &target, e),
-                None => StepRow::new("link", &target, r.result.to_string()),
+                Some(e) => StepRow::failed(step, &target, e),
+                None => StepRow::new(step, &target, format!("{prefix}{}", r.result)),
             }
         })
         .collect()
@@ -954,33 +969,11 @@ async fn unlink_former(
     options: &UpOptions,
 ) -> Vec<StepRow> {
     let alone = std::slice::from_ref(former);
-    let reports = if uses_peering(topology) {
-        let link_options = LinkOptions {
-            write: write.clone(),
-            parallel: options.parallel,
-            ..Default::default()
-        };
-        link::run(alone, &[], Action::Link, true, &link_options, &NoProgress).await
-    } else {
-        let remote = RemoteOptions {
-            write: write.clone(),
-            parallel: options.parallel,
-            token_duration: None,
-            server: None,
-            token_wait: options.timeout,
-        };
-        remote_secrets::run(alone, &[], Action::Link, true, &remote, &NoProgress).await
-    };
-    reports
-        .into_iter()
-        .map(|r| {
-            let target = format!("{} -> {}", r.from, r.to);
-            match r.error {
-                Some(e) => StepRow::failed("removed", &target, e),
-                None => StepRow::new("removed", &target, format!("link {}", r.result)),
-            }
-        })
-        .collect()
+    pair_rows(
+        "removed",
+        "link ",
+        run_links(topology, alone, &[], true, write, options).await,
+    )
 }
 
 /// Clusters recorded by an earlier `up` but gone from the file: the others' links to them are
