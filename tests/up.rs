@@ -689,10 +689,9 @@ fn removed_clusters_are_pruned_only_when_asked() {
     );
 }
 
-#[test]
-fn a_failed_network_step_skips_that_clusters_later_steps() {
-    // b's istio-system carries network "old", set by another field manager: up may not take
-    // the label over without --force-conflicts, so b's network step fails.
+/// a without a network label; b's labelled "old" by another field manager, which `up` may not
+/// take over without --force-conflicts: b's network step fails. The file puts b on n2.
+fn b_network_owned_by_another() -> (Env, String) {
     let env = start(vec![
         (
             "a".into(),
@@ -704,6 +703,14 @@ fn a_failed_network_step_skips_that_clusters_later_steps() {
         ("b".into(), istio_spec("old")),
     ]);
     let file = write_topology(&env, "contexts:\n  a: {network: n1}\n  b: {network: n2}\n");
+    (env, file)
+}
+
+#[test]
+fn a_failed_network_step_skips_that_clusters_later_steps() {
+    // b's istio-system carries network "old", set by another field manager: up may not take
+    // the label over without --force-conflicts, so b's network step fails.
+    let (env, file) = b_network_owned_by_another();
     let run = up(&env, &file, &["-o", "json"]).code(1);
     let steps = run.json()["steps"].as_array().cloned().unwrap();
     let row = |step: &str, target: &str| {
@@ -728,17 +735,7 @@ fn a_failed_network_step_skips_that_clusters_later_steps() {
 
 #[test]
 fn dry_runs_say_would_and_server_dry_run_finds_the_conflict() {
-    let env = start(vec![
-        (
-            "a".into(),
-            ClusterSpec {
-                istio: Some(IstioSeed::default()),
-                ..Default::default()
-            },
-        ),
-        ("b".into(), istio_spec("old")),
-    ]);
-    let file = write_topology(&env, "contexts:\n  a: {network: n1}\n  b: {network: n2}\n");
+    let (env, file) = b_network_owned_by_another();
     let run = up(&env, &file, &["--dry-run=client", "-o", "json"]).success();
     let results: Vec<String> = run.json()["steps"]
         .as_array()
