@@ -24,6 +24,7 @@ use crate::registry::{self, ResourceDef};
 use crate::route::ResourceRoute;
 use crate::schema::{self, Schemas};
 use crate::selector::{FieldSelector, LabelSelector};
+use crate::smp;
 use crate::status::{ApiError, Cause};
 use crate::store::{self, Store};
 use crate::table;
@@ -478,7 +479,10 @@ fn patch(st: &mut Store, req: &ApiRequest) -> Result<Reply, ApiError> {
         return Err(ApiError::new(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"));
     }
     match ct {
-        "application/merge-patch+json" | "application/strategic-merge-patch+json" => patch::merge(&mut new, &body),
+        "application/merge-patch+json" => patch::merge(&mut new, &body),
+        "application/strategic-merge-patch+json" => {
+            new = smp::apply(&old.obj, &body, crate::shape::Shape::of(def))?
+        }
         "application/json-patch+json" => {
             patch::json_patch(&mut new, &body).map_err(|e| ApiError::new(422, "Invalid", e))?
         }

@@ -6,7 +6,11 @@
 //! the user, O the groups; a certificate from another CA fails the TLS handshake. It serves legacy discovery, minimal OpenAPI v3 (enough for
 //! `kubectl apply --server-side` with default validation), CRUD with label/field
 //! selectors, watch (410 `Expired` past a bounded history, bookmarks, streaming lists),
-//! list `resourceVersionMatch` and `limit`/`continue` pages, merge/JSON/strategic patches,
+//! list `resourceVersionMatch` and `limit`/`continue` pages, merge and JSON patches,
+//! strategic merge patches of built-in kinds (merge keys and strategies from the vendored
+//! OpenAPI, `$patch`/`$retainKeys`/`$deleteFromPrimitiveList`/`$setElementOrder`, so
+//! client-side `kubectl apply` works; custom resources refuse them with 415 as the real
+//! server does),
 //! server-side apply with managed fields and conflicts (keyed lists, sets and atomic
 //! lists by the vendored schemas' list types, list items owned one by one), graceful
 //! deletion (finalizers, Terminating namespaces, `propagationPolicy`, a garbage
@@ -151,9 +155,12 @@
 //! at once (the real one waits 3 s). Server-side apply: schema defaults in an applied
 //! configuration are owned by the applier (the real server defaults after the merge);
 //! removing a manager's last item keeps the item while another manager owns a field
-//! in it. Strategic merge patch on built-in kinds is a JSON merge patch (no merge keys,
-//! `$patch`/`$retainKeys`/`$setElementOrder` directives dropped: a strategic patch of a
-//! list replaces it); custom resources refuse it with 415 as the real server does.
+//! in it. Strategic merge patch (module `smp`, apimachinery's
+//! strategicpatch): keys of a patch map are merged in the patch's order, not Go's random
+//! map order (it matters only when a field and its `$deleteFromPrimitiveList` name the
+//! same item); EndpointSlices have no vendored schema, so all their lists (metadata's
+//! too) are replaced; a merged object that does not decode is refused by the schema
+//! checks' 422, not the handler's `Invalid` on `patch`.
 //! Jobs always succeed with their first pod, containers never restart (`previous=true` is a 400), and only the first
 //! container has a log. Validation: only each CRD's preferred version is served (no
 //! conversion); CRDs cannot be changed; built-in kinds get no server defaults and only
@@ -197,6 +204,7 @@ mod seed;
 mod selector;
 mod server;
 mod shape;
+mod smp;
 mod ssa_merge;
 mod status;
 mod store;

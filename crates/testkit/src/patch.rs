@@ -1,10 +1,10 @@
-//! JSON merge patch (RFC 7386; also used for strategic merge patch, which is the same
-//! for maps such as labels) and JSON patch (RFC 6902).
+//! JSON merge patch (RFC 7386) and JSON patch (RFC 6902); strategic merge patch is
+//! [`crate::smp`].
 
 use serde_json::Value;
 
-/// Applies an RFC 7386 merge patch. Keys starting with `$` (strategic-merge
-/// directives) are dropped rather than interpreted.
+/// Applies an RFC 7386 merge patch. Keys starting with `$` are dropped (the real server
+/// keeps them as unknown fields, which pruning drops anyway).
 pub fn merge(target: &mut Value, patch: &Value) {
     let Value::Object(p) = patch else {
         *target = patch.clone();

@@ -140,10 +140,38 @@ impl Shape {
 
     /// `x-kubernetes-patch-strategy`, split at commas (`merge,retainKeys`).
     pub fn strategies(&self) -> Vec<&'static str> {
-        self.ext("x-kubernetes-patch-strategy")
-            .map(|s| s.split(',').map(str::trim).collect())
-            .unwrap_or_default()
+        split_strategies(self.ext("x-kubernetes-patch-strategy"))
     }
+
+    /// The strategic-merge-patch metadata of property `key`, read on the property node
+    /// itself: for a struct field the OpenAPI puts `x-kubernetes-patch-strategy` beside
+    /// its `allOf` `$ref` (DeploymentSpec `strategy: retainKeys`), which [`Shape::field`]
+    /// resolves away. Map values (`additionalProperties`) and unknown parts have none.
+    pub fn patch_meta(&self, key: &str) -> PatchMeta {
+        let prop = self
+            .node
+            .and_then(|n| n.get("properties"))
+            .and_then(|p| p.get(key));
+        let ext = |name: &str| prop.and_then(|p| p.get(name)).and_then(Value::as_str);
+        PatchMeta {
+            strategies: split_strategies(ext("x-kubernetes-patch-strategy")),
+            merge_key: ext("x-kubernetes-patch-merge-key"),
+        }
+    }
+}
+
+fn split_strategies(s: Option<&'static str>) -> Vec<&'static str> {
+    s.map(|s| s.split(',').map(str::trim).collect())
+        .unwrap_or_default()
+}
+
+/// A field's `x-kubernetes-patch-strategy` (split at commas) and
+/// `x-kubernetes-patch-merge-key`: the `patchStrategy`/`patchMergeKey` struct tags of the
+/// Go types, which strategic merge patch reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PatchMeta {
+    pub strategies: Vec<&'static str>,
+    pub merge_key: Option<&'static str>,
 }
 
 #[cfg(test)]
@@ -177,6 +205,11 @@ mod tests {
         );
         assert_eq!(containers.items().field("args").list_kind(), ListKind::Atomic);
         assert_eq!(pod.field("volumes").strategies(), vec!["merge", "retainKeys"]);
+        assert_eq!(
+            dep.field("spec").patch_meta("strategy").strategies,
+            vec!["retainKeys"]
+        );
+        assert_eq!(svc.field("spec").patch_meta("ports").merge_key, Some("port"));
         assert_eq!(Shape::unknown().field("x").list_kind(), ListKind::Atomic);
     }
 }
