@@ -1,10 +1,12 @@
-//! Packaging: the krew manifest's structure, and an archive made by scripts/release (its fast
-//! path: the debug binaries this test suite already built) holds exactly what the manifest's
-//! `files` name.
+//! Packaging: the krew manifest is what scripts/release writes from the archives it built (every
+//! listed platform has its archive, with that archive's sha256; no placeholders), an archive made
+//! by scripts/release (its fast path: the debug binaries this test suite already built) holds
+//! exactly what the manifest's `files` name, and the binaries report the git commit they were
+//! built from.
 
 mod common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -18,6 +20,8 @@ const BINARIES: [&str; 5] = [
     "kubectl-mesh-verify",
 ];
 
+/// The platforms scripts/release knows, in the order it lists them.
+const PLATFORMS: [&str; 4] = ["linux/amd64", "linux/arm64", "darwin/amd64", "darwin/arm64"];
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -62,6 +66,81 @@ fn matches(from: &str, path: &str) -> bool {
     }
 }
 
+/// `os/arch` of a platform entry.
+fn platform_name(platform: &Value) -> String {
+    format!(
+        "{}/{}",
+        str_at(platform, &["selector", "matchLabels", "os"]),
+        str_at(platform, &["selector", "matchLabels", "arch"])
+    )
+}
+
+/// The krew platform of this machine, as scripts/release names it.
+fn host_platform() -> String {
+    let os = std::env::consts::OS.replace("macos", "darwin");
+    match std::env::consts::ARCH {
+        "x86_64" => format!("{os}/amd64"),
+        "aarch64" => format!("{os}/arm64"),
+        other => panic!("no krew platform for {other:?}"),
+    }
+}
+
+fn archive_name(platform: &str) -> String {
+    format!(
+        "kubectl-mesh-{}-{}.tar.gz",
+        env!("CARGO_PKG_VERSION"),
+        platform.replace('/', "-")
+    )
+}
+
+fn sha256(path: &Path) -> String {
+    let output = Command::new("sha256sum").arg(path).output().unwrap();
+    assert!(output.status.success(), "sha256sum {}", path.display());
+    String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// A manifest's text split where scripts/release writes: the part above `  platforms:`, and each
+/// platform's lines (`sha256` masked) by `os/arch`.
+fn sections(text: &str) -> (String, BTreeMap<String, String>) {
+    let (head, platforms) = text
+        .split_once("\n  platforms:\n")
+        .expect("a `  platforms:` line");
+    let mut entries = BTreeMap::new();
+    for entry in platforms.split("  - selector:\n").filter(|e| !e.is_empty()) {
+        let yaml: String = std::iter::once("- selector:")
+            .chain(entry.lines().map(|l| l.strip_prefix("  ").unwrap_or(l)))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let value: Value = serde_yaml_ng::from_str(&yaml).unwrap_or_else(|e| panic!("{e}: {entry}"));
+        let masked: String = entry
+            .lines()
+            .map(|l| match l.strip_prefix("    sha256: ") {
+                Some(_) => "    sha256: <sha256>\n".to_string(),
+                None => format!("{l}\n"),
+            })
+            .collect();
+        entries.insert(platform_name(&value[0]), masked);
+    }
+    (head.to_string(), entries)
+}
+
+/// The sha256 of a release archive: 64 lowercase hex digits, and not a stand-in such as all zeros.
+fn assert_real_sha256(platform: &str, sha: &str) {
+    assert!(
+        sha.len() == 64
+            && sha
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()),
+        "{platform}: sha256 {sha}"
+    );
+    let distinct: BTreeSet<char> = sha.chars().collect();
+    assert!(distinct.len() > 4, "{platform}: placeholder sha256 {sha}");
+}
+
 #[test]
 fn manifest_structure() {
     let m = manifest(&repo().join("krew/mesh.yaml"));
@@ -75,31 +154,40 @@ fn manifest_structure() {
     assert_eq!(version, format!("v{}", env!("CARGO_PKG_VERSION")));
     assert!(!str_at(&m, &["spec", "shortDescription"]).is_empty());
 
-    let mut seen = BTreeSet::new();
+    // Only platforms a release has built an archive for: at least this one, each once, in
+    // scripts/release's order.
+    let listed: Vec<String> = platforms(&m).iter().map(platform_name).collect();
+    assert!(!listed.is_empty(), "no platforms");
+    let known: Vec<String> = PLATFORMS
+        .iter()
+        .filter(|p| listed.contains(&p.to_string()))
+        .map(|p| p.to_string())
+        .collect();
+    assert_eq!(listed, known, "known platforms, each once, in order");
     for p in platforms(&m) {
-        let os = str_at(p, &["selector", "matchLabels", "os"]);
-        let arch = str_at(p, &["selector", "matchLabels", "arch"]);
-        seen.insert(format!("{os}/{arch}"));
+        let name = platform_name(p);
         let uri = str_at(p, &["uri"]);
         assert!(
-            uri.starts_with("https://")
-                && uri.ends_with(&format!("/kubectl-mesh-{}-{os}-{arch}.tar.gz", &version[1..])),
-            "{os}/{arch}: uri {uri}"
+            uri.starts_with("https://") && uri.ends_with(&format!("/{version}/{}", archive_name(&name))),
+            "{name}: uri {uri}"
         );
-        let sha = str_at(p, &["sha256"]);
-        assert!(
-            sha.len() == 64
-                && sha
-                    .chars()
-                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()),
-            "{os}/{arch}: sha256 {sha}"
-        );
-        assert_eq!(str_at(p, &["bin"]), "kubectl-mesh", "{os}/{arch}");
+        assert_real_sha256(&name, str_at(p, &["sha256"]));
+        // Where the release was made, its archive is still in dist/ (not committed): the same one.
+        let released = repo().join("dist").join(archive_name(&name));
+        if released.is_file() {
+            assert_eq!(
+                str_at(p, &["sha256"]),
+                sha256(&released),
+                "{name}: sha256 of {} (rerun scripts/release and commit krew/mesh.yaml)",
+                released.display()
+            );
+        }
+        assert_eq!(str_at(p, &["bin"]), "kubectl-mesh", "{name}");
         let files = files(p);
         for bin in BINARIES.iter().chain(&["LICENSE"]) {
             assert!(
                 files.iter().any(|(from, to)| from == bin && to == "."),
-                "{os}/{arch}: files lack {bin}"
+                "{name}: files lack {bin}"
             );
         }
         for script in [
@@ -112,22 +200,62 @@ fn manifest_structure() {
                 files
                     .iter()
                     .any(|(from, _)| matches(from, &format!("completions/{script}"))),
-                "{os}/{arch}: files lack completions/{script}"
+                "{name}: files lack completions/{script}"
             );
         }
     }
-    let expected: BTreeSet<String> = ["linux/amd64", "linux/arm64", "darwin/amd64", "darwin/arm64"]
-        .map(String::from)
-        .into();
-    assert_eq!(seen, expected);
 }
 
+/// scripts/release (fast path) with a manifest that is stale in every way it can be: an older
+/// version, a platform whose archive is not there (a placeholder sha256), and archives in the
+/// output directory from another machine and from an older version.
 #[test]
 fn release_archive_holds_what_the_manifest_names() {
     let dir = tempfile::tempdir().unwrap();
-    let manifest_copy = dir.path().join("mesh.yaml");
-    std::fs::copy(repo().join("krew/mesh.yaml"), &manifest_copy).unwrap();
     let out = dir.path().join("dist");
+    std::fs::create_dir_all(&out).unwrap();
+    let version = env!("CARGO_PKG_VERSION");
+    let committed_text = std::fs::read_to_string(repo().join("krew/mesh.yaml")).unwrap();
+    let committed = manifest(&repo().join("krew/mesh.yaml"));
+    let host = host_platform();
+
+    // Another machine's archives: one for every committed platform but this one (so the output
+    // can be compared with the committed manifest), and one more if there is a platform left.
+    let committed_platforms: Vec<String> = platforms(&committed).iter().map(platform_name).collect();
+    let others: Vec<&str> = PLATFORMS
+        .iter()
+        .copied()
+        .filter(|p| *p != host && !committed_platforms.iter().any(|c| c == p))
+        .collect();
+    let mut copied: Vec<String> = committed_platforms
+        .iter()
+        .filter(|p| **p != host)
+        .cloned()
+        .collect();
+    copied.extend(others.first().map(|p| p.to_string()));
+    for (i, platform) in copied.iter().enumerate() {
+        std::fs::write(
+            out.join(archive_name(platform)),
+            format!("archive {i} of {platform}"),
+        )
+        .unwrap();
+    }
+    // A platform listed in the old manifest, with no archive of this version (only an old one).
+    let missing = others.get(1).copied();
+    let mut stale = committed_text.replace(&format!("v{version}"), "v0.0.1");
+    if let Some(missing) = missing {
+        let (os, arch) = missing.split_once('/').unwrap();
+        std::fs::write(out.join(format!("kubectl-mesh-0.0.1-{os}-{arch}.tar.gz")), "old").unwrap();
+        stale.push_str(&format!(
+            "  - selector:\n      matchLabels:\n        os: {os}\n        arch: {arch}\n    \
+             uri: https://example.invalid/kubectl-mesh-0.0.1-{os}-{arch}.tar.gz\n    \
+             sha256: \"{}\"\n    bin: kubectl-mesh\n",
+            "0".repeat(64)
+        ));
+    }
+    let manifest_copy = dir.path().join("mesh.yaml");
+    std::fs::write(&manifest_copy, &stale).unwrap();
+
     let output = Command::new(repo().join("scripts/release"))
         .arg("--debug")
         .arg("--bin-dir")
@@ -144,36 +272,45 @@ fn release_archive_holds_what_the_manifest_names() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-
-    let (os, arch) = match (std::env::consts::OS, std::env::consts::ARCH) {
-        (os, "x86_64") => (os.replace("macos", "darwin"), "amd64"),
-        (os, "aarch64") => (os.replace("macos", "darwin"), "arm64"),
-        other => panic!("no krew platform for {other:?}"),
-    };
-    let name = format!("kubectl-mesh-{}-{os}-{arch}.tar.gz", env!("CARGO_PKG_VERSION"));
+    let name = archive_name(&host);
     let archive = out.join(&name);
     assert!(archive.is_file(), "{} missing", archive.display());
 
-    // The manifest copy now carries the archive's sha256 in the matching platform, only there.
-    let sha = Command::new("sha256sum").arg(&archive).output().unwrap();
-    let sha = String::from_utf8_lossy(&sha.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
+    // Every listed platform has its archive in the output directory, with that archive's
+    // sha256; every archive of this version there is listed; nothing else is.
     let updated = manifest(&manifest_copy);
-    let original = manifest(&repo().join("krew/mesh.yaml"));
-    for (p, before) in platforms(&updated).iter().zip(platforms(&original)) {
-        let mine = str_at(p, &["uri"]).ends_with(&name);
-        if mine {
-            assert_eq!(str_at(p, &["sha256"]), sha);
-        } else {
-            assert_eq!(
-                str_at(p, &["sha256"]),
-                str_at(before, &["sha256"]),
-                "other platforms untouched"
-            );
-        }
+    let listed: Vec<String> = platforms(&updated).iter().map(platform_name).collect();
+    let mut expected: Vec<String> = copied.clone();
+    expected.push(host.clone());
+    let expected: Vec<String> = PLATFORMS
+        .iter()
+        .filter(|p| expected.iter().any(|e| e == *p))
+        .map(|p| p.to_string())
+        .collect();
+    assert_eq!(listed, expected, "platforms = archives of v{version}");
+    for p in platforms(&updated) {
+        let platform = platform_name(p);
+        let uri = str_at(p, &["uri"]);
+        let file = out.join(uri.rsplit('/').next().unwrap());
+        assert_eq!(file, out.join(archive_name(&platform)), "{platform}: uri {uri}");
+        assert!(file.is_file(), "{platform}: no archive {}", file.display());
+        assert_eq!(str_at(p, &["sha256"]), sha256(&file), "{platform}: sha256");
+    }
+    assert_real_sha256(&host, &sha256(&archive));
+
+    // The committed manifest is what scripts/release writes, up to the sha256 values: the same
+    // text above `platforms:` (the version updated everywhere), the same entry per platform.
+    let updated_text = std::fs::read_to_string(&manifest_copy).unwrap();
+    assert!(!updated_text.contains("v0.0.1"), "{updated_text}");
+    let (committed_head, committed_entries) = sections(&committed_text);
+    let (updated_head, updated_entries) = sections(&updated_text);
+    assert_eq!(updated_head, committed_head);
+    for (platform, entry) in &committed_entries {
+        assert_eq!(
+            Some(entry),
+            updated_entries.get(platform),
+            "{platform}: committed entry differs from what scripts/release writes"
+        );
     }
 
     // Every path in the archive is named by a `from`, and every `from` matches something.
@@ -252,8 +389,46 @@ fn release_archive_holds_what_the_manifest_names() {
         .arg("version")
         .output()
         .unwrap();
-    assert!(
-        String::from_utf8_lossy(&version.stdout).starts_with("kubectl-mesh "),
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout),
+        version_line(),
         "packed binary runs"
     );
+}
+
+/// `git rev-parse --short=12 HEAD` of this checkout.
+fn git_head() -> String {
+    let output = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(repo())
+        .output()
+        .expect("git runs (the tests run in a git checkout)");
+    assert!(
+        output.status.success(),
+        "git rev-parse: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let head = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    assert_eq!(head.len(), 12, "{head}");
+    head
+}
+
+fn version_line() -> String {
+    format!(
+        "kubectl-mesh {} (commit {})\n",
+        env!("CARGO_PKG_VERSION"),
+        git_head()
+    )
+}
+
+/// An ordinary `cargo build` (this test suite's) reports the commit it was built from: the build
+/// script reads git, no environment variable needed.
+#[test]
+fn version_reports_the_git_commit() {
+    let output = Command::new(env!("CARGO_BIN_EXE_kubectl-mesh"))
+        .arg("version")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "kubectl-mesh version");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), version_line());
 }
