@@ -816,10 +816,13 @@ fn each_flavour_makes_a_service_global_with_its_own_label() {
         check["message"].as_str().unwrap().contains("endpoints from a, b"),
         "{check}"
     );
+    // Upstream ambient has no global domain: clients keep the Service's own host.
+    assert_eq!(check["service"], "ratings.default.svc.cluster.local");
     // The peering flavour does not read istio.io/global: verify says which label it wants.
     let (_, checks) = verify(&env, &["--contexts", "a,b", "--services"]);
     let check = checks.iter().find(|c| c["id"] == "global-service").unwrap();
     assert_eq!(check["status"], "warn", "{check}");
+    assert_eq!(check["service"], "ratings.default.mesh.internal");
     assert!(
         check["message"]
             .as_str()

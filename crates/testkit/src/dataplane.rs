@@ -6,6 +6,18 @@
 //! contract: the first container's env `PROBE_URL` names the host, `PROBE_REQUESTS`
 //! (default 1) the number of requests; the log has one line per request, the answer or
 //! `error: <what curl says>`.
+//!
+//! Which clusters a host reaches depends on the mesh flavour, read from the caller's side:
+//! * `<svc>.<ns>.mesh.internal` is Solo's global host (ambient peering): Services labelled
+//!   `solo.io/service-scope: global|global-only`. Upstream Istio has no such domain, so
+//!   `istio.io/global` does not create it.
+//! * The cluster-local host from a namespace labelled `istio.io/dataplane-mode: ambient`
+//!   (upstream ambient multi-network, istio 1.30.3): the caller's own Service, merged with the
+//!   other clusters' Services labelled `istio.io/global: "true"` when the caller's own is
+//!   global too (or absent). pilot/pkg/serviceregistry/ambient/services.go:242-253 keeps a
+//!   remote Service only when GLOBAL, services.go:690 names it `<svc>.<ns>.svc.<domain>`,
+//!   multicluster.go:653-664 skips the merge for a LOCAL Service of the caller's cluster.
+//! * The cluster-local host from any other namespace (sidecars): every namesake Service.
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -31,17 +43,18 @@ pub(crate) struct ClusterView {
     pub name: String,
     /// [`crate::FakeCluster::server_url`]: what remote secrets point at.
     pub server_url: String,
-    /// Namespace `istio-system`, Services, Deployments, Gateway API Gateways and the
-    /// Secrets of `istio-system`.
+    /// Namespaces, Services, Deployments, Gateway API Gateways and the Secrets of
+    /// `istio-system`.
     pub objects: Vec<Value>,
 }
 
-/// What a request names: a Service, through its global or its cluster-local host.
+/// What a request names: a Service, through Solo's global host or its cluster-local host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Target {
     pub service: String,
     pub namespace: String,
-    /// `<svc>.<ns>.mesh.internal`: only Services marked global answer.
+    /// `<svc>.<ns>.mesh.internal` (Solo's peering): only Services labelled
+    /// `solo.io/service-scope: global|global-only` answer.
     pub global: bool,
 }
 
@@ -52,6 +65,9 @@ pub(crate) struct Probe {
     /// None: a host no cluster DNS resolves.
     pub target: Option<Target>,
     pub requests: usize,
+    /// The caller's namespace: its `istio.io/dataplane-mode` says whether ztunnel (upstream
+    /// ambient scoping) or a sidecar (every namesake) carries the calls.
+    pub namespace: String,
 }
 
 /// How a Service spreads requests over the clusters that serve it.
@@ -67,7 +83,8 @@ impl ClusterView {
     /// Copies what the data plane needs out of a locked store.
     pub fn capture(name: &str, server_url: &str, st: &Store) -> Self {
         let mut objects = Vec::new();
-        let kinds: [(&str, &str, Option<&str>); 4] = [
+        let kinds: [(&str, &str, Option<&str>); 5] = [
+            ("", "namespaces", None),
             ("", "services", None),
             ("apps", "deployments", None),
             (GATEWAY_API_GROUP, "gateways", None),
@@ -77,9 +94,6 @@ impl ClusterView {
             if let Some(def) = registry::find(group, "v1", plural) {
                 objects.extend(st.list(def, ns).into_iter().map(|s| s.obj.clone()));
             }
-        }
-        if let Some(ns) = registry::find("", "v1", "namespaces").and_then(|d| st.get(d, "", ISTIO_SYSTEM)) {
-            objects.push(ns.obj.clone());
         }
         ClusterView {
             name: name.to_string(),
@@ -158,13 +172,21 @@ impl ClusterView {
         secret_value(cacerts, "root-cert.pem")
     }
 
-    /// What this cluster answers for `target`, if it serves it: its Service (global for
-    /// the global host) selects a Deployment with a ready replica.
+    /// Whether the caller's namespace `ns` is in ambient mode (ztunnel carries its calls).
+    fn is_ambient(&self, ns: &str) -> bool {
+        self.get("v1", "Namespace", "", ns)
+            .and_then(|n| label(n, "istio.io/dataplane-mode"))
+            == Some("ambient")
+    }
+
+    fn service(&self, target: &Target) -> Option<&Value> {
+        self.get("v1", "Service", &target.namespace, &target.service)
+    }
+
+    /// What this cluster answers for `target`, if it serves it: its Service selects a
+    /// Deployment with a ready replica. Whether the Service takes part is [`takes_part`].
     fn answer(&self, target: &Target) -> Option<String> {
-        let svc = self.get("v1", "Service", &target.namespace, &target.service)?;
-        if target.global && !is_global(svc) {
-            return None;
-        }
+        let svc = self.service(target)?;
         // A Service without a selector has no endpoints the mesh knows of.
         let selector = svc
             .pointer("/spec/selector")
@@ -186,11 +208,34 @@ fn annotation<'a>(o: &'a Value, key: &str) -> Option<&'a str> {
     o.get("metadata")?.get("annotations")?.get(key)?.as_str()
 }
 
-fn is_global(svc: &Value) -> bool {
+/// Global in Solo's peering: it has the `mesh.internal` host.
+fn is_peering_global(svc: &Value) -> bool {
     matches!(
         label(svc, "solo.io/service-scope"),
         Some("global" | "global-only")
-    ) || label(svc, "istio.io/global") == Some("true")
+    )
+}
+
+/// GLOBAL scope in upstream ambient (the ambient profile's `serviceScopeConfigs`).
+fn is_istio_global(svc: &Value) -> bool {
+    label(svc, "istio.io/global") == Some("true")
+}
+
+/// Whether `z`'s namesake takes part in what `target` reaches from `src` (see the module
+/// docs): Solo's global host needs Solo's label; the cluster-local host from an ambient
+/// caller reaches other clusters only through `istio.io/global` on both sides; from a
+/// sidecar it reaches every namesake.
+fn takes_part(target: &Target, ambient: bool, src: &ClusterView, z: &ClusterView, own: bool) -> bool {
+    let Some(svc) = z.service(target) else {
+        return false;
+    };
+    if target.global {
+        return is_peering_global(svc);
+    }
+    if !ambient || own {
+        return true;
+    }
+    is_istio_global(svc) && src.service(target).is_none_or(is_istio_global)
 }
 
 fn is_ready(deployment: &Value) -> bool {
@@ -289,6 +334,7 @@ pub(crate) fn probe_of(pod_spec: &Value, pod_namespace: &str) -> Option<Probe> {
         target: target_of(&host, pod_namespace),
         host,
         requests,
+        namespace: pod_namespace.to_string(),
     })
 }
 
@@ -334,7 +380,7 @@ pub(crate) fn log(probe: &Probe, source: usize, world: &[ClusterView]) -> String
 
 fn responses(probe: &Probe, source: usize, world: &[ClusterView]) -> Vec<String> {
     let candidates = match &probe.target {
-        Some(target) => candidates(target, source, world),
+        Some(target) => candidates(target, &probe.namespace, source, world),
         None => Vec::new(),
     };
     if candidates.is_empty() {
@@ -353,14 +399,17 @@ fn responses(probe: &Probe, source: usize, world: &[ClusterView]) -> Vec<String>
         .collect()
 }
 
-/// The clusters a request from `source` may land on, in sandbox order, with their answers.
-fn candidates(target: &Target, source: usize, world: &[ClusterView]) -> Vec<(usize, String)> {
+/// The clusters a request from namespace `caller` of `source` may land on, in sandbox order,
+/// with their answers.
+fn candidates(target: &Target, caller: &str, source: usize, world: &[ClusterView]) -> Vec<(usize, String)> {
     let Some(src) = world.get(source) else {
         return Vec::new();
     };
+    let ambient = src.is_ambient(caller);
     let serving: Vec<(usize, String)> = world
         .iter()
         .enumerate()
+        .filter(|(i, z)| takes_part(target, ambient, src, z, *i == source))
         .filter_map(|(i, z)| z.answer(target).map(|body| (i, body)))
         .collect();
     let dist = distribution(target, source, world, &serving);
@@ -760,7 +809,10 @@ mod tests {
             .iter_mut()
             .find(|o| o["kind"] == "Service")
             .expect("svc");
+        // Upstream ambient's label makes no mesh.internal host: upstream has no global domain.
         b_svc["metadata"]["labels"] = json!({"istio.io/global": "true"});
+        assert_eq!(lines(GLOBAL_URL, 2, 0, &world), vec!["answer-a"; 2]);
+        b_svc_scope(&mut world[1], "global");
         assert_eq!(lines(GLOBAL_URL, 2, 0, &world), vec!["answer-a", "answer-b"]);
         b_svc_scope(&mut world[1], "global-only");
         assert_eq!(lines(GLOBAL_URL, 2, 0, &world), vec!["answer-a", "answer-b"]);
@@ -769,9 +821,88 @@ mod tests {
     }
 
     fn b_svc_scope(v: &mut ClusterView, scope: &str) {
+        set_labels(v, json!({"solo.io/service-scope": scope}));
+    }
+
+    fn set_labels(v: &mut ClusterView, labels: Value) {
         if let Some(s) = v.objects.iter_mut().find(|o| o["kind"] == "Service") {
-            s["metadata"]["labels"] = json!({"solo.io/service-scope": scope});
+            s["metadata"]["labels"] = labels;
         }
+    }
+
+    /// Namespace `probe` of `v` in `mode` (`istio.io/dataplane-mode`, or sidecar injection).
+    fn probe_namespace(v: &mut ClusterView, ambient: bool) {
+        let labels = if ambient {
+            json!({"istio.io/dataplane-mode": "ambient"})
+        } else {
+            json!({"istio-injection": "enabled"})
+        };
+        v.objects.push(json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": NS, "labels": labels}}));
+    }
+
+    /// Like [`lines`], called from namespace `probe`.
+    fn lines_from_probe_ns(url: &str, requests: usize, source: usize, world: &[ClusterView]) -> Vec<String> {
+        let spec = json!({"containers": [{"name": "client", "env": [
+            {"name": "PROBE_URL", "value": url}, {"name": "PROBE_REQUESTS", "value": requests.to_string()}]}]});
+        let probe = probe_of(&spec, NS).expect("probe");
+        log(&probe, source, world).lines().map(str::to_string).collect()
+    }
+
+    /// Two clusters on one network, linked both ways by remote secrets, sharing a root,
+    /// each serving `echo` labelled `istio.io/global: "true"` from an ambient namespace.
+    fn upstream_ambient_pair() -> Vec<ClusterView> {
+        let (mut a, mut b) = (cluster("a", 1000, "net-1"), cluster("b", 2000, "net-1"));
+        for v in [&mut a, &mut b] {
+            serve(v, false);
+            set_labels(v, json!({"istio.io/global": "true"}));
+            probe_namespace(v, true);
+            cacerts(v, "root-1");
+        }
+        remote_secret(&mut a, "https://127.0.0.1:2000");
+        remote_secret(&mut b, "https://127.0.0.1:1000");
+        vec![a, b]
+    }
+
+    /// Upstream ambient (istio 1.30.3) has no global domain: a Service labelled
+    /// `istio.io/global` is reached as `<svc>.<ns>.svc.cluster.local`, with the endpoints of
+    /// every cluster where it is global; `mesh.internal` resolves nowhere.
+    #[test]
+    fn upstream_ambient_global_services_keep_their_cluster_local_host() {
+        let mut world = upstream_ambient_pair();
+        assert_eq!(
+            lines_from_probe_ns(LOCAL_URL, 4, 0, &world),
+            vec!["answer-a", "answer-b", "answer-a", "answer-b"]
+        );
+        assert_eq!(
+            lines_from_probe_ns("http://echo.probe/", 2, 1, &world),
+            vec!["answer-a", "answer-b"]
+        );
+        let unresolved = "error: curl: (6) Could not resolve host: echo.probe.mesh.internal";
+        assert_eq!(lines_from_probe_ns(GLOBAL_URL, 2, 0, &world), vec![unresolved; 2]);
+        // b's Service not global: a's ztunnel never learns b's endpoints (services.go:248).
+        set_labels(&mut world[1], json!({}));
+        assert_eq!(lines_from_probe_ns(LOCAL_URL, 2, 0, &world), vec!["answer-a"; 2]);
+        // ... and b's own LOCAL Service is not merged with a's global one (multicluster.go:654).
+        assert_eq!(lines_from_probe_ns(LOCAL_URL, 2, 1, &world), vec!["answer-b"; 2]);
+        // Without a Service of its own the caller takes the global one of the others.
+        world[1].objects.retain(|o| o["kind"] != "Service");
+        assert_eq!(lines_from_probe_ns(LOCAL_URL, 2, 1, &world), vec!["answer-a"; 2]);
+    }
+
+    #[test]
+    fn sidecar_callers_reach_every_namesake() {
+        let mut world = upstream_ambient_pair();
+        for v in &mut world {
+            v.objects
+                .retain(|o| o["kind"] != "Namespace" || o["metadata"]["name"] != NS);
+            probe_namespace(v, false);
+        }
+        set_labels(&mut world[1], json!({}));
+        assert_eq!(
+            lines_from_probe_ns(LOCAL_URL, 2, 0, &world),
+            vec!["answer-a", "answer-b"]
+        );
     }
 
     #[test]
@@ -834,6 +965,7 @@ mod tests {
         .expect("probe");
         assert_eq!(p.host, "echo.probe.mesh.internal");
         assert_eq!(p.requests, 1);
+        assert_eq!(p.namespace, "ns", "the caller's namespace");
         assert_eq!(
             p.target,
             Some(Target {

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use super::eastwest::Flavor;
+use crate::global_service::global_host;
 use crate::verify::{GLOBAL_LABEL, SCOPE_LABEL, TRAFFIC_DISTRIBUTION};
 
 /// Marks everything the probe creates, so a leftover namespace is easy to find and remove.
@@ -46,13 +47,13 @@ pub struct Probe {
 }
 
 impl Probe {
-    /// The host clients call: the global host for ambient, the namesake-merged cluster-local
-    /// host for sidecars (multi-primary treats same-named Services as one).
+    /// The host clients call, the flavour's global host ([`global_host`]): Solo's
+    /// `mesh.internal` host for ambient-peering; the cluster-local host for upstream ambient
+    /// (it has no global domain: `istio.io/global` merges the clusters' endpoints into
+    /// `<svc>.<ns>.svc.cluster.local`, istio 1.30.3 pilot/pkg/serviceregistry/ambient/services.go:690)
+    /// and for sidecars (multi-primary treats same-named Services as one).
     pub fn host(&self) -> String {
-        match self.flavor {
-            Flavor::AmbientPeering | Flavor::Ambient => format!("{SERVER}.{}.mesh.internal", self.namespace),
-            Flavor::Sidecar => format!("{SERVER}.{}.svc.cluster.local", self.namespace),
-        }
+        global_host(self.flavor, SERVER, &self.namespace)
     }
 
     pub fn url(&self) -> String {
@@ -259,6 +260,11 @@ mod tests {
             probe(Flavor::AmbientPeering).url(),
             "http://mesh-probe.kubectl-mesh-probe-abc123.mesh.internal/"
         );
+        // Upstream ambient has no global domain: the global Service keeps its own host.
+        assert_eq!(
+            probe(Flavor::Ambient).url(),
+            "http://mesh-probe.kubectl-mesh-probe-abc123.svc.cluster.local/"
+        );
         assert_eq!(
             probe(Flavor::Sidecar).host(),
             "mesh-probe.kubectl-mesh-probe-abc123.svc.cluster.local"
@@ -311,6 +317,11 @@ mod tests {
             "http://mesh-probe.kubectl-mesh-probe-abc123.mesh.internal/"
         );
         assert_eq!(c["env"][1]["value"], "30");
+        let c = &probe(Flavor::Ambient).client(1)["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(
+            c["env"][0]["value"],
+            "http://mesh-probe.kubectl-mesh-probe-abc123.svc.cluster.local/"
+        );
         assert_eq!(job["spec"]["backoffLimit"], 0);
         assert_eq!(job["spec"]["template"]["spec"]["restartPolicy"], "Never");
     }

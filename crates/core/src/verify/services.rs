@@ -1,4 +1,6 @@
-//! `verify --services`: global services (DESIGN §6) — their `<name>.<ns>.mesh.internal` host,
+//! `verify --services`: global services (DESIGN §6) — the host clients call (Solo's
+//! `<name>.<ns>.mesh.internal` for ambient-peering, `<name>.<ns>.svc.cluster.local` for upstream
+//! ambient, which has no global domain: [`crate::global_service::global_host`]),
 //! which clusters contribute endpoints, the traffic distribution, and namesakes that are not
 //! global (the usual namespace-sameness mistake).
 
@@ -8,7 +10,7 @@ use serde_json::Value;
 
 use super::facts::ClusterFacts;
 use super::{Check, Status};
-use crate::global_service::{foreign_label, scope_of};
+use crate::global_service::{foreign_label, global_host, scope_of};
 use crate::resources::eastwest::Flavor;
 
 pub use crate::labels::{GLOBAL as GLOBAL_LABEL, SERVICE_SCOPE as SCOPE_LABEL, TRAFFIC_DISTRIBUTION};
@@ -74,7 +76,7 @@ fn service_check(
     global: &[(&str, &str)],
     flavor: Flavor,
 ) -> Check {
-    let host = format!("{name}.{namespace}.mesh.internal");
+    let host = global_host(flavor, name, namespace);
     let contributors: Vec<&str> = global.iter().map(|(c, _)| *c).collect();
     let scopes: Vec<&str> = global.iter().map(|(_, s)| *s).collect();
     let distribution = global
@@ -141,7 +143,7 @@ fn foreign_checks(
     clusters: &BTreeMap<&str, &Value>,
     flavor: Flavor,
 ) -> Vec<Check> {
-    let host = format!("{name}.{namespace}.mesh.internal");
+    let host = global_host(flavor, name, namespace);
     let by_label: BTreeMap<&str, Vec<&str>> = clusters
         .iter()
         .filter_map(|(c, s)| Some((foreign_label(flavor, s)?, *c)))
@@ -206,9 +208,21 @@ mod tests {
         let ambient = evaluate(&all, Flavor::Ambient);
         assert_eq!(ambient.len(), 1, "{ambient:?}");
         assert_eq!(ambient[0].status, Status::Pass, "{ambient:?}");
+        // Upstream ambient has no global domain: the Service's own host.
+        assert_eq!(
+            ambient[0].service.as_deref(),
+            Some("reviews.shop.svc.cluster.local")
+        );
+        assert!(
+            ambient[0]
+                .message
+                .starts_with("reviews.shop.svc.cluster.local (global)"),
+            "{ambient:?}"
+        );
         let peering = evaluate(&all, Flavor::AmbientPeering);
         assert_eq!(peering.len(), 1, "{peering:?}");
         assert_eq!(peering[0].status, Status::Warn);
+        assert_eq!(peering[0].service.as_deref(), Some("reviews.shop.mesh.internal"));
         assert!(
             peering[0].message.contains("labelled istio.io/global"),
             "{peering:?}"

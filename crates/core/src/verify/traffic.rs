@@ -1,8 +1,11 @@
 //! `verify --traffic`: the end-to-end proof users otherwise do by hand (helloworld, sleep,
 //! curl). In a temporary namespace of every cluster: an echo server behind a global Service;
-//! once every server is ready, a client Job per cluster calls the global host; its log says
-//! which clusters answered. The namespaces go away afterwards — also when a step fails or the
-//! run is interrupted.
+//! once every server is ready, a client Job per cluster calls the flavour's global host
+//! ([`Probe::host`]: Solo's `<svc>.<ns>.mesh.internal` for ambient-peering; for upstream ambient
+//! the Service's own `<svc>.<ns>.svc.cluster.local`, as upstream has no global domain —
+//! istio 1.30.3 pilot/pkg/serviceregistry/ambient/services.go:690 — and for sidecars the same);
+//! its log says which clusters answered. The namespaces go away afterwards — also when a step
+//! fails or the run is interrupted.
 
 use std::collections::BTreeMap;
 use std::future::Future;
