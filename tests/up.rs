@@ -855,3 +855,159 @@ fn settings_the_run_does_not_use_are_reported() {
         "{results:?}"
     );
 }
+
+#[test]
+fn down_of_one_mesh_leaves_another_on_the_same_clusters() {
+    let env = clusters(&["a", "b"]);
+    let write = |id: &str| {
+        let certs = env.dir.path().join("certs");
+        let path = env.dir.path().join(format!("{id}.yaml"));
+        std::fs::write(
+            &path,
+            format!("mesh_id: {id}\ncerts: {{dir: {}, keyType: ec-p256}}\ncontexts:\n  a: {{network: n1}}\n  b: {{network: n2}}\n", certs.display()),
+        )
+        .unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let (x, y) = (write("mx"), write("my"));
+    up(&env, &x, &[]).success();
+    let run = up(&env, &y, &["-o", "json"]).success();
+    assert!(
+        run.stdout.contains("this cluster is also in mesh mx"),
+        "{}",
+        run.stdout
+    );
+    let run = env.mesh(&["down", "-f", &x]).success();
+    assert!(
+        run.stdout.contains("kept Namespace istio-gateways"),
+        "{}",
+        run.stdout
+    );
+    for c in ["a", "b"] {
+        assert!(
+            env.cluster(c).object(GATEWAY).is_some(),
+            "mesh my keeps its gateway in {c}"
+        );
+    }
+}
+
+#[test]
+fn single_commands_keep_the_mesh_id_so_down_still_removes_their_objects() {
+    let env = clusters(&["a", "b"]);
+    let file = write_topology(&env, "contexts:\n  a: {network: n1}\n  b: {network: n2}\n");
+    up(&env, &file, &[]).success();
+    let certs = env.dir.path().join("certs");
+    env.mesh(&[
+        "certs",
+        "rotate",
+        "--cluster",
+        "a",
+        "--dir",
+        certs.to_str().unwrap(),
+        "--key-type",
+        "ec-p256",
+        "--apply-to",
+        "a",
+    ])
+    .success();
+    env.mesh(&["link", "--contexts", "a,b"]).success();
+    let secret = env
+        .cluster("a")
+        .object("/api/v1/namespaces/istio-system/secrets/cacerts")
+        .unwrap();
+    assert_eq!(secret["metadata"]["labels"]["kubectl-mesh.io/mesh-id"], "mymesh");
+    env.mesh(&["down", "-f", &file]).success();
+    assert!(
+        env.cluster("a")
+            .object("/api/v1/namespaces/istio-system/secrets/cacerts")
+            .is_none(),
+        "the rotated cacerts (a private key) is removed by down"
+    );
+}
+
+#[test]
+fn helm_gets_the_kubeconfig_given_and_the_values_dir_is_checked_first() {
+    let env = clusters(&["a"]);
+    let (helm, record) = fake_helm(&env);
+    let file = write_topology(
+        &env,
+        "installer: helm\nflavor: ambient\ncontexts:\n  a: {network: n1}\n",
+    );
+    let kubeconfig = env.kubeconfig.to_str().unwrap();
+    up(&env, &file, &["--helm", &helm, "--kubeconfig", kubeconfig]).success();
+    let calls = std::fs::read_to_string(&record).unwrap();
+    assert!(calls.contains(&format!("--kubeconfig {kubeconfig}")), "{calls}");
+    let not_a_dir = env.dir.path().join("afile");
+    std::fs::write(&not_a_dir, "").unwrap();
+    env.cluster("a").reset_counts();
+    let run = env
+        .mesh(&[
+            "up",
+            "-f",
+            &file,
+            "--helm",
+            &helm,
+            "--values-dir",
+            not_a_dir.to_str().unwrap(),
+        ])
+        .code(2);
+    assert!(
+        run.stderr.contains("cannot write helm values into"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(env.cluster("a").counts().writes(), 0, "nothing changed");
+}
+
+#[test]
+fn no_new_root_is_minted_over_clusters_that_trust_one() {
+    let env = clusters(&["a", "b"]);
+    let file = write_topology(&env, "contexts:\n  a: {network: n1}\n  b: {network: n2}\n");
+    up(&env, &file, &[]).success();
+    // The same mesh from another folder, whose certs.dir holds nothing yet.
+    let elsewhere = env.dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let other = elsewhere.join("mesh.yaml");
+    std::fs::write(&other, "mesh_id: mymesh\ncerts: {dir: fresh, keyType: ec-p256}\ncontexts:\n  a: {network: n1}\n  b: {network: n2}\n").unwrap();
+    let run = env.mesh(&["up", "-f", other.to_str().unwrap()]).code(2);
+    assert!(
+        run.stderr
+            .contains("has no root CA, but a, b already have a cacerts Secret"),
+        "{}",
+        run.stderr
+    );
+    assert!(!elsewhere.join("fresh").exists(), "no root key written");
+}
+
+#[test]
+fn a_former_member_out_of_the_kubeconfig_is_a_warning_not_a_failure() {
+    let env = clusters(&["a", "b", "c"]);
+    let file = write_topology(
+        &env,
+        "contexts:\n  a: {network: n1}\n  b: {network: n2}\n  c: {network: n3}\n",
+    );
+    up(&env, &file, &[]).success();
+    let file = write_topology(&env, "contexts:\n  a: {network: n1}\n  b: {network: n2}\n");
+    up(&env, &file, &[]).success();
+    // A kubeconfig without context c.
+    let text = std::fs::read_to_string(&env.kubeconfig).unwrap();
+    let mut config: Value = serde_yaml_ng::from_str(&text).unwrap();
+    config["contexts"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|c| c["name"] != "c");
+    let without_c = env.dir.path().join("no-c");
+    std::fs::write(&without_c, serde_yaml_ng::to_string(&config).unwrap()).unwrap();
+    let run = up(&env, &file, &["--kubeconfig", without_c.to_str().unwrap()]).success();
+    assert!(
+        run.stdout.contains("its own links were not checked"),
+        "{}",
+        run.stdout
+    );
+    up(
+        &env,
+        &file,
+        &["--kubeconfig", without_c.to_str().unwrap(), "--prune-removed"],
+    )
+    .code(1);
+}

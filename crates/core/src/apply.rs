@@ -88,7 +88,7 @@ pub async fn apply_over(
     options: &WriteOptions,
 ) -> Result<Outcome, ApplyError> {
     let (object, path) = locate(desired)?;
-    let labelled = with_mesh_id(desired, options);
+    let labelled = with_mesh_id(desired, options).or_else(|| keeping_mesh_id(desired, live));
     let desired = labelled.as_ref().unwrap_or(desired);
     let outcome = match live {
         None => Outcome::Created,
@@ -124,6 +124,18 @@ pub fn with_mesh_id(desired: &Value, options: &WriteOptions) -> Option<Value> {
     let mut labelled = desired.clone();
     labelled["metadata"]["labels"][MESH_ID] = Value::String(mesh_id.clone());
     Some(labelled)
+}
+
+/// A single command (`certs secret`, `link`, `expose`) run on an object `up` made: server-side
+/// apply under the same field manager would drop the mesh-id label it no longer sends, and
+/// `down` (which deletes by that label) would then leave the object behind. Keep it.
+fn keeping_mesh_id(desired: &Value, live: Option<&Value>) -> Option<Value> {
+    let mesh_id = live?.pointer("/metadata/labels")?.get(MESH_ID)?.as_str()?;
+    let options = WriteOptions {
+        mesh_id: Some(mesh_id.to_string()),
+        ..WriteOptions::default()
+    };
+    with_mesh_id(desired, &options)
 }
 
 fn locate(desired: &Value) -> Result<(ObjectRef, String), ApplyError> {

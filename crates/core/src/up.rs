@@ -70,6 +70,8 @@ pub struct UpOptions {
     pub force: bool,
     /// The helm program (a path or a name on PATH).
     pub helm: String,
+    /// `--kubeconfig` as given: helm gets it too (else helm reads `$KUBECONFIG` itself).
+    pub kubeconfig: Option<PathBuf>,
     /// Where helm values files are written.
     pub values_dir: PathBuf,
     /// The helm repository (or OCI prefix) charts come from: `<chart_repo>/istiod`.
@@ -207,6 +209,41 @@ pub fn certs(
     Ok((rows, bundles))
 }
 
+/// No root on disk, but clusters already trust one: minting a new root (a private key on
+/// disk) would only end in "signed by a different root". Said before anything is written,
+/// pointing at the likely cause: `certs.dir` is not where this mesh's certificates are.
+async fn refuse_new_root_over_live(
+    topology: &Topology,
+    clusters: &[Cluster],
+    options: &UpOptions,
+) -> Result<(), InputError> {
+    let on_disk = mesh_trust::CertsDir::new(&topology.certs_dir).root_exists();
+    if on_disk || topology.root_cert.is_some() || options.force {
+        return Ok(());
+    }
+    let live = parallel::map_bounded(
+        clusters.iter().collect(),
+        options.parallel,
+        |cluster| async move {
+            let found = cluster.api.get(&cacerts::path()).await.ok().flatten().is_some();
+            found.then(|| cluster.name.clone())
+        },
+    )
+    .await;
+    let live: Vec<String> = live.into_iter().flatten().collect();
+    if live.is_empty() {
+        return Ok(());
+    }
+    Err(InputError::new(format!(
+        "certs.dir {} has no root CA, but {} already {} a cacerts Secret: a new root would not be trusted by {}\nnothing was changed in any cluster or on disk",
+        topology.certs_dir,
+        live.join(", "),
+        if live.len() == 1 { "has" } else { "have" },
+        if live.len() == 1 { "it" } else { "them" },
+    ))
+    .with_hint("point certs.dir (or certs.rootCert/rootKey) at the certificates this mesh uses; to replace its root of trust instead, pass --force (istiod must then restart)"))
+}
+
 /// Reads every cluster's cacerts before any write: a different root needs --force.
 async fn cacerts_jobs(
     clusters: &[Cluster],
@@ -339,6 +376,20 @@ pub fn preflight(topology: &Topology) -> Result<Option<Solo>, InputError> {
         .with_hint("set solo.licenseFile in the topology file, or export SOLO_LICENSE_KEY"));
     }
     Ok(Some(Solo { hub, tag, license }))
+}
+
+/// With helm, the values folder must be writable before anything changes in a cluster: the
+/// install step comes after cacerts, networks and namespaces.
+pub fn check_values_dir(topology: &Topology, dir: &std::path::Path) -> Result<(), InputError> {
+    if topology.installer != Installer::Helm {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir)
+        .and_then(|()| check_writable(dir))
+        .map_err(|e| {
+            InputError::new(format!("cannot write helm values into {}: {e}", dir.display()))
+                .with_hint("pass --values-dir a folder you can write to")
+        })
 }
 
 /// Install configuration per cluster: helm values (and `helm upgrade --install`), or Sail
@@ -502,6 +553,10 @@ async fn run_helm(
         "--values",
     ]);
     command.arg(values);
+    // The same clusters `up` talks to: the context names are the kubeconfig's.
+    if let Some(kubeconfig) = &options.kubeconfig {
+        command.arg("--kubeconfig").arg(kubeconfig);
+    }
     let output = command.output().await.map_err(|e| {
         format!(
             "cannot run {}: {e}; install helm, or set installer: none",
@@ -755,6 +810,38 @@ async fn ignored_settings(topology: &Topology, clusters: &[Cluster], limit: usiz
     rows
 }
 
+/// A cluster already in another mesh (its members ConfigMap): two meshes on one cluster share
+/// its gateways' namespace and cacerts, so say so before writing over them.
+async fn other_meshes(topology: &Topology, clusters: &[Cluster], limit: usize) -> Vec<StepRow> {
+    let ours = format!("kubectl-mesh-{}", topology.mesh_id);
+    let selector = format!("{MANAGED_BY}={MANAGED_BY_VALUE}");
+    let found = parallel::map_bounded(clusters.iter().collect(), limit, |cluster| {
+        let selector = &selector;
+        async move {
+            let path = resource::CONFIG_MAP.collection_path(Some(ISTIO_SYSTEM));
+            let maps = cluster.api.list(&path, Some(selector)).await.unwrap_or_default();
+            (cluster, maps)
+        }
+    })
+    .await;
+    let mut rows = Vec::new();
+    for (cluster, maps) in found {
+        for name in maps
+            .iter()
+            .filter_map(|m| m.pointer("/metadata/name").and_then(Value::as_str))
+        {
+            if let Some(other) = name.strip_prefix("kubectl-mesh-").filter(|_| name != ours) {
+                rows.push(StepRow::new(
+                    "settings",
+                    &cluster.name,
+                    format!("warning: this cluster is also in mesh {other}: both share its east-west gateway and cacerts"),
+                ));
+            }
+        }
+    }
+    rows
+}
+
 /// A row for every pair the link step left out because one of its clusters was skipped, so
 /// that the report says per pair what happened.
 fn skipped_links(topology: &Topology, all: &[Cluster], ready: &[Cluster]) -> Vec<StepRow> {
@@ -783,14 +870,16 @@ pub async fn up(
 ) -> Result<Vec<StepRow>, InputError> {
     let write = mesh_write(topology, options);
     let dry_run = write.dry_run != DryRun::None;
-    let (mut rows, bundles) = certs(topology, dry_run)?;
     // A cluster that does not answer is reported once and left out of every step, so that
     // it costs one timeout rather than one per step, and never holds up the others.
     let (reachable, unreachable) = probe(clusters, options.parallel).await;
+    refuse_new_root_over_live(topology, &reachable, options).await?;
+    let (mut rows, bundles) = certs(topology, dry_run)?;
     let complete = unreachable.is_empty();
     rows.extend(unreachable);
     let clusters = reachable.as_slice();
     rows.extend(ignored_settings(topology, clusters, options.parallel).await);
+    rows.extend(other_meshes(topology, clusters, options.parallel).await);
     let jobs = cacerts_jobs(clusters, &bundles, options).await?;
     rows.extend(rows_from(
         "cacerts",
@@ -992,11 +1081,25 @@ async fn removed_members(
     for (cluster, context) in recorded_former_members(topology, clusters, options.parallel).await {
         let former = match reach_former(options.reach.as_ref(), &cluster, &context).await {
             Ok(former) => former,
-            Err(e) => {
+            // Only a failure when asked to prune it: otherwise the others are unlinked from it
+            // (the link step did that), which is all `up` promises for a cluster that left.
+            Err(e) if options.prune_removed => {
                 rows.push(StepRow::failed(
                     "removed",
                     &cluster,
-                    format!("unlinked from the others, but its own links could not be removed: {e}"),
+                    format!("cannot prune it: {e}"),
+                ));
+                unpruned.push((cluster, context));
+                continue;
+            }
+            Err(e) => {
+                rows.push(StepRow::new(
+                    "removed",
+                    &cluster,
+                    format!(
+                        "warning: unlinked from the others; its own links were not checked ({e}); it stays recorded in ConfigMap istio-system/kubectl-mesh-{} until pruned",
+                        topology.mesh_id
+                    ),
                 ));
                 unpruned.push((cluster, context));
                 continue;
@@ -1097,14 +1200,19 @@ pub async fn down(
     }
     let per_cluster = parallel::map_bounded(reachable.iter().collect(), limit, |cluster| {
         let selector = selector.clone();
-        async move { down_cluster(cluster, &selector, write).await }
+        async move { down_cluster(cluster, &selector, &topology.mesh_id, write).await }
     })
     .await;
     rows.extend(per_cluster.into_iter().flatten());
     in_mood(rows, write.dry_run)
 }
 
-async fn down_cluster(cluster: &Cluster, selector: &str, write: &WriteOptions) -> Vec<StepRow> {
+async fn down_cluster(
+    cluster: &Cluster,
+    selector: &str,
+    mesh_id: &str,
+    write: &WriteOptions,
+) -> Vec<StepRow> {
     let mut rows = Vec::new();
     for kind in DOWN_KINDS {
         let items = match cluster
@@ -1133,6 +1241,16 @@ async fn down_cluster(cluster: &Cluster, selector: &str, write: &WriteOptions) -
                 ));
                 continue;
             }
+            if kind == resource::NAMESPACE {
+                if let Some(other) = foreign_content(cluster, &object.name, mesh_id).await {
+                    rows.push(StepRow::new(
+                        "down",
+                        &cluster.name,
+                        format!("kept {object}: it still holds {other}, not this mesh's"),
+                    ));
+                    continue;
+                }
+            }
             let path = kind.object_path(object.namespace.as_deref(), &object.name);
             rows.push(
                 match apply::delete(&cluster.api, &object, &path, write.dry_run).await {
@@ -1150,6 +1268,46 @@ async fn down_cluster(cluster: &Cluster, selector: &str, write: &WriteOptions) -
         rows.push(StepRow::new("down", &cluster.name, "nothing to remove"));
     }
     rows
+}
+
+/// An object in `namespace` that is not this mesh's (another mesh's gateways, or anything
+/// someone else put there): deleting the namespace would delete it too.
+async fn foreign_content(cluster: &Cluster, namespace: &str, mesh_id: &str) -> Option<String> {
+    for kind in DOWN_KINDS.iter().filter(|k| k.namespaced) {
+        let Ok(items) = cluster
+            .api
+            .list(&kind.collection_path(Some(namespace)), None)
+            .await
+        else {
+            continue;
+        };
+        let foreign = items.into_iter().find(|item| {
+            let ours = item
+                .pointer("/metadata/labels")
+                .and_then(|l| l.get(MESH_ID))
+                .and_then(Value::as_str)
+                == Some(mesh_id);
+            !ours && !made_by_kubernetes(*kind, item)
+        });
+        if let Some(item) = foreign {
+            return Some(ObjectRef::of(&with_kind(item, *kind)).to_string());
+        }
+    }
+    None
+}
+
+/// What Kubernetes puts in every namespace (the `default` ServiceAccount and its token, the
+/// `kube-root-ca.crt` ConfigMap): it goes with the namespace and says nothing of who uses it.
+fn made_by_kubernetes(kind: Kind, item: &Value) -> bool {
+    let name = item.pointer("/metadata/name").and_then(Value::as_str);
+    match kind {
+        k if k == resource::SERVICE_ACCOUNT => name == Some("default"),
+        k if k == resource::CONFIG_MAP => name == Some("kube-root-ca.crt"),
+        k if k == resource::SECRET => {
+            item.get("type").and_then(Value::as_str) == Some("kubernetes.io/service-account-token")
+        }
+        _ => false,
+    }
 }
 
 /// A deleted namespace is Terminating until its content is removed: `down` reports it

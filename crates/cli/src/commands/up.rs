@@ -157,16 +157,21 @@ pub async fn run_up(args: UpArgs) -> Result<ExitCode, CliError> {
     let write = args.write.options()?;
     // Before anything is written, on disk or in a cluster.
     let solo = up::preflight(&topology)?;
+    let values_dir = args.values_dir.join(&topology.mesh_id);
+    if args.generate.is_none() {
+        up::check_values_dir(&topology, &values_dir)?;
+    }
     let clusters = args.topology.connect(&kubeconfig, &refs).await?;
     let options = UpOptions {
         chart_repo: args.chart_repo.clone(),
+        kubeconfig: args.topology.kubeconfig.clone(),
         solo,
         write,
         wait: args.wait,
         parallel: usize::from(args.topology.parallel),
         force: args.force,
         helm: args.helm.clone(),
-        values_dir: args.values_dir.join(&topology.mesh_id),
+        values_dir,
         timeout: args.topology.timeout,
         reach: Some((
             kubeconfig.clone(),
