@@ -309,8 +309,11 @@ fn cacerts_checks(d: &Derived, options: &VerifyOptions) -> Vec<Check> {
             Status::Fail,
             format!("cacerts holds the intermediate issued for cluster {other}, not for {name}"),
         )
+        // Most often the cluster is simply named otherwise (a topology file's `cluster:`):
+        // the verify naming it so comes first; replacing the intermediate is the last resort.
         .hint(format!(
-            "install {name}'s own: kubectl mesh certs secret --contexts {} --force",
+            "if this cluster is named {other} (e.g. `cluster: {other}` in a topology file), verify with --contexts {}; otherwise install its own: kubectl mesh certs secret --contexts {} --force",
+            crate::clusters::contexts_entry(other, &d.facts.context),
             crate::clusters::contexts_entry(name, &d.facts.context)
         ))
     } else if report.is_ok() {
