@@ -45,7 +45,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-mesh' -ScriptBlock {
             [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the gateway [default: istio-gateways; istio-system for ambient and sidecar]')
             [CompletionResult]::new('--gateway-class', '--gateway-class', [CompletionResultType]::ParameterName, 'GatewayClass of the gateway [default: istio-eastwest; istio-east-west for ambient]')
             [CompletionResult]::new('--service', '--service', [CompletionResultType]::ParameterName, 'Make this Service global in every listed cluster instead of deploying the gateway (label solo.io/service-scope for ambient-peering, istio.io/global for ambient; sidecar needs none)')
-            [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'With --service: global (also reachable as <name>.<ns>.mesh.internal) or global-only (ambient-peering only)')
+            [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'With --service: global or global-only (ambient-peering only). Clients reach it as <name>.<ns>.mesh.internal with ambient-peering, as <name>.<ns>.svc.cluster.local with upstream ambient')
             [CompletionResult]::new('--traffic-distribution', '--traffic-distribution', [CompletionResultType]::ParameterName, 'With --service: how traffic spreads over clusters')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Report format (for --generate: yaml, or json for a v1 List)')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Report format (for --generate: yaml, or json for a v1 List)')

@@ -44,7 +44,7 @@ complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand expose" -l nam
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand expose" -s n -l namespace -d 'Namespace of the gateway [default: istio-gateways; istio-system for ambient and sidecar]' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand expose" -l gateway-class -d 'GatewayClass of the gateway [default: istio-eastwest; istio-east-west for ambient]' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand expose" -l service -d 'Make this Service global in every listed cluster instead of deploying the gateway (label solo.io/service-scope for ambient-peering, istio.io/global for ambient; sidecar needs none)' -r
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand expose" -l scope -d 'With --service: global (also reachable as <name>.<ns>.mesh.internal) or global-only (ambient-peering only)' -r -f -a "global\t''
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand expose" -l scope -d 'With --service: global or global-only (ambient-peering only). Clients reach it as <name>.<ns>.mesh.internal with ambient-peering, as <name>.<ns>.svc.cluster.local with upstream ambient' -r -f -a "global\t''
 global-only\t''"
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand expose" -l traffic-distribution -d 'With --service: how traffic spreads over clusters' -r -f -a "PreferClose\t''
 PreferNetwork\t''

@@ -113,8 +113,10 @@
 //! remote cluster without the same `istio-system/cacerts` `root-cert.pem`), or
 //! `error: curl: (6) Could not resolve host: <host>` (nobody serves or is reachable).
 //! A cluster serves a host if it has the Service (for `mesh.internal` labelled
-//! `solo.io/service-scope: global|global-only` or `istio.io/global: "true"`) selecting
-//! a Deployment with ready replicas. The caller reaches itself, and a remote cluster it
+//! `solo.io/service-scope: global|global-only`, Solo's ambient-peering) selecting a
+//! Deployment with ready replicas. Upstream ambient keeps the cluster-local host: a caller
+//! in an ambient namespace reaches its own cluster's Service, plus other clusters'
+//! `istio.io/global: "true"` Services when its own is global too or it has none. The caller reaches itself, and a remote cluster it
 //! is linked to: an `istio-remote` Gateway whose `spec.addresses` has the remote's
 //! east-west address (`status.addresses[0]` of an `istio-eastwest`/`istio-east-west`
 //! Gateway, or the ingress of `istio-system/istio-eastwestgateway`), or an

@@ -74,7 +74,9 @@ pub struct ExposeArgs {
     #[arg(long, value_name = "NAME")]
     pub service: Option<String>,
 
-    /// With --service: global (also reachable as <name>.<ns>.mesh.internal) or global-only (ambient-peering only)
+    /// With --service: global or global-only (ambient-peering only). Clients reach it as
+    /// <name>.<ns>.mesh.internal with ambient-peering, as <name>.<ns>.svc.cluster.local with
+    /// upstream ambient
     #[arg(long, value_name = "SCOPE", default_value = "global", value_parser = global_service::SCOPES, requires = "service")]
     pub scope: String,
 

@@ -48,7 +48,8 @@ pub struct Check {
     pub from: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
-    /// For `--services` checks: the global host, `<name>.<namespace>.mesh.internal`.
+    /// For `--services` checks: the host clients use (`<name>.<namespace>.mesh.internal` for
+    /// ambient-peering, the cluster-local name for upstream ambient).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service: Option<String>,
     pub status: Status,
