@@ -153,17 +153,20 @@ fn locate(desired: &Value) -> Result<(ObjectRef, String), ApplyError> {
 /// object with finalizers (a namespace above all: its content is removed first) stays,
 /// Terminating, for a while. `Ok(false)` when it is still there after `timeout`.
 pub async fn wait_gone(api: &ApiClient, path: &str, timeout: std::time::Duration) -> Result<bool, ApiError> {
+    use crate::poll::{self, Pace, State, Waited};
+    let gone = |object: Option<&Value>| match object {
+        None => State::Done(()),
+        Some(_) => State::Pending(None),
+    };
+    let pace = Pace {
+        first: std::time::Duration::from_millis(20),
+        max: std::time::Duration::from_secs(1),
+    };
     let deadline = tokio::time::Instant::now() + timeout;
-    let mut pause = std::time::Duration::from_millis(20);
-    loop {
-        if api.get(path).await?.is_none() {
-            return Ok(true);
-        }
-        if tokio::time::Instant::now() + pause > deadline {
-            return Ok(false);
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(std::time::Duration::from_secs(1));
+    match poll::until(api, path, deadline, pace, gone, || {}).await {
+        Ok(()) => Ok(true),
+        Err(Waited::Timeout(_)) | Err(Waited::Failed(_)) => Ok(false),
+        Err(Waited::Api(e)) => Err(e),
     }
 }
 

@@ -250,6 +250,7 @@ async fn wait_ready(
     limit: Duration,
     progress: &dyn Progress,
 ) -> Result<String, String> {
+    use crate::poll::{self, Pace, State, Waited};
     let started = Instant::now();
     let what = format!(
         "{} {}/{}",
@@ -257,38 +258,40 @@ async fn wait_ready(
     );
     progress.event(&cluster.name, &format!("waiting for {what} to get an address"));
     let mut last_note = Instant::now();
-    loop {
-        match cluster.api.get(&readiness.path()).await {
-            Ok(Some(object)) => {
-                if let (Some(address), true) = (address_of(&object), is_programmed(&object)) {
-                    let took = crate::duration::display(started.elapsed());
-                    progress.event(&cluster.name, &format!("{what} ready at {address} after {took}"));
-                    return Ok(address);
-                }
-            }
-            Ok(None) => {
-                return Err(format!(
-                    "cluster {}: {what} disappeared while waiting",
-                    cluster.name
-                ))
-            }
-            Err(e) => return Err(cluster.explain(&e)),
-        }
-        if started.elapsed() >= limit {
-            return Err(format!(
-                "cluster {}: {what} has no address after {}; check that LoadBalancer Services get addresses in this cluster (`kubectl --context {} get svc -n {}`), then re-run with a longer --wait",
-                cluster.name,
-                crate::duration::display(limit),
-                cluster.context,
-                readiness.namespace
-            ));
-        }
+    let ready = |object: Option<&Value>| match object {
+        None => State::Failed(format!(
+            "cluster {}: {what} disappeared while waiting",
+            cluster.name
+        )),
+        Some(object) => match (address_of(object), is_programmed(object)) {
+            (Some(address), true) => State::Done(address),
+            _ => State::Pending(None),
+        },
+    };
+    let note = || {
         if last_note.elapsed() >= Duration::from_secs(10) {
             let waited = crate::duration::display(started.elapsed());
             progress.event(&cluster.name, &format!("still waiting for {what} ({waited})"));
             last_note = Instant::now();
         }
-        tokio::time::sleep(Duration::from_millis(250).min(limit)).await;
+    };
+    let deadline = tokio::time::Instant::now() + limit;
+    let pace = Pace::fixed(Duration::from_millis(250));
+    match poll::until(&cluster.api, &readiness.path(), deadline, pace, ready, note).await {
+        Ok(address) => {
+            let took = crate::duration::display(started.elapsed());
+            progress.event(&cluster.name, &format!("{what} ready at {address} after {took}"));
+            Ok(address)
+        }
+        Err(Waited::Failed(why)) => Err(why),
+        Err(Waited::Api(e)) => Err(cluster.explain(&e)),
+        Err(Waited::Timeout(_)) => Err(format!(
+            "cluster {}: {what} has no address after {}; check that LoadBalancer Services get addresses in this cluster (`kubectl --context {} get svc -n {}`), then re-run with a longer --wait",
+            cluster.name,
+            crate::duration::display(limit),
+            cluster.context,
+            readiness.namespace
+        )),
     }
 }
 

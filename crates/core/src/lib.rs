@@ -23,6 +23,7 @@ pub mod link;
 pub mod names;
 pub mod namespaces;
 pub mod parallel;
+pub mod poll;
 pub mod remote_secrets;
 pub mod report;
 pub mod resource;

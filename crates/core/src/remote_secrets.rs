@@ -3,7 +3,7 @@
 //! for each target. Targets are prepared concurrently, then all sources written concurrently.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use serde_json::Value;
@@ -114,27 +114,28 @@ async fn request_token(cluster: &Cluster, duration: Duration) -> Result<String, 
 
 /// Polls the token Secret until the token controller has filled it in.
 async fn wait_for_token(cluster: &Cluster, limit: Duration) -> Result<(String, Option<String>), String> {
+    use crate::poll::{self, Pace, State, Waited};
     let path = resource::SECRET.object_path(Some(ISTIO_SYSTEM), rs::TOKEN_SECRET);
-    let started = Instant::now();
-    loop {
-        let secret = cluster.api.get(&path).await.map_err(|e| cluster.explain(&e))?;
-        let field = |key: &str| {
-            secret
-                .as_ref()
-                .and_then(|s| crate::resources::cacerts::entry(s, key))
-        };
-        if let Some(token) = field("token").filter(|t| !t.is_empty()) {
-            return Ok((token, field("ca.crt")));
+    // The token controller fills the Secret a moment after it is created: absent or empty
+    // means "not yet".
+    let filled = |secret: Option<&Value>| {
+        let field = |key: &str| secret.and_then(|s| crate::resources::cacerts::entry(s, key));
+        match field("token").filter(|t| !t.is_empty()) {
+            Some(token) => State::Done((token, field("ca.crt"))),
+            None => State::Pending(None),
         }
-        if started.elapsed() >= limit {
-            return Err(format!(
-                "cluster {}: Secret istio-system/{} got no token within {}; is the token controller running? Or use --token-duration 720h",
-                cluster.name,
-                rs::TOKEN_SECRET,
-                crate::duration::display(limit)
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let deadline = tokio::time::Instant::now() + limit;
+    match poll::until(&cluster.api, &path, deadline, Pace::fixed(Duration::from_millis(100)), filled, || {}).await {
+        Ok(token) => Ok(token),
+        Err(Waited::Api(e)) => Err(cluster.explain(&e)),
+        Err(Waited::Failed(why)) => Err(why),
+        Err(Waited::Timeout(_)) => Err(format!(
+            "cluster {}: Secret istio-system/{} got no token within {}; is the token controller running? Or use --token-duration 720h",
+            cluster.name,
+            rs::TOKEN_SECRET,
+            crate::duration::display(limit)
+        )),
     }
 }
 

@@ -346,28 +346,24 @@ async fn wait_for(
     deadline: Instant,
     state: fn(&Value) -> Poll,
 ) -> Result<(), Waited> {
-    let mut interval = Duration::from_millis(100);
-    loop {
-        let last = match cluster.api.get(path).await {
-            Ok(Some(object)) => match state(&object) {
-                Poll::Done => return Ok(()),
-                Poll::Failed(e) => return Err(Waited::Error(e)),
-                Poll::Pending(why) => why,
-            },
-            Ok(None) => {
-                return Err(Waited::Error(format!(
-                    "{path} disappeared in cluster {}",
-                    cluster.name
-                )))
-            }
-            Err(e) => return Err(Waited::Error(cluster.explain(&e))),
-        };
-        if Instant::now() + interval > deadline {
-            return Err(Waited::Timeout(last));
-        }
-        tokio::time::sleep(interval).await;
-        interval = (interval * 2).min(Duration::from_secs(2));
-    }
+    use crate::poll::{self, Pace, State};
+    let of = |object: Option<&Value>| match object.map(state) {
+        None => State::Failed(format!("{path} disappeared in cluster {}", cluster.name)),
+        Some(Poll::Done) => State::Done(()),
+        Some(Poll::Failed(e)) => State::Failed(e),
+        Some(Poll::Pending(why)) => State::Pending(why),
+    };
+    let pace = Pace {
+        first: Duration::from_millis(100),
+        max: Duration::from_secs(2),
+    };
+    poll::until(&cluster.api, path, deadline, pace, of, || {})
+        .await
+        .map_err(|waited| match waited {
+            poll::Waited::Timeout(last) => Waited::Timeout(last),
+            poll::Waited::Failed(e) => Waited::Error(e),
+            poll::Waited::Api(e) => Waited::Error(cluster.explain(&e)),
+        })
 }
 
 fn deployment_ready(d: &Value) -> Poll {
