@@ -112,7 +112,8 @@ fn version_prints_version_and_commit() {
     let run = env.kubectl(&["mesh", "version"]).success();
     let expected = format!("kubectl-mesh {} (commit ", env!("CARGO_PKG_VERSION"));
     assert!(run.stdout.starts_with(&expected), "{}", run.stdout);
-    // The commit the release script builds with (KUBECTL_MESH_GIT_COMMIT), "unknown" otherwise.
+    // The commit the build script reads from git ("unknown" only outside a git checkout;
+    // tests/krew.rs checks it is exactly HEAD).
     let commit = run
         .stdout
         .trim()
@@ -135,6 +136,10 @@ fn force_says_what_it_replaces_in_clusters() {
     let env = with_istio(&[]);
     let run = env.mesh(&["certs", "rotate", "--help"]).success();
     let text = run.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
-    assert!(text.contains("replace a live cacerts Secret signed by another root"), "{}", run.stdout);
+    assert!(
+        text.contains("replace a live cacerts Secret signed by another root"),
+        "{}",
+        run.stdout
+    );
     assert!(text.contains("istiod must restart"), "{}", run.stdout);
 }
