@@ -105,6 +105,16 @@ fn the_default_number_of_requests_grows_with_the_clusters() {
     assert_eq!(code, 0, "{doc:#}");
     // Ten per cluster (at least 20): 30, spread over three clusters.
     assert_eq!(pair(&traffic_checks(&doc), "a", "b")["answered"], 10);
+    // Fields for scripts: the calls sent, and where the probe ran.
+    let checks = traffic_checks(&doc);
+    let ab = pair(&checks, "a", "b");
+    assert_eq!(ab["sent"], 30);
+    assert!(
+        ab["namespace"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("kubectl-mesh-probe-")),
+        "{ab}"
+    );
 }
 
 #[test]
@@ -405,7 +415,7 @@ fn through_kubectl_with_a_human_report() {
         .success();
     assert!(
         run.stdout
-            .contains("traffic (row: client, column: answering cluster, calls answered; -: not probed)"),
+            .contains("traffic (row: client, column: answering cluster, calls answered; -: not checked"),
         "{}",
         run.stdout
     );

@@ -70,7 +70,10 @@ fn healthy_mesh_passes_every_check() {
         6
     );
     let human = env.mesh(&["verify", "--contexts", "a,b,c"]).success().stdout;
-    assert!(human.contains("links (row: from, column: to)"), "{human}");
+    assert!(
+        human.contains("links (row: from, column: to; ·: itself"),
+        "{human}"
+    );
     assert!(human.contains("0 warnings, 0 failed"), "{human}");
 }
 

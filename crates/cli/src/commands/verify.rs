@@ -308,10 +308,17 @@ fn human(checks: &[Check], names: &[String], colour: bool) -> String {
         .iter()
         .filter(|c| c.from.is_some())
         .partition(|c| c.answered.is_some());
-    pair_section(&mut out, "links (row: from, column: to)", &links, names, colour);
+    // One meaning for '-' in both matrices: no check was made for that pair.
     pair_section(
         &mut out,
-        "traffic (row: client, column: answering cluster, calls answered; -: not probed)",
+        "links (row: from, column: to; ·: itself, -: not checked)",
+        &links,
+        names,
+        colour,
+    );
+    pair_section(
+        &mut out,
+        "traffic (row: client, column: answering cluster, calls answered; -: not checked, the cluster was not probed)",
         &traffic,
         names,
         colour,
@@ -353,13 +360,17 @@ fn matrix(links: &[&Check], names: &[String], colour: bool) -> String {
     for from in names {
         let mut row = vec![from.clone()];
         for to in names {
-            let cell = links
+            let found = links
                 .iter()
-                .find(|c| c.from.as_deref() == Some(from.as_str()) && c.to.as_deref() == Some(to.as_str()))
-                .map_or("-".to_string(), |c| match c.answered {
+                .find(|c| c.from.as_deref() == Some(from.as_str()) && c.to.as_deref() == Some(to.as_str()));
+            let cell = match found {
+                Some(c) => match c.answered {
                     Some(n) => format!("{} {n}", paint(c.status, colour)),
                     None => paint(c.status, colour),
-                });
+                },
+                None if from == to => "·".to_string(),
+                None => "-".to_string(),
+            };
             row.push(cell);
         }
         rows.push(row);
@@ -387,6 +398,8 @@ mod tests {
             message: format!("{id} message"),
             hint: Some("do this".into()),
             answered: None,
+            sent: None,
+            namespace: None,
         }
     }
 
@@ -404,8 +417,8 @@ mod tests {
         assert!(text.contains("cluster b\n  ✘ api"), "{text}");
         assert!(text.contains("      fix: do this"), "{text}");
         assert!(text.contains("mesh\n  ✔ shared-root"), "{text}");
-        assert!(text.contains("  a   -   ✔"), "{text}");
-        assert!(text.contains("  b   ⚠   -"), "{text}");
+        assert!(text.contains("  a   ·   ✔"), "{text}");
+        assert!(text.contains("  b   ⚠   ·"), "{text}");
         assert!(text.contains("⚠ b -> a"), "{text}");
         assert!(text.ends_with("3 passed, 1 warning, 1 failed\n"), "{text}");
     }
@@ -422,9 +435,21 @@ mod tests {
             text.contains("traffic (row: client, column: answering cluster"),
             "{text}"
         );
-        assert!(text.contains("  a   -     ✔ 7"), "{text}");
-        assert!(text.contains("  b   ✘ 0   -"), "{text}");
+        assert!(text.contains("  a   ·     ✔ 7"), "{text}");
+        assert!(text.contains("  b   ✘ 0   ·"), "{text}");
         assert!(text.contains("✘ b -> a"), "{text}");
+    }
+
+    #[test]
+    fn a_pair_without_a_check_is_a_dash_in_both_matrices() {
+        // c was not probed: no traffic checks from or to it.
+        let mut ab = c("traffic", None, Some(("a", "b")), Status::Pass);
+        ab.answered = Some(3);
+        let names = ["a".into(), "b".into(), "c".into()];
+        let text = human(&[ab], &names, false);
+        assert!(text.contains("  a   ·   ✔ 3   -"), "{text}");
+        let text = human(&[c("link", None, Some(("a", "b")), Status::Pass)], &names, false);
+        assert!(text.contains("  a   ·   ✔   -"), "{text}");
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub(super) fn check(id: &'static str, cluster: &str, status: Status, message: im
         message: message.into(),
         hint: None,
         answered: None,
+        sent: None,
+        namespace: None,
     }
 }
 
@@ -40,6 +42,8 @@ pub(super) fn global(id: &'static str, status: Status, message: impl Into<String
         message: message.into(),
         hint: None,
         answered: None,
+        sent: None,
+        namespace: None,
     }
 }
 
@@ -60,6 +64,8 @@ pub(super) fn pair(
         message: message.into(),
         hint: None,
         answered: None,
+        sent: None,
+        namespace: None,
     }
 }
 

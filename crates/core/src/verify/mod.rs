@@ -59,6 +59,12 @@ pub struct Check {
     /// For `--traffic` pair checks: how many of the source's requests the target answered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub answered: Option<u32>,
+    /// For `--traffic` pair checks: how many requests the source's client sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sent: Option<u32>,
+    /// For `--traffic` checks: the probe's namespace (the same in every cluster).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
 }
 
 /// Which kind of links to expect between clusters.

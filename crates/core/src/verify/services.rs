@@ -53,6 +53,8 @@ pub fn evaluate(all: &[ClusterFacts], flavor: Flavor) -> Vec<Check> {
             message: format!("cannot list services: {e}"),
             hint: None,
             answered: None,
+            sent: None,
+            namespace: None,
         })
         .collect();
     for ((namespace, name), clusters) in &by_key {
@@ -108,6 +110,8 @@ fn service_check(
         ),
         hint: None,
         answered: None,
+        sent: None,
+        namespace: None,
     };
     if !DISTRIBUTIONS.contains(&distribution) {
         check.status = Status::Fail;
@@ -169,6 +173,8 @@ fn foreign_checks(
                 in_clusters.join(",")
             )),
             answered: None,
+            sent: None,
+            namespace: None,
         })
         .collect()
 }

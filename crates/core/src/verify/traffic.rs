@@ -111,6 +111,10 @@ pub async fn run(
     if options.keep {
         checks.push(kept_check(&probe.namespace, &reachable));
     }
+    // Scripts find the probe's namespace in a field of its own, not only in messages.
+    for check in &mut checks {
+        check.namespace = Some(probe.namespace.clone());
+    }
     TrafficReport {
         checks,
         interrupted: outcome.is_none(),
@@ -701,6 +705,7 @@ fn pair_check(from: &str, to: &str, answers: &Answers, silent: Silent) -> Check 
         .hint(silent.hint)
     };
     check.answered = Some(count);
+    check.sent = Some(total);
     check
 }
 
