@@ -1,0 +1,187 @@
+//! `down`: everything `up` created (our labels and this mesh's id), dependants first, never
+//! `istio-system` nor a namespace holding what is not this mesh's.
+
+use super::*;
+
+/// What `down` deletes, in order: dependants before what they depend on, namespaces last.
+pub(super) const DOWN_KINDS: [Kind; 16] = [
+    resource::GATEWAY,
+    resource::ISTIO_GATEWAY,
+    resource::VIRTUAL_SERVICE,
+    resource::SECRET,
+    resource::SERVICE,
+    resource::DEPLOYMENT,
+    resource::ROLE_BINDING,
+    resource::ROLE,
+    resource::SERVICE_ACCOUNT,
+    resource::CLUSTER_ROLE_BINDING,
+    resource::CLUSTER_ROLE,
+    resource::SAIL_ISTIO,
+    resource::SAIL_ZTUNNEL,
+    resource::SAIL_ISTIO_CNI,
+    resource::CONFIG_MAP,
+    resource::NAMESPACE,
+];
+
+/// Deletes every object carrying our managed-by label and this mesh's id, in `clusters` and
+/// (with `former`, a way to reach them) in former members recorded by an earlier `up`. Key
+/// material on disk is never touched; istio-system is never deleted (Istio lives there).
+pub async fn down(
+    topology: &Topology,
+    clusters: &[Cluster],
+    write: &WriteOptions,
+    former: Option<&Reach>,
+    limit: usize,
+) -> Vec<StepRow> {
+    let selector = format!("{MANAGED_BY}={MANAGED_BY_VALUE},{MESH_ID}={}", topology.mesh_id);
+    let (mut reachable, mut rows) = probe(clusters, limit).await;
+    if former.is_some() {
+        for (cluster, context) in recorded_former_members(topology, &reachable, limit).await {
+            match reach_former(former, &cluster, &context).await {
+                Ok(c) => reachable.push(c),
+                Err(e) => rows.push(StepRow::failed(
+                    "down",
+                    &cluster,
+                    format!("a former member of the mesh, not reached: {e}"),
+                )),
+            }
+        }
+    }
+    let per_cluster = parallel::map_bounded(reachable.iter().collect(), limit, |cluster| {
+        let selector = selector.clone();
+        async move { down_cluster(cluster, &selector, &topology.mesh_id, write).await }
+    })
+    .await;
+    rows.extend(per_cluster.into_iter().flatten());
+    in_mood(rows, write.dry_run)
+}
+
+pub(super) async fn down_cluster(
+    cluster: &Cluster,
+    selector: &str,
+    mesh_id: &str,
+    write: &WriteOptions,
+) -> Vec<StepRow> {
+    let mut rows = Vec::new();
+    for kind in DOWN_KINDS {
+        let items = match cluster
+            .api
+            .list(&kind.collection_path(None), Some(selector))
+            .await
+        {
+            Ok(items) => items,
+            Err(e) if e.is_not_found() => continue, // that API group is not installed
+            Err(e) => {
+                rows.push(StepRow::failed(
+                    "down",
+                    &cluster.name,
+                    format!("listing {}: {}", kind.resource_name(), cluster.explain(&e)),
+                ));
+                continue;
+            }
+        };
+        for item in items {
+            let object = ObjectRef::of(&with_kind(item, kind));
+            if kind == resource::NAMESPACE && object.name == ISTIO_SYSTEM {
+                rows.push(StepRow::new(
+                    "down",
+                    &cluster.name,
+                    "kept Namespace istio-system (Istio's own)",
+                ));
+                continue;
+            }
+            if kind == resource::NAMESPACE {
+                if let Some(other) = foreign_content(cluster, &object.name, mesh_id).await {
+                    rows.push(StepRow::new(
+                        "down",
+                        &cluster.name,
+                        format!("kept {object}: it still holds {other}, not this mesh's"),
+                    ));
+                    continue;
+                }
+            }
+            let path = kind.object_path(object.namespace.as_deref(), &object.name);
+            rows.push(
+                match apply::delete(&cluster.api, &object, &path, write.dry_run).await {
+                    Ok(Outcome::Deleted) if kind == resource::NAMESPACE && write.dry_run == DryRun::None => {
+                        namespace_gone(cluster, &object, &path).await
+                    }
+                    Ok(Outcome::Deleted) => StepRow::new("down", &cluster.name, format!("deleted {object}")),
+                    Ok(_) => StepRow::new("down", &cluster.name, format!("already gone {object}")),
+                    Err(e) => StepRow::failed("down", &cluster.name, cluster.explain_write(&e)),
+                },
+            );
+        }
+    }
+    if rows.is_empty() {
+        rows.push(StepRow::new("down", &cluster.name, "nothing to remove"));
+    }
+    rows
+}
+
+/// An object in `namespace` that is not this mesh's (another mesh's gateways, or anything
+/// someone else put there): deleting the namespace would delete it too.
+pub(super) async fn foreign_content(cluster: &Cluster, namespace: &str, mesh_id: &str) -> Option<String> {
+    for kind in DOWN_KINDS.iter().filter(|k| k.namespaced) {
+        let Ok(items) = cluster
+            .api
+            .list(&kind.collection_path(Some(namespace)), None)
+            .await
+        else {
+            continue;
+        };
+        let foreign = items.into_iter().find(|item| {
+            let ours = item
+                .pointer("/metadata/labels")
+                .and_then(|l| l.get(MESH_ID))
+                .and_then(Value::as_str)
+                == Some(mesh_id);
+            !ours && !made_by_kubernetes(*kind, item)
+        });
+        if let Some(item) = foreign {
+            return Some(ObjectRef::of(&with_kind(item, *kind)).to_string());
+        }
+    }
+    None
+}
+
+/// What Kubernetes puts in every namespace (the `default` ServiceAccount and its token, the
+/// `kube-root-ca.crt` ConfigMap): it goes with the namespace and says nothing of who uses it.
+pub(super) fn made_by_kubernetes(kind: Kind, item: &Value) -> bool {
+    let name = item.pointer("/metadata/name").and_then(Value::as_str);
+    match kind {
+        k if k == resource::SERVICE_ACCOUNT => name == Some("default"),
+        k if k == resource::CONFIG_MAP => name == Some("kube-root-ca.crt"),
+        k if k == resource::SECRET => {
+            item.get("type").and_then(Value::as_str) == Some("kubernetes.io/service-account-token")
+        }
+        _ => false,
+    }
+}
+
+/// A deleted namespace is Terminating until its content is removed: `down` reports it
+/// deleted once it is gone, as `kubectl delete` waits for it.
+pub(super) async fn namespace_gone(cluster: &Cluster, object: &ObjectRef, path: &str) -> StepRow {
+    const TIMEOUT: Duration = Duration::from_secs(120);
+    match apply::wait_gone(&cluster.api, path, TIMEOUT).await {
+        Ok(true) => StepRow::new("down", &cluster.name, format!("deleted {object}")),
+        Ok(false) => StepRow::failed(
+            "down",
+            &cluster.name,
+            format!(
+                "{object} is still terminating after {}s: see what holds it with `kubectl --context {} get namespace {} -o yaml`",
+                TIMEOUT.as_secs(),
+                cluster.context,
+                object.name
+            ),
+        ),
+        Err(e) => StepRow::failed("down", &cluster.name, cluster.explain(&e)),
+    }
+}
+
+/// Items of a LIST may come without apiVersion/kind; give them the kind that was listed.
+pub(super) fn with_kind(mut item: Value, kind: Kind) -> Value {
+    item["apiVersion"] = Value::String(kind.api_version.to_string());
+    item["kind"] = Value::String(kind.kind.to_string());
+    item
+}

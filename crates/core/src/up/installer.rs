@@ -1,0 +1,253 @@
+//! The install step: what helm or the Sail operator gets (the plan is built in
+//! `resources::install`), Solo's settings checked first, values files written privately when
+//! they hold the licence.
+
+use super::*;
+
+/// What `up` needs before touching anything: Solo's images and licence for ambient-peering
+/// installed with helm. Checked before any file or cluster is written.
+pub fn preflight(topology: &Topology) -> Result<Option<Solo>, InputError> {
+    if topology.installer != Installer::Helm || topology.flavor != Flavor::AmbientPeering {
+        return Ok(None);
+    }
+    let settings = &topology.solo;
+    let missing = |key: &str, example: &str| {
+        InputError::new(format!(
+            "{}: flavor ambient-peering installs Solo's distribution of Istio, which needs solo.{key}",
+            topology.file
+        ))
+        .with_hint(format!(
+            "add `solo: {{hub: <Solo image repository>, tag: <version>-solo, licenseFile: <path>}}` ({example}), or set installer: none if Istio is installed already"
+        ))
+    };
+    let hub = settings
+        .hub
+        .clone()
+        .ok_or_else(|| missing("hub", "the repository from Solo's support article"))?;
+    let tag = settings
+        .tag
+        .clone()
+        .ok_or_else(|| missing("tag", "e.g. 1.30.3-solo"))?;
+    let license = match &settings.license_file {
+        Some(file) => {
+            let path = topology.resolve(file);
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                InputError::new(format!(
+                    "{}: cannot read solo.licenseFile {}: {e}",
+                    topology.file,
+                    path.display()
+                ))
+                .with_hint("licenseFile is relative to the topology file's folder")
+            })?;
+            text.trim().to_string()
+        }
+        None => std::env::var("SOLO_LICENSE_KEY")
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+    };
+    if license.is_empty() {
+        return Err(InputError::new(format!(
+            "{}: flavor ambient-peering needs Solo's licence key (peering is an enterprise feature)",
+            topology.file
+        ))
+        .with_hint("set solo.licenseFile in the topology file, or export SOLO_LICENSE_KEY"));
+    }
+    Ok(Some(Solo { hub, tag, license }))
+}
+
+/// With helm, the values folder must be writable before anything changes in a cluster: the
+/// install step comes after cacerts, networks and namespaces.
+pub fn check_values_dir(topology: &Topology, dir: &std::path::Path) -> Result<(), InputError> {
+    if topology.installer != Installer::Helm {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir)
+        .and_then(|()| check_writable(dir))
+        .map_err(|e| {
+            InputError::new(format!("cannot write helm values into {}: {e}", dir.display()))
+                .with_hint("pass --values-dir a folder you can write to")
+        })
+}
+
+/// Install configuration per cluster: helm values (and `helm upgrade --install`), or Sail
+/// resources. `remotes`: install the remotes of a primary-remote mesh (which need the
+/// primary's address), else every other cluster.
+pub(super) async fn install_step(
+    topology: &Topology,
+    clusters: &[Cluster],
+    remote: Option<&Remote>,
+    remotes: bool,
+    write: &WriteOptions,
+    options: &UpOptions,
+) -> Vec<StepRow> {
+    let chosen: Vec<&Cluster> = clusters
+        .iter()
+        .filter(|c| {
+            topology
+                .member(&c.name)
+                .is_some_and(|m| install::is_remote(topology, m) == remotes)
+        })
+        .collect();
+    if chosen.is_empty() {
+        return Vec::new();
+    }
+    if topology.installer == Installer::None {
+        return match remotes {
+            true => Vec::new(),
+            false => vec![StepRow::new("install", "all", "skipped (installer: none)")],
+        };
+    }
+    if remotes && remote.is_none() {
+        return chosen
+            .iter()
+            .map(|c| {
+                StepRow::failed(
+                    "install",
+                    &c.name,
+                    "skipped: the primary's east-west gateway has no address, and a remote needs it (see the expose row)",
+                )
+            })
+            .collect();
+    }
+    parallel::map_bounded(chosen, options.parallel, |cluster| async move {
+        let Some(member) = topology.member(&cluster.name) else {
+            return StepRow::failed("install", &cluster.name, "not in the topology");
+        };
+        let remote = remote.filter(|_| install::is_remote(topology, member));
+        match install::plan(topology, member, remote, options.solo.as_ref()) {
+            InstallPlan::None => StepRow::new("install", &cluster.name, "skipped (installer: none)"),
+            InstallPlan::Sail(objects) => sail_install(cluster, &objects, write).await,
+            InstallPlan::Helm(releases) => helm_install(member, &releases, cluster, write, options).await,
+        }
+    })
+    .await
+}
+
+pub(super) async fn sail_install(cluster: &Cluster, objects: &[Value], write: &WriteOptions) -> StepRow {
+    let mut done = Vec::new();
+    for object in objects {
+        let what = ObjectRef::of(object);
+        match apply::apply(&cluster.api, object, write).await {
+            Ok(outcome) => done.push(format!("{outcome} {what}")),
+            Err(e) => return StepRow::failed("install", &cluster.name, cluster.explain_write(&e)),
+        }
+    }
+    StepRow::new("install", &cluster.name, done.join(", "))
+}
+
+/// Writes one values file; a file holding a secret is 0600 in a 0700 folder.
+pub(super) fn write_values(dir: &std::path::Path, release: &HelmRelease) -> Result<PathBuf, String> {
+    let file = dir.join(format!("{}.values.yaml", release.release));
+    let text = serde_yaml_ng::to_string(&release.values)
+        .map_err(|e| format!("cannot serialise the values of {}: {e}", release.release))?;
+    write_file(&file, &text, release.secret).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+    Ok(file)
+}
+
+/// Writes `text` to `path`; `private`: readable by its owner only, whatever the umask, and
+/// the folder too (the key files of `certs` follow the same rule).
+pub(super) fn write_file(path: &std::path::Path, text: &str, private: bool) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if !private {
+        return std::fs::write(path, text);
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    // An existing file keeps its mode through open(): set it explicitly.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    file.write_all(text.as_bytes())
+}
+
+pub(super) async fn helm_install(
+    member: &crate::topology::Member,
+    releases: &[HelmRelease],
+    cluster: &Cluster,
+    write: &WriteOptions,
+    options: &UpOptions,
+) -> StepRow {
+    let dir = options.values_dir.join(&member.cluster);
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        return StepRow::failed(
+            "install",
+            &cluster.name,
+            format!("cannot create {}: {e}", dir.display()),
+        );
+    }
+    let mut done = Vec::new();
+    for release in releases {
+        let file = match write_values(&dir, release) {
+            Ok(file) => file,
+            Err(e) => return StepRow::failed("install", &cluster.name, e),
+        };
+        if write.dry_run != DryRun::None {
+            done.push(release.release);
+            continue;
+        }
+        if let Err(e) = run_helm(release, &file, cluster, options).await {
+            return StepRow::failed("install", &cluster.name, e);
+        }
+        done.push(release.release);
+    }
+    let verb = if write.dry_run == DryRun::None {
+        "installed"
+    } else {
+        "would install"
+    };
+    StepRow::new(
+        "install",
+        &cluster.name,
+        format!("{verb} {} (values in {})", done.join(", "), dir.display()),
+    )
+}
+
+pub(super) async fn run_helm(
+    release: &HelmRelease,
+    values: &std::path::Path,
+    cluster: &Cluster,
+    options: &UpOptions,
+) -> Result<(), String> {
+    let mut command = tokio::process::Command::new(&options.helm);
+    command.args([
+        "upgrade",
+        "--install",
+        release.release,
+        &format!("{}/{}", options.chart_repo, release.chart),
+    ]);
+    command.args([
+        "--kube-context",
+        &cluster.context,
+        "--namespace",
+        ISTIO_SYSTEM,
+        "--create-namespace",
+        "--values",
+    ]);
+    command.arg(values);
+    // The same clusters `up` talks to: the context names are the kubeconfig's.
+    if let Some(kubeconfig) = &options.kubeconfig {
+        command.arg("--kubeconfig").arg(kubeconfig);
+    }
+    let output = command.output().await.map_err(|e| {
+        format!(
+            "cannot run {}: {e}; install helm, or set installer: none",
+            options.helm
+        )
+    })?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(format!(
+            "helm upgrade --install {} failed: {}",
+            release.release,
+            stderr.trim()
+        ));
+    }
+    Ok(())
+}

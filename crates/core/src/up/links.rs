@@ -1,0 +1,114 @@
+//! The link step: which pairs the model links, and the one dispatch to peer Gateways or
+//! remote secrets.
+
+use super::*;
+
+pub(super) fn link_pairs(topology: &Topology, clusters: &[Cluster]) -> Vec<Pair> {
+    match (topology.model, &topology.primary) {
+        (Model::PrimaryRemote, Some(primary)) => {
+            let p = clusters.iter().position(|c| &c.name == primary).unwrap_or(0);
+            (0..clusters.len())
+                .filter(|&i| i != p)
+                .map(|to| Pair { from: p, to })
+                .collect()
+        }
+        _ => link::full_mesh(clusters.len()),
+    }
+}
+
+pub(super) fn uses_peering(topology: &Topology) -> bool {
+    topology.flavor == Flavor::AmbientPeering && topology.model == Model::MultiPrimary
+}
+
+/// `complete`: every cluster of the file is reachable. Only then are links to clusters that
+/// are not listed pruned — an unreachable cluster is not a removed one.
+pub(super) async fn link_step(
+    topology: &Topology,
+    clusters: &[Cluster],
+    complete: bool,
+    write: &WriteOptions,
+    options: &UpOptions,
+) -> Vec<StepRow> {
+    let pairs = link_pairs(topology, clusters);
+    let mut reports = run_links(topology, clusters, &pairs, complete, write, options).await;
+    if let (false, Model::PrimaryRemote, Some(primary)) =
+        (uses_peering(topology), topology.model, &topology.primary)
+    {
+        let remotes: Vec<Cluster> = clusters.iter().filter(|c| &c.name != primary).cloned().collect();
+        let remote = remote_options(write, options);
+        for (remote_name, result) in remote_secrets::annotate_remotes(&remotes, primary, &remote).await {
+            let report = link::PairReport::new(&remote_name, primary);
+            reports.push(match result {
+                Ok(outcome) => report.with(outcome),
+                Err(e) => report.failed(e),
+            });
+        }
+    }
+    pair_rows("link", "", reports)
+}
+
+/// Links `pairs` with the flavour's mechanism (peer Gateways or remote secrets); `prune`
+/// also removes our links to clusters not in `clusters`.
+pub(super) async fn run_links(
+    topology: &Topology,
+    clusters: &[Cluster],
+    pairs: &[Pair],
+    prune: bool,
+    write: &WriteOptions,
+    options: &UpOptions,
+) -> Vec<link::PairReport> {
+    if uses_peering(topology) {
+        let link_options = LinkOptions {
+            write: write.clone(),
+            parallel: options.parallel,
+            ..Default::default()
+        };
+        link::run(clusters, pairs, Action::Link, prune, &link_options, &NoProgress).await
+    } else {
+        let remote = remote_options(write, options);
+        remote_secrets::run(clusters, pairs, Action::Link, prune, &remote, &NoProgress).await
+    }
+}
+
+pub(super) fn remote_options(write: &WriteOptions, options: &UpOptions) -> RemoteOptions {
+    RemoteOptions {
+        write: write.clone(),
+        parallel: options.parallel,
+        token_duration: None,
+        server: None,
+        token_wait: options.timeout,
+    }
+}
+
+/// One row per pair; `prefix` says what the outcome is about when the step does not.
+pub(super) fn pair_rows(step: &'static str, prefix: &str, reports: Vec<link::PairReport>) -> Vec<StepRow> {
+    reports
+        .into_iter()
+        .map(|r| {
+            let target = format!("{} -> {}", r.from, r.to);
+            match r.error {
+                Some(e) => StepRow::failed(step, &target, e),
+                None => StepRow::new(step, &target, format!("{prefix}{}", r.result)),
+            }
+        })
+        .collect()
+}
+
+/// A row for every pair the link step left out because one of its clusters was skipped, so
+/// that the report says per pair what happened.
+pub(super) fn skipped_links(topology: &Topology, all: &[Cluster], ready: &[Cluster]) -> Vec<StepRow> {
+    let is_ready = |c: &Cluster| ready.iter().any(|r| r.name == c.name);
+    link_pairs(topology, all)
+        .into_iter()
+        .map(|p| (&all[p.from], &all[p.to]))
+        .filter(|(from, to)| !is_ready(from) || !is_ready(to))
+        .map(|(from, to)| {
+            let skipped = if is_ready(from) { to } else { from };
+            StepRow::failed(
+                "link",
+                &format!("{} -> {}", from.name, to.name),
+                format!("skipped: the network step of {} failed", skipped.name),
+            )
+        })
+        .collect()
+}
