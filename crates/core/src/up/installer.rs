@@ -251,3 +251,10 @@ pub(super) async fn run_helm(
     }
     Ok(())
 }
+
+/// Whether files can be created in `dir` (a read-only or full file system says so here).
+pub(super) fn check_writable(dir: &std::path::Path) -> std::io::Result<()> {
+    let probe = dir.join(".kubectl-mesh-write-test");
+    std::fs::write(&probe, b"")?;
+    std::fs::remove_file(&probe)
+}

@@ -268,13 +268,6 @@ async fn probe(clusters: &[Cluster], limit: usize) -> (Vec<Cluster>, Vec<StepRow
     (reachable, rows)
 }
 
-/// Whether files can be created in `dir` (a read-only or full file system says so here).
-fn check_writable(dir: &std::path::Path) -> std::io::Result<()> {
-    let probe = dir.join(".kubectl-mesh-write-test");
-    std::fs::write(&probe, b"")?;
-    std::fs::remove_file(&probe)
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
