@@ -1086,6 +1086,11 @@ fn bad_inputs() -> Vec<BadInput> {
         ),
         bad("flags", "--wait 0", &["expose", "--context", "a", "--wait", "0s"]),
         bad("flags", "--from = --to", &["link", "--from", "a", "--to", "a"]),
+        bad(
+            "flags",
+            "up --generate with --dry-run",
+            &["up", "-f", "mesh.yaml", "--generate", "out", "--dry-run=client"],
+        ),
         bad("flags", "fewer than two clusters", &["link", "--contexts", "a"]),
         bad(
             "flags",
@@ -1126,6 +1131,7 @@ fn bad_inputs() -> Vec<BadInput> {
             "contexts:\n  a: {network: n1}\n  a: {network: n2}\n",
         ),
         topology("missing network", "contexts:\n  a: {cluster: x}\n"),
+        topology("a context that is not a map", "contexts:\n  a: 5\n"),
         topology(
             "invalid trust domain",
             "trustDomain: Corp_Local\ncontexts:\n  a: {network: n1}\n",

@@ -259,6 +259,12 @@ fn syntax_error(file: &str, text: &str, error: &serde_yaml_ng::Error) -> InputEr
             None => format!("unknown key `{field}`; see the topology format in the README"),
         }
     });
+    // serde names our Rust types ("expected struct ContextFile"): say what the file holds.
+    let message = message
+        .replace("struct File", "a map of topology keys (mesh_id, contexts, ...)")
+        .replace("struct ContextFile", "a context's settings ({network: ...})")
+        .replace("struct CertsFile", "the certs settings ({dir: ...})")
+        .replace("struct SoloFile", "the solo settings ({hub: ..., tag: ...})");
     let first_line = message.lines().next().unwrap_or_default();
     let message = first_line.split(" at line ").next().unwrap_or(first_line);
     let mut err = InputError::new(format!("{place}: {message}"));

@@ -153,8 +153,15 @@ impl TopologyArgs {
 }
 
 pub async fn run_up(args: UpArgs) -> Result<ExitCode, CliError> {
-    let (topology, kubeconfig, refs) = args.topology.load()?;
     let write = args.write.options()?;
+    if args.generate.is_some() && write.dry_run != kubectl_mesh_core::apply::DryRun::None {
+        return Err(kubectl_mesh_core::InputError::new(
+            "--generate writes files and changes no cluster: --dry-run has no meaning with it",
+        )
+        .with_hint("drop --dry-run (or --generate)")
+        .into());
+    }
+    let (topology, kubeconfig, refs) = args.topology.load()?;
     // Before anything is written, on disk or in a cluster.
     let solo = up::preflight(&topology)?;
     let values_dir = args.values_dir.join(&topology.mesh_id);
