@@ -907,3 +907,47 @@ fn an_intermediate_of_another_cluster_or_in_two_clusters_fails() {
     assert_eq!(shared["status"], "fail");
     assert!(shared["message"].as_str().unwrap().contains("a, b"), "{shared}");
 }
+
+#[test]
+fn a_global_service_configured_differently_per_cluster_is_a_warning() {
+    let env = mesh_of(&["a", "b"]);
+    for c in ["a", "b"] {
+        env.cluster(c)
+            .put_object(service("default", "web", json!({})))
+            .unwrap();
+    }
+    env.mesh(&[
+        "expose",
+        "--service",
+        "web",
+        "--contexts",
+        "a,b",
+        "--traffic-distribution",
+        "PreferNetwork",
+    ])
+    .success();
+    env.mesh(&[
+        "expose",
+        "--service",
+        "web",
+        "--contexts",
+        "a",
+        "--scope",
+        "global-only",
+    ])
+    .success();
+    let (code, checks) = verify(&env, &["--contexts", "a,b", "--services"]);
+    assert_eq!(code, 0, "a warning: {checks:#?}");
+    let web: Vec<&Value> = checks.iter().filter(|c| c["id"] == "global-service").collect();
+    assert_eq!(web.len(), 1, "one check per service: {web:#?}");
+    assert_eq!(web[0]["status"], "warn");
+    let message = web[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("configured differently per cluster"),
+        "{message}"
+    );
+    assert!(
+        message.contains("a: global-only") && message.contains("b: global, PreferNetwork"),
+        "{message}"
+    );
+}

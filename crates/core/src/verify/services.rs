@@ -113,6 +113,7 @@ fn service_check(
         sent: None,
         namespace: None,
     };
+    let differing = differing_settings(clusters, global);
     if !DISTRIBUTIONS.contains(&distribution) {
         check.status = Status::Fail;
         check.message = format!("{host}: unknown traffic distribution {distribution:?}");
@@ -135,8 +136,39 @@ fn service_check(
             scopes.first().copied().unwrap_or("global"),
             namesakes.join(",")
         ));
+    } else if let Some(settings) = differing {
+        // One host, one behaviour: clusters that disagree make it depend on who answers.
+        check.status = Status::Warn;
+        check.message = format!("{host} is configured differently per cluster: {settings}");
+        check.hint = Some(format!(
+            "make them agree: kubectl mesh expose --service {name} -n {namespace} --scope <scope> --traffic-distribution <distribution> --contexts {}",
+            contributors.join(",")
+        ));
     }
     check
+}
+
+/// The scope and traffic distribution of each cluster, when they are not all the same.
+fn differing_settings(clusters: &BTreeMap<&str, &Value>, global: &[(&str, &str)]) -> Option<String> {
+    let settings: Vec<(&str, String)> = global
+        .iter()
+        .map(|(c, scope)| {
+            let distribution = clusters[c]
+                .pointer("/metadata/annotations")
+                .and_then(|a| a.get(TRAFFIC_DISTRIBUTION))
+                .and_then(Value::as_str)
+                .unwrap_or("PreferNetwork (default)");
+            (*c, format!("{scope}, {distribution}"))
+        })
+        .collect();
+    let same = settings.windows(2).all(|w| w[0].1 == w[1].1);
+    (!same).then(|| {
+        settings
+            .iter()
+            .map(|(c, s)| format!("{c}: {s}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
 }
 
 /// A Service labelled for the other ambient flavour is not global in this one: say which
