@@ -456,7 +456,13 @@ fn generate_primary_remote_writes_remote_values_like_up() {
         "--wait=30s",
     ])
     .success();
-    up(&env, &file, &["--generate", out.to_str().unwrap()]).success();
+    let run = up(&env, &file, &["--generate", out.to_str().unwrap()]).success();
+    assert!(
+        run.stdout
+            .contains("kubectl mesh link --mode remote-secret --primary p --remotes r"),
+        "what to run next, ready to paste: {}",
+        run.stdout
+    );
     let read = |path: &str| -> Value {
         serde_yaml_ng::from_str(&std::fs::read_to_string(out.join(path)).unwrap()).unwrap()
     };

@@ -84,10 +84,26 @@ pub async fn generate(
         }
     }
     if !uses_peering(topology) {
+        let entry = |m: &crate::topology::Member| crate::clusters::contexts_entry(&m.cluster, &m.context);
+        let (primary, others): (Vec<_>, Vec<_>) = topology
+            .members
+            .iter()
+            .partition(|m| topology.primary.as_deref() == Some(m.cluster.as_str()));
+        let which = match (topology.model, primary.first()) {
+            (Model::PrimaryRemote, Some(p)) => format!(
+                "--primary {} --remotes {}",
+                entry(p),
+                others.iter().map(|m| entry(m)).collect::<Vec<_>>().join(",")
+            ),
+            _ => format!(
+                "--contexts {}",
+                topology.members.iter().map(entry).collect::<Vec<_>>().join(",")
+            ),
+        };
         rows.push(StepRow::new(
             "generate",
             "links",
-            "remote secrets hold credentials and are not written: after applying, run `kubectl mesh up -f <file>` (or `kubectl mesh link`)",
+            format!("remote secrets hold credentials and are not written: after applying, run `kubectl mesh link --mode remote-secret {which}`"),
         ));
     }
     Ok(rows)
