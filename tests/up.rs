@@ -382,6 +382,21 @@ fn sail_installer_and_primary_remote() {
         ns["metadata"]["annotations"]["topology.istio.io/controlPlaneClusters"],
         "p"
     );
+    // down undoes it: the annotation goes, the namespace (Istio's) stays.
+    let run = env.mesh(&["down", "-f", &file]).success();
+    assert!(
+        run.stdout
+            .contains("removed the topology.istio.io/controlPlaneClusters annotation"),
+        "{}",
+        run.stdout
+    );
+    let ns = env.cluster("r").object(ISTIO_SYSTEM).unwrap();
+    assert!(
+        ns["metadata"]["annotations"]
+            .get("topology.istio.io/controlPlaneClusters")
+            .is_none(),
+        "{ns:#}"
+    );
 }
 
 #[test]

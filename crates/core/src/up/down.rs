@@ -113,10 +113,50 @@ pub(super) async fn down_cluster(
             );
         }
     }
+    rows.extend(release_control_plane(cluster, write).await);
     if rows.is_empty() {
         rows.push(StepRow::new("down", &cluster.name, "nothing to remove"));
     }
     rows
+}
+
+/// Primary-remote: `up` annotated each remote's istio-system with its control plane, under a
+/// field manager of its own (`<manager>-control-plane`). Applying the bare Namespace under that
+/// manager makes server-side apply drop the annotation it owns, and nothing else.
+async fn release_control_plane(cluster: &Cluster, write: &WriteOptions) -> Option<StepRow> {
+    let manager = format!("{}-control-plane", write.field_manager);
+    let path = resource::NAMESPACE.object_path(None, ISTIO_SYSTEM);
+    let live = cluster.api.get(&path).await.ok().flatten()?;
+    let owned = live
+        .pointer("/metadata/managedFields")
+        .and_then(Value::as_array)
+        .is_some_and(|entries| {
+            entries
+                .iter()
+                .any(|e| e.get("manager").and_then(Value::as_str) == Some(&manager))
+        });
+    if !owned {
+        return None;
+    }
+    let what = "the topology.istio.io/controlPlaneClusters annotation of Namespace istio-system";
+    let done = match write.dry_run {
+        DryRun::None => format!("removed {what}"),
+        _ => format!("would remove {what}"),
+    };
+    if write.dry_run == DryRun::Client {
+        return Some(StepRow::new("down", &cluster.name, done));
+    }
+    let bare =
+        serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ISTIO_SYSTEM}});
+    let params = crate::api::ApplyParams {
+        field_manager: &manager,
+        force: false,
+        dry_run: write.dry_run == DryRun::Server,
+    };
+    Some(match cluster.api.apply(&path, &bare, &params).await {
+        Ok(_) => StepRow::new("down", &cluster.name, done),
+        Err(e) => StepRow::failed("down", &cluster.name, cluster.explain(&e)),
+    })
 }
 
 /// An object in `namespace` that is not this mesh's (another mesh's gateways, or anything
