@@ -31,7 +31,7 @@ fn served(crd: &Value) -> Value {
         .map(|v| v["name"].clone())
         .collect();
     if let Some(m) = crd["metadata"].as_object_mut() {
-        m.insert("uid".into(), json!(stable_uid(&name)));
+        m.insert("uid".into(), json!(crate::seed::stable_uid(&name)));
         m.insert("resourceVersion".into(), json!("1"));
         m.insert("generation".into(), json!(1));
         m.insert("creationTimestamp".into(), json!("2025-01-01T00:00:00Z"));
@@ -49,21 +49,6 @@ fn served(crd: &Value) -> Value {
         "storedVersions": stored,
     });
     crd
-}
-
-fn stable_uid(name: &str) -> String {
-    let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    });
-    let hex = format!("{h:016x}{:016x}", h.rotate_left(29) ^ 0x9e37_79b9_7f4a_7c15);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
 }
 
 fn visible<'a>(req: &ApiRequest) -> impl Iterator<Item = &'a Value> {

@@ -86,7 +86,7 @@ impl IstioSeed {
 
 /// A uid that stays the same for a cluster name across runs (kube-system's uid is
 /// what tools use as a cluster id).
-fn stable_uid(seed: &str) -> String {
+pub(crate) fn stable_uid(seed: &str) -> String {
     let h = |salt: u64| {
         seed.bytes().fold(0xcbf2_9ce4_8422_2325u64 ^ salt, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)

@@ -26,13 +26,7 @@ pub(super) fn root(args: RootArgs) -> Result<ExitCode, CliError> {
 }
 
 pub(super) fn intermediate(args: IntermediateArgs) -> Result<ExitCode, CliError> {
-    let options = args.keys.options()?;
-    mesh_trust::validate_cluster_name(&args.cluster).map_err(trust_error)?;
-    let dir = args.keys.dir()?;
-    if !dir.root_exists() {
-        return Err(no_root(&dir));
-    }
-    let root = dir.read_root().map_err(trust_error)?;
+    let (options, dir, root) = existing_root(&args.keys, &args.cluster)?;
     if !args.keys.force {
         refuse_existing_intermediate(&dir, &args.cluster)?;
     }

@@ -343,6 +343,19 @@ fn warn_about_root(root: &CaKeyPair, intermediate_days: Option<u32>) {
     }
 }
 
+/// For a command that issues `cluster`'s intermediate from the root already in `--dir`: the
+/// key options, the directory and that root, every input checked first.
+fn existing_root(keys: &KeyArgs, cluster: &str) -> Result<(Options, CertsDir, CaKeyPair), CliError> {
+    let options = keys.options()?;
+    mesh_trust::validate_cluster_name(cluster).map_err(trust_error)?;
+    let dir = keys.dir()?;
+    if !dir.root_exists() {
+        return Err(no_root(&dir));
+    }
+    let root = dir.read_root().map_err(trust_error)?;
+    Ok((options, dir, root))
+}
+
 /// The root to sign with: an existing one in the dir, a BYO one, or a new one.
 fn obtain_root(
     dir: &CertsDir,

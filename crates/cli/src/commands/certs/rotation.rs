@@ -3,13 +3,7 @@
 use super::*;
 
 pub(super) async fn rotate(args: RotateArgs) -> Result<ExitCode, CliError> {
-    let options = args.keys.options()?;
-    mesh_trust::validate_cluster_name(&args.cluster).map_err(trust_error)?;
-    let dir = args.keys.dir()?;
-    if !dir.root_exists() {
-        return Err(no_root(&dir));
-    }
-    let root = dir.read_root().map_err(trust_error)?;
+    let (options, dir, root) = existing_root(&args.keys, &args.cluster)?;
     dir.read_intermediate(&args.cluster).map_err(|e| {
         InputError::new(format!("cluster {}: nothing to rotate: {e}", args.cluster)).with_hint(format!(
             "create it first: kubectl mesh certs intermediate --cluster {}",
