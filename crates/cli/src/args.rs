@@ -4,10 +4,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use kubectl_mesh_core::api::RetryPolicy;
-use kubectl_mesh_core::apply::{DryRun, WriteOptions};
-use kubectl_mesh_core::clusters::{self, Cluster, ClusterRef, ConnectOptions};
-use kubectl_mesh_core::kubeconfig::LoadedKubeconfig;
+use kubectl_mesh_core::kube::api::RetryPolicy;
+use kubectl_mesh_core::kube::apply::{DryRun, WriteOptions};
+use kubectl_mesh_core::kube::clusters::{self, Cluster, ClusterRef, ConnectOptions};
+use kubectl_mesh_core::kube::kubeconfig::LoadedKubeconfig;
 use kubectl_mesh_core::InputError;
 
 /// Every duration flag (timeouts, waits, token lifetimes) is a positive span of time: `0`

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
-use kubectl_mesh_core::apply::DryRun;
+use kubectl_mesh_core::kube::apply::DryRun;
 use kubectl_mesh_core::report::{ClusterReport, Outcome};
 use serde::Serialize;
 use serde_json::Value;

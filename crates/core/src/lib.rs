@@ -1,32 +1,29 @@
 //! The domain of kubectl-mesh, free of any command-line concerns.
 //!
-//! * [`kubeconfig`] and [`clusters`] turn kubeconfig files and `--contexts` lists into
-//!   connected [`clusters::Cluster`]s.
-//! * [`api`] is a thin, retrying JSON client over one cluster's API server.
-//! * [`apply`] is the server-side apply engine: it knows when nothing would change and then
-//!   writes nothing.
-//! * [`resources`] holds pure builders of every object we write (they test without a server).
-//! * [`expose`] puts the east-west gateway into clusters.
-//! * [`parallel`] runs per-cluster work concurrently, bounded by `--parallel`.
+//! One module per verb, one for talking to clusters, one for the objects we write:
+//!
+//! * Verbs — each holds the cluster-facing flow of one command:
+//!   * [`certs`]: `certs secret`, `certs inspect`, `certs rotate` against clusters.
+//!   * [`expose`]: the east-west gateway (`expose`) and global Services (`expose --service`).
+//!   * [`link`]: one fan-out over pairs of clusters, with two backends: peer Gateways
+//!     ([`link::peering`]) and remote secrets ([`link::remote_secret`]).
+//!   * [`verify`]: trust, gateways, links, services and traffic checks.
+//!   * [`up`]: `up`, `down` and `up --generate` from a topology file, step by step.
+//! * [`kube`]: the plumbing — kubeconfig, connected clusters, the API client, server-side
+//!   apply, the kinds we address, polling and bounded concurrency.
+//! * [`resources`]: pure builders of every object we write (they test without a server).
+//! * Shared vocabulary: [`topology`] (the topology file), [`labels`] (label and annotation
+//!   keys of our contract), [`report`] (what happened, per object/cluster/pair),
+//!   [`duration`], [`error`].
 
-pub mod api;
-pub mod apply;
-pub mod cacerts;
-pub mod clusters;
+pub mod certs;
 pub mod duration;
 pub mod error;
 pub mod expose;
-pub mod global_service;
-pub mod kubeconfig;
+pub mod kube;
 pub mod labels;
 pub mod link;
-pub mod names;
-pub mod namespaces;
-pub mod parallel;
-pub mod poll;
-pub mod remote_secrets;
 pub mod report;
-pub mod resource;
 pub mod resources;
 pub mod topology;
 pub mod up;

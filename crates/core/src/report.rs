@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::resource::ObjectRef;
+use crate::kube::kinds::ObjectRef;
 
 /// The result of writing one object (kubectl's words).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -7,8 +7,9 @@ use std::path::Path;
 use indexmap::IndexMap;
 use serde::Deserialize;
 
+use crate::kube::validation as names;
 use crate::resources::eastwest::Flavor;
-use crate::{names, InputError};
+use crate::InputError;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]

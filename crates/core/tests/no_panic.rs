@@ -2,8 +2,8 @@
 //! answer with an error instead. CI runs them with proptest's default (256 cases each); set
 //! PROPTEST_CASES for a longer run.
 
-use kubectl_mesh_core::clusters::parse_refs;
 use kubectl_mesh_core::duration;
+use kubectl_mesh_core::kube::clusters::parse_refs;
 use kubectl_mesh_core::topology::Topology;
 use proptest::prelude::*;
 
@@ -60,7 +60,7 @@ proptest! {
     fn contexts_parser_never_panics(entries in prop::collection::vec("[a-zA-Z0-9=:,._ -]{0,20}", 0..6)) {
         if let Ok(refs) = parse_refs(&entries) {
             for r in &refs {
-                prop_assert!(kubectl_mesh_core::names::is_label(&r.name));
+                prop_assert!(kubectl_mesh_core::kube::validation::is_label(&r.name));
                 prop_assert!(!r.context.is_empty());
             }
         }

@@ -4,13 +4,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use kubectl_mesh_core::clusters::{self, Cluster};
+use kubectl_mesh_core::expose::service::{self as global_service, GlobalService};
 use kubectl_mesh_core::expose::{self, ExposeOptions, Plan};
-use kubectl_mesh_core::global_service::{self, GlobalService};
+use kubectl_mesh_core::kube::clusters::{self, Cluster};
+use kubectl_mesh_core::kube::{parallel, validation as names};
 use kubectl_mesh_core::labels::CLUSTER;
 use kubectl_mesh_core::resources::eastwest::{EastWest, Flavor};
 use kubectl_mesh_core::verify;
-use kubectl_mesh_core::{names, parallel, InputError};
+use kubectl_mesh_core::InputError;
 
 use crate::args::{parse_duration, ClusterArgs, OutputFormat, WriteArgs};
 use crate::exit::{self, CliError};

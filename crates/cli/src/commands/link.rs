@@ -3,18 +3,19 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use kubectl_mesh_core::api::RetryPolicy;
-use kubectl_mesh_core::clusters::{self, Cluster, ClusterRef, ConnectOptions};
+use kubectl_mesh_core::kube::api::RetryPolicy;
+use kubectl_mesh_core::kube::clusters::{self, Cluster, ClusterRef, ConnectOptions};
+use kubectl_mesh_core::kube::validation as names;
 use kubectl_mesh_core::link::{self, Action, LinkOptions, Pair, PairReport};
 use kubectl_mesh_core::report::Outcome;
 use kubectl_mesh_core::resources::peering;
-use kubectl_mesh_core::{names, InputError};
+use kubectl_mesh_core::InputError;
 
 use crate::args::{parse_duration, ClusterArgs, OutputFormat, WriteArgs};
 use crate::exit::{self, CliError};
 use crate::output;
 use crate::progress::{init_logging, StderrProgress};
-use kubectl_mesh_core::remote_secrets::{self, RemoteOptions};
+use kubectl_mesh_core::link::remote_secret::{self as remote_secrets, RemoteOptions};
 use kubectl_mesh_core::resources::eastwest::Flavor;
 
 #[derive(Debug, Clone, Args)]

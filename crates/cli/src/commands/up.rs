@@ -5,9 +5,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use kubectl_mesh_core::api::RetryPolicy;
-use kubectl_mesh_core::clusters::{self, ClusterRef, ConnectOptions};
-use kubectl_mesh_core::kubeconfig::LoadedKubeconfig;
+use kubectl_mesh_core::kube::api::RetryPolicy;
+use kubectl_mesh_core::kube::clusters::{self, ClusterRef, ConnectOptions};
+use kubectl_mesh_core::kube::kubeconfig::LoadedKubeconfig;
 use kubectl_mesh_core::topology::Topology;
 use kubectl_mesh_core::up::{self, StepRow, UpOptions};
 
@@ -154,7 +154,7 @@ impl TopologyArgs {
 
 pub async fn run_up(args: UpArgs) -> Result<ExitCode, CliError> {
     let write = args.write.options()?;
-    if args.generate.is_some() && write.dry_run != kubectl_mesh_core::apply::DryRun::None {
+    if args.generate.is_some() && write.dry_run != kubectl_mesh_core::kube::apply::DryRun::None {
         return Err(kubectl_mesh_core::InputError::new(
             "--generate writes files and changes no cluster: --dry-run has no meaning with it",
         )
@@ -189,7 +189,7 @@ pub async fn run_up(args: UpArgs) -> Result<ExitCode, CliError> {
         )),
         prune_removed: args.prune_removed,
     };
-    let dry_run = options.write.dry_run != kubectl_mesh_core::apply::DryRun::None;
+    let dry_run = options.write.dry_run != kubectl_mesh_core::kube::apply::DryRun::None;
     let rows = match &args.generate {
         Some(dir) => up::generate(&topology, &clusters, dir, &options).await?,
         None => up::up(&topology, &clusters, &options, &StderrProgress).await?,

@@ -5,12 +5,13 @@ use std::process::ExitCode;
 use clap::Args;
 use std::time::Duration;
 
+use kubectl_mesh_core::kube::validation as names;
 use kubectl_mesh_core::report::NoProgress;
 use kubectl_mesh_core::resources::eastwest::{EastWest, Flavor};
 use kubectl_mesh_core::resources::probe;
 use kubectl_mesh_core::verify::traffic::TrafficOptions;
 use kubectl_mesh_core::verify::{self, Check, LinkMode, Status, VerifyOptions};
-use kubectl_mesh_core::{names, InputError};
+use kubectl_mesh_core::InputError;
 use serde_json::json;
 
 use crate::args::{parse_duration, ClusterArgs, OutputFormat};

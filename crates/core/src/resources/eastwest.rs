@@ -4,8 +4,8 @@ use std::str::FromStr;
 
 use serde_json::{json, Value};
 
+use crate::kube::kinds::{self, Kind};
 use crate::labels::{CLUSTER, EXPOSE_ISTIOD, ISTIO_SYSTEM, NETWORK};
-use crate::resource::{self, Kind};
 
 /// How clusters of the mesh reach each other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -116,8 +116,8 @@ impl EastWest {
     /// What `--wait` watches: the Gateway, or for sidecar the LoadBalancer Service.
     pub fn readiness(&self) -> Readiness {
         let kind = match self.flavor {
-            Flavor::Sidecar => resource::SERVICE,
-            _ => resource::GATEWAY,
+            Flavor::Sidecar => kinds::SERVICE,
+            _ => kinds::GATEWAY,
         };
         Readiness {
             kind,
@@ -142,7 +142,7 @@ impl EastWest {
             labels.push((CLUSTER, cluster));
         }
         json!({
-            "apiVersion": resource::GATEWAY_API,
+            "apiVersion": kinds::GATEWAY_API,
             "kind": "Gateway",
             "metadata": super::metadata(self.name(), Some(self.namespace()), &labels),
             "spec": {
@@ -154,7 +154,7 @@ impl EastWest {
 
     fn ambient_gateway(&self) -> Value {
         json!({
-            "apiVersion": resource::GATEWAY_API,
+            "apiVersion": kinds::GATEWAY_API,
             "kind": "Gateway",
             "metadata": super::metadata(self.name(), Some(self.namespace()), &[(NETWORK, &self.network)]),
             "spec": {

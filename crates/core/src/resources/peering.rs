@@ -6,8 +6,8 @@ use std::net::IpAddr;
 use serde_json::{json, Value};
 
 use super::eastwest::EastWest;
+use crate::kube::kinds;
 use crate::labels::{CLUSTER, GATEWAY_SERVICE_ACCOUNT, GATEWAY_TRUST_DOMAIN, NETWORK, PEER_CLUSTER};
-use crate::resource;
 
 pub const NAME_PREFIX: &str = "istio-remote-peer-";
 pub const CLASS: &str = "istio-remote";
@@ -88,7 +88,7 @@ pub fn gateway(target: &Target, namespace: &str) -> Value {
         GATEWAY_TRUST_DOMAIN: target.trust_domain,
     });
     json!({
-        "apiVersion": resource::GATEWAY_API,
+        "apiVersion": kinds::GATEWAY_API,
         "kind": "Gateway",
         "metadata": metadata,
         "spec": {
@@ -117,7 +117,7 @@ mod tests {
             short,
             "another cluster, another name"
         );
-        assert!(crate::names::is_label(&short));
+        assert!(crate::kube::validation::is_label(&short));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use super::eastwest::Flavor;
-use crate::global_service::global_host;
+use crate::expose::service::global_host;
 use crate::verify::{GLOBAL_LABEL, SCOPE_LABEL, TRAFFIC_DISTRIBUTION};
 
 /// Marks everything the probe creates, so a leftover namespace is easy to find and remove.

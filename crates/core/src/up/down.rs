@@ -5,22 +5,22 @@ use super::*;
 
 /// What `down` deletes, in order: dependants before what they depend on, namespaces last.
 pub(super) const DOWN_KINDS: [Kind; 16] = [
-    resource::GATEWAY,
-    resource::ISTIO_GATEWAY,
-    resource::VIRTUAL_SERVICE,
-    resource::SECRET,
-    resource::SERVICE,
-    resource::DEPLOYMENT,
-    resource::ROLE_BINDING,
-    resource::ROLE,
-    resource::SERVICE_ACCOUNT,
-    resource::CLUSTER_ROLE_BINDING,
-    resource::CLUSTER_ROLE,
-    resource::SAIL_ISTIO,
-    resource::SAIL_ZTUNNEL,
-    resource::SAIL_ISTIO_CNI,
-    resource::CONFIG_MAP,
-    resource::NAMESPACE,
+    kinds::GATEWAY,
+    kinds::ISTIO_GATEWAY,
+    kinds::VIRTUAL_SERVICE,
+    kinds::SECRET,
+    kinds::SERVICE,
+    kinds::DEPLOYMENT,
+    kinds::ROLE_BINDING,
+    kinds::ROLE,
+    kinds::SERVICE_ACCOUNT,
+    kinds::CLUSTER_ROLE_BINDING,
+    kinds::CLUSTER_ROLE,
+    kinds::SAIL_ISTIO,
+    kinds::SAIL_ZTUNNEL,
+    kinds::SAIL_ISTIO_CNI,
+    kinds::CONFIG_MAP,
+    kinds::NAMESPACE,
 ];
 
 /// Deletes every object carrying our managed-by label and this mesh's id, in `clusters` and
@@ -82,7 +82,7 @@ pub(super) async fn down_cluster(
         };
         for item in items {
             let object = ObjectRef::of(&with_kind(item, kind));
-            if kind == resource::NAMESPACE && object.name == ISTIO_SYSTEM {
+            if kind == kinds::NAMESPACE && object.name == ISTIO_SYSTEM {
                 rows.push(StepRow::new(
                     "down",
                     &cluster.name,
@@ -90,7 +90,7 @@ pub(super) async fn down_cluster(
                 ));
                 continue;
             }
-            if kind == resource::NAMESPACE {
+            if kind == kinds::NAMESPACE {
                 if let Some(other) = foreign_content(cluster, &object.name, mesh_id).await {
                     rows.push(StepRow::new(
                         "down",
@@ -103,7 +103,7 @@ pub(super) async fn down_cluster(
             let path = kind.object_path(object.namespace.as_deref(), &object.name);
             rows.push(
                 match apply::delete(&cluster.api, &object, &path, write.dry_run).await {
-                    Ok(Outcome::Deleted) if kind == resource::NAMESPACE && write.dry_run == DryRun::None => {
+                    Ok(Outcome::Deleted) if kind == kinds::NAMESPACE && write.dry_run == DryRun::None => {
                         namespace_gone(cluster, &object, &path).await
                     }
                     Ok(Outcome::Deleted) => StepRow::new("down", &cluster.name, format!("deleted {object}")),
@@ -125,7 +125,7 @@ pub(super) async fn down_cluster(
 /// manager makes server-side apply drop the annotation it owns, and nothing else.
 async fn release_control_plane(cluster: &Cluster, write: &WriteOptions) -> Option<StepRow> {
     let manager = format!("{}-control-plane", write.field_manager);
-    let path = resource::NAMESPACE.object_path(None, ISTIO_SYSTEM);
+    let path = kinds::NAMESPACE.object_path(None, ISTIO_SYSTEM);
     let live = cluster.api.get(&path).await.ok().flatten()?;
     let owned = live
         .pointer("/metadata/managedFields")
@@ -148,7 +148,7 @@ async fn release_control_plane(cluster: &Cluster, write: &WriteOptions) -> Optio
     }
     let bare =
         serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ISTIO_SYSTEM}});
-    let params = crate::api::ApplyParams {
+    let params = crate::kube::api::ApplyParams {
         field_manager: &manager,
         force: false,
         dry_run: write.dry_run == DryRun::Server,
@@ -190,9 +190,9 @@ pub(super) async fn foreign_content(cluster: &Cluster, namespace: &str, mesh_id:
 pub(super) fn made_by_kubernetes(kind: Kind, item: &Value) -> bool {
     let name = item.pointer("/metadata/name").and_then(Value::as_str);
     match kind {
-        k if k == resource::SERVICE_ACCOUNT => name == Some("default"),
-        k if k == resource::CONFIG_MAP => name == Some("kube-root-ca.crt"),
-        k if k == resource::SECRET => {
+        k if k == kinds::SERVICE_ACCOUNT => name == Some("default"),
+        k if k == kinds::CONFIG_MAP => name == Some("kube-root-ca.crt"),
+        k if k == kinds::SECRET => {
             item.get("type").and_then(Value::as_str) == Some("kubernetes.io/service-account-token")
         }
         _ => false,

@@ -84,7 +84,8 @@ pub async fn generate(
         }
     }
     if !uses_peering(topology) {
-        let entry = |m: &crate::topology::Member| crate::clusters::contexts_entry(&m.cluster, &m.context);
+        let entry =
+            |m: &crate::topology::Member| crate::kube::clusters::contexts_entry(&m.cluster, &m.context);
         let (primary, others): (Vec<_>, Vec<_>) = topology
             .members
             .iter()

@@ -52,7 +52,7 @@ pub(super) async fn recorded_former_members(
     limit: usize,
 ) -> BTreeMap<String, String> {
     let name = format!("kubectl-mesh-{}", topology.mesh_id);
-    let path = resource::CONFIG_MAP.object_path(Some(ISTIO_SYSTEM), &name);
+    let path = kinds::CONFIG_MAP.object_path(Some(ISTIO_SYSTEM), &name);
     let recorded = parallel::map_bounded(clusters.iter().collect(), limit, |cluster| {
         let path = &path;
         async move { cluster.api.get(path).await.ok().flatten() }
@@ -88,11 +88,11 @@ pub(super) async fn reach_former(
     if !kubeconfig.has_context(context) {
         return Err(format!("context {context:?} is not in the kubeconfig"));
     }
-    let target = crate::clusters::ClusterRef {
+    let target = crate::kube::clusters::ClusterRef {
         name: cluster.to_string(),
         context: context.to_string(),
     };
-    let mut reached = crate::clusters::connect(kubeconfig, std::slice::from_ref(&target), *connect)
+    let mut reached = crate::kube::clusters::connect(kubeconfig, std::slice::from_ref(&target), *connect)
         .await
         .map_err(|e| e.message)?;
     reached.pop().ok_or_else(|| "not reached".to_string())

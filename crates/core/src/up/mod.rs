@@ -15,22 +15,23 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::apply::{self, DryRun, WriteOptions};
-use crate::cacerts::{self, Job, Plan};
-use crate::clusters::Cluster;
+use crate::certs::secret::{self as cacerts, Job, Plan};
 use crate::expose::{self, ExposeOptions};
+use crate::kube::apply::{self, DryRun, WriteOptions};
+use crate::kube::clusters::Cluster;
+use crate::kube::kinds::{self, Kind, ObjectRef};
+use crate::kube::{namespaces, parallel};
 use crate::labels::{ISTIO_SYSTEM, MANAGED_BY, MANAGED_BY_VALUE, MESH_ID};
+use crate::link::remote_secret::{self as remote_secrets, RemoteOptions};
 use crate::link::{self, Action, LinkOptions, Pair};
-use crate::remote_secrets::{self, RemoteOptions};
 use crate::report::{ClusterReport, NoProgress, Outcome, Progress};
-use crate::resource::{self, Kind, ObjectRef};
 use crate::resources::cacerts as cacerts_secret;
 use crate::resources::eastwest::{EastWest, Flavor};
 use crate::resources::install::{self, HelmRelease, Plan as InstallPlan, Remote, Solo};
 use crate::resources::peering::Target;
 use crate::topology::{Installer, Model, Topology};
 use crate::verify::{self, LinkMode, Status, VerifyOptions};
-use crate::{namespaces, parallel, InputError};
+use crate::InputError;
 
 mod certs;
 mod down;
@@ -111,8 +112,8 @@ pub struct UpOptions {
 
 /// The kubeconfig and connection settings to reach clusters that are not in the file.
 pub type Reach = (
-    crate::kubeconfig::LoadedKubeconfig,
-    crate::clusters::ConnectOptions,
+    crate::kube::kubeconfig::LoadedKubeconfig,
+    crate::kube::clusters::ConnectOptions,
 );
 
 fn mesh_write(topology: &Topology, options: &UpOptions) -> WriteOptions {

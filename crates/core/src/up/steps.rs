@@ -177,7 +177,7 @@ pub(super) async fn other_meshes(topology: &Topology, clusters: &[Cluster], limi
     let found = parallel::map_bounded(clusters.iter().collect(), limit, |cluster| {
         let selector = &selector;
         async move {
-            let path = resource::CONFIG_MAP.collection_path(Some(ISTIO_SYSTEM));
+            let path = kinds::CONFIG_MAP.collection_path(Some(ISTIO_SYSTEM));
             let maps = cluster.api.list(&path, Some(selector)).await.unwrap_or_default();
             (cluster, maps)
         }

@@ -6,8 +6,8 @@ use serde_json::Value;
 
 use super::facts::{ClusterFacts, Read};
 use super::{Check, LinkMode, Status, VerifyOptions};
-use crate::apply::is_subset;
 use crate::expose::address_of;
+use crate::kube::apply::is_subset;
 use crate::labels::{CLUSTER, GATEWAY_SERVICE_ACCOUNT, GATEWAY_TRUST_DOMAIN, NETWORK};
 use crate::link::trust_domain_of;
 use crate::resources::peering::{self, Target};
@@ -319,8 +319,8 @@ fn cacerts_checks(d: &Derived, options: &VerifyOptions) -> Vec<Check> {
         // the verify naming it so comes first; replacing the intermediate is the last resort.
         .hint(format!(
             "if this cluster is named {other} (e.g. `cluster: {other}` in a topology file), verify with --contexts {}; otherwise install its own: kubectl mesh certs secret --contexts {} --force",
-            crate::clusters::contexts_entry(other, &d.facts.context),
-            crate::clusters::contexts_entry(name, &d.facts.context)
+            crate::kube::clusters::contexts_entry(other, &d.facts.context),
+            crate::kube::clusters::contexts_entry(name, &d.facts.context)
         ))
     } else if report.is_ok() {
         check(
@@ -611,7 +611,7 @@ fn link_check(from: &Derived, to: &Derived, options: &VerifyOptions) -> Check {
 
 /// `name=context` when a cluster is named apart from its context, so that fixes run as printed.
 fn ctx_ref(d: &Derived) -> String {
-    crate::clusters::contexts_entry(&d.facts.name, &d.facts.context)
+    crate::kube::clusters::contexts_entry(&d.facts.name, &d.facts.context)
 }
 
 fn find_link<'a>(source: &'a Derived, target: &str, options: &VerifyOptions) -> Option<&'a Value> {
@@ -727,7 +727,7 @@ fn peer_differences(expected: &Value, live: &Value) -> Vec<String> {
 }
 
 fn remote_secret_current(to: &Derived, live: &Value, f: &str, t: &str, fix: String) -> Check {
-    let Some(config) = crate::remote_secrets::kubeconfig_of(live, t) else {
+    let Some(config) = crate::link::remote_secret::kubeconfig_of(live, t) else {
         return pair(
             "link",
             f,

@@ -7,8 +7,8 @@ use serde_json::Value;
 use super::checks::pair;
 use super::facts::ClusterFacts;
 use super::{Check, Status, VerifyOptions};
-use crate::api::{ApiClient, RetryPolicy};
-use crate::parallel;
+use crate::kube::api::{ApiClient, RetryPolicy};
+use crate::kube::parallel;
 use crate::resources::remote_secret;
 
 pub async fn check(all: &[ClusterFacts], options: &VerifyOptions) -> Vec<Check> {
@@ -51,7 +51,7 @@ pub async fn check(all: &[ClusterFacts], options: &VerifyOptions) -> Vec<Check> 
 
 async fn login(secret: &Value, target: &str, options: &VerifyOptions) -> Result<String, String> {
     let text =
-        crate::remote_secrets::kubeconfig_of(secret, target).ok_or("the secret holds no kubeconfig")?;
+        crate::link::remote_secret::kubeconfig_of(secret, target).ok_or("the secret holds no kubeconfig")?;
     let kubeconfig =
         kube::config::Kubeconfig::from_yaml(&text).map_err(|e| format!("invalid kubeconfig: {e}"))?;
     let expires = text

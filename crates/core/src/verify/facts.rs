@@ -3,10 +3,10 @@
 use serde_json::Value;
 
 use super::{LinkMode, VerifyOptions};
-use crate::api::ApiError;
-use crate::clusters::Cluster;
+use crate::kube::api::ApiError;
+use crate::kube::clusters::Cluster;
+use crate::kube::kinds;
 use crate::labels::{ISTIO_SYSTEM, MANAGED_BY, MANAGED_BY_VALUE};
-use crate::resource;
 use crate::resources::{cacerts, remote_secret};
 
 /// One read: the object (`None` when absent), or why it could not be read.
@@ -80,12 +80,12 @@ pub async fn collect(cluster: &Cluster, options: &VerifyOptions) -> ClusterFacts
     }
     let eastwest = options.eastwest();
     // In peering mode the LIST of gateways holds the east-west Gateway too.
-    let in_list = options.mode == LinkMode::Peering && eastwest.kind == resource::GATEWAY;
+    let in_list = options.mode == LinkMode::Peering && eastwest.kind == kinds::GATEWAY;
     let gateways = async {
         if options.mode != LinkMode::Peering {
             return Ok(Vec::new());
         }
-        let path = resource::GATEWAY.collection_path(Some(&options.gateway_namespace));
+        let path = kinds::GATEWAY.collection_path(Some(&options.gateway_namespace));
         match cluster.api.list(&path, None).await {
             Err(e) if e.is_not_found() => Ok(Vec::new()),
             other => other.map_err(|e| describe(cluster, e)),
@@ -95,7 +95,7 @@ pub async fn collect(cluster: &Cluster, options: &VerifyOptions) -> ClusterFacts
         if options.mode != LinkMode::RemoteSecret {
             return Ok(Vec::new());
         }
-        let path = resource::SECRET.collection_path(Some(ISTIO_SYSTEM));
+        let path = kinds::SECRET.collection_path(Some(ISTIO_SYSTEM));
         let selector = format!(
             "{}=true,{MANAGED_BY}={MANAGED_BY_VALUE}",
             remote_secret::MULTICLUSTER_LABEL
@@ -112,7 +112,7 @@ pub async fn collect(cluster: &Cluster, options: &VerifyOptions) -> ClusterFacts
         }
         cluster
             .api
-            .list(&resource::SERVICE.collection_path(None), None)
+            .list(&kinds::SERVICE.collection_path(None), None)
             .await
             .map_err(|e| describe(cluster, e))
     };
@@ -129,16 +129,16 @@ pub async fn collect(cluster: &Cluster, options: &VerifyOptions) -> ClusterFacts
     let (istiod, istio_system, mesh_config, cacerts, gateways, secrets, services, eastwest_read) = futures::join!(
         read(
             cluster,
-            resource::DEPLOYMENT.object_path(Some(ISTIO_SYSTEM), "istiod")
+            kinds::DEPLOYMENT.object_path(Some(ISTIO_SYSTEM), "istiod")
         ),
-        read(cluster, resource::NAMESPACE.object_path(None, ISTIO_SYSTEM)),
+        read(cluster, kinds::NAMESPACE.object_path(None, ISTIO_SYSTEM)),
         read(
             cluster,
-            resource::CONFIG_MAP.object_path(Some(ISTIO_SYSTEM), "istio")
+            kinds::CONFIG_MAP.object_path(Some(ISTIO_SYSTEM), "istio")
         ),
         read(
             cluster,
-            resource::SECRET.object_path(Some(ISTIO_SYSTEM), cacerts::NAME)
+            kinds::SECRET.object_path(Some(ISTIO_SYSTEM), cacerts::NAME)
         ),
         gateways,
         secrets,

@@ -10,8 +10,8 @@ pub mod traffic;
 
 use serde::Serialize;
 
-use crate::clusters::Cluster;
-use crate::parallel;
+use crate::kube::clusters::Cluster;
+use crate::kube::parallel;
 use crate::report::Progress;
 use crate::resources::eastwest::{EastWest, Flavor, Readiness};
 

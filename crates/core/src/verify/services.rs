@@ -1,6 +1,6 @@
 //! `verify --services`: global services (DESIGN §6) — the host clients call (Solo's
 //! `<name>.<ns>.mesh.internal` for ambient-peering, `<name>.<ns>.svc.cluster.local` for upstream
-//! ambient, which has no global domain: [`crate::global_service::global_host`]),
+//! ambient, which has no global domain: [`crate::expose::service::global_host`]),
 //! which clusters contribute endpoints, the traffic distribution, and namesakes that are not
 //! global (the usual namespace-sameness mistake).
 
@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::facts::ClusterFacts;
 use super::{Check, Status};
-use crate::global_service::{foreign_label, global_host, scope_of};
+use crate::expose::service::{foreign_label, global_host, scope_of};
 use crate::resources::eastwest::Flavor;
 
 pub use crate::labels::{GLOBAL as GLOBAL_LABEL, SERVICE_SCOPE as SCOPE_LABEL, TRAFFIC_DISTRIBUTION};
@@ -26,7 +26,7 @@ fn key(service: &Value) -> Option<(String, String)> {
 
 /// Per global service: where it is global, where a namesake is not, and how traffic spreads.
 /// "Global" is the flavour's own label, by the rule `expose --service` writes with
-/// ([`crate::global_service::scope_label`]).
+/// ([`crate::expose::service::scope_label`]).
 pub fn evaluate(all: &[ClusterFacts], flavor: Flavor) -> Vec<Check> {
     // (namespace, name) -> cluster -> the Service there.
     let mut by_key: BTreeMap<(String, String), BTreeMap<&str, &Value>> = BTreeMap::new();

@@ -10,10 +10,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use kubectl_mesh_core::cacerts::{self, Job, Plan};
-use kubectl_mesh_core::clusters::Cluster;
+use kubectl_mesh_core::certs::secret::{self as cacerts, Job, Plan};
+use kubectl_mesh_core::kube::clusters::Cluster;
+use kubectl_mesh_core::kube::parallel;
 use kubectl_mesh_core::resources::cacerts as secret;
-use kubectl_mesh_core::{parallel, InputError};
+use kubectl_mesh_core::InputError;
 use mesh_trust::{CaKeyPair, CertInfo, CertsDir, Intermediate, KeyType, Options};
 use serde::Serialize;
 

@@ -78,7 +78,7 @@ pub(super) async fn rotate(args: RotateArgs) -> Result<ExitCode, CliError> {
         );
         return Ok(ExitCode::SUCCESS);
     };
-    let write = kubectl_mesh_core::apply::WriteOptions::default();
+    let write = kubectl_mesh_core::kube::apply::WriteOptions::default();
     let jobs = clusters
         .into_iter()
         .zip(plans)

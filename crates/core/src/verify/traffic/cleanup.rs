@@ -10,7 +10,7 @@ pub(super) const NAMESPACE_GONE: std::time::Duration = std::time::Duration::from
 /// the same name we did not create is left alone. Returns the older probe namespaces still
 /// in the cluster (kept with --keep-probe, or left by a killed run), which it does not touch.
 pub(super) async fn cleanup(cluster: &Cluster, namespace: &str) -> Result<Vec<String>, String> {
-    let path = resource::NAMESPACE.object_path(None, namespace);
+    let path = kinds::NAMESPACE.object_path(None, namespace);
     let live = cluster.api.get(&path).await.map_err(|e| cluster.explain(&e))?;
     if live.as_ref().is_some_and(is_probe) {
         cluster
@@ -19,7 +19,7 @@ pub(super) async fn cleanup(cluster: &Cluster, namespace: &str) -> Result<Vec<St
             .await
             .map_err(|e| cluster.explain(&e))?;
         // Like `kubectl delete`, return once it is really gone (its pods go first).
-        let gone = crate::apply::wait_gone(&cluster.api, &path, NAMESPACE_GONE)
+        let gone = crate::kube::apply::wait_gone(&cluster.api, &path, NAMESPACE_GONE)
             .await
             .map_err(|e| cluster.explain(&e))?;
         if !gone {
@@ -33,7 +33,7 @@ pub(super) async fn cleanup(cluster: &Cluster, namespace: &str) -> Result<Vec<St
     let selector = format!("{PROBE_LABEL}=true");
     let probes = cluster
         .api
-        .list(&resource::NAMESPACE.collection_path(None), Some(&selector))
+        .list(&kinds::NAMESPACE.collection_path(None), Some(&selector))
         .await
         .map_err(|e| cluster.explain(&e))?;
     Ok(probes
@@ -56,7 +56,7 @@ pub(super) fn is_probe(namespace: &Value) -> bool {
 pub(super) fn interrupted_check(clusters: &[Cluster], options: &TrafficOptions) -> Check {
     let refs: Vec<String> = clusters
         .iter()
-        .map(|c| crate::clusters::contexts_entry(&c.name, &c.context))
+        .map(|c| crate::kube::clusters::contexts_entry(&c.name, &c.context))
         .collect();
     global("traffic", Status::Fail, "interrupted before the probe finished").hint(format!(
         "kubectl mesh verify --contexts {} --flavor {} --traffic",

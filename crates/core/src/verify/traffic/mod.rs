@@ -22,12 +22,12 @@ use tokio::time::Instant;
 use super::checks::{check, global, pair};
 use super::facts::ClusterFacts;
 use super::{Check, Status};
-use crate::api::with_query;
-use crate::apply::{self, WriteOptions};
-use crate::clusters::Cluster;
-use crate::parallel;
+use crate::kube::api::with_query;
+use crate::kube::apply::{self, WriteOptions};
+use crate::kube::clusters::Cluster;
+use crate::kube::kinds;
+use crate::kube::parallel;
 use crate::report::Progress;
-use crate::resource;
 use crate::resources::eastwest::Flavor;
 use crate::resources::probe::{self, Answers, Probe, PROBE_LABEL};
 

@@ -11,7 +11,7 @@ pub(super) async fn start_server(
     deadline: Instant,
     wait: Duration,
 ) -> Result<(), String> {
-    let ns_path = resource::NAMESPACE.object_path(None, &probe.namespace);
+    let ns_path = kinds::NAMESPACE.object_path(None, &probe.namespace);
     match cluster.api.get(&ns_path).await {
         Ok(None) => {}
         Ok(Some(_)) => return Err(format!("namespace {} already exists; run again", probe.namespace)),
@@ -27,7 +27,7 @@ pub(super) async fn start_server(
             .await
             .map_err(|e| cluster.explain_write(&e))?;
     }
-    let path = resource::DEPLOYMENT.object_path(Some(&probe.namespace), probe::SERVER);
+    let path = kinds::DEPLOYMENT.object_path(Some(&probe.namespace), probe::SERVER);
     wait_for(cluster, &path, deadline, deployment_ready)
         .await
         .map_err(|e| match e {
@@ -61,7 +61,7 @@ pub(super) async fn run_client(
         .await
         .map_err(|e| cluster.explain_write(&e))?;
     let job = Probe::client_name(run);
-    let path = resource::JOB.object_path(Some(&probe.namespace), &job);
+    let path = kinds::JOB.object_path(Some(&probe.namespace), &job);
     let finished = wait_for(cluster, &path, deadline, job_finished).await;
     let failed = match finished {
         Ok(()) => None,
@@ -92,7 +92,7 @@ pub(super) fn last_line(log: &str) -> String {
 }
 
 pub(super) async fn read_log(cluster: &Cluster, probe: &Probe, job: &str) -> Result<String, String> {
-    let pods_path = resource::POD.collection_path(Some(&probe.namespace));
+    let pods_path = kinds::POD.collection_path(Some(&probe.namespace));
     let selector = format!("job-name={job}");
     let pods = cluster
         .api
@@ -110,7 +110,7 @@ pub(super) async fn read_log(cluster: &Cluster, probe: &Probe, job: &str) -> Res
         .and_then(|p| p.pointer("/metadata/name").and_then(Value::as_str))
         .ok_or_else(|| format!("Job {}/{job} has no pod to read the log of", probe.namespace))?;
     let path = with_query(
-        &format!("{}/log", resource::POD.object_path(Some(&probe.namespace), pod)),
+        &format!("{}/log", kinds::POD.object_path(Some(&probe.namespace), pod)),
         &[("container", probe.client_container())],
     );
     cluster.api.get_text(&path).await.map_err(|e| cluster.explain(&e))
@@ -137,7 +137,7 @@ pub(super) async fn wait_for(
     deadline: Instant,
     state: fn(&Value) -> Poll,
 ) -> Result<(), Waited> {
-    use crate::poll::{self, Pace, State};
+    use crate::kube::poll::{self, Pace, State};
     let of = |object: Option<&Value>| match object.map(state) {
         None => State::Failed(format!("{path} disappeared in cluster {}", cluster.name)),
         Some(Poll::Done) => State::Done(()),

@@ -8,14 +8,14 @@ use std::time::Duration;
 use base64::Engine;
 use serde_json::Value;
 
-use crate::apply::{self, DryRun, WriteOptions};
-use crate::clusters::Cluster;
+use crate::kube::apply::{self, DryRun, WriteOptions};
+use crate::kube::clusters::Cluster;
+use crate::kube::kinds::{self, ObjectRef};
+use crate::kube::{namespaces, parallel};
 use crate::labels::{ISTIO_SYSTEM, MANAGED_BY, MANAGED_BY_VALUE};
 use crate::link::{Action, Pair, PairReport};
 use crate::report::{ClusterReport, Outcome, Progress};
-use crate::resource::{self, ObjectRef};
 use crate::resources::remote_secret::{self as rs, Credentials};
-use crate::{namespaces, parallel};
 
 /// Options of remote-secret links.
 #[derive(Debug, Clone)]
@@ -39,7 +39,7 @@ pub async fn target_credentials(cluster: &Cluster, options: &RemoteOptions) -> R
         .await
         .map_err(fail)?;
     let write = namespaces::write_into(write, ns);
-    let sa_path = resource::SERVICE_ACCOUNT.object_path(Some(ISTIO_SYSTEM), rs::READER);
+    let sa_path = kinds::SERVICE_ACCOUNT.object_path(Some(ISTIO_SYSTEM), rs::READER);
     // An existing reader account (e.g. from Istio's base chart) is reused as it is.
     if cluster
         .api
@@ -98,7 +98,7 @@ fn credentials(
 async fn request_token(cluster: &Cluster, duration: Duration) -> Result<String, String> {
     let path = format!(
         "{}/token",
-        resource::SERVICE_ACCOUNT.object_path(Some(ISTIO_SYSTEM), rs::READER)
+        kinds::SERVICE_ACCOUNT.object_path(Some(ISTIO_SYSTEM), rs::READER)
     );
     let answer = cluster
         .api
@@ -114,8 +114,8 @@ async fn request_token(cluster: &Cluster, duration: Duration) -> Result<String, 
 
 /// Polls the token Secret until the token controller has filled it in.
 async fn wait_for_token(cluster: &Cluster, limit: Duration) -> Result<(String, Option<String>), String> {
-    use crate::poll::{self, Pace, State, Waited};
-    let path = resource::SECRET.object_path(Some(ISTIO_SYSTEM), rs::TOKEN_SECRET);
+    use crate::kube::poll::{self, Pace, State, Waited};
+    let path = kinds::SECRET.object_path(Some(ISTIO_SYSTEM), rs::TOKEN_SECRET);
     // The token controller fills the Secret a moment after it is created: absent or empty
     // means "not yet".
     let filled = |secret: Option<&Value>| {
@@ -141,7 +141,7 @@ async fn wait_for_token(cluster: &Cluster, limit: Duration) -> Result<(String, O
 
 /// Our remote secrets in a source, by the cluster they point at (one LIST).
 async fn existing_secrets(source: &Cluster) -> Result<BTreeMap<String, Value>, String> {
-    let path = resource::SECRET.collection_path(Some(ISTIO_SYSTEM));
+    let path = kinds::SECRET.collection_path(Some(ISTIO_SYSTEM));
     let selector = format!("{}=true,{MANAGED_BY}={MANAGED_BY_VALUE}", rs::MULTICLUSTER_LABEL);
     let items = source
         .api
@@ -302,7 +302,7 @@ async fn delete_secret(
         namespace: Some(ISTIO_SYSTEM.into()),
         name: name.clone(),
     };
-    let path = resource::SECRET.object_path(Some(ISTIO_SYSTEM), &name);
+    let path = kinds::SECRET.object_path(Some(ISTIO_SYSTEM), &name);
     match apply::delete(&source.api, &object, &path, options.write.dry_run).await {
         Ok(outcome) => report.with(outcome),
         Err(e) => report.failed(source.explain_write(&e)),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::api::{ApiClient, ApiError};
+use crate::kube::api::{ApiClient, ApiError};
 
 /// What the caller makes of the object read (`None`: it does not exist).
 pub enum State<T> {

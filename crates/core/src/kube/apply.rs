@@ -3,10 +3,10 @@
 
 use serde_json::Value;
 
-use crate::api::{ApiClient, ApiError, ApplyParams};
+use crate::kube::api::{ApiClient, ApiError, ApplyParams};
+use crate::kube::kinds::{self, ObjectRef};
 use crate::labels::{MANAGED_BY, MANAGED_BY_VALUE, MESH_ID};
 use crate::report::Outcome;
-use crate::resource::{self, ObjectRef};
 
 /// `--dry-run` as kubectl spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -140,7 +140,7 @@ fn keeping_mesh_id(desired: &Value, live: Option<&Value>) -> Option<Value> {
 
 fn locate(desired: &Value) -> Result<(ObjectRef, String), ApplyError> {
     let object = ObjectRef::of(desired);
-    match resource::path_of(desired) {
+    match kinds::path_of(desired) {
         Some(path) => Ok((object, path)),
         None => Err(ApplyError::UnknownKind {
             kind: object.kind.clone(),
@@ -153,7 +153,7 @@ fn locate(desired: &Value) -> Result<(ObjectRef, String), ApplyError> {
 /// object with finalizers (a namespace above all: its content is removed first) stays,
 /// Terminating, for a while. `Ok(false)` when it is still there after `timeout`.
 pub async fn wait_gone(api: &ApiClient, path: &str, timeout: std::time::Duration) -> Result<bool, ApiError> {
-    use crate::poll::{self, Pace, State, Waited};
+    use crate::kube::poll::{self, Pace, State, Waited};
     let gone = |object: Option<&Value>| match object {
         None => State::Done(()),
         Some(_) => State::Pending(None),

@@ -6,10 +6,11 @@ use std::time::Duration;
 use base64::Engine;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
-use crate::api::{ApiClient, ApiError, RetryPolicy};
-use crate::apply::ApplyError;
-use crate::kubeconfig::LoadedKubeconfig;
-use crate::{names, InputError};
+use crate::kube::api::{ApiClient, ApiError, RetryPolicy};
+use crate::kube::apply::ApplyError;
+use crate::kube::kubeconfig::LoadedKubeconfig;
+use crate::kube::validation as names;
+use crate::InputError;
 
 /// A cluster as the user named it: `east-1` or `east-1=some-context`.
 #[derive(Debug, Clone, PartialEq, Eq)]

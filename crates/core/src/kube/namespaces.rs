@@ -2,11 +2,11 @@
 
 use serde_json::Value;
 
-use crate::api::ApiClient;
-use crate::apply::{self, ApplyError, DryRun, WriteOptions};
+use crate::kube::api::ApiClient;
+use crate::kube::apply::{self, ApplyError, DryRun, WriteOptions};
+use crate::kube::kinds::{self, ObjectRef};
 use crate::labels::{MANAGED_BY, MANAGED_BY_VALUE};
 use crate::report::{ClusterReport, Outcome};
-use crate::resource::{self, ObjectRef};
 use crate::resources::namespace;
 
 /// Creates namespace `name` if it is missing (as ours), and when `network` is given puts that
@@ -18,7 +18,7 @@ pub async fn ensure(
     write: &WriteOptions,
     report: &mut ClusterReport,
 ) -> Result<Outcome, ApplyError> {
-    let path = resource::NAMESPACE.object_path(None, name);
+    let path = kinds::NAMESPACE.object_path(None, name);
     let live = api.get(&path).await.map_err(|source| ApplyError::Api {
         object: ObjectRef {
             kind: "Namespace".into(),

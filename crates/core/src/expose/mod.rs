@@ -4,19 +4,22 @@
 //! (network label, Gateway API present), then — only if no cluster lacks a network — every
 //! reachable cluster is written, concurrently.
 
+pub mod service;
+
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::api::{ApiClient, ApiError};
-use crate::apply::{self, ApplyError, DryRun, WriteOptions};
-use crate::clusters::Cluster;
+use crate::kube::api::{ApiClient, ApiError};
+use crate::kube::apply::{self, ApplyError, DryRun, WriteOptions};
+use crate::kube::clusters::Cluster;
+use crate::kube::kinds;
+use crate::kube::{namespaces, parallel};
 use crate::labels::{ISTIO_SYSTEM, NETWORK};
 use crate::report::{ClusterReport, Outcome, Progress};
-use crate::resource;
 use crate::resources::eastwest::{EastWest, Flavor, Readiness};
 use crate::resources::namespace;
-use crate::{namespaces, parallel, InputError};
+use crate::InputError;
 
 /// What the user asked of `expose`, the same for every cluster.
 #[derive(Debug, Clone, Default)]
@@ -51,9 +54,7 @@ pub fn generate(options: &ExposeOptions, network: &str) -> Vec<Value> {
 
 /// The network label on a cluster's `istio-system` namespace, if any.
 pub async fn read_network(api: &ApiClient) -> Result<Option<String>, ApiError> {
-    let ns = api
-        .get(&resource::NAMESPACE.object_path(None, ISTIO_SYSTEM))
-        .await?;
+    let ns = api.get(&kinds::NAMESPACE.object_path(None, ISTIO_SYSTEM)).await?;
     Ok(ns
         .as_ref()
         .and_then(|ns| ns.pointer("/metadata/labels"))
@@ -107,11 +108,11 @@ fn no_network(cluster: &Cluster) -> InputError {
 async fn missing_api(cluster: &Cluster, flavor: Flavor) -> Result<Option<String>, ApiError> {
     let (kind, what) = match flavor {
         Flavor::Sidecar => (
-            resource::ISTIO_GATEWAY,
+            kinds::ISTIO_GATEWAY,
             "Istio's CRDs (networking.istio.io) are not installed: install Istio first (e.g. `helm install istio-base istio/base -n istio-system`)",
         ),
         _ => (
-            resource::GATEWAY,
+            kinds::GATEWAY,
             "the Gateway API CRDs (gateway.networking.k8s.io/v1) are not installed: install the standard channel, e.g. `kubectl apply --server-side -f standard-install.yaml` from the gateway-api release matching your Istio",
         ),
     };
@@ -250,7 +251,7 @@ async fn wait_ready(
     limit: Duration,
     progress: &dyn Progress,
 ) -> Result<String, String> {
-    use crate::poll::{self, Pace, State, Waited};
+    use crate::kube::poll::{self, Pace, State, Waited};
     let started = Instant::now();
     let what = format!(
         "{} {}/{}",
@@ -298,7 +299,7 @@ async fn wait_ready(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resource::ObjectRef;
+    use crate::kube::kinds::ObjectRef;
     use serde_json::json;
 
     #[test]

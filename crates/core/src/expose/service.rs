@@ -8,13 +8,14 @@
 
 use serde_json::{json, Value};
 
-use crate::apply::{self, WriteOptions};
-use crate::clusters::Cluster;
+use crate::kube::apply::{self, WriteOptions};
+use crate::kube::clusters::Cluster;
+use crate::kube::kinds::{self, ObjectRef};
+use crate::kube::{namespaces, parallel};
 use crate::labels::{GLOBAL, SERVICE_SCOPE, TRAFFIC_DISTRIBUTION};
 use crate::report::ClusterReport;
-use crate::resource::{self, ObjectRef};
 use crate::resources::eastwest::Flavor;
-use crate::{namespaces, parallel, InputError};
+use crate::InputError;
 
 /// The scopes `--scope` offers: Solo's values (ambient-peering).
 pub const SCOPES: [&str; 2] = ["global", "global-only"];
@@ -147,7 +148,7 @@ pub async fn apply_all(
 ) -> Vec<ClusterReport> {
     parallel::map_bounded(clusters.iter().collect(), limit, |cluster| async move {
         let mut report = ClusterReport::new(&cluster.name, &cluster.context);
-        let path = resource::SERVICE.object_path(Some(&service.namespace), &service.name);
+        let path = kinds::SERVICE.object_path(Some(&service.namespace), &service.name);
         let object = ObjectRef { kind: "Service".into(), namespace: Some(service.namespace.clone()), name: service.name.clone() };
         match cluster.api.get(&path).await {
             Err(e) => report.fail(format!("{object}: {}", cluster.explain(&e))),

@@ -5,6 +5,8 @@
 //! offers as a target — and the peer Gateways it holds as a source), then one write per
 //! changed pair. All reads run concurrently, then all writes.
 
+pub mod remote_secret;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::Arc;
@@ -14,14 +16,14 @@ use futures::future::{FutureExt, Shared};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::api::ApiError;
-use crate::apply::{self, WriteOptions};
-use crate::clusters::Cluster;
 use crate::expose::address_of;
+use crate::kube::api::ApiError;
+use crate::kube::apply::{self, WriteOptions};
+use crate::kube::clusters::Cluster;
+use crate::kube::kinds::{self, ObjectRef};
+use crate::kube::parallel;
 use crate::labels::{ISTIO_SYSTEM, MANAGED_BY, MANAGED_BY_VALUE, MESH_ID, NETWORK, PEER_CLUSTER};
-use crate::parallel;
 use crate::report::{Outcome, Progress};
-use crate::resource::{self, ObjectRef};
 use crate::resources::peering;
 pub use crate::resources::peering::Target;
 
@@ -133,7 +135,7 @@ struct Facts {
 /// Reads a cluster: gateways in the gateway namespace (one LIST) and, when it is a target,
 /// its trust domain (one GET, sent at the same time).
 async fn read_facts(cluster: &Cluster, options: &LinkOptions, need_target: bool) -> Result<Facts, String> {
-    let path = resource::GATEWAY.collection_path(Some(&options.namespace));
+    let path = kinds::GATEWAY.collection_path(Some(&options.namespace));
     let trust_domain = async {
         if need_target {
             Some(read_trust_domain(cluster).await)
@@ -229,7 +231,7 @@ fn target_facts(
 
 /// `trustDomain` of the mesh config in the `istio` ConfigMap; Istio's default when unset.
 pub async fn read_trust_domain(cluster: &Cluster) -> Result<String, ApiError> {
-    let path = resource::CONFIG_MAP.object_path(Some(ISTIO_SYSTEM), "istio");
+    let path = kinds::CONFIG_MAP.object_path(Some(ISTIO_SYSTEM), "istio");
     let config = cluster.api.get(&path).await?;
     Ok(config
         .as_ref()
@@ -384,7 +386,7 @@ async fn delete_peer(source: &Cluster, target: &str, options: &LinkOptions) -> R
         namespace: Some(options.namespace.clone()),
         name: name.clone(),
     };
-    let path = resource::GATEWAY.object_path(Some(&options.namespace), &name);
+    let path = kinds::GATEWAY.object_path(Some(&options.namespace), &name);
     apply::delete(&source.api, &object, &path, options.write.dry_run)
         .await
         .map_err(|e| source.explain_write(&e))

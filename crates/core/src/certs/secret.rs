@@ -3,13 +3,14 @@
 
 use serde_json::Value;
 
-use crate::apply::{self, WriteOptions};
-use crate::clusters::Cluster;
+use crate::kube::apply::{self, WriteOptions};
+use crate::kube::clusters::Cluster;
+use crate::kube::kinds;
+use crate::kube::{namespaces, parallel};
 use crate::labels::ISTIO_SYSTEM;
 use crate::report::{ClusterReport, Progress};
-use crate::resource;
 use crate::resources::cacerts;
-use crate::{namespaces, parallel, InputError};
+use crate::InputError;
 
 /// What reading a cluster's current `cacerts` found.
 pub enum Plan {
@@ -22,7 +23,7 @@ pub enum Plan {
 }
 
 pub fn path() -> String {
-    resource::SECRET.object_path(Some(ISTIO_SYSTEM), cacerts::NAME)
+    kinds::SECRET.object_path(Some(ISTIO_SYSTEM), cacerts::NAME)
 }
 
 /// What is about to be written into one cluster's `cacerts`.
