@@ -13,8 +13,7 @@ use x509_parser::x509::X509Name;
 
 use crate::error::{Error, Result};
 use crate::issue::{key_matches_cert, Intermediate};
-use crate::layout::read_text;
-use crate::pem;
+use crate::pem::{self, read_pem_file};
 
 /// What `certs inspect` reports about one certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,7 +87,7 @@ pub fn inspect_at(cert_pem: &str, now: OffsetDateTime) -> Result<CertInfo> {
 
 /// Describes the first certificate of the file at `path`; errors name the file.
 pub fn inspect_file(path: &Path) -> Result<CertInfo> {
-    let text = read_text(path)?;
+    let text = read_pem_file(path)?;
     inspect_named(&text, &path.display().to_string(), OffsetDateTime::now_utc())
 }
 

@@ -7,10 +7,10 @@ use rcgen::{CertificateParams, Issuer, KeyPair};
 use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
+use crate::file_names::{CA_CERT, CA_KEY, CERT_CHAIN, ROOT_CERT};
 use crate::keys::{self, generate_keys, KeyType, NewKey, PrivateKeyPem};
-use crate::layout::{CA_CERT, CA_KEY, CERT_CHAIN, ROOT_CERT};
 use crate::names::validate_cluster_name;
-use crate::pem;
+use crate::pem::{self, read_pem_file};
 use crate::profile::{self, DEFAULT_INTERMEDIATE_DAYS, DEFAULT_ORG, DEFAULT_ROOT_DAYS};
 
 /// What `--key-type`, `--days` and `--org` choose.
@@ -201,8 +201,8 @@ pub fn load_root(cert_pem: &str, key_pem: &PrivateKeyPem, now: OffsetDateTime) -
 
 /// Like [`load_root`], reading the two files; errors name the files.
 pub fn load_root_files(cert_path: &Path, key_path: &Path, now: OffsetDateTime) -> Result<CaKeyPair> {
-    let cert_pem = crate::layout::read_text(cert_path)?;
-    let key_pem = PrivateKeyPem::new(crate::layout::read_text(key_path)?);
+    let cert_pem = read_pem_file(cert_path)?;
+    let key_pem = PrivateKeyPem::new(read_pem_file(key_path)?);
     load_root_named(
         &cert_pem,
         &cert_path.display().to_string(),
@@ -212,7 +212,7 @@ pub fn load_root_files(cert_path: &Path, key_path: &Path, now: OffsetDateTime) -
     )
 }
 
-pub(crate) fn load_root_named(
+fn load_root_named(
     cert_pem: &str,
     cert_what: &str,
     key_pem: &PrivateKeyPem,

@@ -20,23 +20,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
-use crate::issue::{load_root_named, CaKeyPair, Intermediate};
+use crate::issue::{load_root_files, CaKeyPair, Intermediate};
 use crate::keys::{self, PrivateKeyPem};
 use crate::names::validate_cluster_name;
-use crate::pem;
+use crate::pem::{self, read_pem_file};
 
-/// The root certificate (top level, and copied into every cluster directory).
-pub const ROOT_CERT: &str = "root-cert.pem";
-/// The root's private key (top level only).
-pub const ROOT_KEY: &str = "root-key.pem";
-/// A cluster's intermediate certificate.
-pub const CA_CERT: &str = "ca-cert.pem";
-/// A cluster's intermediate private key.
-pub const CA_KEY: &str = "ca-key.pem";
-/// A cluster's intermediate followed by the root.
-pub const CERT_CHAIN: &str = "cert-chain.pem";
-/// Prefix of the backup directories that rotation leaves in a cluster directory.
-pub const BACKUP_PREFIX: &str = "backup-";
+pub use crate::file_names::{BACKUP_PREFIX, CA_CERT, CA_KEY, CERT_CHAIN, ROOT_CERT, ROOT_KEY};
 
 const DIR_MODE: u32 = 0o700;
 const KEY_MODE: u32 = 0o600;
@@ -117,23 +106,17 @@ impl CertsDir {
 
     /// Reads and checks the root (a CA, valid now, key matching); errors name the file.
     pub fn read_root(&self) -> Result<CaKeyPair> {
-        let (cert_path, key_path) = (self.root_cert_path(), self.root_key_path());
-        let cert = read_text(&cert_path)?;
-        let key = PrivateKeyPem::new(read_text(&key_path)?);
-        let now = OffsetDateTime::now_utc();
-        load_root_named(
-            &cert,
-            &cert_path.display().to_string(),
-            &key,
-            &key_path.display().to_string(),
-            now,
+        load_root_files(
+            &self.root_cert_path(),
+            &self.root_key_path(),
+            OffsetDateTime::now_utc(),
         )
     }
 
     /// The root certificate's PEM only (for inspection: no key needed, expiry not an error).
     pub fn read_root_cert(&self) -> Result<String> {
         let path = self.root_cert_path();
-        let text = read_text(&path)?;
+        let text = read_pem_file(&path)?;
         pem::cert_ders(&text, &path.display().to_string())?;
         Ok(text)
     }
@@ -193,7 +176,7 @@ impl CertsDir {
         }
         let contents = present
             .iter()
-            .map(|name| read_text(&dir.join(name)).map(|text| (*name, PrivateKeyPem::new(text))))
+            .map(|name| read_pem_file(&dir.join(name)).map(|text| (*name, PrivateKeyPem::new(text))))
             .collect::<Result<Vec<_>>>()?;
         let backup = create_backup_dir(&dir, OffsetDateTime::now_utc())?;
         // Everything goes through PrivateKeyPem so the key's copy is wiped too.
@@ -236,35 +219,18 @@ impl CertsDir {
 fn read_intermediate_in(dir: &Path) -> Result<Intermediate> {
     let read_certs = |name: &str| -> Result<String> {
         let path = dir.join(name);
-        let text = read_text(&path)?;
+        let text = read_pem_file(&path)?;
         pem::cert_ders(&text, &path.display().to_string())?;
         Ok(text)
     };
     let key_path = dir.join(CA_KEY);
-    let ca_key = PrivateKeyPem::new(read_text(&key_path)?);
+    let ca_key = PrivateKeyPem::new(read_pem_file(&key_path)?);
     keys::parse(&ca_key, &key_path.display().to_string())?;
     Ok(Intermediate {
         ca_cert: read_certs(CA_CERT)?,
         ca_key,
         root_cert: read_certs(ROOT_CERT)?,
         cert_chain: read_certs(CERT_CHAIN)?,
-    })
-}
-
-/// Reads a UTF-8 text file; a missing file is [`Error::Missing`], binary content is
-/// reported as malformed PEM (DER given where PEM is expected).
-pub(crate) fn read_text(path: &Path) -> Result<String> {
-    let bytes = fs::read(path).map_err(|e| match e.kind() {
-        ErrorKind::NotFound => Error::Missing {
-            path: path.to_path_buf(),
-        },
-        _ => Error::io(path, e),
-    })?;
-    String::from_utf8(bytes).map_err(|_| {
-        Error::malformed(
-            &path.display().to_string(),
-            "not text (DER? convert with openssl x509 -outform PEM)",
-        )
     })
 }
 

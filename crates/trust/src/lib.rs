@@ -45,6 +45,7 @@
 //! and write atomically, but they cannot undo a half-finished multi-step command.
 
 pub mod error;
+mod file_names;
 pub mod inspect;
 pub mod issue;
 pub mod keys;

@@ -1,9 +1,30 @@
-//! Reading certificates out of PEM text, with errors that name the source.
+//! PEM files and text: reading certificates out of them, with errors that name the source.
+
+use std::fs;
+use std::io::ErrorKind;
+use std::path::Path;
 
 use x509_parser::certificate::X509Certificate;
 use x509_parser::pem::Pem;
 
 use crate::error::{Error, Result};
+
+/// Reads a PEM file as text; a missing file is [`Error::Missing`], binary content is
+/// reported as malformed PEM (DER given where PEM is expected).
+pub(crate) fn read_pem_file(path: &Path) -> Result<String> {
+    let bytes = fs::read(path).map_err(|e| match e.kind() {
+        ErrorKind::NotFound => Error::Missing {
+            path: path.to_path_buf(),
+        },
+        _ => Error::io(path, e),
+    })?;
+    String::from_utf8(bytes).map_err(|_| {
+        Error::malformed(
+            &path.display().to_string(),
+            "not text (DER? convert with openssl x509 -outform PEM)",
+        )
+    })
+}
 
 /// The DER of every `CERTIFICATE` block in `text`, in order. Fails on an empty
 /// input, a broken block, or a block of another kind (a key pasted as a cert).
