@@ -27,6 +27,10 @@
 //! `root_exists`, `write_intermediate`, `read_intermediate`, `clusters`,
 //! `backup_intermediate`, `rotate_intermediate`, `backups`, `check_writable`.
 //!
+//! PEM ([`pem`](mod@pem), the `pem` crate, for the whole workspace): [`pem::cert_ders`],
+//! [`pem::single_cert_der`] (certificates as DER), [`pem::encode_cert`] (DER as openssl's PEM),
+//! [`pem::same_pem`] (two texts, whatever their wrapping).
+//!
 //! Inspection ([`inspect`](mod@inspect)): [`inspect()`], [`inspect_at`], [`inspect_file`]
 //! `-> Result<CertInfo>`, [`verify_signed_by`], [`check_bundle`], [`check_intermediate`]
 //! `-> Result<BundleReport>`.
@@ -51,7 +55,7 @@ pub mod issue;
 pub mod keys;
 pub mod layout;
 pub mod names;
-mod pem;
+pub mod pem;
 pub mod profile;
 
 pub use error::{Error, Result};

@@ -1,13 +1,24 @@
-//! PEM files and text: reading certificates out of them, with errors that name the source.
+//! PEM, read and written one way for the whole workspace: with the `pem` crate, the one
+//! rcgen itself uses for the keys, so certificates and keys go through the same parser.
+//!
+//! - [`cert_ders`], [`single_cert_der`]: the certificates of PEM text, as DER.
+//! - [`encode_cert`]: a certificate's DER as the PEM openssl writes.
+//! - [`same_pem`]: whether two PEM texts hold the same blocks, whatever their wrapping.
+//!
+//! Errors name the input (`what`: a file path or a description) and never echo it: at most
+//! a block's label is shown, so a private key passed where a certificate belongs does not
+//! end up in a message.
 
 use std::fs;
 use std::io::ErrorKind;
 use std::path::Path;
 
+use ::pem::{EncodeConfig, LineEnding, Pem, PemError};
 use x509_parser::certificate::X509Certificate;
-use x509_parser::pem::Pem;
 
 use crate::error::{Error, Result};
+
+const CERTIFICATE: &str = "CERTIFICATE";
 
 /// Reads a PEM file as text; a missing file is [`Error::Missing`], binary content is
 /// reported as malformed PEM (DER given where PEM is expected).
@@ -26,19 +37,21 @@ pub(crate) fn read_pem_file(path: &Path) -> Result<String> {
     })
 }
 
-/// The DER of every `CERTIFICATE` block in `text`, in order. Fails on an empty
-/// input, a broken block, or a block of another kind (a key pasted as a cert).
-pub(crate) fn cert_ders(text: &str, what: &str) -> Result<Vec<Vec<u8>>> {
+/// The DER of every `CERTIFICATE` block in `text`, in order; text around the blocks (the
+/// `openssl x509 -text` dump) and CRLF line endings are fine. Fails, as
+/// [`Error::MalformedPem`] naming `what`, on an input without a block, a broken block
+/// (bad base64, a BEGIN line without its END line), or a block of another kind (a key
+/// pasted as a certificate).
+pub fn cert_ders(text: &str, what: &str) -> Result<Vec<Vec<u8>>> {
     let mut ders = Vec::new();
-    for block in Pem::iter_from_buffer(text.as_bytes()) {
-        let block = block.map_err(|e| Error::malformed(what, e))?;
-        if block.label != "CERTIFICATE" {
+    for block in blocks(text, what)? {
+        if block.tag() != CERTIFICATE {
             return Err(Error::malformed(
                 what,
-                format!("expected a CERTIFICATE block, found {}", block.label),
+                format!("expected a CERTIFICATE block, found {}", block.tag()),
             ));
         }
-        ders.push(block.contents);
+        ders.push(block.into_contents());
     }
     if ders.is_empty() {
         return Err(Error::malformed(what, "no CERTIFICATE block found"));
@@ -46,9 +59,9 @@ pub(crate) fn cert_ders(text: &str, what: &str) -> Result<Vec<Vec<u8>>> {
     Ok(ders)
 }
 
-/// The DER of the single certificate in `text`; a bundle is refused so that we
-/// never silently pick the wrong certificate.
-pub(crate) fn single_cert_der(text: &str, what: &str) -> Result<Vec<u8>> {
+/// The DER of the single certificate in `text` (see [`cert_ders`]); a bundle is refused so
+/// that we never silently pick the wrong certificate.
+pub fn single_cert_der(text: &str, what: &str) -> Result<Vec<u8>> {
     let mut ders = cert_ders(text, what)?;
     if ders.len() != 1 {
         return Err(Error::malformed(
@@ -57,6 +70,24 @@ pub(crate) fn single_cert_der(text: &str, what: &str) -> Result<Vec<u8>> {
         ));
     }
     Ok(ders.remove(0))
+}
+
+/// Canonical PEM for a certificate's DER: LF line endings, 64-character lines, no text
+/// around it, the way openssl writes it.
+pub fn encode_cert(der: &[u8]) -> String {
+    let config = EncodeConfig::new().set_line_ending(LineEnding::LF);
+    ::pem::encode_config(&Pem::new(CERTIFICATE, der), config)
+}
+
+/// Whether two PEM texts hold the same blocks (labels, headers and decoded contents, in
+/// order), whatever their line wrapping, line endings and the text around the blocks:
+/// e.g. the root a cluster's `cacerts` Secret holds against the one on disk. `false` when
+/// either text holds no block or a broken one.
+pub fn same_pem(a: &str, b: &str) -> bool {
+    match (blocks(a, "a"), blocks(b, "b")) {
+        (Ok(a), Ok(b)) => !a.is_empty() && a == b,
+        _ => false,
+    }
 }
 
 /// Parses DER into a certificate, refusing trailing bytes.
@@ -69,9 +100,125 @@ pub(crate) fn parse_der<'a>(der: &'a [u8], what: &str) -> Result<X509Certificate
     Ok(cert)
 }
 
-/// Canonical PEM for a certificate's DER: LF line endings, no text around it,
-/// the way openssl writes it.
-pub(crate) fn encode_cert(der: &[u8]) -> String {
-    let config = ::pem::EncodeConfig::new().set_line_ending(::pem::LineEnding::LF);
-    ::pem::encode_config(&::pem::Pem::new("CERTIFICATE", der), config)
+/// Every PEM block of `text`, in order (none for text without one).
+fn blocks(text: &str, what: &str) -> Result<Vec<Pem>> {
+    let blocks = ::pem::parse_many(text).map_err(|e| Error::malformed(what, reason(&e)))?;
+    // parse_many stops without a word at a BEGIN line that has no END line after it.
+    if text.matches("-----BEGIN ").count() > blocks.len() {
+        return Err(Error::malformed(
+            what,
+            "a BEGIN line without its END line (truncated?)",
+        ));
+    }
+    if let Some(bad) = blocks.iter().find(|b| !is_label(b.tag())) {
+        return Err(Error::malformed(
+            what,
+            format!(
+                "a BEGIN line that is not one line ({} characters)",
+                bad.tag().len()
+            ),
+        ));
+    }
+    Ok(blocks)
+}
+
+/// RFC 7468's label: printable ASCII other than '-', and spaces. The parser takes all up
+/// to the next "-----" as the label, which, after a BEGIN line cut short, is the body.
+fn is_label(tag: &str) -> bool {
+    !tag.is_empty()
+        && tag
+            .chars()
+            .all(|c| c == ' ' || (c.is_ascii_graphic() && c != '-'))
+}
+
+/// What is wrong, in words that never repeat the input but for a well-formed label.
+fn reason(e: &PemError) -> String {
+    let label = |tag: &str| match is_label(tag) {
+        true => tag.to_string(),
+        false => "a malformed label".to_string(),
+    };
+    match e {
+        PemError::MismatchedTags(begin, end) => {
+            format!("BEGIN {} ends with END {}", label(begin), label(end))
+        }
+        PemError::MalformedFraming => "malformed BEGIN/END lines".to_string(),
+        PemError::MissingBeginTag => "a BEGIN line without a label".to_string(),
+        PemError::MissingEndTag => "an END line without a label".to_string(),
+        PemError::MissingData => "a block without data".to_string(),
+        PemError::InvalidData(e) => format!("bad base64: {e}"),
+        PemError::InvalidHeader(_) => "a blank line inside a block, or a malformed header line".to_string(),
+        PemError::NotUtf8(_) => "not UTF-8".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BODY: &str = "MIIBkTCB+wIJAKHBfpegPjMCMA0GCSqGSIb3DQEBCwUAMBExDzANBgNVBAMMBnVu";
+
+    fn message(text: &str) -> String {
+        cert_ders(text, "input").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn same_pem_ignores_wrapping_and_line_endings() {
+        assert!(same_pem(
+            "-----BEGIN X-----\nAAAA\nBBBB\n-----END X-----\n",
+            "-----BEGIN X-----\nAAAABBBB\n-----END X-----"
+        ));
+        assert!(same_pem(
+            "text before\r\n-----BEGIN X-----\r\nAAAA\r\n-----END X-----\r\n",
+            "-----BEGIN X-----\nAAAA\n-----END X-----\n"
+        ));
+        assert!(!same_pem("AAAA", "AAAB"));
+        assert!(!same_pem("", ""), "no block is not a certificate");
+        assert!(!same_pem(
+            "-----BEGIN X-----\nAAAA\n-----END X-----\n",
+            "-----BEGIN Y-----\nAAAA\n-----END Y-----\n"
+        ));
+        assert!(!same_pem(
+            "-----BEGIN X-----\nAAAA\n-----END X-----\n",
+            "-----BEGIN X-----\nAAAA\n-----END X-----\n-----BEGIN X-----\nAAAA\n"
+        ));
+    }
+
+    #[test]
+    fn certificates_are_encoded_as_openssl_writes_them() {
+        let der: Vec<u8> = (0..=255).collect();
+        let text = encode_cert(&der);
+        assert!(text.starts_with("-----BEGIN CERTIFICATE-----\n"));
+        assert!(text.ends_with("\n-----END CERTIFICATE-----\n"));
+        assert!(!text.contains('\r'));
+        assert!(text.lines().all(|l| l.len() <= 64));
+        assert_eq!(cert_ders(&text, "x").unwrap(), [der]);
+    }
+
+    #[test]
+    fn a_truncated_block_is_an_error_even_after_a_good_one() {
+        let good = format!("-----BEGIN CERTIFICATE-----\n{BODY}\n-----END CERTIFICATE-----\n");
+        assert_eq!(cert_ders(&good, "x").unwrap().len(), 1);
+        let cut = format!("{good}-----BEGIN CERTIFICATE-----\n{BODY}\n");
+        assert!(
+            message(&cut).contains("without its END line"),
+            "{}",
+            message(&cut)
+        );
+    }
+
+    #[test]
+    fn errors_show_a_label_at_most() {
+        let key = format!("-----BEGIN PRIVATE KEY-----\n{BODY}\n-----END PRIVATE KEY-----\n");
+        assert!(message(&key).ends_with("expected a CERTIFICATE block, found PRIVATE KEY"));
+        // A BEGIN line cut short: the parser's label runs into the body.
+        let cut = format!("-----BEGIN PRIVATE KEY\n{BODY}\n-----END PRIVATE KEY-----\n{key}");
+        // A blank line inside the body: the parser reads the lines above it as headers.
+        let blank = format!("-----BEGIN PRIVATE KEY-----\n{BODY}\n\n{BODY}\n-----END PRIVATE KEY-----\n");
+        let bad_base64 = format!("-----BEGIN CERTIFICATE-----\n!{BODY}\n-----END CERTIFICATE-----\n");
+        for text in [cut, blank, bad_base64] {
+            let msg = message(&text);
+            assert!(msg.starts_with("input: malformed PEM: "), "{msg}");
+            assert!(!msg.contains(&BODY[..16]), "{msg}");
+        }
+    }
 }

@@ -11,7 +11,6 @@ use x509_parser::oid_registry::{
     OID_EC_P256, OID_NIST_EC_P384, OID_PKCS1_SHA256WITHRSA, OID_SIG_ECDSA_WITH_SHA256,
     OID_SIG_ECDSA_WITH_SHA384,
 };
-use x509_parser::pem::parse_x509_pem;
 use x509_parser::public_key::PublicKey;
 
 use common::{openssl, openssl_ok};
@@ -20,7 +19,7 @@ use common::{openssl, openssl_ok};
 const KEY_USAGE_BITS: u16 = 0b10_0111;
 
 fn der_of(pem: &str) -> Vec<u8> {
-    parse_x509_pem(pem.as_bytes()).expect("PEM").1.contents
+    mesh_trust::pem::single_cert_der(pem, "certificate").expect("PEM")
 }
 
 fn parse(der: &[u8]) -> X509Certificate<'_> {
