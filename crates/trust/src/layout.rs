@@ -10,6 +10,7 @@
 //! to a temporary file in the same directory and renamed into place, so a failure
 //! never leaves a half-written file; a set of files is written only once all of
 //! them have been staged, and nothing is overwritten without `force`.
+//! [`write_private`] writes any other secret file by the same rules (and overwrites).
 
 use std::fs::{self, DirBuilder, File, OpenOptions, Permissions};
 use std::io::{ErrorKind, Write};
@@ -30,6 +31,9 @@ pub use crate::file_names::{BACKUP_PREFIX, CA_CERT, CA_KEY, CERT_CHAIN, ROOT_CER
 const DIR_MODE: u32 = 0o700;
 const KEY_MODE: u32 = 0o600;
 const CERT_MODE: u32 = 0o644;
+
+/// A file to write: where, what, and its mode.
+type FileToWrite<'a> = (PathBuf, &'a [u8], u32);
 
 /// A certificates directory (`--dir`, default `certs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,8 +100,8 @@ impl CertsDir {
     /// that exist, having written nothing.
     pub fn write_root(&self, root: &CaKeyPair, force: bool) -> Result<()> {
         let files = [
-            (self.root_cert_path(), root.cert_pem(), CERT_MODE),
-            (self.root_key_path(), root.key_pem().expose(), KEY_MODE),
+            (self.root_cert_path(), root.cert_pem().as_bytes(), CERT_MODE),
+            (self.root_key_path(), root.key_pem().expose().as_bytes(), KEY_MODE),
         ];
         refuse_existing(&files, force)?;
         ensure_private_dir(&self.path)?;
@@ -127,7 +131,7 @@ impl CertsDir {
         let dir = self.cluster_dir(cluster)?;
         let files = int
             .entries()
-            .map(|(name, text)| (dir.join(name), text, mode_for(name)));
+            .map(|(name, text)| (dir.join(name), text.as_bytes(), mode_for(name)));
         refuse_existing(&files, force)?;
         ensure_private_dir(&self.path)?;
         ensure_private_dir(&dir)?;
@@ -182,7 +186,7 @@ impl CertsDir {
         // Everything goes through PrivateKeyPem so the key's copy is wiped too.
         let files: Vec<_> = contents
             .iter()
-            .map(|(name, text)| (backup.join(name), text.expose(), mode_for(name)))
+            .map(|(name, text)| (backup.join(name), text.expose().as_bytes(), mode_for(name)))
             .collect();
         write_all_atomically(&files)?;
         Ok(backup)
@@ -216,6 +220,44 @@ impl CertsDir {
     }
 }
 
+/// Writes `contents` to `path` so that only its owner can read it: the file is 0600 and
+/// its folder 0700, whatever the umask. The rule of the key files above, for any other
+/// secret kubectl-mesh writes (a Secret's manifest, Helm values that hold a token).
+///
+/// - The folder holding `path` is created if it is missing (missing parents too, each
+///   0700) and set to 0700 if it exists, so give it a folder meant for such files; the
+///   folders above it are left as they are. A bare file name is refused
+///   ([`ErrorKind::InvalidInput`]) rather than making the current directory private.
+/// - Atomic: the bytes go to a temporary file beside `path`, created 0600 (never readable
+///   by others, not even for a moment) and synced, which is then renamed over `path`. A
+///   reader sees the old file or the new one, never a part of either, and a failure leaves
+///   no temporary file behind.
+/// - An existing file is replaced, with no `force` check (unlike [`CertsDir`]'s writers);
+///   a symlink at `path` is replaced, not followed.
+///
+/// The error is the bare [`std::io::Error`], as from [`std::fs::write`]: the caller names
+/// the path.
+pub fn write_private(path: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> std::io::Result<()> {
+    let path = path.as_ref();
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => {
+            return Err(std::io::Error::new(
+                ErrorKind::InvalidInput,
+                "a private file needs a folder of its own: give a path with its folder",
+            ))
+        }
+    };
+    let files = [(path.to_path_buf(), contents.as_ref(), KEY_MODE)];
+    ensure_private_dir(dir)
+        .and_then(|()| write_all_atomically(&files))
+        .map_err(|e| match e {
+            Error::Io { source, .. } => source,
+            // Not reached: creating folders and writing files fail only with Error::Io.
+            other => std::io::Error::other(other.to_string()),
+        })
+}
+
 fn read_intermediate_in(dir: &Path) -> Result<Intermediate> {
     let read_certs = |name: &str| -> Result<String> {
         let path = dir.join(name);
@@ -247,7 +289,7 @@ fn exists(path: &Path) -> bool {
     fs::symlink_metadata(path).is_ok()
 }
 
-fn refuse_existing(files: &[(PathBuf, &str, u32)], force: bool) -> Result<()> {
+fn refuse_existing(files: &[FileToWrite<'_>], force: bool) -> Result<()> {
     if force {
         return Ok(());
     }
@@ -340,7 +382,7 @@ impl Drop for Staged {
     }
 }
 
-fn stage(dest: &Path, contents: &str, mode: u32) -> Result<Staged> {
+fn stage(dest: &Path, contents: &[u8], mode: u32) -> Result<Staged> {
     let dir = dest.parent().unwrap_or(Path::new("."));
     let name = dest
         .file_name()
@@ -359,7 +401,7 @@ fn stage(dest: &Path, contents: &str, mode: u32) -> Result<Staged> {
         dest: dest.to_path_buf(),
         committed: false,
     };
-    write_and_sync(&mut file, contents.as_bytes(), mode).map_err(|e| Error::io(&staged.tmp, e))?;
+    write_and_sync(&mut file, contents, mode).map_err(|e| Error::io(&staged.tmp, e))?;
     Ok(staged)
 }
 
@@ -372,7 +414,7 @@ fn write_and_sync(file: &mut File, bytes: &[u8], mode: u32) -> std::io::Result<(
 
 /// Stages every file first, then renames them all: a failure while staging leaves the
 /// destinations untouched and no temporary file behind.
-fn write_all_atomically(files: &[(PathBuf, &str, u32)]) -> Result<()> {
+fn write_all_atomically(files: &[FileToWrite<'_>]) -> Result<()> {
     let mut staged = Vec::with_capacity(files.len());
     for (dest, contents, mode) in files {
         staged.push(stage(dest, contents, *mode)?);
@@ -385,7 +427,7 @@ fn write_all_atomically(files: &[(PathBuf, &str, u32)]) -> Result<()> {
 }
 
 /// Makes the renames durable.
-fn sync_parent_dirs(files: &[(PathBuf, &str, u32)]) -> Result<()> {
+fn sync_parent_dirs(files: &[FileToWrite<'_>]) -> Result<()> {
     let mut dirs: Vec<&Path> = files.iter().filter_map(|(p, _, _)| p.parent()).collect();
     dirs.dedup();
     for dir in dirs {

@@ -25,7 +25,9 @@
 //!
 //! On disk ([`layout`]): [`CertsDir`] with `write_root`, `read_root`, `read_root_cert`,
 //! `root_exists`, `write_intermediate`, `read_intermediate`, `clusters`,
-//! `backup_intermediate`, `rotate_intermediate`, `backups`, `check_writable`.
+//! `backup_intermediate`, `rotate_intermediate`, `backups`, `check_writable`; and
+//! [`write_private`]`(path, contents) -> io::Result<()>`, the writer of any other secret
+//! file (0600 in a 0700 folder, atomic).
 //!
 //! PEM ([`pem`](mod@pem), the `pem` crate, for the whole workspace): [`pem::cert_ders`],
 //! [`pem::single_cert_der`] (certificates as DER), [`pem::encode_cert`] (DER as openssl's PEM),
@@ -69,7 +71,7 @@ pub use issue::{
     Intermediate, Options,
 };
 pub use keys::{generate_keys, KeyType, NewKey, PrivateKeyPem};
-pub use layout::CertsDir;
+pub use layout::{write_private, CertsDir};
 pub use names::validate_cluster_name;
 /// Re-exported so callers can pass `now` without depending on `time` themselves.
 pub use time::OffsetDateTime;

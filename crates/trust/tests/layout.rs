@@ -281,3 +281,36 @@ fn check_writable_probes_without_leaving_anything() {
         "{err}"
     );
 }
+
+#[test]
+fn write_private_makes_an_owner_only_file_in_an_owner_only_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("values");
+    let file = dir.join("deep/secret.yaml");
+    mesh_trust::write_private(&file, "token: x\n").unwrap();
+    assert_eq!(fs::read_to_string(&file).unwrap(), "token: x\n");
+    assert_eq!(mode(&file), 0o600);
+    assert_eq!(mode(&dir.join("deep")), 0o700);
+    assert_eq!(mode(&dir), 0o700, "missing parents are created 0700 too");
+
+    // An existing file is replaced and tightened, an existing folder tightened.
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
+    fs::set_permissions(dir.join("deep"), fs::Permissions::from_mode(0o755)).unwrap();
+    mesh_trust::layout::write_private(&file, b"token: y\n").unwrap();
+    assert_eq!(fs::read(&file).unwrap(), b"token: y\n");
+    assert_eq!(mode(&file), 0o600);
+    assert_eq!(mode(&dir.join("deep")), 0o700);
+    assert_eq!(tree(&dir), ["deep", "deep/secret.yaml"], "no temp files");
+
+    let err = mesh_trust::write_private("bare.yaml", "x").unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{err}");
+    assert!(!std::path::Path::new("bare.yaml").exists());
+
+    // A folder where the file should go: the rename fails, nothing is left behind.
+    fs::create_dir_all(dir.join("deep/taken/x")).unwrap();
+    mesh_trust::write_private(dir.join("deep/taken"), "x").unwrap_err();
+    assert_eq!(
+        tree(&dir),
+        ["deep", "deep/secret.yaml", "deep/taken", "deep/taken/x"]
+    );
+}
