@@ -209,7 +209,7 @@ fn watch(st: &Store, req: &ApiRequest) -> Result<Reply, ApiError> {
         timeout: Duration::from_secs(req.q("timeoutSeconds").parse().unwrap_or(1800)),
     };
     let keep = move |o: &Value| {
-        ns.as_deref().is_none_or(|n| n == store::namespace_of(o))
+        ns.as_deref().is_none_or(|n| n == meta::namespace_of(o))
             && labels.matches_object(o)
             && fields.matches(o)
     };
@@ -322,12 +322,12 @@ fn normalize(req: &ApiRequest, obj: &mut Value, url_name: Option<&str>) -> Resul
 
 /// Checks that a new object's namespace exists and its name is valid.
 fn admit_new(st: &Store, def: &ResourceDef, obj: &Value) -> Result<(), ApiError> {
-    let ns = store::namespace_of(obj);
+    let ns = meta::namespace_of(obj);
     if def.namespaced && !st.namespace_exists(ns) {
         return Err(ApiError::namespace_not_found(ns));
     }
     deletion::admit_create(st, def, obj)?;
-    let name = store::name_of(obj);
+    let name = meta::name_of(obj);
     let causes = match kind_schema(def) {
         Some(k) => schema::name_errors(k, name),
         None => meta::validate_name(name, def.plural == "namespaces" && def.group.is_empty()),
@@ -357,7 +357,7 @@ fn create(st: &mut Store, req: &ApiRequest) -> Result<Reply, ApiError> {
     let def = req.route.def;
     let mut obj = decode(req)?;
     normalize(req, &mut obj, None)?;
-    if store::name_of(&obj).is_empty() {
+    if meta::name_of(&obj).is_empty() {
         if let Some(g) = obj
             .pointer("/metadata/generateName")
             .and_then(Value::as_str)
@@ -371,10 +371,10 @@ fn create(st: &mut Store, req: &ApiRequest) -> Result<Reply, ApiError> {
     }
     admit_new(st, def, &obj)?;
     if st
-        .get(def, store::namespace_of(&obj), store::name_of(&obj))
+        .get(def, meta::namespace_of(&obj), meta::name_of(&obj))
         .is_some()
     {
-        return Err(ApiError::already_exists(def, store::name_of(&obj)));
+        return Err(ApiError::already_exists(def, meta::name_of(&obj)));
     }
     if def.status {
         if let Some(m) = obj.as_object_mut() {
@@ -420,14 +420,8 @@ fn confine(req: &ApiRequest, old: &Value, new: Value) -> Value {
 }
 
 fn check_rv(def: &ResourceDef, old: &Value, new: &Value, name: &str) -> Result<(), ApiError> {
-    let sent = new
-        .pointer("/metadata/resourceVersion")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let have = old
-        .pointer("/metadata/resourceVersion")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let sent = meta::metadata_str(new, "resourceVersion");
+    let have = meta::metadata_str(old, "resourceVersion");
     if !sent.is_empty() && sent != have {
         return Err(ApiError::rv_conflict(def, name));
     }
@@ -587,7 +581,7 @@ fn admit(
     Err(ApiError::invalid(
         def.kind,
         def.group,
-        store::name_of(obj),
+        meta::name_of(obj),
         found.errors,
     ))
 }
@@ -598,8 +592,8 @@ fn admit(
 /// declared in schema`).
 fn strict_error(def: &ResourceDef, obj: &Value, unknown: &[String], is_apply: bool) -> ApiError {
     if is_apply {
-        let ns = store::namespace_of(obj);
-        let name = store::name_of(obj);
+        let ns = meta::namespace_of(obj);
+        let name = meta::name_of(obj);
         let who = if ns.is_empty() {
             format!("/{name}")
         } else {
@@ -619,7 +613,7 @@ fn strict_error(def: &ResourceDef, obj: &Value, unknown: &[String], is_apply: bo
             .iter()
             .map(|p| schema::FieldError::invalid_field_unknown(p))
             .collect();
-        let mut e = ApiError::invalid(def.kind, def.group, store::name_of(obj), causes);
+        let mut e = ApiError::invalid(def.kind, def.group, meta::name_of(obj), causes);
         e.message = msg;
         return e;
     }
@@ -660,7 +654,7 @@ fn delete_collection(st: &mut Store, req: &ApiRequest) -> Result<Reply, ApiError
     let items = matching(st, req)?;
     let mut out = Vec::new();
     for o in &items {
-        let (ns, name) = (store::namespace_of(o), store::name_of(o));
+        let (ns, name) = (meta::namespace_of(o), meta::name_of(o));
         if let Ok(obj) = deletion::delete(st, def, ns, name, &opts, req.dry_run()) {
             out.push(obj);
         }

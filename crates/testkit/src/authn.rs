@@ -203,11 +203,7 @@ pub(crate) fn token_request(
         let sa = st
             .get(def, ns, name)
             .ok_or_else(|| ApiError::not_found(def, name))?;
-        sa.obj
-            .pointer("/metadata/uid")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
+        meta::uid_of(&sa.obj).to_string()
     };
     let seconds = body
         .pointer("/spec/expirationSeconds")
@@ -271,8 +267,8 @@ pub(crate) fn fill_token_secret(
     secret: &mut Value,
     ca_pem: &str,
 ) -> bool {
-    let ns = crate::store::namespace_of(secret).to_string();
-    let secret_name = crate::store::name_of(secret).to_string();
+    let ns = crate::meta::namespace_of(secret).to_string();
+    let secret_name = crate::meta::name_of(secret).to_string();
     let sa_name = secret
         .pointer("/metadata/annotations/kubernetes.io~1service-account.name")
         .and_then(Value::as_str)
@@ -281,11 +277,7 @@ pub(crate) fn fill_token_secret(
     let Some(sa) = registry::find("", "v1", "serviceaccounts").and_then(|d| st.get(d, &ns, &sa_name)) else {
         return false;
     };
-    let uid = sa
-        .obj
-        .pointer("/metadata/uid")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let uid = meta::uid_of(&sa.obj);
     let token = authn.issue_legacy(&ns, &sa_name, uid, &secret_name);
     secret["metadata"]["annotations"]["kubernetes.io/service-account.uid"] = json!(uid);
     let data = secret

@@ -13,10 +13,10 @@ use serde_json::Value;
 use crate::apply::{self, Writer};
 use crate::faults::{Fault, FaultState, LoggedRequest, RequestCounts};
 use crate::fields::Scope;
+use crate::meta;
 use crate::registry;
 use crate::route::{self, Route};
-use crate::store::{self, Store};
-use crate::world::World;
+use crate::store::Store;
 
 /// The manager recorded for objects written through the Rust API.
 pub const SEED_MANAGER: &str = "mesh-testkit";
@@ -45,8 +45,6 @@ pub(crate) struct Shared {
     pub latency: Mutex<Duration>,
     pub address_delay: Mutex<Option<Duration>>,
     pub job_delay: Mutex<Duration>,
-    /// The sandbox's clusters (this one included), for controllers that look across.
-    pub world: Arc<World>,
 }
 
 impl Shared {
@@ -107,17 +105,17 @@ pub(crate) fn write_locked(
     let kind = obj.get("kind").and_then(Value::as_str).unwrap_or_default();
     let def = registry::find_kind(&api_version, kind)
         .ok_or_else(|| anyhow!("unknown kind {api_version} {kind}"))?;
-    if store::name_of(&obj).is_empty() {
+    if meta::name_of(&obj).is_empty() {
         bail!("object has no metadata.name");
     }
     if !def.namespaced {
         if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
             m.remove("namespace");
         }
-    } else if store::namespace_of(&obj).is_empty() {
+    } else if meta::namespace_of(&obj).is_empty() {
         obj["metadata"]["namespace"] = "default".into();
     }
-    let old = st.get(def, store::namespace_of(&obj), store::name_of(&obj));
+    let old = st.get(def, meta::namespace_of(&obj), meta::name_of(&obj));
     let (old_obj, old_managers) = match old {
         Some(s) => (&s.obj, s.managers.as_slice()),
         None => (&Value::Null, &[][..]),

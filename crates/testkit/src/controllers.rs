@@ -12,21 +12,24 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::cluster::{write_locked, Shared};
-use crate::registry::{self, GATEWAY_API_GROUP};
+use crate::reconcile::{gen_key, pending, write_status};
+use crate::registry::GATEWAY_API_GROUP;
 use crate::store::Store;
+use crate::world::World;
 use crate::{jobs, meta};
 
 const TICK: Duration = Duration::from_millis(20);
-pub(crate) const MANAGER: &str = "mesh-testkit-controller";
 
-pub(crate) async fn run(shared: Arc<Shared>) {
+/// Runs the controllers of `shared`; `world` is the sandbox's clusters (this one included),
+/// for the Job controller that looks across them.
+pub(crate) async fn run(shared: Arc<Shared>, world: Arc<World>) {
     let mut pass = Pass::default();
     let mut tick = tokio::time::interval(TICK);
     loop {
         tick.tick().await;
         let due_jobs = pass.run(&shared);
         // After the pass released the store lock: completing a Job reads other clusters.
-        jobs::complete(&shared, due_jobs);
+        jobs::complete(&shared, &world, due_jobs);
     }
 }
 
@@ -78,46 +81,6 @@ impl Pass {
         self.last = Some((st.rv(), address_delay, job_delay));
         due_jobs
     }
-}
-
-/// Copies of the objects of one resource that `needs_work` picks. Only those are cloned:
-/// a pass runs after every write, and cloning every object each time (the peer Gateways
-/// of twenty linked clusters, say) made the fake server, not the client, the bottleneck
-/// of benchmarks.
-pub(crate) fn pending(
-    st: &Store,
-    group: &str,
-    version: &str,
-    plural: &str,
-    needs_work: impl Fn(&Value) -> bool,
-) -> Vec<Value> {
-    match registry::find(group, version, plural) {
-        Some(def) => st
-            .list(def, None)
-            .into_iter()
-            .filter(|s| needs_work(&s.obj))
-            .map(|s| s.obj.clone())
-            .collect(),
-        None => Vec::new(),
-    }
-}
-
-/// Identifies an object at a generation, so a spec change restarts the delay.
-pub(crate) fn gen_key(kind: &str, o: &Value) -> String {
-    let uid = o
-        .pointer("/metadata/uid")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let gen = o
-        .pointer("/metadata/generation")
-        .and_then(Value::as_i64)
-        .unwrap_or(0);
-    format!("{kind}/{uid}/{gen}")
-}
-
-pub(crate) fn write_status(st: &mut Store, mut obj: Value, status: Value) {
-    obj["status"] = status;
-    let _ = write_locked(st, obj, MANAGER, "status");
 }
 
 fn condition(kind: &str, generation: i64, since: &str) -> Value {

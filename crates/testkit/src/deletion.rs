@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use crate::meta;
 use crate::registry::{ResourceDef, RESOURCES};
 use crate::status::{ApiError, Cause};
-use crate::store::{self, Store};
+use crate::store::Store;
 
 pub const FOREGROUND: &str = "foregroundDeletion";
 pub const ORPHAN: &str = "orphan";
@@ -137,7 +137,7 @@ fn preconditions(def: &ResourceDef, obj: &Value, opts: &Options) -> Result<(), A
             let msg = format!(
                 "Operation cannot be fulfilled on {} \"{}\": Precondition failed: {label} in precondition: {want}, {label} in object meta: {}",
                 def.qualified(),
-                store::name_of(obj),
+                meta::name_of(obj),
                 have(key)
             );
             return Err(ApiError::new(409, "Conflict", msg));
@@ -200,7 +200,7 @@ pub fn finish_if_released(st: &mut Store, def: &'static ResourceDef, obj: &Value
         && finalizers(obj).is_empty()
         && (!is_namespace(def) || namespace_finalizers(obj).is_empty());
     if released {
-        st.delete(def, store::namespace_of(obj), store::name_of(obj), false);
+        st.delete(def, meta::namespace_of(obj), meta::name_of(obj), false);
     }
 }
 
@@ -242,7 +242,7 @@ pub fn guard_update(def: &ResourceDef, old: &Value, new: &mut Value) -> Result<(
     Err(ApiError::invalid(
         def.kind,
         def.group,
-        store::name_of(new),
+        meta::name_of(new),
         vec![cause],
     ))
 }
@@ -266,12 +266,12 @@ fn keep_namespace_status(old: &Value, new: &mut Value) {
 
 /// The NamespaceLifecycle admission plugin: no new objects in a namespace being deleted.
 pub fn admit_create(st: &Store, def: &ResourceDef, obj: &Value) -> Result<(), ApiError> {
-    let ns = store::namespace_of(obj);
+    let ns = meta::namespace_of(obj);
     if !def.namespaced || !terminating(st, ns) {
         return Ok(());
     }
     let reason = format!("unable to create new content in namespace {ns} because it is being terminated");
-    let mut e = ApiError::forbidden(def.group, def.plural, store::name_of(obj), &reason);
+    let mut e = ApiError::forbidden(def.group, def.plural, meta::name_of(obj), &reason);
     if let Some(d) = e.details.as_mut() {
         d["causes"] = json!([{"reason": "NamespaceTerminating", "message": format!("namespace {ns} is being terminated"), "field": "metadata.namespace"}]);
     }

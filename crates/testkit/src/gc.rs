@@ -16,8 +16,9 @@ use std::collections::HashMap;
 use serde_json::{json, Value};
 
 use crate::deletion::{self, Options, Propagation, FOREGROUND, ORPHAN};
+use crate::meta;
 use crate::registry::{ResourceDef, RESOURCES};
-use crate::store::{self, Store};
+use crate::store::Store;
 
 type Id = (&'static ResourceDef, String, String);
 
@@ -27,18 +28,11 @@ pub(crate) fn collect(st: &mut Store) {
     owners(st);
 }
 
-fn uid_of(o: &Value) -> String {
-    o.pointer("/metadata/uid")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
-}
-
 fn id(def: &'static ResourceDef, o: &Value) -> Id {
     (
         def,
-        store::namespace_of(o).to_string(),
-        store::name_of(o).to_string(),
+        meta::namespace_of(o).to_string(),
+        meta::name_of(o).to_string(),
     )
 }
 
@@ -61,7 +55,7 @@ fn namespaces(st: &mut Store) {
         .list(ns_def, None)
         .iter()
         .filter(|s| deletion::is_deleting(&s.obj))
-        .map(|s| store::name_of(&s.obj).to_string())
+        .map(|s| meta::name_of(&s.obj).to_string())
         .collect();
     for ns in doomed {
         let content = contents(st, &ns);
@@ -112,7 +106,7 @@ fn snapshot(st: &Store) -> (HashMap<String, Owner>, Vec<Dependent>) {
             let fins = deletion::finalizers(o);
             let deleting = deletion::is_deleting(o);
             owners.insert(
-                uid_of(o),
+                meta::uid_of(o).to_string(),
                 Owner {
                     id: id(def, o),
                     foreground: deleting && fins.iter().any(|f| f == FOREGROUND),

@@ -7,12 +7,13 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 
 use crate::cluster::{write_locked, Shared};
-use crate::controllers::{gen_key, pending, write_status, MANAGER};
 use crate::dataplane::{self, ClusterView};
 use crate::meta;
+use crate::reconcile::{gen_key, pending, write_status, MANAGER};
 use crate::registry::{self, ResourceDef};
-use crate::store::{self, Store};
+use crate::store::Store;
 use crate::strategy::{CONTROLLER_UID_LABELS, JOB_NAME_LABELS};
+use crate::world::World;
 
 /// The real name generator keeps `generateName` prefixes to 63 - 5 characters.
 const MAX_GENERATE_NAME: usize = 58;
@@ -37,7 +38,7 @@ pub(crate) fn due(st: &Store, delay: Duration, due: &mut impl FnMut(String, Dura
 /// cluster's store lock, since that reads every cluster's store (one lock at a time; two
 /// clusters doing this at once would deadlock otherwise), then writes each pod and Job
 /// status under the lock.
-pub(crate) fn complete(shared: &Shared, jobs: Vec<Value>) {
+pub(crate) fn complete(shared: &Shared, world: &World, jobs: Vec<Value>) {
     if jobs.is_empty() {
         return;
     }
@@ -45,13 +46,16 @@ pub(crate) fn complete(shared: &Shared, jobs: Vec<Value>) {
         .iter()
         .map(|job| {
             let spec = job.pointer("/spec/template/spec").unwrap_or(&Value::Null);
-            dataplane::probe_of(spec, store::namespace_of(job))
+            dataplane::probe_of(spec, meta::namespace_of(job))
         })
         .collect();
-    let world = probes.iter().any(Option::is_some).then(|| world_views(shared));
+    let snapshot = probes
+        .iter()
+        .any(Option::is_some)
+        .then(|| world_views(shared, world));
     let logs: Vec<String> = probes
         .iter()
-        .map(|probe| match (probe, &world) {
+        .map(|probe| match (probe, &snapshot) {
             (Some(p), Some((views, source))) => dataplane::log(p, *source, views),
             _ => String::new(),
         })
@@ -62,10 +66,11 @@ pub(crate) fn complete(shared: &Shared, jobs: Vec<Value>) {
     }
 }
 
-/// Snapshots of every cluster, locking one store at a time, and the position of `shared`.
-fn world_views(shared: &Shared) -> (Vec<ClusterView>, usize) {
+/// Snapshots of every cluster of `world`, locking one store at a time, and the position of
+/// `shared`.
+fn world_views(shared: &Shared, world: &World) -> (Vec<ClusterView>, usize) {
     let capture = |c: &Shared| ClusterView::capture(&c.name, &c.server_url(), &c.store());
-    let mut views: Vec<ClusterView> = shared.world.clusters().iter().map(|c| capture(c)).collect();
+    let mut views: Vec<ClusterView> = world.clusters().iter().map(|c| capture(c)).collect();
     let source = match views.iter().position(|v| v.name == shared.name) {
         Some(i) => i,
         None => {
@@ -77,21 +82,15 @@ fn world_views(shared: &Shared) -> (Vec<ClusterView>, usize) {
     (views, source)
 }
 
-fn uid_of(o: &Value) -> &str {
-    o.pointer("/metadata/uid")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-}
-
 /// Writes the pod and the Job's completion, unless the Job changed since [`due`] saw it
 /// (deleted, recreated, edited or completed meanwhile: the next pass decides again).
 fn finish(st: &mut Store, seen: &Value, log: String) {
-    let (ns, name) = (store::namespace_of(seen), store::name_of(seen));
+    let (ns, name) = (meta::namespace_of(seen), meta::name_of(seen));
     let Some(job) = def("batch", "jobs").and_then(|d| st.get(d, ns, name)) else {
         return;
     };
     let job = job.obj.clone();
-    let unchanged = uid_of(&job) == uid_of(seen)
+    let unchanged = meta::uid_of(&job) == meta::uid_of(seen)
         && job.pointer("/metadata/generation") == seen.pointer("/metadata/generation")
         && job.pointer("/status/succeeded").is_none();
     if !unchanged {
@@ -107,24 +106,24 @@ fn finish(st: &mut Store, seen: &Value, log: String) {
 
 fn has_pod(st: &Store, job: &Value) -> bool {
     let Some(pods) = def("", "pods") else { return false };
-    st.list(pods, Some(store::namespace_of(job))).iter().any(|p| {
+    st.list(pods, Some(meta::namespace_of(job))).iter().any(|p| {
         p.obj
             .get("metadata")
             .and_then(|m| m.get("labels"))
             .and_then(|l| l.get(CONTROLLER_UID_LABELS[0]))
             .and_then(Value::as_str)
-            == Some(uid_of(job))
+            == Some(meta::uid_of(job))
     })
 }
 
 fn create_pod(st: &mut Store, job: &Value, log: String) {
     let Some(pods) = def("", "pods") else { return };
-    let ns = store::namespace_of(job);
+    let ns = meta::namespace_of(job);
     // NamespaceLifecycle would refuse the pod.
     if crate::deletion::terminating(st, ns) {
         return;
     }
-    let base: String = format!("{}-", store::name_of(job))
+    let base: String = format!("{}-", meta::name_of(job))
         .chars()
         .take(MAX_GENERATE_NAME)
         .collect();
@@ -142,8 +141,8 @@ fn create_pod(st: &mut Store, job: &Value, log: String) {
 
 /// The Pod the Job controller would have made from the template, already succeeded.
 fn pod_for(job: &Value, generate_name: &str, name: &str) -> Value {
-    let job_name = store::name_of(job);
-    let uid = uid_of(job);
+    let job_name = meta::name_of(job);
+    let uid = meta::uid_of(job);
     let template = job.pointer("/spec/template");
     let mut labels: Map<String, Value> = template
         .and_then(|t| t.pointer("/metadata/labels"))
@@ -157,7 +156,7 @@ fn pod_for(job: &Value, generate_name: &str, name: &str) -> Value {
         labels.insert(key.to_string(), json!(uid));
     }
     let mut metadata = json!({
-        "name": name, "generateName": generate_name, "namespace": store::namespace_of(job), "labels": labels,
+        "name": name, "generateName": generate_name, "namespace": meta::namespace_of(job), "labels": labels,
         "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": job_name, "uid": uid,
                              "controller": true, "blockOwnerDeletion": true}],
     });

@@ -197,6 +197,7 @@ mod patch;
 mod podlog;
 mod proto;
 mod rbac;
+mod reconcile;
 mod registry;
 mod reviews;
 mod route;

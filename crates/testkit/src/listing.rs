@@ -13,9 +13,10 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde_json::{json, Value};
 
+use crate::meta;
 use crate::registry::ResourceDef;
 use crate::status::{ApiError, Cause};
-use crate::store::{self, Event, Store};
+use crate::store::{Event, Store};
 
 /// A list request's paging and consistency parameters.
 pub struct ListParams<'a> {
@@ -151,7 +152,7 @@ fn objects_at(
     ns: Option<&str>,
     keep: &dyn Fn(&Value) -> bool,
 ) -> Result<BTreeMap<(String, String), Value>, ()> {
-    let key = |o: &Value| (store::namespace_of(o).to_string(), store::name_of(o).to_string());
+    let key = |o: &Value| (meta::namespace_of(o).to_string(), meta::name_of(o).to_string());
     let mut out: BTreeMap<(String, String), Value> = st
         .list(def, ns)
         .into_iter()
@@ -167,7 +168,7 @@ fn objects_at(
     // Per object changed after `at`: its last event up to `at`, and its first after.
     let mut before: HashMap<(String, String), &Event> = HashMap::new();
     let mut after: HashMap<(String, String), &Event> = HashMap::new();
-    let in_ns = |e: &&Event| ns.is_none_or(|n| n == store::namespace_of(&e.obj));
+    let in_ns = |e: &&Event| ns.is_none_or(|n| n == meta::namespace_of(&e.obj));
     for e in st.history().filter(|e| std::ptr::eq(e.def, def)).filter(in_ns) {
         let k = key(&e.obj);
         if e.rv <= at {

@@ -1,11 +1,34 @@
-//! Object metadata helpers: timestamps, uids, tokens and name validation.
+//! Object metadata helpers: reading an object's name, namespace and uid, timestamps,
+//! uids, tokens and name validation.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use serde_json::Value;
+
 use crate::status::Cause;
+
+/// `metadata.<key>` of an object when it is a string; "" otherwise.
+pub fn metadata_str<'a>(obj: &'a Value, key: &str) -> &'a str {
+    obj.get("metadata")
+        .and_then(|m| m.get(key))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+pub fn name_of(obj: &Value) -> &str {
+    metadata_str(obj, "name")
+}
+
+pub fn namespace_of(obj: &Value) -> &str {
+    metadata_str(obj, "namespace")
+}
+
+pub fn uid_of(obj: &Value) -> &str {
+    metadata_str(obj, "uid")
+}
 
 /// Seconds since the Unix epoch.
 pub fn now_secs() -> i64 {

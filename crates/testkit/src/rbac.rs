@@ -10,8 +10,9 @@
 use serde_json::{json, Value};
 
 use crate::cluster::write_locked;
+use crate::meta;
 use crate::registry::{self, ResourceDef};
-use crate::store::{self, Store};
+use crate::store::Store;
 
 pub const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
 /// The group whose members every authorizer allows (kubeadm's admin is one).
@@ -276,7 +277,7 @@ fn sources(st: &Store, who: &Subject, namespace: &str) -> Vec<Source> {
             out.push(Source {
                 describe: format!(
                     "ClusterRoleBinding \"{}\" of ClusterRole \"{}\" to {}",
-                    store::name_of(&b.obj),
+                    meta::name_of(&b.obj),
                     str_at(&b.obj, "/roleRef/name"),
                     describe_subject(s, "")
                 ),
@@ -306,7 +307,7 @@ fn sources(st: &Store, who: &Subject, namespace: &str) -> Vec<Source> {
             out.push(Source {
                 describe: format!(
                     "RoleBinding \"{}/{namespace}\" of {} \"{}\" to {}",
-                    store::name_of(&b.obj),
+                    meta::name_of(&b.obj),
                     str_at(&b.obj, "/roleRef/kind"),
                     str_at(&b.obj, "/roleRef/name"),
                     describe_subject(s, namespace)
@@ -447,7 +448,7 @@ fn aggregated_rules(st: &Store, d: &ResourceDef, role: &Value) -> Vec<Value> {
     let all = st.list(d, None);
     for sel in &selectors {
         for other in &all {
-            if store::name_of(&other.obj) == store::name_of(role) || !selector_matches(sel, &other.obj) {
+            if meta::name_of(&other.obj) == meta::name_of(role) || !selector_matches(sel, &other.obj) {
                 continue;
             }
             for r in other

@@ -112,14 +112,13 @@ async fn start_cluster(
         latency: Mutex::new(Duration::ZERO),
         address_delay: Mutex::new(spec.address_delay),
         job_delay: Mutex::new(spec.job_delay),
-        world: world.clone(),
     });
     // Before its controllers start, so they find it among the sandbox's clusters.
     world.add(&shared);
     let acceptor = TlsAcceptor::from(material.config);
     let tasks = vec![
         tokio::spawn(server::serve(listener, acceptor, shared.clone())),
-        tokio::spawn(controllers::run(shared.clone())),
+        tokio::spawn(controllers::run(shared.clone(), world.clone())),
     ];
     Ok((FakeCluster { shared }, tasks))
 }

@@ -86,18 +86,6 @@ impl Default for Store {
     }
 }
 
-pub fn name_of(obj: &Value) -> &str {
-    obj.pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-}
-
-pub fn namespace_of(obj: &Value) -> &str {
-    obj.pointer("/metadata/namespace")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-}
-
 /// Metadata the server owns: a write that differs only there changes nothing.
 const SERVER_METADATA: [&str; 5] = [
     "resourceVersion",
@@ -169,11 +157,11 @@ impl Store {
         dry_run: bool,
     ) -> Value {
         let ns = if def.namespaced {
-            namespace_of(&obj).to_string()
+            meta::namespace_of(&obj).to_string()
         } else {
             String::new()
         };
-        let k = key(def, &ns, name_of(&obj));
+        let k = key(def, &ns, meta::name_of(&obj));
         let old = self.objects.get(&k);
         if let Some(old) = old {
             if same_content(&old.obj, &obj) && apply::same_ownership(&old.managers, &managers) {
@@ -264,7 +252,7 @@ impl Store {
             let names: Vec<String> = self
                 .list(def, Some(ns))
                 .iter()
-                .map(|s| name_of(&s.obj).to_string())
+                .map(|s| meta::name_of(&s.obj).to_string())
                 .collect();
             for n in names {
                 self.delete(def, ns, &n, false);

@@ -2,8 +2,8 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::meta;
 use crate::registry::ResourceDef;
-use crate::store;
 
 /// Labels the Job strategy gives a Job's pod template; the first two name the Job, the
 /// others hold its uid.
@@ -27,7 +27,7 @@ fn generate_job_selector(job: &mut Value, uid: &str) {
     if job.pointer("/spec/manualSelector") == Some(&json!(true)) {
         return;
     }
-    let name = store::name_of(job).to_string();
+    let name = meta::name_of(job).to_string();
     let Some(spec) = child(job, "spec") else { return };
     if let Some(labels) = child(spec, "template")
         .and_then(|t| child(t, "metadata"))

@@ -7,8 +7,8 @@ use crate::cluster::Shared;
 
 /// Every cluster of a sandbox, in sandbox order.
 ///
-/// Holds them weakly: each cluster holds the world, so strong references would keep a
-/// dropped sandbox's clusters alive forever.
+/// Holds them weakly: every cluster's controllers hold the world, and only the sandbox
+/// should keep a cluster alive.
 #[derive(Default)]
 pub(crate) struct World {
     clusters: Mutex<Vec<Weak<Shared>>>,

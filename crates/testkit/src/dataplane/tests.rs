@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use super::routing::DISTRIBUTION;
 use super::view::{echo_text, EASTWEST_SERVICE, ISTIO_SYSTEM, NETWORK_LABEL};
 use super::*;
-use crate::store;
+use crate::meta;
 
 const NS: &str = "probe";
 const GLOBAL_URL: &str = "http://echo.probe.mesh.internal/";
@@ -233,16 +233,16 @@ fn different_or_missing_roots_reset_remote_requests() {
     let mut world = pair();
     peer(&mut world[0], "203.0.113.11");
     set_distribution(&mut world[0], "Any");
-    world[1].objects.retain(|o| store::name_of(o) != "cacerts");
+    world[1].objects.retain(|o| meta::name_of(o) != "cacerts");
     cacerts(&mut world[1], "root-2");
     assert_eq!(
         lines(GLOBAL_URL, 4, 0, &world),
         vec!["answer-a", RESET, "answer-a", RESET]
     );
-    world[1].objects.retain(|o| store::name_of(o) != "cacerts");
+    world[1].objects.retain(|o| meta::name_of(o) != "cacerts");
     assert_eq!(lines(GLOBAL_URL, 2, 0, &world), vec!["answer-a", RESET]);
     // The caller's own endpoints never need a shared root.
-    world[0].objects.retain(|o| store::name_of(o) != "cacerts");
+    world[0].objects.retain(|o| meta::name_of(o) != "cacerts");
     assert_eq!(lines(GLOBAL_URL, 1, 0, &world), vec!["answer-a"]);
 }
 

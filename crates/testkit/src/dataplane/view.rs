@@ -7,8 +7,9 @@ use serde_json::{Map, Value};
 
 use super::probe::Target;
 use super::secrets::{kubeconfig_servers, secret_value, secret_values};
+use crate::meta;
 use crate::registry::{self, GATEWAY_API_GROUP};
-use crate::store::{self, Store};
+use crate::store::Store;
 
 pub(super) const ISTIO_SYSTEM: &str = "istio-system";
 pub(super) const NETWORK_LABEL: &str = "topology.istio.io/network";
@@ -69,7 +70,7 @@ impl ClusterView {
         name: &str,
     ) -> Option<&Value> {
         self.items(api_version, kind)
-            .find(|o| store::namespace_of(o) == ns && store::name_of(o) == name)
+            .find(|o| meta::namespace_of(o) == ns && meta::name_of(o) == name)
     }
 
     pub(super) fn gateways<'a>(&'a self, classes: &'a [&'a str]) -> impl Iterator<Item = &'a Value> + 'a {
@@ -117,7 +118,7 @@ impl ClusterView {
     pub(super) fn remote_servers(&self) -> Vec<String> {
         self.items("v1", "Secret")
             .filter(|s| {
-                store::namespace_of(s) == ISTIO_SYSTEM && label(s, "istio/multiCluster") == Some("true")
+                meta::namespace_of(s) == ISTIO_SYSTEM && label(s, "istio/multiCluster") == Some("true")
             })
             .flat_map(secret_values)
             .flat_map(|kubeconfig| kubeconfig_servers(&kubeconfig))
@@ -152,7 +153,7 @@ impl ClusterView {
             .filter(|m| !m.is_empty())?;
         let deployment = self
             .items("apps/v1", "Deployment")
-            .filter(|d| store::namespace_of(d) == target.namespace)
+            .filter(|d| meta::namespace_of(d) == target.namespace)
             .find(|d| is_ready(d) && selects(selector, d))?;
         Some(echo_text(deployment).unwrap_or_else(|| self.name.clone()))
     }
