@@ -1,16 +1,12 @@
 //! The resource handlers: get, list, watch, create, update, patch, delete, the
 //! `status` subresource and pod logs ([`crate::podlog`]); TokenRequest is
-//! [`crate::authn::token_request`].
+//! [`crate::authn::token_request`]. Requests and replies are [`crate::request`]'s.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use bytes::Bytes;
 use http::Method;
 use serde_json::{json, Value};
-use tokio::sync::mpsc;
 
 use crate::apply::{self, ManagerEntry, Writer};
 use crate::crds;
@@ -21,7 +17,7 @@ use crate::meta;
 use crate::patch;
 use crate::podlog;
 use crate::registry::{self, ResourceDef};
-use crate::route::ResourceRoute;
+use crate::request::{ApiRequest, Reply};
 use crate::schema::{self, Schemas};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::smp;
@@ -29,61 +25,6 @@ use crate::status::{ApiError, Cause};
 use crate::store::{self, Store};
 use crate::table;
 use crate::watch;
-
-/// What the server answers.
-pub enum Reply {
-    Json(u16, Value),
-    /// A watch stream: one JSON event per chunk.
-    Watch(mpsc::Receiver<Bytes>),
-    /// `text/plain` (pod logs).
-    Text(u16, String),
-}
-
-/// A resource request, decoded from HTTP.
-pub struct ApiRequest<'a> {
-    pub method: &'a Method,
-    pub route: &'a ResourceRoute,
-    pub query: &'a HashMap<String, String>,
-    pub accept: &'a str,
-    pub content_type: &'a str,
-    pub user_agent: &'a str,
-    pub body: &'a [u8],
-    /// Whether the Gateway API CRDs are installed (they are listed as CRDs then).
-    pub gateway_api: bool,
-    /// `Warning` headers for the response (`299 - "unknown field \"spec.foo\""`).
-    pub warnings: &'a RefCell<Vec<String>>,
-}
-
-impl ApiRequest<'_> {
-    /// A query parameter; "" when absent.
-    pub fn q(&self, k: &str) -> &str {
-        self.query.get(k).map(String::as_str).unwrap_or_default()
-    }
-    fn dry_run(&self) -> bool {
-        self.q("dryRun") == "All"
-    }
-    fn ns(&self) -> &str {
-        self.route.namespace.as_deref().unwrap_or_default()
-    }
-    fn name(&self) -> &str {
-        self.route.name.as_deref().unwrap_or_default()
-    }
-    fn manager(&self) -> String {
-        match self.q("fieldManager") {
-            "" => apply::manager_from_user_agent(self.user_agent),
-            m => m.to_string(),
-        }
-    }
-    fn scope(&self) -> Scope {
-        if self.route.sub.as_deref() == Some("status") {
-            Scope::Status
-        } else {
-            Scope::Main {
-                status_is_sub: self.route.def.status,
-            }
-        }
-    }
-}
 
 pub fn handle(store: &Mutex<Store>, req: &ApiRequest) -> Result<Reply, ApiError> {
     let r = req.route;
@@ -108,7 +49,7 @@ pub fn handle(store: &Mutex<Store>, req: &ApiRequest) -> Result<Reply, ApiError>
         };
     }
     match (req.method.clone(), r.name.is_some()) {
-        (Method::GET, false) if is_watch(req) => watch(&st, req),
+        (Method::GET, false) if req.is_watch() => watch(&st, req),
         (Method::GET, false) => list(&st, req),
         (Method::GET, true) if !token_ok => get(&st, req),
         (Method::POST, false) if sub.is_none() => create(&mut st, req),
@@ -118,10 +59,6 @@ pub fn handle(store: &Mutex<Store>, req: &ApiRequest) -> Result<Reply, ApiError>
         (Method::DELETE, false) if sub.is_none() => delete_collection(&mut st, req),
         _ => Err(ApiError::method_not_allowed()),
     }
-}
-
-pub fn is_watch(req: &ApiRequest) -> bool {
-    matches!(req.q("watch"), "true" | "1")
 }
 
 fn get(st: &Store, req: &ApiRequest) -> Result<Reply, ApiError> {

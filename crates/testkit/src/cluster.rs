@@ -41,7 +41,7 @@ pub(crate) struct Shared {
     pub faults: Mutex<FaultState>,
     /// Issued service-account tokens and the token clock ([`crate::authn`]). Taken
     /// after the store's lock when both are held, never before it.
-    pub authn: Mutex<crate::authn::Authn>,
+    pub authn: Mutex<crate::tokens::Authn>,
     pub latency: Mutex<Duration>,
     pub address_delay: Mutex<Option<Duration>>,
     pub job_delay: Mutex<Duration>,
@@ -54,7 +54,7 @@ impl Shared {
     pub fn faults(&self) -> MutexGuard<'_, FaultState> {
         lock(&self.faults)
     }
-    pub fn authn(&self) -> MutexGuard<'_, crate::authn::Authn> {
+    pub fn authn(&self) -> MutexGuard<'_, crate::tokens::Authn> {
         lock(&self.authn)
     }
     pub fn latency(&self) -> Duration {

@@ -193,7 +193,7 @@ fn deployments(st: &mut Store) {
 }
 
 /// Fills `kubernetes.io/service-account-token` Secrets like the token controller.
-fn token_secrets(st: &mut Store, authn: &mut crate::authn::Authn, ca_pem: &str) {
+fn token_secrets(st: &mut Store, authn: &mut crate::tokens::Authn, ca_pem: &str) {
     let unfilled = |secret: &Value| {
         secret.get("type").and_then(Value::as_str) == Some("kubernetes.io/service-account-token")
             && secret.pointer("/data/token").is_none()

@@ -8,8 +8,8 @@ use std::sync::OnceLock;
 use http::Method;
 use serde_json::{json, Value};
 
-use crate::api::{ApiRequest, Reply};
 use crate::registry::{self, GATEWAY_API_GROUP};
+use crate::request::{ApiRequest, Reply};
 use crate::schema::Schemas;
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::status::ApiError;
@@ -60,7 +60,7 @@ fn visible<'a>(req: &ApiRequest) -> impl Iterator<Item = &'a Value> {
 
 pub fn handle(req: &ApiRequest) -> Result<Reply, ApiError> {
     let def = req.route.def;
-    if *req.method != Method::GET || crate::api::is_watch(req) || req.route.sub.is_some() {
+    if *req.method != Method::GET || req.is_watch() || req.route.sub.is_some() {
         return Err(ApiError::method_not_allowed());
     }
     if let Some(name) = req.route.name.as_deref() {

@@ -199,6 +199,7 @@ mod proto;
 mod rbac;
 mod reconcile;
 mod registry;
+mod request;
 mod reviews;
 mod route;
 mod sandbox;
@@ -214,6 +215,7 @@ mod store;
 mod strategy;
 mod table;
 mod tls;
+mod tokens;
 mod watch;
 mod world;
 

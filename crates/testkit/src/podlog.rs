@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::api::{ApiRequest, Reply};
+use crate::request::{ApiRequest, Reply};
 use crate::status::{ApiError, Cause};
 use crate::store::Store;
 

@@ -11,6 +11,7 @@ use crate::authn;
 use crate::cluster::Shared;
 use crate::rbac::{self, Attributes, ResourceAttrs, Subject};
 use crate::status::ApiError;
+use crate::tokens;
 
 const AUTHZ: &str = "authorization.k8s.io";
 const AUTHN: &str = "authentication.k8s.io";
@@ -311,7 +312,7 @@ fn token_review_status(shared: &Shared, spec: &Value) -> Value {
         .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
         .unwrap_or_default();
     if audiences.is_empty() {
-        audiences.push(authn::API_AUDIENCE.to_string());
+        audiences.push(tokens::API_AUDIENCE.to_string());
     }
     match authn::authenticate_for(shared, str_of(spec, "token"), &audiences) {
         Some(id) => {

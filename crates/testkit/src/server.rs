@@ -21,12 +21,13 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio_rustls::TlsAcceptor;
 
-use crate::api::{self, ApiRequest, Reply};
+use crate::api;
 use crate::cluster::Shared;
 use crate::discovery;
 use crate::faults::{FaultAction, LoggedRequest, Verb};
 use crate::openapi;
 use crate::rbac::{self, Attributes, ResourceAttrs};
+use crate::request::{ApiRequest, Reply};
 use crate::reviews::{self, Review};
 use crate::route::{self, ResourceRoute, Route};
 use crate::status::ApiError;
