@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod certs;
+
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -262,3 +264,4 @@ pub const GATEWAY: &str =
     "/apis/gateway.networking.k8s.io/v1/namespaces/istio-gateways/gateways/istio-eastwest";
 pub const ISTIO_SYSTEM: &str = "/api/v1/namespaces/istio-system";
 pub const GATEWAYS_NS: &str = "/api/v1/namespaces/istio-gateways";
+pub const CACERTS: &str = "/api/v1/namespaces/istio-system/secrets/cacerts";
