@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 pub mod certs;
+pub mod docs;
+pub mod faults;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -65,6 +67,16 @@ pub fn start(clusters: Vec<(String, ClusterSpec)>) -> Env {
         kubeconfig,
         runtime,
     }
+}
+
+/// Owned copies of `args`, for command lines built at run time.
+pub fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| s.to_string()).collect()
+}
+
+/// `<tmp>/<sub>` of `env`'s scratch directory, as a command-line argument.
+pub fn dir_arg(env: &Env, sub: &str) -> String {
+    env.dir.path().join(sub).to_str().unwrap().to_string()
 }
 
 /// The result of running a command, with helpers for assertions.
