@@ -328,32 +328,23 @@ fn create(st: &mut Store, req: &ApiRequest) -> Result<Reply, ApiError> {
 /// subresource, everything else only through the main resource.
 fn confine(req: &ApiRequest, old: &Value, new: Value) -> Value {
     match req.scope() {
-        Scope::Status => {
-            let mut out = old.clone();
-            match new.get("status") {
-                Some(s) => out["status"] = s.clone(),
-                None => {
-                    if let Some(m) = out.as_object_mut() {
-                        m.remove("status");
-                    }
-                }
-            }
-            out
-        }
-        Scope::Main { status_is_sub: true } => {
-            let mut out = new;
-            match old.get("status") {
-                Some(s) => out["status"] = s.clone(),
-                None => {
-                    if let Some(m) = out.as_object_mut() {
-                        m.remove("status");
-                    }
-                }
-            }
-            out
-        }
+        Scope::Status => with_status_of(old.clone(), &new),
+        Scope::Main { status_is_sub: true } => with_status_of(new, old),
         Scope::Main { status_is_sub: false } => new,
     }
+}
+
+/// `out` with `from`'s `.status` (none if `from` has none).
+fn with_status_of(mut out: Value, from: &Value) -> Value {
+    match from.get("status") {
+        Some(s) => out["status"] = s.clone(),
+        None => {
+            if let Some(m) = out.as_object_mut() {
+                m.remove("status");
+            }
+        }
+    }
+    out
 }
 
 fn check_rv(def: &ResourceDef, old: &Value, new: &Value, name: &str) -> Result<(), ApiError> {

@@ -73,13 +73,7 @@ pub fn token_request(body: &[u8]) -> Option<Value> {
         }
     }
     let spec = bytes_of(&tr, 2).map(fields).unwrap_or(Some(Vec::new()))?;
-    let audiences: Vec<String> = spec
-        .iter()
-        .filter_map(|(k, f)| match f {
-            Field::Bytes(b) if *k == 1 => Some(String::from_utf8_lossy(b).into_owned()),
-            _ => None,
-        })
-        .collect();
+    let audiences = texts(&spec, 1);
     if !audiences.is_empty() {
         out["spec"]["audiences"] = json!(audiences);
     }
@@ -94,6 +88,16 @@ pub fn token_request(body: &[u8]) -> Option<Value> {
 
 fn text(fs: &[(u64, Field<'_>)], n: u64) -> Option<String> {
     bytes_of(fs, n).map(|b| String::from_utf8_lossy(b).into_owned())
+}
+
+/// Every value of the repeated string field `n`, in order.
+fn texts(fs: &[(u64, Field<'_>)], n: u64) -> Vec<String> {
+    fs.iter()
+        .filter_map(|(k, f)| match f {
+            Field::Bytes(b) if *k == n => Some(String::from_utf8_lossy(b).into_owned()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The strings fields `names` (numbered from 1) of a message, as a JSON object.
@@ -137,13 +141,7 @@ pub fn review(kind: &str, body: &[u8]) -> Option<Value> {
         if let Some(user) = text(&fs, 3) {
             out["user"] = json!(user);
         }
-        let groups: Vec<String> = fs
-            .iter()
-            .filter_map(|(k, f)| match f {
-                Field::Bytes(b) if *k == 4 => Some(String::from_utf8_lossy(b).into_owned()),
-                _ => None,
-            })
-            .collect();
+        let groups = texts(&fs, 4);
         if !groups.is_empty() {
             out["groups"] = json!(groups);
         }

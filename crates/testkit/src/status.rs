@@ -33,13 +33,15 @@ impl ApiError {
         self
     }
 
+    /// An error about the object `name` of `def`: `<resource> "<name>" <what>`, with
+    /// details naming it.
+    fn about(def: &ResourceDef, name: &str, code: u16, reason: &'static str, what: &str) -> Self {
+        let message = format!("{} \"{name}\" {what}", def.qualified());
+        Self::new(code, reason, message).with_details(name_details(def, name))
+    }
+
     pub fn not_found(def: &ResourceDef, name: &str) -> Self {
-        Self::new(
-            404,
-            "NotFound",
-            format!("{} \"{name}\" not found", def.qualified()),
-        )
-        .with_details(name_details(def, name))
+        Self::about(def, name, 404, "NotFound", "not found")
     }
 
     pub fn namespace_not_found(ns: &str) -> Self {
@@ -48,12 +50,7 @@ impl ApiError {
     }
 
     pub fn already_exists(def: &ResourceDef, name: &str) -> Self {
-        Self::new(
-            409,
-            "AlreadyExists",
-            format!("{} \"{name}\" already exists", def.qualified()),
-        )
-        .with_details(name_details(def, name))
+        Self::about(def, name, 409, "AlreadyExists", "already exists")
     }
 
     pub fn rv_conflict(def: &ResourceDef, name: &str) -> Self {

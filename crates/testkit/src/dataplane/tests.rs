@@ -85,6 +85,14 @@ fn remote_secret(v: &mut ClusterView, server: &str) {
         "data": {"z": B64.encode(kubeconfig)}}));
 }
 
+/// A cluster on `network` serving `echo` (see [`serve`]) and trusting the mesh root `root`.
+fn serving(name: &str, port: u16, network: &str, global: bool, root: &str) -> ClusterView {
+    let mut v = cluster(name, port, network);
+    serve(&mut v, global);
+    cacerts(&mut v, root);
+    v
+}
+
 fn cacerts(v: &mut ClusterView, root: &str) {
     v.objects.push(json!({"apiVersion": "v1", "kind": "Secret",
         "metadata": {"name": "cacerts", "namespace": ISTIO_SYSTEM},
@@ -106,11 +114,8 @@ fn lines(url: &str, requests: usize, source: usize, world: &[ClusterView]) -> Ve
 
 /// Two clusters on different networks, both serving globally, sharing a root.
 fn pair() -> Vec<ClusterView> {
-    let (mut a, mut b) = (cluster("a", 1000, "net-a"), cluster("b", 2000, "net-b"));
-    for v in [&mut a, &mut b] {
-        serve(v, true);
-        cacerts(v, "root-1");
-    }
+    let mut a = serving("a", 1000, "net-a", true, "root-1");
+    let mut b = serving("b", 2000, "net-b", true, "root-1");
     eastwest(&mut a, "203.0.113.10");
     eastwest(&mut b, "203.0.113.11");
     vec![a, b]
@@ -147,10 +152,7 @@ fn peering_links_and_any_spreads_round_robin() {
 #[test]
 fn candidates_follow_sandbox_order_from_any_source() {
     let mut world = pair();
-    let mut c = cluster("c", 3000, "net-c");
-    serve(&mut c, true);
-    cacerts(&mut c, "root-1");
-    world.push(c);
+    world.push(serving("c", 3000, "net-c", true, "root-1"));
     peer(&mut world[2], "203.0.113.10");
     peer(&mut world[2], "203.0.113.11");
     set_distribution(&mut world[2], "Any");
@@ -185,11 +187,8 @@ fn eastwest_service_ingress_counts_as_an_address() {
 
 #[test]
 fn remote_secret_links_within_a_network() {
-    let (mut a, mut b) = (cluster("a", 1000, "net-1"), cluster("b", 2000, "net-1"));
-    for v in [&mut a, &mut b] {
-        serve(v, false);
-        cacerts(v, "root-1");
-    }
+    let mut a = serving("a", 1000, "net-1", false, "root-1");
+    let b = serving("b", 2000, "net-1", false, "root-1");
     remote_secret(&mut a, "https://127.0.0.1:2000");
     let world = vec![a, b];
     // Cluster-local hosts default to Any: namesakes are merged mesh-wide.
@@ -200,14 +199,18 @@ fn remote_secret_links_within_a_network() {
     );
 }
 
+/// `a` on `net_a`, serving nothing, holding a remote secret for `server`; `b` on `net_b`
+/// serving `echo` (not globally); one root.
+fn remote_secret_pair(net_a: &str, net_b: &str, server: &str) -> Vec<ClusterView> {
+    let mut a = cluster("a", 1000, net_a);
+    cacerts(&mut a, "r");
+    remote_secret(&mut a, server);
+    vec![a, serving("b", 2000, net_b, false, "r")]
+}
+
 #[test]
 fn remote_secret_server_must_match_exactly() {
-    let (mut a, mut b) = (cluster("a", 1000, "net-1"), cluster("b", 2000, "net-1"));
-    serve(&mut b, false);
-    cacerts(&mut a, "r");
-    cacerts(&mut b, "r");
-    remote_secret(&mut a, "https://127.0.0.1:20001");
-    let world = vec![a, b];
+    let world = remote_secret_pair("net-1", "net-1", "https://127.0.0.1:20001");
     assert_eq!(
         lines(LOCAL_URL, 1, 0, &world),
         vec!["error: curl: (6) Could not resolve host: echo.probe.svc.cluster.local"]
@@ -216,12 +219,7 @@ fn remote_secret_server_must_match_exactly() {
 
 #[test]
 fn remote_secret_across_networks_needs_an_eastwest_address() {
-    let (mut a, mut b) = (cluster("a", 1000, "net-a"), cluster("b", 2000, "net-b"));
-    serve(&mut b, false);
-    cacerts(&mut a, "r");
-    cacerts(&mut b, "r");
-    remote_secret(&mut a, "https://127.0.0.1:2000/");
-    let mut world = vec![a, b];
+    let mut world = remote_secret_pair("net-a", "net-b", "https://127.0.0.1:2000/");
     let unresolved = "error: curl: (6) Could not resolve host: echo.probe.svc.cluster.local";
     assert_eq!(lines(LOCAL_URL, 1, 0, &world), vec![unresolved]);
     eastwest(&mut world[1], "203.0.113.11");
@@ -261,15 +259,9 @@ fn prefer_network_keeps_traffic_local() {
 
 #[test]
 fn prefer_close_keeps_the_own_cluster_first() {
-    let (mut a, mut b, mut c) = (
-        cluster("a", 1000, "n1"),
-        cluster("b", 2000, "n1"),
-        cluster("c", 3000, "n2"),
-    );
-    for v in [&mut a, &mut b, &mut c] {
-        serve(v, true);
-        cacerts(v, "r");
-    }
+    let mut a = serving("a", 1000, "n1", true, "r");
+    let mut b = serving("b", 2000, "n1", true, "r");
+    let mut c = serving("c", 3000, "n2", true, "r");
     eastwest(&mut b, "10.0.0.2");
     eastwest(&mut c, "10.0.0.3");
     peer(&mut a, "10.0.0.2");
@@ -288,9 +280,7 @@ fn prefer_close_keeps_the_own_cluster_first() {
 #[test]
 fn distribution_comes_from_a_serving_cluster_without_an_own_service() {
     let mut world = pair();
-    let mut c = cluster("c", 3000, "net-a");
-    serve(&mut c, true);
-    cacerts(&mut c, "root-1");
+    let mut c = serving("c", 3000, "net-a", true, "root-1");
     eastwest(&mut c, "203.0.113.12");
     world.push(c);
     world[0]
@@ -366,12 +356,11 @@ fn lines_from_probe_ns(url: &str, requests: usize, source: usize, world: &[Clust
 /// Two clusters on one network, linked both ways by remote secrets, sharing a root,
 /// each serving `echo` labelled `istio.io/global: "true"` from an ambient namespace.
 fn upstream_ambient_pair() -> Vec<ClusterView> {
-    let (mut a, mut b) = (cluster("a", 1000, "net-1"), cluster("b", 2000, "net-1"));
+    let mut a = serving("a", 1000, "net-1", false, "root-1");
+    let mut b = serving("b", 2000, "net-1", false, "root-1");
     for v in [&mut a, &mut b] {
-        serve(v, false);
         set_labels(v, json!({"istio.io/global": "true"}));
         probe_namespace(v, true);
-        cacerts(v, "root-1");
     }
     remote_secret(&mut a, "https://127.0.0.1:2000");
     remote_secret(&mut b, "https://127.0.0.1:1000");

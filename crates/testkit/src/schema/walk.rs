@@ -239,13 +239,20 @@ impl<'a> Walk<'a> {
                 self.errors.push(FieldError::required(&child(path, r), ""));
             }
         }
-        if let Some(max) = s["maxProperties"].as_i64().filter(|max| m.len() as i64 > *max) {
-            self.errors.push(FieldError::too_many(path, m.len(), max));
+        self.count_bounds(s, path, m.len(), "Properties");
+    }
+
+    /// `max<counted>`/`min<counted>` (`Properties` of a map, `Items` of a list) for the
+    /// `len` of them at `path`.
+    fn count_bounds(&mut self, s: &Value, path: &str, len: usize, counted: &str) {
+        let bound = |kind: &str| s[format!("{kind}{counted}").as_str()].as_i64();
+        if let Some(max) = bound("max").filter(|max| len as i64 > *max) {
+            self.errors.push(FieldError::too_many(path, len, max));
         }
-        if let Some(min) = s["minProperties"].as_i64().filter(|min| (m.len() as i64) < *min) {
-            let detail = format!("{path} in body should have at least {min} properties");
-            self.errors
-                .push(FieldError::invalid(path, &json!(m.len()), &detail));
+        if let Some(min) = bound("min").filter(|min| (len as i64) < *min) {
+            let noun = counted.to_ascii_lowercase();
+            let detail = format!("{path} in body should have at least {min} {noun}");
+            self.errors.push(FieldError::invalid(path, &json!(len), &detail));
         }
     }
 
@@ -274,14 +281,7 @@ impl<'a> Walk<'a> {
                 self.node(items, item, &format!("{path}[{i}]"));
             }
         }
-        if let Some(max) = s["maxItems"].as_i64().filter(|max| a.len() as i64 > *max) {
-            self.errors.push(FieldError::too_many(path, a.len(), max));
-        }
-        if let Some(min) = s["minItems"].as_i64().filter(|min| (a.len() as i64) < *min) {
-            let detail = format!("{path} in body should have at least {min} items");
-            self.errors
-                .push(FieldError::invalid(path, &json!(a.len()), &detail));
-        }
+        self.count_bounds(s, path, a.len(), "Items");
         if self.crd {
             self.list_type(s, a, path);
         }
