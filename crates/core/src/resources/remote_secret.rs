@@ -3,9 +3,13 @@
 //! `istioctl create-remote-secret` makes, for every pair at once.
 
 use base64::Engine;
+use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::ByteString;
 use serde_json::{json, Value};
 
-use crate::labels::ISTIO_SYSTEM;
+use crate::labels::{ISTIO_SYSTEM, MANAGED_BY};
 
 pub const READER: &str = "istio-reader-service-account";
 pub const READER_ROLE: &str = "istio-reader-kubectl-mesh";
@@ -40,7 +44,13 @@ pub const MCS_API_GROUP: &str = "multicluster.x-k8s.io";
 /// primary's namespace controller and webhook patcher (multicluster.go:239-299@1.30.3) get
 /// them; istioctl, rendering the default profile, does not add them either.
 pub fn reader_cluster_role() -> Value {
-    let rule = |groups: &[&str], resources: &[&str], verbs: &[&str]| json!({"apiGroups": groups, "resources": resources, "verbs": verbs});
+    let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let rule = |groups: &[&str], resources: &[&str], verbs: &[&str]| PolicyRule {
+        api_groups: Some(strings(groups)),
+        resources: Some(strings(resources)),
+        verbs: strings(verbs),
+        ..PolicyRule::default()
+    };
     let istio_groups = [
         "config.istio.io",
         "security.istio.io",
@@ -62,52 +72,79 @@ pub fn reader_cluster_role() -> Value {
     ];
     // The chart spells this rule's verbs in another order; kept as written upstream.
     let read_gwe = ["get", "watch", "list"];
-    json!({
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "ClusterRole",
-        "metadata": super::metadata(READER_ROLE, None, &[]),
-        "rules": [
+    let role = ClusterRole {
+        metadata: super::object_meta(READER_ROLE, None, &[]),
+        rules: Some(vec![
             rule(&istio_groups, &["*"], &READ),
             rule(&[""], &core, &READ),
             rule(&["networking.istio.io"], &["workloadentries"], &read_gwe),
-            rule(&["networking.x-k8s.io", "gateway.networking.k8s.io"], &["gateways"], &read_gwe),
+            rule(
+                &["networking.x-k8s.io", "gateway.networking.k8s.io"],
+                &["gateways"],
+                &read_gwe,
+            ),
             rule(&["apiextensions.k8s.io"], &["customresourcedefinitions"], &READ),
             rule(&["discovery.k8s.io"], &["endpointslices"], &READ),
-            rule(&[MCS_API_GROUP], &["serviceexports"], &["get", "list", "watch", "create", "delete"]),
+            rule(
+                &[MCS_API_GROUP],
+                &["serviceexports"],
+                &["get", "list", "watch", "create", "delete"],
+            ),
             rule(&[MCS_API_GROUP], &["serviceimports"], &READ),
             rule(&["apps"], &["replicasets"], &READ),
             rule(&["authentication.k8s.io"], &["tokenreviews"], &["create"]),
             rule(&["authorization.k8s.io"], &["subjectaccessreviews"], &["create"]),
-        ],
-    })
-}
-
-fn subject() -> Value {
-    json!([{"kind": "ServiceAccount", "name": READER, "namespace": ISTIO_SYSTEM}])
+        ]),
+        ..ClusterRole::default()
+    };
+    super::to_value(&role, &[])
 }
 
 pub fn reader_cluster_role_binding() -> Value {
-    json!({
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "ClusterRoleBinding",
-        "metadata": super::metadata(READER_ROLE, None, &[]),
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": READER_ROLE},
-        "subjects": subject(),
-    })
+    let binding = ClusterRoleBinding {
+        metadata: super::object_meta(READER_ROLE, None, &[]),
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".into(),
+            kind: "ClusterRole".into(),
+            name: READER_ROLE.into(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".into(),
+            name: READER.into(),
+            namespace: Some(ISTIO_SYSTEM.into()),
+            ..Subject::default()
+        }]),
+    };
+    super::to_value(&binding, &[])
 }
 
 pub fn reader_service_account() -> Value {
-    json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": super::metadata(READER, Some(ISTIO_SYSTEM), &[])})
+    let account = ServiceAccount {
+        metadata: super::object_meta(READER, Some(ISTIO_SYSTEM), &[]),
+        ..ServiceAccount::default()
+    };
+    super::to_value(&account, &[])
 }
 
 /// A long-lived token for the reader, filled in by the token controller (istioctl's default).
 pub fn token_secret() -> Value {
-    let mut metadata = super::metadata(TOKEN_SECRET, Some(ISTIO_SYSTEM), &[]);
-    metadata["annotations"] = json!({"kubernetes.io/service-account.name": READER});
-    json!({"apiVersion": "v1", "kind": "Secret", "metadata": metadata, "type": "kubernetes.io/service-account-token"})
+    let secret = Secret {
+        metadata: ObjectMeta {
+            annotations: Some(super::string_map(&[(
+                "kubernetes.io/service-account.name",
+                READER,
+            )])),
+            ..super::object_meta(TOKEN_SECRET, Some(ISTIO_SYSTEM), &[])
+        },
+        type_: Some("kubernetes.io/service-account-token".into()),
+        ..Secret::default()
+    };
+    super::to_value(&secret, &[])
 }
 
-/// A TokenRequest for a bounded token (`--token-duration`).
+/// A TokenRequest for a bounded token (`--token-duration`). Not k8s-openapi's `TokenRequest`:
+/// it would also send `metadata: {}` and `audiences: []` (a required field), which this body
+/// never held.
 pub fn token_request(seconds: u64) -> Value {
     json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": seconds}})
 }
@@ -146,41 +183,52 @@ pub fn secret_name(target: &str) -> String {
     format!("{SECRET_PREFIX}{target}")
 }
 
+/// The remote secret without its kubeconfig.
+fn remote_secret_shell(creds: &Credentials) -> Secret {
+    Secret {
+        metadata: ObjectMeta {
+            annotations: Some(super::string_map(&[(CLUSTER_ANNOTATION, &creds.cluster)])),
+            ..super::object_meta(
+                &secret_name(&creds.cluster),
+                Some(ISTIO_SYSTEM),
+                &[(MULTICLUSTER_LABEL, "true")],
+            )
+        },
+        ..Secret::default()
+    }
+}
+
 /// The remote secret as DESIGN §5.5 shows it (`stringData`), for `--generate`.
 pub fn remote_secret(creds: &Credentials) -> Value {
-    let mut metadata = super::metadata(
-        &secret_name(&creds.cluster),
-        Some(ISTIO_SYSTEM),
-        &[(MULTICLUSTER_LABEL, "true")],
-    );
-    metadata["annotations"] = json!({CLUSTER_ANNOTATION: creds.cluster});
-    json!({
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": metadata,
-        "stringData": {creds.cluster.clone(): kubeconfig(creds)},
-    })
+    let secret = Secret {
+        string_data: Some(super::string_map(&[(&creds.cluster, &kubeconfig(creds))])),
+        ..remote_secret_shell(creds)
+    };
+    super::to_value(&secret, &[MULTICLUSTER_LABEL, MANAGED_BY])
 }
 
 /// The same Secret with `data` instead of `stringData`, for server-side apply: the server
 /// keeps only `data`, so this is what lets a re-run see "unchanged" and write nothing.
 pub fn remote_secret_for_apply(creds: &Credentials) -> Value {
-    let mut secret = remote_secret(creds);
-    let encoded = base64::engine::general_purpose::STANDARD.encode(kubeconfig(creds));
-    if let Some(map) = secret.as_object_mut() {
-        map.remove("stringData");
-        map.insert("data".into(), json!({creds.cluster.clone(): encoded}));
-    }
-    secret
+    let kubeconfig = ByteString(kubeconfig(creds).into_bytes());
+    let secret = Secret {
+        data: Some([(creds.cluster.clone(), kubeconfig)].into()),
+        ..remote_secret_shell(creds)
+    };
+    super::to_value(&secret, &[MULTICLUSTER_LABEL, MANAGED_BY])
 }
 
 /// Only the annotation that tells a remote which cluster runs its control plane.
 pub fn control_plane_annotation(primary: &str) -> Value {
-    json!({
-        "apiVersion": "v1",
-        "kind": "Namespace",
-        "metadata": {"name": ISTIO_SYSTEM, "annotations": {CONTROL_PLANE_CLUSTERS: primary}},
-    })
+    let namespace = Namespace {
+        metadata: ObjectMeta {
+            name: Some(ISTIO_SYSTEM.into()),
+            annotations: Some(super::string_map(&[(CONTROL_PLANE_CLUSTERS, primary)])),
+            ..ObjectMeta::default()
+        },
+        ..Namespace::default()
+    };
+    super::to_value(&namespace, &[])
 }
 
 #[cfg(test)]
@@ -242,6 +290,89 @@ mod tests {
         for extra in extras.as_array().unwrap() {
             assert!(!base.as_array().unwrap().contains(extra), "{extra}");
         }
+    }
+
+    /// What `link --generate` prints, fields in the order we have always written them
+    /// (k8s-openapi's own is alphabetical, and sorts labels).
+    #[test]
+    fn remote_secret_printed_in_our_order() {
+        let yaml = serde_yaml_ng::to_string(&remote_secret(&creds())).unwrap();
+        let expected = "\
+apiVersion: v1
+kind: Secret
+metadata:
+  name: istio-remote-secret-west-1
+  namespace: istio-system
+  labels:
+    istio/multiCluster: 'true'
+    app.kubernetes.io/managed-by: kubectl-mesh
+  annotations:
+    networking.istio.io/cluster: west-1
+stringData:
+  west-1: |
+    apiVersion: v1
+    kind: Config
+    clusters:
+    - cluster:
+        certificate-authority-data: Q0E=
+        server: https://203.0.113.9:6443
+      name: west-1
+    contexts:
+    - context:
+        cluster: west-1
+        user: west-1
+      name: west-1
+    current-context: west-1
+    preferences: {}
+    users:
+    - name: west-1
+      user:
+        token: t0k3n
+";
+        assert_eq!(yaml, expected);
+        let applied = serde_json::to_string(&remote_secret_for_apply(&creds())).unwrap();
+        let data = base64::engine::general_purpose::STANDARD.encode(kubeconfig(&creds()));
+        assert_eq!(
+            applied,
+            format!(
+                r#"{{"apiVersion":"v1","kind":"Secret","metadata":{{"name":"istio-remote-secret-west-1","namespace":"istio-system","labels":{{"istio/multiCluster":"true","app.kubernetes.io/managed-by":"kubectl-mesh"}},"annotations":{{"networking.istio.io/cluster":"west-1"}}}},"data":{{"west-1":"{data}"}}}}"#
+            )
+        );
+    }
+
+    /// What we apply for the reader, field for field as the API server receives it.
+    #[test]
+    fn reader_objects_as_sent() {
+        let text = |v: Value| serde_json::to_string(&v).unwrap();
+        assert_eq!(
+            text(reader_service_account()),
+            r#"{"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"istio-reader-service-account","namespace":"istio-system","labels":{"app.kubernetes.io/managed-by":"kubectl-mesh"}}}"#
+        );
+        assert_eq!(
+            text(reader_cluster_role_binding()),
+            r#"{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRoleBinding","metadata":{"name":"istio-reader-kubectl-mesh","labels":{"app.kubernetes.io/managed-by":"kubectl-mesh"}},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"istio-reader-kubectl-mesh"},"subjects":[{"kind":"ServiceAccount","name":"istio-reader-service-account","namespace":"istio-system"}]}"#
+        );
+        assert_eq!(
+            text(token_secret()),
+            r#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"istio-reader-service-account-istio-remote-secret-token","namespace":"istio-system","labels":{"app.kubernetes.io/managed-by":"kubectl-mesh"},"annotations":{"kubernetes.io/service-account.name":"istio-reader-service-account"}},"type":"kubernetes.io/service-account-token"}"#
+        );
+        assert_eq!(
+            text(control_plane_annotation("p")),
+            r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"istio-system","annotations":{"topology.istio.io/controlPlaneClusters":"p"}}}"#
+        );
+        assert_eq!(
+            text(token_request(600)),
+            r#"{"apiVersion":"authentication.k8s.io/v1","kind":"TokenRequest","spec":{"expirationSeconds":600}}"#
+        );
+        let role = reader_cluster_role();
+        assert_eq!(
+            role.as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["apiVersion", "kind", "metadata", "rules"]
+        );
+        assert_eq!(
+            role["rules"][0].as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["apiGroups", "resources", "verbs"]
+        );
     }
 
     #[test]
