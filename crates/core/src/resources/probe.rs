@@ -4,10 +4,21 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{json, Value};
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::api::batch::v1::{Job, JobSpec};
+use k8s_openapi::api::core::v1::{
+    Capabilities, Container, ContainerPort, EnvVar, HTTPGetAction, Namespace, PodSpec, PodTemplateSpec,
+    Probe as K8sProbe, ResourceRequirements, SeccompProfile, SecurityContext, Service, ServicePort,
+    ServiceSpec,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use serde_json::Value;
 
 use super::eastwest::Flavor;
 use crate::expose::service::global_host;
+use crate::labels::MANAGED_BY;
 use crate::verify::{GLOBAL_LABEL, SCOPE_LABEL, TRAFFIC_DISTRIBUTION};
 
 /// Marks everything the probe creates, so a leftover namespace is easy to find and remove.
@@ -60,73 +71,118 @@ impl Probe {
         format!("http://{}/", self.host())
     }
 
-    fn labels(&self, app: &str) -> Vec<(&'static str, String)> {
-        vec![("app", app.to_string()), (PROBE_LABEL, "true".to_string())]
-    }
-
-    fn metadata(&self, name: &str, app: &str, namespace: bool) -> Value {
-        let labels = self.labels(app);
-        let pairs: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        super::metadata(name, namespace.then_some(self.namespace.as_str()), &pairs)
+    fn metadata(&self, name: &str, app: &str) -> ObjectMeta {
+        super::object_meta(
+            name,
+            Some(&self.namespace),
+            &[("app", app), (PROBE_LABEL, "true")],
+        )
     }
 
     /// The temporary namespace, enrolled in the mesh the way the flavour needs.
     pub fn namespace_object(&self) -> Value {
-        let mut meta = super::metadata(&self.namespace, None, &[(PROBE_LABEL, "true")]);
+        let mut metadata = super::object_meta(&self.namespace, None, &[(PROBE_LABEL, "true")]);
         let (key, value) = match self.flavor {
             Flavor::AmbientPeering | Flavor::Ambient => ("istio.io/dataplane-mode", "ambient"),
             Flavor::Sidecar => ("istio-injection", "enabled"),
         };
-        meta["labels"][key] = json!(value);
-        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": meta})
+        metadata
+            .labels
+            .get_or_insert_default()
+            .insert(key.to_string(), value.to_string());
+        let namespace = Namespace {
+            metadata,
+            ..Namespace::default()
+        };
+        super::to_value(&namespace, &[PROBE_LABEL, MANAGED_BY, key])
     }
 
     /// The echo server of `cluster`: it answers with the cluster's name.
     pub fn server(&self, cluster: &str) -> Value {
-        json!({
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": self.metadata(SERVER, SERVER, true),
-            "spec": {
-                "replicas": 1,
-                "selector": {"matchLabels": {"app": SERVER}},
-                "template": {
-                    "metadata": {"labels": {"app": SERVER}},
-                    "spec": {
-                        "containers": [{
-                            "name": "echo",
-                            "image": self.server_image,
-                            "args": [format!("-listen=:{SERVER_PORT}"), format!("-text={ANSWER_PREFIX}{cluster}")],
-                            "ports": [{"name": "http", "containerPort": SERVER_PORT}],
-                            "readinessProbe": {"httpGet": {"path": "/", "port": "http"}, "periodSeconds": 2},
-                            "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "64Mi"}},
-                            "securityContext": restricted(),
-                        }],
-                    },
+        let app = super::string_map(&[("app", SERVER)]);
+        let deployment = Deployment {
+            metadata: self.metadata(SERVER, SERVER),
+            spec: Some(DeploymentSpec {
+                replicas: Some(1),
+                selector: LabelSelector {
+                    match_labels: Some(app.clone()),
+                    ..LabelSelector::default()
                 },
-            },
-        })
+                template: PodTemplateSpec {
+                    metadata: Some(ObjectMeta {
+                        labels: Some(app),
+                        ..ObjectMeta::default()
+                    }),
+                    spec: Some(PodSpec {
+                        containers: vec![Container {
+                            name: "echo".into(),
+                            image: Some(self.server_image.clone()),
+                            args: Some(vec![
+                                format!("-listen=:{SERVER_PORT}"),
+                                format!("-text={ANSWER_PREFIX}{cluster}"),
+                            ]),
+                            ports: Some(vec![ContainerPort {
+                                name: Some("http".into()),
+                                container_port: SERVER_PORT.into(),
+                                ..ContainerPort::default()
+                            }]),
+                            readiness_probe: Some(K8sProbe {
+                                http_get: Some(HTTPGetAction {
+                                    path: Some("/".into()),
+                                    port: IntOrString::String("http".into()),
+                                    ..HTTPGetAction::default()
+                                }),
+                                period_seconds: Some(2),
+                                ..K8sProbe::default()
+                            }),
+                            resources: Some(small()),
+                            security_context: Some(restricted()),
+                            ..Container::default()
+                        }],
+                        ..PodSpec::default()
+                    }),
+                },
+                ..DeploymentSpec::default()
+            }),
+            ..Deployment::default()
+        };
+        super::to_value(&deployment, &["app", PROBE_LABEL, MANAGED_BY])
     }
 
     /// The Service, global in every cluster, spreading calls over all clusters: the default
     /// (PreferNetwork) would keep them in the caller's network and prove nothing.
     pub fn service(&self) -> Value {
-        let mut meta = self.metadata(SERVER, SERVER, true);
-        match self.flavor {
-            Flavor::AmbientPeering => meta["labels"][SCOPE_LABEL] = json!("global"),
-            Flavor::Ambient => meta["labels"][GLOBAL_LABEL] = json!("true"),
-            Flavor::Sidecar => {}
+        let mut metadata = self.metadata(SERVER, SERVER);
+        let scope = match self.flavor {
+            Flavor::AmbientPeering => Some((SCOPE_LABEL, "global")),
+            Flavor::Ambient => Some((GLOBAL_LABEL, "true")),
+            Flavor::Sidecar => None,
+        };
+        if let Some((key, value)) = scope {
+            metadata
+                .labels
+                .get_or_insert_default()
+                .insert(key.to_string(), value.to_string());
         }
-        meta["annotations"] = json!({TRAFFIC_DISTRIBUTION: "Any"});
-        json!({
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": meta,
-            "spec": {
-                "selector": {"app": SERVER},
-                "ports": [{"name": "http", "port": 80, "targetPort": "http"}],
-            },
-        })
+        metadata.annotations = Some(super::string_map(&[(TRAFFIC_DISTRIBUTION, "Any")]));
+        let service = Service {
+            metadata,
+            spec: Some(ServiceSpec {
+                selector: Some(super::string_map(&[("app", SERVER)])),
+                ports: Some(vec![ServicePort {
+                    name: Some("http".into()),
+                    port: 80,
+                    target_port: Some(IntOrString::String("http".into())),
+                    ..ServicePort::default()
+                }]),
+                ..ServiceSpec::default()
+            }),
+            ..Service::default()
+        };
+        // The scope label comes last, after our managed-by label.
+        let mut label_order = vec!["app", PROBE_LABEL, MANAGED_BY];
+        label_order.extend(scope.map(|(key, _)| key));
+        super::to_value(&service, &label_order)
     }
 
     /// The name of the client Job of run `run` (1, 2, ...).
@@ -139,33 +195,44 @@ impl Probe {
 
     /// The client of run `run`: `requests` calls to the global host, one log line each.
     pub fn client(&self, run: u32) -> Value {
-        json!({
-            "apiVersion": "batch/v1",
-            "kind": "Job",
-            "metadata": self.metadata(&Self::client_name(run), CLIENT, true),
-            "spec": {
-                "backoffLimit": 0,
+        let env = |name: &str, value: String| EnvVar {
+            name: name.into(),
+            value: Some(value),
+            ..EnvVar::default()
+        };
+        let job = Job {
+            metadata: self.metadata(&Self::client_name(run), CLIENT),
+            spec: Some(JobSpec {
+                backoff_limit: Some(0),
                 // Far more than the requests take; a stuck Job must not outlive the run.
-                "activeDeadlineSeconds": 120 + 4 * u64::from(self.requests),
-                "template": {
-                    "metadata": {"labels": {"app": CLIENT}},
-                    "spec": {
-                        "restartPolicy": "Never",
-                        "containers": [{
-                            "name": CLIENT_CONTAINER,
-                            "image": self.client_image,
-                            "command": ["/bin/sh", "-c", CLIENT_SCRIPT],
-                            "env": [
-                                {"name": "PROBE_URL", "value": self.url()},
-                                {"name": "PROBE_REQUESTS", "value": self.requests.to_string()},
-                            ],
-                            "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "64Mi"}},
-                            "securityContext": restricted(),
+                active_deadline_seconds: Some(120 + 4 * i64::from(self.requests)),
+                template: PodTemplateSpec {
+                    metadata: Some(ObjectMeta {
+                        labels: Some(super::string_map(&[("app", CLIENT)])),
+                        ..ObjectMeta::default()
+                    }),
+                    spec: Some(PodSpec {
+                        restart_policy: Some("Never".into()),
+                        containers: vec![Container {
+                            name: CLIENT_CONTAINER.into(),
+                            image: Some(self.client_image.clone()),
+                            command: Some(vec!["/bin/sh".into(), "-c".into(), CLIENT_SCRIPT.into()]),
+                            env: Some(vec![
+                                env("PROBE_URL", self.url()),
+                                env("PROBE_REQUESTS", self.requests.to_string()),
+                            ]),
+                            resources: Some(small()),
+                            security_context: Some(restricted()),
+                            ..Container::default()
                         }],
-                    },
+                        ..PodSpec::default()
+                    }),
                 },
-            },
-        })
+                ..JobSpec::default()
+            }),
+            ..Job::default()
+        };
+        super::to_value(&job, &["app", PROBE_LABEL, MANAGED_BY])
     }
 
     /// The client container, for reading its log.
@@ -174,16 +241,38 @@ impl Probe {
     }
 }
 
+/// What the server and the client ask for: little, and a memory limit.
+fn small() -> ResourceRequirements {
+    let quantities = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), Quantity(v.to_string())))
+            .collect()
+    };
+    ResourceRequirements {
+        requests: Some(quantities(&[("cpu", "10m"), ("memory", "16Mi")])),
+        limits: Some(quantities(&[("memory", "64Mi")])),
+        ..ResourceRequirements::default()
+    }
+}
+
 /// A container security context that passes the `restricted` Pod Security Standard, so the
 /// probe also runs in clusters that enforce it.
-fn restricted() -> Value {
-    json!({
-        "runAsNonRoot": true,
-        "runAsUser": 65532,
-        "allowPrivilegeEscalation": false,
-        "capabilities": {"drop": ["ALL"]},
-        "seccompProfile": {"type": "RuntimeDefault"},
-    })
+fn restricted() -> SecurityContext {
+    SecurityContext {
+        run_as_non_root: Some(true),
+        run_as_user: Some(65532),
+        allow_privilege_escalation: Some(false),
+        capabilities: Some(Capabilities {
+            drop: Some(vec!["ALL".into()]),
+            ..Capabilities::default()
+        }),
+        seccomp_profile: Some(SeccompProfile {
+            type_: "RuntimeDefault".into(),
+            ..SeccompProfile::default()
+        }),
+        ..SecurityContext::default()
+    }
 }
 
 /// What one client saw.
@@ -324,6 +413,100 @@ mod tests {
         );
         assert_eq!(job["spec"]["backoffLimit"], 0);
         assert_eq!(job["spec"]["template"]["spec"]["restartPolicy"], "Never");
+    }
+
+    fn keys(value: &Value) -> Vec<&str> {
+        value.as_object().unwrap().keys().map(String::as_str).collect()
+    }
+
+    /// The fields in the order we have always sent them (k8s-openapi's own is alphabetical, and
+    /// sorts labels).
+    #[test]
+    fn server_fields_in_our_order() {
+        let yaml = serde_yaml_ng::to_string(&probe(Flavor::Ambient).server("east-1")).unwrap();
+        let expected = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: mesh-probe
+  namespace: kubectl-mesh-probe-abc123
+  labels:
+    app: mesh-probe
+    kubectl-mesh.io/probe: 'true'
+    app.kubernetes.io/managed-by: kubectl-mesh
+spec:
+  replicas: 1
+  selector:
+    matchLabels:
+      app: mesh-probe
+  template:
+    metadata:
+      labels:
+        app: mesh-probe
+    spec:
+      containers:
+      - name: echo
+        image: hashicorp/http-echo:1.0
+        args:
+        - -listen=:8080
+        - -text=kubectl-mesh-probe cluster=east-1
+        ports:
+        - name: http
+          containerPort: 8080
+        readinessProbe:
+          httpGet:
+            path: /
+            port: http
+          periodSeconds: 2
+        resources:
+          requests:
+            cpu: 10m
+            memory: 16Mi
+          limits:
+            memory: 64Mi
+        securityContext:
+          runAsNonRoot: true
+          runAsUser: 65532
+          allowPrivilegeEscalation: false
+          capabilities:
+            drop:
+            - ALL
+          seccompProfile:
+            type: RuntimeDefault
+";
+        assert_eq!(yaml, expected);
+    }
+
+    #[test]
+    fn namespace_service_and_client_fields_in_our_order() {
+        let ns = probe(Flavor::Sidecar).namespace_object();
+        assert_eq!(
+            keys(&ns["metadata"]["labels"]),
+            [PROBE_LABEL, MANAGED_BY, "istio-injection"]
+        );
+        let svc = probe(Flavor::AmbientPeering).service();
+        assert_eq!(keys(&svc), ["apiVersion", "kind", "metadata", "spec"]);
+        assert_eq!(
+            keys(&svc["metadata"]),
+            ["name", "namespace", "labels", "annotations"]
+        );
+        assert_eq!(
+            keys(&svc["metadata"]["labels"]),
+            ["app", PROBE_LABEL, MANAGED_BY, SCOPE_LABEL]
+        );
+        assert_eq!(keys(&svc["spec"]), ["selector", "ports"]);
+        assert_eq!(keys(&svc["spec"]["ports"][0]), ["name", "port", "targetPort"]);
+        let job = probe(Flavor::AmbientPeering).client(1);
+        assert_eq!(
+            keys(&job["spec"]),
+            ["backoffLimit", "activeDeadlineSeconds", "template"]
+        );
+        let pod = &job["spec"]["template"]["spec"];
+        assert_eq!(keys(pod), ["restartPolicy", "containers"]);
+        assert_eq!(
+            keys(&pod["containers"][0]),
+            ["name", "image", "command", "env", "resources", "securityContext"]
+        );
     }
 
     #[test]
