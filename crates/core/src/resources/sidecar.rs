@@ -1,10 +1,19 @@
 //! The sidecar-flavour east-west gateway (DESIGN §5.3): what Istio's gen-eastwest-gateway.sh,
 //! expose-services.yaml and expose-istiod.yaml produce, as plain objects using gateway injection.
 
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::api::core::v1::{
+    Container, EnvVar, PodSpec, PodTemplateSpec, Service, ServiceAccount, ServicePort, ServiceSpec,
+};
+use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::{json, Value};
 
 use super::eastwest::EastWest;
-use crate::labels::NETWORK;
+use crate::labels::{MANAGED_BY, NETWORK};
 
 const SELECTOR: (&str, &str) = ("istio", "eastwestgateway");
 
@@ -28,8 +37,12 @@ fn workload_labels(gw: &EastWest) -> Vec<(&str, &str)> {
     vec![SELECTOR, ("app", gw.name()), (NETWORK, gw.network.as_str())]
 }
 
-fn meta(gw: &EastWest, name: &str) -> Value {
-    super::metadata(name, Some(gw.namespace()), &workload_labels(gw))
+/// The order of the label keys in every label map of these objects.
+const LABEL_ORDER: [&str; 5] = [SELECTOR.0, "app", NETWORK, MANAGED_BY, INJECT];
+const INJECT: &str = "sidecar.istio.io/inject";
+
+fn meta(gw: &EastWest, name: &str) -> ObjectMeta {
+    super::object_meta(name, Some(gw.namespace()), &workload_labels(gw))
 }
 
 fn sds_name(gw: &EastWest) -> String {
@@ -37,74 +50,112 @@ fn sds_name(gw: &EastWest) -> String {
 }
 
 fn service_account(gw: &EastWest) -> Value {
-    json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(gw, gw.name())})
+    let account = ServiceAccount {
+        metadata: meta(gw, gw.name()),
+        ..ServiceAccount::default()
+    };
+    super::to_value(&account, &LABEL_ORDER)
 }
 
 /// Gateways read their TLS credentials (SDS) from secrets in their own namespace.
 fn role(gw: &EastWest) -> Value {
-    json!({
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "Role",
-        "metadata": meta(gw, &sds_name(gw)),
-        "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "watch", "list"]}],
-    })
+    let role = Role {
+        metadata: meta(gw, &sds_name(gw)),
+        rules: Some(vec![PolicyRule {
+            api_groups: Some(vec!["".into()]),
+            resources: Some(vec!["secrets".into()]),
+            verbs: vec!["get".into(), "watch".into(), "list".into()],
+            ..PolicyRule::default()
+        }]),
+    };
+    super::to_value(&role, &LABEL_ORDER)
 }
 
 fn role_binding(gw: &EastWest) -> Value {
-    json!({
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "RoleBinding",
-        "metadata": meta(gw, &sds_name(gw)),
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": sds_name(gw)},
-        "subjects": [{"kind": "ServiceAccount", "name": gw.name()}],
-    })
+    let binding = RoleBinding {
+        metadata: meta(gw, &sds_name(gw)),
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".into(),
+            kind: "Role".into(),
+            name: sds_name(gw),
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".into(),
+            name: gw.name().into(),
+            ..Subject::default()
+        }]),
+    };
+    super::to_value(&binding, &LABEL_ORDER)
+}
+
+/// The gateway's pods: `istio` and `app`.
+fn selector(gw: &EastWest) -> BTreeMap<String, String> {
+    super::string_map(&[SELECTOR, ("app", gw.name())])
 }
 
 fn deployment(gw: &EastWest) -> Value {
-    let labels = json!({"istio": SELECTOR.1, "app": gw.name(), NETWORK: gw.network});
-    json!({
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": meta(gw, gw.name()),
-        "spec": {
-            "selector": {"matchLabels": {"istio": SELECTOR.1, "app": gw.name()}},
-            "template": {
-                "metadata": {
-                    // The gateway injection template turns this pod into an Envoy gateway.
-                    "annotations": {"inject.istio.io/templates": "gateway"},
-                    "labels": merge(labels, json!({"sidecar.istio.io/inject": "true"})),
-                },
-                "spec": {
-                    "serviceAccountName": gw.name(),
-                    "containers": [{
-                        "name": "istio-proxy",
-                        // "auto": the injector fills in the proxy image of the control plane.
-                        "image": "auto",
-                        "env": [{"name": "ISTIO_META_REQUESTED_NETWORK_VIEW", "value": gw.network}],
-                    }],
-                },
+    let mut pod_labels = workload_labels(gw);
+    pod_labels.push((INJECT, "true"));
+    let deployment = Deployment {
+        metadata: meta(gw, gw.name()),
+        spec: Some(DeploymentSpec {
+            selector: LabelSelector {
+                match_labels: Some(selector(gw)),
+                ..LabelSelector::default()
             },
-        },
-    })
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    // The gateway injection template turns this pod into an Envoy gateway.
+                    annotations: Some(super::string_map(&[("inject.istio.io/templates", "gateway")])),
+                    labels: Some(super::string_map(&pod_labels)),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(PodSpec {
+                    service_account_name: Some(gw.name().into()),
+                    containers: vec![Container {
+                        name: "istio-proxy".into(),
+                        // "auto": the injector fills in the proxy image of the control plane.
+                        image: Some("auto".into()),
+                        env: Some(vec![EnvVar {
+                            name: "ISTIO_META_REQUESTED_NETWORK_VIEW".into(),
+                            value: Some(gw.network.clone()),
+                            ..EnvVar::default()
+                        }]),
+                        ..Container::default()
+                    }],
+                    ..PodSpec::default()
+                }),
+            },
+            ..DeploymentSpec::default()
+        }),
+        ..Deployment::default()
+    };
+    super::to_value(&deployment, &LABEL_ORDER)
 }
 
 fn service(gw: &EastWest) -> Value {
-    let port = |name: &str, port: u16| json!({"name": name, "port": port, "targetPort": port});
-    json!({
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": meta(gw, gw.name()),
-        "spec": {
-            "type": "LoadBalancer",
-            "selector": {"istio": SELECTOR.1, "app": gw.name()},
-            "ports": [
+    let port = |name: &str, port: u16| ServicePort {
+        name: Some(name.into()),
+        port: port.into(),
+        target_port: Some(IntOrString::Int(port.into())),
+        ..ServicePort::default()
+    };
+    let service = Service {
+        metadata: meta(gw, gw.name()),
+        spec: Some(ServiceSpec {
+            type_: Some("LoadBalancer".into()),
+            selector: Some(selector(gw)),
+            ports: Some(vec![
                 port("status-port", 15021),
                 port("tls", 15443),
                 port("tls-istiod", 15012),
                 port("tls-webhook", 15017),
-            ],
-        },
-    })
+            ]),
+            ..ServiceSpec::default()
+        }),
+        ..Service::default()
+    };
+    super::to_value(&service, &LABEL_ORDER)
 }
 
 fn istio_gateway(gw: &EastWest, name: &str, servers: Value) -> Value {
@@ -160,11 +211,4 @@ fn istiod_virtual_service(gw: &EastWest) -> Value {
             "tls": [route(15012, 15012), route(15017, 443)],
         },
     })
-}
-
-fn merge(mut base: Value, extra: Value) -> Value {
-    if let (Some(base_map), Value::Object(extra_map)) = (base.as_object_mut(), extra) {
-        base_map.extend(extra_map);
-    }
-    base
 }
