@@ -3,7 +3,8 @@
 //! One module per verb, one for talking to clusters, one for the objects we write:
 //!
 //! * Verbs — each holds the cluster-facing flow of one command:
-//!   * [`certs`]: `certs secret`, `certs inspect`, `certs rotate` against clusters.
+//!   * [`certs`]: every `certs` subcommand — issuing into a directory, the `cacerts` Secrets
+//!     (their plan-to-jobs step is `up`'s too), inspection and rotation.
 //!   * [`expose`]: the east-west gateway (`expose`) and global Services (`expose --service`).
 //!   * [`link`]: one fan-out over pairs of clusters, with two backends: peer Gateways
 //!     ([`link::peering`]) and remote secrets ([`link::remote_secret`]).

@@ -107,25 +107,21 @@ pub fn certs(
 /// No root on disk, but clusters already trust one: minting a new root (a private key on
 /// disk) would only end in "signed by a different root". Said before anything is written,
 /// pointing at the likely cause: `certs.dir` is not where this mesh's certificates are.
-pub(super) async fn refuse_new_root_over_live(
+/// A cacerts that could not be read does not count: its plan fails that cluster later.
+pub(super) fn refuse_new_root_over_live(
     topology: &Topology,
-    clusters: &[Cluster],
+    live: &[Live],
     options: &UpOptions,
 ) -> Result<(), InputError> {
     let on_disk = mesh_trust::CertsDir::new(&topology.certs_dir).root_exists();
     if on_disk || topology.root_cert.is_some() || options.force {
         return Ok(());
     }
-    let live = parallel::map_bounded(
-        clusters.iter().collect(),
-        options.parallel,
-        |cluster| async move {
-            let found = cluster.api.get(&cacerts::path()).await.ok().flatten().is_some();
-            found.then(|| cluster.name.clone())
-        },
-    )
-    .await;
-    let live: Vec<String> = live.into_iter().flatten().collect();
+    let live: Vec<&str> = live
+        .iter()
+        .filter(|l| matches!(l.secret, Ok(Some(_))))
+        .map(|l| l.cluster.name.as_str())
+        .collect();
     if live.is_empty() {
         return Ok(());
     }
@@ -139,53 +135,13 @@ pub(super) async fn refuse_new_root_over_live(
     .with_hint("point certs.dir (or certs.rootCert/rootKey) at the certificates this mesh uses; to replace its root of trust instead, pass --force (istiod must then restart)"))
 }
 
-/// Reads every cluster's cacerts before any write: a different root needs --force.
-pub(super) async fn cacerts_jobs(
-    clusters: &[Cluster],
+/// Every cluster's cacerts job, planned against what was read before any write: a different
+/// root needs --force.
+pub(super) fn cacerts_jobs(
+    live: Vec<Live>,
     bundles: &BTreeMap<String, mesh_trust::Intermediate>,
     options: &UpOptions,
 ) -> Result<Vec<Job>, InputError> {
-    let plans = parallel::map_bounded(
-        clusters
-            .iter()
-            .filter(|c| bundles.contains_key(&c.name))
-            .collect(),
-        options.parallel,
-        |cluster| async move {
-            let bundle = &bundles[&cluster.name];
-            (
-                cluster,
-                cacerts::plan(
-                    cluster,
-                    &cacerts::Planned {
-                        root_pem: &bundle.root_cert,
-                        intermediate_of: &cluster.name,
-                        force: options.force,
-                    },
-                )
-                .await,
-            )
-        },
-    )
-    .await;
-    let mut jobs = Vec::new();
-    for (cluster, plan) in plans {
-        let plan = match plan {
-            Plan::Ready { replaces_root } => Ok(replaces_root),
-            Plan::Failed(e) => Err(e),
-            Plan::Input(e) => {
-                return Err(InputError {
-                    message: format!("{}\nnothing was changed in any cluster", e.message),
-                    hint: e.hint.map(|h| h.replace("pass --force", "pass --force to up")),
-                })
-            }
-        };
-        let secret = cacerts_secret::secret(bundles[&cluster.name].entries());
-        jobs.push(Job {
-            cluster: cluster.clone(),
-            secret,
-            plan,
-        });
-    }
-    Ok(jobs)
+    cacerts::jobs(live, bundles, options.force)
+        .map_err(|refused| refused.first("nothing was changed in any cluster", "pass --force to up"))
 }

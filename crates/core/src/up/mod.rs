@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::certs::secret::{self as cacerts, Job, Plan};
+use crate::certs::secret::{self as cacerts, Job, Live};
 use crate::expose::{self, ExposeOptions};
 use crate::kube::apply::{self, DryRun, WriteOptions};
 use crate::kube::clusters::Cluster;
@@ -163,14 +163,17 @@ pub async fn up(
     // A cluster that does not answer is reported once and left out of every step, so that
     // it costs one timeout rather than one per step, and never holds up the others.
     let (reachable, unreachable) = probe(clusters, options.parallel).await;
-    refuse_new_root_over_live(topology, &reachable, options).await?;
+    // One read of every cacerts serves both the check below and the plans of the cacerts step
+    // (nothing writes cacerts in between).
+    let live = cacerts::read_live(&reachable, options.parallel).await;
+    refuse_new_root_over_live(topology, &live, options)?;
     let (mut rows, bundles) = certs(topology, dry_run)?;
     let complete = unreachable.is_empty();
     rows.extend(unreachable);
     let clusters = reachable.as_slice();
     rows.extend(ignored_settings(topology, clusters, options.parallel).await);
     rows.extend(other_meshes(topology, clusters, options.parallel).await);
-    let jobs = cacerts_jobs(clusters, &bundles, options).await?;
+    let jobs = cacerts_jobs(live, &bundles, options)?;
     rows.extend(rows_from(
         "cacerts",
         cacerts::apply_all(jobs, &write, options.parallel, progress).await,

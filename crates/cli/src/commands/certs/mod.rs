@@ -1,22 +1,19 @@
 //! `kubectl mesh certs`: one root of trust, an intermediate CA per cluster, and the `cacerts`
-//! Secret (DESIGN §5.6). Files come from `mesh-trust`; this module validates everything first,
-//! then writes, so bad input changes nothing.
+//! Secret (DESIGN §5.6). What each subcommand does is `kubectl_mesh_core::certs`'s (every
+//! input checked before anything is written); the CLI parses flags, calls it and renders.
 //!
-//! This module holds the clap definitions and what the subcommands share (rows, the root to
-//! sign with); each subcommand lives in its own: `issue` (root, intermediate, generate),
+//! This module holds the clap definitions and what the subcommands share (errors, rows,
+//! warnings); each subcommand lives in its own: `issue` (root, intermediate, generate),
 //! `secrets` (secret), `inspection` (inspect), `rotation` (rotate).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use kubectl_mesh_core::certs::secret::{self as cacerts, Job, Plan};
-use kubectl_mesh_core::kube::clusters::Cluster;
-use kubectl_mesh_core::kube::parallel;
-use kubectl_mesh_core::resources::cacerts as secret;
+use kubectl_mesh_core::certs::issue::{self as core_issue, Byo, Row};
+use kubectl_mesh_core::certs::{self as core_certs, secret as cacerts};
 use kubectl_mesh_core::InputError;
-use mesh_trust::{CaKeyPair, CertInfo, CertsDir, Intermediate, KeyType, Options};
-use serde::Serialize;
+use mesh_trust::{CertsDir, Options};
 
 use crate::args::{ClusterArgs, OutputFormat, WriteArgs};
 use crate::exit::{self, CliError};
@@ -218,83 +215,36 @@ pub async fn run(args: CertsArgs) -> Result<ExitCode, CliError> {
     }
 }
 
-fn trust_error(e: mesh_trust::Error) -> CliError {
-    use mesh_trust::Error as E;
-    let hint = match &e {
-        E::NotWritable { .. } => Some("pass --dir with a directory you can write to"),
-        E::KeyMismatch { .. } => Some(
-            "pass the key of that certificate: `openssl x509 -noout -pubkey -in CERT` and `openssl pkey -pubout -in KEY` must print the same key",
-        ),
-        E::NotCa { .. } | E::CannotSign { .. } => {
-            Some("--root-cert must be a CA certificate that may sign certificates (basicConstraints CA:true, keyUsage keyCertSign)")
-        }
-        E::Expired { .. } | E::NotYetValid { .. } => {
-            Some("use a root that is valid now, or create a new one with `kubectl mesh certs root`")
-        }
-        E::MalformedPem { .. } => Some("the file must hold PEM text (a certificate, or a key for --root-key)"),
-        E::Missing { .. } => Some("check the path, or --dir"),
-        _ => None,
-    };
-    let error = InputError::new(e.to_string());
-    CliError::Input(match hint {
-        Some(hint) => error.with_hint(hint),
-        None => error,
-    })
+/// A refusal of core's certs is bad input (exit 2), already with its hint.
+impl From<core_certs::Error> for CliError {
+    fn from(e: core_certs::Error) -> Self {
+        CliError::Input(e.into())
+    }
 }
 
 impl KeyArgs {
     fn options(&self) -> Result<Options, CliError> {
         init_logging(self.verbose);
-        let key_type: KeyType = self.key_type.parse().map_err(trust_error)?;
-        if self.org.trim().is_empty() {
-            return Err(InputError::new("--org is empty")
-                .with_hint("omit it to use Istio")
-                .into());
+        Ok(core_issue::options(&self.key_type, self.days, &self.org)?)
+    }
+
+    fn dir(&self) -> CertsDir {
+        CertsDir::new(&self.dir)
+    }
+}
+
+impl ByoRoot {
+    fn get(&self) -> Option<Byo<'_>> {
+        match (&self.root_cert, &self.root_key) {
+            (Some(cert), Some(key)) => Some(Byo { cert, key }),
+            _ => None,
         }
-        Ok(Options {
-            key_type,
-            days: self.days,
-            org: self.org.clone(),
-        })
-    }
-
-    fn dir(&self) -> Result<CertsDir, CliError> {
-        let dir = CertsDir::new(&self.dir);
-        dir.check_writable().map_err(trust_error)?;
-        Ok(dir)
     }
 }
 
-/// One line of a certs report.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Row {
-    name: String,
-    /// `root` or `intermediate`: a cluster may be named `root` too.
-    role: &'static str,
-    result: &'static str,
-    subject: String,
-    key_type: String,
-    not_after: String,
-    root_fingerprint: String,
-}
-
-fn row(name: &str, result: &'static str, cert_pem: &str, root_pem: &str) -> Result<Row, CliError> {
-    let info = mesh_trust::inspect(cert_pem).map_err(trust_error)?;
-    let root = mesh_trust::inspect(root_pem).map_err(trust_error)?;
-    Ok(Row {
-        name: name.to_string(),
-        role: if cert_pem == root_pem {
-            "root"
-        } else {
-            "intermediate"
-        },
-        result,
-        subject: info.subject,
-        key_type: info.key_type,
-        not_after: info.not_after.date().to_string(),
-        root_fingerprint: root.sha256_fingerprint,
-    })
+/// A root ending soon, and intermediates it cuts short, are said on stderr.
+fn warn(warning: &str) {
+    eprintln!("warning: {warning}");
 }
 
 fn print_rows(rows: &[Row], format: OutputFormat) -> Result<(), CliError> {
@@ -333,85 +283,4 @@ fn print_rows(rows: &[Row], format: OutputFormat) -> Result<(), CliError> {
         ));
     }
     Ok(())
-}
-
-/// A root ending soon, and intermediates it cuts short, are said on stderr (not refused: a
-/// corporate root is what it is).
-fn warn_about_root(root: &CaKeyPair, intermediate_days: Option<u32>) {
-    let now = mesh_trust::OffsetDateTime::now_utc();
-    for warning in mesh_trust::issue::root_warnings(root, intermediate_days, now) {
-        eprintln!("warning: {warning}");
-    }
-}
-
-/// For a command that issues `cluster`'s intermediate from the root already in `--dir`: the
-/// key options, the directory and that root, every input checked first.
-fn existing_root(keys: &KeyArgs, cluster: &str) -> Result<(Options, CertsDir, CaKeyPair), CliError> {
-    let options = keys.options()?;
-    mesh_trust::validate_cluster_name(cluster).map_err(trust_error)?;
-    let dir = keys.dir()?;
-    if !dir.root_exists() {
-        return Err(no_root(&dir));
-    }
-    let root = dir.read_root().map_err(trust_error)?;
-    Ok((options, dir, root))
-}
-
-/// The root to sign with: an existing one in the dir, a BYO one, or a new one.
-fn obtain_root(
-    dir: &CertsDir,
-    byo: &ByoRoot,
-    options: &Options,
-    force: bool,
-) -> Result<(CaKeyPair, &'static str), CliError> {
-    let now = mesh_trust::OffsetDateTime::now_utc();
-    if let (Some(cert), Some(key)) = (&byo.root_cert, &byo.root_key) {
-        let root = mesh_trust::load_root_files(cert, key, now).map_err(trust_error)?;
-        if dir.root_exists() && !force {
-            let existing = dir.read_root_cert().map_err(trust_error)?;
-            if existing.trim() != root.cert_pem().trim() {
-                return Err(InputError::new(format!(
-                    "{} already holds a different root",
-                    dir.root_cert_path().display()
-                ))
-                .with_hint(
-                    "use another --dir, or --force to replace it (every intermediate must then be re-issued)",
-                )
-                .into());
-            }
-            return Ok((root, "unchanged"));
-        }
-        return Ok((root, "imported"));
-    }
-    if dir.root_exists() && !force {
-        let root = dir.read_root().map_err(trust_error)?;
-        return Ok((root, "unchanged"));
-    }
-    Ok((
-        mesh_trust::generate_root(options).map_err(trust_error)?,
-        "created",
-    ))
-}
-
-fn no_root(dir: &CertsDir) -> CliError {
-    InputError::new(format!("no root CA in {}", dir.path().display()))
-        .with_hint("create one with `kubectl mesh certs root` (or pass --dir where it is)")
-        .into()
-}
-
-fn unique_names(names: &[String]) -> Result<Vec<String>, CliError> {
-    let mut out: Vec<String> = Vec::new();
-    for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
-        mesh_trust::validate_cluster_name(name).map_err(trust_error)?;
-        if out.iter().any(|n| n == name) {
-            return Err(InputError::new(format!("cluster {name:?} is listed twice in --clusters")).into());
-        }
-        out.push(name.to_string());
-    }
-    if out.is_empty() {
-        return Err(InputError::new("--clusters is empty")
-            .with_hint("e.g. --clusters east-1,west-1")
-            .into());
-    }
-    Ok(out)
 }
