@@ -5,8 +5,8 @@ mod common;
 use std::time::Duration;
 
 use base64::Engine;
-use common::{eventually, sandbox, Client};
-use mesh_testkit::{ClusterSpec, IstioSeed, Sandbox};
+use common::{eventually, no_addresses, sandbox, sandbox_with, Client};
+use mesh_testkit::{ClusterSpec, IstioSeed};
 use serde_json::{json, Value};
 
 const GWS: &str = "/apis/gateway.networking.k8s.io/v1/namespaces/default/gateways";
@@ -75,17 +75,7 @@ async fn gateways_get_addresses_after_the_delay() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn addresses_never_come_when_disabled() {
-    let sb = Sandbox::builder()
-        .cluster_with(
-            "a",
-            ClusterSpec {
-                address_delay: None,
-                ..Default::default()
-            },
-        )
-        .start()
-        .await
-        .expect("start");
+    let sb = sandbox_with(vec![("a", no_addresses())]).await;
     let a = sb.cluster("a");
     let c = Client::new(a);
     c.post(GWS, &gateway("gw", None)).await;
@@ -166,17 +156,11 @@ async fn service_account_token_secret_authenticates() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jobs_complete_after_delay() {
-    let sb = Sandbox::builder()
-        .cluster_with(
-            "a",
-            ClusterSpec {
-                job_delay: Duration::from_millis(800),
-                ..Default::default()
-            },
-        )
-        .start()
-        .await
-        .expect("start");
+    let delayed = ClusterSpec {
+        job_delay: Duration::from_millis(800),
+        ..Default::default()
+    };
+    let sb = sandbox_with(vec![("a", delayed)]).await;
     let a = sb.cluster("a");
     let c = Client::new(a);
     let r = c
@@ -212,17 +196,11 @@ async fn istio_seed() {
         .trust_domain("b.example")
         .mesh_id("mesh1")
         .version("1.27.1");
-    let sb = Sandbox::builder()
-        .cluster_with(
-            "b",
-            ClusterSpec {
-                istio: Some(seed),
-                ..Default::default()
-            },
-        )
-        .start()
-        .await
-        .expect("start");
+    let istio = ClusterSpec {
+        istio: Some(seed),
+        ..Default::default()
+    };
+    let sb = sandbox_with(vec![("b", istio)]).await;
     let b = sb.cluster("b");
     let ns = b.object("/api/v1/namespaces/istio-system").expect("ns");
     assert_eq!(ns["metadata"]["labels"]["topology.istio.io/network"], "net-b");

@@ -2,15 +2,9 @@
 
 mod common;
 
-use common::{sandbox, Client, JSON_PATCH, MERGE};
-use mesh_testkit::{ClusterSpec, Sandbox};
+use common::{no_addresses, no_gateway_api, one_cluster, sandbox, sandbox_with, Client, JSON_PATCH, MERGE};
+use mesh_testkit::ClusterSpec;
 use serde_json::{json, Value};
-
-async fn one_cluster() -> (Sandbox, Client) {
-    let sb = sandbox(&["a"]).await;
-    let c = Client::new(sb.cluster("a"));
-    (sb, c)
-}
 
 fn cm(name: &str, labels: Value) -> Value {
     json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": labels}, "data": {"k": "v"}})
@@ -212,17 +206,7 @@ async fn label_and_field_selectors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_subresource_and_generation() {
-    let sb = Sandbox::builder()
-        .cluster_with(
-            "a",
-            ClusterSpec {
-                address_delay: None,
-                ..Default::default()
-            },
-        )
-        .start()
-        .await
-        .expect("start");
+    let sb = sandbox_with(vec![("a", no_addresses())]).await;
     let c = Client::new(sb.cluster("a"));
     let path = "/apis/apps/v1/namespaces/default/deployments";
     let d = json!({"metadata": {"name": "d"}, "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "d"}},
@@ -389,18 +373,7 @@ async fn table_output() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discovery_and_missing_gateway_api() {
-    let sb = Sandbox::builder()
-        .cluster("a")
-        .cluster_with(
-            "b",
-            ClusterSpec {
-                gateway_api: false,
-                ..Default::default()
-            },
-        )
-        .start()
-        .await
-        .expect("start");
+    let sb = sandbox_with(vec![("a", ClusterSpec::default()), ("b", no_gateway_api())]).await;
     let groups = |c: &Client| {
         let c = c.clone();
         async move {

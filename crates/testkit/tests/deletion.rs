@@ -138,14 +138,7 @@ async fn namespaces_terminate_then_go() {
     )
     .expect("write");
     let refused = k.run(&["apply", "-f", &file.to_string_lossy()]).await;
-    assert!(!refused.ok);
-    assert!(
-        refused.stderr.contains(
-            "configmaps \"new\" is forbidden: unable to create new content in namespace doomed because it is being terminated"
-        ),
-        "{}",
-        refused.stderr
-    );
+    refused.assert_failed_with("configmaps \"new\" is forbidden: unable to create new content in namespace doomed because it is being terminated");
     // Held by the configmap's finalizer.
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(a.object("/api/v1/namespaces/doomed").is_some());

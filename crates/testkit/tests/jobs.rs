@@ -429,13 +429,7 @@ async fn kubectl_logs_pod_and_job() {
     let o = k
         .run(&["--context", "b", "logs", &pod, "-n", NS, "-c", "nope"])
         .await;
-    assert!(!o.ok);
-    assert!(
-        o.stderr
-            .contains(&format!("container nope is not valid for pod {pod}")),
-        "{}",
-        o.stderr
-    );
+    o.assert_failed_with(&format!("container nope is not valid for pod {pod}"));
     let o = k.run(&["--context", "b", "logs", "missing", "-n", NS]).await;
     assert!(!o.ok);
     assert_eq!(

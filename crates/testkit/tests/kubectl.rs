@@ -2,12 +2,12 @@
 
 use std::path::Path;
 
-use mesh_testkit::{ClusterSpec, Sandbox};
+use mesh_testkit::ClusterSpec;
 
 mod common;
 
 use common::kubectl::Kubectl;
-use common::sandbox;
+use common::{no_gateway_api, sandbox, sandbox_with};
 use serde_json::Value;
 
 const MANIFEST: &str = r#"apiVersion: v1
@@ -111,18 +111,7 @@ async fn kubectl_server_side_apply_round_trip() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_apply_conflict_and_missing_crds() {
-    let sb = Sandbox::builder()
-        .cluster("a")
-        .cluster_with(
-            "b",
-            ClusterSpec {
-                gateway_api: false,
-                ..Default::default()
-            },
-        )
-        .start()
-        .await
-        .expect("start");
+    let sb = sandbox_with(vec![("a", ClusterSpec::default()), ("b", no_gateway_api())]).await;
     let k = Kubectl::new(&sb);
     let file = k.path("gw.yaml");
     write(&file, MANIFEST);
@@ -143,13 +132,7 @@ async fn kubectl_apply_conflict_and_missing_crds() {
     );
     let edited = edited.to_string_lossy().to_string();
     let o = k.run(&["apply", "--server-side", "-f", &edited]).await;
-    assert!(!o.ok);
-    assert!(
-        o.stderr
-            .contains("conflict with \"kubectl-mesh\": .spec.gatewayClassName"),
-        "{}",
-        o.stderr
-    );
+    o.assert_failed_with("conflict with \"kubectl-mesh\": .spec.gatewayClassName");
     k.ok(&["apply", "--server-side", "--force-conflicts", "-f", &edited])
         .await;
     let class = k
@@ -168,13 +151,7 @@ async fn kubectl_apply_conflict_and_missing_crds() {
     let o = k
         .run(&["--context", "b", "apply", "--server-side", "-f", &file])
         .await;
-    assert!(!o.ok);
-    assert!(
-        o.stderr
-            .contains("no matches for kind \"Gateway\" in version \"gateway.networking.k8s.io/v1\""),
-        "{}",
-        o.stderr
-    );
+    o.assert_failed_with("no matches for kind \"Gateway\" in version \"gateway.networking.k8s.io/v1\"");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

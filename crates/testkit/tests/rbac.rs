@@ -11,6 +11,8 @@ use mesh_testkit::{FakeCluster, Sandbox};
 use serde_json::{json, Value};
 
 const TEAM: &str = "team";
+const TEAM_SERVICES: &str = "/api/v1/namespaces/team/services";
+const NAMESPACES: &str = "/api/v1/namespaces";
 
 fn put(c: &FakeCluster, v: Value) {
     c.put_object(v).expect("put object");
@@ -91,6 +93,14 @@ fn reader_setup(a: &FakeCluster) {
     );
 }
 
+/// A sandbox of one cluster `a` with [`reader_setup`] done, and kubectl as its admin.
+async fn reader_sandbox() -> (Sandbox, Kubectl) {
+    let sb = sandbox(&["a"]).await;
+    reader_setup(sb.cluster("a"));
+    let admin = Kubectl::new(&sb);
+    (sb, admin)
+}
+
 /// kubectl for the sandbox's first cluster, authenticating with `token`.
 fn kubectl_as(sb: &Sandbox, token: &str) -> Kubectl {
     let mut cfg: Value = serde_yaml_ng::from_str(&sb.kubeconfig_yaml()).expect("kubeconfig YAML");
@@ -114,10 +124,8 @@ fn forbidden(what: &str, verb: &str, resource: &str, group: &str, ns: &str) -> S
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_account_gets_exactly_what_its_cluster_role_grants() {
-    let sb = sandbox(&["a"]).await;
+    let (sb, admin) = reader_sandbox().await;
     let a = sb.cluster("a");
-    reader_setup(a);
-    let admin = Kubectl::new(&sb);
     let token = token_for(&admin, TEAM, "reader").await;
     let k = kubectl_as(&sb, &token);
 
@@ -157,14 +165,10 @@ async fn a_service_account_gets_exactly_what_its_cluster_role_grants() {
         assert!(o.stderr.contains(&want), "{args:?}: {}", o.stderr);
     }
     // Cluster-scoped: worded "at the cluster scope".
-    let o = k.run(&["get", "namespaces"]).await;
-    assert!(
-        o.stderr.contains(&format!(
-            "namespaces is forbidden: User \"{SA_USER}\" cannot list resource \"namespaces\" in API group \"\" at the cluster scope"
-        )),
-        "{}",
-        o.stderr
+    let want = format!(
+        "namespaces is forbidden: User \"{SA_USER}\" cannot list resource \"namespaces\" in API group \"\" at the cluster scope"
     );
+    k.run(&["get", "namespaces"]).await.assert_failed_with(&want);
     assert!(a.object("/api/v1/namespaces/team/services/web").is_some());
     assert!(a.object("/api/v1/namespaces/team/configmaps/x").is_none());
     // The admin is untouched by RBAC.
@@ -220,8 +224,9 @@ async fn role_bindings_grant_only_in_their_namespace() {
             o.stderr
         );
     }
-    let o = k.run(&["get", "secrets", "-A"]).await;
-    assert!(o.stderr.contains("at the cluster scope"), "{}", o.stderr);
+    k.run(&["get", "secrets", "-A"])
+        .await
+        .assert_failed_with("at the cluster scope");
 
     // A binding to a role that does not exist says so in the reason.
     bind(
@@ -232,15 +237,12 @@ async fn role_bindings_grant_only_in_their_namespace() {
         "nope",
         sa_subject(TEAM, "reader"),
     );
-    let o = k.run(&["get", "pods", "-n", TEAM]).await;
-    assert!(
-        o.stderr.contains(&format!(
+    k.run(&["get", "pods", "-n", TEAM])
+        .await
+        .assert_failed_with(&format!(
             "{}: RBAC: role.rbac.authorization.k8s.io \"nope\" not found",
             forbidden("pods", "list", "pods", "", TEAM)
-        )),
-        "{}",
-        o.stderr
-    );
+        ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -267,20 +269,12 @@ async fn resource_names_limit_a_rule_to_named_objects() {
     let k = kubectl_as(&sb, &token);
 
     k.ok(&["get", "configmap", "allowed", "-n", TEAM]).await;
-    let o = k.run(&["get", "configmap", "other", "-n", TEAM]).await;
-    assert!(
-        o.stderr
-            .contains(&forbidden("configmaps \"other\"", "get", "configmaps", "", TEAM)),
-        "{}",
-        o.stderr
-    );
-    let o = k.run(&["get", "configmaps", "-n", TEAM]).await;
-    assert!(
-        o.stderr
-            .contains(&forbidden("configmaps", "list", "configmaps", "", TEAM)),
-        "{}",
-        o.stderr
-    );
+    k.run(&["get", "configmap", "other", "-n", TEAM])
+        .await
+        .assert_failed_with(&forbidden("configmaps \"other\"", "get", "configmaps", "", TEAM));
+    k.run(&["get", "configmaps", "-n", TEAM])
+        .await
+        .assert_failed_with(&forbidden("configmaps", "list", "configmaps", "", TEAM));
     // A list or watch selecting the one name by field is that name's request.
     let c = Client::new(a).with_token(&token);
     let r = c
@@ -376,30 +370,22 @@ async fn group_subjects_cover_service_accounts_and_certificate_groups() {
     let admin = Kubectl::new(&sb);
     let one = token_for(&admin, TEAM, "one").await;
     let two = token_for(&admin, "default", "two").await;
-    assert_eq!(
-        Client::new(a)
-            .with_token(&one)
-            .get("/api/v1/namespaces")
-            .await
-            .status,
-        200
-    );
-    let r = Client::new(a).with_token(&two).get("/api/v1/namespaces").await;
+    let c = Client::new(a);
+    assert_eq!(c.with_token(&one).get(NAMESPACES).await.status, 200);
+    let r = c.with_token(&two).get(NAMESPACES).await;
     assert_eq!(r.status, 403, "{}", r.text);
 
     let (cert, key) = a.client_cert_in_group("alice", Some("devs"));
     assert_eq!(
-        Client::with_cert(a, &cert, &key)
-            .get("/api/v1/namespaces")
-            .await
-            .status,
+        Client::with_cert(a, &cert, &key).get(NAMESPACES).await.status,
         200
     );
     let (cert, key) = a.client_cert("bob");
-    let r = Client::with_cert(a, &cert, &key).get("/api/v1/namespaces").await;
+    let bob = Client::with_cert(a, &cert, &key);
+    let r = bob.get(NAMESPACES).await;
     assert_eq!(r.status, 403, "{}", r.text);
     // Everyone authenticated may discover the API (system:discovery).
-    assert_eq!(Client::with_cert(a, &cert, &key).get("/apis").await.status, 200);
+    assert_eq!(bob.get("/apis").await.status, 200);
     bind(
         a,
         None,
@@ -408,21 +394,13 @@ async fn group_subjects_cover_service_accounts_and_certificate_groups() {
         "ns-reader",
         json!({"kind": "User", "name": "bob"}),
     );
-    assert_eq!(
-        Client::with_cert(a, &cert, &key)
-            .get("/api/v1/namespaces")
-            .await
-            .status,
-        200
-    );
+    assert_eq!(bob.get(NAMESPACES).await.status, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_auth_can_i_answers_for_the_service_account() {
-    let sb = sandbox(&["a"]).await;
+    let (sb, admin) = reader_sandbox().await;
     let a = sb.cluster("a");
-    reader_setup(a);
-    let admin = Kubectl::new(&sb);
     let k = kubectl_as(&sb, &token_for(&admin, TEAM, "reader").await);
     for (args, yes) in [
         (vec!["list", "services", "-n", TEAM], true),
@@ -475,9 +453,8 @@ async fn kubectl_auth_can_i_answers_for_the_service_account() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subject_access_review_checks_another_user() {
-    let sb = sandbox(&["a"]).await;
+    let (sb, admin) = reader_sandbox().await;
     let a = sb.cluster("a");
-    reader_setup(a);
     let sar = |verb: &str, resource: &str| {
         json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
             "spec": {"user": SA_USER, "groups": ["system:serviceaccounts"],
@@ -504,7 +481,7 @@ async fn subject_access_review_checks_another_user() {
         .await;
     assert_eq!(r.json()["status"], json!({"allowed": false}));
     // The reader itself may not ask about others (no subjectaccessreviews create).
-    let token = token_for(&Kubectl::new(&sb), TEAM, "reader").await;
+    let token = token_for(&admin, TEAM, "reader").await;
     let r = c
         .with_token(&token)
         .post(
@@ -517,18 +494,15 @@ async fn subject_access_review_checks_another_user() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deny_rules_still_refuse_before_rbac() {
-    let sb = sandbox(&["a"]).await;
+    let (sb, admin) = reader_sandbox().await;
     let a = sb.cluster("a");
-    reader_setup(a);
     a.deny("list", "services");
-    let admin = Kubectl::new(&sb);
-    let o = admin.run(&["get", "services", "-n", TEAM]).await;
-    assert!(
-        o.stderr
-            .contains("services is forbidden: User \"kubernetes-admin\" cannot list resource \"services\""),
-        "{}",
-        o.stderr
-    );
+    admin
+        .run(&["get", "services", "-n", TEAM])
+        .await
+        .assert_failed_with(
+            "services is forbidden: User \"kubernetes-admin\" cannot list resource \"services\"",
+        );
     let k = kubectl_as(&sb, &token_for(&admin, TEAM, "reader").await);
     assert!(!k.run(&["get", "services", "-n", TEAM]).await.ok);
     a.clear_denies();
@@ -539,10 +513,8 @@ async fn deny_rules_still_refuse_before_rbac() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_token_honours_duration_and_the_clock_expires_it() {
-    let sb = sandbox(&["a"]).await;
+    let (sb, admin) = reader_sandbox().await;
     let a = sb.cluster("a");
-    reader_setup(a);
-    let admin = Kubectl::new(&sb);
     let token = admin
         .ok(&["create", "token", "reader", "-n", TEAM, "--duration=15m"])
         .await
@@ -561,16 +533,8 @@ async fn create_token_honours_duration_and_the_clock_expires_it() {
     k.ok(&["get", "services", "-n", TEAM]).await;
     a.advance_clock(Duration::from_secs(61));
     let o = k.run(&["get", "services", "-n", TEAM]).await;
-    assert!(!o.ok);
-    assert!(
-        o.stderr.contains("You must be logged in to the server"),
-        "{}",
-        o.stderr
-    );
-    let r = Client::new(a)
-        .with_token(&token)
-        .get("/api/v1/namespaces/team/services")
-        .await;
+    o.assert_failed_with("You must be logged in to the server");
+    let r = Client::new(a).with_token(&token).get(TEAM_SERVICES).await;
     assert_eq!(r.status, 401, "{}", r.text);
 }
 
@@ -585,24 +549,14 @@ fn claims_of(token: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_request_validates_as_the_api_server() {
-    let sb = sandbox(&["a"]).await;
+    let (sb, admin) = reader_sandbox().await;
     let a = sb.cluster("a");
-    reader_setup(a);
-    let admin = Kubectl::new(&sb);
-    let o = admin
-        .run(&["create", "token", "reader", "-n", TEAM, "--duration=5m"])
-        .await;
-    assert!(
-        o.stderr.contains("TokenRequest.authentication.k8s.io \"\" is invalid: spec.expirationSeconds: Invalid value: 300: may not specify a duration less than 10 minutes"),
-        "{}",
-        o.stderr
-    );
-    let o = admin.run(&["create", "token", "nobody", "-n", TEAM]).await;
-    assert!(
-        o.stderr.contains("serviceaccounts \"nobody\" not found"),
-        "{}",
-        o.stderr
-    );
+    let short = ["create", "token", "reader", "-n", TEAM, "--duration=5m"];
+    admin.run(&short).await.assert_failed_with("TokenRequest.authentication.k8s.io \"\" is invalid: spec.expirationSeconds: Invalid value: 300: may not specify a duration less than 10 minutes");
+    admin
+        .run(&["create", "token", "nobody", "-n", TEAM])
+        .await
+        .assert_failed_with("serviceaccounts \"nobody\" not found");
 
     // status.expirationTimestamp is the token clock plus expirationSeconds (default 1h).
     let c = Client::new(a);
@@ -627,32 +581,39 @@ async fn token_request_validates_as_the_api_server() {
     assert_eq!(v["status"]["expirationTimestamp"], rfc3339(exp));
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` of Unix seconds, via the civil-from-days algorithm.
+/// `YYYY-MM-DDTHH:MM:SSZ` of Unix seconds (after 1970), counted out year by year and month
+/// by month: an oracle independent of the server's calendar arithmetic.
 fn rfc3339(secs: i64) -> String {
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    let (mut days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let year_len = |y: i64| {
+        if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 {
+            366
+        } else {
+            365
+        }
+    };
+    let mut year = 1970;
+    while days >= year_len(year) {
+        days -= year_len(year);
+        year += 1;
+    }
+    let february = year_len(year) - 337;
+    let mut month = 1;
+    for len in [31, february, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] {
+        if days < len {
+            break;
+        }
+        days -= len;
+        month += 1;
+    }
+    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    format!("{year:04}-{month:02}-{:02}T{h:02}:{m:02}:{s:02}Z", days + 1)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_for_another_audience_or_a_deleted_account_are_refused() {
-    let sb = sandbox(&["a"]).await;
+    let (sb, admin) = reader_sandbox().await;
     let a = sb.cluster("a");
-    reader_setup(a);
-    let admin = Kubectl::new(&sb);
     let vault = admin
         .ok(&["create", "token", "reader", "-n", TEAM, "--audience=vault"])
         .await
@@ -660,13 +621,7 @@ async fn tokens_for_another_audience_or_a_deleted_account_are_refused() {
         .to_string();
     assert_eq!(claims_of(&vault)["aud"], json!(["vault"]));
     let c = Client::new(a);
-    assert_eq!(
-        c.with_token(&vault)
-            .get("/api/v1/namespaces/team/services")
-            .await
-            .status,
-        401
-    );
+    assert_eq!(c.with_token(&vault).get(TEAM_SERVICES).await.status, 401);
     // A TokenReview for that audience accepts it.
     let review = |token: &str, auds: Value| json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": {"token": token, "audiences": auds}});
     let r = c
@@ -686,30 +641,17 @@ async fn tokens_for_another_audience_or_a_deleted_account_are_refused() {
     assert_ne!(r.json()["status"]["authenticated"], true, "{}", r.text);
 
     let token = token_for(&admin, TEAM, "reader").await;
-    assert_eq!(
-        c.with_token(&token)
-            .get("/api/v1/namespaces/team/services")
-            .await
-            .status,
-        200
-    );
+    assert_eq!(c.with_token(&token).get(TEAM_SERVICES).await.status, 200);
     // Recreated under the same name, the account has a new uid: old tokens are dead.
     a.delete_object("/api/v1/namespaces/team/serviceaccounts/reader");
     service_account(a, TEAM, "reader");
-    assert_eq!(
-        c.with_token(&token)
-            .get("/api/v1/namespaces/team/services")
-            .await
-            .status,
-        401
-    );
+    assert_eq!(c.with_token(&token).get(TEAM_SERVICES).await.status, 401);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn legacy_secret_tokens_live_as_long_as_their_secret() {
-    let sb = sandbox(&["a"]).await;
+    let (sb, _admin) = reader_sandbox().await;
     let a = sb.cluster("a");
-    reader_setup(a);
     put(
         a,
         json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",

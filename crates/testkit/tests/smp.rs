@@ -88,14 +88,7 @@ async fn custom_resources_refuse_strategic_merge_patch() {
             r#"{"metadata":{"labels":{"x":"1"}}}"#,
         ])
         .await;
-    assert!(!refused.ok);
-    assert!(
-        refused.stderr.contains(
-            "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
-        ),
-        "{}",
-        refused.stderr
-    );
+    refused.assert_failed_with("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml");
     k.ok(&[
         "patch",
         "gateway",
@@ -416,13 +409,7 @@ async fn kubectl_patch_merges_containers_and_deletes_with_a_directive() {
             r#"{"spec":{"template":{"spec":{"containers":[{"image":"x"}]}}}}"#,
         ])
         .await;
-    assert!(!bad.ok);
-    assert!(
-        bad.stderr
-            .contains("Error from server: map: map[image:x] does not contain declared merge key: name"),
-        "{}",
-        bad.stderr
-    );
+    bad.assert_failed_with("Error from server: map: map[image:x] does not contain declared merge key: name");
 }
 
 const WEB_V1: &str = r#"apiVersion: apps/v1

@@ -85,13 +85,8 @@ async fn a_field_of_another_managers_item_conflicts() {
     let k = Kubectl::new(&sb);
     assert!(apply(&k, "alpha", &gateway(&[("a", 80)])).await.ok);
     let b = apply(&k, "beta", &gateway(&[("a", 90)])).await;
-    assert!(!b.ok);
-    assert!(
-        b.stderr.contains(
-            "Apply failed with 1 conflict: conflict with \"alpha\": .spec.listeners[name=\"a\"].port"
-        ),
-        "{}",
-        b.stderr
+    b.assert_failed_with(
+        "Apply failed with 1 conflict: conflict with \"alpha\": .spec.listeners[name=\"a\"].port",
     );
     let file = k.path("beta.json").to_string_lossy().to_string();
     let forced = k

@@ -16,6 +16,14 @@ pub struct Out {
     pub stderr: String,
 }
 
+impl Out {
+    /// Asserts kubectl failed, saying `needle` on stderr.
+    pub fn assert_failed_with(&self, needle: &str) {
+        assert!(!self.ok, "kubectl succeeded: {}", self.stdout);
+        assert!(self.stderr.contains(needle), "{}", self.stderr);
+    }
+}
+
 impl Kubectl {
     pub fn new(sb: &Sandbox) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");

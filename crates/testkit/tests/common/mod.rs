@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, Request};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
-use mesh_testkit::{FakeCluster, Sandbox};
+use mesh_testkit::{ClusterSpec, FakeCluster, Sandbox};
 use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
@@ -27,6 +27,38 @@ pub async fn sandbox(names: &[&str]) -> Sandbox {
     builder.start().await.expect("start")
 }
 
+/// A running sandbox of the clusters `specs` names, each set up as its spec says.
+pub async fn sandbox_with(specs: Vec<(&str, ClusterSpec)>) -> Sandbox {
+    let mut builder = Sandbox::builder();
+    for (name, spec) in specs {
+        builder = builder.cluster_with(name, spec);
+    }
+    builder.start().await.expect("start")
+}
+
+/// A cluster whose Gateways and LoadBalancer Services never get addresses.
+pub fn no_addresses() -> ClusterSpec {
+    ClusterSpec {
+        address_delay: None,
+        ..Default::default()
+    }
+}
+
+/// A cluster without the Gateway API (as if its CRDs were not installed).
+pub fn no_gateway_api() -> ClusterSpec {
+    ClusterSpec {
+        gateway_api: false,
+        ..Default::default()
+    }
+}
+
+/// A sandbox of one bare cluster `a`, and an admin client for it.
+pub async fn one_cluster() -> (Sandbox, Client) {
+    let sb = sandbox(&["a"]).await;
+    let c = Client::new(sb.cluster("a"));
+    (sb, c)
+}
+
 pub const APPLY: &str = "application/apply-patch+yaml";
 pub const MERGE: &str = "application/merge-patch+json";
 pub const JSON_PATCH: &str = "application/json-patch+json";
@@ -41,6 +73,15 @@ pub struct Resp {
 impl Resp {
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+    /// The `message` of a Status reply; "" without one.
+    pub fn message(&self) -> String {
+        self.json()["message"].as_str().unwrap_or_default().to_string()
+    }
+    /// Asserts the reply is a `status` whose Status message says `needle`.
+    pub fn assert_refused(&self, status: u16, needle: &str) {
+        assert_eq!(self.status, status, "{}", self.text);
+        assert!(self.message().contains(needle), "{}", self.text);
     }
     pub fn rv(&self) -> String {
         self.json()["metadata"]["resourceVersion"]
