@@ -47,96 +47,24 @@ fn no_subcommand_prints_or_logs_private_keys() {
         );
         runs.push((label.to_string(), r));
     };
-    run("root", &["root", "--dir", d, "--key-type", "ec-p256", "-vv"]);
-    run(
-        "root byo",
-        &[
-            "root",
-            "--dir",
-            s(&byo),
-            "--root-cert",
-            s(&cert),
-            "--root-key",
-            s(&key),
-            "-vv",
-        ],
-    );
-    run(
-        "intermediate",
-        &[
-            "intermediate",
-            "--cluster",
-            "a",
-            "--dir",
-            d,
-            "--key-type",
-            "ec-p256",
-            "-vv",
-        ],
-    );
-    run(
-        "generate",
-        &[
-            "generate",
-            "--clusters",
-            "a,b,c",
-            "--dir",
-            d,
-            "--key-type",
-            "ec-p256",
-            "-vv",
-        ],
-    );
+    run("root", &root_args(&dir, &["-vv"]));
+    run("root byo", &adopt_root_args(&byo, &cert, &key, &["-vv"]));
+    run("intermediate", &intermediate_args("a", &dir, &["-vv"]));
+    run("generate", &generate_args("a,b,c", &dir, &["-vv"]));
     run(
         "generate json",
-        &[
-            "generate",
-            "--clusters",
-            "a,b,c",
-            "--dir",
-            d,
-            "--key-type",
-            "ec-p256",
-            "-vv",
-            "-o",
-            "json",
-        ],
+        &generate_args("a,b,c", &dir, &["-vv", "-o", "json"]),
     );
-    run(
-        "generate byo",
-        &[
-            "generate",
-            "--clusters",
-            "a",
-            "--dir",
-            s(&byo),
-            "--key-type",
-            "ec-p256",
-            "--root-cert",
-            s(&cert),
-            "--root-key",
-            s(&key),
-            "-vv",
-            "-o",
-            "yaml",
-        ],
-    );
-    run("secret", &["secret", "--contexts", "a,b,c", "--dir", d, "-vv"]);
+    let flags = [&root_flags(&cert, &key)[..], &["-vv", "-o", "yaml"]].concat();
+    run("generate byo", &generate_args("a", &byo, &flags));
+    run("secret", &secret_args("a,b,c", &dir, &["-vv"]));
     run(
         "secret json",
-        &["secret", "--contexts", "a,b,c", "--dir", d, "-vvv", "-o", "json"],
+        &secret_args("a,b,c", &dir, &["-vvv", "-o", "json"]),
     );
     run(
         "secret dry-run",
-        &[
-            "secret",
-            "--contexts",
-            "a,b,c",
-            "--dir",
-            d,
-            "-vv",
-            "--dry-run=server",
-        ],
+        &secret_args("a,b,c", &dir, &["-vv", "--dry-run=server"]),
     );
     run("inspect dir", &["inspect", "--dir", d, "-vv", "-o", "json"]);
     run("inspect dir table", &["inspect", "--dir", d, "-vv"]);
@@ -148,51 +76,15 @@ fn no_subcommand_prints_or_logs_private_keys() {
         "inspect clusters table",
         &["inspect", "--contexts", "a,b,c", "-vvv"],
     );
-    run(
-        "rotate",
-        &[
-            "rotate",
-            "--cluster",
-            "b",
-            "--dir",
-            d,
-            "--key-type",
-            "ec-p256",
-            "-vv",
-        ],
-    );
+    run("rotate", &rotate_args("b", &dir, &["-vv"]));
     run(
         "rotate apply",
-        &[
-            "rotate",
-            "--cluster",
-            "a",
-            "--dir",
-            d,
-            "--key-type",
-            "ec-p256",
-            "--apply-to",
-            "a",
-            "-vv",
-        ],
+        &rotate_args("a", &dir, &["--apply-to", "a", "-vv"]),
     );
-    run(
-        "secret conflict (fails)",
-        &["secret", "--contexts", "a", "--dir", s(&byo), "-vv"],
-    );
+    run("secret conflict (fails)", &secret_args("a", &byo, &["-vv"]));
     run(
         "secret force",
-        &[
-            "secret",
-            "--contexts",
-            "a",
-            "--dir",
-            s(&byo),
-            "-vv",
-            "--force",
-            "-o",
-            "json",
-        ],
+        &secret_args("a", &byo, &["-vv", "--force", "-o", "json"]),
     );
     // A failing cluster with the Secret in flight.
     env.cluster("c").inject(
@@ -202,7 +94,7 @@ fn no_subcommand_prints_or_logs_private_keys() {
     );
     run(
         "secret rejected (fails)",
-        &["secret", "--contexts", "c", "--dir", s(&byo), "--force", "-vvv"],
+        &secret_args("c", &byo, &["--force", "-vvv"]),
     );
     // Rotated-in and rotated-out keys, BYO and generated roots.
     let bodies = key_bodies(&[dir.clone(), byo.clone(), corp.clone()]);
@@ -224,34 +116,14 @@ fn no_subcommand_prints_or_logs_private_keys() {
 fn every_subcommand(env: &Env, base: &Path, run: &dyn Fn(&[&str]) -> Run) {
     let dir = base.join("certs");
     let d = s(&dir);
-    run(&["root", "--dir", d, "--key-type", "ec-p256"]).success();
-    run(&[
-        "intermediate",
-        "--cluster",
-        "a",
-        "--dir",
-        d,
-        "--key-type",
-        "ec-p256",
-    ])
-    .success();
-    let out = run(&[
-        "generate",
-        "--clusters",
-        "a,b",
-        "--dir",
-        d,
-        "--key-type",
-        "ec-p256",
-        "-o",
-        "json",
-    ])
-    .success();
+    run(&root_args(&dir, &[])).success();
+    run(&intermediate_args("a", &dir, &[])).success();
+    let out = run(&generate_args("a,b", &dir, &["-o", "json"])).success();
     let report = out.json();
     assert_eq!(report["items"][1]["result"], "unchanged", "{report}");
     assert_eq!(report["items"][2]["result"], "created", "{report}");
     assert_openssl_verifies(&dir.join("b"));
-    run(&["secret", "--contexts", "a,b", "--dir", d]).success();
+    run(&secret_args("a,b", &dir, &[])).success();
     assert_cacerts_matches_dir(env, "a", &dir.join("a"));
     assert_cacerts_matches_dir(env, "b", &dir.join("b"));
     let printed = run(&["secret", "--generate", "--clusters", "a", "--dir", d]).success();
@@ -262,24 +134,10 @@ fn every_subcommand(env: &Env, base: &Path, run: &dyn Fn(&[&str]) -> Run) {
     assert_eq!(doc["sharedRoot"], true);
     let doc = run(&["inspect", "--dir", d, "-o", "json"]).success().json();
     assert_eq!(doc["sharedRoot"], true);
-    run(&[
-        "rotate",
-        "--cluster",
-        "b",
-        "--dir",
-        d,
-        "--key-type",
-        "ec-p256",
-        "--apply-to",
-        "b",
-    ])
-    .success();
+    run(&rotate_args("b", &dir, &["--apply-to", "b"])).success();
     assert_cacerts_matches_dir(env, "b", &dir.join("b"));
     // Input errors keep their exit code through every entry point.
-    assert_input_error(
-        run(&["root", "--dir", d, "--key-type", "ec-p256"]),
-        &["already exists"],
-    );
+    assert_input_error(run(&root_args(&dir, &[])), &["already exists"]);
     let help = run(&["--help"]).success();
     for sub in ["root", "intermediate", "generate", "secret", "inspect", "rotate"] {
         assert!(help.stdout.contains(sub), "{}", help.stdout);

@@ -18,21 +18,7 @@ fn byo_root_from_openssl_with_certs_root_and_generate() {
 
     // certs root adopts it.
     let dir = env.dir.path().join("adopted");
-    let run = certs(
-        &env,
-        &[
-            "root",
-            "--dir",
-            s(&dir),
-            "--root-cert",
-            s(&cert),
-            "--root-key",
-            s(&key),
-            "-o",
-            "json",
-        ],
-    )
-    .success();
+    let run = adopt_root(&env, &dir, &cert, &key, &["-o", "json"]).success();
     assert_eq!(run.json()["items"][0]["result"], "imported", "{}", run.stdout);
     assert_eq!(mode(&dir.join("root-key.pem")), 0o600);
     assert_eq!(mode(&dir), 0o700);
@@ -45,54 +31,14 @@ fn byo_root_from_openssl_with_certs_root_and_generate() {
     assert_eq!(fingerprint(&dir.join("root-cert.pem")), fingerprint(&cert));
     // Adopting the same root again changes nothing.
     let before = snapshot(&dir);
-    certs(
-        &env,
-        &[
-            "root",
-            "--dir",
-            s(&dir),
-            "--root-cert",
-            s(&cert),
-            "--root-key",
-            s(&key),
-        ],
-    )
-    .success();
+    adopt_root(&env, &dir, &cert, &key, &[]).success();
     assert_eq!(snapshot(&dir), before);
-    certs(
-        &env,
-        &[
-            "intermediate",
-            "--cluster",
-            "a",
-            "--dir",
-            s(&dir),
-            "--key-type",
-            "ec-p256",
-        ],
-    )
-    .success();
+    intermediate(&env, "a", &dir, &[]).success();
     assert_openssl_verifies(&dir.join("a"));
 
     // certs generate signs with it directly.
     let dir = env.dir.path().join("generated");
-    certs(
-        &env,
-        &[
-            "generate",
-            "--clusters",
-            "a,b",
-            "--dir",
-            s(&dir),
-            "--key-type",
-            "ec-p256",
-            "--root-cert",
-            s(&cert),
-            "--root-key",
-            s(&key),
-        ],
-    )
-    .success();
+    generate_into(&env, "a,b", &dir, &root_flags(&cert, &key)).success();
     assert_eq!(fingerprint(&dir.join("root-cert.pem")), fingerprint(&cert));
     for cluster in ["a", "b"] {
         let cdir = dir.join(cluster);
@@ -109,36 +55,10 @@ fn byo_root_from_openssl_with_certs_root_and_generate() {
 #[track_caller]
 fn assert_byo_refused(env: &Env, cert: &Path, key: &Path, needles: &[&str]) {
     let dir = env.dir.path().join("refused");
-    let root = certs(
-        env,
-        &[
-            "root",
-            "--dir",
-            s(&dir),
-            "--root-cert",
-            s(cert),
-            "--root-key",
-            s(key),
-        ],
-    );
+    let root = adopt_root(env, &dir, cert, key, &[]);
     assert_input_error(root, needles);
     assert!(!dir.exists(), "certs root wrote {}", dir.display());
-    let generate = certs(
-        env,
-        &[
-            "generate",
-            "--clusters",
-            "a,b",
-            "--dir",
-            s(&dir),
-            "--key-type",
-            "ec-p256",
-            "--root-cert",
-            s(cert),
-            "--root-key",
-            s(key),
-        ],
-    );
+    let generate = generate_into(env, "a,b", &dir, &root_flags(cert, key));
     assert_input_error(generate, needles);
     assert!(!dir.exists(), "certs generate wrote {}", dir.display());
 }
@@ -162,28 +82,8 @@ fn byo_root_that_is_not_a_ca_is_refused() {
     let env = start(Vec::new());
     let corp = env.dir.path().join("corp");
     std::fs::create_dir_all(&corp).unwrap();
-    openssl_ok(
-        &corp,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "leaf-key.pem",
-            "-out",
-            "leaf-cert.pem",
-            "-subj",
-            "/CN=not a ca",
-            "-days",
-            "30",
-            "-addext",
-            "basicConstraints=critical,CA:false",
-        ],
-    );
+    let not_ca = ["-days", "30", "-addext", "basicConstraints=critical,CA:false"];
+    openssl_leaf(&corp, "-x509", "leaf-cert.pem", "/CN=not a ca", &not_ca);
     assert_byo_refused(
         &env,
         &corp.join("leaf-cert.pem"),
@@ -236,18 +136,7 @@ fn byo_root_garbage_pem_is_refused_naming_the_file() {
     .unwrap();
     assert_byo_refused(&env, &broken, &key, &["broken.pem"]);
     // The key given as the certificate (swapped flags): names the file, shows no key.
-    let run = certs(
-        &env,
-        &[
-            "root",
-            "--dir",
-            s(&env.dir.path().join("swapped")),
-            "--root-cert",
-            s(&key),
-            "--root-key",
-            s(&cert),
-        ],
-    );
+    let run = adopt_root(&env, &env.dir.path().join("swapped"), &key, &cert, &[]);
     let run = assert_input_error(run, &["good-key.pem"]);
     // The message may name the PEM label it found, never the key itself.
     for line in key_bodies(std::slice::from_ref(&key)) {

@@ -99,21 +99,9 @@ fn generate_rsa_4096_chains_verify_with_openssl() {
 fn root_then_intermediate_verify_with_openssl() {
     let env = start(Vec::new());
     let dir = certs_dir(&env);
-    certs(&env, &["root", "--dir", s(&dir), "--key-type", "ec-p256"]).success();
+    root(&env, &dir, &[]).success();
     assert_eq!(mode(&dir.join("root-key.pem")), 0o600);
-    certs(
-        &env,
-        &[
-            "intermediate",
-            "--cluster",
-            "x",
-            "--dir",
-            s(&dir),
-            "--key-type",
-            "ec-p256",
-        ],
-    )
-    .success();
+    intermediate(&env, "x", &dir, &[]).success();
     assert_eq!(mode(&dir.join("x")), 0o700);
     assert_eq!(mode(&dir.join("x/ca-key.pem")), 0o600);
     assert_openssl_verifies(&dir.join("x"));
@@ -125,21 +113,7 @@ fn generate_rerun_keeps_existing_intermediates() {
     let dir = certs_dir(&env);
     generate(&env, "a,b");
     let before = snapshot(&dir);
-    let run = certs(
-        &env,
-        &[
-            "generate",
-            "--clusters",
-            "a,b,c",
-            "--dir",
-            s(&dir),
-            "--key-type",
-            "ec-p256",
-            "-o",
-            "json",
-        ],
-    )
-    .success();
+    let run = generate_into(&env, "a,b,c", &dir, &["-o", "json"]).success();
     let report = run.json();
     let results: Vec<(&str, &str)> = report["items"]
         .as_array()
@@ -172,19 +146,7 @@ fn generate_rerun_keeps_existing_intermediates() {
 fn a_root_that_ends_soon_is_warned_about() {
     let env = three_clusters();
     let corp = env.dir.path().join("corp");
-    let run = certs(
-        &env,
-        &[
-            "root",
-            "--dir",
-            s(&corp),
-            "--key-type",
-            "ec-p256",
-            "--days",
-            "100",
-        ],
-    )
-    .success();
+    let run = root(&env, &corp, &["--days", "100"]).success();
     assert!(
         run.stderr.contains("warning: the root expires on"),
         "{}",
@@ -193,23 +155,7 @@ fn a_root_that_ends_soon_is_warned_about() {
     let dir = certs_dir(&env);
     let cert = corp.join("root-cert.pem");
     let key = corp.join("root-key.pem");
-    let run = certs(
-        &env,
-        &[
-            "generate",
-            "--clusters",
-            "a",
-            "--dir",
-            s(&dir),
-            "--key-type",
-            "ec-p256",
-            "--root-cert",
-            s(&cert),
-            "--root-key",
-            s(&key),
-        ],
-    )
-    .success();
+    let run = generate_into(&env, "a", &dir, &root_flags(&cert, &key)).success();
     assert!(
         run.stderr
             .contains("intermediates are shortened to end with the root on"),
@@ -223,21 +169,7 @@ fn a_root_that_ends_soon_is_warned_about() {
 fn a_cluster_named_root_is_not_the_root_ca() {
     let env = three_clusters();
     let dir = certs_dir(&env);
-    let run = certs(
-        &env,
-        &[
-            "generate",
-            "--clusters",
-            "root,a",
-            "--dir",
-            s(&dir),
-            "--key-type",
-            "ec-p256",
-            "-o",
-            "json",
-        ],
-    )
-    .success();
+    let run = generate_into(&env, "root,a", &dir, &["-o", "json"]).success();
     let roles: Vec<(String, String)> = run.json()["items"]
         .as_array()
         .unwrap()
@@ -257,20 +189,7 @@ fn a_cluster_named_root_is_not_the_root_ca() {
             ("a".into(), "intermediate".into())
         ]
     );
-    let table = certs(
-        &env,
-        &[
-            "generate",
-            "--clusters",
-            "root,a",
-            "--dir",
-            s(&dir),
-            "--key-type",
-            "ec-p256",
-        ],
-    )
-    .success()
-    .stdout;
+    let table = generate_into(&env, "root,a", &dir, &[]).success().stdout;
     assert!(table.lines().any(|l| l.starts_with("root CA ")), "{table}");
     assert!(
         table

@@ -93,7 +93,7 @@ fn inspect_from_dir_and_from_clusters() {
     );
     assert!(table.stdout.contains("ec-p256"), "{}", table.stdout);
 
-    certs(&env, &["secret", "--contexts", "a,b,c", "--dir", s(&dir)]).success();
+    secret(&env, "a,b,c", &dir, &[]).success();
     reset_counts(&env, &["a", "b", "c"]);
     let run = certs(&env, &["inspect", "--contexts", "a,b,c", "-o", "json"]).success();
     let doc = run.json();
@@ -116,22 +116,8 @@ fn inspect_reports_clusters_with_different_roots() {
     let env = three_clusters();
     generate(&env, "a,b");
     let dir = certs_dir(&env);
-    let other = env.dir.path().join("other");
-    certs(
-        &env,
-        &[
-            "generate",
-            "--clusters",
-            "c",
-            "--dir",
-            s(&other),
-            "--key-type",
-            "ec-p256",
-        ],
-    )
-    .success();
-    certs(&env, &["secret", "--contexts", "a,b", "--dir", s(&dir)]).success();
-    certs(&env, &["secret", "--contexts", "c", "--dir", s(&other)]).success();
+    secret(&env, "a,b", &dir, &[]).success();
+    let other = another_meshs_cacerts(&env, "c");
 
     let run = certs(&env, &["inspect", "--contexts", "a,b,c", "-o", "json"]).code(1);
     let doc = run.json();

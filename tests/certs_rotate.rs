@@ -7,20 +7,21 @@ mod common;
 use std::path::PathBuf;
 
 use common::certs::*;
+use common::*;
 
 #[test]
 fn rotate_issues_a_new_intermediate_and_keeps_a_backup() {
     let env = three_clusters();
     generate(&env, "a,b");
     let dir = certs_dir(&env);
-    certs(&env, &["secret", "--contexts", "a,b", "--dir", s(&dir)]).success();
+    secret(&env, "a,b", &dir, &[]).success();
     let old = snapshot(&dir.join("a"));
     let old_ca = read(&dir.join("a/ca-cert.pem"));
     let old_key = read(&dir.join("a/ca-key.pem"));
     let root = read(&dir.join("root-cert.pem"));
     let b_before = snapshot(&dir.join("b"));
 
-    let run = rotate(&env, "a", s(&dir), &[]).success();
+    let run = rotate(&env, "a", &dir, &[]).success();
     assert!(run.stdout.contains("rotated"), "{}", run.stdout);
     let new_ca = read(&dir.join("a/ca-cert.pem"));
     assert_ne!(new_ca, old_ca);
@@ -60,7 +61,7 @@ fn rotate_issues_a_new_intermediate_and_keeps_a_backup() {
 
     // With --apply-to, the cluster's cacerts follows.
     reset_counts(&env, &["a", "b"]);
-    let run = rotate(&env, "a", s(&dir), &["--apply-to", "a"]).success();
+    let run = rotate(&env, "a", &dir, &["--apply-to", "a"]).success();
     assert!(run.stdout.contains("configured"), "{}", run.stdout);
     assert_cacerts_matches_dir(&env, "a", &dir.join("a"));
     assert_ne!(read(&dir.join("a/ca-cert.pem")), new_ca);
@@ -80,45 +81,31 @@ fn rotate_bad_input_changes_nothing() {
     let dir = certs_dir(&env);
     let before = snapshot(&dir);
     // Nothing to rotate.
-    let run = rotate(&env, "b", s(&dir), &[]);
+    let run = rotate(&env, "b", &dir, &[]);
     assert_input_error(
         run,
         &["cluster b", "nothing to rotate", "certs intermediate --cluster b"],
     );
     // An unknown context.
-    let run = rotate(&env, "a", s(&dir), &["--apply-to", "nope"]);
+    let run = rotate(&env, "a", &dir, &["--apply-to", "nope"]);
     assert_input_error(run, &["nope"]);
     // No root.
     let empty = env.dir.path().join("empty");
-    let run = rotate(&env, "a", s(&empty), &[]);
+    let run = rotate(&env, "a", &empty, &[]);
     assert_input_error(run, &["no root CA"]);
     assert!(!empty.exists());
     assert_eq!(snapshot(&dir), before);
 
     // The cluster's cacerts comes from another root: replacing it needs --force.
-    let other = env.dir.path().join("other");
-    certs(
-        &env,
-        &[
-            "generate",
-            "--clusters",
-            "a",
-            "--dir",
-            s(&other),
-            "--key-type",
-            "ec-p256",
-        ],
-    )
-    .success();
-    certs(&env, &["secret", "--contexts", "a", "--dir", s(&other)]).success();
+    another_meshs_cacerts(&env, "a");
     let live = secret_of(&env, "a").unwrap();
     reset_counts(&env, &["a"]);
-    let run = rotate(&env, "a", s(&dir), &["--apply-to", "a"]);
+    let run = rotate(&env, "a", &dir, &["--apply-to", "a"]);
     assert_input_error(run, &["cluster a", "different root", "--force"]);
     assert_eq!(snapshot(&dir), before, "no files rotated");
     assert_no_writes(&env, &["a"]);
     assert_eq!(secret_of(&env, "a").unwrap()["data"], live["data"]);
-    let run = rotate(&env, "a", s(&dir), &["--apply-to", "a", "--force"]).success();
+    let run = rotate(&env, "a", &dir, &["--apply-to", "a", "--force"]).success();
     assert!(run.stderr.contains("istiod must restart"), "{}", run.stderr);
     assert_cacerts_matches_dir(&env, "a", &dir.join("a"));
 }

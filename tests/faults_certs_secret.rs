@@ -1,6 +1,6 @@
-//! `kubectl mesh certs secret` under every injected fault (issue #9): how to set it up, which request each fault
-//! hits and what it makes, for the fault matrix in `common/faults.rs`, whose observed table is
-//! section `certs-secret` of `docs/faults.md`.
+//! `kubectl mesh certs secret` under every injected fault (issue #9): how to set it up, which
+//! request each fault hits and what it makes, for the fault matrix in `common/faults.rs`, whose
+//! observed table is section `certs-secret` of `docs/faults.md`.
 
 mod common;
 
@@ -31,21 +31,19 @@ fn certs_secret_cmd() -> Cmd {
         deny: ("patch", "secrets"),
         objects: |_| vec![CACERTS.to_string()],
         conflict: Some(|env| {
-            let yaml = env
-                .mesh(&[
+            let certs = dir_arg(env, "certs");
+            owned_by_other(
+                env,
+                &[
                     "certs",
                     "secret",
                     "--generate",
                     "--clusters",
                     "b",
                     "--dir",
-                    &dir_arg(env, "certs"),
-                ])
-                .success()
-                .stdout;
-            apply_as_other(
-                env,
-                &yaml.replace(
+                    &certs,
+                ],
+                (
                     "app.kubernetes.io/managed-by: kubectl-mesh",
                     "app.kubernetes.io/managed-by: someone-else",
                 ),

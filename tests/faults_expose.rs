@@ -1,6 +1,6 @@
-//! `kubectl mesh expose` under every injected fault (issue #9): how to set it up, which request each fault
-//! hits and what it makes, for the fault matrix in `common/faults.rs`, whose observed table is
-//! section `expose` of `docs/faults.md`.
+//! `kubectl mesh expose` under every injected fault (issue #9): how to set it up, which request
+//! each fault hits and what it makes, for the fault matrix in `common/faults.rs`, whose observed
+//! table is section `expose` of `docs/faults.md`.
 
 mod common;
 

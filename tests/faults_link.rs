@@ -1,6 +1,6 @@
-//! `kubectl mesh link` under every injected fault (issue #9): how to set it up, which request each fault
-//! hits and what it makes, for the fault matrix in `common/faults.rs`, whose observed table is
-//! section `link` of `docs/faults.md`.
+//! `kubectl mesh link` under every injected fault (issue #9): how to set it up, which request each
+//! fault hits and what it makes, for the fault matrix in `common/faults.rs`, whose observed table
+//! is section `link` of `docs/faults.md`.
 
 mod common;
 
@@ -16,13 +16,10 @@ fn link_cmd() -> Cmd {
         deny: ("patch", "gateways"),
         objects: |cluster| vec![peer_path(other(cluster))],
         conflict: Some(|env| {
-            let yaml = env
-                .mesh(&["link", "--generate", "--context", "a"])
-                .success()
-                .stdout;
-            apply_as_other(
+            owned_by_other(
                 env,
-                &yaml.replace(
+                &["link", "--generate", "--context", "a"],
+                (
                     "gatewayClassName: istio-remote",
                     "gatewayClassName: someone-elses",
                 ),

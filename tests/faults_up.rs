@@ -1,36 +1,21 @@
-//! `kubectl mesh up` under every injected fault (issue #9): how to set it up, which request each fault
-//! hits and what it makes, for the fault matrix in `common/faults.rs`, whose observed table is
-//! section `up` of `docs/faults.md`.
+//! `kubectl mesh up` under every injected fault (issue #9): how to set it up, which request each
+//! fault hits and what it makes, for the fault matrix in `common/faults.rs`, whose observed table
+//! is section `up` of `docs/faults.md`.
 
 mod common;
 
 use common::faults::*;
 use common::*;
-use mesh_testkit::{ClusterSpec, IstioSeed};
 
 fn up_cmd() -> Cmd {
     Cmd {
         name: "up",
         setup: || {
-            let env = start(
-                CLUSTERS
-                    .iter()
-                    .map(|n| {
-                        (
-                            n.to_string(),
-                            ClusterSpec {
-                                istio: Some(IstioSeed::default()),
-                                ..Default::default()
-                            },
-                        )
-                    })
-                    .collect(),
+            let env = with_bare_istio(&CLUSTERS);
+            write_topology(
+                &env,
+                "contexts:\n  a: {network: network-a}\n  b: {network: network-b}\n",
             );
-            let text = format!(
-                "mesh_id: mymesh\ncerts: {{dir: {}, keyType: ec-p256}}\ncontexts:\n  a: {{network: network-a}}\n  b: {{network: network-b}}\n",
-                dir_arg(&env, "certs")
-            );
-            std::fs::write(env.dir.path().join("mesh.yaml"), text).unwrap();
             env
         },
         args: |env| {

@@ -101,6 +101,14 @@ pub fn openssl_ok(cwd: &Path, args: &[&str]) -> String {
     text
 }
 
+/// `openssl req MODE` in `cwd` with a new P-256 key in `leaf-key.pem`, writing `out` for
+/// `subject`, and `extra`: a leaf's certificate request (`-new`) or certificate (`-x509`).
+pub fn openssl_leaf(cwd: &Path, mode: &str, out: &str, subject: &str, extra: &[&str]) -> String {
+    let key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    let files = ["-keyout", "leaf-key.pem", "-out", out, "-subj", subject];
+    openssl_ok(cwd, &[&["req", mode][..], &key, &files, extra].concat())
+}
+
 /// What openssl thinks of a cluster directory: the intermediate verifies against the root
 /// (strictly), the chain file verifies, and a workload certificate that the intermediate
 /// signs verifies through cert-chain.pem, as istiod's would.
@@ -137,24 +145,7 @@ pub fn assert_openssl_verifies(cluster_dir: &Path) {
     let ca_key = cluster_dir.join("ca-key.pem");
     let chain = cluster_dir.join("cert-chain.pem");
     let root = cluster_dir.join("root-cert.pem");
-    openssl_ok(
-        w,
-        &[
-            "req",
-            "-new",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "leaf-key.pem",
-            "-out",
-            "leaf.csr",
-            "-subj",
-            "/O=Istio/CN=workload",
-        ],
-    );
+    openssl_leaf(w, "-new", "leaf.csr", "/O=Istio/CN=workload", &[]);
     std::fs::write(
         w.join("ext.cnf"),
         "basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature,keyEncipherment\n\
@@ -263,50 +254,91 @@ pub fn decoded(secret: &Value, key: &str) -> String {
     .unwrap()
 }
 
-pub fn reset_counts(env: &Env, clusters: &[&str]) {
-    for c in clusters {
-        env.cluster(c).reset_counts();
-    }
+// The subcommands as the tests call them: `--key-type ec-p256` (fast) unless a root is brought,
+// then `extra`. `*_args` are the arguments after `certs`, for any entry point.
+
+/// `kubectl-mesh` arguments for `certs` subcommand `args` (from the `*_args` below).
+pub fn mesh_certs(args: Vec<&str>) -> Vec<&str> {
+    [&["certs"][..], &args].concat()
 }
 
-#[track_caller]
-pub fn assert_no_writes(env: &Env, clusters: &[&str]) {
-    for c in clusters {
-        let counts = env.cluster(c).counts();
-        assert_eq!(counts.writes(), 0, "cluster {c}: {counts:?}");
-    }
+/// `certs root --dir DIR --key-type ec-p256` and `extra`: a root of our own.
+pub fn root(env: &Env, dir: &Path, extra: &[&str]) -> Run {
+    certs(env, &root_args(dir, extra))
 }
 
+pub fn root_args<'a>(dir: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    [&["root", "--dir", s(dir), "--key-type", "ec-p256"], extra].concat()
+}
+
+/// `certs root --dir DIR --root-cert CERT --root-key KEY` and `extra`: adopting a root.
+pub fn adopt_root(env: &Env, dir: &Path, cert: &Path, key: &Path, extra: &[&str]) -> Run {
+    certs(env, &adopt_root_args(dir, cert, key, extra))
+}
+
+pub fn adopt_root_args<'a>(dir: &'a Path, cert: &'a Path, key: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    [&["root", "--dir", s(dir)], &root_flags(cert, key)[..], extra].concat()
+}
+
+/// The flags that bring your own root: `--root-cert CERT --root-key KEY`.
+pub fn root_flags<'a>(cert: &'a Path, key: &'a Path) -> [&'a str; 4] {
+    ["--root-cert", s(cert), "--root-key", s(key)]
+}
+
+/// `certs intermediate --cluster CLUSTER --dir DIR --key-type ec-p256` and `extra`.
+pub fn intermediate(env: &Env, cluster: &str, dir: &Path, extra: &[&str]) -> Run {
+    certs(env, &intermediate_args(cluster, dir, extra))
+}
+
+pub fn intermediate_args<'a>(cluster: &'a str, dir: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    issue_args(["intermediate", "--cluster", cluster], dir, extra)
+}
+
+/// `certs generate --clusters CLUSTERS --dir DIR --key-type ec-p256` and `extra`.
+pub fn generate_into(env: &Env, clusters: &str, dir: &Path, extra: &[&str]) -> Run {
+    certs(env, &generate_args(clusters, dir, extra))
+}
+
+pub fn generate_args<'a>(clusters: &'a str, dir: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    issue_args(["generate", "--clusters", clusters], dir, extra)
+}
+
+/// [`generate_into`] `<tmp>/certs`, which succeeds.
 pub fn generate(env: &Env, clusters: &str) -> Run {
-    let dir = certs_dir(env);
-    certs(
-        env,
-        &[
-            "generate",
-            "--clusters",
-            clusters,
-            "--dir",
-            s(&dir),
-            "--key-type",
-            "ec-p256",
-        ],
-    )
-    .success()
+    generate_into(env, clusters, &certs_dir(env), &[]).success()
 }
 
 /// `certs rotate --cluster CLUSTER --dir DIR --key-type ec-p256` and `extra`.
-pub fn rotate(env: &Env, cluster: &str, dir: &str, extra: &[&str]) -> Run {
-    let mut args = vec![
-        "rotate",
-        "--cluster",
-        cluster,
-        "--dir",
-        dir,
-        "--key-type",
-        "ec-p256",
-    ];
-    args.extend_from_slice(extra);
-    certs(env, &args)
+pub fn rotate(env: &Env, cluster: &str, dir: &Path, extra: &[&str]) -> Run {
+    certs(env, &rotate_args(cluster, dir, extra))
+}
+
+pub fn rotate_args<'a>(cluster: &'a str, dir: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    issue_args(["rotate", "--cluster", cluster], dir, extra)
+}
+
+/// `certs secret --contexts CONTEXTS --dir DIR` and `extra`.
+pub fn secret(env: &Env, contexts: &str, dir: &Path, extra: &[&str]) -> Run {
+    certs(env, &secret_args(contexts, dir, extra))
+}
+
+pub fn secret_args<'a>(contexts: &'a str, dir: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    [&["secret", "--contexts", contexts, "--dir", s(dir)], extra].concat()
+}
+
+/// `SUBCOMMAND FLAG VALUE --dir DIR --key-type ec-p256` and `extra`: the subcommands that
+/// issue intermediates.
+fn issue_args<'a>(command: [&'a str; 3], dir: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    [&command[..], &["--dir", s(dir), "--key-type", "ec-p256"], extra].concat()
+}
+
+/// Gives `cluster` the cacerts of another mesh: an intermediate of another root, made in
+/// `<tmp>/other` (returned) and applied.
+pub fn another_meshs_cacerts(env: &Env, cluster: &str) -> PathBuf {
+    let other = env.dir.path().join("other");
+    generate_into(env, cluster, &other, &[]).success();
+    secret(env, cluster, &other, &[]).success();
+    other
 }
 
 /// Clusters a and b with Istio, c without (no istio-system yet).

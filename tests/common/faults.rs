@@ -83,12 +83,6 @@ pub struct Cmd {
 
 pub const CLUSTERS: [&str; 2] = ["a", "b"];
 
-pub fn peer_path(target: &str) -> String {
-    format!(
-        "/apis/gateway.networking.k8s.io/v1/namespaces/istio-gateways/gateways/istio-remote-peer-{target}"
-    )
-}
-
 pub fn other(cluster: &str) -> &'static str {
     if cluster == "a" {
         "b"
@@ -99,13 +93,10 @@ pub fn other(cluster: &str) -> &'static str {
 
 /// Someone else's field manager owns b's east-west Gateway (its class) already.
 pub fn eastwest_owned_by_other(env: &Env) {
-    let yaml = env
-        .mesh(&["expose", "--generate", "--network", "network-b"])
-        .success()
-        .stdout;
-    apply_as_other(
+    owned_by_other(
         env,
-        &yaml.replace(
+        &["expose", "--generate", "--network", "network-b"],
+        (
             "gatewayClassName: istio-eastwest",
             "gatewayClassName: someone-elses",
         ),
@@ -120,20 +111,14 @@ pub fn retried_faults_pass(kind: Kind) -> Option<i32> {
     })
 }
 
-/// Applies `yaml` to cluster `b` as field manager `other`.
-pub fn apply_as_other(env: &Env, yaml: &str) {
+/// What the `--generate` run `args` prints, with `change.0` replaced by `change.1`, applied to
+/// cluster `b` as field manager `other`: someone else owns the object, with other values.
+pub fn owned_by_other(env: &Env, args: &[&str], change: (&str, &str)) {
+    let yaml = env.mesh(args).success().stdout;
+    let apply = ["apply", "--server-side", "--field-manager", "other", "-f", "-"];
     env.kubectl_stdin(
-        &[
-            "--context",
-            "b",
-            "apply",
-            "--server-side",
-            "--field-manager",
-            "other",
-            "-f",
-            "-",
-        ],
-        yaml,
+        &[&["--context", "b"][..], &apply].concat(),
+        &yaml.replace(change.0, change.1),
     )
     .success();
 }

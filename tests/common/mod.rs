@@ -47,6 +47,33 @@ pub fn istio_spec(network: &str) -> ClusterSpec {
     }
 }
 
+/// Clusters `names`, each with an Istio install on no network yet (a topology file gives them
+/// theirs).
+pub fn with_bare_istio(names: &[&str]) -> Env {
+    start(names.iter().map(|n| (n.to_string(), bare_istio_spec())).collect())
+}
+
+/// An Istio install without a network label.
+pub fn bare_istio_spec() -> ClusterSpec {
+    ClusterSpec {
+        istio: Some(IstioSeed::default()),
+        ..Default::default()
+    }
+}
+
+/// Writes `<tmp>/mesh.yaml`: mesh `mymesh`, its certificates in `<tmp>/certs` (ec-p256), then
+/// `body` (the contexts and any other settings). Returns its path.
+pub fn write_topology(env: &Env, body: &str) -> String {
+    let certs = env.dir.path().join("certs");
+    let text = format!(
+        "mesh_id: mymesh\ncerts: {{dir: {}, keyType: ec-p256}}\n{body}",
+        certs.display()
+    );
+    let path = env.dir.path().join("mesh.yaml");
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
 pub fn start(clusters: Vec<(String, ClusterSpec)>) -> Env {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -236,6 +263,76 @@ impl Env {
     pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
         self.runtime.block_on(future)
     }
+}
+
+/// Forgets the requests `clusters` have seen so far.
+pub fn reset_counts(env: &Env, clusters: &[&str]) {
+    for c in clusters {
+        env.cluster(c).reset_counts();
+    }
+}
+
+/// No request changed anything in `clusters` since their counts were reset.
+#[track_caller]
+pub fn assert_no_writes(env: &Env, clusters: &[&str]) {
+    for c in clusters {
+        let counts = env.cluster(c).counts();
+        assert_eq!(counts.writes(), 0, "cluster {c}: {counts:?}");
+    }
+}
+
+/// Row `row` of a per-cluster report (`-o json`: expose, certs secret) failed, with an error
+/// that contains `needle`.
+#[track_caller]
+pub fn assert_cluster_failed(report: &serde_json::Value, row: usize, needle: &str) {
+    let cluster = &report["clusters"][row];
+    assert_eq!(cluster["result"], "failed", "{report}");
+    let error = cluster["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("row {row} has no error: {report}"));
+    assert!(error.contains(needle), "{report}");
+}
+
+/// The links of a `link -o json` report.
+pub fn links(run: &Run) -> Vec<serde_json::Value> {
+    run.json()["links"].as_array().cloned().unwrap()
+}
+
+/// Every link of a `link -o json` report has `result`.
+#[track_caller]
+pub fn assert_links_all(run: &Run, result: &str) {
+    assert!(
+        links(run).iter().all(|l| l["result"] == result),
+        "not all {result}: {}",
+        run.stdout
+    );
+}
+
+/// Every ordered pair of distinct clusters of `names`: the links of a full mesh.
+pub fn pairs<'a>(names: &[&'a str]) -> Vec<(&'a str, &'a str)> {
+    let mut out = Vec::new();
+    for from in names {
+        for to in names.iter().filter(|t| *t != from) {
+            out.push((*from, *to));
+        }
+    }
+    out
+}
+
+/// `verify`'s flags that try the tokens of a,b's remote secrets.
+pub const CHECK_CREDENTIALS: [&str; 5] = [
+    "--contexts",
+    "a,b",
+    "--mode",
+    "remote-secret",
+    "--check-credentials",
+];
+
+/// The peer Gateway through which a cluster reaches `target`.
+pub fn peer_path(target: &str) -> String {
+    format!(
+        "/apis/gateway.networking.k8s.io/v1/namespaces/istio-gateways/gateways/istio-remote-peer-{target}"
+    )
 }
 
 /// Clusters with certs, cacerts, east-west gateways and a full mesh of links.
