@@ -6,12 +6,6 @@ use common::*;
 use mesh_testkit::Fault;
 use serde_json::Value;
 
-fn peer_path(target: &str) -> String {
-    format!(
-        "/apis/gateway.networking.k8s.io/v1/namespaces/istio-gateways/gateways/istio-remote-peer-{target}"
-    )
-}
-
 /// Three clusters with their east-west gateways exposed and addressed.
 fn exposed(names: &[&str]) -> Env {
     let env = with_istio(names);
@@ -32,42 +26,35 @@ fn address(env: &Env, cluster: &str) -> String {
 fn full_mesh_of_three_then_rerun_is_unchanged_with_zero_writes() {
     let env = exposed(&["a", "b", "c"]);
     let run = env.mesh(&["link", "--contexts", "a,b,c", "-o", "json"]).success();
-    let links = run.json()["links"].as_array().cloned().unwrap();
-    assert_eq!(links.len(), 6);
-    assert!(links.iter().all(|l| l["result"] == "created"), "{links:?}");
-    for from in ["a", "b", "c"] {
-        for to in ["a", "b", "c"].iter().filter(|t| **t != from) {
-            let gw = env
-                .cluster(from)
-                .object(&peer_path(to))
-                .unwrap_or_else(|| panic!("{from} -> {to} missing"));
-            assert_eq!(gw["spec"]["gatewayClassName"], "istio-remote");
-            assert_eq!(gw["spec"]["addresses"][0]["value"], address(&env, to).as_str());
-            assert_eq!(gw["spec"]["addresses"][0]["type"], "IPAddress");
-            assert_eq!(
-                gw["metadata"]["labels"]["topology.istio.io/network"],
-                format!("network-{to}").as_str()
-            );
-            assert_eq!(gw["metadata"]["labels"]["kubectl-mesh.io/peer-cluster"], *to);
-            assert_eq!(gw["metadata"]["labels"]["topology.istio.io/cluster"], *to);
-            assert_eq!(
-                gw["metadata"]["annotations"]["gateway.istio.io/trust-domain"],
-                "cluster.local"
-            );
-            assert_eq!(
-                gw["metadata"]["annotations"]["gateway.istio.io/service-account"],
-                "istio-eastwest"
-            );
-            assert_eq!(gw["spec"]["listeners"].as_array().map(Vec::len), Some(2));
-        }
-        env.cluster(from).reset_counts();
+    assert_eq!(links(&run).len(), 6);
+    assert_links_all(&run, "created");
+    for (from, to) in pairs(&["a", "b", "c"]) {
+        let gw = env
+            .cluster(from)
+            .object(&peer_path(to))
+            .unwrap_or_else(|| panic!("{from} -> {to} missing"));
+        assert_eq!(gw["spec"]["gatewayClassName"], "istio-remote");
+        assert_eq!(gw["spec"]["addresses"][0]["value"], address(&env, to).as_str());
+        assert_eq!(gw["spec"]["addresses"][0]["type"], "IPAddress");
+        assert_eq!(
+            gw["metadata"]["labels"]["topology.istio.io/network"],
+            format!("network-{to}").as_str()
+        );
+        assert_eq!(gw["metadata"]["labels"]["kubectl-mesh.io/peer-cluster"], to);
+        assert_eq!(gw["metadata"]["labels"]["topology.istio.io/cluster"], to);
+        assert_eq!(
+            gw["metadata"]["annotations"]["gateway.istio.io/trust-domain"],
+            "cluster.local"
+        );
+        assert_eq!(
+            gw["metadata"]["annotations"]["gateway.istio.io/service-account"],
+            "istio-eastwest"
+        );
+        assert_eq!(gw["spec"]["listeners"].as_array().map(Vec::len), Some(2));
     }
+    reset_counts(&env, &["a", "b", "c"]);
     let again = env.mesh(&["link", "--contexts", "a,b,c", "-o", "json"]).success();
-    assert!(again.json()["links"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|l| l["result"] == "unchanged"));
+    assert_links_all(&again, "unchanged");
     for name in ["a", "b", "c"] {
         let counts = env.cluster(name).counts();
         assert_eq!(counts.writes(), 0, "{name}: {counts:?}");
@@ -130,11 +117,7 @@ fn one_direction_unlink_and_prune() {
     let run = env
         .mesh(&["link", "--contexts", "a,b", "--unlink", "-o", "json"])
         .success();
-    assert!(run.json()["links"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|l| l["result"] == "deleted"));
+    assert_links_all(&run, "deleted");
     assert!(env.cluster("a").object(&peer_path("b")).is_none());
     assert!(env.cluster("b").object(&peer_path("a")).is_none());
     assert!(
@@ -327,15 +310,7 @@ fn a_long_cluster_name_gets_a_peer_gateway_name_that_fits() {
     let run = env
         .mesh(&["link", "--contexts", &contexts, "-o", "json"])
         .success();
-    assert!(
-        run.json()["links"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|l| l["result"] == "unchanged"),
-        "{}",
-        run.stdout
-    );
+    assert_links_all(&run, "unchanged");
     let run = env.mesh(&["verify", "--contexts", &contexts, "-o", "json"]);
     let checks = run.json()["checks"].as_array().cloned().unwrap();
     let links: Vec<&serde_json::Value> = checks.iter().filter(|c| c["id"] == "link").collect();

@@ -12,6 +12,11 @@ fn secret_path(target: &str) -> String {
 
 const CLUSTER_ROLE: &str = "/apis/rbac.authorization.k8s.io/v1/clusterroles/istio-reader-kubectl-mesh";
 
+/// `kubectl-mesh link --mode remote-secret <args>`.
+fn link_remote(env: &Env, args: &[&str]) -> Run {
+    env.mesh(&[&["link", "--mode", "remote-secret"], args].concat())
+}
+
 fn kubeconfig_in(secret: &Value, target: &str) -> String {
     let encoded = secret["data"][target].as_str().expect("kubeconfig entry");
     String::from_utf8(base64::engine::general_purpose::STANDARD.decode(encoded).unwrap()).unwrap()
@@ -20,51 +25,38 @@ fn kubeconfig_in(secret: &Value, target: &str) -> String {
 #[test]
 fn full_mesh_of_remote_secrets_that_authenticate() {
     let env = with_istio(&["a", "b", "c"]);
-    let run = env
-        .mesh(&[
-            "link",
-            "--mode",
-            "remote-secret",
-            "--contexts",
-            "a,b,c",
-            "-o",
-            "json",
-        ])
-        .success();
-    let links = run.json()["links"].as_array().cloned().unwrap();
-    assert_eq!(links.len(), 6);
-    assert!(links.iter().all(|l| l["result"] == "created"), "{links:?}");
-    for from in ["a", "b", "c"] {
-        for to in ["a", "b", "c"].iter().filter(|t| **t != from) {
-            let secret = env
-                .cluster(from)
-                .object(&secret_path(to))
-                .unwrap_or_else(|| panic!("{from} -> {to}"));
-            assert_eq!(secret["metadata"]["labels"]["istio/multiCluster"], "true");
-            assert_eq!(
-                secret["metadata"]["annotations"]["networking.istio.io/cluster"],
-                *to
-            );
-            // The kubeconfig inside really authenticates against the target, as the reader.
-            let config = kubeconfig_in(&secret, to);
-            let path = env.dir.path().join(format!("remote-{from}-{to}"));
-            std::fs::write(&path, &config).unwrap();
-            env.cluster(to).reset_counts();
-            env.kubectl(&["--kubeconfig", path.to_str().unwrap(), "get", "namespaces"])
-                .success();
-            let users: Vec<String> = env
-                .cluster(to)
-                .request_log()
+    let run = link_remote(&env, &["--contexts", "a,b,c", "-o", "json"]).success();
+    assert_eq!(links(&run).len(), 6);
+    assert_links_all(&run, "created");
+    for (from, to) in pairs(&["a", "b", "c"]) {
+        let secret = env
+            .cluster(from)
+            .object(&secret_path(to))
+            .unwrap_or_else(|| panic!("{from} -> {to}"));
+        assert_eq!(secret["metadata"]["labels"]["istio/multiCluster"], "true");
+        assert_eq!(
+            secret["metadata"]["annotations"]["networking.istio.io/cluster"],
+            to
+        );
+        // The kubeconfig inside really authenticates against the target, as the reader.
+        let config = kubeconfig_in(&secret, to);
+        let path = env.dir.path().join(format!("remote-{from}-{to}"));
+        std::fs::write(&path, &config).unwrap();
+        env.cluster(to).reset_counts();
+        env.kubectl(&["--kubeconfig", path.to_str().unwrap(), "get", "namespaces"])
+            .success();
+        let users: Vec<String> = env
+            .cluster(to)
+            .request_log()
+            .iter()
+            .map(|r| r.user.clone())
+            .collect();
+        assert!(
+            users
                 .iter()
-                .map(|r| r.user.clone())
-                .collect();
-            assert!(
-                users
-                    .iter()
-                    .any(|u| u == "system:serviceaccount:istio-system:istio-reader-service-account"),
-                "{users:?}"
-            );
-        }
+                .any(|u| u == "system:serviceaccount:istio-system:istio-reader-service-account"),
+            "{users:?}"
+        );
     }
 }
 
@@ -75,8 +67,7 @@ fn full_mesh_of_remote_secrets_that_authenticate() {
 #[test]
 fn reader_cluster_role_is_istios_reader_and_nothing_else() {
     let env = with_istio(&["a", "b"]);
-    env.mesh(&["link", "--mode", "remote-secret", "--contexts", "a,b"])
-        .success();
+    link_remote(&env, &["--contexts", "a,b"]).success();
     let role = env.cluster("b").object(CLUSTER_ROLE).expect("cluster role");
     let rules = role["rules"].as_array().unwrap();
     let grants = |group: &str, resource: &str, verb: &str| {
@@ -119,9 +110,7 @@ fn reader_cluster_role_is_istios_reader_and_nothing_else() {
 #[test]
 fn loopback_server_is_warned_about_unless_server_is_given() {
     let env = with_istio(&["a", "b"]);
-    let run = env
-        .mesh(&["link", "--mode", "remote-secret", "--contexts", "a,b"])
-        .success();
+    let run = link_remote(&env, &["--contexts", "a,b"]).success();
     for target in ["a", "b"] {
         let expected = format!("warning: cluster {target}: server in kubeconfig is https://127.0.0.1:");
         assert_eq!(run.stderr.matches(&expected).count(), 1, "{}", run.stderr);
@@ -133,23 +122,13 @@ fn loopback_server_is_warned_about_unless_server_is_given() {
         "{}",
         run.stderr
     );
-    let run = env
-        .mesh(&[
-            "link",
-            "--mode",
-            "remote-secret",
-            "--from",
-            "a",
-            "--to",
-            "b",
-            "--server",
-            "https://203.0.113.9:6443",
-        ])
-        .success();
+    let run = link_remote(
+        &env,
+        &["--from", "a", "--to", "b", "--server", "https://203.0.113.9:6443"],
+    )
+    .success();
     assert!(!run.stderr.contains("warning:"), "{}", run.stderr);
-    let printed = env
-        .mesh(&["link", "--mode", "remote-secret", "--generate", "--context", "b"])
-        .success();
+    let printed = link_remote(&env, &["--generate", "--context", "b"]).success();
     assert!(
         printed
             .stderr
@@ -162,22 +141,13 @@ fn loopback_server_is_warned_about_unless_server_is_given() {
 #[test]
 fn rerun_is_unchanged_with_zero_writes() {
     let env = with_istio(&["a", "b"]);
-    env.mesh(&["link", "--mode", "remote-secret", "--contexts", "a,b"])
-        .success();
+    link_remote(&env, &["--contexts", "a,b"]).success();
     env.cluster("a").reset_counts();
     env.cluster("b").reset_counts();
     let run = env
         .mesh(&["link", "--flavor", "ambient", "--contexts", "a,b", "-o", "json"])
         .success();
-    assert!(
-        run.json()["links"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|l| l["result"] == "unchanged"),
-        "{}",
-        run.stdout
-    );
+    assert_links_all(&run, "unchanged");
     assert_eq!(
         env.cluster("a").counts().writes(),
         0,
@@ -190,18 +160,7 @@ fn rerun_is_unchanged_with_zero_writes() {
 #[test]
 fn bounded_tokens_use_token_requests() {
     let env = with_istio(&["a", "b"]);
-    env.mesh(&[
-        "link",
-        "--mode",
-        "remote-secret",
-        "--from",
-        "a",
-        "--to",
-        "b",
-        "--token-duration",
-        "720h",
-    ])
-    .success();
+    link_remote(&env, &["--from", "a", "--to", "b", "--token-duration", "720h"]).success();
     let log = env.cluster("b").request_log();
     assert!(log.iter().any(|r| r.method == "POST"
         && r.path
@@ -222,16 +181,7 @@ fn bounded_tokens_use_token_requests() {
 #[test]
 fn primary_remote_puts_secrets_in_the_primary_and_annotates_remotes() {
     let env = with_istio(&["p", "r1", "r2"]);
-    env.mesh(&[
-        "link",
-        "--mode",
-        "remote-secret",
-        "--primary",
-        "p",
-        "--remotes",
-        "r1,r2",
-    ])
-    .success();
+    link_remote(&env, &["--primary", "p", "--remotes", "r1,r2"]).success();
     assert!(env.cluster("p").object(&secret_path("r1")).is_some());
     assert!(env.cluster("p").object(&secret_path("r2")).is_some());
     for remote in ["r1", "r2"] {
@@ -252,17 +202,7 @@ fn forbidden_service_account_fails_only_that_targets_pairs() {
     let env = with_istio(&["a", "b", "c"]);
     env.cluster("c").deny("create", "serviceaccounts");
     env.cluster("c").deny("patch", "serviceaccounts");
-    let run = env
-        .mesh(&[
-            "link",
-            "--mode",
-            "remote-secret",
-            "--contexts",
-            "a,b,c",
-            "-o",
-            "json",
-        ])
-        .code(1);
+    let run = link_remote(&env, &["--contexts", "a,b,c", "-o", "json"]).code(1);
     for link in run.json()["links"].as_array().unwrap() {
         let expected = if link["to"] == "c" { "failed" } else { "created" };
         assert_eq!(link["result"], expected, "{link}");
@@ -280,8 +220,7 @@ fn forbidden_service_account_fails_only_that_targets_pairs() {
 #[test]
 fn generate_prints_the_secret_and_unlink_removes_them() {
     let env = with_istio(&["a", "b"]);
-    let yaml = env
-        .mesh(&["link", "--mode", "remote-secret", "--generate", "--context", "b"])
+    let yaml = link_remote(&env, &["--generate", "--context", "b"])
         .success()
         .stdout;
     assert!(yaml.contains("name: istio-remote-secret-b"), "{yaml}");
@@ -290,29 +229,9 @@ fn generate_prints_the_secret_and_unlink_removes_them() {
         .success();
     assert!(env.cluster("a").object(&secret_path("b")).is_some());
 
-    env.mesh(&["link", "--mode", "remote-secret", "--contexts", "a,b"])
-        .success();
-    let run = env
-        .mesh(&[
-            "link",
-            "--mode",
-            "remote-secret",
-            "--contexts",
-            "a,b",
-            "--unlink",
-            "-o",
-            "json",
-        ])
-        .success();
-    assert!(
-        run.json()["links"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|l| l["result"] == "deleted"),
-        "{}",
-        run.stdout
-    );
+    link_remote(&env, &["--contexts", "a,b"]).success();
+    let run = link_remote(&env, &["--contexts", "a,b", "--unlink", "-o", "json"]).success();
+    assert_links_all(&run, "deleted");
     assert!(env.cluster("a").object(&secret_path("b")).is_none());
     assert!(env.cluster("b").object(&secret_path("a")).is_none());
 }

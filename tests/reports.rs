@@ -2,6 +2,7 @@
 
 mod common;
 
+use common::certs::{generate_args, mesh_certs};
 use common::*;
 
 #[test]
@@ -17,16 +18,7 @@ fn every_json_report_has_api_version_and_kind() {
     .unwrap();
     let file = file.to_str().unwrap();
     for args in [
-        vec![
-            "certs",
-            "generate",
-            "--clusters",
-            "a,b",
-            "--dir",
-            dir,
-            "--key-type",
-            "ec-p256",
-        ],
+        mesh_certs(generate_args("a,b", &certs, &[])),
         vec!["certs", "secret", "--contexts", "a,b", "--dir", dir],
         vec!["certs", "inspect", "--dir", dir],
         vec!["expose", "--contexts", "a,b", "--wait=30s"],

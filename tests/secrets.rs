@@ -7,6 +7,7 @@ mod common;
 use std::path::Path;
 
 use base64::Engine;
+use common::certs::{generate_args, mesh_certs};
 use common::*;
 use mesh_testkit::{ClusterSpec, IstioSeed};
 
@@ -81,17 +82,7 @@ fn no_command_prints_keys_or_tokens() {
     std::fs::write(&topology, format!("mesh_id: m\nflavor: ambient\ncerts: {{dir: {dir}, keyType: ec-p256}}\ncontexts:\n  a: {{network: net-a}}\n  b: {{network: net-b}}\n")).unwrap();
     let values = env.dir.path().join("values");
     let runs: Vec<Vec<&str>> = vec![
-        vec![
-            "certs",
-            "generate",
-            "--clusters",
-            "a,b",
-            "--dir",
-            dir,
-            "--key-type",
-            "ec-p256",
-            "-vvv",
-        ],
+        mesh_certs(generate_args("a,b", &certs, &["-vvv"])),
         vec!["certs", "secret", "--contexts", "a,b", "--dir", dir, "-vvv"],
         vec!["certs", "inspect", "--contexts", "a,b", "-vvv"],
         vec!["expose", "--contexts", "a,b", "--wait=30s", "-vvv"],
@@ -108,17 +99,7 @@ fn no_command_prints_keys_or_tokens() {
             "-vvv",
         ],
         vec!["verify", "--contexts", "a,b", "-vvv"],
-        vec![
-            "verify",
-            "--contexts",
-            "a,b",
-            "--mode",
-            "remote-secret",
-            "--check-credentials",
-            "-o",
-            "json",
-            "-vvv",
-        ],
+        [&["verify"][..], &CHECK_CREDENTIALS, &["-o", "json", "-vvv"]].concat(),
         vec![
             "up",
             "-f",

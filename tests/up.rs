@@ -3,37 +3,7 @@
 mod common;
 
 use common::*;
-use mesh_testkit::{ClusterSpec, IstioSeed};
 use serde_json::Value;
-
-/// Clusters with Istio installed but no network label: the topology file provides them.
-fn clusters(names: &[&str]) -> Env {
-    start(
-        names
-            .iter()
-            .map(|n| {
-                (
-                    n.to_string(),
-                    ClusterSpec {
-                        istio: Some(IstioSeed::default()),
-                        ..Default::default()
-                    },
-                )
-            })
-            .collect(),
-    )
-}
-
-fn write_topology(env: &Env, body: &str) -> String {
-    let certs = env.dir.path().join("certs");
-    let text = format!(
-        "mesh_id: mymesh\ncerts: {{dir: {}, keyType: ec-p256}}\n{body}",
-        certs.display()
-    );
-    let path = env.dir.path().join("mesh.yaml");
-    std::fs::write(&path, text).unwrap();
-    path.to_str().unwrap().to_string()
-}
 
 const THREE: &str = "contexts:\n  east-1: {network: network-east}\n  east-2: {network: network-east}\n  west-1: {network: network-west}\n";
 
@@ -51,15 +21,19 @@ fn up(env: &Env, file: &str, extra: &[&str]) -> Run {
     env.mesh(&args)
 }
 
-fn peer(target: &str) -> String {
-    format!(
-        "/apis/gateway.networking.k8s.io/v1/namespaces/istio-gateways/gateways/istio-remote-peer-{target}"
-    )
+/// The result of every step of an `up` or `down -o json` report.
+fn step_results(run: &Run) -> Vec<String> {
+    run.json()["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["result"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[test]
 fn three_clusters_up_verify_rerun_and_down() {
-    let env = clusters(&["east-1", "east-2", "west-1"]);
+    let env = with_bare_istio(&["east-1", "east-2", "west-1"]);
     let file = write_topology(&env, THREE);
     let run = up(&env, &file, &["-o", "json"]).success();
     let steps = run.json()["steps"].as_array().cloned().unwrap();
@@ -77,7 +51,7 @@ fn three_clusters_up_verify_rerun_and_down() {
         ns["metadata"]["labels"]["topology.istio.io/network"],
         "network-east"
     );
-    let gw = env.cluster("west-1").object(&peer("east-1")).unwrap();
+    let gw = env.cluster("west-1").object(&peer_path("east-1")).unwrap();
     assert_eq!(gw["metadata"]["labels"]["kubectl-mesh.io/mesh-id"], "mymesh");
     assert_eq!(
         gw["metadata"]["labels"]["topology.istio.io/network"],
@@ -101,12 +75,7 @@ fn three_clusters_up_verify_rerun_and_down() {
     }
 
     let run = env.mesh(&["down", "-f", &file, "-o", "json"]).success();
-    let removed: Vec<String> = run.json()["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["result"].as_str().unwrap().to_string())
-        .collect();
+    let removed = step_results(&run);
     assert!(
         removed
             .iter()
@@ -146,7 +115,7 @@ fn three_clusters_up_verify_rerun_and_down() {
 
 #[test]
 fn adding_and_removing_a_cluster() {
-    let env = clusters(&["a", "b", "c", "d"]);
+    let env = with_bare_istio(&["a", "b", "c", "d"]);
     let file = write_topology(
         &env,
         "contexts:\n  a: {network: n1}\n  b: {network: n2}\n  c: {network: n3}\n",
@@ -167,8 +136,14 @@ fn adding_and_removing_a_cluster() {
         .count();
     assert_eq!(created, 6, "d links with a, b and c both ways\n{}", run.stdout);
     for other in ["a", "b", "c"] {
-        assert!(env.cluster(other).object(&peer("d")).is_some(), "{other} -> d");
-        assert!(env.cluster("d").object(&peer(other)).is_some(), "d -> {other}");
+        assert!(
+            env.cluster(other).object(&peer_path("d")).is_some(),
+            "{other} -> d"
+        );
+        assert!(
+            env.cluster("d").object(&peer_path(other)).is_some(),
+            "d -> {other}"
+        );
     }
 
     let file = write_topology(
@@ -178,7 +153,7 @@ fn adding_and_removing_a_cluster() {
     up(&env, &file, &[]).success();
     for other in ["a", "b", "d"] {
         assert!(
-            env.cluster(other).object(&peer("c")).is_none(),
+            env.cluster(other).object(&peer_path("c")).is_none(),
             "{other} no longer links to c"
         );
     }
@@ -215,7 +190,7 @@ const SOLO: &str = "solo: {hub: registry.example/solo, tag: 1.30.3-solo, license
 
 #[test]
 fn helm_installer_runs_helm_with_values() {
-    let env = clusters(&["a", "b"]);
+    let env = with_bare_istio(&["a", "b"]);
     let (helm, record) = fake_helm(&env);
     std::fs::write(env.dir.path().join("solo.key"), "SECRET-LICENCE\n").unwrap();
     let file = write_topology(
@@ -266,7 +241,7 @@ fn helm_installer_runs_helm_with_values() {
 
 #[test]
 fn solo_settings_are_required_before_anything_is_written() {
-    let env = clusters(&["a"]);
+    let env = with_bare_istio(&["a"]);
     let (helm, record) = fake_helm(&env);
     for (body, expected) in [
         (
@@ -300,7 +275,7 @@ fn solo_settings_are_required_before_anything_is_written() {
 
 #[test]
 fn upstream_ambient_with_helm_enables_multi_network() {
-    let env = clusters(&["a", "b"]);
+    let env = with_bare_istio(&["a", "b"]);
     let (helm, _) = fake_helm(&env);
     let file = write_topology(
         &env,
@@ -317,7 +292,7 @@ fn upstream_ambient_with_helm_enables_multi_network() {
 
 #[test]
 fn helm_primary_remote_values() {
-    let env = clusters(&["p", "r"]);
+    let env = with_bare_istio(&["p", "r"]);
     let (helm, _) = fake_helm(&env);
     let file = write_topology(&env, "installer: helm\nflavor: sidecar\nmodel: primary-remote\nprimary: p\ncontexts:\n  p: {network: n1}\n  r: {network: n2}\n");
     up(&env, &file, &["--helm", &helm]).success();
@@ -339,7 +314,7 @@ fn helm_primary_remote_values() {
 
 #[test]
 fn sail_installer_and_primary_remote() {
-    let env = clusters(&["p", "r"]);
+    let env = with_bare_istio(&["p", "r"]);
     let file = write_topology(&env, "installer: sail\nflavor: sidecar\nmodel: primary-remote\nprimary: p\ncontexts:\n  p: {network: n1}\n  r: {network: n2}\n");
     up(&env, &file, &[]).success();
     let primary = env
@@ -401,7 +376,7 @@ fn sail_installer_and_primary_remote() {
 
 #[test]
 fn sail_ambient_creates_cni_and_ztunnel() {
-    let env = clusters(&["a", "b"]);
+    let env = with_bare_istio(&["a", "b"]);
     let file = write_topology(
         &env,
         "installer: sail\nflavor: ambient\ncontexts:\n  a: {network: n1}\n  b: {network: n2}\n",
@@ -449,7 +424,7 @@ fn sail_ambient_creates_cni_and_ztunnel() {
 
 #[test]
 fn generate_primary_remote_writes_remote_values_like_up() {
-    let env = clusters(&["p", "r"]);
+    let env = with_bare_istio(&["p", "r"]);
     let (helm, _) = fake_helm(&env);
     let file = write_topology(&env, "installer: helm\nflavor: sidecar\nmodel: primary-remote\nprimary: p\ncontexts:\n  p: {network: n1}\n  r: {network: n2}\n");
     let out = env.dir.path().join("out");
@@ -541,7 +516,7 @@ fn generate_links_follow_the_file() {
 
 #[test]
 fn dry_run_and_generate_change_nothing() {
-    let env = clusters(&["a", "b"]);
+    let env = with_bare_istio(&["a", "b"]);
     let file = write_topology(&env, "contexts:\n  a: {network: n1}\n  b: {network: n2}\n");
     let run = up(&env, &file, &["--dry-run=client"]).success();
     assert!(run.stdout.contains("would create"), "{}", run.stdout);
@@ -559,7 +534,7 @@ fn dry_run_and_generate_change_nothing() {
 
 #[test]
 fn generate_into_an_unwritable_place_writes_nothing() {
-    let env = clusters(&["a"]);
+    let env = with_bare_istio(&["a"]);
     let file = write_topology(&env, "contexts:\n  a: {network: n1}\n");
     let run = up(&env, &file, &["--generate", "/proc/nope"]).code(2);
     assert!(run.stderr.contains("cannot write /proc/nope"), "{}", run.stderr);
@@ -568,7 +543,7 @@ fn generate_into_an_unwritable_place_writes_nothing() {
 
 #[test]
 fn paths_in_the_file_are_relative_to_the_file() {
-    let env = clusters(&["a"]);
+    let env = with_bare_istio(&["a"]);
     let sub = env.dir.path().join("mesh");
     std::fs::create_dir(&sub).unwrap();
     let file = sub.join("mesh.yaml");
@@ -600,7 +575,7 @@ fn paths_in_the_file_are_relative_to_the_file() {
 
 #[test]
 fn bad_files_send_no_request() {
-    let env = clusters(&["a", "b"]);
+    let env = with_bare_istio(&["a", "b"]);
     for (body, expected) in [
         ("contexts:\n  a: {netwrk: n1}\n", "did you mean `network`"),
         (
@@ -637,15 +612,22 @@ fn bad_files_send_no_request() {
     );
 }
 
-#[test]
-fn removed_clusters_are_pruned_only_when_asked() {
-    let env = clusters(&["a", "b", "c"]);
+/// Clusters a, b and c brought up from the file, then c taken out of it (now a, b): c is a
+/// former member, recorded by up.
+fn c_dropped_from_the_file() -> (Env, String) {
+    let env = with_bare_istio(&["a", "b", "c"]);
     let file = write_topology(
         &env,
         "contexts:\n  a: {network: n1}\n  b: {network: n2}\n  c: {network: n3}\n",
     );
     up(&env, &file, &[]).success();
     let file = write_topology(&env, "contexts:\n  a: {network: n1}\n  b: {network: n2}\n");
+    (env, file)
+}
+
+#[test]
+fn removed_clusters_are_pruned_only_when_asked() {
+    let (env, file) = c_dropped_from_the_file();
     let run = up(&env, &file, &["-o", "json"]).success();
     let removed: Vec<Value> = run.json()["steps"]
         .as_array()
@@ -662,12 +644,12 @@ fn removed_clusters_are_pruned_only_when_asked() {
         "left alone without --prune-removed"
     );
     assert!(
-        env.cluster("a").object(&peer("c")).is_none(),
+        env.cluster("a").object(&peer_path("c")).is_none(),
         "but unlinked from the others"
     );
     for other in ["a", "b"] {
         assert!(
-            env.cluster("c").object(&peer(other)).is_none(),
+            env.cluster("c").object(&peer_path(other)).is_none(),
             "and its own link to {other} is gone: unlinked in both directions"
         );
     }
@@ -688,7 +670,10 @@ fn removed_clusters_are_pruned_only_when_asked() {
     );
     up(&env, &file, &["--prune-removed"]).success();
     assert!(env.cluster("c").object(GATEWAY).is_none(), "c's gateway removed");
-    assert!(env.cluster("c").object(&peer("a")).is_none(), "c's links removed");
+    assert!(
+        env.cluster("c").object(&peer_path("a")).is_none(),
+        "c's links removed"
+    );
     assert!(env
         .cluster("c")
         .object("/api/v1/namespaces/istio-system/secrets/cacerts")
@@ -714,13 +699,7 @@ fn removed_clusters_are_pruned_only_when_asked() {
 /// take over without --force-conflicts: b's network step fails. The file puts b on n2.
 fn b_network_owned_by_another() -> (Env, String) {
     let env = start(vec![
-        (
-            "a".into(),
-            ClusterSpec {
-                istio: Some(IstioSeed::default()),
-                ..Default::default()
-            },
-        ),
+        ("a".into(), bare_istio_spec()),
         ("b".into(), istio_spec("old")),
     ]);
     let file = write_topology(&env, "contexts:\n  a: {network: n1}\n  b: {network: n2}\n");
@@ -758,12 +737,7 @@ fn a_failed_network_step_skips_that_clusters_later_steps() {
 fn dry_runs_say_would_and_server_dry_run_finds_the_conflict() {
     let (env, file) = b_network_owned_by_another();
     let run = up(&env, &file, &["--dry-run=client", "-o", "json"]).success();
-    let results: Vec<String> = run.json()["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["result"].as_str().unwrap().to_string())
-        .collect();
+    let results = step_results(&run);
     assert!(
         results.iter().any(|r| r.starts_with("would create")),
         "{results:?}"
@@ -800,13 +774,7 @@ fn dry_runs_say_would_and_server_dry_run_finds_the_conflict() {
 
 #[test]
 fn down_reaches_former_members_recorded_by_up() {
-    let env = clusters(&["a", "b", "c"]);
-    let file = write_topology(
-        &env,
-        "contexts:\n  a: {network: n1}\n  b: {network: n2}\n  c: {network: n3}\n",
-    );
-    up(&env, &file, &[]).success();
-    let file = write_topology(&env, "contexts:\n  a: {network: n1}\n  b: {network: n2}\n");
+    let (env, file) = c_dropped_from_the_file();
     up(&env, &file, &[]).success();
     assert!(
         env.cluster("c").object(GATEWAY).is_some(),
@@ -823,7 +791,7 @@ fn down_reaches_former_members_recorded_by_up() {
 
 #[test]
 fn the_topology_can_come_from_stdin() {
-    let env = clusters(&["a"]);
+    let env = with_bare_istio(&["a"]);
     let certs = env.dir.path().join("certs");
     let text = format!(
         "mesh_id: m\ncerts: {{dir: {}, keyType: ec-p256}}\ncontexts:\n  a: {{network: n1}}\n",
@@ -845,7 +813,7 @@ fn the_topology_can_come_from_stdin() {
 
 #[test]
 fn settings_the_run_does_not_use_are_reported() {
-    let env = clusters(&["a"]);
+    let env = with_bare_istio(&["a"]);
     let file = write_topology(
         &env,
         "trustDomain: corp.example\nsolo: {hub: r.example, tag: t}\ncontexts:\n  a: {network: n1}\n",
@@ -879,7 +847,7 @@ fn settings_the_run_does_not_use_are_reported() {
 
 #[test]
 fn down_of_one_mesh_leaves_another_on_the_same_clusters() {
-    let env = clusters(&["a", "b"]);
+    let env = with_bare_istio(&["a", "b"]);
     let write = |id: &str| {
         let certs = env.dir.path().join("certs");
         let path = env.dir.path().join(format!("{id}.yaml"));
@@ -914,7 +882,7 @@ fn down_of_one_mesh_leaves_another_on_the_same_clusters() {
 
 #[test]
 fn single_commands_keep_the_mesh_id_so_down_still_removes_their_objects() {
-    let env = clusters(&["a", "b"]);
+    let env = with_bare_istio(&["a", "b"]);
     let file = write_topology(&env, "contexts:\n  a: {network: n1}\n  b: {network: n2}\n");
     up(&env, &file, &[]).success();
     let certs = env.dir.path().join("certs");
@@ -948,7 +916,7 @@ fn single_commands_keep_the_mesh_id_so_down_still_removes_their_objects() {
 
 #[test]
 fn helm_gets_the_kubeconfig_given_and_the_values_dir_is_checked_first() {
-    let env = clusters(&["a"]);
+    let env = with_bare_istio(&["a"]);
     let (helm, record) = fake_helm(&env);
     let file = write_topology(
         &env,
@@ -982,7 +950,7 @@ fn helm_gets_the_kubeconfig_given_and_the_values_dir_is_checked_first() {
 
 #[test]
 fn no_new_root_is_minted_over_clusters_that_trust_one() {
-    let env = clusters(&["a", "b"]);
+    let env = with_bare_istio(&["a", "b"]);
     let file = write_topology(&env, "contexts:\n  a: {network: n1}\n  b: {network: n2}\n");
     up(&env, &file, &[]).success();
     // The same mesh from another folder, whose certs.dir holds nothing yet.
@@ -1002,13 +970,7 @@ fn no_new_root_is_minted_over_clusters_that_trust_one() {
 
 #[test]
 fn a_former_member_out_of_the_kubeconfig_is_a_warning_not_a_failure() {
-    let env = clusters(&["a", "b", "c"]);
-    let file = write_topology(
-        &env,
-        "contexts:\n  a: {network: n1}\n  b: {network: n2}\n  c: {network: n3}\n",
-    );
-    up(&env, &file, &[]).success();
-    let file = write_topology(&env, "contexts:\n  a: {network: n1}\n  b: {network: n2}\n");
+    let (env, file) = c_dropped_from_the_file();
     up(&env, &file, &[]).success();
     // A kubeconfig without context c.
     let text = std::fs::read_to_string(&env.kubeconfig).unwrap();

@@ -25,6 +25,17 @@ fn verify(env: &Env, args: &[&str]) -> (i32, Vec<Value>) {
     (run.code, doc["checks"].as_array().cloned().unwrap_or_default())
 }
 
+/// `verify --services` of `a,b` with upstream ambient's `istio.io/global` label (flavour
+/// ambient) on a peering mesh's east-west gateway.
+fn verify_services_as_ambient(env: &Env) -> (i32, Vec<Value>) {
+    let ambient = ["--flavor", "ambient", "--mode", "peering"];
+    let gateway = ["-n", "istio-gateways", "--gateway", "istio-eastwest"];
+    verify(
+        env,
+        &[&["--contexts", "a,b", "--services"][..], &ambient, &gateway].concat(),
+    )
+}
+
 fn find<'a>(checks: &'a [Value], id: &str, cluster: Option<&str>, pair: Option<(&str, &str)>) -> &'a Value {
     checks
         .iter()
@@ -338,10 +349,7 @@ fn differing_trust_domains_need_skip_validation() {
         find(&checks, "trust-domain", Some("b"), None)["message"],
         "trust domain b.local"
     );
-    let peer = env
-        .cluster("a")
-        .object("/apis/gateway.networking.k8s.io/v1/namespaces/istio-gateways/gateways/istio-remote-peer-b")
-        .unwrap();
+    let peer = env.cluster("a").object(&peer_path("b")).unwrap();
     assert_eq!(
         peer["metadata"]["annotations"]["gateway.istio.io/trust-domain"],
         "b.local"
@@ -381,12 +389,9 @@ fn mesh_ids_must_agree() {
 #[test]
 fn missing_one_way_and_stale_links() {
     let env = mesh_of(&["a", "b", "c"]);
-    let peer = |t: &str| {
-        format!("/apis/gateway.networking.k8s.io/v1/namespaces/istio-gateways/gateways/istio-remote-peer-{t}")
-    };
-    env.cluster("a").delete_object(&peer("b")); // a -> b gone, b -> a still there: one-way
-    env.cluster("a").delete_object(&peer("c"));
-    env.cluster("c").delete_object(&peer("a")); // a <-> c gone both ways
+    env.cluster("a").delete_object(&peer_path("b")); // a -> b gone, b -> a still there: one-way
+    env.cluster("a").delete_object(&peer_path("c"));
+    env.cluster("c").delete_object(&peer_path("a")); // a <-> c gone both ways
     let mut gw = env.cluster("c").object(GATEWAY).unwrap();
     gw["spec"]["addresses"] = json!([{"type": "IPAddress", "value": "198.51.100.7"}]);
     env.cluster("c").put_object(gw).unwrap();
@@ -502,18 +507,12 @@ fn global_services_are_listed_with_their_clusters_and_namesakes() {
     );
 
     // Made global in a and b only: c's namesake is the classic mistake.
-    let run = env.mesh(&[
-        "expose",
-        "--service",
-        "reviews",
-        "-n",
-        "shop",
-        "--contexts",
-        "a,b",
-        "--traffic-distribution",
-        "PreferClose",
-    ]);
-    run.success();
+    let make_global = |contexts: &str| {
+        let service = ["expose", "--service", "reviews", "-n", "shop"];
+        let rest = ["--contexts", contexts, "--traffic-distribution", "PreferClose"];
+        env.mesh(&[&service[..], &rest].concat())
+    };
+    make_global("a,b").success();
     let live = env
         .cluster("a")
         .object("/api/v1/namespaces/shop/services/reviews")
@@ -541,18 +540,7 @@ fn global_services_are_listed_with_their_clusters_and_namesakes() {
         "kubectl mesh expose --service reviews -n shop --scope global --contexts c"
     );
 
-    env.mesh(&[
-        "expose",
-        "--service",
-        "reviews",
-        "-n",
-        "shop",
-        "--contexts",
-        "c",
-        "--traffic-distribution",
-        "PreferClose",
-    ])
-    .success();
+    make_global("c").success();
     let (code, checks) = verify(&env, &["--contexts", "a,b,c", "--services"]);
     assert_eq!(code, 0);
     let check = checks.iter().find(|c| c["id"] == "global-service").unwrap();
@@ -582,19 +570,7 @@ fn istio_global_label_and_bad_distribution() {
     env.cluster("a").put_object(svc).unwrap();
     // istio.io/global is upstream ambient's label (flavour ambient); the rest of this mesh is
     // peering, so everything else stays healthy.
-    let ambient = [
-        "--flavor",
-        "ambient",
-        "--mode",
-        "peering",
-        "-n",
-        "istio-gateways",
-        "--gateway",
-        "istio-eastwest",
-    ];
-    let mut args = vec!["--contexts", "a,b", "--services"];
-    args.extend(ambient);
-    let (code, checks) = verify(&env, &args);
+    let (code, checks) = verify_services_as_ambient(&env);
     assert_eq!(code, 1);
     let check = checks.iter().find(|c| c["id"] == "global-service").unwrap();
     assert_eq!(check["status"], "fail");
@@ -618,14 +594,7 @@ fn expose_service_reports_where_it_is_missing() {
         .code(1);
     let report = run.json();
     assert_eq!(report["clusters"][0]["result"], "configured", "{report}");
-    assert_eq!(report["clusters"][1]["result"], "failed");
-    assert!(
-        report["clusters"][1]["error"]
-            .as_str()
-            .unwrap()
-            .contains("does not exist in cluster b"),
-        "{report}"
-    );
+    assert_cluster_failed(&report, 1, "does not exist in cluster b");
     let again = env
         .mesh(&["expose", "--service", "web", "--contexts", "a", "-o", "json"])
         .success();
@@ -659,16 +628,7 @@ fn remote_secret_credentials_are_tried() {
         "24h",
     ])
     .success();
-    let (code, checks) = verify(
-        &env,
-        &[
-            "--contexts",
-            "a,b",
-            "--mode",
-            "remote-secret",
-            "--check-credentials",
-        ],
-    );
+    let (code, checks) = verify(&env, &CHECK_CREDENTIALS);
     assert_eq!(code, 0, "{checks:#?}");
     let creds = find(&checks, "link-credentials", None, Some(("a", "b")));
     assert_eq!(creds["status"], "pass");
@@ -700,16 +660,7 @@ fn remote_secret_credentials_are_tried() {
         .collect();
     secret["data"]["b"] = json!(base64::engine::general_purpose::STANDARD.encode(broken));
     env.cluster("a").put_object(secret).unwrap();
-    let run = env.mesh(&[
-        "verify",
-        "--contexts",
-        "a,b",
-        "--mode",
-        "remote-secret",
-        "--check-credentials",
-        "-o",
-        "json",
-    ]);
+    let run = env.mesh(&[&["verify", "-o", "json"][..], &CHECK_CREDENTIALS].concat());
     assert_eq!(run.code, 1);
     assert!(
         !run.stdout.contains("revoked") && !run.stderr.contains("revoked"),
@@ -727,16 +678,13 @@ fn remote_secret_credentials_are_tried() {
 #[test]
 fn peer_gateway_without_the_right_cluster_label_fails_its_link() {
     let env = mesh_of(&["a", "b", "c"]);
-    let peer = |t: &str| {
-        format!("/apis/gateway.networking.k8s.io/v1/namespaces/istio-gateways/gateways/istio-remote-peer-{t}")
-    };
-    let mut missing = env.cluster("a").object(&peer("b")).unwrap();
+    let mut missing = env.cluster("a").object(&peer_path("b")).unwrap();
     missing["metadata"]["labels"]
         .as_object_mut()
         .unwrap()
         .remove("topology.istio.io/cluster");
     env.cluster("a").put_object(missing).unwrap();
-    let mut wrong = env.cluster("b").object(&peer("c")).unwrap();
+    let mut wrong = env.cluster("b").object(&peer_path("c")).unwrap();
     wrong["metadata"]["labels"]["topology.istio.io/cluster"] = json!("network-c");
     env.cluster("b").put_object(wrong).unwrap();
 
@@ -799,19 +747,7 @@ fn each_flavour_makes_a_service_global_with_its_own_label() {
         "{live}"
     );
 
-    let ambient = [
-        "--flavor",
-        "ambient",
-        "--mode",
-        "peering",
-        "-n",
-        "istio-gateways",
-        "--gateway",
-        "istio-eastwest",
-    ];
-    let mut args = vec!["--contexts", "a,b", "--services"];
-    args.extend(ambient);
-    let (code, checks) = verify(&env, &args);
+    let (code, checks) = verify_services_as_ambient(&env);
     assert_eq!(code, 0, "{checks:#?}");
     let check = checks.iter().find(|c| c["id"] == "global-service").unwrap();
     assert_eq!(check["status"], "pass", "{check}");
