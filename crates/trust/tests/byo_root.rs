@@ -1,17 +1,18 @@
 //! Bring-your-own root (`--root-cert/--root-key`): roots made by openssl are accepted
 //! and issue verifiable intermediates; bad roots are refused with errors naming the file.
 
+#[macro_use]
 mod common;
 
 use std::path::Path;
 
 use mesh_trust::{
-    check_intermediate, generate_intermediate, load_root, load_root_files, CertsDir, Error, KeyType, Options,
+    check_intermediate, generate_intermediate, load_root, load_root_files, CertsDir, Error, KeyType,
     PrivateKeyPem,
 };
 use time::{Duration, OffsetDateTime};
 
-use common::{openssl_ok, openssl_root, write};
+use common::{assert_message_starts, openssl_ok, openssl_root, opts, write, write_east};
 
 const RSA_TRADITIONAL: &[&str] = &["genrsa", "-traditional", "2048"];
 const EC_SEC1: &[&str] = &["ecparam", "-genkey", "-name", "prime256v1", "-noout"];
@@ -29,10 +30,7 @@ fn now() -> OffsetDateTime {
 
 fn issue_and_verify(dir: &Path, cert: &Path, key: &Path, key_type: KeyType) {
     let root = load_root_files(cert, key, now()).unwrap();
-    let opts = Options {
-        key_type,
-        ..Options::default()
-    };
+    let opts = opts(key_type);
     let int = generate_intermediate(&root, "east", &opts).unwrap();
     let report = check_intermediate(&int).unwrap();
     assert!(report.is_ok(), "{:?}", report.problems);
@@ -41,9 +39,7 @@ fn issue_and_verify(dir: &Path, cert: &Path, key: &Path, key_type: KeyType) {
         report.ca.authority_key_id, report.root.subject_key_id,
         "AKI = openssl's SKI"
     );
-    let certs = CertsDir::new(dir.join("certs"));
-    certs.write_root(&root, false).unwrap();
-    certs.write_intermediate("east", &int, false).unwrap();
+    let certs = write_east(dir, &root, &int);
     let cluster = certs.cluster_dir("east").unwrap();
     let out = openssl_ok(
         &cluster,
@@ -72,31 +68,32 @@ fn issue_and_verify(dir: &Path, cert: &Path, key: &Path, key_type: KeyType) {
     );
 }
 
+/// A root that openssl made with `keygen`, its key file beginning with `key_begins`
+/// (when given), issues intermediates of `key_type` that verify.
+fn openssl_root_issues(keygen: &[&str], key_begins: Option<&str>, key_type: KeyType) {
+    let tmp = tempfile::tempdir().unwrap();
+    let (cert, key) = openssl_root(tmp.path(), "corp", keygen, "ca_ext", "365");
+    if let Some(begin) = key_begins {
+        assert!(std::fs::read_to_string(&key).unwrap().starts_with(begin));
+    }
+    issue_and_verify(tmp.path(), &cert, &key, key_type);
+}
+
 #[test]
 fn openssl_rsa_root_with_pkcs1_key_issues_intermediates() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (cert, key) = openssl_root(tmp.path(), "corp", RSA_TRADITIONAL, "ca_ext", "365");
-    assert!(std::fs::read_to_string(&key)
-        .unwrap()
-        .starts_with("-----BEGIN RSA PRIVATE KEY-----"));
-    issue_and_verify(tmp.path(), &cert, &key, KeyType::Rsa2048);
+    let pkcs1 = "-----BEGIN RSA PRIVATE KEY-----";
+    openssl_root_issues(RSA_TRADITIONAL, Some(pkcs1), KeyType::Rsa2048);
 }
 
 #[test]
 fn openssl_ec_root_with_sec1_key_issues_intermediates() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (cert, key) = openssl_root(tmp.path(), "corp", EC_SEC1, "ca_ext", "365");
-    assert!(std::fs::read_to_string(&key)
-        .unwrap()
-        .starts_with("-----BEGIN EC PRIVATE KEY-----"));
-    issue_and_verify(tmp.path(), &cert, &key, KeyType::EcP256);
+    let sec1 = "-----BEGIN EC PRIVATE KEY-----";
+    openssl_root_issues(EC_SEC1, Some(sec1), KeyType::EcP256);
 }
 
 #[test]
 fn openssl_ec_p384_root_with_pkcs8_key_issues_rsa_intermediates() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (cert, key) = openssl_root(tmp.path(), "corp", EC_PKCS8, "ca_ext", "365");
-    issue_and_verify(tmp.path(), &cert, &key, KeyType::Rsa2048);
+    openssl_root_issues(EC_PKCS8, None, KeyType::Rsa2048);
 }
 
 #[test]
@@ -132,20 +129,24 @@ fn mismatched_key_is_refused() {
     ));
 }
 
+/// Why the EC root that openssl makes as `<name>-cert.pem` with the extensions of section
+/// `ext` cannot be loaded.
+fn refusal(name: &str, ext: &str) -> Error {
+    let tmp = tempfile::tempdir().unwrap();
+    let (cert, key) = openssl_root(tmp.path(), name, EC_SEC1, ext, "365");
+    load_root_files(&cert, &key, now()).unwrap_err()
+}
+
 #[test]
 fn non_ca_certificate_is_refused() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (cert, key) = openssl_root(tmp.path(), "leaf", EC_SEC1, "leaf_ext", "365");
-    let err = load_root_files(&cert, &key, now()).unwrap_err();
+    let err = refusal("leaf", "leaf_ext");
     assert!(matches!(err, Error::NotCa { .. }), "{err:?}");
     assert!(err.to_string().contains("leaf-cert.pem is not a CA"), "{err}");
 }
 
 #[test]
 fn ca_without_key_cert_sign_is_refused() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (cert, key) = openssl_root(tmp.path(), "nosign", EC_SEC1, "nosign_ext", "365");
-    let err = load_root_files(&cert, &key, now()).unwrap_err();
+    let err = refusal("nosign", "nosign_ext");
     assert!(matches!(err, Error::CannotSign { .. }), "{err:?}");
 }
 
@@ -189,10 +190,7 @@ fn garbage_pem_is_refused_naming_the_file() {
         "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
     );
     let err = load_root_files(&cert, &garbage_key, now()).unwrap_err();
-    assert!(
-        matches!(err, Error::MalformedPem { .. }) && err.to_string().contains("garbage-key.pem"),
-        "{err}"
-    );
+    assert_error!(err, Error::MalformedPem { .. }, "garbage-key.pem");
     let binary = tmp.path().join("binary.der");
     std::fs::write(&binary, [0x30, 0x82, 0xff, 0xfe]).unwrap();
     let err = load_root_files(&binary, &key, now()).unwrap_err();
@@ -201,10 +199,7 @@ fn garbage_pem_is_refused_naming_the_file() {
         "{err}"
     );
     let err = load_root_files(&tmp.path().join("absent.pem"), &key, now()).unwrap_err();
-    assert!(
-        matches!(err, Error::Missing { .. }) && err.to_string().contains("absent.pem"),
-        "{err}"
-    );
+    assert_error!(err, Error::Missing { .. }, "absent.pem");
 }
 
 #[test]
@@ -253,10 +248,7 @@ fn load_root_from_text_uses_generic_labels() {
     let key_text = PrivateKeyPem::new(std::fs::read_to_string(&key).unwrap());
     assert!(load_root(&cert_text, &key_text, now()).is_ok());
     let err = load_root("nope", &key_text, now()).unwrap_err();
-    assert!(
-        err.to_string().starts_with("root certificate: malformed PEM"),
-        "{err}"
-    );
+    assert_message_starts(&err, "root certificate: malformed PEM");
 }
 
 #[test]

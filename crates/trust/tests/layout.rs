@@ -1,27 +1,19 @@
 //! The files on disk: modes, no overwriting without force, atomic writes, rotation
 //! backups and the cluster listing.
 
+#[macro_use]
 mod common;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
-use mesh_trust::{
-    generate_intermediate, generate_root, CaKeyPair, CertsDir, Error, Intermediate, KeyType, Options,
-};
+use mesh_trust::{generate_intermediate, generate_root, CaKeyPair, CertsDir, Error, Intermediate};
 
-use common::{mode, tree};
-
-fn opts() -> Options {
-    Options {
-        key_type: KeyType::EcP256,
-        ..Options::default()
-    }
-}
+use common::{assert_message_starts, ec_p256, mode, tree, write_east};
 
 fn material() -> (CaKeyPair, Intermediate) {
-    let root = generate_root(&opts()).unwrap();
-    let int = generate_intermediate(&root, "east", &opts()).unwrap();
+    let root = generate_root(&ec_p256()).unwrap();
+    let int = generate_intermediate(&root, "east", &ec_p256()).unwrap();
     (root, int)
 }
 
@@ -39,10 +31,8 @@ fn snapshot(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
 #[test]
 fn files_and_directories_get_private_modes() {
     let tmp = tempfile::tempdir().unwrap();
-    let certs = CertsDir::new(tmp.path().join("certs"));
     let (root, int) = material();
-    certs.write_root(&root, false).unwrap();
-    certs.write_intermediate("east", &int, false).unwrap();
+    let certs = write_east(tmp.path(), &root, &int);
     let east = certs.cluster_dir("east").unwrap();
     assert_eq!(mode(certs.path()), 0o700);
     assert_eq!(mode(&east), 0o700);
@@ -88,10 +78,8 @@ fn existing_directory_is_tightened_to_0700() {
 #[test]
 fn nothing_is_overwritten_without_force() {
     let tmp = tempfile::tempdir().unwrap();
-    let certs = CertsDir::new(tmp.path().join("certs"));
     let (root, int) = material();
-    certs.write_root(&root, false).unwrap();
-    certs.write_intermediate("east", &int, false).unwrap();
+    let certs = write_east(tmp.path(), &root, &int);
     let before = snapshot(certs.path());
 
     let (root2, int2) = material();
@@ -175,12 +163,12 @@ fn invalid_cluster_name_writes_nothing() {
 fn rotation_keeps_a_timestamped_backup() {
     let tmp = tempfile::tempdir().unwrap();
     let certs = CertsDir::new(tmp.path().join("certs"));
-    let root = generate_root(&opts()).unwrap();
-    let old = generate_intermediate(&root, "east", &opts()).unwrap();
+    let root = generate_root(&ec_p256()).unwrap();
+    let old = generate_intermediate(&root, "east", &ec_p256()).unwrap();
     certs.write_intermediate("east", &old, false).unwrap();
     let old_files = snapshot(&certs.cluster_dir("east").unwrap());
 
-    let new = generate_intermediate(&root, "east", &opts()).unwrap();
+    let new = generate_intermediate(&root, "east", &ec_p256()).unwrap();
     let backup = certs.rotate_intermediate("east", &new).unwrap();
     let name = backup.file_name().unwrap().to_string_lossy().into_owned();
     assert_eq!(backup.parent().unwrap(), certs.cluster_dir("east").unwrap());
@@ -195,7 +183,7 @@ fn rotation_keeps_a_timestamped_backup() {
     assert_eq!(certs.read_intermediate("east").unwrap(), new);
 
     // A second rotation in the same second gets its own directory.
-    let newer = generate_intermediate(&root, "east", &opts()).unwrap();
+    let newer = generate_intermediate(&root, "east", &ec_p256()).unwrap();
     let second = certs.rotate_intermediate("east", &newer).unwrap();
     assert_ne!(second, backup);
     assert_eq!(certs.backups("east").unwrap(), vec![backup, second]);
@@ -207,10 +195,7 @@ fn backup_of_missing_cluster_is_an_error() {
     let tmp = tempfile::tempdir().unwrap();
     let certs = CertsDir::new(tmp.path());
     let err = certs.backup_intermediate("west").unwrap_err();
-    assert!(
-        matches!(err, Error::Missing { .. }) && err.to_string().contains("west/ca-cert.pem"),
-        "{err}"
-    );
+    assert_error!(err, Error::Missing { .. }, "west/ca-cert.pem");
     assert!(tree(tmp.path()).is_empty());
 }
 
@@ -222,11 +207,11 @@ fn clusters_lists_directories_with_an_intermediate() {
         certs.clusters().unwrap().is_empty(),
         "absent directory has no clusters"
     );
-    let root = generate_root(&opts()).unwrap();
+    let root = generate_root(&ec_p256()).unwrap();
     certs.write_root(&root, false).unwrap();
     for c in ["west", "east", "central-1"] {
         certs
-            .write_intermediate(c, &generate_intermediate(&root, c, &opts()).unwrap(), false)
+            .write_intermediate(c, &generate_intermediate(&root, c, &ec_p256()).unwrap(), false)
             .unwrap();
     }
     fs::create_dir(certs.path().join("empty")).unwrap();
@@ -245,16 +230,10 @@ fn read_intermediate_names_the_missing_or_bad_file() {
     let chain = certs.cluster_dir("east").unwrap().join("cert-chain.pem");
     fs::write(&chain, "junk").unwrap();
     let err = certs.read_intermediate("east").unwrap_err();
-    assert!(
-        matches!(err, Error::MalformedPem { .. }) && err.to_string().contains("cert-chain.pem"),
-        "{err}"
-    );
+    assert_error!(err, Error::MalformedPem { .. }, "cert-chain.pem");
     fs::remove_file(&chain).unwrap();
     let err = certs.read_intermediate("east").unwrap_err();
-    assert!(
-        matches!(err, Error::Missing { .. }) && err.to_string().contains("cert-chain.pem"),
-        "{err}"
-    );
+    assert_error!(err, Error::Missing { .. }, "cert-chain.pem");
 }
 
 #[test]
@@ -269,17 +248,11 @@ fn check_writable_probes_without_leaving_anything() {
     let file = tmp.path().join("a-file");
     fs::write(&file, "x").unwrap();
     let err = CertsDir::new(&file).check_writable().unwrap_err();
-    assert!(
-        matches!(err, Error::NotWritable { .. }) && err.to_string().contains("a-file"),
-        "{err}"
-    );
+    assert_error!(err, Error::NotWritable { .. }, "a-file");
     // procfs refuses new files even to root, whose writes ignore permission bits.
     let err = CertsDir::new("/proc/mesh-certs").check_writable().unwrap_err();
     assert!(matches!(err, Error::NotWritable { .. }), "{err}");
-    assert!(
-        err.to_string().starts_with("directory /proc is not writable"),
-        "{err}"
-    );
+    assert_message_starts(&err, "directory /proc is not writable");
 }
 
 #[test]

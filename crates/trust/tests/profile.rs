@@ -3,7 +3,7 @@
 
 mod common;
 
-use mesh_trust::{generate_intermediate, generate_root, CertsDir, KeyType, Options};
+use mesh_trust::{generate_intermediate, generate_root, KeyType, Options};
 use time::{Duration, OffsetDateTime};
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
@@ -13,7 +13,7 @@ use x509_parser::oid_registry::{
 };
 use x509_parser::public_key::PublicKey;
 
-use common::{openssl, openssl_ok};
+use common::{ec_p256, openssl, openssl_ok, opts};
 
 /// digitalSignature | nonRepudiation | keyEncipherment | keyCertSign.
 const KEY_USAGE_BITS: u16 = 0b10_0111;
@@ -167,10 +167,7 @@ fn check_intermediate(
 }
 
 fn check_key_type(key_type: KeyType) {
-    let opts = Options {
-        key_type,
-        ..Options::default()
-    };
+    let opts = opts(key_type);
     let root = generate_root(&opts).unwrap();
     let int = generate_intermediate(&root, "east", &opts).unwrap();
 
@@ -190,9 +187,7 @@ fn check_key_type(key_type: KeyType) {
     assert!(int.ca_key.expose().starts_with("-----BEGIN PRIVATE KEY-----\n"));
 
     let tmp = tempfile::tempdir().unwrap();
-    let certs = CertsDir::new(tmp.path().join("certs"));
-    certs.write_root(&root, false).unwrap();
-    certs.write_intermediate("east", &int, false).unwrap();
+    let certs = common::write_east(tmp.path(), &root, &int);
     openssl_verify_chain(&certs.cluster_dir("east").unwrap());
 }
 
@@ -256,24 +251,21 @@ fn sh(dir: &std::path::Path, args: &str) -> String {
     openssl_ok(dir, &args.split(' ').collect::<Vec<_>>())
 }
 
-#[test]
-fn profile_rsa_4096() {
-    check_key_type(KeyType::Rsa4096);
+/// One test of the whole profile per key type.
+macro_rules! profile_tests {
+    ($($name:ident: $key_type:ident,)*) => {$(
+        #[test]
+        fn $name() {
+            check_key_type(KeyType::$key_type);
+        }
+    )*};
 }
 
-#[test]
-fn profile_rsa_2048() {
-    check_key_type(KeyType::Rsa2048);
-}
-
-#[test]
-fn profile_ec_p256() {
-    check_key_type(KeyType::EcP256);
-}
-
-#[test]
-fn profile_ec_p384() {
-    check_key_type(KeyType::EcP384);
+profile_tests! {
+    profile_rsa_4096: Rsa4096,
+    profile_rsa_2048: Rsa2048,
+    profile_ec_p256: EcP256,
+    profile_ec_p384: EcP384,
 }
 
 #[test]
@@ -306,15 +298,7 @@ fn intermediate_never_outlives_its_root() {
         ..Options::default()
     })
     .unwrap();
-    let int = generate_intermediate(
-        &root,
-        "east",
-        &Options {
-            key_type: KeyType::EcP256,
-            ..Options::default()
-        },
-    )
-    .unwrap();
+    let int = generate_intermediate(&root, "east", &ec_p256()).unwrap();
     let ca_der = der_of(&int.ca_cert);
     assert_eq!(
         parse(&ca_der).validity().not_after.to_datetime(),
@@ -324,10 +308,7 @@ fn intermediate_never_outlives_its_root() {
 
 #[test]
 fn serials_are_random() {
-    let opts = Options {
-        key_type: KeyType::EcP256,
-        ..Options::default()
-    };
+    let opts = ec_p256();
     let root = generate_root(&opts).unwrap();
     let a = generate_intermediate(&root, "east", &opts).unwrap();
     let b = generate_intermediate(&root, "east", &opts).unwrap();
@@ -337,10 +318,7 @@ fn serials_are_random() {
 
 #[test]
 fn invalid_options_are_refused() {
-    let opts = Options {
-        key_type: KeyType::EcP256,
-        ..Options::default()
-    };
+    let opts = ec_p256();
     let root = generate_root(&opts).unwrap();
     for bad in ["", "East", "a_b", "../x", "-a"] {
         let err = generate_intermediate(&root, bad, &opts).unwrap_err();
@@ -383,10 +361,7 @@ fn intermediates_can_be_issued_concurrently() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<mesh_trust::CaKeyPair>();
     assert_send_sync::<mesh_trust::Intermediate>();
-    let opts = Options {
-        key_type: KeyType::EcP256,
-        ..Options::default()
-    };
+    let opts = ec_p256();
     let root = generate_root(&opts).unwrap();
     let ints: Vec<_> = std::thread::scope(|s| {
         let handles: Vec<_> = ["a", "b", "c"]

@@ -2,9 +2,7 @@
 
 mod common;
 
-use mesh_trust::{
-    generate_intermediate, generate_root, load_root, CertsDir, KeyType, Options, PrivateKeyPem,
-};
+use mesh_trust::{generate_intermediate, generate_root, load_root, CertsDir, KeyType, PrivateKeyPem};
 use time::OffsetDateTime;
 
 /// The base64 lines of a PEM key: any one of them in a message is a leak.
@@ -24,10 +22,7 @@ fn assert_no_key(text: &str, key_pem: &str) {
 #[test]
 fn debug_output_redacts_keys() {
     for key_type in [KeyType::EcP256, KeyType::Rsa2048] {
-        let opts = Options {
-            key_type,
-            ..Options::default()
-        };
+        let opts = common::opts(key_type);
         let root = generate_root(&opts).unwrap();
         let int = generate_intermediate(&root, "east", &opts).unwrap();
         let root_dbg = format!("{root:?} {root:#?}");
@@ -50,10 +45,7 @@ fn debug_output_redacts_keys() {
 #[test]
 fn errors_never_carry_key_material() {
     let tmp = tempfile::tempdir().unwrap();
-    let opts = Options {
-        key_type: KeyType::EcP256,
-        ..Options::default()
-    };
+    let opts = common::ec_p256();
     let root = generate_root(&opts).unwrap();
     let other = generate_root(&opts).unwrap();
     let key = root.key_pem().expose().to_string();

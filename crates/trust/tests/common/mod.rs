@@ -1,10 +1,52 @@
-//! Helpers shared by the integration tests: openssl invocations and file checks.
-#![allow(dead_code)]
+//! Helpers shared by the integration tests: options, openssl invocations, file checks, a
+//! certs directory written for cluster "east", and an assertion on errors.
+#![allow(dead_code, unused_macros)]
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use mesh_trust::{CaKeyPair, CertsDir, Intermediate, KeyType, Options};
+
+/// Asserts that the error `$err` matches `$pattern` and that its message contains
+/// `$needle` (a file name, usually); on failure, shows the message.
+macro_rules! assert_error {
+    ($err:expr, $pattern:pat, $needle:expr) => {{
+        let err = &$err;
+        assert!(
+            matches!(err, $pattern) && err.to_string().contains($needle),
+            "{err}"
+        );
+    }};
+}
+
+/// Asserts that the message of `err` begins with `prefix`; on failure, shows it.
+pub fn assert_message_starts(err: &impl std::fmt::Display, prefix: &str) {
+    let message = err.to_string();
+    assert!(message.starts_with(prefix), "{message}");
+}
+
+/// The default options, with keys of `key_type`.
+pub fn opts(key_type: KeyType) -> Options {
+    Options {
+        key_type,
+        ..Options::default()
+    }
+}
+
+/// The default options with EC P-256 keys, the fastest to generate.
+pub fn ec_p256() -> Options {
+    opts(KeyType::EcP256)
+}
+
+/// The certs directory `<dir>/certs` with `root` and, as cluster "east", `int` written.
+pub fn write_east(dir: &Path, root: &CaKeyPair, int: &Intermediate) -> CertsDir {
+    let certs = CertsDir::new(dir.join("certs"));
+    certs.write_root(root, false).unwrap();
+    certs.write_intermediate("east", int, false).unwrap();
+    certs
+}
 
 /// Runs openssl with `args` in `dir`; returns (success, stdout + stderr).
 pub fn openssl(dir: &Path, args: &[&str]) -> (bool, String) {
