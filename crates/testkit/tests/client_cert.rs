@@ -2,36 +2,24 @@
 
 mod common;
 
-use common::Client;
-use mesh_testkit::{FakeCluster, Fault, Sandbox};
+use common::{cluster_admin_binding, sandbox, Client};
+use mesh_testkit::{FakeCluster, Fault};
 use serde_json::json;
 
-async fn sandbox(names: &[&str]) -> Sandbox {
-    let mut b = Sandbox::builder();
-    for n in names {
-        b = b.cluster(n);
-    }
-    b.start().await.expect("start")
-}
-
-/// Binds `user` to cluster-admin: certificate users outside `system:masters` get only
-/// what RBAC grants them.
-fn grant_admin(c: &FakeCluster, user: &str) {
-    c.put_object(json!({
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-        "metadata": {"name": format!("{user}-admin")},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-        "subjects": [{"kind": "User", "name": user, "apiGroup": "rbac.authorization.k8s.io"}],
-    }))
-    .expect("binding");
+/// A client certificate (and key) for `user`, bound to cluster-admin: certificate users
+/// outside `system:masters` get only what RBAC grants them.
+fn admin_cert(c: &FakeCluster, user: &str) -> (String, String) {
+    let subject = json!({"kind": "User", "name": user, "apiGroup": "rbac.authorization.k8s.io"});
+    c.put_object(cluster_admin_binding(&format!("{user}-admin"), subject))
+        .expect("binding");
+    c.client_cert(user)
 }
 
 #[tokio::test]
 async fn client_cert_authenticates_without_a_token() {
     let sb = sandbox(&["a"]).await;
     let a = sb.cluster("a");
-    let (cert, key) = a.client_cert("alice");
-    grant_admin(a, "alice");
+    let (cert, key) = admin_cert(a, "alice");
     assert!(cert.starts_with("-----BEGIN CERTIFICATE-----"), "{cert}");
     assert!(key.contains("PRIVATE KEY-----"), "{key}");
 
@@ -75,8 +63,7 @@ async fn client_cert_groups_come_from_the_organization() {
 async fn client_cert_wins_over_a_bad_token_and_tokens_still_work() {
     let sb = sandbox(&["a"]).await;
     let a = sb.cluster("a");
-    let (cert, key) = a.client_cert("carol");
-    grant_admin(a, "carol");
+    let (cert, key) = admin_cert(a, "carol");
     // As in kube-apiserver, the x509 authenticator answers before the token ones.
     let carol = Client::with_cert(a, &cert, &key).with_token("not-a-token");
     assert_eq!(carol.get("/api/v1/namespaces").await.status, 200);
@@ -99,8 +86,7 @@ async fn client_cert_wins_over_a_bad_token_and_tokens_still_work() {
 async fn client_cert_from_another_clusters_ca_fails_the_handshake() {
     let sb = sandbox(&["a", "b"]).await;
     let (a, b) = (sb.cluster("a"), sb.cluster("b"));
-    let (cert, key) = b.client_cert("mallory");
-    grant_admin(b, "mallory");
+    let (cert, key) = admin_cert(b, "mallory");
     // Sanity: b itself accepts it.
     let r = Client::with_cert(b, &cert, &key).get("/api/v1/namespaces").await;
     assert_eq!(r.status, 200, "{}", r.text);

@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use base64::Engine;
-use common::{eventually, no_addresses, sandbox, sandbox_with, Client};
+use common::{cluster_admin_binding, eventually, no_addresses, sandbox, sandbox_with, Client};
 use mesh_testkit::{ClusterSpec, IstioSeed};
 use serde_json::{json, Value};
 
@@ -144,13 +144,10 @@ async fn service_account_token_secret_authenticates() {
     // Authenticated (403, not 401): the account has no RBAC grant yet.
     let as_sa = c.with_token(&token);
     assert_eq!(as_sa.get("/api/v1/namespaces/default/secrets").await.status, 403);
-    c.post(
-        "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
-        &json!({"metadata": {"name": "reader"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-            "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": "default"}]}),
-    )
-    .await;
+    let reader = json!({"kind": "ServiceAccount", "name": "reader", "namespace": "default"});
+    let binding = cluster_admin_binding("reader", reader);
+    c.post("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", &binding)
+        .await;
     assert_eq!(as_sa.get("/api/v1/namespaces/default/secrets").await.status, 200);
 }
 

@@ -2,7 +2,10 @@
 
 mod common;
 
-use common::{no_addresses, no_gateway_api, one_cluster, sandbox, sandbox_with, Client, JSON_PATCH, MERGE};
+use common::{
+    cluster_admin_binding, no_addresses, no_gateway_api, one_cluster, sandbox, sandbox_with, Client,
+    JSON_PATCH, MERGE,
+};
 use mesh_testkit::ClusterSpec;
 use serde_json::{json, Value};
 
@@ -346,13 +349,10 @@ async fn token_request_token_authenticates() {
         "{}",
         r.text
     );
-    c.post(
-        "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
-        &json!({"metadata": {"name": "reader"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-            "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": "default"}]}),
-    )
-    .await;
+    let reader = json!({"kind": "ServiceAccount", "name": "reader", "namespace": "default"});
+    let binding = cluster_admin_binding("reader", reader);
+    c.post("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", &binding)
+        .await;
     assert_eq!(c.with_token(&token).get("/api/v1/namespaces").await.status, 200);
 }
 

@@ -400,7 +400,6 @@ async fn group_subjects_cover_service_accounts_and_certificate_groups() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_auth_can_i_answers_for_the_service_account() {
     let (sb, admin) = reader_sandbox().await;
-    let a = sb.cluster("a");
     let k = kubectl_as(&sb, &token_for(&admin, TEAM, "reader").await);
     for (args, yes) in [
         (vec!["list", "services", "-n", TEAM], true),

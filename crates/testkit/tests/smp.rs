@@ -9,8 +9,8 @@
 mod common;
 
 use common::kubectl::Kubectl;
-use common::{sandbox, Client, Resp};
-use mesh_testkit::FakeCluster;
+use common::{one_cluster, sandbox, Client, Resp};
+use mesh_testkit::{FakeCluster, Sandbox};
 use serde_json::{json, Value};
 
 const SMP: &str = "application/strategic-merge-patch+json";
@@ -44,6 +44,13 @@ fn put_web(a: &FakeCluster) {
         }
     }))
     .expect("deployment");
+}
+
+/// A sandbox of one cluster `a` holding [`put_web`]'s Deployment, and an admin client.
+async fn web_cluster() -> (Sandbox, Client) {
+    let (sb, c) = one_cluster().await;
+    put_web(sb.cluster("a"));
+    (sb, c)
 }
 
 /// A strategic merge patch of the Deployment `web`.
@@ -130,10 +137,8 @@ async fn kubectl_label_and_annotate_built_in_kinds() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lists_merge_by_the_schemas_merge_keys() {
-    let sb = sandbox(&["a"]).await;
+    let (sb, c) = web_cluster().await;
     let a = sb.cluster("a");
-    put_web(a);
-    let c = Client::new(a);
     let out = smp_ok(
         &c,
         pod_spec(
@@ -218,10 +223,7 @@ async fn lists_merge_by_the_schemas_merge_keys() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn patch_directives() {
-    let sb = sandbox(&["a"]).await;
-    let a = sb.cluster("a");
-    put_web(a);
-    let c = Client::new(a);
+    let (_sb, c) = web_cluster().await;
     // `null` deletes a map key, in maps and in merged list items.
     let out = smp_ok(
         &c,
@@ -317,10 +319,8 @@ async fn patch_directives() {
 /// lists a 422, anything else a 500 carrying the Go error.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_patches_are_refused_as_the_apiserver_does() {
-    let sb = sandbox(&["a"]).await;
+    let (sb, c) = web_cluster().await;
     let a = sb.cluster("a");
-    put_web(a);
-    let c = Client::new(a);
     let refused = |r: &Resp, code: u16, reason: Option<&str>, message: &str| {
         assert_eq!(r.status, code, "{}", r.text);
         let s = r.json();
@@ -366,9 +366,8 @@ async fn malformed_patches_are_refused_as_the_apiserver_does() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_patch_merges_containers_and_deletes_with_a_directive() {
-    let sb = sandbox(&["a"]).await;
+    let (sb, _c) = web_cluster().await;
     let a = sb.cluster("a");
-    put_web(a);
     let k = Kubectl::new(&sb);
     k.ok(&[
         "patch",

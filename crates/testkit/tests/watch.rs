@@ -11,17 +11,11 @@ mod common;
 use std::time::Duration;
 
 use common::kubectl::Kubectl;
-use common::{sandbox, Client};
-use mesh_testkit::{FakeCluster, Sandbox};
+use common::{one_cluster, Client};
+use mesh_testkit::FakeCluster;
 use serde_json::{json, Value};
 
 const NS_CM: &str = "/api/v1/namespaces/default/configmaps";
-
-async fn setup() -> (Sandbox, Client) {
-    let sb = sandbox(&["a"]).await;
-    let c = Client::new(sb.cluster("a"));
-    (sb, c)
-}
 
 async fn create(c: &Client, name: &str) -> String {
     let r = c.post(NS_CM, &json!({"metadata": {"name": name}})).await;
@@ -49,7 +43,7 @@ fn types(evs: &[Value]) -> Vec<&str> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resource_version_older_than_the_history_is_expired() {
-    let (sb, c) = setup().await;
+    let (sb, c) = one_cluster().await;
     sb.cluster("a").set_watch_history(3);
     let first = create(&c, "c0").await;
     for i in 1..6 {
@@ -78,7 +72,7 @@ async fn a_resource_version_older_than_the_history_is_expired() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bookmarks_only_when_allowed() {
-    let (sb, c) = setup().await;
+    let (sb, c) = one_cluster().await;
     sb.cluster("a").set_bookmark_interval(Duration::from_millis(200));
     let rv = create(&c, "x").await;
     let evs = events(&c, &format!("resourceVersion={rv}&allowWatchBookmarks=true")).await;
@@ -99,7 +93,7 @@ async fn bookmarks_only_when_allowed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streaming_lists_end_initial_events_with_a_bookmark() {
-    let (_sb, c) = setup().await;
+    let (_sb, c) = one_cluster().await;
     create(&c, "a").await;
     let rv = create(&c, "b").await;
     let evs = events(
@@ -112,11 +106,10 @@ async fn streaming_lists_end_initial_events_with_a_bookmark() {
     assert_eq!(end["annotations"], json!({"k8s.io/initial-events-end": "true"}));
     assert_eq!(end["resourceVersion"], rv);
     let r = c.get(&format!("{NS_CM}?watch=true&sendInitialEvents=true")).await;
-    assert_eq!(r.status, 422, "{}", r.text);
-    assert!(r.json()["message"]
-        .as_str()
-        .unwrap_or_default()
-        .contains("sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"));
+    r.assert_refused(
+        422,
+        "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+    );
 }
 
 fn names(list: &Value) -> Vec<String> {
@@ -132,7 +125,7 @@ fn names(list: &Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_are_a_consistent_snapshot() {
-    let (_sb, c) = setup().await;
+    let (_sb, c) = one_cluster().await;
     for n in ["a", "b", "c", "d", "e"] {
         create(&c, n).await;
     }
@@ -165,7 +158,7 @@ async fn pages_are_a_consistent_snapshot() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_continue_token_is_410() {
-    let (sb, c) = setup().await;
+    let (sb, c) = one_cluster().await;
     for n in ["a", "b", "c"] {
         create(&c, n).await;
     }
@@ -188,7 +181,7 @@ async fn an_expired_continue_token_is_410() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resource_version_match() {
-    let (_sb, c) = setup().await;
+    let (_sb, c) = one_cluster().await;
     let rv = create(&c, "old").await;
     create(&c, "new").await;
     let exact = c
@@ -217,11 +210,7 @@ async fn resource_version_match() {
         "ResourceVersionTooLarge"
     );
     let r = c.get(&format!("{NS_CM}?resourceVersionMatch=Exact")).await;
-    assert_eq!(r.status, 422, "{}", r.text);
-    assert!(r.json()["message"]
-        .as_str()
-        .unwrap_or_default()
-        .contains("resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided"));
+    r.assert_refused(422, "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided");
 }
 
 fn list_requests(a: &FakeCluster) -> Vec<String> {
@@ -235,7 +224,7 @@ fn list_requests(a: &FakeCluster) -> Vec<String> {
 /// `kubectl get --chunk-size` pages through with `limit` and `continue`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_pages_with_chunk_size() {
-    let (sb, c) = setup().await;
+    let (sb, c) = one_cluster().await;
     for i in 0..5 {
         create(&c, &format!("cm-{i}")).await;
     }

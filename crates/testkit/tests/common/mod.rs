@@ -52,6 +52,16 @@ pub fn no_gateway_api() -> ClusterSpec {
     }
 }
 
+/// A ClusterRoleBinding `name` of the `cluster-admin` ClusterRole to `subject`.
+pub fn cluster_admin_binding(name: &str, subject: Value) -> Value {
+    serde_json::json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+        "subjects": [subject],
+    })
+}
+
 /// A sandbox of one bare cluster `a`, and an admin client for it.
 pub async fn one_cluster() -> (Sandbox, Client) {
     let sb = sandbox(&["a"]).await;
