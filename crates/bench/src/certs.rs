@@ -17,63 +17,35 @@ const CLUSTERS: [&str; 3] = ["c1", "c2", "c3"];
 
 /// The procedure of the guide: root CA, then per cluster an intermediate signed by it.
 fn openssl_script(openssl: &str) -> String {
+    let root_conf = openssl_conf(
+        "root-ca.conf",
+        "basicConstraints = critical, CA:true\n",
+        None,
+        "O = Istio\nCN = Root CA\n",
+    );
     let mut s = format!(
         r#"#!/bin/sh
 # The openssl procedure of the OpenShift Service Mesh / Istio multicluster guide.
 set -eu
 OPENSSL="{openssl}"
 
-cat > root-ca.conf <<'CONF'
-[ req ]
-encrypt_key = no
-prompt = no
-utf8 = yes
-default_md = sha256
-default_bits = 4096
-req_extensions = req_ext
-x509_extensions = req_ext
-distinguished_name = req_dn
-[ req_ext ]
-subjectKeyIdentifier = hash
-basicConstraints = critical, CA:true
-keyUsage = critical, digitalSignature, nonRepudiation, keyEncipherment, keyCertSign
-[ req_dn ]
-O = Istio
-CN = Root CA
-CONF
-
+{root_conf}
 "$OPENSSL" genrsa -out root-key.pem 4096
 "$OPENSSL" req -sha256 -new -key root-key.pem -config root-ca.conf -out root-cert.csr
 "$OPENSSL" x509 -req -sha256 -days 3650 -signkey root-key.pem -extensions req_ext -extfile root-ca.conf -in root-cert.csr -out root-cert.pem
 "#
     );
     for cluster in CLUSTERS {
+        let conf = openssl_conf(
+            &format!("{cluster}/intermediate.conf"),
+            "basicConstraints = critical, CA:true, pathlen:0\n",
+            Some("istiod.istio-system.svc"),
+            &format!("O = Istio\nCN = Intermediate CA\nL = {cluster}\n"),
+        );
         s.push_str(&format!(
             r#"
 mkdir -p {cluster}
-cat > {cluster}/intermediate.conf <<'CONF'
-[ req ]
-encrypt_key = no
-prompt = no
-utf8 = yes
-default_md = sha256
-default_bits = 4096
-req_extensions = req_ext
-x509_extensions = req_ext
-distinguished_name = req_dn
-[ req_ext ]
-subjectKeyIdentifier = hash
-basicConstraints = critical, CA:true, pathlen:0
-keyUsage = critical, digitalSignature, nonRepudiation, keyEncipherment, keyCertSign
-subjectAltName = @san
-[ san ]
-DNS.1 = istiod.istio-system.svc
-[ req_dn ]
-O = Istio
-CN = Intermediate CA
-L = {cluster}
-CONF
-"$OPENSSL" genrsa -out {cluster}/ca-key.pem 4096
+{conf}"$OPENSSL" genrsa -out {cluster}/ca-key.pem 4096
 "$OPENSSL" req -sha256 -new -config {cluster}/intermediate.conf -key {cluster}/ca-key.pem -out {cluster}/cluster-ca.csr
 "$OPENSSL" x509 -req -sha256 -days 730 -CA root-cert.pem -CAkey root-key.pem -CAcreateserial -in {cluster}/cluster-ca.csr -out {cluster}/ca-cert.pem -extensions req_ext -extfile {cluster}/intermediate.conf
 cat {cluster}/ca-cert.pem root-cert.pem > {cluster}/cert-chain.pem
@@ -82,6 +54,35 @@ cp root-cert.pem {cluster}/root-cert.pem
         ));
     }
     s
+}
+
+/// The shell lines that write the guide's openssl config `file`: the `[ req ]` section
+/// both configs share (4096-bit keys, SHA-256, no passphrase), the CA extensions with
+/// `basic_constraints` and a DNS SAN if given (an intermediate's: istiod), and the subject
+/// `dn`. Each argument is whole lines.
+fn openssl_conf(file: &str, basic_constraints: &str, dns_san: Option<&str>, dn: &str) -> String {
+    let san = match dns_san {
+        Some(name) => format!("subjectAltName = @san\n[ san ]\nDNS.1 = {name}\n"),
+        None => String::new(),
+    };
+    format!(
+        r#"cat > {file} <<'CONF'
+[ req ]
+encrypt_key = no
+prompt = no
+utf8 = yes
+default_md = sha256
+default_bits = 4096
+req_extensions = req_ext
+x509_extensions = req_ext
+distinguished_name = req_dn
+[ req_ext ]
+subjectKeyIdentifier = hash
+{basic_constraints}keyUsage = critical, digitalSignature, nonRepudiation, keyEncipherment, keyCertSign
+{san}[ req_dn ]
+{dn}CONF
+"#
+    )
 }
 
 fn expect_files(dir: &Path, what: &str) -> Result<()> {
