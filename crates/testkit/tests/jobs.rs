@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use base64::Engine;
 use common::kubectl::Kubectl;
-use common::{eventually, sandbox, Client};
-use mesh_testkit::{ClusterSpec, FakeCluster, Fault, IstioSeed, Sandbox};
+use common::{eventually, sandbox, sandbox_with, Client};
+use mesh_testkit::{ClusterSpec, FakeCluster, Fault, IstioSeed};
 use serde_json::{json, Value};
 
 const NS: &str = "probe";
@@ -91,6 +91,14 @@ async fn job_pod(c: &FakeCluster, job: &str) -> Value {
     .unwrap_or_else(|| panic!("no pod for job {job}"))
 }
 
+/// Runs the probe Job `job` (`requests` requests to `url`) in `c`: the log of its pod.
+async fn probe_log(c: &FakeCluster, job: &str, url: &str, requests: u32) -> Option<String> {
+    let r = Client::new(c).post(JOBS, &probe_job(job, url, requests)).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let pod = job_pod(c, job).await;
+    c.pod_log(NS, &name(&pod))
+}
+
 async fn wait_complete(c: &FakeCluster, job: &str) -> Value {
     eventually(Duration::from_secs(5), || {
         let j = c.object(&format!("{JOBS}/{job}"))?;
@@ -106,11 +114,7 @@ fn name(o: &Value) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn completed_job_leaves_a_pod_like_the_job_controller() {
-    let sb = Sandbox::builder()
-        .cluster_with("a", istio("net-a"))
-        .start()
-        .await
-        .expect("start");
+    let sb = sandbox_with(vec![("a", istio("net-a"))]).await;
     let a = sb.cluster("a");
     install_echo(a);
     let c = Client::new(a);
@@ -203,13 +207,12 @@ async fn delayed_job_gets_its_pod_when_due() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn probe_spreads_over_peered_clusters_and_breaks_without_a_shared_root() {
-    let sb = Sandbox::builder()
-        .cluster_with("a", istio("net-a"))
-        .cluster_with("b", istio("net-b"))
-        .cluster_with("c", istio("net-c"))
-        .start()
-        .await
-        .expect("start");
+    let sb = sandbox_with(vec![
+        ("a", istio("net-a")),
+        ("b", istio("net-b")),
+        ("c", istio("net-c")),
+    ])
+    .await;
     let (a, b, c) = (sb.cluster("a"), sb.cluster("b"), sb.cluster("c"));
     for cl in [a, b, c] {
         install_echo(cl);
@@ -217,41 +220,29 @@ async fn probe_spreads_over_peered_clusters_and_breaks_without_a_shared_root() {
     peer(a, b).await;
     // c is not peered with a; b is down (its API server only).
     b.set_down(true);
-    let client = Client::new(a);
-    client.post(JOBS, &probe_job("p1", GLOBAL_URL, 4)).await;
-    let pod = job_pod(a, "p1").await;
     let want = "hello from a\nhello from b\nhello from a\nhello from b\n";
-    assert_eq!(a.pod_log(NS, &name(&pod)).as_deref(), Some(want));
+    assert_eq!(probe_log(a, "p1", GLOBAL_URL, 4).await.as_deref(), Some(want));
     // Another root in b: mTLS to b fails.
     b.set_down(false);
     b.put_object(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "cacerts", "namespace": "istio-system"},
         "data": {"root-cert.pem": b64("another root")}}))
         .expect("cacerts");
-    client.post(JOBS, &probe_job("p2", GLOBAL_URL, 2)).await;
-    let pod = job_pod(a, "p2").await;
     assert_eq!(
-        a.pod_log(NS, &name(&pod)).as_deref(),
+        probe_log(a, "p2", GLOBAL_URL, 2).await.as_deref(),
         Some("hello from a\nerror: curl: (56) Recv failure: Connection reset by peer\n")
     );
     // From c, linked to nobody, on a host nobody serves.
-    Client::new(c)
-        .post(JOBS, &probe_job("p3", "http://nope.probe.mesh.internal/", 1))
-        .await;
-    let pod = job_pod(c, "p3").await;
     assert_eq!(
-        c.pod_log(NS, &name(&pod)).as_deref(),
+        probe_log(c, "p3", "http://nope.probe.mesh.internal/", 1)
+            .await
+            .as_deref(),
         Some("error: curl: (6) Could not resolve host: nope.probe.mesh.internal\n")
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remote_secrets_link_clusters_for_cluster_local_hosts() {
-    let sb = Sandbox::builder()
-        .cluster_with("a", istio("net-1"))
-        .cluster_with("b", istio("net-1"))
-        .start()
-        .await
-        .expect("start");
+    let sb = sandbox_with(vec![("a", istio("net-1")), ("b", istio("net-1"))]).await;
     let (a, b) = (sb.cluster("a"), sb.cluster("b"));
     for cl in [a, b] {
         install_echo(cl);
@@ -264,15 +255,9 @@ async fn remote_secrets_link_clusters_for_cluster_local_hosts() {
         "metadata": {"name": "istio-remote-secret-b", "namespace": "istio-system", "labels": {"istio/multiCluster": "true"}},
         "data": {"b": b64(&kubeconfig)}}))
         .expect("remote secret");
-    Client::new(a)
-        .post(
-            JOBS,
-            &probe_job("p", "http://echo.probe.svc.cluster.local:80/", 3),
-        )
-        .await;
-    let pod = job_pod(a, "p").await;
+    let url = "http://echo.probe.svc.cluster.local:80/";
     assert_eq!(
-        a.pod_log(NS, &name(&pod)).as_deref(),
+        probe_log(a, "p", url, 3).await.as_deref(),
         Some("hello from a\nhello from b\nhello from a\n")
     );
 }
@@ -440,13 +425,7 @@ async fn kubectl_logs_pod_and_job() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_jobs_in_linked_clusters_complete_together() {
-    let sb = Sandbox::builder()
-        .cluster_with("a", istio("n"))
-        .cluster_with("b", istio("n"))
-        .cluster_with("c", istio("n"))
-        .start()
-        .await
-        .expect("start");
+    let sb = sandbox_with(vec![("a", istio("n")), ("b", istio("n")), ("c", istio("n"))]).await;
     let clusters = sb.clusters();
     for cl in clusters {
         install_echo(cl);

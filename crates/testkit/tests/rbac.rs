@@ -108,12 +108,15 @@ fn kubectl_as(sb: &Sandbox, token: &str) -> Kubectl {
     Kubectl::with_yaml(&serde_yaml_ng::to_string(&cfg).expect("YAML"))
 }
 
+/// `kubectl create token <args>`: the token.
+async fn create_token(admin: &Kubectl, args: &[&str]) -> String {
+    let mut full = vec!["create", "token"];
+    full.extend(args);
+    admin.ok(&full).await.trim().to_string()
+}
+
 async fn token_for(admin: &Kubectl, ns: &str, sa: &str) -> String {
-    admin
-        .ok(&["create", "token", sa, "-n", ns])
-        .await
-        .trim()
-        .to_string()
+    create_token(admin, &[sa, "-n", ns]).await
 }
 
 const SA_USER: &str = "system:serviceaccount:team:reader";
@@ -514,11 +517,7 @@ async fn deny_rules_still_refuse_before_rbac() {
 async fn create_token_honours_duration_and_the_clock_expires_it() {
     let (sb, admin) = reader_sandbox().await;
     let a = sb.cluster("a");
-    let token = admin
-        .ok(&["create", "token", "reader", "-n", TEAM, "--duration=15m"])
-        .await
-        .trim()
-        .to_string();
+    let token = create_token(&admin, &["reader", "-n", TEAM, "--duration=15m"]).await;
     let claims = claims_of(&token);
     assert_eq!(
         claims["exp"].as_i64().unwrap_or(0) - claims["iat"].as_i64().unwrap_or(0),
@@ -613,11 +612,7 @@ fn rfc3339(secs: i64) -> String {
 async fn tokens_for_another_audience_or_a_deleted_account_are_refused() {
     let (sb, admin) = reader_sandbox().await;
     let a = sb.cluster("a");
-    let vault = admin
-        .ok(&["create", "token", "reader", "-n", TEAM, "--audience=vault"])
-        .await
-        .trim()
-        .to_string();
+    let vault = create_token(&admin, &["reader", "-n", TEAM, "--audience=vault"]).await;
     assert_eq!(claims_of(&vault)["aud"], json!(["vault"]));
     let c = Client::new(a);
     assert_eq!(c.with_token(&vault).get(TEAM_SERVICES).await.status, 401);

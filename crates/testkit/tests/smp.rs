@@ -86,25 +86,11 @@ async fn custom_resources_refuse_strategic_merge_patch() {
     )
     .expect("gateway");
     let k = Kubectl::new(&sb);
-    let refused = k
-        .run(&[
-            "patch",
-            "gateway",
-            "gw",
-            "-p",
-            r#"{"metadata":{"labels":{"x":"1"}}}"#,
-        ])
-        .await;
+    let label = r#"{"metadata":{"labels":{"x":"1"}}}"#;
+    let refused = k.run(&["patch", "gateway", "gw", "-p", label]).await;
     refused.assert_failed_with("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml");
-    k.ok(&[
-        "patch",
-        "gateway",
-        "gw",
-        "--type=merge",
-        "-p",
-        r#"{"metadata":{"labels":{"x":"1"}}}"#,
-    ])
-    .await;
+    k.ok(&["patch", "gateway", "gw", "--type=merge", "-p", label])
+        .await;
     // kubectl label/annotate send merge patches for custom resources.
     k.ok(&["label", "gateway", "gw", "y=2"]).await;
     k.ok(&["annotate", "gateway", "gw", "z=3"]).await;

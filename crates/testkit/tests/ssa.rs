@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{sandbox, Client, MERGE};
+use common::{sandbox, Client, Resp, MERGE};
 use mesh_testkit::Sandbox;
 use serde_json::{json, Value};
 
@@ -20,6 +20,11 @@ fn gateway(class: &str, extra_label: Option<&str>) -> String {
         "spec": {"gatewayClassName": class, "listeners": [{"name": "cross-network", "port": 15008, "protocol": "HBONE", "tls": {"mode": "Passthrough"}}]},
     })
     .to_string()
+}
+
+/// Server-side applies the Gateway at `GW` (see [`gateway`]) as `manager`, without force.
+async fn apply_gw(c: &Client, manager: &str, class: &str, extra_label: Option<&str>) -> Resp {
+    c.apply(GW, manager, false, &gateway(class, extra_label)).await
 }
 
 async fn setup() -> (Sandbox, Client) {
@@ -52,9 +57,7 @@ fn managers(obj: &Value) -> Vec<(String, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_creates_with_managed_fields() {
     let (sb, c) = setup().await;
-    let r = c
-        .apply(GW, "kubectl-mesh", false, &gateway("istio-eastwest", None))
-        .await;
+    let r = apply_gw(&c, "kubectl-mesh", "istio-eastwest", None).await;
     assert_eq!(r.status, 201, "{}", r.text);
     let obj = r.json();
     assert_eq!(obj["metadata"]["generation"], 1);
@@ -79,9 +82,7 @@ async fn apply_creates_with_managed_fields() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unchanged_apply_keeps_resource_version() {
     let (sb, c) = setup().await;
-    let first = c
-        .apply(GW, "kubectl-mesh", false, &gateway("istio-eastwest", None))
-        .await;
+    let first = apply_gw(&c, "kubectl-mesh", "istio-eastwest", None).await;
     // Let the controller write status first, so only our apply could bump the RV.
     let a = sb.cluster("a");
     common::eventually(std::time::Duration::from_secs(5), || {
@@ -90,9 +91,7 @@ async fn unchanged_apply_keeps_resource_version() {
     .await;
     let rv = a.object(GW).expect("gw")["metadata"]["resourceVersion"].clone();
     let cluster_rv = a.resource_version();
-    let again = c
-        .apply(GW, "kubectl-mesh", false, &gateway("istio-eastwest", None))
-        .await;
+    let again = apply_gw(&c, "kubectl-mesh", "istio-eastwest", None).await;
     assert_eq!(again.status, 200, "{}", again.text);
     assert_eq!(again.json()["metadata"]["resourceVersion"], rv);
     assert_eq!(a.resource_version(), cluster_rv);
@@ -102,11 +101,8 @@ async fn unchanged_apply_keeps_resource_version() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_conflicts_with_another_manager() {
     let (_sb, c) = setup().await;
-    c.apply(GW, "kubectl-mesh", false, &gateway("istio-eastwest", None))
-        .await;
-    let r = c
-        .apply(GW, "other-tool", false, &gateway("istio-remote", None))
-        .await;
+    apply_gw(&c, "kubectl-mesh", "istio-eastwest", None).await;
+    let r = apply_gw(&c, "other-tool", "istio-remote", None).await;
     assert_eq!(r.status, 409, "{}", r.text);
     let s = r.json();
     assert_eq!(s["kind"], "Status");
@@ -120,9 +116,7 @@ async fn apply_conflicts_with_another_manager() {
         json!([{"reason": "FieldManagerConflict", "message": "conflict with \"kubectl-mesh\"", "field": ".spec.gatewayClassName"}])
     );
     // Same values: shared ownership, no conflict.
-    let r = c
-        .apply(GW, "other-tool", false, &gateway("istio-eastwest", None))
-        .await;
+    let r = apply_gw(&c, "other-tool", "istio-eastwest", None).await;
     assert_eq!(r.status, 200, "{}", r.text);
     // (The Gateway controller may have added its status entry meanwhile.)
     let appliers: Vec<String> = managers(&r.json())
@@ -139,8 +133,7 @@ async fn apply_conflicts_with_another_manager() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conflict_with_update_manager_names_version_and_several_fields() {
     let (_sb, c) = setup().await;
-    c.apply(GW, "kubectl-mesh", false, &gateway("istio-eastwest", None))
-        .await;
+    apply_gw(&c, "kubectl-mesh", "istio-eastwest", None).await;
     let patch = json!({"metadata": {"labels": {"topology.istio.io/network": "other"}}, "spec": {"gatewayClassName": "edited"}});
     let r = c
         .patch(
@@ -155,9 +148,7 @@ async fn conflict_with_update_manager_names_version_and_several_fields() {
         .and_then(|a| a.iter().find(|m| m["manager"] == "kubectl-edit"))
         .map(|m| m["time"].as_str().unwrap_or_default().to_string())
         .expect("kubectl-edit entry");
-    let r = c
-        .apply(GW, "kubectl-mesh", false, &gateway("istio-eastwest", None))
-        .await;
+    let r = apply_gw(&c, "kubectl-mesh", "istio-eastwest", None).await;
     assert_eq!(r.status, 409, "{}", r.text);
     let want = format!(
         "Apply failed with 2 conflicts: conflicts with \"kubectl-edit\" using gateway.networking.k8s.io/v1 at {time}:\n- .metadata.labels.topology.istio.io/network\n- .spec.gatewayClassName"
@@ -169,8 +160,7 @@ async fn conflict_with_update_manager_names_version_and_several_fields() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn force_takes_ownership() {
     let (sb, c) = setup().await;
-    c.apply(GW, "kubectl-mesh", false, &gateway("istio-eastwest", None))
-        .await;
+    apply_gw(&c, "kubectl-mesh", "istio-eastwest", None).await;
     let r = c
         .apply(GW, "other-tool", true, &gateway("istio-remote", None))
         .await;
@@ -184,9 +174,7 @@ async fn force_takes_ownership() {
         .expect("kubectl-mesh still owns labels and listeners");
     assert!(mine["fieldsV1"]["f:spec"].get("f:gatewayClassName").is_none());
     // Now kubectl-mesh conflicts with other-tool.
-    let r = c
-        .apply(GW, "kubectl-mesh", false, &gateway("istio-eastwest", None))
-        .await;
+    let r = apply_gw(&c, "kubectl-mesh", "istio-eastwest", None).await;
     assert_eq!(
         r.json()["message"],
         "Apply failed with 1 conflict: conflict with \"other-tool\": .spec.gatewayClassName"
@@ -196,39 +184,17 @@ async fn force_takes_ownership() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_fields_are_removed_unless_owned_by_another() {
     let (sb, c) = setup().await;
-    c.apply(
-        GW,
-        "kubectl-mesh",
-        false,
-        &gateway("istio-eastwest", Some("extra")),
-    )
-    .await;
-    c.apply(
-        GW,
-        "other-tool",
-        false,
-        &gateway("istio-eastwest", Some("shared")),
-    )
-    .await;
-    c.apply(
-        GW,
-        "kubectl-mesh",
-        false,
-        &gateway("istio-eastwest", Some("shared")),
-    )
-    .await;
+    apply_gw(&c, "kubectl-mesh", "istio-eastwest", Some("extra")).await;
+    apply_gw(&c, "other-tool", "istio-eastwest", Some("shared")).await;
+    apply_gw(&c, "kubectl-mesh", "istio-eastwest", Some("shared")).await;
     // Now drop both: "extra" was only ours (gone already), "shared" is also other-tool's.
-    let r = c
-        .apply(GW, "kubectl-mesh", false, &gateway("istio-eastwest", None))
-        .await;
+    let r = apply_gw(&c, "kubectl-mesh", "istio-eastwest", None).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let labels = sb.cluster("a").object(GW).expect("gw")["metadata"]["labels"].clone();
     assert!(labels.get("extra").is_none(), "{labels}");
     assert_eq!(labels["shared"], "x");
     // Drop the label other-tool applied: it goes.
-    let r = c
-        .apply(GW, "other-tool", false, &gateway("istio-eastwest", None))
-        .await;
+    let r = apply_gw(&c, "other-tool", "istio-eastwest", None).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let labels = sb.cluster("a").object(GW).expect("gw")["metadata"]["labels"].clone();
     assert!(labels.get("shared").is_none(), "{labels}");
@@ -258,8 +224,7 @@ async fn apply_requires_field_manager_and_ignores_status() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn update_operations_take_ownership_without_conflict() {
     let (_sb, c) = setup().await;
-    c.apply(GW, "kubectl-mesh", false, &gateway("istio-eastwest", None))
-        .await;
+    apply_gw(&c, "kubectl-mesh", "istio-eastwest", None).await;
     let r = c
         .patch(
             &format!("{GW}?fieldManager=kubectl-label"),
