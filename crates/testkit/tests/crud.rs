@@ -151,12 +151,8 @@ async fn put_checks_resource_version_and_patches_work() {
     // A no-op patch does not bump the resourceVersion.
     let rv = r.rv();
     assert_eq!(c.patch(path, MERGE, r#"{"data":{"k":"v3"}}"#).await.rv(), rv);
-    assert_eq!(
-        c.patch("/api/v1/namespaces/default/configmaps/none", MERGE, "{}")
-            .await
-            .status,
-        404
-    );
+    let missing = "/api/v1/namespaces/default/configmaps/none";
+    assert_eq!(c.patch(missing, MERGE, "{}").await.status, 404);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -261,12 +257,8 @@ async fn status_subresource_and_generation() {
         c.put(s, &whole).await.json()["status"],
         json!({"loadBalancer": {}})
     );
-    assert_eq!(
-        c.get("/api/v1/namespaces/default/configmaps/x/status")
-            .await
-            .status,
-        404
-    );
+    let no_status = "/api/v1/namespaces/default/configmaps/x/status";
+    assert_eq!(c.get(no_status).await.status, 404);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

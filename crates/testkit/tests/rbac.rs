@@ -66,11 +66,19 @@ fn bind(c: &FakeCluster, ns: Option<&str>, name: &str, role_kind: &str, role: &s
 
 const READ: [&str; 3] = ["get", "list", "watch"];
 
-/// Namespace `team` with ServiceAccount `reader`, bound cluster-wide to a ClusterRole
-/// reading services and endpointslices.
-fn reader_setup(a: &FakeCluster) {
+/// A sandbox of one cluster `a` with namespace `team` and its ServiceAccount `reader`,
+/// granted nothing yet.
+async fn team_sandbox() -> Sandbox {
+    let sb = sandbox(&["a"]).await;
+    let a = sb.cluster("a");
     namespace(a, TEAM);
     service_account(a, TEAM, "reader");
+    sb
+}
+
+/// [`team_sandbox`]'s `reader` bound cluster-wide to a ClusterRole reading services and
+/// endpointslices, and a Service `web` in `team`.
+fn reader_setup(a: &FakeCluster) {
     cluster_role(
         a,
         "svc-reader",
@@ -93,9 +101,9 @@ fn reader_setup(a: &FakeCluster) {
     );
 }
 
-/// A sandbox of one cluster `a` with [`reader_setup`] done, and kubectl as its admin.
+/// [`team_sandbox`] with [`reader_setup`] done, and kubectl as its admin.
 async fn reader_sandbox() -> (Sandbox, Kubectl) {
-    let sb = sandbox(&["a"]).await;
+    let sb = team_sandbox().await;
     reader_setup(sb.cluster("a"));
     let admin = Kubectl::new(&sb);
     (sb, admin)
@@ -180,11 +188,9 @@ async fn a_service_account_gets_exactly_what_its_cluster_role_grants() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn role_bindings_grant_only_in_their_namespace() {
-    let sb = sandbox(&["a"]).await;
+    let sb = team_sandbox().await;
     let a = sb.cluster("a");
-    namespace(a, TEAM);
     namespace(a, "other");
-    service_account(a, TEAM, "reader");
     put(
         a,
         json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
@@ -250,10 +256,8 @@ async fn role_bindings_grant_only_in_their_namespace() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resource_names_limit_a_rule_to_named_objects() {
-    let sb = sandbox(&["a"]).await;
+    let sb = team_sandbox().await;
     let a = sb.cluster("a");
-    namespace(a, TEAM);
-    service_account(a, TEAM, "reader");
     for name in ["allowed", "other"] {
         put(
             a,
@@ -290,10 +294,8 @@ async fn resource_names_limit_a_rule_to_named_objects() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aggregated_cluster_roles_collect_the_rules_of_labelled_roles() {
-    let sb = sandbox(&["a"]).await;
+    let sb = team_sandbox().await;
     let a = sb.cluster("a");
-    namespace(a, TEAM);
-    service_account(a, TEAM, "reader");
     put(
         a,
         json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "agg"},
