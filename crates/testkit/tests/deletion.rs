@@ -43,6 +43,17 @@ fn owned_by(owner: &Value, block: bool) -> Value {
                                  "uid": uid(owner), "blockOwnerDeletion": block}]})
 }
 
+/// ConfigMaps `owner` and `dep` in `default`: `dep` owned by `owner` (blocking its
+/// deletion if `block`), with `finalizers`.
+fn owner_and_dependent(a: &FakeCluster, block: bool, finalizers: &[&str]) {
+    let owner = put(a, "default", "owner", json!({}));
+    let mut meta = owned_by(&owner, block);
+    if !finalizers.is_empty() {
+        meta["finalizers"] = json!(finalizers);
+    }
+    put(a, "default", "dep", meta);
+}
+
 /// `kubectl apply` of a namespace (`kubectl create namespace` sends protobuf, which the
 /// fake server does not decode).
 async fn create_namespace(k: &Kubectl, name: &str) {
@@ -181,8 +192,7 @@ async fn kubectl_delete_namespace_waits_until_gone() {
 async fn background_deletion_collects_dependents() {
     let (sb, k, _c) = setup().await;
     let a = &sb.cluster("a");
-    let owner = put(a, "default", "owner", json!({}));
-    put(a, "default", "dep", owned_by(&owner, false));
+    owner_and_dependent(a, false, &[]);
     k.ok(&["delete", "configmap", "owner"]).await;
     assert!(a.object(&format!("{CM}/owner")).is_none());
     assert!(gone(a, &format!("{CM}/dep")).await);
@@ -193,8 +203,7 @@ async fn background_deletion_collects_dependents() {
 async fn orphan_deletion_keeps_dependents() {
     let (sb, k, _c) = setup().await;
     let a = &sb.cluster("a");
-    let owner = put(a, "default", "owner", json!({}));
-    put(a, "default", "dep", owned_by(&owner, true));
+    owner_and_dependent(a, true, &[]);
     k.ok(&["delete", "configmap", "owner", "--cascade=orphan"]).await;
     assert!(gone(a, &format!("{CM}/owner")).await);
     let dep = a.object(&format!("{CM}/dep")).expect("dependent kept");
@@ -207,10 +216,7 @@ async fn orphan_deletion_keeps_dependents() {
 async fn foreground_deletion_waits_for_blocking_dependents() {
     let (sb, k, c) = setup().await;
     let a = &sb.cluster("a");
-    let owner = put(a, "default", "owner", json!({}));
-    let mut meta = owned_by(&owner, true);
-    meta["finalizers"] = json!(["example.com/hold"]);
-    put(a, "default", "dep", meta);
+    owner_and_dependent(a, true, &["example.com/hold"]);
     k.ok(&[
         "delete",
         "configmap",

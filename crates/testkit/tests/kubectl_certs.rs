@@ -3,7 +3,7 @@
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use mesh_testkit::Auth;
+use mesh_testkit::{Auth, Sandbox};
 
 mod common;
 
@@ -17,6 +17,15 @@ fn entry<'v>(cfg: &'v mut Value, section: &str, name: &str) -> &'v mut Value {
         .as_sequence_mut()
         .and_then(|s| s.iter_mut().find(|e| e["name"].as_str() == Some(name)))
         .unwrap_or_else(|| panic!("no {section} entry {name}"))
+}
+
+/// kubectl whose user for cluster `a` presents the client certificate `cert` (key `key`).
+fn kubectl_with_cert(sb: &Sandbox, (cert, key): (String, String)) -> Kubectl {
+    let mut cfg: Value = serde_yaml_ng::from_str(&sb.kubeconfig_yaml_with(Auth::ClientCert)).expect("YAML");
+    let user = &mut entry(&mut cfg, "users", "a")["user"];
+    user["client-certificate-data"] = B64.encode(cert).into();
+    user["client-key-data"] = B64.encode(key).into();
+    Kubectl::with_yaml(&serde_yaml_ng::to_string(&cfg).expect("YAML"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -57,12 +66,7 @@ async fn kubectl_get_ns_with_a_client_cert_kubeconfig() {
 async fn kubectl_forbidden_names_the_certificate_user() {
     let sb = sandbox(&["a"]).await;
     let a = sb.cluster("a");
-    let (cert, key) = a.client_cert("erin");
-    let mut cfg: Value = serde_yaml_ng::from_str(&sb.kubeconfig_yaml_with(Auth::ClientCert)).expect("YAML");
-    let user = &mut entry(&mut cfg, "users", "a")["user"];
-    user["client-certificate-data"] = B64.encode(cert).into();
-    user["client-key-data"] = B64.encode(key).into();
-    let k = Kubectl::with_yaml(&serde_yaml_ng::to_string(&cfg).expect("YAML"));
+    let k = kubectl_with_cert(&sb, a.client_cert("erin"));
 
     a.deny("list", "namespaces");
     let o = k.run(&["get", "ns"]).await;
@@ -84,12 +88,7 @@ async fn kubectl_forbidden_names_the_certificate_user() {
 async fn kubectl_rejects_a_client_cert_from_another_clusters_ca() {
     let sb = sandbox(&["a", "b"]).await;
     let (a, b) = (sb.cluster("a"), sb.cluster("b"));
-    let (cert, key) = b.client_cert("mallory");
-    let mut cfg: Value = serde_yaml_ng::from_str(&sb.kubeconfig_yaml_with(Auth::ClientCert)).expect("YAML");
-    let user = &mut entry(&mut cfg, "users", "a")["user"];
-    user["client-certificate-data"] = B64.encode(cert).into();
-    user["client-key-data"] = B64.encode(key).into();
-    let k = Kubectl::with_yaml(&serde_yaml_ng::to_string(&cfg).expect("YAML"));
+    let k = kubectl_with_cert(&sb, b.client_cert("mallory"));
 
     let o = k.run(&["--request-timeout", "10s", "get", "ns"]).await;
     assert!(!o.ok, "{}", o.stdout);
