@@ -188,57 +188,51 @@ fn decode(req: &ApiRequest) -> Result<Value, ApiError> {
     Ok(v)
 }
 
+/// Sets `obj[key]` to `want` when it is absent or empty; a 400 worded by `mismatch` (given
+/// what it holds) when it names something else.
+fn fill_or_match(
+    obj: &mut Value,
+    key: &str,
+    want: &str,
+    mismatch: impl FnOnce(&str) -> String,
+) -> Result<(), ApiError> {
+    match obj.get(key).and_then(Value::as_str) {
+        None | Some("") => obj[key] = json!(want),
+        Some(v) if v != want => return Err(ApiError::bad_request(mismatch(v))),
+        _ => {}
+    }
+    Ok(())
+}
+
 /// Fills in apiVersion/kind/namespace and rejects a body that names another kind,
 /// namespace or name than the URL.
 fn normalize(req: &ApiRequest, obj: &mut Value, url_name: Option<&str>) -> Result<(), ApiError> {
     let def = req.route.def;
     let want = def.api_version();
-    match obj.get("apiVersion").and_then(Value::as_str) {
-        None | Some("") => obj["apiVersion"] = json!(want),
-        Some(v) if v != want => {
-            return Err(ApiError::bad_request(format!(
-                "the API version in the data ({v}) does not match the expected API version ({want})"
-            )))
-        }
-        _ => {}
-    }
-    match obj.get("kind").and_then(Value::as_str) {
-        None | Some("") => obj["kind"] = json!(def.kind),
-        Some(k) if k != def.kind => {
-            return Err(ApiError::bad_request(format!(
-                "the kind in the data ({k}) does not match the expected kind ({})",
-                def.kind
-            )))
-        }
-        _ => {}
-    }
+    fill_or_match(obj, "apiVersion", &want, |v| {
+        format!("the API version in the data ({v}) does not match the expected API version ({want})")
+    })?;
+    fill_or_match(obj, "kind", def.kind, |k| {
+        format!(
+            "the kind in the data ({k}) does not match the expected kind ({})",
+            def.kind
+        )
+    })?;
     if !obj.get("metadata").is_some_and(Value::is_object) {
         obj["metadata"] = json!({});
     }
     let meta = &mut obj["metadata"];
     if def.namespaced {
-        match meta.get("namespace").and_then(Value::as_str) {
-            None | Some("") => meta["namespace"] = json!(req.ns()),
-            Some(n) if n != req.ns() => {
-                return Err(ApiError::bad_request(
-                    "the namespace of the provided object does not match the namespace sent on the request",
-                ))
-            }
-            _ => {}
-        }
+        fill_or_match(meta, "namespace", req.ns(), |_| {
+            "the namespace of the provided object does not match the namespace sent on the request".into()
+        })?;
     } else if let Some(m) = meta.as_object_mut() {
         m.remove("namespace");
     }
     if let Some(url_name) = url_name {
-        match meta.get("name").and_then(Value::as_str) {
-            None | Some("") => meta["name"] = json!(url_name),
-            Some(n) if n != url_name => {
-                return Err(ApiError::bad_request(format!(
-                    "the name of the object ({n}) does not match the name on the URL ({url_name})"
-                )))
-            }
-            _ => {}
-        }
+        fill_or_match(meta, "name", url_name, |n| {
+            format!("the name of the object ({n}) does not match the name on the URL ({url_name})")
+        })?;
     }
     if let Some(m) = meta.as_object_mut() {
         // Server-owned; a client cannot choose them.

@@ -8,6 +8,7 @@
 //! for the Go decoder (unknown fields dropped, wrong types refused) and the parts of
 //! their strategies' validation the schema states (required fields, enums).
 
+use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
@@ -340,29 +341,25 @@ impl<'a> Walk<'a> {
     /// Minimum and maximum (`errors.ExceedsMaximum` / `ExceedsMinimum` wording).
     fn number(&mut self, s: &Value, v: &Value, path: &str) -> bool {
         let x = v.as_f64().unwrap_or_default();
-        if let Some(max) = s.get("maximum").filter(|m| m.is_number()) {
-            let exclusive = s["exclusiveMaximum"] == true;
-            let m = max.as_f64().unwrap_or_default();
-            if x > m || (exclusive && x >= m) {
+        // The limit, its exclusive flag, the side of it a value must not be on, and the
+        // words for the side it must be on.
+        let limits = [
+            ("maximum", "exclusiveMaximum", Ordering::Greater, "less than"),
+            ("minimum", "exclusiveMinimum", Ordering::Less, "greater than"),
+        ];
+        for (key, exclusive_key, beyond, side) in limits {
+            let Some(limit) = s.get(key).filter(|m| m.is_number()) else {
+                continue;
+            };
+            let exclusive = s[exclusive_key] == true;
+            let order = x.partial_cmp(&limit.as_f64().unwrap_or_default());
+            if order == Some(beyond) || (exclusive && order == Some(Ordering::Equal)) {
                 let rel = if exclusive {
-                    "less than"
+                    side.to_string()
                 } else {
-                    "less than or equal to"
+                    format!("{side} or equal to")
                 };
-                let detail = format!("{path} in body should be {rel} {}", bound(max));
-                self.errors.push(FieldError::invalid(path, v, &detail));
-            }
-        }
-        if let Some(min) = s.get("minimum").filter(|m| m.is_number()) {
-            let exclusive = s["exclusiveMinimum"] == true;
-            let m = min.as_f64().unwrap_or_default();
-            if x < m || (exclusive && x <= m) {
-                let rel = if exclusive {
-                    "greater than"
-                } else {
-                    "greater than or equal to"
-                };
-                let detail = format!("{path} in body should be {rel} {}", bound(min));
+                let detail = format!("{path} in body should be {rel} {}", bound(limit));
                 self.errors.push(FieldError::invalid(path, v, &detail));
             }
         }
