@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use base64::Engine;
-use common::{cluster_admin_binding, eventually, no_addresses, sandbox, sandbox_with, Client};
+use common::{cluster_admin_binding, eventually, eventually_at, no_addresses, sandbox, sandbox_with, Client};
 use mesh_testkit::{ClusterSpec, IstioSeed};
 use serde_json::{json, Value};
 
@@ -64,12 +64,7 @@ async fn gateways_get_addresses_after_the_delay() {
     // Spec addresses win.
     let addrs = json!([{"type": "Hostname", "value": "gw.example.com"}]);
     c.post(GWS, &gateway("gw2", Some(addrs.clone()))).await;
-    let got = eventually(Duration::from_secs(5), || {
-        b.object(&format!("{GWS}/gw2"))?
-            .pointer("/status/addresses")
-            .cloned()
-    })
-    .await;
+    let got = eventually_at(b, &format!("{GWS}/gw2"), "/status/addresses").await;
     assert_eq!(got, Some(addrs));
 }
 
@@ -96,12 +91,8 @@ async fn addresses_never_come_when_disabled() {
         .pointer("/status/loadBalancer/ingress")
         .is_none());
     a.set_address_delay(Some(Duration::ZERO));
-    let ip = eventually(Duration::from_secs(5), || {
-        a.object("/api/v1/namespaces/default/services/lb")?
-            .pointer("/status/loadBalancer/ingress/0/ip")
-            .cloned()
-    })
-    .await;
+    let lb = "/api/v1/namespaces/default/services/lb";
+    let ip = eventually_at(a, lb, "/status/loadBalancer/ingress/0/ip").await;
     assert_eq!(ip, Some(json!("203.0.113.10")));
 }
 
@@ -121,13 +112,9 @@ async fn service_account_token_secret_authenticates() {
         c.post("/api/v1/namespaces/default/secrets", &secret).await.status,
         201
     );
-    let data = eventually(Duration::from_secs(5), || {
-        a.object("/api/v1/namespaces/default/secrets/reader-token")?
-            .get("data")
-            .cloned()
-    })
-    .await
-    .expect("data");
+    let data = eventually_at(a, "/api/v1/namespaces/default/secrets/reader-token", "/data")
+        .await
+        .expect("data");
     let dec = |k: &str| {
         let b = base64::engine::general_purpose::STANDARD
             .decode(data[k].as_str().unwrap_or(""))
@@ -172,13 +159,9 @@ async fn jobs_complete_after_delay() {
         .expect("job")
         .get("status")
         .is_none());
-    let st = eventually(Duration::from_secs(5), || {
-        a.object("/apis/batch/v1/namespaces/default/jobs/j")?
-            .get("status")
-            .cloned()
-    })
-    .await
-    .expect("status");
+    let st = eventually_at(a, "/apis/batch/v1/namespaces/default/jobs/j", "/status")
+        .await
+        .expect("status");
     assert_eq!(st["succeeded"], 1);
     assert!(st["conditions"]
         .as_array()

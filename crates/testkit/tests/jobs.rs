@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use common::kubectl::Kubectl;
-use common::{eventually, sandbox, sandbox_with, Client};
+use common::{eventually, eventually_at, sandbox, sandbox_with, Client};
 use mesh_testkit::{ClusterSpec, FakeCluster, Fault, IstioSeed};
 use serde_json::{json, Value};
 
@@ -59,11 +59,9 @@ async fn peer(from: &FakeCluster, to: &FakeCluster) {
     )
     .expect("eastwest");
     let path = "/apis/gateway.networking.k8s.io/v1/namespaces/istio-system/gateways/istio-eastwest";
-    eventually(Duration::from_secs(5), || {
-        to.object(path)?.pointer("/status/addresses").cloned()
-    })
-    .await
-    .expect("east-west address");
+    eventually_at(to, path, "/status/addresses")
+        .await
+        .expect("east-west address");
     from.put_object(
         json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
         "metadata": {"name": format!("istio-remote-peer-{}", to.name()), "namespace": "istio-system"},

@@ -253,6 +253,15 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
+/// What the object at `path` in `c` holds at `pointer`, once it holds anything there
+/// (None if it does not within five seconds).
+pub async fn eventually_at(c: &FakeCluster, path: &str, pointer: &str) -> Option<Value> {
+    eventually(Duration::from_secs(5), || {
+        c.object(path)?.pointer(pointer).cloned()
+    })
+    .await
+}
+
 /// Polls `f` until it returns Some or the timeout passes.
 pub async fn eventually<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
     let deadline = tokio::time::Instant::now() + timeout;
