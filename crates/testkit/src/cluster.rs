@@ -39,7 +39,7 @@ pub(crate) struct Shared {
     pub down: AtomicBool,
     pub store: Mutex<Store>,
     pub faults: Mutex<FaultState>,
-    /// Issued service-account tokens and the token clock ([`crate::authn`]). Taken
+    /// Issued service-account tokens and the token clock ([`crate::tokens`]). Taken
     /// after the store's lock when both are held, never before it.
     pub authn: Mutex<crate::tokens::Authn>,
     pub latency: Mutex<Duration>,

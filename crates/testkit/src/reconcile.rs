@@ -1,7 +1,6 @@
 //! What every controller does with the objects it looks after: picks those that need
 //! work, keys a delay by an object's generation, and writes status as the controllers'
-//! field manager. Shared by the controllers of [`crate::controllers`] and the Job
-//! controller ([`crate::jobs`]).
+//! field manager. Shared by the background controllers and the Job controller.
 
 use serde_json::Value;
 

@@ -1,6 +1,5 @@
 //! A resource request as the handlers see it, decoded from HTTP by the server, and what
-//! they answer: shared by the resource handlers ([`crate::api`]), the CRD handler
-//! ([`crate::crds`]) and pod logs ([`crate::podlog`]).
+//! they answer: shared by the resource handlers, the CRD handler and pod logs.
 
 use std::cell::RefCell;
 use std::collections::HashMap;

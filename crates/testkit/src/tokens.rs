@@ -1,7 +1,7 @@
 //! Issued service-account tokens and the clock they are checked against: the token
 //! controller's legacy Secret tokens and TokenRequest's bound tokens, JWT-shaped, with a
-//! clock tests can advance ([`crate::FakeCluster::advance_clock`]). What the API does
-//! with them is [`crate::authn`].
+//! clock tests can advance ([`crate::FakeCluster::advance_clock`]). Authenticating them
+//! and TokenRequest are the API's side (module `authn`).
 
 use std::collections::HashMap;
 use std::time::Duration;
