@@ -6,7 +6,7 @@ use clap::Args;
 use kubectl_mesh_core::kube::api::RetryPolicy;
 use kubectl_mesh_core::kube::clusters::{self, Cluster, ClusterRef, ConnectOptions};
 use kubectl_mesh_core::kube::validation as names;
-use kubectl_mesh_core::link::{self, Action, LinkOptions, Pair, PairReport};
+use kubectl_mesh_core::link::{self, Action, LinkOptions, Mechanism, Pair, PairReport};
 use kubectl_mesh_core::report::Outcome;
 use kubectl_mesh_core::resources::peering;
 use kubectl_mesh_core::InputError;
@@ -247,12 +247,11 @@ pub async fn run(args: LinkArgs) -> Result<ExitCode, CliError> {
         let targets: std::collections::BTreeSet<usize> = pairs.iter().map(|p| p.to).collect();
         warn_loopback(targets.into_iter().map(|i| &clusters[i]), remote);
     }
-    let mut reports = match &remote {
-        None => link::run(&clusters, &pairs, action, args.prune, &options, &StderrProgress).await,
-        Some(remote) => {
-            remote_secrets::run(&clusters, &pairs, action, args.prune, remote, &StderrProgress).await
-        }
+    let mechanism = match &remote {
+        None => Mechanism::Peering(options.clone()),
+        Some(remote) => Mechanism::RemoteSecrets(remote.clone()),
     };
+    let mut reports = link::run(&clusters, &pairs, action, args.prune, &mechanism, &StderrProgress).await;
     if let (Some(remote), true, Action::Link) = (&remote, args.primary.is_some(), action) {
         reports.extend(annotate_remotes(&clusters, remote).await);
     }
@@ -283,22 +282,10 @@ fn warn_loopback<'a>(targets: impl IntoIterator<Item = &'a Cluster>, remote: &Re
 
 /// Primary-remote: each remote's istio-system names the primary (the first cluster).
 async fn annotate_remotes(clusters: &[Cluster], options: &RemoteOptions) -> Vec<PairReport> {
-    let (primary, remotes) = clusters
-        .split_first()
-        .expect("plan() guarantees a primary and a remote");
-    remote_secrets::annotate_remotes(remotes, &primary.name, options)
-        .await
-        .into_iter()
-        .map(|(remote, result)| {
-            let report = PairReport::new(&remote, &primary.name);
-            let mut report = match result {
-                Ok(outcome) => report.with(outcome),
-                Err(e) => report.failed(e),
-            };
-            report.address = Some("controlPlaneClusters annotation".into());
-            report
-        })
-        .collect()
+    match clusters.split_first() {
+        Some((primary, remotes)) => remote_secrets::annotate_remotes(remotes, &primary.name, options).await,
+        None => Vec::new(),
+    }
 }
 
 fn render(reports: &[PairReport], format: OutputFormat, options: &LinkOptions) -> Result<String, CliError> {
@@ -347,7 +334,7 @@ async fn generate(args: &LinkArgs, mode: Mode, options: &LinkOptions) -> Result<
     };
     let object = match &remote {
         None => {
-            let facts = link::read_target(target, options)
+            let facts = link::peering::read_target(target, options)
                 .await
                 .map_err(CliError::Failed)?;
             peering::gateway(&facts, &options.namespace)

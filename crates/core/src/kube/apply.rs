@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::kube::api::{ApiClient, ApiError, ApplyParams};
-use crate::kube::kinds::{self, ObjectRef};
+use crate::kube::kinds::{self, Kind, ObjectRef};
 use crate::labels::{MANAGED_BY, MANAGED_BY_VALUE, MESH_ID};
 use crate::report::Outcome;
 
@@ -168,6 +168,22 @@ pub async fn wait_gone(api: &ApiClient, path: &str, timeout: std::time::Duration
         Err(Waited::Timeout(_)) | Err(Waited::Failed(_)) => Ok(false),
         Err(Waited::Api(e)) => Err(e),
     }
+}
+
+/// Deletes the object `kind` `namespace`/`name`: [`delete`] for callers that know it by name.
+pub async fn delete_named(
+    api: &ApiClient,
+    kind: Kind,
+    namespace: Option<&str>,
+    name: &str,
+    dry_run: DryRun,
+) -> Result<Outcome, ApplyError> {
+    let object = ObjectRef {
+        kind: kind.kind.into(),
+        namespace: namespace.map(str::to_string),
+        name: name.into(),
+    };
+    delete(api, &object, &kind.object_path(namespace, name), dry_run).await
 }
 
 /// Deletes an object if it exists. `Unchanged` when there was nothing to delete.

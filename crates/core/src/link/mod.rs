@@ -1,10 +1,15 @@
-//! `link`: peer clusters with each other (DESIGN §5.4).
+//! `link`: peer clusters with each other (DESIGN §5.4, §5.5).
 //!
-//! Requests are kept to what the result needs: one LIST of gateways and one GET of the mesh
-//! config per cluster (the LIST yields both a cluster's own east-west gateway — the facts it
-//! offers as a target — and the peer Gateways it holds as a source), then one write per
-//! changed pair. All reads run concurrently, then all writes.
+//! One fan-out over directed pairs serves both mechanisms; a [`Backend`] says what a link is:
+//! * [`peering`]: a peer Gateway in the source describing the target (ambient-peering);
+//! * [`remote_secret`]: a Secret in the source holding a kubeconfig for the target, whose
+//!   reader identity is prepared in the target first (ambient and sidecar).
+//!
+//! Every cluster is read once (as a target: what it offers; as a source: our links in it),
+//! at most `--parallel` at a time; each pair is written as soon as its two clusters are read,
+//! not when the slowest of all clusters is.
 
+pub mod peering;
 pub mod remote_secret;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -12,48 +17,23 @@ use std::future::Future;
 use std::sync::Arc;
 
 use futures::future::{FutureExt, Shared};
-
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::expose::address_of;
-use crate::kube::api::ApiError;
 use crate::kube::apply::{self, WriteOptions};
 use crate::kube::clusters::Cluster;
-use crate::kube::kinds::{self, ObjectRef};
+use crate::kube::kinds::Kind;
 use crate::kube::parallel;
-use crate::labels::{ISTIO_SYSTEM, MANAGED_BY, MANAGED_BY_VALUE, MESH_ID, NETWORK, PEER_CLUSTER};
 use crate::report::{Outcome, Progress};
-use crate::resources::peering;
-pub use crate::resources::peering::Target;
 
-/// Where the east-west gateways live, and how to write.
-#[derive(Debug, Clone)]
-pub struct LinkOptions {
-    /// Namespace of the east-west gateway, and of the peer Gateways we write.
-    pub namespace: String,
-    /// Name of the east-west gateway in each cluster.
-    pub gateway: String,
-    pub write: WriteOptions,
-    pub parallel: usize,
-}
-
-impl Default for LinkOptions {
-    fn default() -> Self {
-        LinkOptions {
-            namespace: "istio-gateways".into(),
-            gateway: "istio-eastwest".into(),
-            write: WriteOptions::default(),
-            parallel: 16,
-        }
-    }
-}
+pub use peering::{LinkOptions, Target};
+pub use remote_secret::RemoteOptions;
 
 /// What to do to the pairs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     Link,
-    /// Delete our peer Gateways of the pairs.
+    /// Delete our links of the pairs.
     Unlink,
 }
 
@@ -73,6 +53,40 @@ pub fn full_mesh(n: usize) -> Vec<Pair> {
                 .map(move |to| Pair { from, to })
         })
         .collect()
+}
+
+/// How clusters are linked: the flavour decides (DESIGN §5.4 vs §5.5).
+#[derive(Debug, Clone)]
+pub enum Mechanism {
+    Peering(LinkOptions),
+    RemoteSecrets(RemoteOptions),
+}
+
+/// Links (or unlinks) `pairs` of `clusters`. With `prune`, also deletes our links in every
+/// source whose peer is not among `clusters`.
+pub async fn run(
+    clusters: &[Cluster],
+    pairs: &[Pair],
+    action: Action,
+    prune: bool,
+    mechanism: &Mechanism,
+    progress: &dyn Progress,
+) -> Vec<PairReport> {
+    let fan_out = FanOut {
+        clusters,
+        pairs,
+        action,
+        prune,
+        progress,
+    };
+    match mechanism {
+        Mechanism::Peering(options) => fan_out.run(&peering::Peering(options), options.parallel).await,
+        Mechanism::RemoteSecrets(options) => {
+            fan_out
+                .run(&remote_secret::RemoteSecrets(options), options.parallel)
+                .await
+        }
+    }
 }
 
 /// What happened to one directed link.
@@ -122,316 +136,208 @@ impl PairReport {
         self.result = outcome;
         self
     }
+
+    /// The report of a write or delete.
+    pub fn of(self, result: Result<Outcome, String>) -> Self {
+        match result {
+            Ok(outcome) => self.with(outcome),
+            Err(e) => self.failed(e),
+        }
+    }
 }
 
 /// What one cluster's reads found.
-struct Facts {
-    /// As a target: its address, network, trust domain; or why it cannot be one.
-    target: Result<Target, String>,
-    /// As a source: our peer Gateways in it, by the peer cluster they describe.
-    peers: BTreeMap<String, Value>,
+struct Facts<T> {
+    /// As a target: what it offers its sources, or why it cannot be one (`None`: not asked).
+    target: Option<Result<T, String>>,
+    /// As a source: our links in it, by the peer cluster they point at.
+    links: Result<BTreeMap<String, Value>, String>,
 }
 
-/// Reads a cluster: gateways in the gateway namespace (one LIST) and, when it is a target,
-/// its trust domain (one GET, sent at the same time).
-async fn read_facts(cluster: &Cluster, options: &LinkOptions, need_target: bool) -> Result<Facts, String> {
-    let path = kinds::GATEWAY.collection_path(Some(&options.namespace));
-    let trust_domain = async {
-        if need_target {
-            Some(read_trust_domain(cluster).await)
-        } else {
-            None
-        }
-    };
-    let (gateways, trust_domain) = futures::join!(cluster.api.list(&path, None), trust_domain);
-    let gateways = match gateways {
-        Ok(items) => items,
-        Err(e) if e.is_not_found() => {
-            return Err(format!("cluster {}: the Gateway API CRDs (gateway.networking.k8s.io/v1) are not installed; install them, then run `kubectl mesh expose --context {}`", cluster.name, cluster.context));
-        }
-        Err(e) => return Err(cluster.explain(&e)),
-    };
-    let mut peers = BTreeMap::new();
-    let mut own = None;
-    for gateway in gateways {
-        let name = gateway
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        if name == options.gateway {
-            own = Some(gateway);
-        } else if let Some(peer) = our_peer(&gateway) {
-            peers.insert(peer, gateway);
-        }
+/// What a link is, for one mechanism; [`FanOut`] decides which cluster is read and written
+/// when, so both mechanisms share concurrency, pruning and reporting.
+trait Backend {
+    /// What a source needs to know of a target to link to it.
+    type Target;
+
+    /// Reads (and for remote secrets prepares) one cluster: as a target when `as_target`,
+    /// as a source when `as_source`.
+    async fn read(&self, cluster: &Cluster, as_target: bool, as_source: bool) -> Facts<Self::Target>;
+
+    /// What to say once a cluster has been prepared as a target (nothing by default).
+    fn target_event(&self, _ready: bool) -> Option<&'static str> {
+        None
     }
-    let target = match (trust_domain, own) {
-        (None, _) => Err(String::new()),
-        (Some(_), None) => Err(format!(
-            "cluster {} has no east-west Gateway {}/{}: run `kubectl mesh expose --context {}`",
-            cluster.name, options.namespace, options.gateway, cluster.context
-        )),
-        (Some(trust_domain), Some(gateway)) => {
-            let trust_domain = trust_domain.map_err(|e| cluster.explain(&e))?;
-            target_facts(cluster, &gateway, trust_domain, options)
-        }
-    };
-    Ok(Facts { target, peers })
-}
 
-/// Reads what a peer needs to know about `cluster` (for `link --generate`): its address,
-/// network, trust domain and its east-west gateway's ServiceAccount.
-pub async fn read_target(cluster: &Cluster, options: &LinkOptions) -> Result<Target, String> {
-    read_facts(cluster, options, true).await?.target
-}
-
-/// The peer cluster named by one of our peer Gateways (never someone else's Gateway).
-fn our_peer(gateway: &Value) -> Option<String> {
-    let labels = gateway.pointer("/metadata/labels")?;
-    if labels.get(MANAGED_BY).and_then(Value::as_str) != Some(MANAGED_BY_VALUE) {
-        return None;
+    /// Readies a source for links (e.g. its namespace) and returns how to write into it.
+    async fn prepare_source(&self, _source: &Cluster) -> Result<WriteOptions, String> {
+        Ok(self.write().clone())
     }
-    labels
-        .get(PEER_CLUSTER)
-        .and_then(Value::as_str)
-        .map(str::to_string)
+
+    fn write(&self) -> &WriteOptions;
+
+    /// The link object a source holds for `target`.
+    fn desired(&self, target: &Self::Target) -> Value;
+
+    /// What the report says of a link to `target` besides its outcome (address, network).
+    fn describe(&self, report: PairReport, target: &Self::Target) -> PairReport;
+
+    /// Where the link to the cluster `peer` lives in a source.
+    fn link_of(&self, peer: &str) -> (Kind, &str, String);
+
+    /// Whether `--prune` may delete this link of a cluster no longer listed.
+    fn prunable(&self, _link: &Value) -> bool {
+        true
+    }
+
+    /// The progress line of one source.
+    fn source_event(&self, reports: &[PairReport]) -> String;
 }
 
-fn target_facts(
-    cluster: &Cluster,
-    gateway: &Value,
-    trust_domain: String,
-    options: &LinkOptions,
-) -> Result<Target, String> {
-    let Some(address) = address_of(gateway) else {
-        return Err(format!(
-            "cluster {}: east-west Gateway {}/{} has no address yet: run `kubectl mesh expose --context {} --wait`",
-            cluster.name, options.namespace, options.gateway, cluster.context
-        ));
-    };
-    let network = gateway
-        .pointer("/metadata/labels")
-        .and_then(|l| l.get(NETWORK))
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .ok_or_else(|| format!(
-            "cluster {}: east-west Gateway {}/{} has no {NETWORK} label: re-run `kubectl mesh expose --context {} --network NAME`",
-            cluster.name, options.namespace, options.gateway, cluster.context
-        ))?;
-    // Read from the target's own gateway (honouring `expose --name` / `link --gateway`), not
-    // assumed: a gateway named otherwise runs as another ServiceAccount.
-    let service_account = peering::service_account_of(gateway).unwrap_or_else(|| options.gateway.clone());
-    Ok(Target {
-        cluster: cluster.name.clone(),
-        address,
-        network,
-        trust_domain,
-        service_account,
-    })
-}
-
-/// `trustDomain` of the mesh config in the `istio` ConfigMap; Istio's default when unset.
-pub async fn read_trust_domain(cluster: &Cluster) -> Result<String, ApiError> {
-    let path = kinds::CONFIG_MAP.object_path(Some(ISTIO_SYSTEM), "istio");
-    let config = cluster.api.get(&path).await?;
-    Ok(config
-        .as_ref()
-        .and_then(trust_domain_of)
-        .unwrap_or_else(|| "cluster.local".to_string()))
-}
-
-/// Reads `trustDomain` out of the ConfigMap's `mesh` YAML.
-pub fn trust_domain_of(config_map: &Value) -> Option<String> {
-    let mesh = config_map.pointer("/data/mesh")?.as_str()?;
-    let mesh: Value = serde_yaml_ng::from_str(mesh).ok()?;
-    mesh.get("trustDomain")?
-        .as_str()
-        .filter(|t| !t.is_empty())
-        .map(str::to_string)
-}
-
-/// Links (or unlinks) `pairs` of `clusters`. With `prune`, also deletes our peer Gateways in
-/// every source whose peer is not among `clusters`.
-pub async fn run(
-    clusters: &[Cluster],
-    pairs: &[Pair],
+/// One run over pairs of clusters.
+struct FanOut<'a> {
+    clusters: &'a [Cluster],
+    pairs: &'a [Pair],
     action: Action,
     prune: bool,
-    options: &LinkOptions,
-    progress: &dyn Progress,
-) -> Vec<PairReport> {
-    let targets: BTreeSet<usize> = pairs.iter().map(|p| p.to).collect();
-    // Every cluster is read once (at most --parallel at a time); each pair is written as soon
-    // as its two clusters are read, not when the slowest of all clusters is.
-    let reads = tokio::sync::Semaphore::new(options.parallel.max(1));
-    let facts: Vec<_> = (0..clusters.len())
-        .map(|i| {
-            let need_target = action == Action::Link && targets.contains(&i);
-            let reads = &reads;
-            async move {
-                // The semaphore is never closed, so acquiring cannot fail.
-                let _permit = reads.acquire().await.ok();
-                Arc::new(read_facts(&clusters[i], options, need_target).await)
-            }
-            .shared()
-        })
-        .collect();
-    let known: BTreeSet<&str> = clusters.iter().map(|c| c.name.as_str()).collect();
-    let sources: Vec<usize> = (0..clusters.len())
-        .filter(|i| pairs.iter().any(|p| p.from == *i) || prune)
-        .collect();
-    let per_source = parallel::map_bounded(sources, options.parallel, |from| {
-        let (facts, known) = (&facts, &known);
-        async move {
-            let mine: Vec<Pair> = pairs.iter().copied().filter(|p| p.from == from).collect();
-            let mut reports = write_source(clusters, from, &mine, facts, action, options).await;
-            if prune {
-                let source_facts = facts[from].clone().await;
-                reports.extend(prune_source(&clusters[from], &source_facts, known, options).await);
-            }
-            progress.event(&clusters[from].name, &summary(&reports));
-            reports
-        }
-    })
-    .await;
-    per_source.into_iter().flatten().collect()
+    progress: &'a dyn Progress,
 }
 
-fn summary(reports: &[PairReport]) -> String {
-    let failed = reports.iter().filter(|r| r.result == Outcome::Failed).count();
-    let changed = reports.iter().filter(|r| r.result.is_change()).count();
-    format!("{} links: {changed} changed, {failed} failed", reports.len())
-}
-
-/// The pairs of one source. They are independent objects, so they are written concurrently
-/// too (over the source's one HTTP/2 connection): a full mesh then costs a few round trips
-/// whatever the number of clusters.
-async fn write_source<F>(
-    clusters: &[Cluster],
-    from: usize,
-    pairs: &[Pair],
-    facts: &[Shared<F>],
-    action: Action,
-    options: &LinkOptions,
-) -> Vec<PairReport>
-where
-    F: Future<Output = Arc<Result<Facts, String>>>,
-{
-    let source = &clusters[from];
-    parallel::map_bounded(pairs.to_vec(), options.parallel, |pair| async move {
-        let target_cluster = &clusters[pair.to];
-        let report = PairReport::new(&source.name, &target_cluster.name);
-        let source_facts = facts[from].clone().await;
-        let source_facts = match &*source_facts {
-            Ok(f) => f,
-            Err(e) => return report.failed(e.clone()),
+impl FanOut<'_> {
+    async fn run<B: Backend>(&self, backend: &B, parallel: usize) -> Vec<PairReport> {
+        let clusters = self.clusters;
+        let targets: BTreeSet<usize> = match self.action {
+            Action::Link => self.pairs.iter().map(|p| p.to).collect(),
+            Action::Unlink => BTreeSet::new(),
         };
-        let live = source_facts.peers.get(&target_cluster.name);
-        match action {
-            Action::Link => {
-                let target_facts = facts[pair.to].clone().await;
-                link_pair(source, report, &target_facts, live, options).await
+        let sources: Vec<usize> = (0..clusters.len())
+            .filter(|i| self.prune || self.pairs.iter().any(|p| p.from == *i))
+            .collect();
+        let reads = tokio::sync::Semaphore::new(parallel.max(1));
+        let facts: Vec<_> = (0..clusters.len())
+            .map(|i| {
+                let (reads, as_target, as_source) = (&reads, targets.contains(&i), sources.contains(&i));
+                async move {
+                    // The semaphore is never closed, so acquiring cannot fail.
+                    let _permit = reads.acquire().await.ok();
+                    let facts = backend.read(&clusters[i], as_target, as_source).await;
+                    if let Some(event) = facts
+                        .target
+                        .as_ref()
+                        .and_then(|t| backend.target_event(t.is_ok()))
+                    {
+                        self.progress.event(&clusters[i].name, event);
+                    }
+                    Arc::new(facts)
+                }
+                .shared()
+            })
+            .collect();
+        let per_source = parallel::map_bounded(sources, parallel, |from| {
+            let facts = &facts;
+            async move {
+                let reports = self.source(backend, from, facts, parallel).await;
+                self.progress
+                    .event(&clusters[from].name, &backend.source_event(&reports));
+                reports
             }
-            Action::Unlink => unlink_pair(source, report, &target_cluster.name, live, options).await,
-        }
-    })
-    .await
-}
+        })
+        .await;
+        per_source.into_iter().flatten().collect()
+    }
 
-async fn link_pair(
-    source: &Cluster,
-    mut report: PairReport,
-    target: &Result<Facts, String>,
-    live: Option<&Value>,
-    options: &LinkOptions,
-) -> PairReport {
-    let target = match target.as_ref().map(|f| &f.target) {
-        Ok(Ok(target)) => target,
-        Ok(Err(e)) | Err(e) => return report.failed(e.clone()),
-    };
-    report.address = Some(target.address.clone());
-    report.network = Some(target.network.clone());
-    let desired = peering::gateway(target, &options.namespace);
-    match apply::apply_over(&source.api, &desired, live, &options.write).await {
-        Ok(outcome) => {
-            report.result = outcome;
-            report
+    /// The pairs of one source, then its prune. The pairs are independent objects, so they
+    /// are written concurrently too (over the source's one HTTP/2 connection): a full mesh
+    /// then costs a few round trips whatever the number of clusters.
+    async fn source<B, F>(
+        &self,
+        backend: &B,
+        from: usize,
+        facts: &[Shared<F>],
+        parallel: usize,
+    ) -> Vec<PairReport>
+    where
+        B: Backend,
+        F: Future<Output = Arc<Facts<B::Target>>>,
+    {
+        let source = &self.clusters[from];
+        let mine: Vec<Pair> = self.pairs.iter().copied().filter(|p| p.from == from).collect();
+        let fail_all = |error: String| -> Vec<PairReport> {
+            mine.iter()
+                .map(|p| PairReport::new(&source.name, &self.clusters[p.to].name).failed(error.clone()))
+                .collect()
+        };
+        let source_facts = facts[from].clone().await;
+        let links = match &source_facts.links {
+            Ok(links) => links,
+            Err(e) => return fail_all(e.clone()),
+        };
+        let write = match self.action {
+            Action::Link if !mine.is_empty() => match backend.prepare_source(source).await {
+                Ok(write) => write,
+                Err(e) => return fail_all(e),
+            },
+            _ => backend.write().clone(),
+        };
+        let write = &write;
+        let mut reports = parallel::map_bounded(mine.clone(), parallel, |pair| async move {
+            let peer = &self.clusters[pair.to].name;
+            let report = PairReport::new(&source.name, peer);
+            let live = links.get(peer);
+            match self.action {
+                Action::Unlink if live.is_none() => report.not_linked(),
+                Action::Unlink => report.of(delete(backend, source, peer).await),
+                Action::Link => match &facts[pair.to].clone().await.target {
+                    Some(Ok(target)) => {
+                        let result =
+                            apply::apply_over(&source.api, &backend.desired(target), live, write).await;
+                        backend
+                            .describe(report, target)
+                            .of(result.map_err(|e| source.explain_write(&e)))
+                    }
+                    Some(Err(e)) => report.failed(e.clone()),
+                    None => report.failed("internal: target not prepared".into()),
+                },
+            }
+        })
+        .await;
+        if self.prune {
+            reports.extend(self.prune_source(backend, source, links).await);
         }
-        Err(e) => report.failed(source.explain_write(&e)),
+        reports
+    }
+
+    /// Deletes our links in a source to clusters not in the list.
+    async fn prune_source<B: Backend>(
+        &self,
+        backend: &B,
+        source: &Cluster,
+        links: &BTreeMap<String, Value>,
+    ) -> Vec<PairReport> {
+        let known: BTreeSet<&str> = self.clusters.iter().map(|c| c.name.as_str()).collect();
+        let mut reports = Vec::new();
+        for (peer, _) in links
+            .iter()
+            .filter(|(peer, link)| !known.contains(peer.as_str()) && backend.prunable(link))
+        {
+            let report = PairReport::new(&source.name, peer);
+            reports.push(report.of(delete(backend, source, peer).await));
+        }
+        reports
     }
 }
 
-async fn unlink_pair(
-    source: &Cluster,
-    mut report: PairReport,
-    target: &str,
-    live: Option<&Value>,
-    options: &LinkOptions,
-) -> PairReport {
-    if live.is_none() {
-        return report.not_linked();
-    }
-    match delete_peer(source, target, options).await {
-        Ok(outcome) => {
-            report.result = outcome;
-            report
-        }
-        Err(e) => report.failed(e),
-    }
-}
-
-async fn delete_peer(source: &Cluster, target: &str, options: &LinkOptions) -> Result<Outcome, String> {
-    let name = peering::name(target);
-    let object = ObjectRef {
-        kind: "Gateway".into(),
-        namespace: Some(options.namespace.clone()),
-        name: name.clone(),
-    };
-    let path = kinds::GATEWAY.object_path(Some(&options.namespace), &name);
-    apply::delete(&source.api, &object, &path, options.write.dry_run)
+/// Deletes the link from `source` to the cluster `peer`.
+async fn delete<B: Backend>(backend: &B, source: &Cluster, peer: &str) -> Result<Outcome, String> {
+    let (kind, namespace, name) = backend.link_of(peer);
+    apply::delete_named(&source.api, kind, Some(namespace), &name, backend.write().dry_run)
         .await
         .map_err(|e| source.explain_write(&e))
-}
-
-/// Deletes our peer Gateways in a source for clusters not in the list.
-async fn prune_source(
-    source: &Cluster,
-    facts: &Result<Facts, String>,
-    known: &BTreeSet<&str>,
-    options: &LinkOptions,
-) -> Vec<PairReport> {
-    let Ok(facts) = facts else { return Vec::new() };
-    let mut reports = Vec::new();
-    let of_this_mesh = |gateway: &Value| match &options.write.mesh_id {
-        Some(id) => {
-            gateway
-                .pointer("/metadata/labels")
-                .and_then(|l| l.get(MESH_ID))
-                .and_then(Value::as_str)
-                == Some(id)
-        }
-        None => true,
-    };
-    for (peer, _) in facts
-        .peers
-        .iter()
-        .filter(|(p, g)| !known.contains(p.as_str()) && of_this_mesh(g))
-    {
-        let report = PairReport::new(&source.name, peer);
-        reports.push(match delete_peer(source, peer, options).await {
-            Ok(outcome) => PairReport {
-                result: outcome,
-                ..report
-            },
-            Err(e) => report.failed(e),
-        });
-    }
-    reports
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn full_mesh_pairs() {
@@ -439,21 +345,5 @@ mod tests {
         assert_eq!(pairs.len(), 6);
         assert!(pairs.iter().all(|p| p.from != p.to));
         assert_eq!(full_mesh(20).len(), 380);
-    }
-
-    #[test]
-    fn trust_domain_from_mesh_config() {
-        let cm = json!({"data": {"mesh": "defaultConfig:\n  discoveryAddress: istiod:15012\ntrustDomain: east.example\n"}});
-        assert_eq!(trust_domain_of(&cm).as_deref(), Some("east.example"));
-        assert_eq!(trust_domain_of(&json!({"data": {"mesh": "{}"}})), None);
-        assert_eq!(trust_domain_of(&json!({})), None);
-    }
-
-    #[test]
-    fn only_our_peer_gateways_count() {
-        let ours = json!({"metadata": {"labels": {MANAGED_BY: MANAGED_BY_VALUE, PEER_CLUSTER: "b"}}});
-        let theirs = json!({"metadata": {"labels": {PEER_CLUSTER: "b"}}});
-        assert_eq!(our_peer(&ours).as_deref(), Some("b"));
-        assert_eq!(our_peer(&theirs), None);
     }
 }

@@ -1,20 +1,20 @@
 //! Remote-secret links (DESIGN §5.5), for flavours ambient and sidecar: in every target a
 //! read-only identity for istiod and its token; in every source a Secret holding a kubeconfig
-//! for each target. Targets are prepared concurrently, then all sources written concurrently.
+//! for each target. A source's secrets are written as soon as their targets are prepared.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use base64::Engine;
 use serde_json::Value;
 
+use super::{Backend, Facts, PairReport};
 use crate::kube::apply::{self, DryRun, WriteOptions};
 use crate::kube::clusters::Cluster;
-use crate::kube::kinds::{self, ObjectRef};
+use crate::kube::kinds::{self, Kind};
 use crate::kube::{namespaces, parallel};
 use crate::labels::{ISTIO_SYSTEM, MANAGED_BY, MANAGED_BY_VALUE};
-use crate::link::{Action, Pair, PairReport};
-use crate::report::{ClusterReport, Outcome, Progress};
+use crate::report::ClusterReport;
 use crate::resources::remote_secret::{self as rs, Credentials};
 
 /// Options of remote-secret links.
@@ -161,160 +161,75 @@ async fn existing_secrets(source: &Cluster) -> Result<BTreeMap<String, Value>, S
         .collect())
 }
 
-/// Links (or unlinks) `pairs`; with `prune`, deletes our remote secrets for clusters not listed.
-pub async fn run(
-    clusters: &[Cluster],
-    pairs: &[Pair],
-    action: Action,
-    prune: bool,
-    options: &RemoteOptions,
-    progress: &dyn Progress,
-) -> Vec<PairReport> {
-    let targets: BTreeSet<usize> = if action == Action::Link {
-        pairs.iter().map(|p| p.to).collect()
-    } else {
-        BTreeSet::new()
-    };
-    let creds: BTreeMap<usize, Result<Credentials, String>> =
-        parallel::map_bounded(targets.into_iter().collect(), options.parallel, |i| async move {
-            let result = target_credentials(&clusters[i], options).await;
-            progress.event(
-                &clusters[i].name,
-                if result.is_ok() {
-                    "reader identity ready"
-                } else {
-                    "reader identity failed"
-                },
-            );
-            (i, result)
-        })
-        .await
-        .into_iter()
-        .collect();
-    let known: BTreeSet<&str> = clusters.iter().map(|c| c.name.as_str()).collect();
-    let sources: Vec<usize> = (0..clusters.len())
-        .filter(|i| pairs.iter().any(|p| p.from == *i) || prune)
-        .collect();
-    let per_source = parallel::map_bounded(sources, options.parallel, |from| {
-        let (creds, known) = (&creds, &known);
-        async move {
-            let source = &clusters[from];
-            let mine: Vec<Pair> = pairs.iter().copied().filter(|p| p.from == from).collect();
-            let reports = write_source(clusters, source, &mine, creds, action, prune, known, options).await;
-            progress.event(
-                &source.name,
-                &format!("{} remote secrets written or checked", reports.len()),
-            );
-            reports
-        }
-    })
-    .await;
-    per_source.into_iter().flatten().collect()
-}
+/// The remote-secret backend of the link fan-out.
+pub(super) struct RemoteSecrets<'a>(pub(super) &'a RemoteOptions);
 
-#[allow(clippy::too_many_arguments)]
-async fn write_source(
-    clusters: &[Cluster],
-    source: &Cluster,
-    pairs: &[Pair],
-    creds: &BTreeMap<usize, Result<Credentials, String>>,
-    action: Action,
-    prune: bool,
-    known: &BTreeSet<&str>,
-    options: &RemoteOptions,
-) -> Vec<PairReport> {
-    let existing = match existing_secrets(source).await {
-        Ok(existing) => existing,
-        Err(e) => {
-            return pairs
-                .iter()
-                .map(|p| PairReport::new(&source.name, &clusters[p.to].name).failed(e.clone()))
-                .collect();
-        }
-    };
-    // The secrets go into istio-system: make sure it exists, once per source.
-    let write = match action {
-        Action::Link if !pairs.is_empty() => {
-            let mut report = ClusterReport::new(&source.name, &source.context);
-            match namespaces::ensure(&source.api, ISTIO_SYSTEM, None, &options.write, &mut report).await {
-                Ok(ns) => namespaces::write_into(&options.write, ns),
-                Err(e) => {
-                    let error = source.explain_write(&e);
-                    return pairs
-                        .iter()
-                        .map(|p| PairReport::new(&source.name, &clusters[p.to].name).failed(error.clone()))
-                        .collect();
-                }
+impl Backend for RemoteSecrets<'_> {
+    type Target = Credentials;
+
+    async fn read(&self, cluster: &Cluster, as_target: bool, as_source: bool) -> Facts<Credentials> {
+        let target = async {
+            match as_target {
+                true => Some(target_credentials(cluster, self.0).await),
+                false => None,
             }
-        }
-        _ => options.write.clone(),
-    };
-    // Independent objects: written concurrently, as the sources are.
-    let (existing, write) = (&existing, &write);
-    let mut reports = parallel::map_bounded(pairs.to_vec(), options.parallel, |pair| async move {
-        let target = &clusters[pair.to].name;
-        let report = PairReport::new(&source.name, target);
-        let live = existing.get(target);
-        match action {
-            Action::Unlink if live.is_none() => report.not_linked(),
-            Action::Unlink => delete_secret(source, report, target, options).await,
-            Action::Link => match creds.get(&pair.to) {
-                Some(Ok(creds)) => apply_secret(source, report, creds, live, write).await,
-                Some(Err(e)) => report.failed(e.clone()),
-                None => report.failed("internal: target not prepared".into()),
-            },
-        }
-    })
-    .await;
-    if prune {
-        for target in existing.keys().filter(|t| !known.contains(t.as_str())) {
-            let report = PairReport::new(&source.name, target);
-            reports.push(delete_secret(source, report, target, options).await);
+        };
+        let links = async {
+            match as_source {
+                true => existing_secrets(cluster).await,
+                false => Ok(BTreeMap::new()),
+            }
+        };
+        let (target, links) = futures::join!(target, links);
+        Facts { target, links }
+    }
+
+    fn target_event(&self, ready: bool) -> Option<&'static str> {
+        Some(match ready {
+            true => "reader identity ready",
+            false => "reader identity failed",
+        })
+    }
+
+    /// The secrets go into istio-system: make sure it exists, once per source.
+    async fn prepare_source(&self, source: &Cluster) -> Result<WriteOptions, String> {
+        let mut report = ClusterReport::new(&source.name, &source.context);
+        let write = &self.0.write;
+        match namespaces::ensure(&source.api, ISTIO_SYSTEM, None, write, &mut report).await {
+            Ok(ns) => Ok(namespaces::write_into(write, ns)),
+            Err(e) => Err(source.explain_write(&e)),
         }
     }
-    reports
-}
 
-async fn apply_secret(
-    source: &Cluster,
-    mut report: PairReport,
-    creds: &Credentials,
-    live: Option<&Value>,
-    write: &WriteOptions,
-) -> PairReport {
-    report.address = Some(creds.server.clone());
-    let desired = rs::remote_secret_for_apply(creds);
-    match apply::apply_over(&source.api, &desired, live, write).await {
-        Ok(outcome) => report.with(outcome),
-        Err(e) => report.failed(source.explain_write(&e)),
+    fn write(&self) -> &WriteOptions {
+        &self.0.write
     }
-}
 
-async fn delete_secret(
-    source: &Cluster,
-    report: PairReport,
-    target: &str,
-    options: &RemoteOptions,
-) -> PairReport {
-    let name = rs::secret_name(target);
-    let object = ObjectRef {
-        kind: "Secret".into(),
-        namespace: Some(ISTIO_SYSTEM.into()),
-        name: name.clone(),
-    };
-    let path = kinds::SECRET.object_path(Some(ISTIO_SYSTEM), &name);
-    match apply::delete(&source.api, &object, &path, options.write.dry_run).await {
-        Ok(outcome) => report.with(outcome),
-        Err(e) => report.failed(source.explain_write(&e)),
+    fn desired(&self, creds: &Credentials) -> Value {
+        rs::remote_secret_for_apply(creds)
+    }
+
+    fn describe(&self, mut report: PairReport, creds: &Credentials) -> PairReport {
+        report.address = Some(creds.server.clone());
+        report
+    }
+
+    fn link_of(&self, peer: &str) -> (Kind, &str, String) {
+        (kinds::SECRET, ISTIO_SYSTEM, rs::secret_name(peer))
+    }
+
+    fn source_event(&self, reports: &[PairReport]) -> String {
+        format!("{} remote secrets written or checked", reports.len())
     }
 }
 
-/// Primary-remote: each remote's istio-system names the primary as its control plane.
+/// Primary-remote: each remote's istio-system names the primary as its control plane. One
+/// report per remote, as a link from the remote to the primary.
 pub async fn annotate_remotes(
     remotes: &[Cluster],
     primary: &str,
     options: &RemoteOptions,
-) -> Vec<(String, Result<Outcome, String>)> {
+) -> Vec<PairReport> {
     // A field manager of its own: applied under ours, this partial Namespace would take away
     // the network label our manager applied to the same object.
     let write = WriteOptions {
@@ -324,10 +239,11 @@ pub async fn annotate_remotes(
     let write = &write;
     parallel::map_bounded(remotes.iter().collect(), options.parallel, |remote| async move {
         let desired = rs::control_plane_annotation(primary);
-        let result = apply::apply(&remote.api, &desired, write)
-            .await
-            .map_err(|e| remote.explain_write(&e));
-        (remote.name.clone(), result)
+        let result = apply::apply(&remote.api, &desired, write).await;
+        let mut report =
+            PairReport::new(&remote.name, primary).of(result.map_err(|e| remote.explain_write(&e)));
+        report.address = Some("controlPlaneClusters annotation".into());
+        report
     })
     .await
 }

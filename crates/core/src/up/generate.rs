@@ -154,7 +154,7 @@ pub(super) async fn read_targets(
         |cluster| async move {
             (
                 cluster.name.clone(),
-                link::read_target(cluster, link_options).await,
+                link::peering::read_target(cluster, link_options).await,
             )
         },
     )

@@ -36,13 +36,7 @@ pub(super) async fn link_step(
     {
         let remotes: Vec<Cluster> = clusters.iter().filter(|c| &c.name != primary).cloned().collect();
         let remote = remote_options(write, options);
-        for (remote_name, result) in remote_secrets::annotate_remotes(&remotes, primary, &remote).await {
-            let report = link::PairReport::new(&remote_name, primary);
-            reports.push(match result {
-                Ok(outcome) => report.with(outcome),
-                Err(e) => report.failed(e),
-            });
-        }
+        reports.extend(remote_secrets::annotate_remotes(&remotes, primary, &remote).await);
     }
     pair_rows("link", "", reports)
 }
@@ -57,17 +51,15 @@ pub(super) async fn run_links(
     write: &WriteOptions,
     options: &UpOptions,
 ) -> Vec<link::PairReport> {
-    if uses_peering(topology) {
-        let link_options = LinkOptions {
+    let mechanism = match uses_peering(topology) {
+        true => Mechanism::Peering(LinkOptions {
             write: write.clone(),
             parallel: options.parallel,
             ..Default::default()
-        };
-        link::run(clusters, pairs, Action::Link, prune, &link_options, &NoProgress).await
-    } else {
-        let remote = remote_options(write, options);
-        remote_secrets::run(clusters, pairs, Action::Link, prune, &remote, &NoProgress).await
-    }
+        }),
+        false => Mechanism::RemoteSecrets(remote_options(write, options)),
+    };
+    link::run(clusters, pairs, Action::Link, prune, &mechanism, &NoProgress).await
 }
 
 pub(super) fn remote_options(write: &WriteOptions, options: &UpOptions) -> RemoteOptions {

@@ -23,7 +23,7 @@ use crate::kube::kinds::{self, Kind, ObjectRef};
 use crate::kube::{namespaces, parallel};
 use crate::labels::{ISTIO_SYSTEM, MANAGED_BY, MANAGED_BY_VALUE, MESH_ID};
 use crate::link::remote_secret::{self as remote_secrets, RemoteOptions};
-use crate::link::{self, Action, LinkOptions, Pair};
+use crate::link::{self, Action, LinkOptions, Mechanism, Pair};
 use crate::report::{ClusterReport, NoProgress, Outcome, Progress};
 use crate::resources::cacerts as cacerts_secret;
 use crate::resources::eastwest::{EastWest, Flavor};

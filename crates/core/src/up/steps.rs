@@ -148,7 +148,7 @@ pub(super) async fn ignored_settings(
         return rows;
     }
     let live = parallel::map_bounded(clusters.iter().collect(), limit, |cluster| async move {
-        (cluster, link::read_trust_domain(cluster).await)
+        (cluster, link::peering::read_trust_domain(cluster).await)
     })
     .await;
     for (cluster, trust_domain) in live {

@@ -9,7 +9,7 @@ use super::{Check, LinkMode, Status, VerifyOptions};
 use crate::expose::address_of;
 use crate::kube::apply::is_subset;
 use crate::labels::{CLUSTER, GATEWAY_SERVICE_ACCOUNT, GATEWAY_TRUST_DOMAIN, NETWORK};
-use crate::link::trust_domain_of;
+use crate::link::peering::trust_domain_of;
 use crate::resources::peering::{self, Target};
 use crate::resources::{cacerts, remote_secret};
 

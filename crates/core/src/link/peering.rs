@@ -1,0 +1,257 @@
+//! Peering links (DESIGN §5.4), for flavour ambient-peering: in every source a peer Gateway
+//! describing each target's east-west gateway.
+//!
+//! Requests are kept to what the result needs: one LIST of gateways and one GET of the mesh
+//! config per cluster (the LIST yields both a cluster's own east-west gateway — the facts it
+//! offers as a target — and the peer Gateways it holds as a source), then one write per
+//! changed pair.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::{Backend, Facts, PairReport};
+use crate::expose::address_of;
+use crate::kube::api::ApiError;
+use crate::kube::apply::WriteOptions;
+use crate::kube::clusters::Cluster;
+use crate::kube::kinds::{self, Kind};
+use crate::labels::{ISTIO_SYSTEM, MANAGED_BY, MANAGED_BY_VALUE, MESH_ID, NETWORK, PEER_CLUSTER};
+use crate::report::Outcome;
+use crate::resources::peering;
+pub use crate::resources::peering::Target;
+
+/// Where the east-west gateways live, and how to write.
+#[derive(Debug, Clone)]
+pub struct LinkOptions {
+    /// Namespace of the east-west gateway, and of the peer Gateways we write.
+    pub namespace: String,
+    /// Name of the east-west gateway in each cluster.
+    pub gateway: String,
+    pub write: WriteOptions,
+    pub parallel: usize,
+}
+
+impl Default for LinkOptions {
+    fn default() -> Self {
+        LinkOptions {
+            namespace: "istio-gateways".into(),
+            gateway: "istio-eastwest".into(),
+            write: WriteOptions::default(),
+            parallel: 16,
+        }
+    }
+}
+
+/// The peering backend of the link fan-out.
+pub(super) struct Peering<'a>(pub(super) &'a LinkOptions);
+
+impl Backend for Peering<'_> {
+    type Target = Target;
+
+    async fn read(&self, cluster: &Cluster, as_target: bool, _as_source: bool) -> Facts<Target> {
+        // One LIST serves both roles, so a pure target costs no extra request.
+        match read_facts(cluster, self.0, as_target).await {
+            Ok(facts) => Facts {
+                target: facts.target,
+                links: Ok(facts.peers),
+            },
+            Err(e) => Facts {
+                target: as_target.then(|| Err(e.clone())),
+                links: Err(e),
+            },
+        }
+    }
+
+    fn write(&self) -> &WriteOptions {
+        &self.0.write
+    }
+
+    fn desired(&self, target: &Target) -> Value {
+        peering::gateway(target, &self.0.namespace)
+    }
+
+    fn describe(&self, mut report: PairReport, target: &Target) -> PairReport {
+        report.address = Some(target.address.clone());
+        report.network = Some(target.network.clone());
+        report
+    }
+
+    fn link_of(&self, peer: &str) -> (Kind, &str, String) {
+        (kinds::GATEWAY, &self.0.namespace, peering::name(peer))
+    }
+
+    /// Only the peer Gateways of this mesh (when the run names one).
+    fn prunable(&self, gateway: &Value) -> bool {
+        match &self.0.write.mesh_id {
+            Some(id) => {
+                gateway
+                    .pointer("/metadata/labels")
+                    .and_then(|l| l.get(MESH_ID))
+                    .and_then(Value::as_str)
+                    == Some(id)
+            }
+            None => true,
+        }
+    }
+
+    fn source_event(&self, reports: &[PairReport]) -> String {
+        let failed = reports.iter().filter(|r| r.result == Outcome::Failed).count();
+        let changed = reports.iter().filter(|r| r.result.is_change()).count();
+        format!("{} links: {changed} changed, {failed} failed", reports.len())
+    }
+}
+
+/// What one cluster's reads found.
+struct PeeringFacts {
+    /// As a target (when asked): its address, network, trust domain; or why it cannot be one.
+    target: Option<Result<Target, String>>,
+    /// As a source: our peer Gateways in it, by the peer cluster they describe.
+    peers: BTreeMap<String, Value>,
+}
+
+/// Reads a cluster: gateways in the gateway namespace (one LIST) and, when it is a target,
+/// its trust domain (one GET, sent at the same time).
+async fn read_facts(
+    cluster: &Cluster,
+    options: &LinkOptions,
+    need_target: bool,
+) -> Result<PeeringFacts, String> {
+    let path = kinds::GATEWAY.collection_path(Some(&options.namespace));
+    let trust_domain = async {
+        if need_target {
+            Some(read_trust_domain(cluster).await)
+        } else {
+            None
+        }
+    };
+    let (gateways, trust_domain) = futures::join!(cluster.api.list(&path, None), trust_domain);
+    let gateways = match gateways {
+        Ok(items) => items,
+        Err(e) if e.is_not_found() => {
+            return Err(format!("cluster {}: the Gateway API CRDs (gateway.networking.k8s.io/v1) are not installed; install them, then run `kubectl mesh expose --context {}`", cluster.name, cluster.context));
+        }
+        Err(e) => return Err(cluster.explain(&e)),
+    };
+    let mut peers = BTreeMap::new();
+    let mut own = None;
+    for gateway in gateways {
+        let name = gateway
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if name == options.gateway {
+            own = Some(gateway);
+        } else if let Some(peer) = our_peer(&gateway) {
+            peers.insert(peer, gateway);
+        }
+    }
+    let target = match (trust_domain, own) {
+        (None, _) => None,
+        (Some(_), None) => Some(Err(format!(
+            "cluster {} has no east-west Gateway {}/{}: run `kubectl mesh expose --context {}`",
+            cluster.name, options.namespace, options.gateway, cluster.context
+        ))),
+        (Some(trust_domain), Some(gateway)) => {
+            let trust_domain = trust_domain.map_err(|e| cluster.explain(&e))?;
+            Some(target_facts(cluster, &gateway, trust_domain, options))
+        }
+    };
+    Ok(PeeringFacts { target, peers })
+}
+
+/// Reads what a peer needs to know about `cluster` (for `link --generate`): its address,
+/// network, trust domain and its east-west gateway's ServiceAccount.
+pub async fn read_target(cluster: &Cluster, options: &LinkOptions) -> Result<Target, String> {
+    read_facts(cluster, options, true)
+        .await?
+        .target
+        .unwrap_or_else(|| Err(format!("cluster {}: not read as a target", cluster.name)))
+}
+
+/// The peer cluster named by one of our peer Gateways (never someone else's Gateway).
+fn our_peer(gateway: &Value) -> Option<String> {
+    let labels = gateway.pointer("/metadata/labels")?;
+    if labels.get(MANAGED_BY).and_then(Value::as_str) != Some(MANAGED_BY_VALUE) {
+        return None;
+    }
+    labels
+        .get(PEER_CLUSTER)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+fn target_facts(
+    cluster: &Cluster,
+    gateway: &Value,
+    trust_domain: String,
+    options: &LinkOptions,
+) -> Result<Target, String> {
+    let Some(address) = address_of(gateway) else {
+        return Err(format!(
+            "cluster {}: east-west Gateway {}/{} has no address yet: run `kubectl mesh expose --context {} --wait`",
+            cluster.name, options.namespace, options.gateway, cluster.context
+        ));
+    };
+    let network = gateway
+        .pointer("/metadata/labels")
+        .and_then(|l| l.get(NETWORK))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| format!(
+            "cluster {}: east-west Gateway {}/{} has no {NETWORK} label: re-run `kubectl mesh expose --context {} --network NAME`",
+            cluster.name, options.namespace, options.gateway, cluster.context
+        ))?;
+    // Read from the target's own gateway (honouring `expose --name` / `link --gateway`), not
+    // assumed: a gateway named otherwise runs as another ServiceAccount.
+    let service_account = peering::service_account_of(gateway).unwrap_or_else(|| options.gateway.clone());
+    Ok(Target {
+        cluster: cluster.name.clone(),
+        address,
+        network,
+        trust_domain,
+        service_account,
+    })
+}
+
+/// `trustDomain` of the mesh config in the `istio` ConfigMap; Istio's default when unset.
+pub async fn read_trust_domain(cluster: &Cluster) -> Result<String, ApiError> {
+    let path = kinds::CONFIG_MAP.object_path(Some(ISTIO_SYSTEM), "istio");
+    let config = cluster.api.get(&path).await?;
+    Ok(config
+        .as_ref()
+        .and_then(trust_domain_of)
+        .unwrap_or_else(|| "cluster.local".to_string()))
+}
+
+/// Reads `trustDomain` out of the ConfigMap's `mesh` YAML.
+pub fn trust_domain_of(config_map: &Value) -> Option<String> {
+    let mesh = config_map.pointer("/data/mesh")?.as_str()?;
+    let mesh: Value = serde_yaml_ng::from_str(mesh).ok()?;
+    mesh.get("trustDomain")?
+        .as_str()
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn trust_domain_from_mesh_config() {
+        let cm = json!({"data": {"mesh": "defaultConfig:\n  discoveryAddress: istiod:15012\ntrustDomain: east.example\n"}});
+        assert_eq!(trust_domain_of(&cm).as_deref(), Some("east.example"));
+        assert_eq!(trust_domain_of(&json!({"data": {"mesh": "{}"}})), None);
+        assert_eq!(trust_domain_of(&json!({})), None);
+    }
+
+    #[test]
+    fn only_our_peer_gateways_count() {
+        let ours = json!({"metadata": {"labels": {MANAGED_BY: MANAGED_BY_VALUE, PEER_CLUSTER: "b"}}});
+        let theirs = json!({"metadata": {"labels": {PEER_CLUSTER: "b"}}});
+        assert_eq!(our_peer(&ours).as_deref(), Some("b"));
+        assert_eq!(our_peer(&theirs), None);
+    }
+}
