@@ -30,8 +30,7 @@
 //! file (0600 in a 0700 folder, atomic).
 //!
 //! PEM ([`pem`](mod@pem), the `pem` crate, for the whole workspace): [`pem::cert_ders`],
-//! [`pem::single_cert_der`] (certificates as DER), [`pem::encode_cert`] (DER as openssl's PEM),
-//! [`pem::same_pem`] (two texts, whatever their wrapping).
+//! [`pem::single_cert_der`] (certificates as DER), [`pem::encode_cert`] (DER as openssl's PEM).
 //!
 //! Inspection ([`inspect`](mod@inspect)): [`inspect()`], [`inspect_at`], [`inspect_file`]
 //! `-> Result<CertInfo>`, [`verify_signed_by`], [`check_bundle`], [`check_intermediate`]

@@ -3,7 +3,6 @@
 //!
 //! - [`cert_ders`], [`single_cert_der`]: the certificates of PEM text, as DER.
 //! - [`encode_cert`]: a certificate's DER as the PEM openssl writes.
-//! - [`same_pem`]: whether two PEM texts hold the same blocks, whatever their wrapping.
 //!
 //! Errors name the input (`what`: a file path or a description) and never echo it: at most
 //! a block's label is shown, so a private key passed where a certificate belongs does not
@@ -79,17 +78,6 @@ pub fn encode_cert(der: &[u8]) -> String {
     ::pem::encode_config(&Pem::new(CERTIFICATE, der), config)
 }
 
-/// Whether two PEM texts hold the same blocks (labels, headers and decoded contents, in
-/// order), whatever their line wrapping, line endings and the text around the blocks:
-/// e.g. the root a cluster's `cacerts` Secret holds against the one on disk. `false` when
-/// either text holds no block or a broken one.
-pub fn same_pem(a: &str, b: &str) -> bool {
-    match (blocks(a, "a"), blocks(b, "b")) {
-        (Ok(a), Ok(b)) => !a.is_empty() && a == b,
-        _ => false,
-    }
-}
-
 /// Parses DER into a certificate, refusing trailing bytes.
 pub(crate) fn parse_der<'a>(der: &'a [u8], what: &str) -> Result<X509Certificate<'a>> {
     let (rest, cert) = x509_parser::parse_x509_certificate(der)
@@ -159,28 +147,6 @@ mod tests {
 
     fn message(text: &str) -> String {
         cert_ders(text, "input").unwrap_err().to_string()
-    }
-
-    #[test]
-    fn same_pem_ignores_wrapping_and_line_endings() {
-        assert!(same_pem(
-            "-----BEGIN X-----\nAAAA\nBBBB\n-----END X-----\n",
-            "-----BEGIN X-----\nAAAABBBB\n-----END X-----"
-        ));
-        assert!(same_pem(
-            "text before\r\n-----BEGIN X-----\r\nAAAA\r\n-----END X-----\r\n",
-            "-----BEGIN X-----\nAAAA\n-----END X-----\n"
-        ));
-        assert!(!same_pem("AAAA", "AAAB"));
-        assert!(!same_pem("", ""), "no block is not a certificate");
-        assert!(!same_pem(
-            "-----BEGIN X-----\nAAAA\n-----END X-----\n",
-            "-----BEGIN Y-----\nAAAA\n-----END Y-----\n"
-        ));
-        assert!(!same_pem(
-            "-----BEGIN X-----\nAAAA\n-----END X-----\n",
-            "-----BEGIN X-----\nAAAA\n-----END X-----\n-----BEGIN X-----\nAAAA\n"
-        ));
     }
 
     #[test]
