@@ -146,25 +146,12 @@ pub(super) fn write_values(dir: &std::path::Path, release: &HelmRelease) -> Resu
 }
 
 /// Writes `text` to `path`; `private`: readable by its owner only, whatever the umask, and
-/// the folder too (the key files of `certs` follow the same rule).
+/// the folder too — the rule of the key files of `certs`, whose writer this is.
 pub(super) fn write_file(path: &std::path::Path, text: &str, private: bool) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    if !private {
-        return std::fs::write(path, text);
+    match private {
+        true => mesh_trust::write_private(path, text),
+        false => std::fs::write(path, text),
     }
-    if let Some(dir) = path.parent() {
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    // An existing file keeps its mode through open(): set it explicitly.
-    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    file.write_all(text.as_bytes())
 }
 
 pub(super) async fn helm_install(
