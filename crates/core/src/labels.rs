@@ -24,5 +24,8 @@ pub const SERVICE_SCOPE: &str = "solo.io/service-scope";
 /// istiod matches in pilot/pkg/serviceregistry/ambient/services.go:375 (`matchServiceScope`).
 pub const GLOBAL: &str = "istio.io/global";
 pub const TRAFFIC_DISTRIBUTION: &str = "networking.istio.io/traffic-distribution";
+/// The values of [`TRAFFIC_DISTRIBUTION`] that `expose --traffic-distribution` offers and
+/// `verify --services` accepts.
+pub const TRAFFIC_DISTRIBUTIONS: [&str; 4] = ["PreferClose", "PreferNetwork", "PreferRegion", "Any"];
 pub const DEFAULT_FIELD_MANAGER: &str = "kubectl-mesh";
 pub const ISTIO_SYSTEM: &str = "istio-system";

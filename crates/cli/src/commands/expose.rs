@@ -8,9 +8,8 @@ use kubectl_mesh_core::expose::service::{self as global_service, GlobalService};
 use kubectl_mesh_core::expose::{self, ExposeOptions, Plan};
 use kubectl_mesh_core::kube::clusters::{self, Cluster};
 use kubectl_mesh_core::kube::{parallel, validation as names};
-use kubectl_mesh_core::labels::CLUSTER;
+use kubectl_mesh_core::labels::{self, CLUSTER};
 use kubectl_mesh_core::resources::eastwest::{EastWest, Flavor};
-use kubectl_mesh_core::verify;
 use kubectl_mesh_core::InputError;
 
 use crate::args::{parse_duration, ClusterArgs, OutputFormat, WriteArgs};
@@ -82,7 +81,7 @@ pub struct ExposeArgs {
     pub scope: String,
 
     /// With --service: how traffic spreads over clusters
-    #[arg(long, value_name = "MODE", value_parser = verify::DISTRIBUTIONS, requires = "service")]
+    #[arg(long, value_name = "MODE", value_parser = labels::TRAFFIC_DISTRIBUTIONS, requires = "service")]
     pub traffic_distribution: Option<String>,
 
     /// Report format (for --generate: yaml, or json for a v1 List)

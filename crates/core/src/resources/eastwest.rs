@@ -29,6 +29,30 @@ impl Flavor {
             Flavor::Sidecar => "sidecar",
         }
     }
+
+    /// The host clients call for the global Service `name` in `namespace`, in this flavour:
+    /// * ambient-peering: `<name>.<ns>.mesh.internal`, Solo's global host (a global Service keeps
+    ///   its cluster-local host too; `global-only` drops it), docs.solo.io, Solo Enterprise for
+    ///   Istio 1.30.x, https://docs.solo.io/gloo-mesh/latest/ambient/multicluster/multi-apps/multi-apps/;
+    /// * ambient (upstream): `<name>.<ns>.svc.cluster.local` — upstream has no global domain. The
+    ///   ambient index names every Service, global or not, `kube.ServiceHostname(name, ns,
+    ///   domainSuffix)` = `<name>.<ns>.svc.<domainSuffix>` (istio 1.30.3
+    ///   pilot/pkg/serviceregistry/ambient/services.go:690, pilot/pkg/serviceregistry/kube/conversion.go:164-166);
+    ///   `istio.io/global` only changes the scope (services.go:242-253: a remote cluster's Service is
+    ///   kept only when GLOBAL), and multicluster.go:653-664 merges the endpoints of every cluster
+    ///   into that same host when the caller's own Service is GLOBAL. `mesh.internal` occurs in
+    ///   1.30.3 only as a ServiceEntry host in a test (ambient/workloads_test.go:323). The upstream
+    ///   sample curls `helloworld.sample:5000` (istio.io
+    ///   content/en/docs/ambient/install/multicluster/verify/index.md, "Verifying Cross-Cluster Traffic");
+    /// * sidecar: `<name>.<ns>.svc.cluster.local`, namesakes merged across clusters.
+    ///
+    /// The domain suffix is assumed to be the default `cluster.local`.
+    pub fn global_host(self, name: &str, namespace: &str) -> String {
+        match self {
+            Flavor::AmbientPeering => format!("{name}.{namespace}.mesh.internal"),
+            Flavor::Ambient | Flavor::Sidecar => format!("{name}.{namespace}.svc.cluster.local"),
+        }
+    }
 }
 
 impl FromStr for Flavor {
@@ -109,7 +133,12 @@ impl EastWest {
         match self.flavor {
             Flavor::AmbientPeering => vec![self.peering_gateway()],
             Flavor::Ambient => vec![self.ambient_gateway()],
-            Flavor::Sidecar => super::sidecar::objects(self),
+            Flavor::Sidecar => super::sidecar::objects(&super::sidecar::Gateway {
+                name: self.name(),
+                namespace: self.namespace(),
+                network: &self.network,
+                expose_istiod: self.expose_istiod,
+            }),
         }
     }
 

@@ -17,9 +17,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::Value;
 
 use super::eastwest::Flavor;
-use crate::expose::service::global_host;
-use crate::labels::MANAGED_BY;
-use crate::verify::{GLOBAL_LABEL, SCOPE_LABEL, TRAFFIC_DISTRIBUTION};
+use crate::labels::{GLOBAL, MANAGED_BY, SERVICE_SCOPE, TRAFFIC_DISTRIBUTION};
 
 /// Marks everything the probe creates, so a leftover namespace is easy to find and remove.
 pub const PROBE_LABEL: &str = "kubectl-mesh.io/probe";
@@ -58,13 +56,13 @@ pub struct Probe {
 }
 
 impl Probe {
-    /// The host clients call, the flavour's global host ([`global_host`]): Solo's
+    /// The host clients call, the flavour's global host ([`Flavor::global_host`]): Solo's
     /// `mesh.internal` host for ambient-peering; the cluster-local host for upstream ambient
     /// (it has no global domain: `istio.io/global` merges the clusters' endpoints into
     /// `<svc>.<ns>.svc.cluster.local`, istio 1.30.3 pilot/pkg/serviceregistry/ambient/services.go:690)
     /// and for sidecars (multi-primary treats same-named Services as one).
     pub fn host(&self) -> String {
-        global_host(self.flavor, SERVER, &self.namespace)
+        self.flavor.global_host(SERVER, &self.namespace)
     }
 
     pub fn url(&self) -> String {
@@ -154,8 +152,8 @@ impl Probe {
     pub fn service(&self) -> Value {
         let mut metadata = self.metadata(SERVER, SERVER);
         let scope = match self.flavor {
-            Flavor::AmbientPeering => Some((SCOPE_LABEL, "global")),
-            Flavor::Ambient => Some((GLOBAL_LABEL, "true")),
+            Flavor::AmbientPeering => Some((SERVICE_SCOPE, "global")),
+            Flavor::Ambient => Some((GLOBAL, "true")),
             Flavor::Sidecar => None,
         };
         if let Some((key, value)) = scope {
@@ -376,11 +374,11 @@ mod tests {
     #[test]
     fn service_is_global_and_spread_over_every_cluster() {
         let svc = probe(Flavor::AmbientPeering).service();
-        assert_eq!(svc["metadata"]["labels"][SCOPE_LABEL], "global");
+        assert_eq!(svc["metadata"]["labels"][SERVICE_SCOPE], "global");
         assert_eq!(svc["metadata"]["annotations"][TRAFFIC_DISTRIBUTION], "Any");
         assert_eq!(svc["spec"]["selector"]["app"], SERVER);
         let svc = probe(Flavor::Ambient).service();
-        assert_eq!(svc["metadata"]["labels"][GLOBAL_LABEL], "true");
+        assert_eq!(svc["metadata"]["labels"][GLOBAL], "true");
     }
 
     #[test]
@@ -492,7 +490,7 @@ spec:
         );
         assert_eq!(
             keys(&svc["metadata"]["labels"]),
-            ["app", PROBE_LABEL, MANAGED_BY, SCOPE_LABEL]
+            ["app", PROBE_LABEL, MANAGED_BY, SERVICE_SCOPE]
         );
         assert_eq!(keys(&svc["spec"]), ["selector", "ports"]);
         assert_eq!(keys(&svc["spec"]["ports"][0]), ["name", "port", "targetPort"]);

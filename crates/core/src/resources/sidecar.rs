@@ -12,12 +12,21 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::{json, Value};
 
-use super::eastwest::EastWest;
 use crate::labels::{MANAGED_BY, NETWORK};
 
 const SELECTOR: (&str, &str) = ("istio", "eastwestgateway");
 
-pub fn objects(gw: &EastWest) -> Vec<Value> {
+/// What shapes a sidecar east-west gateway, resolved by the caller (its names defaulted);
+/// these builders need nothing else of the east-west settings.
+pub struct Gateway<'a> {
+    pub name: &'a str,
+    pub namespace: &'a str,
+    pub network: &'a str,
+    /// Also route istiod's ports through the gateway (primary-remote).
+    pub expose_istiod: bool,
+}
+
+pub fn objects(gw: &Gateway) -> Vec<Value> {
     let mut objects = vec![
         service_account(gw),
         role(gw),
@@ -33,32 +42,32 @@ pub fn objects(gw: &EastWest) -> Vec<Value> {
     objects
 }
 
-fn workload_labels(gw: &EastWest) -> Vec<(&str, &str)> {
-    vec![SELECTOR, ("app", gw.name()), (NETWORK, gw.network.as_str())]
+fn workload_labels<'a>(gw: &Gateway<'a>) -> Vec<(&'a str, &'a str)> {
+    vec![SELECTOR, ("app", gw.name), (NETWORK, gw.network)]
 }
 
 /// The order of the label keys in every label map of these objects.
 const LABEL_ORDER: [&str; 5] = [SELECTOR.0, "app", NETWORK, MANAGED_BY, INJECT];
 const INJECT: &str = "sidecar.istio.io/inject";
 
-fn meta(gw: &EastWest, name: &str) -> ObjectMeta {
-    super::object_meta(name, Some(gw.namespace()), &workload_labels(gw))
+fn meta(gw: &Gateway, name: &str) -> ObjectMeta {
+    super::object_meta(name, Some(gw.namespace), &workload_labels(gw))
 }
 
-fn sds_name(gw: &EastWest) -> String {
-    format!("{}-sds", gw.name())
+fn sds_name(gw: &Gateway) -> String {
+    format!("{}-sds", gw.name)
 }
 
-fn service_account(gw: &EastWest) -> Value {
+fn service_account(gw: &Gateway) -> Value {
     let account = ServiceAccount {
-        metadata: meta(gw, gw.name()),
+        metadata: meta(gw, gw.name),
         ..ServiceAccount::default()
     };
     super::to_value(&account, &LABEL_ORDER)
 }
 
 /// Gateways read their TLS credentials (SDS) from secrets in their own namespace.
-fn role(gw: &EastWest) -> Value {
+fn role(gw: &Gateway) -> Value {
     let role = Role {
         metadata: meta(gw, &sds_name(gw)),
         rules: Some(vec![PolicyRule {
@@ -71,7 +80,7 @@ fn role(gw: &EastWest) -> Value {
     super::to_value(&role, &LABEL_ORDER)
 }
 
-fn role_binding(gw: &EastWest) -> Value {
+fn role_binding(gw: &Gateway) -> Value {
     let binding = RoleBinding {
         metadata: meta(gw, &sds_name(gw)),
         role_ref: RoleRef {
@@ -81,7 +90,7 @@ fn role_binding(gw: &EastWest) -> Value {
         },
         subjects: Some(vec![Subject {
             kind: "ServiceAccount".into(),
-            name: gw.name().into(),
+            name: gw.name.into(),
             ..Subject::default()
         }]),
     };
@@ -89,15 +98,15 @@ fn role_binding(gw: &EastWest) -> Value {
 }
 
 /// The gateway's pods: `istio` and `app`.
-fn selector(gw: &EastWest) -> BTreeMap<String, String> {
-    super::string_map(&[SELECTOR, ("app", gw.name())])
+fn selector(gw: &Gateway) -> BTreeMap<String, String> {
+    super::string_map(&[SELECTOR, ("app", gw.name)])
 }
 
-fn deployment(gw: &EastWest) -> Value {
+fn deployment(gw: &Gateway) -> Value {
     let mut pod_labels = workload_labels(gw);
     pod_labels.push((INJECT, "true"));
     let deployment = Deployment {
-        metadata: meta(gw, gw.name()),
+        metadata: meta(gw, gw.name),
         spec: Some(DeploymentSpec {
             selector: LabelSelector {
                 match_labels: Some(selector(gw)),
@@ -111,14 +120,14 @@ fn deployment(gw: &EastWest) -> Value {
                     ..ObjectMeta::default()
                 }),
                 spec: Some(PodSpec {
-                    service_account_name: Some(gw.name().into()),
+                    service_account_name: Some(gw.name.into()),
                     containers: vec![Container {
                         name: "istio-proxy".into(),
                         // "auto": the injector fills in the proxy image of the control plane.
                         image: Some("auto".into()),
                         env: Some(vec![EnvVar {
                             name: "ISTIO_META_REQUESTED_NETWORK_VIEW".into(),
-                            value: Some(gw.network.clone()),
+                            value: Some(gw.network.to_string()),
                             ..EnvVar::default()
                         }]),
                         ..Container::default()
@@ -133,7 +142,7 @@ fn deployment(gw: &EastWest) -> Value {
     super::to_value(&deployment, &LABEL_ORDER)
 }
 
-fn service(gw: &EastWest) -> Value {
+fn service(gw: &Gateway) -> Value {
     let port = |name: &str, port: u16| ServicePort {
         name: Some(name.into()),
         port: port.into(),
@@ -141,7 +150,7 @@ fn service(gw: &EastWest) -> Value {
         ..ServicePort::default()
     };
     let service = Service {
-        metadata: meta(gw, gw.name()),
+        metadata: meta(gw, gw.name),
         spec: Some(ServiceSpec {
             type_: Some("LoadBalancer".into()),
             selector: Some(selector(gw)),
@@ -158,16 +167,16 @@ fn service(gw: &EastWest) -> Value {
     super::to_value(&service, &LABEL_ORDER)
 }
 
-fn istio_gateway(gw: &EastWest, name: &str, servers: Value) -> Value {
+fn istio_gateway(gw: &Gateway, name: &str, servers: Value) -> Value {
     json!({
         "apiVersion": "networking.istio.io/v1",
         "kind": "Gateway",
-        "metadata": super::metadata(name, Some(gw.namespace()), &[]),
+        "metadata": super::metadata(name, Some(gw.namespace), &[]),
         "spec": {"selector": {"istio": SELECTOR.1}, "servers": servers},
     })
 }
 
-fn cross_network_gateway(gw: &EastWest) -> Value {
+fn cross_network_gateway(gw: &Gateway) -> Value {
     istio_gateway(
         gw,
         "cross-network-gateway",
@@ -179,7 +188,7 @@ fn cross_network_gateway(gw: &EastWest) -> Value {
     )
 }
 
-fn istiod_gateway(gw: &EastWest) -> Value {
+fn istiod_gateway(gw: &Gateway) -> Value {
     let server = |name: &str, number: u16| {
         json!({
             "port": {"name": name, "number": number, "protocol": "tls"},
@@ -194,7 +203,7 @@ fn istiod_gateway(gw: &EastWest) -> Value {
     )
 }
 
-fn istiod_virtual_service(gw: &EastWest) -> Value {
+fn istiod_virtual_service(gw: &Gateway) -> Value {
     let route = |port: u16, target: u16| {
         json!({
             "match": [{"port": port, "sniHosts": ["*"]}],
@@ -204,7 +213,7 @@ fn istiod_virtual_service(gw: &EastWest) -> Value {
     json!({
         "apiVersion": "networking.istio.io/v1",
         "kind": "VirtualService",
-        "metadata": super::metadata("istiod-vs", Some(gw.namespace()), &[]),
+        "metadata": super::metadata("istiod-vs", Some(gw.namespace), &[]),
         "spec": {
             "hosts": ["*"],
             "gateways": ["istiod-gateway"],

@@ -115,25 +115,51 @@ pub(super) async fn install_step(
             return StepRow::failed("install", &cluster.name, "not in the topology");
         };
         let remote = remote.filter(|_| install::is_remote(topology, member));
-        match install::plan(topology, member, remote, options.solo.as_ref()) {
-            InstallPlan::None => StepRow::new("install", &cluster.name, "skipped (installer: none)"),
-            InstallPlan::Sail(objects) => sail_install(cluster, &objects, write).await,
-            InstallPlan::Helm(releases) => helm_install(member, &releases, cluster, write, options).await,
+        let result = match install::plan(topology, member, remote, options.solo.as_ref()) {
+            InstallPlan::None => Ok("skipped (installer: none)".to_string()),
+            InstallPlan::Sail(objects) => Sail { write }.install(cluster, &objects).await,
+            InstallPlan::Helm(releases) => Helm { write, options }.install(cluster, &releases).await,
+        };
+        match result {
+            Ok(done) => StepRow::new("install", &cluster.name, done),
+            Err(e) => StepRow::failed("install", &cluster.name, e),
         }
     })
     .await
 }
 
-pub(super) async fn sail_install(cluster: &Cluster, objects: &[Value], write: &WriteOptions) -> StepRow {
-    let mut done = Vec::new();
-    for object in objects {
-        let what = ObjectRef::of(object);
-        match apply::apply(&cluster.api, object, write).await {
-            Ok(outcome) => done.push(format!("{outcome} {what}")),
-            Err(e) => return StepRow::failed("install", &cluster.name, cluster.explain_write(&e)),
+/// Carries out one cluster's install plan (made by `resources::install::plan`, which decides
+/// *what*; an installer decides *how*): `Ok` says what was done, `Err` why it stopped.
+trait Install {
+    type Plan: ?Sized;
+    async fn install(&self, cluster: &Cluster, plan: &Self::Plan) -> Result<String, String>;
+}
+
+/// The Sail operator: its `Istio`/`IstioCNI`/`ZTunnel` resources, applied in order.
+struct Sail<'a> {
+    write: &'a WriteOptions,
+}
+
+/// Helm: a values file per release, then `helm upgrade --install` (not under --dry-run).
+struct Helm<'a> {
+    write: &'a WriteOptions,
+    options: &'a UpOptions,
+}
+
+impl Install for Sail<'_> {
+    type Plan = [Value];
+
+    async fn install(&self, cluster: &Cluster, objects: &[Value]) -> Result<String, String> {
+        let mut done = Vec::new();
+        for object in objects {
+            let what = ObjectRef::of(object);
+            let outcome = apply::apply(&cluster.api, object, self.write)
+                .await
+                .map_err(|e| cluster.explain_write(&e))?;
+            done.push(format!("{outcome} {what}"));
         }
+        Ok(done.join(", "))
     }
-    StepRow::new("install", &cluster.name, done.join(", "))
 }
 
 /// Writes one values file; a file holding a secret is 0600 in a 0700 folder.
@@ -154,49 +180,33 @@ pub(super) fn write_file(path: &std::path::Path, text: &str, private: bool) -> s
     }
 }
 
-pub(super) async fn helm_install(
-    member: &crate::topology::Member,
-    releases: &[HelmRelease],
-    cluster: &Cluster,
-    write: &WriteOptions,
-    options: &UpOptions,
-) -> StepRow {
-    let dir = options.values_dir.join(&member.cluster);
-    if let Err(e) = std::fs::create_dir_all(&dir) {
-        return StepRow::failed(
-            "install",
-            &cluster.name,
-            format!("cannot create {}: {e}", dir.display()),
-        );
-    }
-    let mut done = Vec::new();
-    for release in releases {
-        let file = match write_values(&dir, release) {
-            Ok(file) => file,
-            Err(e) => return StepRow::failed("install", &cluster.name, e),
-        };
-        if write.dry_run != DryRun::None {
+impl Install for Helm<'_> {
+    type Plan = [HelmRelease];
+
+    async fn install(&self, cluster: &Cluster, releases: &[HelmRelease]) -> Result<String, String> {
+        let dir = self.options.values_dir.join(&cluster.name);
+        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let mut done = Vec::new();
+        for release in releases {
+            let file = write_values(&dir, release)?;
+            if self.write.dry_run == DryRun::None {
+                run_helm(release, &file, cluster, self.options).await?;
+            }
             done.push(release.release);
-            continue;
         }
-        if let Err(e) = run_helm(release, &file, cluster, options).await {
-            return StepRow::failed("install", &cluster.name, e);
-        }
-        done.push(release.release);
+        let verb = match self.write.dry_run {
+            DryRun::None => "installed",
+            _ => "would install",
+        };
+        Ok(format!(
+            "{verb} {} (values in {})",
+            done.join(", "),
+            dir.display()
+        ))
     }
-    let verb = if write.dry_run == DryRun::None {
-        "installed"
-    } else {
-        "would install"
-    };
-    StepRow::new(
-        "install",
-        &cluster.name,
-        format!("{verb} {} (values in {})", done.join(", "), dir.display()),
-    )
 }
 
-pub(super) async fn run_helm(
+async fn run_helm(
     release: &HelmRelease,
     values: &std::path::Path,
     cluster: &Cluster,

@@ -17,7 +17,6 @@ use crate::resources::eastwest::{EastWest, Flavor, Readiness};
 
 pub use checks::evaluate;
 pub use facts::{collect, ClusterFacts};
-pub use services::{DISTRIBUTIONS, GLOBAL_LABEL, SCOPE_LABEL, TRAFFIC_DISTRIBUTION};
 
 /// How a check came out. Ordered: worse is greater.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

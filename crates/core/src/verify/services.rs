@@ -1,6 +1,6 @@
 //! `verify --services`: global services (DESIGN §6) — the host clients call (Solo's
 //! `<name>.<ns>.mesh.internal` for ambient-peering, `<name>.<ns>.svc.cluster.local` for upstream
-//! ambient, which has no global domain: [`crate::expose::service::global_host`]),
+//! ambient, which has no global domain: [`Flavor::global_host`]),
 //! which clusters contribute endpoints, the traffic distribution, and namesakes that are not
 //! global (the usual namespace-sameness mistake).
 
@@ -10,11 +10,10 @@ use serde_json::Value;
 
 use super::facts::ClusterFacts;
 use super::{Check, Status};
-use crate::expose::service::{foreign_label, global_host, scope_of};
+use crate::expose::service::{foreign_label, scope_of};
 use crate::resources::eastwest::Flavor;
 
-pub use crate::labels::{GLOBAL as GLOBAL_LABEL, SERVICE_SCOPE as SCOPE_LABEL, TRAFFIC_DISTRIBUTION};
-pub const DISTRIBUTIONS: [&str; 4] = ["PreferClose", "PreferNetwork", "PreferRegion", "Any"];
+use crate::labels::{TRAFFIC_DISTRIBUTION, TRAFFIC_DISTRIBUTIONS as DISTRIBUTIONS};
 
 fn key(service: &Value) -> Option<(String, String)> {
     let meta = service.get("metadata")?;
@@ -78,7 +77,7 @@ fn service_check(
     global: &[(&str, &str)],
     flavor: Flavor,
 ) -> Check {
-    let host = global_host(flavor, name, namespace);
+    let host = flavor.global_host(name, namespace);
     let contributors: Vec<&str> = global.iter().map(|(c, _)| *c).collect();
     let scopes: Vec<&str> = global.iter().map(|(_, s)| *s).collect();
     let distribution = global
@@ -179,7 +178,7 @@ fn foreign_checks(
     clusters: &BTreeMap<&str, &Value>,
     flavor: Flavor,
 ) -> Vec<Check> {
-    let host = global_host(flavor, name, namespace);
+    let host = flavor.global_host(name, namespace);
     let by_label: BTreeMap<&str, Vec<&str>> = clusters
         .iter()
         .filter_map(|(c, s)| Some((foreign_label(flavor, s)?, *c)))
@@ -214,6 +213,7 @@ fn foreign_checks(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::labels::GLOBAL;
     use serde_json::json;
 
     fn facts(name: &str, services: Vec<Value>) -> ClusterFacts {
@@ -240,8 +240,8 @@ mod tests {
     #[test]
     fn the_flavours_label_makes_a_service_global() {
         let all = [
-            facts("a", vec![service(json!({GLOBAL_LABEL: "true"}))]),
-            facts("b", vec![service(json!({GLOBAL_LABEL: "true"}))]),
+            facts("a", vec![service(json!({GLOBAL: "true"}))]),
+            facts("b", vec![service(json!({GLOBAL: "true"}))]),
         ];
         let ambient = evaluate(&all, Flavor::Ambient);
         assert_eq!(ambient.len(), 1, "{ambient:?}");
