@@ -1,27 +1,50 @@
 //! Progress of multi-cluster work on stderr, so that stdout stays clean for
-//! `--generate | kubectl apply -f -`. On a terminal, one line per cluster, updated in place;
-//! otherwise (a pipe, a file, CI logs) one plain line per event.
+//! `--generate | kubectl apply -f -`. On a terminal, one line per cluster, updated in place
+//! (indicatif's bars, each showing its cluster's latest event); otherwise (a pipe, a file,
+//! CI logs) one plain line per event.
 
 use std::io::{IsTerminal, Write};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use kubectl_mesh_core::report::Progress;
 
-/// The progress of commands: per-cluster lines redrawn in place when stderr is a terminal,
-/// plain `cluster: message` lines when it is not (chosen once per process).
-pub struct StderrProgress;
+/// The progress of one command: per-cluster lines redrawn in place when stderr is a terminal,
+/// plain `cluster: message` lines when it is not. Dropping it leaves every line at its last
+/// event, so the report printed next starts below them.
+pub struct StderrProgress {
+    /// `None` when stderr is not a terminal.
+    lines: Option<Mutex<Lines>>,
+}
+
+impl StderrProgress {
+    pub fn new() -> Self {
+        let lines = std::io::stderr().is_terminal().then(|| {
+            Mutex::new(Lines {
+                multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+                bars: Vec::new(),
+            })
+        });
+        StderrProgress { lines }
+    }
+}
+
+impl Default for StderrProgress {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl Progress for StderrProgress {
     fn event(&self, cluster: &str, message: &str) {
-        // A failed write to stderr is not worth failing the command for.
-        match screen() {
-            Some(screen) => {
-                let mut screen = screen.lock().unwrap_or_else(|e| e.into_inner());
-                let _ = std::io::stderr()
-                    .lock()
-                    .write_all(screen.update(cluster, message).as_bytes());
-            }
+        match &self.lines {
+            Some(lines) => lines
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .bar(cluster)
+                .set_message(message.to_string()),
             None => {
+                // A failed write to stderr is not worth failing the command for.
                 let _ = std::io::stderr()
                     .lock()
                     .write_all(plain_line(cluster, message).as_bytes());
@@ -30,20 +53,15 @@ impl Progress for StderrProgress {
     }
 }
 
-/// The progress for this process's stderr (the same as `&StderrProgress`).
-pub fn for_stderr() -> &'static dyn Progress {
-    &StderrProgress
-}
-
-fn screen() -> Option<&'static Mutex<Screen>> {
-    static SCREEN: OnceLock<Option<Mutex<Screen>>> = OnceLock::new();
-    SCREEN
-        .get_or_init(|| {
-            std::io::stderr()
-                .is_terminal()
-                .then(|| Mutex::new(Screen::default()))
-        })
-        .as_ref()
+impl Drop for StderrProgress {
+    fn drop(&mut self) {
+        if let Some(lines) = &self.lines {
+            for (_, bar) in &lines.lock().unwrap_or_else(|e| e.into_inner()).bars {
+                // Draws the last event now (updates are rate-limited) and keeps the line.
+                bar.abandon();
+            }
+        }
+    }
 }
 
 /// One event as a plain line.
@@ -51,28 +69,28 @@ pub fn plain_line(cluster: &str, message: &str) -> String {
     format!("{cluster}: {message}\n")
 }
 
-/// The per-cluster lines on a terminal: each cluster keeps its line, in order of first event,
-/// and an event rewrites only its cluster's line. Line wrapping is off while writing (DECAWM),
-/// so a long message is cut at the terminal's edge instead of shifting the lines below.
-#[derive(Debug, Default)]
-pub struct Screen {
-    clusters: Vec<String>,
+/// The per-cluster lines on a terminal, in order of each cluster's first event.
+struct Lines {
+    multi: MultiProgress,
+    bars: Vec<(String, ProgressBar)>,
 }
 
-impl Screen {
-    /// The bytes that show `message` on `cluster`'s line, the cursor left below the last line.
-    pub fn update(&mut self, cluster: &str, message: &str) -> String {
-        let line = format!("\x1b[?7l\r\x1b[2K{cluster}: {message}\x1b[?7h");
-        match self.clusters.iter().position(|c| c == cluster) {
-            Some(i) => {
-                let up = self.clusters.len() - i;
-                format!("\x1b[{up}A{line}\r\x1b[{up}B")
-            }
+impl Lines {
+    fn bar(&mut self, cluster: &str) -> &ProgressBar {
+        let i = match self.bars.iter().position(|(c, _)| c == cluster) {
+            Some(i) => i,
             None => {
-                self.clusters.push(cluster.to_string());
-                format!("{line}\n")
+                // `wide_msg` cuts a long message at the terminal's edge instead of wrapping,
+                // which would shift the lines below.
+                let style = ProgressStyle::with_template("{prefix}: {wide_msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner());
+                let bar = self.multi.add(ProgressBar::new_spinner().with_style(style));
+                bar.set_prefix(cluster.to_string());
+                self.bars.push((cluster.to_string(), bar));
+                self.bars.len() - 1
             }
-        }
+        };
+        &self.bars[i].1
     }
 }
 
@@ -117,17 +135,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn screen_rewrites_the_line_of_its_cluster() {
-        let mut screen = Screen::default();
-        let a = screen.update("a", "connecting");
-        assert!(a.ends_with("a: connecting\x1b[?7h\n"), "{a:?}");
-        let b = screen.update("b", "connecting");
-        assert!(b.ends_with("b: connecting\x1b[?7h\n"), "{b:?}");
-        // a is two lines up from the cursor: up 2, rewrite, back down 2.
-        let a2 = screen.update("a", "created");
-        assert!(a2.starts_with("\x1b[2A"), "{a2:?}");
-        assert!(a2.contains("\r\x1b[2Ka: created"), "{a2:?}");
-        assert!(a2.ends_with("\r\x1b[2B"), "{a2:?}");
+    fn plain_lines_name_their_cluster() {
         assert_eq!(plain_line("a", "created"), "a: created\n");
     }
 }

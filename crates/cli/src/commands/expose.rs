@@ -154,7 +154,7 @@ pub async fn run(args: ExposeArgs) -> Result<ExitCode, CliError> {
     let format = args.output.unwrap_or_default();
     let clusters = args.clusters.connect().await?;
     let planned = plan_all(clusters, &options).await?;
-    let reports = expose::apply_all(planned, &options, &StderrProgress).await;
+    let reports = expose::apply_all(planned, &options, &StderrProgress::new()).await;
     output::print(&output::cluster_reports(
         &reports,
         format,

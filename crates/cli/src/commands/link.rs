@@ -251,7 +251,15 @@ pub async fn run(args: LinkArgs) -> Result<ExitCode, CliError> {
         None => Mechanism::Peering(options.clone()),
         Some(remote) => Mechanism::RemoteSecrets(remote.clone()),
     };
-    let mut reports = link::run(&clusters, &pairs, action, args.prune, &mechanism, &StderrProgress).await;
+    let mut reports = link::run(
+        &clusters,
+        &pairs,
+        action,
+        args.prune,
+        &mechanism,
+        &StderrProgress::new(),
+    )
+    .await;
     if let (Some(remote), true, Action::Link) = (&remote, args.primary.is_some(), action) {
         reports.extend(annotate_remotes(&clusters, remote).await);
     }

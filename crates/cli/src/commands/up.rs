@@ -192,7 +192,7 @@ pub async fn run_up(args: UpArgs) -> Result<ExitCode, CliError> {
     let dry_run = options.write.dry_run != kubectl_mesh_core::kube::apply::DryRun::None;
     let rows = match &args.generate {
         Some(dir) => up::generate(&topology, &clusters, dir, &options).await?,
-        None => up::up(&topology, &clusters, &options, &StderrProgress).await?,
+        None => up::up(&topology, &clusters, &options, &StderrProgress::new()).await?,
     };
     if dry_run {
         eprintln!("dry run: the results above are what up would do; no cluster was changed");

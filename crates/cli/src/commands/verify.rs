@@ -168,8 +168,15 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode, CliError> {
             let code = interruption().await;
             let _ = signal.set(code);
         };
-        let report =
-            verify::traffic::run(&clusters, &facts, &checks, traffic, &StderrProgress, interrupt).await;
+        let report = verify::traffic::run(
+            &clusters,
+            &facts,
+            &checks,
+            traffic,
+            &StderrProgress::new(),
+            interrupt,
+        )
+        .await;
         checks.extend(report.checks);
         interrupted = report
             .interrupted

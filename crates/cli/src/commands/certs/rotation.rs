@@ -27,7 +27,7 @@ pub(super) async fn rotate(args: RotateArgs) -> Result<ExitCode, CliError> {
         return Ok(ExitCode::SUCCESS);
     }
     let write = WriteOptions::default();
-    let reports = cacerts::apply_all(rotation.jobs, &write, 1, &StderrProgress).await;
+    let reports = cacerts::apply_all(rotation.jobs, &write, 1, &StderrProgress::new()).await;
     print_secret_reports(&reports, OutputFormat::Table, &write)
 }
 

@@ -13,7 +13,7 @@ pub(super) async fn apply_secret(args: SecretArgs) -> Result<ExitCode, CliError>
     let clusters = args.cluster_args.connect().await?;
     let limit = usize::from(args.cluster_args.parallel);
     let jobs = cacerts::jobs_from_dir(&dir, &clusters, args.force, limit).await?;
-    let reports = cacerts::apply_all(jobs, &write, limit, &StderrProgress).await;
+    let reports = cacerts::apply_all(jobs, &write, limit, &StderrProgress::new()).await;
     print_secret_reports(&reports, format, &write)
 }
 
