@@ -17,17 +17,8 @@ const DEFAULT_TRUST_DOMAIN: &str = "cluster.local";
 
 pub(super) fn check(id: &'static str, cluster: &str, status: Status, message: impl Into<String>) -> Check {
     Check {
-        id,
         cluster: Some(cluster.to_string()),
-        from: None,
-        to: None,
-        service: None,
-        status,
-        message: message.into(),
-        hint: None,
-        answered: None,
-        sent: None,
-        namespace: None,
+        ..global(id, status, message)
     }
 }
 
@@ -55,17 +46,9 @@ pub(super) fn pair(
     message: impl Into<String>,
 ) -> Check {
     Check {
-        id,
-        cluster: None,
         from: Some(from.to_string()),
         to: Some(to.to_string()),
-        service: None,
-        status,
-        message: message.into(),
-        hint: None,
-        answered: None,
-        sent: None,
-        namespace: None,
+        ..global(id, status, message)
     }
 }
 

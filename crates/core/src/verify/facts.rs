@@ -36,6 +36,26 @@ pub struct ClusterFacts {
 }
 
 impl ClusterFacts {
+    /// A cluster's facts before anything but its version is read: nothing found yet.
+    pub fn new(name: &str, context: &str, server: &str, version: Result<String, String>) -> Self {
+        ClusterFacts {
+            name: name.into(),
+            context: context.into(),
+            server: server.into(),
+            version,
+            istiod: Ok(None),
+            istio_system: Ok(None),
+            mesh_config: Ok(None),
+            cacerts: Ok(None),
+            gateways: Ok(Vec::new()),
+            eastwest: Ok(None),
+            remote_secrets: Ok(Vec::new()),
+            services: Ok(Vec::new()),
+        }
+    }
+}
+
+impl ClusterFacts {
     pub fn reachable(&self) -> bool {
         self.version.is_ok()
     }
@@ -61,20 +81,7 @@ pub async fn collect(cluster: &Cluster, options: &VerifyOptions) -> ClusterFacts
                 .to_string()
         })
         .map_err(|e| describe(cluster, e));
-    let mut facts = ClusterFacts {
-        name: cluster.name.clone(),
-        context: cluster.context.clone(),
-        server: cluster.server.clone(),
-        version,
-        istiod: Ok(None),
-        istio_system: Ok(None),
-        mesh_config: Ok(None),
-        cacerts: Ok(None),
-        gateways: Ok(Vec::new()),
-        eastwest: Ok(None),
-        remote_secrets: Ok(Vec::new()),
-        services: Ok(Vec::new()),
-    };
+    let mut facts = ClusterFacts::new(&cluster.name, &cluster.context, &cluster.server, version);
     if !facts.reachable() {
         return facts;
     }

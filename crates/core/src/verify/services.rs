@@ -218,18 +218,8 @@ mod tests {
 
     fn facts(name: &str, services: Vec<Value>) -> ClusterFacts {
         ClusterFacts {
-            name: name.into(),
-            context: name.into(),
-            server: String::new(),
-            version: Ok("v1.31.0".into()),
-            istiod: Ok(None),
-            istio_system: Ok(None),
-            mesh_config: Ok(None),
-            cacerts: Ok(None),
-            gateways: Ok(Vec::new()),
-            eastwest: Ok(None),
-            remote_secrets: Ok(Vec::new()),
             services: Ok(services),
+            ..ClusterFacts::new(name, name, "", Ok("v1.31.0".into()))
         }
     }
 

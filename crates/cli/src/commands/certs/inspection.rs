@@ -14,7 +14,7 @@ pub(super) async fn inspect(args: InspectArgs) -> Result<ExitCode, CliError> {
     } else {
         core_inspect::from_dir(&CertsDir::new(&args.dir))?
     };
-    print_inspection(&inspection, args.output)?;
+    print_inspection(&inspection, args.report.output)?;
     Ok(exit::from_failures(inspection.failed()))
 }
 

@@ -105,15 +105,22 @@ pub struct ByoRoot {
     pub root_key: Option<PathBuf>,
 }
 
+/// `-o/--output` of the subcommands that print a table of what they did.
+#[derive(Debug, Clone, Args)]
+pub struct ReportFormat {
+    /// Report format
+    #[arg(short, long, value_enum, value_name = "FORMAT", default_value = "table")]
+    pub output: OutputFormat,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct RootArgs {
     #[command(flatten)]
     pub keys: KeyArgs,
     #[command(flatten)]
     pub byo: ByoRoot,
-    /// Report format
-    #[arg(short, long, value_enum, value_name = "FORMAT", default_value = "table")]
-    pub output: OutputFormat,
+    #[command(flatten)]
+    pub report: ReportFormat,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -123,9 +130,8 @@ pub struct IntermediateArgs {
     pub cluster: String,
     #[command(flatten)]
     pub keys: KeyArgs,
-    /// Report format
-    #[arg(short, long, value_enum, value_name = "FORMAT", default_value = "table")]
-    pub output: OutputFormat,
+    #[command(flatten)]
+    pub report: ReportFormat,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -133,13 +139,9 @@ pub struct GenerateArgs {
     /// The clusters to create intermediates for
     #[arg(long, value_delimiter = ',', value_name = "NAME,...", required = true)]
     pub clusters: Vec<String>,
+    // The root's options: `generate` creates the root too when there is none.
     #[command(flatten)]
-    pub keys: KeyArgs,
-    #[command(flatten)]
-    pub byo: ByoRoot,
-    /// Report format
-    #[arg(short, long, value_enum, value_name = "FORMAT", default_value = "table")]
-    pub output: OutputFormat,
+    pub root: RootArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -178,9 +180,8 @@ pub struct InspectArgs {
     #[arg(long, value_name = "DIR", default_value = "certs")]
     pub dir: PathBuf,
 
-    /// Report format
-    #[arg(short, long, value_enum, value_name = "FORMAT", default_value = "table")]
-    pub output: OutputFormat,
+    #[command(flatten)]
+    pub report: ReportFormat,
 
     #[command(flatten)]
     pub cluster_args: ClusterArgs,
