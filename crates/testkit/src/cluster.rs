@@ -368,7 +368,8 @@ impl FakeCluster {
 
     /// Moves the clock service-account tokens are issued and checked against forward by
     /// `by` (wall time plus every advance): a TokenRequest token stops authenticating
-    /// (401) once the clock passes its `exp`, without the test sleeping.
+    /// (401) once the clock is more than a minute past its `exp` (the one-minute leeway
+    /// kube-apiserver's service-account validator allows), without the test sleeping.
     pub fn advance_clock(&self, by: Duration) {
         self.shared.authn().advance(by);
     }
