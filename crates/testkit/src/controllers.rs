@@ -115,8 +115,9 @@ fn gateway_addresses(gw: &Value, lb: &str) -> Value {
     }
 }
 
-/// `status.loadBalancer.ingress` of a LoadBalancer Service at `lb`: an `ip` (whose
-/// `ipMode` the apiserver defaults to `VIP`), or a `hostname` (no `ipMode`: it needs `ip`).
+/// `status.loadBalancer.ingress` of a LoadBalancer Service at `lb`: an `ip` with the
+/// `ipMode: VIP` kube-apiserver defaults beside an `ip` (`SetDefaults_Service`), or a
+/// `hostname`, which gets none.
 fn ingress(lb: &str) -> Value {
     if is_ip(lb) {
         json!([{"ip": lb, "ipMode": "VIP"}])

@@ -100,10 +100,11 @@
 //! [`FakeCluster::set_lb_address`] moves it (an IP address: `IPAddress`, ingress `ip` with
 //! `ipMode: VIP`; a host name: `Hostname`, ingress `hostname`); a move rewrites at once
 //! the addresses of every Gateway and Service status that held the old one (a status
-//! write each: new resourceVersion, MODIFIED to watchers), conditions untouched; service-account-token Secrets get `token`, `ca.crt`, `namespace`;
-//! Deployments report their replicas ready. A Job gets, on create, the selector and
-//! template labels of the real Job strategy (`batch.kubernetes.io/controller-uid`, ...,
-//! unless `spec.manualSelector`), and after the job delay completes and leaves one
+//! write each: new resourceVersion, MODIFIED to watchers), conditions untouched.
+//! Service-account-token Secrets get `token`, `ca.crt`, `namespace`; Deployments report
+//! their replicas ready. A Job gets, on create, the selector and template labels of the
+//! real Job strategy (`batch.kubernetes.io/controller-uid`, ..., unless
+//! `spec.manualSelector`), and after the job delay completes and leaves one
 //! Succeeded Pod `<job>-<5 random chars>`: the template's labels plus `job-name`,
 //! `controller-uid` (both also `batch.kubernetes.io/`-prefixed), an ownerReference to
 //! the Job, the template's spec, a terminated (exit 0, `Completed`) status per container,
