@@ -23,11 +23,17 @@ const MIN_EXPIRATION: i64 = 600;
 const MAX_EXPIRATION: i64 = 1 << 32;
 /// `SetDefaults_TokenRequestSpec`: one hour.
 const DEFAULT_EXPIRATION: i64 = 3600;
+/// How long past its `exp` a bound token still authenticates: the service-account
+/// validator (pkg/serviceaccount/claims.go) checks the claims with go-jose's
+/// `Claims.Validate`, which allows `jwt.DefaultLeeway`, one minute (expired only once
+/// `now - leeway` is after `exp`).
+pub(crate) const EXPIRY_LEEWAY: i64 = 60;
 
 /// Authenticates a bearer token: the cluster's admin token (a `system:masters` member,
 /// as kubeadm's admin), else a service-account token that is still valid. None is a 401.
 ///
-/// A bound token must be unexpired on the test clock and carry the API audience (the
+/// A bound token must be unexpired on the test clock, give or take the validator's
+/// one-minute leeway ([`EXPIRY_LEEWAY`]), and carry the API audience (the
 /// authenticator's audience check); both kinds need their ServiceAccount to exist with
 /// the uid it had at issue, a legacy one also its Secret (`validator.Validate` in
 /// pkg/serviceaccount/claims.go and legacy.go). Service accounts authenticate with
@@ -53,7 +59,7 @@ pub(crate) fn authenticate_for(shared: &Shared, token: &str, wanted: &[String]) 
     };
     match &issued.binding {
         Binding::Bound { expires, audiences } => {
-            if now >= *expires || !audiences.iter().any(|a| wanted.contains(a)) {
+            if now > *expires + EXPIRY_LEEWAY || !audiences.iter().any(|a| wanted.contains(a)) {
                 return None;
             }
         }

@@ -45,6 +45,10 @@ pub(crate) struct Shared {
     pub latency: Mutex<Duration>,
     pub address_delay: Mutex<Option<Duration>>,
     pub job_delay: Mutex<Duration>,
+    /// The load balancer's address ([`FakeCluster::set_lb_address`]). Changed only while
+    /// holding the store's lock, and read under it by the controllers, so a pass never
+    /// writes an address that was already replaced; taken after the store's lock.
+    pub lb_address: Mutex<String>,
 }
 
 impl Shared {
@@ -78,9 +82,15 @@ impl Shared {
         format!("https://{}", self.addr)
     }
 
-    /// The address controllers hand out: TEST-NET-3, never contacted.
+    /// The address controllers hand out: at first `203.0.113.<10+index>` (TEST-NET-3,
+    /// never contacted), then whatever [`FakeCluster::set_lb_address`] set.
     pub fn lb_address(&self) -> String {
-        format!("203.0.113.{}", 10 + self.index)
+        lock(&self.lb_address).clone()
+    }
+
+    /// The first [`Shared::lb_address`] of the cluster at `index`.
+    pub fn initial_lb_address(index: usize) -> String {
+        format!("203.0.113.{}", 10 + index)
     }
 
     /// Writes an object as-is (status included) as manager `manager`.
@@ -147,7 +157,8 @@ impl FakeCluster {
         &self.shared.name
     }
 
-    /// Position in the sandbox (0-based); the controller address is `203.0.113.<10+index>`.
+    /// Position in the sandbox (0-based); the controllers' first address is
+    /// `203.0.113.<10+index>` ([`FakeCluster::lb_address`]).
     pub fn index(&self) -> usize {
         self.shared.index
     }
@@ -192,9 +203,24 @@ impl FakeCluster {
     }
 
     /// The address controllers give Gateways and LoadBalancer Services without
-    /// `spec.addresses`.
+    /// `spec.addresses`: `203.0.113.<10+index>` until [`FakeCluster::set_lb_address`].
     pub fn lb_address(&self) -> String {
         self.shared.lb_address()
+    }
+
+    /// Moves the cluster's load balancer to `addr`, as a cloud re-IPing it would: from now
+    /// on the controllers hand out `addr`, and at once every Gateway and LoadBalancer
+    /// Service whose status carries the old address (as the controllers wrote it: Gateways
+    /// without `spec.addresses`) gets `addr` in its place, the rest of its status kept.
+    /// Each is a status write: a new resourceVersion and a MODIFIED event for watchers.
+    /// `addr` is an IP address (Gateway address type `IPAddress`, Service ingress `ip`
+    /// with `ipMode: VIP`) or else a host name (`Hostname`, ingress `hostname`, as an AWS
+    /// load balancer has). Objects still waiting for an address get `addr` when their
+    /// delay is up.
+    pub fn set_lb_address(&self, addr: &str) {
+        let mut st = self.shared.store();
+        let old = std::mem::replace(&mut *lock(&self.shared.lb_address), addr.to_string());
+        crate::controllers::readdress(&mut st, &old, addr);
     }
 
     /// The object at an API path such as
@@ -342,7 +368,8 @@ impl FakeCluster {
 
     /// Moves the clock service-account tokens are issued and checked against forward by
     /// `by` (wall time plus every advance): a TokenRequest token stops authenticating
-    /// (401) once the clock passes its `exp`, without the test sleeping.
+    /// (401) once the clock is more than a minute past its `exp` (the one-minute leeway
+    /// kube-apiserver's service-account validator allows), without the test sleeping.
     pub fn advance_clock(&self, by: Duration) {
         self.shared.authn().advance(by);
     }

@@ -38,8 +38,9 @@ pub(crate) async fn run(shared: Arc<Shared>, world: Arc<World>) {
 struct Pass {
     /// When each delayed change (by [`gen_key`]) was first seen.
     seen: HashMap<String, Instant>,
-    /// The resourceVersion and settings the last pass ran at.
-    last: Option<(u64, Option<Duration>, Duration)>,
+    /// The resourceVersion and settings (delays, load-balancer address) the last pass
+    /// ran at.
+    last: Option<(u64, Option<Duration>, Duration, String)>,
     /// A delay was still running at the last pass.
     waiting: bool,
 }
@@ -56,10 +57,13 @@ impl Pass {
     fn run(&mut self, shared: &Shared) -> Vec<Value> {
         let address_delay = shared.address_delay();
         let job_delay = shared.job_delay();
-        let (lb, ca) = (shared.lb_address(), shared.ca_pem.clone());
+        let ca = shared.ca_pem.clone();
         let mut st = shared.store();
-        let now = (st.rv(), address_delay, job_delay);
-        if !self.waiting && self.last == Some(now) {
+        // Read under the store's lock, as `set_lb_address` changes it: a pass never writes
+        // an address that was replaced (and its objects re-addressed) meanwhile.
+        let lb = shared.lb_address();
+        let now = (st.rv(), address_delay, job_delay, lb.clone());
+        if !self.waiting && self.last.as_ref() == Some(&now) {
             return Vec::new();
         }
         self.waiting = false;
@@ -78,7 +82,7 @@ impl Pass {
         crate::rbac::aggregate(&mut st);
         deployments(&mut st);
         crate::gc::collect(&mut st);
-        self.last = Some((st.rv(), address_delay, job_delay));
+        self.last = Some((st.rv(), address_delay, job_delay, lb));
         due_jobs
     }
 }
@@ -93,13 +97,65 @@ fn generation_of(o: &Value) -> i64 {
         .unwrap_or(1)
 }
 
-/// The addresses a Gateway gets: those it asks for, else the cluster's.
+fn is_ip(addr: &str) -> bool {
+    addr.parse::<std::net::IpAddr>().is_ok()
+}
+
+/// The addresses a Gateway gets: those it asks for, else the cluster's (an `IPAddress`,
+/// or a `Hostname` when the load balancer has a name instead).
 fn gateway_addresses(gw: &Value, lb: &str) -> Value {
     match gw.pointer("/spec/addresses").and_then(Value::as_array) {
         Some(a) if !a.is_empty() => {
             json!(a.iter().map(|x| json!({"type": x.get("type").cloned().unwrap_or(json!("IPAddress")), "value": x["value"]})).collect::<Vec<_>>())
         }
-        _ => json!([{"type": "IPAddress", "value": lb}]),
+        _ => {
+            let kind = if is_ip(lb) { "IPAddress" } else { "Hostname" };
+            json!([{"type": kind, "value": lb}])
+        }
+    }
+}
+
+/// `status.loadBalancer.ingress` of a LoadBalancer Service at `lb`: an `ip` with the
+/// `ipMode: VIP` kube-apiserver defaults beside an `ip` (`SetDefaults_Service`), or a
+/// `hostname`, which gets none.
+fn ingress(lb: &str) -> Value {
+    if is_ip(lb) {
+        json!([{"ip": lb, "ipMode": "VIP"}])
+    } else {
+        json!([{"hostname": lb}])
+    }
+}
+
+fn is_load_balancer(svc: &Value) -> bool {
+    svc.pointer("/spec/type").and_then(Value::as_str) == Some("LoadBalancer")
+}
+
+/// The load balancer moved from `old` to `new` ([`crate::FakeCluster::set_lb_address`]):
+/// what the cloud's service controller and the gateway controller then do. Every Gateway
+/// and LoadBalancer Service whose status holds `old` as the controllers wrote it gets `new`
+/// in its place at once (no address delay: the load balancer already exists), the rest
+/// of its status (conditions and their times) kept.
+pub(crate) fn readdress(st: &mut Store, old: &str, new: &str) {
+    if old == new {
+        return;
+    }
+    let carries = |gw: &Value| {
+        let was = gateway_addresses(gw, old);
+        gw.pointer("/status/addresses") == Some(&was) && was != gateway_addresses(gw, new)
+    };
+    for gw in pending(st, GATEWAY_API_GROUP, "v1", "gateways", carries) {
+        let mut status = gw["status"].clone();
+        status["addresses"] = gateway_addresses(&gw, new);
+        write_status(st, gw, status);
+    }
+    let old_ingress = ingress(old);
+    let carries = |svc: &Value| {
+        is_load_balancer(svc) && svc.pointer("/status/loadBalancer/ingress") == Some(&old_ingress)
+    };
+    for svc in pending(st, "", "v1", "services", carries) {
+        let mut status = svc["status"].clone();
+        status["loadBalancer"]["ingress"] = ingress(new);
+        write_status(st, svc, status);
     }
 }
 
@@ -147,22 +203,17 @@ fn gateways(st: &mut Store, lb: &str, delay: Duration, due: &mut impl FnMut(Stri
 
 fn services(st: &mut Store, lb: &str, delay: Duration, due: &mut impl FnMut(String, Duration) -> bool) {
     let unaddressed = |svc: &Value| {
-        let is_lb = svc.pointer("/spec/type").and_then(Value::as_str) == Some("LoadBalancer");
         let has = svc
             .pointer("/status/loadBalancer/ingress")
             .and_then(Value::as_array)
             .is_some_and(|a| !a.is_empty());
-        is_lb && !has
+        is_load_balancer(svc) && !has
     };
     for svc in pending(st, "", "v1", "services", unaddressed) {
         if !due(gen_key("svc", &svc), delay) {
             continue;
         }
-        write_status(
-            st,
-            svc,
-            json!({"loadBalancer": {"ingress": [{"ip": lb, "ipMode": "VIP"}]}}),
-        );
+        write_status(st, svc, json!({"loadBalancer": {"ingress": ingress(lb)}}));
     }
 }
 

@@ -15,6 +15,7 @@
 //! lists by the vendored schemas' list types, list items owned one by one), graceful
 //! deletion (finalizers, Terminating namespaces, `propagationPolicy`, a garbage
 //! collector and namespace controller), the `status` subresource, TokenRequest, pod logs, Table output,
+//! `coordination.k8s.io/v1` Leases (enough for leader election with kube-lease-manager),
 //! small controllers, a simulated mesh data plane for probe Jobs, and per-cluster fault
 //! injection and request accounting.
 //!
@@ -35,6 +36,7 @@
 //! a.inject(Fault::reset().times(1));
 //! a.deny("create", "serviceaccounts");
 //! a.set_address_delay(Some(Duration::from_millis(200))); // None: addresses never come
+//! a.set_lb_address("198.51.100.7"); // the load balancer re-IPed: statuses follow at once
 //! assert_eq!(a.counts().writes(), 0);
 //! # Ok(()) }
 //! ```
@@ -47,7 +49,9 @@
 //!   ([`Auth::Token`] or [`Auth::ClientCert`]).
 //! - [`FakeCluster`]: `name`, `server_url`, `ca_pem`, `token`, `user`,
 //!   `client_cert(user)` / `client_cert_in_group(user, group)` (cert and key PEM),
-//!   `lb_address`, `object(path)`,
+//!   `lb_address` / `set_lb_address(addr)` (the load balancer moves: every Gateway and
+//!   LoadBalancer Service status carrying the old address gets the new one at once),
+//!   `object(path)`,
 //!   `objects(collection_path)`, `put_object(value)`, `delete_object(path)` (direct,
 //!   uncounted, immediate: finalizers ignored, a namespace takes its contents at once), `counts()` ([`RequestCounts`], `writes()`), `reset_counts`,
 //!   `request_log`, `inject(`[`Fault`]`)`, `clear_faults`, `set_latency`,
@@ -81,20 +85,26 @@
 //! `system:serviceaccount:<ns>:<name>` in groups `system:serviceaccounts` and
 //! `system:serviceaccounts:<ns>` (plus `system:authenticated`): legacy ones from
 //! service-account-token Secrets while the Secret exists, TokenRequest ones
-//! (`kubectl create token`) until their expiry on the token clock
-//! ([`FakeCluster::advance_clock`]), only for the API audience
+//! (`kubectl create token`) until a minute past their `exp` on the token clock
+//! ([`FakeCluster::advance_clock`]; the minute is the leeway of go-jose's claim check,
+//! which kube-apiserver's service-account validator uses), then a 401; only for the API audience
 //! `https://kubernetes.default.svc.cluster.local`; both only while their
 //! ServiceAccount exists with the uid it had. TokenRequest: 404 for a missing account,
 //! `expirationSeconds` default 3600 and 600..=2^32 (422 otherwise), audiences default
 //! to the API audience, `status.expirationTimestamp` from the token clock.
 //!
 //! Controllers: gateway.networking.k8s.io Gateways get `status.addresses` (their
-//! `spec.addresses`, else `203.0.113.<10+cluster index>`) and `Accepted`/`Programmed`
-//! conditions; LoadBalancer Services get an ingress IP (both after the address
-//! delay); service-account-token Secrets get `token`, `ca.crt`, `namespace`;
-//! Deployments report their replicas ready. A Job gets, on create, the selector and
-//! template labels of the real Job strategy (`batch.kubernetes.io/controller-uid`, ...,
-//! unless `spec.manualSelector`), and after the job delay completes and leaves one
+//! `spec.addresses`, else the cluster's load-balancer address) and `Accepted`/`Programmed`
+//! conditions; LoadBalancer Services get that address as their ingress (both after the
+//! address delay). The address is `203.0.113.<10+cluster index>` until
+//! [`FakeCluster::set_lb_address`] moves it (an IP address: `IPAddress`, ingress `ip` with
+//! `ipMode: VIP`; a host name: `Hostname`, ingress `hostname`); a move rewrites at once
+//! the addresses of every Gateway and Service status that held the old one (a status
+//! write each: new resourceVersion, MODIFIED to watchers), conditions untouched.
+//! Service-account-token Secrets get `token`, `ca.crt`, `namespace`; Deployments report
+//! their replicas ready. A Job gets, on create, the selector and template labels of the
+//! real Job strategy (`batch.kubernetes.io/controller-uid`, ..., unless
+//! `spec.manualSelector`), and after the job delay completes and leaves one
 //! Succeeded Pod `<job>-<5 random chars>`: the template's labels plus `job-name`,
 //! `controller-uid` (both also `batch.kubernetes.io/`-prefixed), an ownerReference to
 //! the Job, the template's spec, a terminated (exit 0, `Completed`) status per container,
@@ -127,6 +137,15 @@
 //! default for `mesh.internal`; `PreferClose`/`PreferRegion`; cluster-local hosts
 //! default to `Any`). `set_down` does not affect it (only the API server is down).
 //! Without `PROBE_URL` the log is empty.
+//!
+//! Leases: `coordination.k8s.io/v1` `Lease` (namespaced, no status subresource) is served
+//! like the other built-in kinds, with its schema from the vendored Kubernetes OpenAPI:
+//! discovery, CRUD, list/watch, merge/JSON/strategic merge patches, server-side apply with
+//! field managers and conflicts (an apply without `force` that would take another
+//! manager's `spec.holderIdentity` is the 409 leader-election clients count on), RBAC on
+//! `leases`. kube-lease-manager 0.13 (create, get, apply, strategic merge patch) runs
+//! against it (tests/leases.rs); lease expiry is the clients' business (their clocks
+//! compare `renewTime` plus `leaseDurationSeconds`), the server keeps no time of its own.
 //!
 //! Schemas ([`schema`]): every cluster has the vendored CRDs (`upstream/`: Gateway API
 //! v1.6.1 standard, Istio 1.30.3, Sail 1.30.3 `Istio`/`IstioCNI`/`ZTunnel`), read-only at
@@ -167,7 +186,11 @@
 //! container has a log. Validation: only each CRD's preferred version is served (no
 //! conversion); CRDs cannot be changed; built-in kinds get no server defaults and only
 //! the checks their OpenAPI states plus name rules (DNS label/subdomain, DNS-1035 for
-//! Services, path segment for RBAC), not their full strategies; `format` is not checked;
+//! Services, path segment for RBAC), not their full strategies (a Lease's
+//! `leaseDurationSeconds: 0` or negative `leaseTransitions` is accepted, where
+//! `ValidateLeaseSpec` refuses them); timestamps are stored as written (the real server
+//! decodes a Lease's MicroTime `acquireTime`/`renewTime` as `RFC3339Micro`, six fractional digits,
+//! refusing others, and re-encodes them); `format` is not checked;
 //! CEL rules run only when the structural checks pass, with the `cel` crate plus the
 //! Kubernetes functions the vendored rules use (`isIP`, `isURL`, `url().getScheme()`,
 //! `split`, `substring`) — a rule calling anything else is never enforced and is listed by

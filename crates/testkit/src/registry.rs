@@ -139,6 +139,9 @@ const BUILTIN: &[ResourceDef] = &[
         false,
         &[],
     ),
+    // kube-apiserver's legacy REST storage for coordination.k8s.io (pkg/registry/coordination/lease):
+    // namespaced, no status subresource, no generation.
+    r("coordination.k8s.io", "v1", "Lease", "leases", true, &[]),
     r(
         CRD_GROUP,
         "v1",

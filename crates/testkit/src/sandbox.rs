@@ -112,6 +112,7 @@ async fn start_cluster(
         latency: Mutex::new(Duration::ZERO),
         address_delay: Mutex::new(spec.address_delay),
         job_delay: Mutex::new(spec.job_delay),
+        lb_address: Mutex::new(Shared::initial_lb_address(index)),
     });
     // Before its controllers start, so they find it among the sandbox's clusters.
     world.add(&shared);

@@ -18,7 +18,8 @@ pub const API_AUDIENCE: &str = "https://kubernetes.default.svc.cluster.local";
 
 #[derive(Debug, Clone)]
 pub(crate) enum Binding {
-    /// A TokenRequest token: valid until `expires` (test clock), for `audiences`.
+    /// A TokenRequest token for `audiences`, whose `exp` is `expires` on the test clock
+    /// (it authenticates until a minute past it: [`crate::authn::EXPIRY_LEEWAY`]).
     Bound { expires: i64, audiences: Vec<String> },
     /// A token-controller token, valid while its Secret exists.
     Legacy { secret: String },

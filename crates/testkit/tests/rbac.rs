@@ -531,7 +531,11 @@ async fn create_token_honours_duration_and_the_clock_expires_it() {
 
     a.advance_clock(Duration::from_secs(14 * 60));
     k.ok(&["get", "services", "-n", TEAM]).await;
-    a.advance_clock(Duration::from_secs(61));
+    // Half a minute past exp (plus what the test took): within the validator's leeway.
+    a.advance_clock(Duration::from_secs(90));
+    k.ok(&["get", "services", "-n", TEAM]).await;
+    // Over a minute past exp: expired.
+    a.advance_clock(Duration::from_secs(31));
     let o = k.run(&["get", "services", "-n", TEAM]).await;
     o.assert_failed_with("You must be logged in to the server");
     let r = Client::new(a).with_token(&token).get(TEAM_SERVICES).await;
@@ -579,6 +583,68 @@ async fn token_request_validates_as_the_api_server() {
         .unwrap_or(0);
     assert!((before + 3600..=a.clock() + 3600).contains(&exp), "{exp}");
     assert_eq!(v["status"]["expirationTimestamp"], rfc3339(exp));
+}
+
+/// A TokenRequest token against the token clock: its `exp` and `status.expirationTimestamp`
+/// are the clock at issue plus `expirationSeconds`; it authenticates until a minute past
+/// `exp` (kube-apiserver's service-account validator checks the claims with go-jose's
+/// one-minute `DefaultLeeway`), then every request with it is a 401 `Unauthorized` Status,
+/// and TokenReview no longer accepts it; a fresh token works again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bound_tokens_expire_on_the_token_clock_a_minute_after_exp() {
+    let (sb, _admin) = reader_sandbox().await;
+    let a = sb.cluster("a");
+    let c = Client::new(a);
+    let request = || async {
+        let before = a.clock();
+        let r = c
+            .post(
+                "/api/v1/namespaces/team/serviceaccounts/reader/token",
+                &json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 600}}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let v = r.json();
+        let token = v["status"]["token"].as_str().expect("token").to_string();
+        let exp = claims_of(&token)["exp"].as_i64().expect("exp");
+        assert!((before + 600..=a.clock() + 600).contains(&exp), "{exp}");
+        assert_eq!(v["status"]["expirationTimestamp"], rfc3339(exp));
+        (token, exp)
+    };
+    let (token, exp) = request().await;
+    let as_sa = c.with_token(&token);
+    assert_eq!(as_sa.get(TEAM_SERVICES).await.status, 200);
+    let review =
+        json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": {"token": token}});
+    let reviewed = || async {
+        let r = c
+            .post("/apis/authentication.k8s.io/v1/tokenreviews", &review)
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        r.json()["status"]["authenticated"] == true
+    };
+
+    let ahead = |until: i64| Duration::from_secs(u64::try_from(until - a.clock()).unwrap_or(0));
+    a.advance_clock(ahead(exp + 30));
+    assert_eq!(as_sa.get(TEAM_SERVICES).await.status, 200, "within the leeway");
+    assert!(reviewed().await);
+
+    a.advance_clock(ahead(exp + 61));
+    let r = as_sa.get(TEAM_SERVICES).await;
+    assert_eq!(
+        r.json(),
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": "Unauthorized", "reason": "Unauthorized", "code": 401}),
+        "{}",
+        r.text
+    );
+    assert_eq!(r.status, 401);
+    assert!(!reviewed().await);
+
+    // Refreshed: a token requested now lives on the advanced clock.
+    let (fresh, fresh_exp) = request().await;
+    assert!(fresh_exp >= exp + 661, "{fresh_exp}");
+    assert_eq!(c.with_token(&fresh).get(TEAM_SERVICES).await.status, 200);
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` of Unix seconds (after 1970), counted out year by year and month

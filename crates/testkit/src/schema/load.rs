@@ -74,6 +74,10 @@ pub const OPENAPI_FILES: &[(&str, &str)] = &[
         include_str!("../../upstream/kubernetes-1.33/apis__rbac.authorization.k8s.io__v1_openapi.json"),
     ),
     (
+        "apis/coordination.k8s.io/v1",
+        include_str!("../../upstream/kubernetes-1.33/apis__coordination.k8s.io__v1_openapi.json"),
+    ),
+    (
         "apis/apiextensions.k8s.io/v1",
         include_str!("../../upstream/kubernetes-1.33/apis__apiextensions.k8s.io__v1_openapi.json"),
     ),
@@ -216,6 +220,7 @@ const BUILTINS: &[(&str, &str, &str, bool, bool)] = &[
         false,
         false,
     ),
+    ("coordination.k8s.io/v1", "Lease", "leases", true, false),
     (
         "apiextensions.k8s.io/v1",
         "CustomResourceDefinition",

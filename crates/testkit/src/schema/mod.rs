@@ -252,6 +252,7 @@ mod tests {
             ("apps/v1", "Deployment"),
             ("batch/v1", "Job"),
             ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
+            ("coordination.k8s.io/v1", "Lease"),
         ] {
             assert!(s.kind(av, kind).is_some(), "{av} {kind}");
         }

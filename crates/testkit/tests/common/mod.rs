@@ -62,6 +62,29 @@ pub fn cluster_admin_binding(name: &str, subject: Value) -> Value {
     })
 }
 
+/// A kube-rs client for context `context` of the sandbox's kubeconfig: as the admin, or
+/// with `token` as that bearer token.
+pub async fn kube_client(sb: &Sandbox, context: &str, token: Option<&str>) -> kube::Client {
+    let mut cfg: Value = serde_yaml_ng::from_str(&sb.kubeconfig_yaml()).expect("kubeconfig YAML");
+    if let Some(token) = token {
+        for user in cfg["users"].as_array_mut().expect("users") {
+            if user["name"] == context {
+                user["user"] = serde_json::json!({"token": token});
+            }
+        }
+    }
+    let yaml = serde_yaml_ng::to_string(&cfg).expect("YAML");
+    let kubeconfig = kube::config::Kubeconfig::from_yaml(&yaml).expect("kubeconfig");
+    let options = kube::config::KubeConfigOptions {
+        context: Some(context.to_string()),
+        ..Default::default()
+    };
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+        .await
+        .expect("kube config");
+    kube::Client::try_from(config).expect("kube client")
+}
+
 /// A sandbox of one bare cluster `a`, and an admin client for it.
 pub async fn one_cluster() -> (Sandbox, Client) {
     let sb = sandbox(&["a"]).await;
