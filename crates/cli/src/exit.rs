@@ -45,3 +45,33 @@ pub fn from_failures(any_failed: bool) -> ExitCode {
         ExitCode::SUCCESS
     }
 }
+
+/// The exit codes of a run stopped by SIGINT or SIGTERM (after cleaning up): 128 + the
+/// signal, as shells report it.
+pub const INTERRUPTED: u8 = 130;
+pub const TERMINATED: u8 = 143;
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM, so that a command can clean up before it exits,
+/// with the exit code that signal calls for.
+pub async fn interruption() -> u8 {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => INTERRUPTED,
+        () = term => TERMINATED,
+    }
+}

@@ -10,6 +10,8 @@
 //!     ([`link::peering`]) and remote secrets ([`link::remote_secret`]).
 //!   * [`verify`]: trust, gateways, links, services and traffic checks.
 //!   * [`up`]: `up`, `down` and `up --generate` from a topology file, step by step.
+//!   * [`controller`]: the long-running reconciler — watches, leader election, re-linking
+//!     of the affected pairs (with [`link`]'s engine), token refresh, status and metrics.
 //! * [`kube`]: the plumbing — kubeconfig, connected clusters, the API client, server-side
 //!   apply, the kinds we address, polling and bounded concurrency.
 //! * [`resources`]: pure builders of every object we write (they test without a server).
@@ -18,6 +20,7 @@
 //!   [`duration`], [`error`].
 
 pub mod certs;
+pub mod controller;
 pub mod duration;
 pub mod error;
 pub mod expose;

@@ -100,6 +100,7 @@ const BUILTIN: &[ResourceDef] = &[
     r("", "v1", "Service", "services", true, &["svc"]).with_status(),
     r("", "v1", "Pod", "pods", true, &["po"]).with_status(),
     r("", "v1", "Endpoints", "endpoints", true, &["ep"]),
+    r("", "v1", "Event", "events", true, &["ev"]),
     r(
         "discovery.k8s.io",
         "v1",

@@ -2,6 +2,7 @@
 
 pub mod certs;
 pub mod completion;
+pub mod controller;
 pub mod expose;
 pub mod link;
 pub mod up;
@@ -49,6 +50,8 @@ pub enum Command {
     Up(up::UpArgs),
     /// Remove everything `up` created for a topology file (keys on disk are kept)
     Down(up::DownArgs),
+    /// Keep the mesh converged: watch the members, re-link what changes, refresh tokens (leader-elected)
+    Controller(controller::ControllerArgs),
     /// Print the version and git commit
     #[command(after_help = "Examples:\n  kubectl mesh version")]
     Version,
@@ -70,6 +73,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Some(Command::Verify(args)) => verify::run(args).await,
         Some(Command::Up(args)) => up::run_up(args).await,
         Some(Command::Down(args)) => up::run_down(args).await,
+        Some(Command::Controller(args)) => controller::run(args).await,
         Some(Command::Version) => version::run(),
         Some(Command::Completion(args)) => completion::run(args),
     }

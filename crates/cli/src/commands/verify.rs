@@ -15,7 +15,7 @@ use kubectl_mesh_core::InputError;
 use serde_json::json;
 
 use crate::args::{parse_duration, ClusterArgs, OutputFormat};
-use crate::exit::CliError;
+use crate::exit::{interruption, CliError, INTERRUPTED};
 use crate::output;
 use crate::progress::{init_logging, StderrProgress};
 
@@ -193,36 +193,6 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode, CliError> {
         return Ok(ExitCode::from(code));
     }
     Ok(exit_code(overall, args.strict))
-}
-
-/// The exit codes of a run stopped by SIGINT or SIGTERM (after cleaning up): 128 + the
-/// signal, as shells report it.
-const INTERRUPTED: u8 = 130;
-const TERMINATED: u8 = 143;
-
-/// Resolves on Ctrl-C (SIGINT) or SIGTERM, so the probe can clean up before we exit, with
-/// the exit code that signal calls for.
-async fn interruption() -> u8 {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => INTERRUPTED,
-        () = term => TERMINATED,
-    }
 }
 
 fn parse_positive_duration(text: &str) -> Result<Duration, String> {

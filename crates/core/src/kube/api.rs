@@ -119,6 +119,12 @@ struct Attempt {
 }
 
 impl ApiClient {
+    /// The kube client underneath, for what kube-runtime does better than single requests:
+    /// watches and leader election.
+    pub fn kube_client(&self) -> kube::Client {
+        self.client.clone()
+    }
+
     pub fn new(client: kube::Client, timeout: Duration, retry: RetryPolicy) -> Self {
         ApiClient {
             client,

@@ -254,6 +254,27 @@ pub async fn connect(
     Ok(clusters)
 }
 
+/// The cluster this process runs in (its ServiceAccount), as `kubectl` does in a pod: for a
+/// controller that keeps its Lease and status in its own cluster.
+pub fn connect_in_cluster(options: ConnectOptions) -> Result<Cluster, InputError> {
+    let broken = |e: &dyn std::fmt::Display| {
+        InputError::new(format!("the in-cluster configuration cannot be used: {e}"))
+            .with_hint("outside a pod, name the cluster with --lease-context")
+    };
+    let mut config = kube::Config::incluster().map_err(|e| broken(&e))?;
+    config.default_retry = false;
+    config.connect_timeout = Some(options.timeout);
+    let server = config.cluster_url.to_string().trim_end_matches('/').to_string();
+    let client = http2_client(&config).map_err(|e| broken(&e))?;
+    Ok(Cluster {
+        name: "in-cluster".into(),
+        context: "in-cluster".into(),
+        server,
+        ca_pem: None,
+        api: ApiClient::new(client, options.timeout, options.retry),
+    })
+}
+
 async fn connect_one(
     kubeconfig: &Kubeconfig,
     r: &ClusterRef,

@@ -2,6 +2,7 @@
 //! `--generate` prints and what the apply engine sends.
 
 pub mod cacerts;
+pub mod controller;
 pub mod eastwest;
 pub mod install;
 pub mod namespace;

@@ -1,9 +1,9 @@
-//! The link step: which pairs the model links, and the one dispatch to peer Gateways or
-//! remote secrets.
+//! The link step: which pairs the model links (also what the controller keeps linked), and
+//! the one dispatch to peer Gateways or remote secrets.
 
 use super::*;
 
-pub(super) fn link_pairs(topology: &Topology, clusters: &[Cluster]) -> Vec<Pair> {
+pub fn link_pairs(topology: &Topology, clusters: &[Cluster]) -> Vec<Pair> {
     match (topology.model, &topology.primary) {
         (Model::PrimaryRemote, Some(primary)) => {
             let p = clusters.iter().position(|c| &c.name == primary).unwrap_or(0);
@@ -16,7 +16,7 @@ pub(super) fn link_pairs(topology: &Topology, clusters: &[Cluster]) -> Vec<Pair>
     }
 }
 
-pub(super) fn uses_peering(topology: &Topology) -> bool {
+pub fn uses_peering(topology: &Topology) -> bool {
     topology.flavor == Flavor::AmbientPeering && topology.model == Model::MultiPrimary
 }
 

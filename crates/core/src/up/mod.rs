@@ -48,6 +48,7 @@ pub use generate::generate;
 use installer::*;
 pub use installer::{check_values_dir, preflight};
 use links::*;
+pub use links::{link_pairs, uses_peering};
 use members::*;
 use steps::*;
 

@@ -196,6 +196,7 @@ const BUILTINS: &[(&str, &str, &str, bool, bool)] = &[
     ("v1", "Service", "services", true, true),
     ("v1", "Pod", "pods", true, true),
     ("v1", "Endpoints", "endpoints", true, false),
+    ("v1", "Event", "events", true, false),
     ("apps/v1", "Deployment", "deployments", true, true),
     ("batch/v1", "Job", "jobs", true, true),
     ("rbac.authorization.k8s.io/v1", "Role", "roles", true, false),

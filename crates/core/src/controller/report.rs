@@ -1,0 +1,322 @@
+//! What the controller tells: the status ConfigMap (per cluster and per pair), Kubernetes
+//! Events on the links it writes, and Prometheus metrics. Pure builders over [`MeshState`].
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::state::{MeshState, PairState};
+use crate::kube::kinds::{self, Kind};
+use crate::labels::{MANAGED_BY, MANAGED_BY_VALUE};
+
+/// Counters of the reconcile loop since start.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    pub reconciles: u64,
+    pub failed_pairs: u64,
+    pub duration_sum: f64,
+    /// Links the controller changed (created or updated).
+    pub writes: u64,
+}
+
+/// The status ConfigMap: a one-line `summary`, and `status.yaml` with every cluster and pair.
+pub fn status_config_map(name: &str, namespace: &str, identity: &str, state: &MeshState) -> Value {
+    let counts = state.counts();
+    let down: Vec<&str> = state
+        .clusters
+        .iter()
+        .filter(|c| !c.reachable)
+        .map(|c| c.name.as_str())
+        .collect();
+    let mut summary = format!(
+        "{} linked, {} stale, {} failed",
+        counts[&PairState::Linked],
+        counts[&PairState::Stale],
+        counts[&PairState::Failed]
+    );
+    if !down.is_empty() {
+        let _ = write!(summary, "; unreachable: {}", down.join(", "));
+    }
+    let document = json!({
+        "leader": identity,
+        "clusters": state.clusters,
+        "pairs": state.pairs.values().collect::<Vec<_>>(),
+    });
+    let yaml = serde_yaml_ng::to_string(&document).unwrap_or_else(|e| format!("error: {e}\n"));
+    json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {MANAGED_BY: MANAGED_BY_VALUE},
+        },
+        "data": {"summary": summary, "status.yaml": yaml},
+    })
+}
+
+/// The object a link is, for an Event's `involvedObject`.
+#[derive(Debug, Clone)]
+pub struct LinkObject {
+    pub kind: Kind,
+    pub namespace: String,
+    pub name: String,
+}
+
+/// A core/v1 Event on a link object in its cluster (`Normal` for a change, `Warning` for a
+/// failure), named as kubectl's recorder does: the object's name and a unique suffix.
+pub fn event(
+    object: &LinkObject,
+    warning: bool,
+    reason: &str,
+    message: &str,
+    now: &str,
+    suffix: u64,
+) -> Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {
+            "name": format!("{}.{suffix:x}", object.name),
+            "namespace": object.namespace,
+            "labels": {MANAGED_BY: MANAGED_BY_VALUE},
+        },
+        "involvedObject": {
+            "apiVersion": object.kind.api_version,
+            "kind": object.kind.kind,
+            "namespace": object.namespace,
+            "name": object.name,
+        },
+        "reason": reason,
+        "message": message,
+        "type": if warning { "Warning" } else { "Normal" },
+        "source": {"component": "kubectl-mesh-controller"},
+        "reportingComponent": "kubectl-mesh-controller",
+        "firstTimestamp": now,
+        "lastTimestamp": now,
+        "count": 1,
+    })
+}
+
+/// Where Events go: core/v1 `events` in the object's namespace.
+pub fn event_path(namespace: &str) -> String {
+    format!("/api/v1/namespaces/{namespace}/events")
+}
+
+/// The metrics in Prometheus' text format (version 0.0.4).
+pub fn metrics(state: &MeshState, stats: &Stats, leader: bool, now: i64, cert_warning: Duration) -> String {
+    let mut out = String::new();
+    header(
+        &mut out,
+        "kubectl_mesh_leader",
+        "gauge",
+        "1 when this replica holds the lease.",
+    );
+    let _ = writeln!(out, "kubectl_mesh_leader {}", u8::from(leader));
+    header(
+        &mut out,
+        "kubectl_mesh_pairs",
+        "gauge",
+        "Directed links by state.",
+    );
+    for (state_name, count) in state.counts() {
+        let label = serde_json::to_value(state_name).ok();
+        let label = label.as_ref().and_then(Value::as_str).unwrap_or("unknown");
+        let _ = writeln!(out, "kubectl_mesh_pairs{{state=\"{label}\"}} {count}");
+    }
+    header(
+        &mut out,
+        "kubectl_mesh_cluster_reachable",
+        "gauge",
+        "1 when the cluster's watches answer.",
+    );
+    for cluster in &state.clusters {
+        let _ = writeln!(
+            out,
+            "kubectl_mesh_cluster_reachable{{cluster=\"{}\"}} {}",
+            cluster.name,
+            u8::from(cluster.reachable)
+        );
+    }
+    header(
+        &mut out,
+        "kubectl_mesh_cert_expiry_timestamp_seconds",
+        "gauge",
+        "notAfter of each cluster's intermediate (cacerts ca-cert.pem).",
+    );
+    for cluster in &state.clusters {
+        if let Some(certs) = &cluster.certs {
+            let _ = writeln!(
+                out,
+                "kubectl_mesh_cert_expiry_timestamp_seconds{{cluster=\"{}\"}} {}",
+                cluster.name, certs.not_after
+            );
+        }
+    }
+    header(
+        &mut out,
+        "kubectl_mesh_cert_expiring",
+        "gauge",
+        "1 when a cluster's intermediate expires within the warning threshold.",
+    );
+    for cluster in &state.clusters {
+        if let Some(certs) = &cluster.certs {
+            let expiring = certs.not_after - now <= secs(cert_warning);
+            let _ = writeln!(
+                out,
+                "kubectl_mesh_cert_expiring{{cluster=\"{}\"}} {}",
+                cluster.name,
+                u8::from(expiring)
+            );
+        }
+    }
+    header(
+        &mut out,
+        "kubectl_mesh_token_expiry_timestamp_seconds",
+        "gauge",
+        "exp of the bounded token in each remote secret.",
+    );
+    for cluster in &state.clusters {
+        for (peer, link) in &cluster.links {
+            if let Some(exp) = link.token_expires {
+                let _ = writeln!(
+                    out,
+                    "kubectl_mesh_token_expiry_timestamp_seconds{{from=\"{}\",to=\"{peer}\"}} {exp}",
+                    cluster.name
+                );
+            }
+        }
+    }
+    header(
+        &mut out,
+        "kubectl_mesh_reconcile_duration_seconds",
+        "summary",
+        "Time of each re-link run.",
+    );
+    let _ = writeln!(
+        out,
+        "kubectl_mesh_reconcile_duration_seconds_sum {}",
+        stats.duration_sum
+    );
+    let _ = writeln!(
+        out,
+        "kubectl_mesh_reconcile_duration_seconds_count {}",
+        stats.reconciles
+    );
+    header(
+        &mut out,
+        "kubectl_mesh_link_writes_total",
+        "counter",
+        "Links created or updated.",
+    );
+    let _ = writeln!(out, "kubectl_mesh_link_writes_total {}", stats.writes);
+    header(
+        &mut out,
+        "kubectl_mesh_link_failures_total",
+        "counter",
+        "Failed attempts at a link.",
+    );
+    let _ = writeln!(out, "kubectl_mesh_link_failures_total {}", stats.failed_pairs);
+    out
+}
+
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2)
+}
+
+/// The kind of a peering link (a Gateway) or a remote-secret link (a Secret).
+pub fn link_kind(peering: bool) -> Kind {
+    if peering {
+        kinds::GATEWAY
+    } else {
+        kinds::SECRET
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::controller::state::{CertView, Observed};
+    use crate::link::full_mesh;
+
+    fn state() -> MeshState {
+        let names: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+        let mut state = MeshState::new(&names, &full_mesh(3), true);
+        state.observe(0, Observed::Reachable);
+        state.observe(1, Observed::Reachable);
+        state.observe(2, Observed::Unreachable("connection refused".into()));
+        state.observe(
+            0,
+            Observed::Certs(Some(CertView {
+                not_after: 1_000,
+                root_fingerprint: "AB".into(),
+            })),
+        );
+        state
+    }
+
+    #[test]
+    fn the_status_says_what_is_stale_and_who_is_down() {
+        let cm = status_config_map("kubectl-mesh-controller", "istio-system", "pod-1", &state());
+        assert_eq!(
+            cm["data"]["summary"],
+            "0 linked, 6 stale, 0 failed; unreachable: c"
+        );
+        let yaml = cm["data"]["status.yaml"].as_str().unwrap();
+        let doc: Value = serde_yaml_ng::from_str(yaml).unwrap();
+        assert_eq!(doc["leader"], "pod-1");
+        assert_eq!(doc["clusters"][2]["error"], "connection refused");
+        assert_eq!(doc["pairs"].as_array().unwrap().len(), 6);
+        assert_eq!(doc["pairs"][0]["state"], "stale");
+    }
+
+    #[test]
+    fn metrics_are_prometheus_text() {
+        let text = metrics(&state(), &Stats::default(), true, 500, Duration::from_secs(600));
+        assert!(text.contains("kubectl_mesh_leader 1\n"), "{text}");
+        assert!(text.contains("kubectl_mesh_pairs{state=\"stale\"} 6\n"), "{text}");
+        assert!(
+            text.contains("kubectl_mesh_cluster_reachable{cluster=\"c\"} 0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("kubectl_mesh_cert_expiry_timestamp_seconds{cluster=\"a\"} 1000\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("kubectl_mesh_cert_expiring{cluster=\"a\"} 1\n"),
+            "{text}"
+        );
+        // Every sample belongs to a declared family.
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let name = line.split(['{', ' ']).next().unwrap();
+            let family = name.trim_end_matches("_sum").trim_end_matches("_count");
+            assert!(text.contains(&format!("# TYPE {family} ")), "{line}");
+        }
+    }
+
+    #[test]
+    fn events_name_their_object() {
+        let object = LinkObject {
+            kind: kinds::GATEWAY,
+            namespace: "istio-gateways".into(),
+            name: "istio-remote-peer-b".into(),
+        };
+        let e = event(
+            &object,
+            false,
+            "Relinked",
+            "address 1.2.3.4",
+            "2026-01-01T00:00:00Z",
+            255,
+        );
+        assert_eq!(e["metadata"]["name"], "istio-remote-peer-b.ff");
+        assert_eq!(e["involvedObject"]["kind"], "Gateway");
+        assert_eq!(e["type"], "Normal");
+    }
+}

@@ -1,0 +1,376 @@
+//! What runs `kubectl mesh controller` in a management cluster (`controller --generate`):
+//! its namespace, ServiceAccount, a Role that reaches only its own Lease and status
+//! ConfigMap, the Deployment (two replicas, one leads), the topology file as a ConfigMap, and
+//! the layout of the Secret holding the member clusters' kubeconfig, which the user fills.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction,
+    Namespace, ObjectFieldSelector, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
+    ResourceRequirements, Secret, SecretVolumeSource, SecurityContext, ServiceAccount, Volume, VolumeMount,
+};
+use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use serde_json::Value;
+
+use crate::labels::MANAGED_BY;
+
+pub const NAME: &str = "kubectl-mesh-controller";
+/// The Secret the user fills with one kubeconfig naming every member's context.
+pub const MEMBERS_SECRET: &str = "kubectl-mesh-members";
+pub const TOPOLOGY_CONFIG_MAP: &str = "kubectl-mesh-topology";
+const METRICS_PORT: i32 = 9090;
+const LABEL_ORDER: [&str; 2] = ["app", MANAGED_BY];
+
+/// What shapes the controller's objects.
+#[derive(Debug, Clone)]
+pub struct ControllerSpec {
+    pub namespace: String,
+    pub image: String,
+    /// The member clusters (for the Secret's layout).
+    pub members: Vec<String>,
+    /// The topology file's text, when the controller follows one.
+    pub topology: Option<String>,
+    /// The controller's flags beyond the members, lease and listen address.
+    pub args: Vec<String>,
+    /// The Lease replicas share (its status ConfigMap is `<lease>-status`).
+    pub lease_name: String,
+}
+
+/// Every object, in the order to apply them.
+pub fn objects(spec: &ControllerSpec) -> Vec<Value> {
+    let mut objects = vec![
+        namespace(spec),
+        service_account(spec),
+        role(spec),
+        role_binding(spec),
+        members_secret(spec),
+    ];
+    if let Some(text) = &spec.topology {
+        objects.push(topology(spec, text));
+    }
+    objects.push(deployment(spec));
+    objects
+}
+
+fn meta(spec: &ControllerSpec, name: &str) -> k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+    super::object_meta(name, Some(&spec.namespace), &[("app", NAME)])
+}
+
+fn namespace(spec: &ControllerSpec) -> Value {
+    let namespace = Namespace {
+        metadata: super::object_meta(&spec.namespace, None, &[]),
+        ..Namespace::default()
+    };
+    super::to_value(&namespace, &LABEL_ORDER)
+}
+
+fn service_account(spec: &ControllerSpec) -> Value {
+    let account = ServiceAccount {
+        metadata: meta(spec, NAME),
+        ..ServiceAccount::default()
+    };
+    super::to_value(&account, &LABEL_ORDER)
+}
+
+/// Its own Lease and status ConfigMap, by name; `create` cannot be limited by name (RBAC
+/// resourceNames do not apply to it). Writing the members is done with the kubeconfig in
+/// the Secret, whose identities need what `kubectl mesh link` needs.
+fn role(spec: &ControllerSpec) -> Value {
+    let rule = |group: &str, resource: &str, names: Option<Vec<String>>, verbs: &[&str]| PolicyRule {
+        api_groups: Some(vec![group.into()]),
+        resources: Some(vec![resource.into()]),
+        resource_names: names,
+        verbs: verbs.iter().map(|v| v.to_string()).collect(),
+        ..PolicyRule::default()
+    };
+    let own = |name: String| Some(vec![name]);
+    let role = Role {
+        metadata: meta(spec, NAME),
+        rules: Some(vec![
+            rule("coordination.k8s.io", "leases", None, &["create"]),
+            rule(
+                "coordination.k8s.io",
+                "leases",
+                own(spec.lease_name.clone()),
+                &["get", "update", "patch"],
+            ),
+            rule("", "configmaps", None, &["create"]),
+            rule(
+                "",
+                "configmaps",
+                own(format!("{}-status", spec.lease_name)),
+                &["get", "update", "patch"],
+            ),
+        ]),
+    };
+    super::to_value(&role, &LABEL_ORDER)
+}
+
+fn role_binding(spec: &ControllerSpec) -> Value {
+    let binding = RoleBinding {
+        metadata: meta(spec, NAME),
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".into(),
+            kind: "Role".into(),
+            name: NAME.into(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".into(),
+            name: NAME.into(),
+            namespace: Some(spec.namespace.clone()),
+            ..Subject::default()
+        }]),
+    };
+    super::to_value(&binding, &LABEL_ORDER)
+}
+
+/// The Secret's layout: one key, `kubeconfig`, with a context per member. It is printed
+/// with a placeholder (credentials are never printed); create the real one with
+/// `kubectl create secret generic kubectl-mesh-members --from-file=kubeconfig=FILE`.
+fn members_secret(spec: &ControllerSpec) -> Value {
+    let placeholder = format!(
+        "# replace: a kubeconfig with the contexts {} (kubectl create secret generic {MEMBERS_SECRET} -n {} --from-file=kubeconfig=FILE)\n",
+        spec.members.join(", "),
+        spec.namespace
+    );
+    let secret = Secret {
+        metadata: meta(spec, MEMBERS_SECRET),
+        type_: Some("Opaque".into()),
+        string_data: Some(BTreeMap::from([("kubeconfig".to_string(), placeholder)])),
+        ..Secret::default()
+    };
+    super::to_value(&secret, &LABEL_ORDER)
+}
+
+fn topology(spec: &ControllerSpec, text: &str) -> Value {
+    let config_map = ConfigMap {
+        metadata: meta(spec, TOPOLOGY_CONFIG_MAP),
+        data: Some(BTreeMap::from([("mesh.yaml".to_string(), text.to_string())])),
+        ..ConfigMap::default()
+    };
+    super::to_value(&config_map, &LABEL_ORDER)
+}
+
+fn args(spec: &ControllerSpec) -> Vec<String> {
+    let mut args = vec![
+        "controller".to_string(),
+        "--kubeconfig=/etc/kubectl-mesh/members/kubeconfig".into(),
+        format!("--listen=0.0.0.0:{METRICS_PORT}"),
+    ];
+    if spec.topology.is_some() {
+        args.push("--filename=/etc/kubectl-mesh/topology/mesh.yaml".into());
+    }
+    args.extend(spec.args.iter().cloned());
+    args
+}
+
+fn field_env(name: &str, path: &str) -> EnvVar {
+    EnvVar {
+        name: name.into(),
+        value_from: Some(EnvVarSource {
+            field_ref: Some(ObjectFieldSelector {
+                field_path: path.into(),
+                ..ObjectFieldSelector::default()
+            }),
+            ..EnvVarSource::default()
+        }),
+        ..EnvVar::default()
+    }
+}
+
+fn probe(path: &str) -> Probe {
+    Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some(path.into()),
+            port: IntOrString::String("metrics".into()),
+            ..HTTPGetAction::default()
+        }),
+        period_seconds: Some(10),
+        ..Probe::default()
+    }
+}
+
+fn mount(name: &str, path: &str) -> VolumeMount {
+    VolumeMount {
+        name: name.into(),
+        mount_path: path.into(),
+        read_only: Some(true),
+        ..VolumeMount::default()
+    }
+}
+
+fn container(spec: &ControllerSpec) -> Container {
+    let mut mounts = vec![mount("members", "/etc/kubectl-mesh/members")];
+    if spec.topology.is_some() {
+        mounts.push(mount("topology", "/etc/kubectl-mesh/topology"));
+    }
+    let quantity = |q: &str| Quantity(q.to_string());
+    Container {
+        name: "controller".into(),
+        image: Some(spec.image.clone()),
+        command: Some(vec!["kubectl-mesh".into()]),
+        args: Some(args(spec)),
+        env: Some(vec![
+            field_env("POD_NAME", "metadata.name"),
+            field_env("POD_NAMESPACE", "metadata.namespace"),
+        ]),
+        ports: Some(vec![ContainerPort {
+            name: Some("metrics".into()),
+            container_port: METRICS_PORT,
+            ..ContainerPort::default()
+        }]),
+        liveness_probe: Some(probe("/healthz")),
+        readiness_probe: Some(probe("/readyz")),
+        resources: Some(ResourceRequirements {
+            requests: Some(BTreeMap::from([
+                ("cpu".to_string(), quantity("50m")),
+                ("memory".to_string(), quantity("64Mi")),
+            ])),
+            limits: Some(BTreeMap::from([("memory".to_string(), quantity("256Mi"))])),
+            ..ResourceRequirements::default()
+        }),
+        security_context: Some(SecurityContext {
+            allow_privilege_escalation: Some(false),
+            read_only_root_filesystem: Some(true),
+            capabilities: Some(k8s_openapi::api::core::v1::Capabilities {
+                drop: Some(vec!["ALL".into()]),
+                ..Default::default()
+            }),
+            ..SecurityContext::default()
+        }),
+        volume_mounts: Some(mounts),
+        ..Container::default()
+    }
+}
+
+fn volumes(spec: &ControllerSpec) -> Vec<Volume> {
+    let mut volumes = vec![Volume {
+        name: "members".into(),
+        secret: Some(SecretVolumeSource {
+            secret_name: Some(MEMBERS_SECRET.into()),
+            default_mode: Some(0o400),
+            ..SecretVolumeSource::default()
+        }),
+        ..Volume::default()
+    }];
+    if spec.topology.is_some() {
+        volumes.push(Volume {
+            name: "topology".into(),
+            config_map: Some(ConfigMapVolumeSource {
+                name: TOPOLOGY_CONFIG_MAP.into(),
+                ..ConfigMapVolumeSource::default()
+            }),
+            ..Volume::default()
+        });
+    }
+    volumes
+}
+
+/// Two replicas: one leads, the other takes over within the lease duration.
+fn deployment(spec: &ControllerSpec) -> Value {
+    let labels = super::string_map(&[("app", NAME)]);
+    let deployment = Deployment {
+        metadata: meta(spec, NAME),
+        spec: Some(DeploymentSpec {
+            replicas: Some(2),
+            selector: LabelSelector {
+                match_labels: Some(labels.clone()),
+                ..LabelSelector::default()
+            },
+            template: PodTemplateSpec {
+                metadata: Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                    labels: Some(labels),
+                    ..Default::default()
+                }),
+                spec: Some(PodSpec {
+                    service_account_name: Some(NAME.into()),
+                    security_context: Some(PodSecurityContext {
+                        run_as_non_root: Some(true),
+                        run_as_user: Some(65532),
+                        ..PodSecurityContext::default()
+                    }),
+                    containers: vec![container(spec)],
+                    volumes: Some(volumes(spec)),
+                    ..PodSpec::default()
+                }),
+            },
+            ..DeploymentSpec::default()
+        }),
+        ..Deployment::default()
+    };
+    super::to_value(&deployment, &LABEL_ORDER)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(topology: Option<&str>) -> ControllerSpec {
+        ControllerSpec {
+            namespace: "kubectl-mesh".into(),
+            image: "registry.example/kubectl-mesh:0.1.0".into(),
+            members: vec!["a".into(), "b".into()],
+            topology: topology.map(str::to_string),
+            args: vec!["--lease-name=kubectl-mesh-controller".into()],
+            lease_name: NAME.into(),
+        }
+    }
+
+    #[test]
+    fn the_role_reaches_only_its_own_lease_and_status() {
+        let objects = objects(&spec(None));
+        let role = objects.iter().find(|o| o["kind"] == "Role").unwrap();
+        for rule in role["rules"].as_array().unwrap() {
+            let verbs: Vec<&str> = rule["verbs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap())
+                .collect();
+            if verbs != ["create"] {
+                assert!(rule["resourceNames"].is_array(), "named: {rule}");
+            }
+            assert!(!verbs.contains(&"list") && !verbs.contains(&"delete"), "{rule}");
+        }
+    }
+
+    #[test]
+    fn the_deployment_reads_members_and_topology_from_mounts() {
+        let objects = objects(&spec(Some("meshID: m\n")));
+        let kinds: Vec<&str> = objects.iter().map(|o| o["kind"].as_str().unwrap()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "Namespace",
+                "ServiceAccount",
+                "Role",
+                "RoleBinding",
+                "Secret",
+                "ConfigMap",
+                "Deployment"
+            ]
+        );
+        let deployment = objects.last().unwrap();
+        let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+        let args: Vec<&str> = container["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(args[0], "controller");
+        assert!(args.contains(&"--filename=/etc/kubectl-mesh/topology/mesh.yaml"));
+        assert!(args.contains(&"--kubeconfig=/etc/kubectl-mesh/members/kubeconfig"));
+        assert_eq!(deployment["spec"]["replicas"], 2);
+        assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
+        // No credentials: the Secret is a placeholder naming what goes in it.
+        let secret = &objects[4];
+        let text = secret["stringData"]["kubeconfig"].as_str().unwrap();
+        assert!(text.starts_with("# replace:") && text.contains("a, b"), "{text}");
+    }
+}
