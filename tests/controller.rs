@@ -96,6 +96,20 @@ fn peer_address(env: &Env, source: &str, target: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Every write of a peer Gateway, as `cluster path`.
+fn peer_writes(env: &Env, names: &[&str]) -> Vec<String> {
+    names
+        .iter()
+        .flat_map(|n| {
+            env.cluster(n)
+                .request_log()
+                .into_iter()
+                .filter(|r| r.method == "PATCH" && r.path.contains("/gateways/istio-remote-peer-"))
+                .map(move |r| format!("{n} {}", r.path.split('?').next().unwrap_or_default()))
+        })
+        .collect()
+}
+
 fn summary(env: &Env, cluster: &str) -> Option<String> {
     env.cluster(cluster)
         .object(STATUS)?
@@ -108,13 +122,19 @@ fn summary(env: &Env, cluster: &str) -> Option<String> {
 fn an_address_change_is_followed_by_exactly_the_affected_peers() {
     let names = ["a", "b", "c"];
     let env = mesh_of(&names);
+    common::reset_counts(&env, &names);
     let controller = Controller::start(&env, &["--contexts", "a,b,c"]);
     eventually("status: all linked", Duration::from_secs(30), || {
         summary(&env, "a").filter(|s| s.starts_with("6 linked, 0 stale, 0 failed"))
     });
     let (code, _) = controller.get("/readyz");
     assert_eq!(code, 200);
-    common::reset_counts(&env, &names);
+    // A converged mesh: found right by the watches, nothing re-linked.
+    assert!(
+        peer_writes(&env, &names).is_empty(),
+        "{:#?}",
+        peer_writes(&env, &names)
+    );
 
     env.cluster("c").set_lb_address("198.51.100.77");
     for source in ["a", "b"] {
@@ -127,16 +147,7 @@ fn an_address_change_is_followed_by_exactly_the_affected_peers() {
         let address = peer_address(&env, source, target).expect("still linked");
         assert_ne!(address, "198.51.100.77", "{source} -> {target}");
     }
-    let writes: Vec<String> = names
-        .iter()
-        .flat_map(|n| {
-            env.cluster(n)
-                .request_log()
-                .into_iter()
-                .filter(|r| r.method == "PATCH" && r.path.contains("/gateways/istio-remote-peer-"))
-                .map(move |r| format!("{n} {}", r.path.split('?').next().unwrap_or_default()))
-        })
-        .collect();
+    let writes = peer_writes(&env, &names);
     assert_eq!(writes.len(), 2, "exactly the two peers of c: {writes:#?}");
     assert!(
         writes.iter().all(|w| w.ends_with("istio-remote-peer-c")),
@@ -244,4 +255,150 @@ fn a_standby_takes_over_when_the_leader_is_killed() {
     eventually("a's peer for b", Duration::from_secs(30), || {
         peer_address(&env, "a", "b").filter(|a| a == "198.51.100.99")
     });
+}
+
+fn remote_token(env: &Env, source: &str, target: &str) -> Option<String> {
+    let secret = env.cluster(source).object(&format!(
+        "/api/v1/namespaces/istio-system/secrets/istio-remote-secret-{target}"
+    ))?;
+    let kubeconfig = kubectl_mesh_core_free::kubeconfig_in(&secret, target)?;
+    let config: Value = serde_yaml_ng::from_str(&kubeconfig).ok()?;
+    config
+        .pointer("/users/0/user/token")?
+        .as_str()
+        .map(str::to_string)
+}
+
+/// Test-side reading of a remote secret (the product's own reader is what is tested).
+mod kubectl_mesh_core_free {
+    use base64::Engine;
+    use serde_json::Value;
+
+    pub fn kubeconfig_in(secret: &Value, target: &str) -> Option<String> {
+        let encoded = secret["data"][target].as_str()?;
+        String::from_utf8(base64::engine::general_purpose::STANDARD.decode(encoded).ok()?).ok()
+    }
+
+    /// The `exp` claim of a JWT.
+    pub fn exp(token: &str) -> Option<i64> {
+        let payload = token.split('.').nth(1)?;
+        let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .ok()?;
+        serde_json::from_slice::<Value>(&claims).ok()?["exp"].as_i64()
+    }
+}
+
+#[test]
+fn bounded_tokens_are_replaced_before_they_expire() {
+    let env = common::with_istio(&["a", "b"]);
+    let remote = ["--mode", "remote-secret", "--token-duration", "10m"];
+    env.mesh(&[&["link", "--contexts", "a,b"][..], &remote].concat())
+        .success();
+    let first = remote_token(&env, "a", "b").expect("a holds a token for b");
+    // A token is due when it expires within --token-refresh-before: with 595s of a 600s
+    // token, every token is due some seconds after it is issued.
+    let _controller = Controller::start(
+        &env,
+        &[
+            &["--contexts", "a,b", "--token-refresh-before", "595s"][..],
+            &remote,
+        ]
+        .concat(),
+    );
+    let second = eventually("a new token in a's secret for b", Duration::from_secs(60), || {
+        remote_token(&env, "a", "b").filter(|t| *t != first)
+    });
+    let exp = |t: &str| kubectl_mesh_core_free::exp(t).expect("a JWT with exp");
+    assert!(exp(&second) > exp(&first), "the new token lives longer");
+    assert_eq!(
+        env.cluster("b").user_for_token(&second).as_deref(),
+        Some("system:serviceaccount:istio-system:istio-reader-service-account"),
+        "the new token is the reader's, and valid"
+    );
+}
+
+#[test]
+fn generate_prints_objects_a_cluster_accepts() {
+    let env = mesh_of(&["a", "b"]);
+    let run = env
+        .mesh(&[
+            "controller",
+            "--contexts",
+            "a,b",
+            "--generate",
+            "--image",
+            "registry.example/kubectl-mesh:0.1.0",
+        ])
+        .success();
+    assert!(
+        !run.stdout.contains("token:"),
+        "no credentials printed:\n{}",
+        run.stdout
+    );
+    let kinds: Vec<String> = serde_yaml_ng::Deserializer::from_str(&run.stdout)
+        .map(|d| {
+            let v: Value = serde::Deserialize::deserialize(d).expect("a YAML document");
+            v["kind"].as_str().unwrap_or_default().to_string()
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "Namespace",
+            "ServiceAccount",
+            "Role",
+            "RoleBinding",
+            "Secret",
+            "Deployment"
+        ]
+    );
+    // The fake API server validates against the real OpenAPI schemas.
+    env.kubectl_stdin(
+        &["--context", "a", "apply", "--server-side", "-f", "-"],
+        &run.stdout,
+    )
+    .success();
+    let deployment = env
+        .cluster("a")
+        .object("/apis/apps/v1/namespaces/kubectl-mesh/deployments/kubectl-mesh-controller")
+        .expect("applied");
+    assert_eq!(deployment["spec"]["replicas"], 2);
+}
+
+#[test]
+fn bad_input_exits_2_before_anything_runs() {
+    let env = common::with_istio(&["a", "b"]);
+    for (args, needle) in [
+        (vec!["controller", "--contexts", "a"], "at least two"),
+        (vec!["controller", "--context", "a"], "--contexts"),
+        (vec!["controller", "--contexts", "a,b", "--generate"], "--image"),
+        (vec!["controller", "--contexts", "a,nope"], "nope"),
+        (
+            vec![
+                "controller",
+                "--contexts",
+                "a,b",
+                "--mode",
+                "remote-secret",
+                "--token-duration",
+                "10m",
+                "--token-refresh-before",
+                "10m",
+            ],
+            "--token-refresh-before",
+        ),
+        (
+            vec!["controller", "--contexts", "a,b", "--listen", "nowhere"],
+            "--listen",
+        ),
+        (
+            vec!["controller", "--contexts", "a,b", "--lease-duration", "1s"],
+            "--lease-duration",
+        ),
+    ] {
+        let run = env.mesh(&args).code(2);
+        assert!(run.stderr.contains(needle), "{args:?}: {}", run.stderr);
+    }
+    assert!(env.cluster("a").object(LEASE).is_none(), "no lease taken");
 }

@@ -143,7 +143,9 @@ pub async fn run(
     let mut reconciler = Reconciler {
         clusters: Arc::new(clusters),
         mechanism: Arc::new(options.mechanism.clone()),
-        dirty: live.lock().state.all_pairs(),
+        // What needs linking is found by the watches: a link listed wrong, or missing once
+        // its cluster's links are listed.
+        dirty: BTreeSet::new(),
         in_flight: BTreeSet::new(),
         status_written: None,
         status_changed: true,
@@ -173,7 +175,7 @@ pub async fn run(
                 let mut shared = live.lock();
                 if leader && !shared.leader {
                     tracing::info!(identity = %options.lease.identity, "leading: checking every pair");
-                    reconciler.dirty = shared.state.all_pairs();
+                    reconciler.dirty = shared.state.recheck();
                 }
                 shared.leader = leader;
                 reconciler.status_changed = true;
@@ -184,7 +186,7 @@ pub async fn run(
                 reconciler.dirty.extend(due);
                 if Instant::now() >= next_resync {
                     next_resync = Instant::now() + options.resync;
-                    reconciler.dirty = shared.state.all_pairs();
+                    reconciler.dirty.extend(shared.state.recheck());
                 }
             }
         }

@@ -20,6 +20,9 @@ pub enum Observed {
     Link { peer: String, link: Option<LinkView> },
     /// The cluster's cacerts: its intermediate's expiry and its root's fingerprint.
     Certs(Option<CertView>),
+    /// The watch of our links in this cluster has listed them all (at start, or after it
+    /// had to list again): a wanted link not seen by now is missing.
+    Synced,
     /// The watches of this cluster answered again after an error (or for the first time).
     Reachable,
     /// A watch of this cluster failed: the API server is down or refuses us.
@@ -144,11 +147,9 @@ impl MeshState {
         let mut stale = BTreeSet::new();
         match observed {
             Observed::Address(address) => {
-                let cluster = &mut self.clusters[at];
-                if cluster.address != address {
-                    cluster.address = address;
-                    // Every source that links to this cluster now points at an old address.
-                    stale.extend(self.pairs.keys().filter(|(_, to)| *to == at).copied());
+                if self.clusters[at].address != address {
+                    self.clusters[at].address = address;
+                    stale.extend(self.pointing_elsewhere(at));
                 }
             }
             Observed::Link { peer, link } => {
@@ -161,9 +162,15 @@ impl MeshState {
                 if let Some(to) = peer_index.filter(|&to| self.wanted(at, to)) {
                     if self.link_is_wrong(to, link.as_ref()) {
                         stale.insert((at, to));
+                    } else if let Some(record) = self.pairs.get_mut(&(at, to)) {
+                        // Found right (ours, or someone re-applied it): nothing to do.
+                        if record.state == PairState::Stale {
+                            record.state = PairState::Linked;
+                        }
                     }
                 }
             }
+            Observed::Synced => stale.extend(self.missing_from(at)),
             Observed::Certs(certs) => self.clusters[at].certs = certs,
             Observed::Reachable => {
                 let cluster = &mut self.clusters[at];
@@ -205,6 +212,49 @@ impl MeshState {
         self.links_carry_addresses
             && self.clusters[to].address.is_some()
             && link.address != self.clusters[to].address
+    }
+
+    /// The pairs into `target` whose link (as last seen) points elsewhere than its address.
+    /// Links not seen yet are judged when they are ([`Observed::Link`], [`Observed::Synced`]).
+    fn pointing_elsewhere(&self, target: usize) -> Vec<(usize, usize)> {
+        if !self.links_carry_addresses {
+            return Vec::new();
+        }
+        let name = &self.clusters[target].name;
+        self.pairs
+            .keys()
+            .filter(|(_, to)| *to == target)
+            .filter(|(from, _)| {
+                self.clusters[*from]
+                    .links
+                    .get(name)
+                    .is_some_and(|link| self.link_is_wrong(target, Some(link)))
+            })
+            .copied()
+            .collect()
+    }
+
+    /// The wanted pairs from `source` with no link in it.
+    fn missing_from(&self, source: usize) -> Vec<(usize, usize)> {
+        self.pairs
+            .keys()
+            .filter(|(from, to)| {
+                *from == source && !self.clusters[source].links.contains_key(&self.clusters[*to].name)
+            })
+            .copied()
+            .collect()
+    }
+
+    /// What a resync or a new leader checks again. Peer Gateways: every pair (re-applying
+    /// an unchanged one writes nothing). Remote secrets: only the missing ones, since each
+    /// re-link mints a token and rewrites the secret, and istiod reloads the cluster on it.
+    pub fn recheck(&self) -> BTreeSet<(usize, usize)> {
+        if self.links_carry_addresses {
+            return self.all_pairs();
+        }
+        (0..self.clusters.len())
+            .flat_map(|source| self.missing_from(source))
+            .collect()
     }
 
     /// Pairs whose bounded token expires within `before` of `now` (Unix seconds).
@@ -309,12 +359,29 @@ mod tests {
         }
     }
 
+    fn link_to(state: &mut MeshState, from: usize, to: &str, address: &str) {
+        let view = LinkView {
+            address: Some(address.into()),
+            token_expires: None,
+        };
+        state.observe(
+            from,
+            Observed::Link {
+                peer: to.into(),
+                link: Some(view),
+            },
+        );
+    }
+
     #[test]
     fn an_address_change_makes_exactly_the_pairs_into_that_cluster_stale() {
         let mut state = MeshState::new(&names(4), &full_mesh(4), true);
         linked(&mut state);
         state.observe(2, Observed::Address(Some("10.0.0.1".into())));
-        linked(&mut state);
+        for from in [0, 1, 3] {
+            link_to(&mut state, from, "c2", "10.0.0.1");
+        }
+        link_to(&mut state, 0, "c1", "10.0.0.5");
         let stale = state.observe(2, Observed::Address(Some("10.0.0.9".into())));
         assert_eq!(stale, BTreeSet::from([(0, 2), (1, 2), (3, 2)]));
         assert_eq!(state.counts()[&PairState::Stale], 3);
@@ -322,6 +389,33 @@ mod tests {
         assert!(state
             .observe(2, Observed::Address(Some("10.0.0.9".into())))
             .is_empty());
+    }
+
+    #[test]
+    fn links_found_right_are_linked_missing_ones_are_stale_once_listed() {
+        let mut state = MeshState::new(&names(3), &full_mesh(3), false);
+        let remote = |state: &mut MeshState, to: &str| {
+            let link = Some(LinkView::default());
+            state.observe(
+                0,
+                Observed::Link {
+                    peer: to.into(),
+                    link,
+                },
+            )
+        };
+        assert!(remote(&mut state, "c1").is_empty());
+        assert_eq!(state.pairs[&(0, 1)].state, PairState::Linked);
+        assert_eq!(state.observe(0, Observed::Synced), BTreeSet::from([(0, 2)]));
+        // Remote secrets: a recheck re-links only what is missing (no needless new tokens).
+        assert_eq!(
+            state.recheck().len(),
+            5,
+            "all but 0 -> 1 (c1 and c2 have no links yet)"
+        );
+        assert!(!state.recheck().contains(&(0, 1)));
+        let peering = MeshState::new(&names(3), &full_mesh(3), true);
+        assert_eq!(peering.recheck().len(), 6);
     }
 
     #[test]

@@ -49,10 +49,18 @@ pub fn spawn(index: usize, cluster: &Cluster, links: &Links, tx: mpsc::Sender<Si
             read_remote_secret,
         ),
     };
-    tokio::spawn(watch(index, api, config, links.clone(), reader, tx.clone()));
+    tokio::spawn(watch(index, api, config, links.clone(), reader, true, tx.clone()));
     let certs = Api::<DynamicObject>::namespaced_with(client, ISTIO_SYSTEM, &resource(kinds::SECRET));
     let config = watcher::Config::default().fields(&format!("metadata.name={}", cacerts::NAME));
-    tokio::spawn(watch(index, certs, config, links.clone(), read_cacerts, tx));
+    tokio::spawn(watch(
+        index,
+        certs,
+        config,
+        links.clone(),
+        read_cacerts,
+        false,
+        tx,
+    ));
 }
 
 fn resource(kind: Kind) -> ApiResource {
@@ -70,13 +78,15 @@ fn resource(kind: Kind) -> ApiResource {
 }
 
 /// One watch: every object it sees goes through `read`; a deletion (or an object gone when
-/// the watch relists) as the object's "gone" fact.
+/// the watch relists) as the object's "gone" fact. `of_links`: the watch of our links, which
+/// says when it has listed them all ([`Observed::Synced`]).
 async fn watch(
     index: usize,
     api: Api<DynamicObject>,
     config: watcher::Config,
     links: Links,
     read: fn(&Value, &Links) -> Option<Observed>,
+    of_links: bool,
     tx: mpsc::Sender<Sighting>,
 ) {
     let mut stream = watcher::watcher(api, config).default_backoff().boxed();
@@ -119,6 +129,9 @@ async fn watch(
                             }
                             kept
                         });
+                        if of_links {
+                            facts.push(Observed::Synced);
+                        }
                     }
                 }
             }
