@@ -31,6 +31,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-mesh' -ScriptBlock {
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check that the mesh is consistent: trust, gateways, links, traffic (exit 0 healthy, 1 failed, 3 warnings with --strict)')
             [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Converge every cluster of a topology file: certs, install, expose, link, verify')
             [CompletionResult]::new('down', 'down', [CompletionResultType]::ParameterValue, 'Remove everything `up` created for a topology file (keys on disk are kept)')
+            [CompletionResult]::new('controller', 'controller', [CompletionResultType]::ParameterValue, 'Keep the mesh converged: watch the members, re-link what changes, refresh tokens (leader-elected)')
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Print the version and git commit')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print the shell completion script of kubectl-mesh (bash, zsh, fish, powershell)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -308,6 +309,40 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-mesh' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'kubectl-mesh;controller' {
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The topology file whose members to keep linked (instead of --contexts)')
+            [CompletionResult]::new('--filename', '--filename', [CompletionResultType]::ParameterName, 'The topology file whose members to keep linked (instead of --contexts)')
+            [CompletionResult]::new('--flavor', '--flavor', [CompletionResultType]::ParameterName, 'Mesh flavour (chooses how clusters are linked) when --contexts names the members')
+            [CompletionResult]::new('--mode', '--mode', [CompletionResultType]::ParameterName, 'How clusters are linked [default: peering for flavour ambient-peering, else remote-secret]')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace of the east-west gateway and of the peer Gateways (peering)')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the east-west gateway and of the peer Gateways (peering)')
+            [CompletionResult]::new('--gateway', '--gateway', [CompletionResultType]::ParameterName, 'Name of the east-west gateway in every cluster (peering)')
+            [CompletionResult]::new('--token-duration', '--token-duration', [CompletionResultType]::ParameterName, 'Remote-secret mode: tokens the controller writes are bounded (TokenRequest) to this')
+            [CompletionResult]::new('--token-refresh-before', '--token-refresh-before', [CompletionResultType]::ParameterName, 'Replace a bounded remote-secret token when it expires within this')
+            [CompletionResult]::new('--cert-warning', '--cert-warning', [CompletionResultType]::ParameterName, 'Report intermediates (cacerts) expiring within this')
+            [CompletionResult]::new('--resync', '--resync', [CompletionResultType]::ParameterName, 'Check every pair again this often, whatever the watches said')
+            [CompletionResult]::new('--lease-context', '--lease-context', [CompletionResultType]::ParameterName, 'The kubeconfig context of the cluster holding the Lease and status [default: in a pod its own cluster, else the first member]')
+            [CompletionResult]::new('--lease-namespace', '--lease-namespace', [CompletionResultType]::ParameterName, 'Namespace of the Lease and status ConfigMap [default: $POD_NAMESPACE, else istio-system]')
+            [CompletionResult]::new('--lease-name', '--lease-name', [CompletionResultType]::ParameterName, 'Name of the Lease (replicas of one controller share it)')
+            [CompletionResult]::new('--lease-duration', '--lease-duration', [CompletionResultType]::ParameterName, 'How long a Lease lasts unless renewed: a standby takes over at most this long after the leader stops')
+            [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'This replica''s identity in the Lease [default: $POD_NAME, else host name and process id]')
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address of /metrics, /healthz and /readyz (`off` for none)')
+            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'With --generate: the container image (one holding the kubectl-mesh binary)')
+            [CompletionResult]::new('--controller-namespace', '--controller-namespace', [CompletionResultType]::ParameterName, 'With --generate: the namespace the controller runs in')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'With --generate: output format (yaml, or json for a v1 List)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'With --generate: output format (yaml, or json for a v1 List)')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file [default: $KUBECONFIG (a '':''-separated list, merged), else ~/.kube/config]')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context of the one cluster to use [default: the current context]')
+            [CompletionResult]::new('--contexts', '--contexts', [CompletionResultType]::ParameterName, 'Several clusters, as contexts; `name=context` names a cluster differently from its context')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Timeout of each API call')
+            [CompletionResult]::new('--parallel', '--parallel', [CompletionResultType]::ParameterName, 'How many clusters to work on at once')
+            [CompletionResult]::new('--generate', '--generate', [CompletionResultType]::ParameterName, 'Print the objects that run the controller in a management cluster instead of running it')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what is done to stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what is done to stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'kubectl-mesh;version' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -325,6 +360,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-mesh' -ScriptBlock {
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check that the mesh is consistent: trust, gateways, links, traffic (exit 0 healthy, 1 failed, 3 warnings with --strict)')
             [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Converge every cluster of a topology file: certs, install, expose, link, verify')
             [CompletionResult]::new('down', 'down', [CompletionResultType]::ParameterValue, 'Remove everything `up` created for a topology file (keys on disk are kept)')
+            [CompletionResult]::new('controller', 'controller', [CompletionResultType]::ParameterValue, 'Keep the mesh converged: watch the members, re-link what changes, refresh tokens (leader-elected)')
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Print the version and git commit')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print the shell completion script of kubectl-mesh (bash, zsh, fish, powershell)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -370,6 +406,9 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-mesh' -ScriptBlock {
             break
         }
         'kubectl-mesh;help;down' {
+            break
+        }
+        'kubectl-mesh;help;controller' {
             break
         }
         'kubectl-mesh;help;version' {

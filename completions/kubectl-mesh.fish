@@ -32,6 +32,7 @@ complete -c kubectl-mesh -n "__fish_kubectl_mesh_needs_command" -f -a "certs" -d
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_needs_command" -f -a "verify" -d 'Check that the mesh is consistent: trust, gateways, links, traffic (exit 0 healthy, 1 failed, 3 warnings with --strict)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_needs_command" -f -a "up" -d 'Converge every cluster of a topology file: certs, install, expose, link, verify'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_needs_command" -f -a "down" -d 'Remove everything `up` created for a topology file (keys on disk are kept)'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_needs_command" -f -a "controller" -d 'Keep the mesh converged: watch the members, re-link what changes, refresh tokens (leader-elected)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_needs_command" -f -a "version" -d 'Print the version and git commit'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_needs_command" -f -a "completion" -d 'Print the shell completion script of kubectl-mesh (bash, zsh, fish, powershell)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -263,17 +264,49 @@ complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand down" -l field
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand down" -s v -l verbose -d 'Log what is done to stderr (-v info, -vv debug)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand down" -l force-conflicts -d 'Take over fields that another field manager owns (server-side apply conflicts)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand down" -s h -l help -d 'Print help'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -s f -l filename -d 'The topology file whose members to keep linked (instead of --contexts)' -r -F
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -l flavor -d 'Mesh flavour (chooses how clusters are linked) when --contexts names the members' -r -f -a "ambient-peering\t''
+ambient\t''
+sidecar\t''"
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -l mode -d 'How clusters are linked [default: peering for flavour ambient-peering, else remote-secret]' -r -f -a "peering\t''
+remote-secret\t''"
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -s n -l namespace -d 'Namespace of the east-west gateway and of the peer Gateways (peering)' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -l gateway -d 'Name of the east-west gateway in every cluster (peering)' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -l token-duration -d 'Remote-secret mode: tokens the controller writes are bounded (TokenRequest) to this' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -l token-refresh-before -d 'Replace a bounded remote-secret token when it expires within this' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -l cert-warning -d 'Report intermediates (cacerts) expiring within this' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -l resync -d 'Check every pair again this often, whatever the watches said' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -l lease-context -d 'The kubeconfig context of the cluster holding the Lease and status [default: in a pod its own cluster, else the first member]' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -l lease-namespace -d 'Namespace of the Lease and status ConfigMap [default: $POD_NAMESPACE, else istio-system]' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -l lease-name -d 'Name of the Lease (replicas of one controller share it)' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -l lease-duration -d 'How long a Lease lasts unless renewed: a standby takes over at most this long after the leader stops' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -l identity -d 'This replica\'s identity in the Lease [default: $POD_NAME, else host name and process id]' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -l listen -d 'Address of /metrics, /healthz and /readyz (`off` for none)' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -l image -d 'With --generate: the container image (one holding the kubectl-mesh binary)' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -l controller-namespace -d 'With --generate: the namespace the controller runs in' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -s o -l output -d 'With --generate: output format (yaml, or json for a v1 List)' -r -f -a "table\t''
+yaml\t''
+json\t''"
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -l kubeconfig -d 'Path to the kubeconfig file [default: $KUBECONFIG (a \':\'-separated list, merged), else ~/.kube/config]' -r -F
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -l context -d 'The kubeconfig context of the one cluster to use [default: the current context]' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -l contexts -d 'Several clusters, as contexts; `name=context` names a cluster differently from its context' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -l timeout -d 'Timeout of each API call' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -l parallel -d 'How many clusters to work on at once' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -l generate -d 'Print the objects that run the controller in a management cluster instead of running it'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -s v -l verbose -d 'Log what is done to stderr (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -s h -l help -d 'Print help'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand version" -s h -l help -d 'Print help'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand completion" -s h -l help -d 'Print help'
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify up down version completion help" -f -a "expose" -d 'Deploy the east-west gateway to one or many clusters, or print it (--generate)'
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify up down version completion help" -f -a "link" -d 'Link every cluster with every other (peer Gateways), or some pairs'
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify up down version completion help" -f -a "certs" -d 'Create the shared root of trust and per-cluster intermediates, and install them'
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify up down version completion help" -f -a "verify" -d 'Check that the mesh is consistent: trust, gateways, links, traffic (exit 0 healthy, 1 failed, 3 warnings with --strict)'
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify up down version completion help" -f -a "up" -d 'Converge every cluster of a topology file: certs, install, expose, link, verify'
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify up down version completion help" -f -a "down" -d 'Remove everything `up` created for a topology file (keys on disk are kept)'
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify up down version completion help" -f -a "version" -d 'Print the version and git commit'
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify up down version completion help" -f -a "completion" -d 'Print the shell completion script of kubectl-mesh (bash, zsh, fish, powershell)'
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify up down version completion help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify up down controller version completion help" -f -a "expose" -d 'Deploy the east-west gateway to one or many clusters, or print it (--generate)'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify up down controller version completion help" -f -a "link" -d 'Link every cluster with every other (peer Gateways), or some pairs'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify up down controller version completion help" -f -a "certs" -d 'Create the shared root of trust and per-cluster intermediates, and install them'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify up down controller version completion help" -f -a "verify" -d 'Check that the mesh is consistent: trust, gateways, links, traffic (exit 0 healthy, 1 failed, 3 warnings with --strict)'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify up down controller version completion help" -f -a "up" -d 'Converge every cluster of a topology file: certs, install, expose, link, verify'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify up down controller version completion help" -f -a "down" -d 'Remove everything `up` created for a topology file (keys on disk are kept)'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify up down controller version completion help" -f -a "controller" -d 'Keep the mesh converged: watch the members, re-link what changes, refresh tokens (leader-elected)'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify up down controller version completion help" -f -a "version" -d 'Print the version and git commit'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify up down controller version completion help" -f -a "completion" -d 'Print the shell completion script of kubectl-mesh (bash, zsh, fish, powershell)'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and not __fish_seen_subcommand_from expose link certs verify up down controller version completion help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and __fish_seen_subcommand_from certs" -f -a "root" -d 'Create the root CA (or adopt an existing one with --root-cert/--root-key)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and __fish_seen_subcommand_from certs" -f -a "intermediate" -d 'Create the intermediate CA of one cluster, signed by the root'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand help; and __fish_seen_subcommand_from certs" -f -a "generate" -d 'Create the root if missing, then the intermediates of all clusters, concurrently'
