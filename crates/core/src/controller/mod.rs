@@ -332,12 +332,14 @@ impl Reconciler {
         }
         self.status_changed = false;
         self.status_written = Some(Instant::now());
-        let config_map = report::status_config_map(
-            &options.status_name,
-            &options.lease.namespace,
-            &options.lease.identity,
-            &shared.state,
-        );
+        let target = report::StatusTarget {
+            name: &options.status_name,
+            namespace: &options.lease.namespace,
+            identity: &options.lease.identity,
+            now: unix_now(),
+            cert_warning: options.cert_warning,
+        };
+        let config_map = report::status_config_map(&target, &shared.state);
         let api = home.api.clone();
         let write = WriteOptions {
             field_manager: "kubectl-mesh-controller".into(),

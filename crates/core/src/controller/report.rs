@@ -20,8 +20,24 @@ pub struct Stats {
     pub writes: u64,
 }
 
+/// What the status reports and where it goes.
+pub struct StatusTarget<'a> {
+    pub name: &'a str,
+    pub namespace: &'a str,
+    pub identity: &'a str,
+    /// Now (Unix seconds) and how close to expiry an intermediate is reported.
+    pub now: i64,
+    pub cert_warning: Duration,
+}
+
 /// The status ConfigMap: a one-line `summary`, and `status.yaml` with every cluster and pair.
-pub fn status_config_map(name: &str, namespace: &str, identity: &str, state: &MeshState) -> Value {
+pub fn status_config_map(target: &StatusTarget, state: &MeshState) -> Value {
+    let StatusTarget {
+        name,
+        namespace,
+        identity,
+        ..
+    } = *target;
     let counts = state.counts();
     let down: Vec<&str> = state
         .clusters
@@ -37,6 +53,26 @@ pub fn status_config_map(name: &str, namespace: &str, identity: &str, state: &Me
     );
     if !down.is_empty() {
         let _ = write!(summary, "; unreachable: {}", down.join(", "));
+    }
+    let horizon = target.now + secs(target.cert_warning);
+    let expiring: Vec<&str> = state
+        .clusters
+        .iter()
+        .filter(|c| c.certs.as_ref().is_some_and(|certs| certs.not_after <= horizon))
+        .map(|c| c.name.as_str())
+        .collect();
+    if !expiring.is_empty() {
+        let _ = write!(summary, "; intermediates expiring: {}", expiring.join(", "));
+    }
+    let mut roots: Vec<&str> = state
+        .clusters
+        .iter()
+        .filter_map(|c| Some(c.certs.as_ref()?.root_fingerprint.as_str()))
+        .collect();
+    roots.sort_unstable();
+    roots.dedup();
+    if roots.len() > 1 {
+        let _ = write!(summary, "; {} different roots of trust", roots.len());
     }
     let document = json!({
         "leader": identity,
@@ -262,10 +298,34 @@ mod tests {
 
     #[test]
     fn the_status_says_what_is_stale_and_who_is_down() {
-        let cm = status_config_map("kubectl-mesh-controller", "istio-system", "pod-1", &state());
+        let target = StatusTarget {
+            name: "kubectl-mesh-controller",
+            namespace: "istio-system",
+            identity: "pod-1",
+            now: 500,
+            cert_warning: Duration::from_secs(600),
+        };
+        let cm = status_config_map(&target, &state());
         assert_eq!(
             cm["data"]["summary"],
-            "0 linked, 6 stale, 0 failed; unreachable: c"
+            "0 linked, 6 stale, 0 failed; unreachable: c; intermediates expiring: a"
+        );
+        let later = StatusTarget {
+            cert_warning: Duration::from_secs(60),
+            ..target
+        };
+        let mut two_roots = state();
+        two_roots.observe(
+            1,
+            Observed::Certs(Some(CertView {
+                not_after: 99_999,
+                root_fingerprint: "CD".into(),
+            })),
+        );
+        let summary = status_config_map(&later, &two_roots)["data"]["summary"].clone();
+        assert_eq!(
+            summary,
+            "0 linked, 6 stale, 0 failed; unreachable: c; 2 different roots of trust"
         );
         let yaml = cm["data"]["status.yaml"].as_str().unwrap();
         let doc: Value = serde_yaml_ng::from_str(yaml).unwrap();
