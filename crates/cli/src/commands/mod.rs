@@ -26,6 +26,7 @@ The flow, for any number of clusters:
   kubectl mesh link --contexts east-1,west-1              every cluster peers with every other
   kubectl mesh verify --contexts east-1,west-1            is the mesh consistent?
   kubectl mesh up -f mesh.yaml                            all of the above from one topology file
+  kubectl mesh controller --contexts east-1,west-1        keep it converged (watch, re-link, refresh)
 
 Every command can print YAML instead of applying it (--generate).";
 
