@@ -402,3 +402,22 @@ fn bad_input_exits_2_before_anything_runs() {
     }
     assert!(env.cluster("a").object(LEASE).is_none(), "no lease taken");
 }
+
+#[test]
+fn a_topology_file_names_the_members_and_their_mechanism() {
+    let env = common::with_istio(&["a", "b"]);
+    // Upstream ambient links with remote secrets: the controller creates the missing ones.
+    let file = common::write_topology(
+        &env,
+        "flavor: ambient\ninstaller: none\ncontexts:\n  a: {network: network-a}\n  b: {network: network-b}\n",
+    );
+    let _controller = Controller::start(&env, &["-f", &file]);
+    for (from, to) in [("a", "b"), ("b", "a")] {
+        eventually(&format!("{from}'s remote secret for {to}"), Duration::from_secs(30), || {
+            remote_token(&env, from, to)
+        });
+    }
+    eventually("status: all linked", Duration::from_secs(30), || {
+        summary(&env, "a").filter(|s| s.starts_with("2 linked"))
+    });
+}
