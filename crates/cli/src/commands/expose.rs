@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::Args;
 use kubectl_mesh_core::expose::service::{self as global_service, GlobalService};
 use kubectl_mesh_core::expose::{self, ExposeOptions, Plan};
-use kubectl_mesh_core::kube::clusters::{self, Cluster};
+use kubectl_mesh_core::kube::clusters::{self, Cluster, ClusterError};
 use kubectl_mesh_core::kube::{parallel, validation as names};
 use kubectl_mesh_core::labels::{self, CLUSTER};
 use kubectl_mesh_core::resources::eastwest::{EastWest, Flavor};
@@ -169,7 +169,7 @@ pub async fn run(args: ExposeArgs) -> Result<ExitCode, CliError> {
 async fn plan_all(
     clusters: Vec<Cluster>,
     options: &ExposeOptions,
-) -> Result<Vec<(Cluster, Result<String, String>)>, CliError> {
+) -> Result<Vec<(Cluster, Result<String, ClusterError>)>, CliError> {
     let plans = parallel::map_bounded(clusters, options.parallel, |cluster| async move {
         let plan = expose::plan(&cluster, options).await;
         (cluster, plan)

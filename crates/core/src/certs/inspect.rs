@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::secret;
 use super::Error;
-use crate::kube::clusters::Cluster;
+use crate::kube::clusters::{Cluster, ClusterError};
 use crate::kube::parallel;
 use crate::resources::cacerts;
 use crate::InputError;
@@ -99,8 +99,10 @@ pub fn from_dir(dir: &CertsDir) -> Result<Inspection, Error> {
 /// The live bundles of `clusters`, `limit` at a time.
 pub async fn from_clusters(clusters: &[Cluster], limit: usize) -> Inspection {
     let results = parallel::map_bounded(clusters.iter().collect(), limit, |cluster| async move {
+        // The report holds text: the typed error ends here.
         let result = read_cluster_bundle(cluster)
             .await
+            .map_err(|e| e.to_string())
             .and_then(|b| inspected(&cluster.name, &b));
         (cluster.name.clone(), result)
     })
@@ -126,13 +128,13 @@ pub fn inspected(cluster: &str, bundle: &Intermediate) -> Result<Inspected, Stri
 }
 
 /// The bundle in `cluster`'s live `cacerts`.
-pub async fn read_cluster_bundle(cluster: &Cluster) -> Result<Intermediate, String> {
+pub async fn read_cluster_bundle(cluster: &Cluster) -> Result<Intermediate, ClusterError> {
     let live = cluster
         .api
         .get(&secret::path())
         .await
-        .map_err(|e| cluster.explain(&e))?;
-    bundle_of(&cluster.name, live.as_ref())
+        .map_err(|e| cluster.error(e))?;
+    bundle_of(&cluster.name, live.as_ref()).map_err(|e| cluster.state_error(e))
 }
 
 /// The bundle held by a live `cacerts` (`None`: there is none), each entry required.

@@ -9,7 +9,7 @@ use mesh_trust::{CertsDir, Intermediate};
 use serde_json::Value;
 
 use crate::kube::apply::{self, WriteOptions};
-use crate::kube::clusters::Cluster;
+use crate::kube::clusters::{Cluster, ClusterError};
 use crate::kube::kinds;
 use crate::kube::{namespaces, parallel};
 use crate::labels::ISTIO_SYSTEM;
@@ -85,13 +85,13 @@ fn reissue_hint(dir: &CertsDir, cluster: &str) -> String {
 /// not be read. Not `Debug`: the Secret holds the intermediate's private key.
 pub struct Live {
     pub cluster: Cluster,
-    pub secret: Result<Option<Value>, String>,
+    pub secret: Result<Option<Value>, ClusterError>,
 }
 
 /// Reads every cluster's `cacerts`, `limit` at a time, in the order of `clusters`.
 pub async fn read_live(clusters: &[Cluster], limit: usize) -> Vec<Live> {
     parallel::map_bounded(clusters.iter().collect(), limit, |cluster| async move {
-        let secret = cluster.api.get(&path()).await.map_err(|e| cluster.explain(&e));
+        let secret = cluster.api.get(&path()).await.map_err(|e| cluster.error(e));
         Live {
             cluster: cluster.clone(),
             secret,
@@ -107,7 +107,7 @@ pub enum Plan {
     /// Refused without `--force`: another root, or another cluster's intermediate.
     Input(InputError),
     /// The live Secret could not be read: this cluster's job fails, the others go on.
-    Failed(String),
+    Failed(ClusterError),
 }
 
 /// The API path of the `cacerts` Secret.
@@ -256,7 +256,7 @@ pub fn same_pem(a: &str, b: &str) -> bool {
 pub struct Job {
     pub cluster: Cluster,
     pub secret: Value,
-    pub plan: Result<bool, String>,
+    pub plan: Result<bool, ClusterError>,
 }
 
 /// Applies every job, `limit` at a time: a failed job is reported, never stops the others.
@@ -283,7 +283,7 @@ pub async fn apply_all(
         }
         .await;
         match result {
-            Err(e) => report.fail(cluster.explain_write(&e)),
+            Err(e) => report.fail(cluster.write_error(e)),
             Ok(()) if replaces_root && report.result.is_change() => report.notes.push(format!(
                 "the root of trust changed: istiod must restart (kubectl --context {} -n istio-system rollout restart deployment/istiod), then restart workloads",
                 cluster.context

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::kube::api::{ApiClient, ApiError};
 use crate::kube::apply::{self, ApplyError, DryRun, WriteOptions};
-use crate::kube::clusters::Cluster;
+use crate::kube::clusters::{Cluster, ClusterError};
 use crate::kube::kinds;
 use crate::kube::{namespaces, parallel};
 use crate::labels::{ISTIO_SYSTEM, NETWORK};
@@ -72,7 +72,7 @@ pub enum Plan {
     /// Input the user must fix (exit 2, nothing is written anywhere).
     Input(InputError),
     /// The cluster cannot be worked on (exit 1, the others proceed).
-    Failed(String),
+    Failed(ClusterError),
 }
 
 /// Reads what a cluster needs before writing: its network and whether the API group of the
@@ -83,13 +83,13 @@ pub async fn plan(cluster: &Cluster, options: &ExposeOptions) -> Plan {
         None => match read_network(&cluster.api).await {
             Ok(Some(network)) => network,
             Ok(None) => return Plan::Input(no_network(cluster)),
-            Err(e) => return Plan::Failed(cluster.explain(&e)),
+            Err(e) => return Plan::Failed(cluster.error(e)),
         },
     };
     match missing_api(cluster, options.gateway.flavor).await {
         Ok(None) => Plan::Ready { network },
-        Ok(Some(missing)) => Plan::Failed(missing),
-        Err(e) => Plan::Failed(cluster.explain(&e)),
+        Ok(Some(missing)) => Plan::Failed(cluster.state_error(missing)),
+        Err(e) => Plan::Failed(cluster.error(e)),
     }
 }
 
@@ -124,7 +124,7 @@ async fn missing_api(cluster: &Cluster, flavor: Flavor) -> Result<Option<String>
 
 /// Applies the plans: one report per cluster, in the order of `clusters`.
 pub async fn apply_all(
-    clusters: Vec<(Cluster, Result<String, String>)>,
+    clusters: Vec<(Cluster, Result<String, ClusterError>)>,
     options: &ExposeOptions,
     progress: &dyn Progress,
 ) -> Vec<ClusterReport> {
@@ -165,7 +165,7 @@ async fn apply_cluster(
     }
     .await;
     if let Err(e) = result {
-        report.fail(cluster.explain_write(&e));
+        report.fail(cluster.write_error(e));
         return;
     }
     progress.event(&cluster.name, &format!("east-west gateway {}", report.result));
@@ -250,7 +250,7 @@ async fn wait_ready(
     readiness: &Readiness,
     limit: Duration,
     progress: &dyn Progress,
-) -> Result<String, String> {
+) -> Result<String, ClusterError> {
     use crate::kube::poll::{self, Pace, State, Waited};
     let started = Instant::now();
     let what = format!(
@@ -284,15 +284,15 @@ async fn wait_ready(
             progress.event(&cluster.name, &format!("{what} ready at {address} after {took}"));
             Ok(address)
         }
-        Err(Waited::Failed(why)) => Err(why),
-        Err(Waited::Api(e)) => Err(cluster.explain(&e)),
-        Err(Waited::Timeout(_)) => Err(format!(
+        Err(Waited::Failed(why)) => Err(cluster.state_error(why)),
+        Err(Waited::Api(e)) => Err(cluster.error(e)),
+        Err(Waited::Timeout(_)) => Err(cluster.state_error(format!(
             "cluster {}: {what} has no address after {}; check that LoadBalancer Services get addresses in this cluster (`kubectl --context {} get svc -n {}`), then re-run with a longer --wait",
             cluster.name,
             crate::duration::display(limit),
             cluster.context,
             readiness.namespace
-        )),
+        ))),
     }
 }
 

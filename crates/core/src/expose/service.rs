@@ -127,7 +127,7 @@ pub async fn apply_all(
         let path = kinds::SERVICE.object_path(Some(&service.namespace), &service.name);
         let object = ObjectRef { kind: "Service".into(), namespace: Some(service.namespace.clone()), name: service.name.clone() };
         match cluster.api.get(&path).await {
-            Err(e) => report.fail(format!("{object}: {}", cluster.explain(&e))),
+            Err(e) => report.fail(format!("{object}: {}", cluster.error(e))),
             Ok(None) => report.fail(format!(
                 "{object} does not exist in cluster {}: deploy it there too, or leave this cluster out of --contexts",
                 cluster.name
@@ -136,7 +136,7 @@ pub async fn apply_all(
                 let desired = service.patch();
                 let outcome = apply::apply_over(&cluster.api, &desired, Some(&live), write).await;
                 if let Err(e) = namespaces::record(&mut report, &desired, outcome) {
-                    report.fail(cluster.explain_write(&e));
+                    report.fail(cluster.write_error(e));
                 }
             }
         }

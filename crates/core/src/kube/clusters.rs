@@ -8,6 +8,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 
 use crate::kube::api::{ApiClient, ApiError, RetryPolicy};
 use crate::kube::apply::ApplyError;
+pub use crate::kube::cluster_error::{Cause, ClusterError};
 use crate::kube::kubeconfig::LoadedKubeconfig;
 use crate::kube::validation as names;
 use crate::InputError;
@@ -189,46 +190,39 @@ fn kubeconfig_ca(kubeconfig: &Kubeconfig, context: &str) -> Result<Option<String
 }
 
 impl Cluster {
-    /// A cluster-side API failure in words: which cluster, what the server said, and what to
-    /// do about it.
+    /// A cluster-side API failure, typed: which cluster, what the server said, and (in its
+    /// text) what to do about it.
+    pub fn error(&self, error: ApiError) -> ClusterError {
+        self.with_cause(Cause::Api(error))
+    }
+
+    /// A failed write, typed: the object, then as [`Cluster::error`].
+    pub fn write_error(&self, error: ApplyError) -> ClusterError {
+        self.with_cause(Cause::Write(error))
+    }
+
+    /// The cluster does not hold what we need; `message` says what and how to fix it.
+    pub fn state_error(&self, message: impl Into<String>) -> ClusterError {
+        self.with_cause(Cause::State(message.into()))
+    }
+
+    fn with_cause(&self, cause: Cause) -> ClusterError {
+        ClusterError {
+            cluster: self.name.clone(),
+            context: self.context.clone(),
+            server: self.server.clone(),
+            cause,
+        }
+    }
+
+    /// [`Cluster::error`] in words, for reports that hold text (verify's checks).
     pub fn explain(&self, error: &ApiError) -> String {
-        format!(
-            "cluster {} ({}): {error}{}",
-            self.name,
-            self.server,
-            hint_for(self, error)
-        )
+        self.error(error.clone()).to_string()
     }
 
-    /// A failed write in words: the object, then as [`Cluster::explain`].
+    /// [`Cluster::write_error`] in words.
     pub fn explain_write(&self, error: &ApplyError) -> String {
-        match error {
-            ApplyError::Api { object, source } => format!("{object}: {}", self.explain(source)),
-            other => format!("cluster {}: {other}", self.name),
-        }
-    }
-}
-
-fn hint_for(cluster: &Cluster, error: &ApiError) -> String {
-    match error.code() {
-        Some(401) => format!(
-            "; the credentials of context {:?} were rejected: log in again or refresh the token",
-            cluster.context
-        ),
-        _ if error.is_tls_rejection() => format!(
-            "; the server's certificate does not verify against the certificate-authority of context {:?} in the kubeconfig: fix the kubeconfig (TLS verification stays on)",
-            cluster.context
-        ),
-        Some(403) => {
-            "; ask your cluster admin for this permission (check with `kubectl auth can-i`)".into()
-        }
-        _ if matches!(error, ApiError::Transport(_) | ApiError::Timeout(_)) => {
-            format!(
-                "; check that the cluster is up and reachable: `kubectl --context {} get ns`",
-                cluster.context
-            )
-        }
-        _ => String::new(),
+        self.write_error(error.clone()).to_string()
     }
 }
 

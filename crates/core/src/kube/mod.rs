@@ -2,7 +2,8 @@
 //!
 //! * [`kubeconfig`] and [`clusters`] turn kubeconfig files and `--contexts` lists into
 //!   connected [`clusters::Cluster`]s.
-//! * [`api`] is a thin, retrying JSON client over one cluster's API server.
+//! * [`api`] is a thin, retrying JSON client over one cluster's API server;
+//!   [`cluster_error`] keeps its errors typed, with the cluster they happened in.
 //! * [`apply`] is the server-side apply engine: it knows when nothing would change and then
 //!   writes nothing.
 //! * [`kinds`] is the static table of kinds we address and their REST paths.
@@ -13,6 +14,7 @@
 
 pub mod api;
 pub mod apply;
+pub mod cluster_error;
 pub mod clusters;
 pub mod kinds;
 pub mod kubeconfig;

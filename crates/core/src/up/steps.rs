@@ -42,7 +42,7 @@ pub(super) async fn expose_step(
     options: &UpOptions,
     progress: &dyn Progress,
 ) -> (Vec<StepRow>, Option<String>) {
-    let exposing: Vec<(Cluster, Result<String, String>)> = clusters
+    let exposing: Vec<(Cluster, Result<String, crate::kube::clusters::ClusterError>)> = clusters
         .iter()
         .filter_map(|c| Some((c.clone(), Ok(topology.member(&c.name)?.network.clone()))))
         .collect();
