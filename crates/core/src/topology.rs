@@ -282,8 +282,8 @@ fn unknown_field(message: &str) -> Option<String> {
     Some(rest.split('`').next()?.to_string())
 }
 
-/// Edit distance, to suggest the key the user meant.
-fn distance(a: &str, b: &str) -> usize {
+/// Edit distance, to suggest the key (or cluster) the user meant.
+pub(crate) fn distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

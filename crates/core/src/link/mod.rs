@@ -11,6 +11,7 @@
 
 pub mod peering;
 pub mod remote_secret;
+pub mod topology;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
