@@ -182,6 +182,25 @@ impl LinkTopology {
         })
     }
 
+    /// The `link`/`verify` flags that say this topology (empty for the full mesh), for the
+    /// commands we print.
+    pub fn flags(&self) -> String {
+        let mut flags = String::new();
+        if let Some(shape) = self.shape.filter(|s| *s != Shape::FullMesh) {
+            flags.push_str(&format!(" --topology {shape}"));
+        }
+        if !self.hubs.is_empty() {
+            flags.push_str(&format!(" --hub {}", self.hubs.join(",")));
+        }
+        for group in &self.groups {
+            flags.push_str(&format!(" --group {}={}", group.name, group.members.join(",")));
+        }
+        if !self.pairs.is_empty() {
+            flags.push_str(&format!(" --pairs {}", self.pairs.join(",")));
+        }
+        flags
+    }
+
     /// The directed pairs among `clusters` (by index), sorted, each once, never a cluster
     /// with itself, and each with its reverse. The full mesh is [`full_mesh`] as it always
     /// was, whatever the number of clusters (one, or none, gives no pair).
@@ -624,6 +643,16 @@ mod tests {
             e.message,
             "moon is neither a group nor one of the clusters being linked"
         );
+    }
+
+    #[test]
+    fn flags_say_the_topology_again() {
+        assert_eq!(LinkTopology::default().flags(), "");
+        let mut t = groups(&["east=a,b", "west=c"], &["east:west"]);
+        assert_eq!(t.flags(), " --group east=a,b --group west=c --pairs east:west");
+        t.shape = Some(Shape::Groups);
+        assert!(t.flags().starts_with(" --topology groups --group"));
+        assert_eq!(hubs(&["a", "b"]).flags(), " --hub a,b");
     }
 
     #[test]
