@@ -939,7 +939,7 @@ _kubectl__mesh() {
             return 0
             ;;
         kubectl__subcmd__mesh__subcmd__link)
-            opts="-n -o -v -h --mode --flavor --primary --remotes --token-duration --server --from --to --generate --unlink --prune --namespace --gateway --output --kubeconfig --context --contexts --timeout --parallel --verbose --dry-run --field-manager --force-conflicts --help"
+            opts="-n -o -v -h --mode --flavor --primary --remotes --token-duration --server --from --to --generate --unlink --prune --topology --hub --pairs --group --namespace --gateway --output --kubeconfig --context --contexts --timeout --parallel --verbose --dry-run --field-manager --force-conflicts --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -974,6 +974,22 @@ _kubectl__mesh() {
                     return 0
                     ;;
                 --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --topology)
+                    COMPREPLY=($(compgen -W "full-mesh hub-and-spoke pairs groups" -- "${cur}"))
+                    return 0
+                    ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pairs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1103,7 +1119,7 @@ _kubectl__mesh() {
             return 0
             ;;
         kubectl__subcmd__mesh__subcmd__verify)
-            opts="-n -o -v -h --mode --flavor --namespace --gateway --expiry-warn-days --strict --services --check-credentials --traffic --probe-requests --probe-image --probe-client-image --traffic-timeout --keep-probe --output --kubeconfig --context --contexts --timeout --parallel --verbose --help"
+            opts="-n -o -f -v -h --mode --flavor --namespace --gateway --expiry-warn-days --strict --services --check-credentials --traffic --probe-requests --probe-image --probe-client-image --traffic-timeout --keep-probe --output --filename --topology --hub --pairs --group --kubeconfig --context --contexts --timeout --parallel --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1155,6 +1171,30 @@ _kubectl__mesh() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --topology)
+                    COMPREPLY=($(compgen -W "full-mesh hub-and-spoke pairs groups" -- "${cur}"))
+                    return 0
+                    ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pairs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --kubeconfig)
