@@ -381,3 +381,55 @@ fn up_with_bad_links_exits_2_and_writes_nothing() {
     }
     assert!(!env.dir.path().join("certs").exists(), "no key material either");
 }
+
+#[test]
+fn remote_secrets_follow_the_topology_too() {
+    let env = with_istio(&["a", "b", "c"]);
+    let secrets = |env: &Env| -> BTreeSet<String> {
+        let mut found = BTreeSet::new();
+        for from in ["a", "b", "c"] {
+            for to in ["a", "b", "c"] {
+                let path = format!("/api/v1/namespaces/istio-system/secrets/istio-remote-secret-{to}");
+                if env.cluster(from).object(&path).is_some() {
+                    found.insert(format!("{from}->{to}"));
+                }
+            }
+        }
+        found
+    };
+    let args = ["link", "--mode", "remote-secret", "--contexts", "a,b,c"];
+    env.mesh(&[&args[..], &["--pairs", "a:b"]].concat()).success();
+    assert_eq!(secrets(&env), both_ways(&["a:b"]));
+    env.mesh(&args).success();
+    assert_eq!(secrets(&env).len(), 6);
+    env.mesh(&[&args[..], &["--pairs", "a:b,b:c", "--prune"]].concat())
+        .success();
+    assert_eq!(secrets(&env), both_ways(&["a:b", "b:c"]));
+}
+
+#[test]
+fn up_generate_writes_only_the_links_the_file_wants() {
+    let env = with_bare_istio(&FOUR);
+    let file = write_topology(&env, &format!("{FOUR_CONTEXTS}links: {{hubs: [a]}}\n"));
+    up(&env, &file).success();
+    let out = env.dir.path().join("out");
+    let values = env.dir.path().join("values");
+    env.mesh(&[
+        "up",
+        "-f",
+        &file,
+        "--generate",
+        out.to_str().unwrap(),
+        "--values-dir",
+        values.to_str().unwrap(),
+    ])
+    .success();
+    let gateways = |cluster: &str| {
+        let text = std::fs::read_to_string(out.join(cluster).join("links.yaml")).unwrap();
+        text.matches("kind: Gateway").count()
+    };
+    assert_eq!(gateways("a"), 3);
+    for spoke in ["b", "c", "d"] {
+        assert_eq!(gateways(spoke), 1, "{spoke} links to the hub only");
+    }
+}
