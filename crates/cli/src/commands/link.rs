@@ -1,4 +1,5 @@
-//! `kubectl mesh link`: every cluster peers with every other, concurrently (DESIGN §5.4).
+//! `kubectl mesh link`: every cluster peers with every other, or as a topology says (hub-and-spoke,
+//! pairs, groups: `args::LinkTopologyArgs`), concurrently (DESIGN §5.4).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
