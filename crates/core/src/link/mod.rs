@@ -13,7 +13,7 @@ pub mod peering;
 pub mod remote_secret;
 pub mod topology;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -340,23 +340,32 @@ impl FanOut<'_> {
         links: &BTreeMap<String, Value>,
     ) -> Vec<PairReport> {
         let source = &self.clusters[from];
+        // Looked up once per source: a fleet's source may hold a hundred links.
+        let listed: HashMap<&str, usize> = self
+            .clusters
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.as_str(), i))
+            .collect();
+        let wanted: BTreeSet<usize> = self
+            .pairs
+            .iter()
+            .filter(|p| p.from == from)
+            .map(|p| p.to)
+            .collect();
+        let goes = |peer: &str| match listed.get(peer) {
+            None => true,
+            Some(to) => self.prune == Prune::Unwanted && !wanted.contains(to),
+        };
         let mut reports = Vec::new();
         for (peer, _) in links
             .iter()
-            .filter(|(peer, link)| self.prunes(from, peer) && backend.prunable(link))
+            .filter(|(peer, link)| goes(peer) && backend.prunable(link))
         {
             let report = PairReport::new(&source.name, peer);
             reports.push(report.of(delete(backend, source, peer).await));
         }
         reports
-    }
-
-    /// Whether the link from cluster `from` to the cluster named `peer` goes.
-    fn prunes(&self, from: usize, peer: &str) -> bool {
-        match self.clusters.iter().position(|c| c.name == peer) {
-            None => true,
-            Some(to) => self.prune == Prune::Unwanted && !self.pairs.contains(&Pair { from, to }),
-        }
     }
 }
 
