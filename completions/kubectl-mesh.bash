@@ -581,7 +581,7 @@ _kubectl__mesh() {
             return 0
             ;;
         kubectl__subcmd__mesh__subcmd__controller)
-            opts="-f -n -o -v -h --filename --flavor --mode --namespace --gateway --token-duration --token-refresh-before --cert-warning --resync --lease-context --lease-namespace --lease-name --lease-duration --identity --listen --generate --image --controller-namespace --output --kubeconfig --context --contexts --timeout --parallel --verbose --help"
+            opts="-f -n -o -v -h --filename --flavor --mode --namespace --gateway --token-duration --token-refresh-before --cert-warning --resync --lease-context --lease-namespace --lease-name --lease-duration --identity --listen --generate --image --controller-namespace --output --topology --hub --pairs --group --kubeconfig --context --contexts --timeout --parallel --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -669,6 +669,22 @@ _kubectl__mesh() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --topology)
+                    COMPREPLY=($(compgen -W "full-mesh hub-and-spoke pairs groups" -- "${cur}"))
+                    return 0
+                    ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pairs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --kubeconfig)
@@ -1077,7 +1093,7 @@ _kubectl__mesh() {
             return 0
             ;;
         kubectl__subcmd__mesh__subcmd__link)
-            opts="-n -o -v -h --mode --flavor --primary --remotes --token-duration --server --from --to --generate --unlink --prune --namespace --gateway --output --kubeconfig --context --contexts --timeout --parallel --verbose --dry-run --field-manager --force-conflicts --help"
+            opts="-n -o -v -h --mode --flavor --primary --remotes --token-duration --server --from --to --generate --unlink --prune --topology --hub --pairs --group --namespace --gateway --output --kubeconfig --context --contexts --timeout --parallel --verbose --dry-run --field-manager --force-conflicts --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1112,6 +1128,22 @@ _kubectl__mesh() {
                     return 0
                     ;;
                 --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --topology)
+                    COMPREPLY=($(compgen -W "full-mesh hub-and-spoke pairs groups" -- "${cur}"))
+                    return 0
+                    ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pairs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1241,7 +1273,7 @@ _kubectl__mesh() {
             return 0
             ;;
         kubectl__subcmd__mesh__subcmd__verify)
-            opts="-n -o -v -h --mode --flavor --namespace --gateway --expiry-warn-days --strict --services --check-credentials --traffic --probe-requests --probe-image --probe-client-image --traffic-timeout --keep-probe --output --kubeconfig --context --contexts --timeout --parallel --verbose --help"
+            opts="-n -o -f -v -h --mode --flavor --namespace --gateway --expiry-warn-days --strict --services --check-credentials --traffic --probe-requests --probe-image --probe-client-image --traffic-timeout --keep-probe --output --filename --topology --hub --pairs --group --kubeconfig --context --contexts --timeout --parallel --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1293,6 +1325,30 @@ _kubectl__mesh() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --topology)
+                    COMPREPLY=($(compgen -W "full-mesh hub-and-spoke pairs groups" -- "${cur}"))
+                    return 0
+                    ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pairs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --kubeconfig)

@@ -79,6 +79,13 @@ complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l token
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l server -d 'Remote-secret mode: the API server address written into the kubeconfig (one target only; needed when the kubeconfig\'s is a loopback address such as kind\'s 127.0.0.1)' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l from -d 'Source cluster of a one-direction link ([NAME=]CONTEXT)' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l to -d 'Target cluster(s) of a one-direction link ([NAME=]CONTEXT,...)' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l topology -d 'Which clusters link with which [default: hub-and-spoke with --hub, groups with --group, pairs with --pairs, else full-mesh]' -r -f -a "full-mesh\t''
+hub-and-spoke\t''
+pairs\t''
+groups\t''"
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l hub -d 'Hub-and-spoke: a hub cluster, linked both ways with every other; spokes link only with hubs (repeatable)' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l pairs -d 'Links both ways between A and B; with --group, A and B may be groups: every member of one with every member of the other' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l group -d 'Groups: a group of clusters linked in a full mesh; groups link through --pairs (repeatable)' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -s n -l namespace -d 'Namespace of the east-west gateway and of the peer Gateways' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l gateway -d 'Name of the east-west gateway in every cluster (peers name its ServiceAccount in gateway.istio.io/service-account)' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -s o -l output -d 'Report format (for --generate: yaml, or json for a v1 List)' -r -f -a "table\t''
@@ -93,9 +100,9 @@ complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l dry-r
 client\t''
 server\t''"
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l field-manager -d 'Field manager name for server-side apply' -r
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l generate -d 'Print what links to the --context cluster (peer Gateway, or remote secret with its token) instead of applying'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l generate -d 'Print what links to the --context cluster (peer Gateway, or remote secret with its token), or with --contexts every link of each source, instead of applying'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l unlink -d 'Delete our peer Gateways of the given pairs instead of creating them'
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l prune -d 'Also delete our peer Gateways for clusters that are not in the list'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l prune -d 'Also delete our links to clusters that are not in the list, and with --contexts those the topology does not want'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -s v -l verbose -d 'Log what is done to stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l force-conflicts -d 'Take over fields that another field manager owns (server-side apply conflicts)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -s h -l help -d 'Print help'
@@ -217,6 +224,14 @@ complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l tra
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -s o -l output -d 'Report format' -r -f -a "table\t''
 yaml\t''
 json\t''"
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -s f -l filename -d 'Verify the mesh of a topology file (as up -f): its clusters, flavour and links' -r -F
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l topology -d 'Which clusters link with which [default: hub-and-spoke with --hub, groups with --group, pairs with --pairs, else full-mesh]' -r -f -a "full-mesh\t''
+hub-and-spoke\t''
+pairs\t''
+groups\t''"
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l hub -d 'Hub-and-spoke: a hub cluster, linked both ways with every other; spokes link only with hubs (repeatable)' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l pairs -d 'Links both ways between A and B; with --group, A and B may be groups: every member of one with every member of the other' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l group -d 'Groups: a group of clusters linked in a full mesh; groups link through --pairs (repeatable)' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l kubeconfig -d 'Path to the kubeconfig file [default: $KUBECONFIG (a \':\'-separated list, merged), else ~/.kube/config]' -r -F
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l context -d 'The kubeconfig context of the one cluster to use [default: the current context]' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l contexts -d 'Several clusters, as contexts; `name=context` names a cluster differently from its context' -r
@@ -287,6 +302,13 @@ complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -l
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -s o -l output -d 'With --generate: output format (yaml, or json for a v1 List)' -r -f -a "table\t''
 yaml\t''
 json\t''"
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -l topology -d 'Which clusters link with which [default: hub-and-spoke with --hub, groups with --group, pairs with --pairs, else full-mesh]' -r -f -a "full-mesh\t''
+hub-and-spoke\t''
+pairs\t''
+groups\t''"
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -l hub -d 'Hub-and-spoke: a hub cluster, linked both ways with every other; spokes link only with hubs (repeatable)' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -l pairs -d 'Links both ways between A and B; with --group, A and B may be groups: every member of one with every member of the other' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -l group -d 'Groups: a group of clusters linked in a full mesh; groups link through --pairs (repeatable)' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -l kubeconfig -d 'Path to the kubeconfig file [default: $KUBECONFIG (a \':\'-separated list, merged), else ~/.kube/config]' -r -F
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -l context -d 'The kubeconfig context of the one cluster to use [default: the current context]' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -l contexts -d 'Several clusters, as contexts; `name=context` names a cluster differently from its context' -r

@@ -220,6 +220,31 @@ fn bad_inputs() -> Vec<BadInput> {
             "bad --dry-run value",
             &["expose", "--context", "a", "--dry-run=maybe"],
         ),
+        bad(
+            "link topology",
+            "unknown hub",
+            &["link", "--contexts", "a,b", "--hub", "c"],
+        ),
+        bad(
+            "link topology",
+            "a pair of a cluster with itself",
+            &["link", "--contexts", "a,b", "--pairs", "a:a"],
+        ),
+        bad(
+            "link topology",
+            "a cluster in two groups",
+            &["verify", "--contexts", "a,b", "--group", "x=a,b", "--group", "y=b"],
+        ),
+        bad(
+            "link topology",
+            "empty group",
+            &["link", "--contexts", "a,b", "--group", "x=", "--pairs", "a:b"],
+        ),
+        bad(
+            "link topology",
+            "pairs with hub-and-spoke",
+            &["link", "--contexts", "a,b", "--hub", "a", "--pairs", "a:b"],
+        ),
         topology("unknown key", "contexts:\n  a: {netwrk: n1}\n"),
         topology(
             "duplicate context",
@@ -247,6 +272,14 @@ fn bad_inputs() -> Vec<BadInput> {
         topology(
             "helm ambient-peering without solo settings",
             "installer: helm\ncontexts:\n  a: {network: n1}\n",
+        ),
+        topology(
+            "links to an unknown cluster",
+            "contexts:\n  a: {network: n1}\n  b: {network: n1}\nlinks:\n  pairs: [a:c]\n",
+        ),
+        topology(
+            "links with a cluster in two groups",
+            "contexts:\n  a: {network: n1}\n  b: {network: n1}\nlinks:\n  groups:\n    x: [a, b]\n    y: [b]\n",
         ),
         BadInput {
             group: "topology file",

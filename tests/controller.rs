@@ -147,7 +147,11 @@ fn an_address_change_is_followed_by_exactly_the_affected_peers() {
         let address = peer_address(&env, source, target).expect("still linked");
         assert_ne!(address, "198.51.100.77", "{source} -> {target}");
     }
-    let writes = peer_writes(&env, &names);
+    // A request is logged as it completes, which may be just after its effect is visible.
+    let writes = eventually("both writes logged", Duration::from_secs(10), || {
+        let writes = peer_writes(&env, &names);
+        (writes.len() >= 2).then_some(writes)
+    });
     assert_eq!(writes.len(), 2, "exactly the two peers of c: {writes:#?}");
     assert!(
         writes.iter().all(|w| w.ends_with("istio-remote-peer-c")),
@@ -413,11 +417,35 @@ fn a_topology_file_names_the_members_and_their_mechanism() {
     );
     let _controller = Controller::start(&env, &["-f", &file]);
     for (from, to) in [("a", "b"), ("b", "a")] {
-        eventually(&format!("{from}'s remote secret for {to}"), Duration::from_secs(30), || {
-            remote_token(&env, from, to)
-        });
+        eventually(
+            &format!("{from}'s remote secret for {to}"),
+            Duration::from_secs(30),
+            || remote_token(&env, from, to),
+        );
     }
     eventually("status: all linked", Duration::from_secs(30), || {
         summary(&env, "a").filter(|s| s.starts_with("2 linked"))
     });
+}
+
+#[test]
+fn a_fleet_topology_is_kept_and_nothing_outside_it_is_added() {
+    let names = ["a", "b", "c"];
+    let env = common::with_istio(&names);
+    common::with_trust(&env, &names);
+    env.mesh(&["expose", "--contexts", "a,b,c", "--wait=30s"])
+        .success();
+    env.mesh(&["link", "--contexts", "a,b,c", "--hub", "a"]).success();
+    let _controller = Controller::start(&env, &["--contexts", "a,b,c", "--hub", "a"]);
+    eventually("status: the 4 hub links", Duration::from_secs(30), || {
+        summary(&env, "a").filter(|s| s.starts_with("4 linked, 0 stale, 0 failed"))
+    });
+    env.cluster("b").set_lb_address("198.51.100.66");
+    eventually("the hub's peer for b", Duration::from_secs(30), || {
+        peer_address(&env, "a", "b").filter(|a| a == "198.51.100.66")
+    });
+    assert!(
+        peer_address(&env, "c", "b").is_none(),
+        "spokes are not linked with each other"
+    );
 }

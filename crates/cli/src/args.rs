@@ -8,6 +8,8 @@ use kubectl_mesh_core::kube::api::RetryPolicy;
 use kubectl_mesh_core::kube::apply::{DryRun, WriteOptions};
 use kubectl_mesh_core::kube::clusters::{self, Cluster, ClusterRef, ConnectOptions};
 use kubectl_mesh_core::kube::kubeconfig::LoadedKubeconfig;
+use kubectl_mesh_core::link::topology::{Field, Group, LinkTopology, Shape};
+use kubectl_mesh_core::link::Pair;
 use kubectl_mesh_core::InputError;
 
 /// Every duration flag (timeouts, waits, token lifetimes) is a positive span of time: `0`
@@ -129,4 +131,83 @@ pub enum OutputFormat {
     Table,
     Yaml,
     Json,
+}
+
+// Which clusters link with which (issue 14, fleets), for link and verify: a full mesh unless
+// said otherwise. (A plain comment, as for ClusterArgs.)
+#[derive(Debug, Clone, Default, Args)]
+pub struct LinkTopologyArgs {
+    /// Which clusters link with which [default: hub-and-spoke with --hub, groups with --group, pairs with --pairs, else full-mesh]
+    #[arg(long, value_name = "TOPOLOGY", value_parser = Shape::NAMES)]
+    pub topology: Option<String>,
+
+    /// Hub-and-spoke: a hub cluster, linked both ways with every other; spokes link only with hubs (repeatable)
+    #[arg(long = "hub", value_name = "CLUSTER,...", value_delimiter = ',')]
+    pub hubs: Vec<String>,
+
+    /// Links both ways between A and B; with --group, A and B may be groups: every member of one with every member of the other
+    #[arg(long, value_name = "A:B,...", value_delimiter = ',')]
+    pub pairs: Vec<String>,
+
+    /// Groups: a group of clusters linked in a full mesh; groups link through --pairs (repeatable)
+    #[arg(long = "group", value_name = "NAME=CLUSTER,...")]
+    pub groups: Vec<String>,
+}
+
+impl LinkTopologyArgs {
+    /// Whether any of these flags was given.
+    pub fn given(&self) -> bool {
+        self.topology.is_some() || !self.hubs.is_empty() || !self.pairs.is_empty() || !self.groups.is_empty()
+    }
+
+    /// The topology the flags describe (not yet checked against the clusters).
+    pub fn topology(&self) -> Result<LinkTopology, InputError> {
+        let shape = match &self.topology {
+            Some(name) => Some(name.parse::<Shape>().map_err(InputError::new)?),
+            None => None,
+        };
+        let groups = self
+            .groups
+            .iter()
+            .map(|g| {
+                g.parse::<Group>().map_err(|e| {
+                    InputError::new(format!("--group {g}: {e}")).with_hint(
+                        "give one group per --group, e.g. --group east=east-1,east-2 --group west=west-1",
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(LinkTopology {
+            shape,
+            hubs: self.hubs.iter().map(|h| h.trim().to_string()).collect(),
+            pairs: self.pairs.clone(),
+            groups,
+        })
+    }
+
+    /// The directed pairs among the clusters `names`; errors name the flag at fault.
+    pub fn pairs(&self, names: &[&str]) -> Result<(LinkTopology, Vec<Pair>), InputError> {
+        let topology = self.topology()?;
+        match topology.pairs(names) {
+            Ok(pairs) => Ok((topology, pairs)),
+            Err(e) => {
+                let place = self.place(&e.field, &topology);
+                Err(e.at(&place))
+            }
+        }
+    }
+
+    /// The flag (and value) a topology error is about.
+    fn place(&self, field: &Field, topology: &LinkTopology) -> String {
+        let value = |values: &[String], i: usize| values.get(i).cloned().unwrap_or_default();
+        match field {
+            Field::Shape => format!("--topology {}", topology.shape()),
+            Field::Hubs => "--hub".into(),
+            Field::Pairs => "--pairs".into(),
+            Field::Groups => "--group".into(),
+            Field::Hub(i) => format!("--hub {}", value(&self.hubs, *i)),
+            Field::Pair(i) => format!("--pairs {}", value(&self.pairs, *i)),
+            Field::Group(i) | Field::Member(i, _) => format!("--group {}", value(&self.groups, *i)),
+        }
+    }
 }

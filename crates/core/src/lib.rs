@@ -7,7 +7,8 @@
 //!     (their plan-to-jobs step is `up`'s too), inspection and rotation.
 //!   * [`expose`]: the east-west gateway (`expose`) and global Services (`expose --service`).
 //!   * [`link`]: one fan-out over pairs of clusters, with two backends: peer Gateways
-//!     ([`link::peering`]) and remote secrets ([`link::remote_secret`]).
+//!     ([`link::peering`]) and remote secrets ([`link::remote_secret`]); which pairs, from a
+//!     full mesh, hub-and-spoke, explicit pairs or groups: [`link::topology`].
 //!   * [`verify`]: trust, gateways, links, services and traffic checks.
 //!   * [`up`]: `up`, `down` and `up --generate` from a topology file, step by step.
 //!   * [`controller`]: the long-running reconciler — watches, leader election, re-linking

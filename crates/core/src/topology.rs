@@ -8,6 +8,8 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 
 use crate::kube::validation as names;
+use crate::link::topology::{Field, Group, LinkTopology, Shape};
+use crate::link::{full_mesh, Pair};
 use crate::resources::eastwest::Flavor;
 use crate::InputError;
 
@@ -17,7 +19,7 @@ struct File {
     // Istio's own format spells it mesh_id: errors use that name.
     #[serde(rename = "mesh_id", alias = "meshId")]
     mesh_id: String,
-    #[serde(deserialize_with = "unique_keys")]
+    #[serde(deserialize_with = "unique_contexts")]
     contexts: IndexMap<String, ContextFile>,
     #[serde(default)]
     flavor: Option<String>,
@@ -33,6 +35,23 @@ struct File {
     installer: Option<String>,
     #[serde(default)]
     solo: Option<SoloFile>,
+    #[serde(default)]
+    links: Option<LinksFile>,
+}
+
+/// Which clusters link with which (issue 14): the model of `link --topology` and its flags.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LinksFile {
+    #[serde(default)]
+    topology: Option<String>,
+    #[serde(default)]
+    hubs: Vec<String>,
+    /// `a:b`, each side a cluster or (with groups) a group.
+    #[serde(default)]
+    pairs: Vec<String>,
+    #[serde(default, deserialize_with = "unique_groups")]
+    groups: IndexMap<String, Vec<String>>,
 }
 
 /// Solo's distribution of Istio (flavour ambient-peering installed with helm).
@@ -70,24 +89,54 @@ struct CertsFile {
     root_key: Option<String>,
 }
 
-/// A map that refuses a key given twice (plain maps keep the last one silently).
-fn unique_keys<'de, D, V>(deserializer: D) -> Result<IndexMap<String, V>, D::Error>
+fn unique_contexts<'de, D, V>(deserializer: D) -> Result<IndexMap<String, V>, D::Error>
 where
     D: serde::Deserializer<'de>,
     V: Deserialize<'de>,
 {
-    struct Unique<V>(std::marker::PhantomData<V>);
+    unique_keys(
+        deserializer,
+        "context",
+        "a map of kubeconfig contexts to {network: ...}",
+    )
+}
+
+fn unique_groups<'de, D, V>(deserializer: D) -> Result<IndexMap<String, V>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    unique_keys(deserializer, "group", "a map of group names to lists of clusters")
+}
+
+/// A map that refuses a key given twice (plain maps keep the last one silently); `what` names
+/// a key in the error.
+fn unique_keys<'de, D, V>(
+    deserializer: D,
+    what: &'static str,
+    expecting: &'static str,
+) -> Result<IndexMap<String, V>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    struct Unique<V> {
+        what: &'static str,
+        expecting: &'static str,
+        value: std::marker::PhantomData<V>,
+    }
     impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for Unique<V> {
         type Value = IndexMap<String, V>;
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a map of kubeconfig contexts to {network: ...}")
+            f.write_str(self.expecting)
         }
         fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
             let mut out = IndexMap::new();
             while let Some(key) = map.next_key::<String>()? {
                 if out.contains_key(&key) {
                     return Err(serde::de::Error::custom(format!(
-                        "context `{key}` is listed twice"
+                        "{} `{key}` is listed twice",
+                        self.what
                     )));
                 }
                 let value = map.next_value()?;
@@ -96,7 +145,11 @@ where
             Ok(out)
         }
     }
-    deserializer.deserialize_map(Unique(std::marker::PhantomData))
+    deserializer.deserialize_map(Unique {
+        what,
+        expecting,
+        value: std::marker::PhantomData,
+    })
 }
 
 /// Multi-primary (every cluster runs istiod) or primary-remote (one shared control plane).
@@ -143,6 +196,10 @@ pub struct Topology {
     pub base_dir: std::path::PathBuf,
     /// The file's name, for errors found after parsing.
     pub file: String,
+    /// The `links:` section (the full mesh when absent).
+    pub links: LinkTopology,
+    /// What it means: the directed links among `members` (by index), checked when loaded.
+    pub link_pairs: Vec<Pair>,
 }
 
 /// The `solo` section of the topology file.
@@ -207,6 +264,33 @@ impl Topology {
         ignored
     }
 
+    /// The directed links the file wants among `clusters` (cluster names of members, in the
+    /// order of the file): its links whose two clusters are both there. A cluster left out
+    /// (unreachable) takes its links along; the others' links stay as the file says.
+    pub fn links_among(&self, clusters: &[&str]) -> Vec<Pair> {
+        let at = |member: usize| {
+            let name = self.members.get(member)?.cluster.as_str();
+            clusters.iter().position(|c| *c == name)
+        };
+        let mut pairs: Vec<Pair> = self
+            .link_pairs
+            .iter()
+            .filter_map(|p| {
+                Some(Pair {
+                    from: at(p.from)?,
+                    to: at(p.to)?,
+                })
+            })
+            .collect();
+        pairs.sort_by_key(|p| (p.from, p.to));
+        pairs
+    }
+
+    /// Whether its clusters link with peer Gateways (else remote secrets).
+    pub fn uses_peering(&self) -> bool {
+        self.flavor == Flavor::AmbientPeering && self.model == Model::MultiPrimary
+    }
+
     /// Trust domains differ somewhere: istiod must not validate them.
     pub fn trust_domains_differ(&self) -> bool {
         self.members
@@ -226,10 +310,12 @@ const TOP_KEYS: &[&str] = &[
     "certs",
     "installer",
     "solo",
+    "links",
 ];
 const CONTEXT_KEYS: &[&str] = &["network", "cluster", "trustDomain"];
 const CERTS_KEYS: &[&str] = &["dir", "keyType", "rootCert", "rootKey"];
 const SOLO_KEYS: &[&str] = &["hub", "tag", "licenseFile"];
+const LINKS_KEYS: &[&str] = &["topology", "hubs", "pairs", "groups"];
 
 fn syntax_error(file: &str, text: &str, error: &serde_yaml_ng::Error) -> InputError {
     let message = error.to_string();
@@ -247,12 +333,21 @@ fn syntax_error(file: &str, text: &str, error: &serde_yaml_ng::Error) -> InputEr
     }
     // serde says "unknown field `netwrk`, expected one of ..."; name the nearest valid key.
     let hint = unknown_field(&message).map(|field| {
-        let candidates = TOP_KEYS
+        // The keys of the section at fault, as serde lists them; all keys when it does not.
+        let expected = expected_fields(&message);
+        let all = TOP_KEYS
             .iter()
             .chain(CONTEXT_KEYS)
             .chain(CERTS_KEYS)
-            .chain(SOLO_KEYS);
+            .chain(SOLO_KEYS)
+            .chain(LINKS_KEYS)
+            .copied();
+        let candidates: Vec<&str> = match expected.is_empty() {
+            true => all.collect(),
+            false => expected.iter().map(String::as_str).collect(),
+        };
         match candidates
+            .into_iter()
             .min_by_key(|k| distance(&field, k))
             .filter(|k| distance(&field, k) <= 3)
         {
@@ -265,7 +360,11 @@ fn syntax_error(file: &str, text: &str, error: &serde_yaml_ng::Error) -> InputEr
         .replace("struct File", "a map of topology keys (mesh_id, contexts, ...)")
         .replace("struct ContextFile", "a context's settings ({network: ...})")
         .replace("struct CertsFile", "the certs settings ({dir: ...})")
-        .replace("struct SoloFile", "the solo settings ({hub: ..., tag: ...})");
+        .replace("struct SoloFile", "the solo settings ({hub: ..., tag: ...})")
+        .replace(
+            "struct LinksFile",
+            "the links settings ({topology: ..., hubs: [...]})",
+        );
     let first_line = message.lines().next().unwrap_or_default();
     let message = first_line.split(" at line ").next().unwrap_or(first_line);
     let mut err = InputError::new(format!("{place}: {message}"));
@@ -277,13 +376,21 @@ fn syntax_error(file: &str, text: &str, error: &serde_yaml_ng::Error) -> InputEr
     err
 }
 
+/// The keys serde says it expected ("expected one of `a`, `b`").
+fn expected_fields(message: &str) -> Vec<String> {
+    let Some(list) = message.split(", expected ").nth(1) else {
+        return Vec::new();
+    };
+    list.split('`').skip(1).step_by(2).map(str::to_string).collect()
+}
+
 fn unknown_field(message: &str) -> Option<String> {
     let rest = message.split("unknown field `").nth(1)?;
     Some(rest.split('`').next()?.to_string())
 }
 
-/// Edit distance, to suggest the key the user meant.
-fn distance(a: &str, b: &str) -> usize {
+/// Edit distance, to suggest the key (or cluster) the user meant.
+pub(crate) fn distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {
@@ -436,6 +543,7 @@ fn validate(raw: File, text: &str, file: &str) -> Result<Topology, InputError> {
             .map(|m| m.cluster.clone()),
         (_, None) => None,
     };
+    let (links, link_pairs) = links(raw.links, model, &members, text, file)?;
     let certs = raw.certs.unwrap_or_default();
     if let Some(key_type) = &certs.key_type {
         if !["rsa-4096", "rsa-2048", "ec-p256", "ec-p384"].contains(&key_type.as_str()) {
@@ -472,7 +580,148 @@ fn validate(raw: File, text: &str, file: &str) -> Result<Topology, InputError> {
             .unwrap_or_default(),
         base_dir: std::path::PathBuf::from("."),
         file: file.to_string(),
+        links,
+        link_pairs,
     })
+}
+
+/// The `links:` section: which members link with which, as directed pairs of member indexes.
+/// Errors name the file, line and column, and the field path (`links.hubs[0]`).
+fn links(
+    raw: Option<LinksFile>,
+    model: Model,
+    members: &[Member],
+    text: &str,
+    file: &str,
+) -> Result<(LinkTopology, Vec<Pair>), InputError> {
+    let Some(raw) = raw else {
+        return Ok((LinkTopology::full_mesh(), full_mesh(members.len())));
+    };
+    let at = |steps: &[&str]| locate_path(file, text, steps);
+    if model == Model::PrimaryRemote {
+        return Err(InputError::new(format!(
+            "{}: links: model primary-remote links the primary with each remote, and nothing else",
+            at(&["links"])
+        ))
+        .with_hint("leave links out with model: primary-remote, or use model: multi-primary"));
+    }
+    let shape =
+        match raw.topology.as_deref() {
+            None => None,
+            Some(name) => Some(name.parse::<Shape>().map_err(|e| {
+                InputError::new(format!("{}: links.topology: {e}", at(&["links", "topology"])))
+            })?),
+        };
+    let description = LinkTopology {
+        shape,
+        hubs: raw.hubs,
+        pairs: raw.pairs,
+        groups: raw
+            .groups
+            .into_iter()
+            .map(|(name, members)| Group { name, members })
+            .collect(),
+    };
+    let names: Vec<&str> = members.iter().map(|m| m.cluster.as_str()).collect();
+    match description.pairs(&names) {
+        Ok(pairs) => Ok((description, pairs)),
+        Err(e) => {
+            let (path, steps) = field_path(&description, &e.field);
+            let steps: Vec<&str> = steps.iter().map(String::as_str).collect();
+            Err(e.at(&format!("{}: {path}", at(&steps))))
+        }
+    }
+}
+
+/// The path of a field of the links section (`links.groups.east[1]`), and the words to look
+/// for, one after the other, to find its line.
+fn field_path(links: &LinkTopology, field: &Field) -> (String, Vec<String>) {
+    let item = |items: &[String], i: usize| items.get(i).cloned().unwrap_or_default();
+    let group = |g: usize| links.groups.get(g).map(|g| g.name.clone()).unwrap_or_default();
+    let (path, mut steps) = match field {
+        Field::Shape => ("links.topology".to_string(), vec!["topology".to_string()]),
+        Field::Hubs => ("links.hubs".into(), vec!["hubs".into()]),
+        Field::Pairs => ("links.pairs".into(), vec!["pairs".into()]),
+        Field::Groups => ("links.groups".into(), vec!["groups".into()]),
+        Field::Hub(i) => (
+            format!("links.hubs[{i}]"),
+            vec!["hubs".into(), item(&links.hubs, *i)],
+        ),
+        Field::Pair(i) => (
+            format!("links.pairs[{i}]"),
+            vec!["pairs".into(), item(&links.pairs, *i)],
+        ),
+        Field::Group(g) => (
+            format!("links.groups.{}", group(*g)),
+            vec!["groups".into(), group(*g)],
+        ),
+        Field::Member(g, m) => {
+            let members = links
+                .groups
+                .get(*g)
+                .map(|g| g.members.as_slice())
+                .unwrap_or_default();
+            (
+                format!("links.groups.{}[{m}]", group(*g)),
+                vec!["groups".into(), group(*g), item(members, *m)],
+            )
+        }
+    };
+    steps.insert(0, "links".into());
+    (path, steps)
+}
+
+/// `file:line:column` of the last of `steps` found: the first is a top-level key, each next
+/// one a whole word after the one before. Where one is not found, the last found.
+fn locate_path(file: &str, text: &str, steps: &[&str]) -> String {
+    let mut found: Option<usize> = None;
+    let mut from = 0;
+    for (n, step) in steps.iter().enumerate() {
+        let at = match n {
+            0 => top_level_key(text, step),
+            _ => find_word(text, step, from),
+        };
+        let Some(at) = at else { break };
+        found = Some(at);
+        from = at + step.len();
+    }
+    match found {
+        Some(at) => {
+            let line = text[..at].matches('\n').count() + 1;
+            let column = at - text[..at].rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("{file}:{line}:{column}")
+        }
+        None => file.to_string(),
+    }
+}
+
+/// Where the top-level `key:` starts.
+fn top_level_key(text: &str, key: &str) -> Option<usize> {
+    let prefix = format!("{key}:");
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if line.starts_with(&prefix) {
+            return Some(offset);
+        }
+        offset += line.len();
+    }
+    None
+}
+
+/// Where `word` next appears on its own (not inside a longer name) at or after `from`.
+fn find_word(text: &str, word: &str, from: usize) -> Option<usize> {
+    let name_char = |c: char| c.is_alphanumeric() || c == '-' || c == '_' || c == '.';
+    let mut start = from;
+    while let Some(i) = text.get(start..)?.find(word) {
+        let at = start + i;
+        let before = text[..at].chars().next_back();
+        let after = text[at + word.len()..].chars().next();
+        if !before.is_some_and(name_char) && !after.is_some_and(name_char) && !word.is_empty() {
+            return Some(at);
+        }
+        start = at + word.len().max(1);
+    }
+    None
 }
 
 /// Combinations upstream does not support are refused rather than half-installed.
@@ -653,6 +902,74 @@ mod tests {
         .unwrap_err();
         assert!(err.message.contains("needs `primary`"), "{err}");
         assert!(Topology::parse("", "f").is_err());
+    }
+
+    #[test]
+    fn links_section_in_every_topology() {
+        let contexts =
+            "contexts:\n  a: {network: n}\n  b: {network: n}\n  c: {network: n}\n  d: {network: n}\n";
+        let parse = |links: &str| Topology::parse(&format!("mesh_id: m\n{contexts}{links}"), "mesh.yaml");
+        let t = parse("").unwrap();
+        assert!(t.links.is_full_mesh());
+        assert_eq!(t.link_pairs, full_mesh(4));
+        let t = parse("links:\n  topology: hub-and-spoke\n  hubs: [a]\n").unwrap();
+        assert_eq!(t.link_pairs.len(), 6);
+        // Among a subset (b unreachable): the file's links between those that are there.
+        let among = t.links_among(&["a", "c", "d"]);
+        assert_eq!(among.len(), 4);
+        assert!(t.links_among(&["c", "d"]).is_empty());
+        let t = parse("links:\n  groups:\n    east: [a, b]\n    west: [c, d]\n  pairs: [a:c]\n").unwrap();
+        assert_eq!(t.link_pairs.len(), 6);
+        let t = parse("links: {pairs: ['a:b', 'c:d']}\n").unwrap();
+        assert_eq!(t.link_pairs.len(), 4);
+    }
+
+    #[test]
+    fn links_errors_name_file_line_column_and_field_path() {
+        let contexts = "contexts:\n  a: {network: n}\n  b: {network: n}\n  c: {network: n}\n";
+        let parse =
+            |links: &str| Topology::parse(&format!("mesh_id: m\n{contexts}{links}"), "f").unwrap_err();
+        let err = parse("links:\n  hubs: [a, x]\n");
+        assert_eq!(
+            err.message,
+            "f:7:13: links.hubs[1]: hub x is not one of the clusters being linked"
+        );
+        let err = parse("links:\n  pairs:\n  - a:b\n  - c:c\n");
+        assert_eq!(err.message, "f:9:5: links.pairs[1]: pair c:c links c with itself");
+        let err = parse("links:\n  groups:\n    east: [a, b]\n    west: [b, c]\n");
+        assert_eq!(
+            err.message,
+            "f:9:12: links.groups.west[0]: cluster b is in two groups, east and west"
+        );
+        let err = parse("links:\n  groups:\n    east: []\n");
+        assert_eq!(err.message, "f:8:5: links.groups.east: group east is empty");
+        let err = parse("links:\n  topology: ring\n");
+        assert!(
+            err.message
+                .starts_with("f:7:3: links.topology: unknown topology \"ring\""),
+            "{err}"
+        );
+        let err = parse("links:\n  topology: hub-and-spoke\n");
+        assert_eq!(
+            err.message,
+            "f:6:1: links.hubs: a hub-and-spoke topology needs at least one hub"
+        );
+        let err = parse("links:\n  hub: [a]\n");
+        assert_eq!(
+            err.hint.as_deref(),
+            Some("unknown key `hub`: did you mean `hubs`?")
+        );
+        let err = parse("links:\n  groups:\n    g: [a]\n    g: [b]\n");
+        assert!(err.message.contains("group `g` is listed twice"), "{err}");
+        let err = Topology::parse(
+            "mesh_id: m\nflavor: sidecar\nmodel: primary-remote\nprimary: a\ncontexts:\n  a: {network: n}\n  b: {network: n}\nlinks: {hubs: [a]}\n",
+            "f",
+        )
+        .unwrap_err();
+        assert!(
+            err.message.starts_with("f:8:1: links: model primary-remote"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -15,13 +15,13 @@ use kubectl_mesh_core::kube::apply::WriteOptions;
 use kubectl_mesh_core::kube::clusters::{self, Cluster, ClusterRef, ConnectOptions};
 use kubectl_mesh_core::kube::kubeconfig::LoadedKubeconfig;
 use kubectl_mesh_core::kube::validation as names;
-use kubectl_mesh_core::link::{self, LinkOptions, Mechanism, Pair, RemoteOptions};
+use kubectl_mesh_core::link::{LinkOptions, Mechanism, Pair, RemoteOptions};
 use kubectl_mesh_core::resources::controller as manifests;
 use kubectl_mesh_core::resources::eastwest::Flavor;
 use kubectl_mesh_core::topology::Topology;
 use kubectl_mesh_core::{up, InputError};
 
-use crate::args::{parse_duration, ClusterArgs, OutputFormat};
+use crate::args::{parse_duration, ClusterArgs, LinkTopologyArgs, OutputFormat};
 use crate::exit::{interruption, CliError};
 use crate::output;
 use crate::progress::init_logging;
@@ -132,6 +132,9 @@ pub struct ControllerArgs {
     pub output: Option<OutputFormat>,
 
     #[command(flatten)]
+    pub links: LinkTopologyArgs,
+
+    #[command(flatten)]
     pub clusters: ClusterArgs,
 }
 
@@ -139,8 +142,10 @@ pub struct ControllerArgs {
 struct Plan {
     refs: Vec<ClusterRef>,
     peering: bool,
-    /// From a topology file: its pairs (full mesh or primary-remote); else the full mesh.
+    /// From a topology file: its pairs (its `links:` section, or primary-remote's).
     topology: Option<Topology>,
+    /// From the flags: the pairs of `--topology`/`--hub`/`--pairs`/`--group` (full mesh).
+    pairs: Vec<Pair>,
     kubeconfig: LoadedKubeconfig,
 }
 
@@ -183,6 +188,10 @@ impl ControllerArgs {
 
     fn plan(&self) -> Result<Plan, InputError> {
         let kubeconfig = self.clusters.load_kubeconfig()?;
+        if self.file.is_some() && self.links.given() {
+            return Err(InputError::new("--topology, --hub, --pairs and --group describe the links of --contexts; with -f the file's links: section does")
+                .with_hint("put the topology in the file's links: section"));
+        }
         let (refs, peering, topology) = match &self.file {
             Some(file) => {
                 let topology = Topology::load(file)?;
@@ -218,6 +227,8 @@ impl ControllerArgs {
                     .with_hint("add --mode remote-secret (or --flavor ambient / sidecar)"),
             );
         }
+        let names: Vec<&str> = refs.iter().map(|r| r.name.as_str()).collect();
+        let (_, pairs) = self.links.pairs(&names)?;
         if let Some(unknown) = refs.iter().find(|r| !kubeconfig.has_context(&r.context)) {
             return Err(kubeconfig.unknown_context(&unknown.context));
         }
@@ -225,6 +236,7 @@ impl ControllerArgs {
             refs,
             peering,
             topology,
+            pairs,
             kubeconfig,
         })
     }
@@ -334,7 +346,7 @@ pub async fn run(args: ControllerArgs) -> Result<ExitCode, CliError> {
     let members = clusters::connect(&plan.kubeconfig, &plan.refs, args.connect_options()).await?;
     let pairs: Vec<Pair> = match &plan.topology {
         Some(topology) => up::link_pairs(topology, &members),
-        None => link::full_mesh(members.len()),
+        None => plan.pairs.clone(),
     };
     let home = args.home(&plan, &members).await?;
     let lease = args.lease();
@@ -411,6 +423,11 @@ fn passthrough_args(args: &ControllerArgs) -> Vec<String> {
         }
     }
     out.push(format!("--namespace={}", args.namespace));
+    if args.file.is_none() {
+        if let Ok(topology) = args.links.topology() {
+            out.extend(topology.flags().split_whitespace().map(str::to_string));
+        }
+    }
     out.push(format!("--gateway={}", args.gateway));
     if let Some(duration) = args.token_duration {
         out.push(format!("--token-duration={}s", duration.as_secs()));

@@ -1,17 +1,20 @@
-//! `kubectl mesh link`: every cluster peers with every other, concurrently (DESIGN §5.4).
+//! `kubectl mesh link`: every cluster peers with every other, or as a topology says (hub-and-spoke,
+//! pairs, groups: `args::LinkTopologyArgs`), concurrently (DESIGN §5.4).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
 
 use clap::Args;
 use kubectl_mesh_core::kube::api::RetryPolicy;
 use kubectl_mesh_core::kube::clusters::{self, Cluster, ClusterRef, ConnectOptions};
+use kubectl_mesh_core::kube::parallel;
 use kubectl_mesh_core::kube::validation as names;
-use kubectl_mesh_core::link::{self, Action, LinkOptions, Mechanism, Pair, PairReport};
+use kubectl_mesh_core::link::{self, Action, LinkOptions, Mechanism, Pair, PairReport, Prune};
 use kubectl_mesh_core::report::Outcome;
 use kubectl_mesh_core::resources::peering;
 use kubectl_mesh_core::InputError;
 
-use crate::args::{parse_duration, ClusterArgs, OutputFormat, WriteArgs};
+use crate::args::{parse_duration, ClusterArgs, LinkTopologyArgs, OutputFormat, WriteArgs};
 use crate::exit::{self, CliError};
 use crate::output;
 use crate::progress::{init_logging, StderrProgress};
@@ -31,7 +34,24 @@ Examples:
   kubectl mesh link --generate --context west-1 | kubectl --context east-1 apply --server-side -f -
 
   # Remove every link among these clusters
-  kubectl mesh link --contexts east-1,east-2,west-1 --unlink")]
+  kubectl mesh link --contexts east-1,east-2,west-1 --unlink
+
+Fleets: other topologies than the full mesh (each link goes both ways)
+  # Hub-and-spoke: hub-1 with everyone, spokes only with the hub (6 links, not 12)
+  kubectl mesh link --contexts hub-1,east-1,east-2,west-1 --hub hub-1
+
+  # Exactly these pairs
+  kubectl mesh link --contexts east-1,east-2,west-1 --pairs east-1:east-2,east-2:west-1
+
+  # A full mesh inside each group, and the groups linked with each other
+  kubectl mesh link --contexts east-1,east-2,west-1,west-2 \
+      --group east=east-1,east-2 --group west=west-1,west-2 --pairs east:west
+
+  # Converge to hub-and-spoke: also delete our links the topology no longer wants
+  kubectl mesh link --contexts hub-1,east-1,east-2,west-1 --hub hub-1 --prune
+
+  # Print every link of the topology, per source cluster, instead of applying
+  kubectl mesh link --contexts hub-1,east-1,east-2 --hub hub-1 --generate")]
 pub struct LinkArgs {
     /// How clusters are linked [default: peering for flavour ambient-peering, else remote-secret]
     #[arg(long, value_name = "MODE", value_parser = ["peering", "remote-secret"])]
@@ -42,7 +62,7 @@ pub struct LinkArgs {
     pub flavor: String,
 
     /// Primary-remote: the cluster running the control plane (remote-secret mode)
-    #[arg(long, value_name = "[NAME=]CONTEXT", requires = "remotes", conflicts_with_all = ["contexts", "from"])]
+    #[arg(long, value_name = "[NAME=]CONTEXT", requires = "remotes", conflicts_with_all = ["contexts", "from", "topology", "hubs", "pairs", "groups"])]
     pub primary: Option<String>,
 
     /// Primary-remote: the clusters whose control plane is --primary
@@ -64,7 +84,7 @@ pub struct LinkArgs {
     pub server: Option<String>,
 
     /// Source cluster of a one-direction link ([NAME=]CONTEXT)
-    #[arg(long, value_name = "[NAME=]CONTEXT", conflicts_with = "contexts")]
+    #[arg(long, value_name = "[NAME=]CONTEXT", conflicts_with_all = ["contexts", "topology", "hubs", "pairs", "groups"])]
     pub from: Option<String>,
 
     /// Target cluster(s) of a one-direction link ([NAME=]CONTEXT,...)
@@ -76,7 +96,7 @@ pub struct LinkArgs {
     )]
     pub to: Vec<String>,
 
-    /// Print what links to the --context cluster (peer Gateway, or remote secret with its token) instead of applying
+    /// Print what links to the --context cluster (peer Gateway, or remote secret with its token), or with --contexts every link of each source, instead of applying
     #[arg(long)]
     pub generate: bool,
 
@@ -84,9 +104,12 @@ pub struct LinkArgs {
     #[arg(long)]
     pub unlink: bool,
 
-    /// Also delete our peer Gateways for clusters that are not in the list
+    /// Also delete our links to clusters that are not in the list, and with --contexts those the topology does not want
     #[arg(long)]
     pub prune: bool,
+
+    #[command(flatten)]
+    pub links: LinkTopologyArgs,
 
     /// Namespace of the east-west gateway and of the peer Gateways
     #[arg(short = 'n', long, value_name = "NAMESPACE", default_value = "istio-gateways")]
@@ -204,15 +227,22 @@ impl LinkArgs {
             (None, Some(primary)) => one_way(primary, &self.remotes, "--primary and --remotes")?,
             (None, None) => {
                 let refs = clusters::parse_refs(&self.clusters.contexts)?;
-                let pairs = link::full_mesh(refs.len());
+                if refs.len() < 2 && !(self.prune && refs.len() == 1) {
+                    return Err(InputError::new("link needs at least two clusters")
+                        .with_hint("e.g. kubectl mesh link --contexts east-1,west-1"));
+                }
+                let names: Vec<&str> = refs.iter().map(|r| r.name.as_str()).collect();
+                let (_, pairs) = self.links.pairs(&names)?;
                 (refs, pairs)
             }
         };
-        if refs.len() < 2 && !(self.prune && refs.len() == 1) {
-            return Err(InputError::new("link needs at least two clusters")
-                .with_hint("e.g. kubectl mesh link --contexts east-1,west-1"));
-        }
         Ok((refs, pairs))
+    }
+
+    /// What `--prune` deletes: with `--contexts` the pairs are all that is wanted among the
+    /// clusters, so links between them that are not pairs go too.
+    fn prune(&self) -> Prune {
+        Prune::of(self.prune, self.from.is_none() && self.primary.is_none())
     }
 }
 
@@ -233,15 +263,7 @@ pub async fn run(args: LinkArgs) -> Result<ExitCode, CliError> {
         Mode::RemoteSecret => Some(args.remote_options(targets)?),
         Mode::Peering => None,
     };
-    let kubeconfig = args.clusters.load_kubeconfig()?;
-    if let Some(unknown) = refs.iter().find(|r| !kubeconfig.has_context(&r.context)) {
-        return Err(kubeconfig.unknown_context(&unknown.context).into());
-    }
-    let connect = ConnectOptions {
-        timeout: args.clusters.timeout,
-        retry: RetryPolicy::default(),
-    };
-    let clusters = clusters::connect(&kubeconfig, &refs, connect).await?;
+    let clusters = connect(&args, &refs).await?;
     let action = if args.unlink { Action::Unlink } else { Action::Link };
     if let (Some(remote), Action::Link) = (&remote, action) {
         let targets: std::collections::BTreeSet<usize> = pairs.iter().map(|p| p.to).collect();
@@ -255,7 +277,7 @@ pub async fn run(args: LinkArgs) -> Result<ExitCode, CliError> {
         &clusters,
         &pairs,
         action,
-        args.prune,
+        args.prune(),
         &mechanism,
         &StderrProgress::new(),
     )
@@ -273,6 +295,19 @@ pub async fn run(args: LinkArgs) -> Result<ExitCode, CliError> {
     Ok(exit::from_failures(
         reports.iter().any(|r| r.result == Outcome::Failed),
     ))
+}
+
+/// Connects the listed clusters, once every context is known to be in the kubeconfig.
+async fn connect(args: &LinkArgs, refs: &[ClusterRef]) -> Result<Vec<Cluster>, InputError> {
+    let kubeconfig = args.clusters.load_kubeconfig()?;
+    if let Some(unknown) = refs.iter().find(|r| !kubeconfig.has_context(&r.context)) {
+        return Err(kubeconfig.unknown_context(&unknown.context));
+    }
+    let connect = ConnectOptions {
+        timeout: args.clusters.timeout,
+        retry: RetryPolicy::default(),
+    };
+    clusters::connect(&kubeconfig, refs, connect).await
 }
 
 /// Warns, as istioctl create-remote-secret does, about targets whose kubeconfig server is a
@@ -324,12 +359,23 @@ fn render(reports: &[PairReport], format: OutputFormat, options: &LinkOptions) -
 }
 
 /// `--generate --context target`: what links to `target` — its peer Gateway, or its remote
-/// secret (which holds a token: the one place a token is printed).
+/// secret (which holds a token: the one place a token is printed). With `--contexts` (and a
+/// topology): every link the topology wants, by the source that holds it.
 async fn generate(args: &LinkArgs, mode: Mode, options: &LinkOptions) -> Result<ExitCode, CliError> {
-    if !args.clusters.contexts.is_empty() || args.from.is_some() || args.primary.is_some() {
+    if args.from.is_some() || args.primary.is_some() {
         return Err(InputError::new("--generate prints what links to one target: use --context TARGET")
-            .with_hint("e.g. kubectl mesh link --generate --context west-1 | kubectl --context east-1 apply --server-side -f -")
+            .with_hint("e.g. kubectl mesh link --generate --context west-1 | kubectl --context east-1 apply --server-side -f -, or --generate --contexts a,b,c for every link")
             .into());
+    }
+    if !args.clusters.contexts.is_empty() {
+        return generate_all(args, mode, options).await;
+    }
+    if args.links.given() {
+        return Err(InputError::new(
+            "--topology, --hub, --pairs and --group describe links among --contexts",
+        )
+        .with_hint("e.g. kubectl mesh link --generate --contexts hub-1,east-1,east-2 --hub hub-1")
+        .into());
     }
     let remote = match mode {
         Mode::RemoteSecret => Some(args.remote_options(1)?),
@@ -340,21 +386,109 @@ async fn generate(args: &LinkArgs, mode: Mode, options: &LinkOptions) -> Result<
     let Some(target) = clusters.first() else {
         return Err(InputError::new("no cluster selected").into());
     };
-    let object = match &remote {
-        None => {
-            let facts = link::peering::read_target(target, options)
-                .await
-                .map_err(CliError::Failed)?;
-            peering::gateway(&facts, &options.namespace)
-        }
-        Some(remote) => {
-            warn_loopback([target], remote);
-            let creds = remote_secrets::target_credentials(target, remote)
-                .await
-                .map_err(CliError::Failed)?;
-            kubectl_mesh_core::resources::remote_secret::remote_secret(&creds)
-        }
-    };
+    if let Some(remote) = &remote {
+        warn_loopback([target], remote);
+    }
+    let object = describe(target, remote.as_ref(), options)
+        .await
+        .map_err(CliError::Failed)?;
     output::print(&output::objects(&[object], format)?);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The object a source holds to link to `target`: its peer Gateway, or its remote secret.
+async fn describe(
+    target: &Cluster,
+    remote: Option<&RemoteOptions>,
+    options: &LinkOptions,
+) -> Result<serde_json::Value, String> {
+    match remote {
+        None => {
+            let facts = link::peering::read_target(target, options).await?;
+            Ok(peering::gateway(&facts, &options.namespace))
+        }
+        Some(remote) => {
+            let creds = remote_secrets::target_credentials(target, remote).await?;
+            Ok(kubectl_mesh_core::resources::remote_secret::remote_secret(&creds))
+        }
+    }
+}
+
+/// `--generate --contexts`: each target is read (or, for remote secrets, prepared) once, and
+/// its object printed for every source the topology links to it. A target that cannot be
+/// described fails its pairs only.
+async fn generate_all(args: &LinkArgs, mode: Mode, options: &LinkOptions) -> Result<ExitCode, CliError> {
+    if args.clusters.context.is_some() || args.prune {
+        return Err(InputError::new("--generate --contexts prints every link: --context and --prune do not go with it")
+            .with_hint("--generate --context TARGET prints what links to one target; --prune deletes, so run it without --generate")
+            .into());
+    }
+    let (refs, pairs) = args.plan()?;
+    let targets: Vec<usize> = pairs
+        .iter()
+        .map(|p| p.to)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let remote = match mode {
+        Mode::RemoteSecret => Some(args.remote_options(targets.len())?),
+        Mode::Peering => None,
+    };
+    let clusters = connect(args, &refs).await?;
+    if let Some(remote) = &remote {
+        warn_loopback(targets.iter().map(|&i| &clusters[i]), remote);
+    }
+    let (clusters, remote) = (&clusters, remote.as_ref());
+    let described: BTreeMap<usize, Result<serde_json::Value, String>> =
+        parallel::map_bounded(targets, options.parallel, |to| async move {
+            (to, describe(&clusters[to], remote, options).await)
+        })
+        .await
+        .into_iter()
+        .collect();
+    let mut sources: Vec<(&Cluster, Vec<serde_json::Value>)> = Vec::new();
+    let mut errors = Vec::new();
+    for (from, source) in clusters.iter().enumerate() {
+        let mut objects = Vec::new();
+        for to in pairs.iter().filter(|p| p.from == from).map(|p| p.to) {
+            match described.get(&to) {
+                Some(Ok(object)) => objects.push(object.clone()),
+                Some(Err(e)) => errors.push(format!("{} -> {}: {e}", source.name, clusters[to].name)),
+                None => errors.push(format!("{} -> {}: not described", source.name, clusters[to].name)),
+            }
+        }
+        if !objects.is_empty() {
+            sources.push((source, objects));
+        }
+    }
+    output::print(&per_source(&sources, args.output.unwrap_or(OutputFormat::Yaml))?);
+    for error in &errors {
+        crate::hints::eprint(&format!("error: {error}"));
+    }
+    Ok(exit::from_failures(!errors.is_empty()))
+}
+
+/// The objects of each source: YAML documents under a comment saying where to apply them, or
+/// in JSON a `LinkObjects` document with the objects of each source.
+fn per_source(
+    sources: &[(&Cluster, Vec<serde_json::Value>)],
+    format: OutputFormat,
+) -> Result<String, CliError> {
+    if format == OutputFormat::Json {
+        let sources: Vec<serde_json::Value> = sources
+            .iter()
+            .map(|(c, items)| serde_json::json!({"cluster": c.name, "context": c.context, "items": items}))
+            .collect();
+        let doc = output::report("LinkObjects", serde_json::json!({"sources": sources}));
+        return output::structured(&doc, format);
+    }
+    let mut text = String::new();
+    for (source, objects) in sources {
+        text.push_str(&format!(
+            "# in cluster {}: kubectl --context {} apply --server-side -f -\n",
+            source.name, source.context
+        ));
+        text.push_str(&output::yaml_stream(objects)?);
+    }
+    Ok(text)
 }

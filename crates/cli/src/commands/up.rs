@@ -54,7 +54,10 @@ The file (Istio's simplified multicluster install format, plus optional keys):
     context-west-1: {network: network-west}
   # optional: flavor, model (multi-primary | primary-remote), primary, trustDomain,
   #           installer (none | helm | sail), certs: {dir, keyType, rootCert, rootKey},
+  #           links: {topology, hubs, pairs, groups} (full mesh when absent),
   #           and per context: cluster (name), trustDomain
+  # e.g. hub-and-spoke instead of the full mesh (kubectl mesh link --help, Fleets):
+  links: {hubs: [context-east-1]}
 
 Examples:
   kubectl mesh up -f mesh.yaml                       # certs, cacerts, networks, install, expose, link, verify

@@ -1,20 +1,26 @@
 //! `kubectl mesh verify`: is the mesh consistent across every cluster? (issue 6)
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
 use std::time::Duration;
 
+use kubectl_mesh_core::kube::api::RetryPolicy;
+use kubectl_mesh_core::kube::clusters::{self, ClusterRef, ConnectOptions};
+use kubectl_mesh_core::kube::kubeconfig::LoadedKubeconfig;
 use kubectl_mesh_core::kube::validation as names;
+use kubectl_mesh_core::link::Pair;
 use kubectl_mesh_core::report::NoProgress;
 use kubectl_mesh_core::resources::eastwest::{EastWest, Flavor};
 use kubectl_mesh_core::resources::probe;
+use kubectl_mesh_core::topology::{Model, Topology};
 use kubectl_mesh_core::verify::traffic::TrafficOptions;
-use kubectl_mesh_core::verify::{self, Check, LinkMode, Status, VerifyOptions};
+use kubectl_mesh_core::verify::{self, Check, ExpectedLinks, LinkMode, Status, VerifyOptions};
 use kubectl_mesh_core::InputError;
 use serde_json::json;
 
-use crate::args::{parse_duration, ClusterArgs, OutputFormat};
+use crate::args::{parse_duration, ClusterArgs, LinkTopologyArgs, OutputFormat};
 use crate::exit::{interruption, CliError, INTERRUPTED};
 use crate::output;
 use crate::progress::{init_logging, StderrProgress};
@@ -34,13 +40,18 @@ Checks, each with a stable id (see docs/verify.md):
 
 Examples:
   kubectl mesh verify --contexts east-1,east-2,west-1
+  kubectl mesh verify --contexts hub-1,east-1,west-1 --hub hub-1   # only the links of hub-and-spoke
+  kubectl mesh verify -f mesh.yaml                                 # the clusters and links of a topology file
   kubectl mesh verify --contexts east-1,west-1 --mode remote-secret -o json
   kubectl mesh verify --contexts east-1,west-1 --strict     # warnings fail too (exit 3)
   kubectl mesh verify --contexts east-1,east-2,west-1 --traffic   # prove calls cross clusters
 
 --traffic deploys an echo server (Deployment and global Service mesh-probe) in a new namespace
 kubectl-mesh-probe-<random> of every cluster, then a Job per cluster that calls it and reports
-which clusters answered. The namespaces are deleted afterwards, also on failure or Ctrl-C.")]
+which clusters answered. The namespaces are deleted afterwards, also on failure or Ctrl-C.
+
+With a topology (--hub, --pairs, --group, or -f with a links: section) only the links it
+wants are checked; a link it does not want is a warning, and its absence is no check at all.")]
 pub struct VerifyArgs {
     /// Which links to expect [default: peering for flavour ambient-peering, else remote-secret]
     #[arg(long, value_name = "MODE", value_parser = ["peering", "remote-secret"])]
@@ -102,6 +113,14 @@ pub struct VerifyArgs {
     #[arg(short, long, value_enum, value_name = "FORMAT", default_value = "table")]
     pub output: OutputFormat,
 
+    /// Verify the mesh of a topology file (as up -f): its clusters, flavour and links
+    #[arg(short = 'f', long = "filename", value_name = "FILE",
+          conflicts_with_all = ["context", "contexts", "mode", "flavor", "topology", "hubs", "pairs", "groups"])]
+    pub file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub links: LinkTopologyArgs,
+
     #[command(flatten)]
     pub clusters: ClusterArgs,
 }
@@ -119,8 +138,11 @@ impl VerifyArgs {
         })
     }
 
-    fn options(&self) -> Result<VerifyOptions, InputError> {
-        let flavor: Flavor = self.flavor.parse()?;
+    fn options(&self, file: Option<&Topology>) -> Result<VerifyOptions, InputError> {
+        let flavor: Flavor = match file {
+            Some(topology) => topology.flavor,
+            None => self.flavor.parse()?,
+        };
         // The flavour's east-west gateway, unless named explicitly.
         let gateway = EastWest {
             flavor,
@@ -130,8 +152,10 @@ impl VerifyArgs {
         };
         names::check_label("namespace (-n/--namespace)", gateway.namespace())?;
         names::check_label("gateway name (--gateway)", gateway.name())?;
-        let mode = match (self.mode.as_deref(), flavor) {
-            (Some("peering"), _) | (None, Flavor::AmbientPeering) => LinkMode::Peering,
+        let mode = match (file, self.mode.as_deref(), flavor) {
+            (Some(topology), _, _) if topology.uses_peering() => LinkMode::Peering,
+            (Some(_), _, _) => LinkMode::RemoteSecret,
+            (None, Some("peering"), _) | (None, None, Flavor::AmbientPeering) => LinkMode::Peering,
             _ => LinkMode::RemoteSecret,
         };
         if self.check_credentials && mode != LinkMode::RemoteSecret {
@@ -150,15 +174,88 @@ impl VerifyArgs {
             services: self.services,
             check_credentials: self.check_credentials,
             timeout: self.clusters.timeout,
+            expected_links: None,
         })
+    }
+
+    /// The clusters to verify and the links expected among them: from the file, or from
+    /// `--context(s)` and the topology flags. Nothing is sent yet.
+    fn select(
+        &self,
+        kubeconfig: &LoadedKubeconfig,
+        file: Option<&Topology>,
+    ) -> Result<(Vec<ClusterRef>, Option<ExpectedLinks>), InputError> {
+        let Some(topology) = file else {
+            let refs = self.clusters.select(kubeconfig)?;
+            if !self.links.given() {
+                return Ok((refs, None));
+            }
+            let names: Vec<&str> = refs.iter().map(|r| r.name.as_str()).collect();
+            let (links, pairs) = self.links.pairs(&names)?;
+            let expected = (!links.is_full_mesh()).then(|| ExpectedLinks::new(links.shape(), &names, &pairs));
+            return Ok((refs, expected));
+        };
+        let refs: Vec<ClusterRef> = topology
+            .members
+            .iter()
+            .map(|m| ClusterRef {
+                name: m.cluster.clone(),
+                context: m.context.clone(),
+            })
+            .collect();
+        if let Some(unknown) = refs.iter().find(|r| !kubeconfig.has_context(&r.context)) {
+            let mut error = kubeconfig.unknown_context(&unknown.context);
+            error.message = format!("{}: {}", topology.file, error.message);
+            return Err(error);
+        }
+        let names: Vec<&str> = refs.iter().map(|r| r.name.as_str()).collect();
+        let expected = file_links(topology, &names);
+        Ok((refs, expected))
+    }
+}
+
+/// The links a topology file expects: the primary's to each remote (primary-remote), else its
+/// `links:` unless that is the full mesh.
+fn file_links(topology: &Topology, names: &[&str]) -> Option<ExpectedLinks> {
+    match (topology.model, &topology.primary) {
+        (Model::PrimaryRemote, Some(primary)) => {
+            let from = names.iter().position(|n| n == primary)?;
+            let pairs: Vec<Pair> = (0..names.len())
+                .filter(|&to| to != from)
+                .map(|to| Pair { from, to })
+                .collect();
+            Some(ExpectedLinks::new("primary-remote", names, &pairs))
+        }
+        _ if topology.links.is_full_mesh() => None,
+        _ => Some(ExpectedLinks::new(
+            topology.links.shape(),
+            names,
+            &topology.link_pairs,
+        )),
     }
 }
 
 pub async fn run(args: VerifyArgs) -> Result<ExitCode, CliError> {
     init_logging(args.clusters.verbose);
-    let options = args.options()?;
-    let traffic = args.traffic(args.flavor.parse()?);
-    let clusters = args.clusters.connect().await?;
+    let file = args.file.as_deref().map(Topology::load).transpose()?;
+    let mut options = args.options(file.as_ref())?;
+    let traffic = args.traffic(options.flavor);
+    let kubeconfig = args.clusters.load_kubeconfig()?;
+    let (refs, expected) = args.select(&kubeconfig, file.as_ref())?;
+    if let (Some(expected), true) = (&expected, traffic.is_some()) {
+        return Err(InputError::new(format!(
+            "--traffic expects every cluster to answer every other, which the {} topology does not link",
+            expected.topology
+        ))
+        .with_hint("verify the links with the topology, and --traffic over clusters that are all linked with each other")
+        .into());
+    }
+    options.expected_links = expected;
+    let connect = ConnectOptions {
+        timeout: args.clusters.timeout,
+        retry: RetryPolicy::default(),
+    };
+    let clusters = clusters::connect(&kubeconfig, &refs, connect).await?;
     let facts = verify::collect_all(&clusters, &options, &NoProgress).await;
     let mut checks = verify::check_all(&facts, &options).await;
     let mut interrupted: Option<u8> = None;
@@ -185,7 +282,12 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode, CliError> {
     let names: Vec<String> = clusters.iter().map(|c| c.name.clone()).collect();
     let overall = verify::overall(&checks);
     let text = match args.output {
-        OutputFormat::Table => human(&checks, &names, crate::progress::stdout_colour()),
+        OutputFormat::Table => human(
+            &checks,
+            &names,
+            options.expected_links.as_ref(),
+            crate::progress::stdout_colour(),
+        ),
         format => output::structured(&document(&checks, overall, &options), format)?,
     };
     output::print(&text);
@@ -213,7 +315,7 @@ fn exit_code(overall: Status, strict: bool) -> ExitCode {
 /// The JSON/YAML report. Its shape is a contract (docs/verify.md, pinned by a test).
 fn document(checks: &[Check], overall: Status, options: &VerifyOptions) -> serde_json::Value {
     let count = |s: Status| checks.iter().filter(|c| c.status == s).count();
-    output::report(
+    let mut doc = output::report(
         "VerifyReport",
         json!({
             "status": overall,
@@ -221,7 +323,16 @@ fn document(checks: &[Check], overall: Status, options: &VerifyOptions) -> serde
             "summary": {"pass": count(Status::Pass), "warn": count(Status::Warn), "fail": count(Status::Fail)},
             "checks": checks,
         }),
-    )
+    );
+    // Only with a topology: which one, and how many links it wants (pairs it does not want
+    // and that are not linked have no check).
+    if let (Some(expected), Some(fields)) = (&options.expected_links, doc.as_object_mut()) {
+        fields.insert(
+            "topology".into(),
+            json!({"name": expected.topology, "expectedLinks": expected.pairs.len()}),
+        );
+    }
+    doc
 }
 
 fn paint(status: Status, colour: bool) -> String {
@@ -248,8 +359,9 @@ fn line(out: &mut String, check: &Check, label: &str, colour: bool) {
     }
 }
 
-/// Grouped by cluster, then mesh-wide checks, then a link matrix (rows: source).
-fn human(checks: &[Check], names: &[String], colour: bool) -> String {
+/// Grouped by cluster, then mesh-wide checks, then a link matrix (rows: source), where a
+/// topology's unwanted pairs show as such.
+fn human(checks: &[Check], names: &[String], expected: Option<&ExpectedLinks>, colour: bool) -> String {
     let mut out = String::new();
     for name in names {
         out.push_str(&format!("cluster {name}\n"));
@@ -287,18 +399,20 @@ fn human(checks: &[Check], names: &[String], colour: bool) -> String {
         .filter(|c| c.from.is_some())
         .partition(|c| c.answered.is_some());
     // One meaning for '-' in both matrices: no check was made for that pair.
-    pair_section(
-        &mut out,
-        "links (row: from, column: to; ·: itself, -: not checked)",
-        &links,
-        names,
-        colour,
-    );
+    let title = match expected {
+        None => "links (row: from, column: to; ·: itself, -: not checked)".to_string(),
+        Some(e) => format!(
+            "links of the {} topology (row: from, column: to; ·: itself, ○: not linked, as the topology wants, -: not checked)",
+            e.topology
+        ),
+    };
+    pair_section(&mut out, &title, &links, names, expected, colour);
     pair_section(
         &mut out,
         "traffic (row: client, column: answering cluster, calls answered; -: not checked, the cluster was not probed)",
         &traffic,
         names,
+        None,
         colour,
     );
     let count = |s: Status| checks.iter().filter(|c| c.status == s).count();
@@ -315,13 +429,20 @@ fn human(checks: &[Check], names: &[String], colour: bool) -> String {
 }
 
 /// A matrix of pair checks, then a line for every pair that did not pass.
-fn pair_section(out: &mut String, title: &str, pairs: &[&Check], names: &[String], colour: bool) {
+fn pair_section(
+    out: &mut String,
+    title: &str,
+    pairs: &[&Check],
+    names: &[String],
+    expected: Option<&ExpectedLinks>,
+    colour: bool,
+) {
     if pairs.is_empty() {
         return;
     }
     out.push_str(title);
     out.push('\n');
-    out.push_str(&matrix(pairs, names, colour));
+    out.push_str(&matrix(pairs, names, expected, colour));
     for check in pairs.iter().filter(|c| c.status != Status::Pass) {
         let label = format!(
             "{} -> {}",
@@ -333,7 +454,7 @@ fn pair_section(out: &mut String, title: &str, pairs: &[&Check], names: &[String
 }
 
 /// Cells: the status, and for traffic how many requests the column's cluster answered.
-fn matrix(links: &[&Check], names: &[String], colour: bool) -> String {
+fn matrix(links: &[&Check], names: &[String], expected: Option<&ExpectedLinks>, colour: bool) -> String {
     let mut rows = Vec::new();
     for from in names {
         let mut row = vec![from.clone()];
@@ -347,6 +468,7 @@ fn matrix(links: &[&Check], names: &[String], colour: bool) -> String {
                     None => paint(c.status, colour),
                 },
                 None if from == to => "·".to_string(),
+                None if expected.is_some_and(|e| !e.wants(from, to)) => "○".to_string(),
                 None => "-".to_string(),
             };
             row.push(cell);
@@ -390,7 +512,7 @@ mod tests {
             c("link", None, Some(("a", "b")), Status::Pass),
             c("link", None, Some(("b", "a")), Status::Warn),
         ];
-        let text = human(&checks, &["a".into(), "b".into()], false);
+        let text = human(&checks, &["a".into(), "b".into()], None, false);
         assert!(text.contains("cluster a\n  ✔ api"), "{text}");
         assert!(text.contains("cluster b\n  ✘ api"), "{text}");
         assert!(text.contains("      fix: do this"), "{text}");
@@ -407,7 +529,7 @@ mod tests {
         ab.answered = Some(7);
         let mut ba = c("traffic", None, Some(("b", "a")), Status::Fail);
         ba.answered = Some(0);
-        let text = human(&[ab, ba], &["a".into(), "b".into()], false);
+        let text = human(&[ab, ba], &["a".into(), "b".into()], None, false);
         assert!(!text.contains("links ("), "{text}");
         assert!(
             text.contains("traffic (row: client, column: answering cluster"),
@@ -424,10 +546,38 @@ mod tests {
         let mut ab = c("traffic", None, Some(("a", "b")), Status::Pass);
         ab.answered = Some(3);
         let names = ["a".into(), "b".into(), "c".into()];
-        let text = human(&[ab], &names, false);
+        let text = human(&[ab], &names, None, false);
         assert!(text.contains("  a   ·   ✔ 3   -"), "{text}");
-        let text = human(&[c("link", None, Some(("a", "b")), Status::Pass)], &names, false);
+        let text = human(
+            &[c("link", None, Some(("a", "b")), Status::Pass)],
+            &names,
+            None,
+            false,
+        );
         assert!(text.contains("  a   ·   ✔   -"), "{text}");
+    }
+
+    #[test]
+    fn a_topology_marks_the_pairs_it_does_not_want() {
+        // Hub a: b and c are spokes; b -> c is linked all the same (a warning).
+        let pairs = ["a->b", "a->c", "b->a", "c->a"].map(|p| {
+            let (from, to) = p.split_once("->").unwrap();
+            (from.to_string(), to.to_string())
+        });
+        let expected = ExpectedLinks {
+            topology: "hub-and-spoke".into(),
+            pairs: pairs.into_iter().collect(),
+        };
+        let checks = vec![
+            c("link", None, Some(("a", "b")), Status::Pass),
+            c("link", None, Some(("b", "c")), Status::Warn),
+        ];
+        let names = ["a".into(), "b".into(), "c".into()];
+        let text = human(&checks, &names, Some(&expected), false);
+        assert!(text.contains("links of the hub-and-spoke topology (row: from, column: to; ·: itself, ○: not linked, as the topology wants, -: not checked)"), "{text}");
+        assert!(text.contains("  a   ·   ✔   -"), "{text}");
+        assert!(text.contains("  b   -   ·   ⚠"), "{text}");
+        assert!(text.contains("  c   -   ○   ·"), "{text}");
     }
 
     #[test]

@@ -247,7 +247,8 @@ fn values(walk: &Walk, arg: &Arg, current: &str, prefix: &str) -> Completions {
         .filter(|e| !e.is_empty())
         .collect();
     let names: Vec<String> = match long {
-        "context" | "contexts" | "from" | "to" | "primary" | "remotes" | "apply-to" => {
+        // `--hub` takes cluster names, which are the contexts' unless `--contexts` renames them.
+        "context" | "contexts" | "from" | "to" | "primary" | "remotes" | "apply-to" | "hub" => {
             // `[NAME=]CONTEXT`: complete the context after the `=`.
             if let Some((name, context)) = last.split_once('=') {
                 let head = format!("{prefix}{done}{name}=");

@@ -27,7 +27,7 @@ use tokio::sync::mpsc;
 use crate::kube::api::ApiClient;
 use crate::kube::apply::{self, WriteOptions};
 use crate::kube::clusters::Cluster;
-use crate::link::{self, Action, Mechanism, Pair, PairReport};
+use crate::link::{self, Action, Mechanism, Pair, PairReport, Prune};
 use crate::report::{NoProgress, Outcome};
 use crate::resources::{peering, remote_secret};
 use leader::{Election, LeaseOptions};
@@ -243,7 +243,15 @@ impl Reconciler {
         let (clusters, mechanism, done) = (self.clusters.clone(), self.mechanism.clone(), done.clone());
         tokio::spawn(async move {
             let started = Instant::now();
-            let reports = link::run(&clusters, &batch, Action::Link, false, &mechanism, &NoProgress).await;
+            let reports = link::run(
+                &clusters,
+                &batch,
+                Action::Link,
+                Prune::No,
+                &mechanism,
+                &NoProgress,
+            )
+            .await;
             let elapsed = started.elapsed();
             let _ = done
                 .send(Done {

@@ -11,8 +11,9 @@
 
 pub mod peering;
 pub mod remote_secret;
+pub mod topology;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -55,6 +56,30 @@ pub fn full_mesh(n: usize) -> Vec<Pair> {
         .collect()
 }
 
+/// What a run deletes besides the work of its pairs (`--prune`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prune {
+    /// Nothing: only the pairs are touched.
+    No,
+    /// Our links in every source to clusters that are not listed.
+    Unlisted,
+    /// Those, and our links between listed clusters that are not among the pairs: what a
+    /// topology no longer wants (full mesh to hub-and-spoke removes the spokes' links).
+    Unwanted,
+}
+
+impl Prune {
+    /// `--prune` of a run whose pairs say everything wanted among the listed clusters (a link
+    /// topology), or only what to add (`--from`/`--to`, `--primary`/`--remotes`).
+    pub fn of(prune: bool, pairs_are_all_wanted: bool) -> Prune {
+        match (prune, pairs_are_all_wanted) {
+            (false, _) => Prune::No,
+            (true, false) => Prune::Unlisted,
+            (true, true) => Prune::Unwanted,
+        }
+    }
+}
+
 /// How clusters are linked: the flavour decides (DESIGN §5.4 vs §5.5).
 #[derive(Debug, Clone)]
 pub enum Mechanism {
@@ -62,13 +87,12 @@ pub enum Mechanism {
     RemoteSecrets(RemoteOptions),
 }
 
-/// Links (or unlinks) `pairs` of `clusters`. With `prune`, also deletes our links in every
-/// source whose peer is not among `clusters`.
+/// Links (or unlinks) `pairs` of `clusters`, and deletes what `prune` says in every source.
 pub async fn run(
     clusters: &[Cluster],
     pairs: &[Pair],
     action: Action,
-    prune: bool,
+    prune: Prune,
     mechanism: &Mechanism,
     progress: &dyn Progress,
 ) -> Vec<PairReport> {
@@ -199,7 +223,7 @@ struct FanOut<'a> {
     clusters: &'a [Cluster],
     pairs: &'a [Pair],
     action: Action,
-    prune: bool,
+    prune: Prune,
     progress: &'a dyn Progress,
 }
 
@@ -211,7 +235,7 @@ impl FanOut<'_> {
             Action::Unlink => BTreeSet::new(),
         };
         let sources: Vec<usize> = (0..clusters.len())
-            .filter(|i| self.prune || self.pairs.iter().any(|p| p.from == *i))
+            .filter(|i| self.prune != Prune::No || self.pairs.iter().any(|p| p.from == *i))
             .collect();
         let reads = tokio::sync::Semaphore::new(parallel.max(1));
         let facts: Vec<_> = (0..clusters.len())
@@ -301,24 +325,42 @@ impl FanOut<'_> {
             }
         })
         .await;
-        if self.prune {
-            reports.extend(self.prune_source(backend, source, links).await);
+        if self.prune != Prune::No {
+            reports.extend(self.prune_source(backend, from, links).await);
         }
         reports
     }
 
-    /// Deletes our links in a source to clusters not in the list.
+    /// Deletes our links in a source to clusters not in the list, and with
+    /// [`Prune::Unwanted`] those to listed clusters that no pair of it names.
     async fn prune_source<B: Backend>(
         &self,
         backend: &B,
-        source: &Cluster,
+        from: usize,
         links: &BTreeMap<String, Value>,
     ) -> Vec<PairReport> {
-        let known: BTreeSet<&str> = self.clusters.iter().map(|c| c.name.as_str()).collect();
+        let source = &self.clusters[from];
+        // Looked up once per source: a fleet's source may hold a hundred links.
+        let listed: HashMap<&str, usize> = self
+            .clusters
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.as_str(), i))
+            .collect();
+        let wanted: BTreeSet<usize> = self
+            .pairs
+            .iter()
+            .filter(|p| p.from == from)
+            .map(|p| p.to)
+            .collect();
+        let goes = |peer: &str| match listed.get(peer) {
+            None => true,
+            Some(to) => self.prune == Prune::Unwanted && !wanted.contains(to),
+        };
         let mut reports = Vec::new();
         for (peer, _) in links
             .iter()
-            .filter(|(peer, link)| !known.contains(peer.as_str()) && backend.prunable(link))
+            .filter(|(peer, link)| goes(peer) && backend.prunable(link))
         {
             let report = PairReport::new(&source.name, peer);
             reports.push(report.of(delete(backend, source, peer).await));

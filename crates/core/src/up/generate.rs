@@ -97,8 +97,9 @@ pub async fn generate(
                 others.iter().map(|m| entry(m)).collect::<Vec<_>>().join(",")
             ),
             _ => format!(
-                "--contexts {}",
-                topology.members.iter().map(entry).collect::<Vec<_>>().join(",")
+                "--contexts {}{}",
+                topology.members.iter().map(entry).collect::<Vec<_>>().join(","),
+                topology.links.flags()
             ),
         };
         rows.push(StepRow::new(
@@ -224,7 +225,8 @@ pub(super) async fn primary_address(topology: &Topology, clusters: &[Cluster]) -
     Some(Remote { pilot_address })
 }
 
-/// The peer Gateways `member` gets (peering flavour): one per other member with an address.
+/// The peer Gateways `member` gets (peering flavour): one per member the file links it to
+/// (every other, unless `links:` says otherwise) that has an address.
 pub(super) fn generated_links(
     topology: &Topology,
     member: &crate::topology::Member,
@@ -233,11 +235,15 @@ pub(super) fn generated_links(
     if !uses_peering(topology) {
         return Vec::new();
     }
+    // The links the file wants from this member, in the order of the file.
+    let Some(from) = topology.members.iter().position(|m| m.cluster == member.cluster) else {
+        return Vec::new();
+    };
     topology
-        .members
+        .link_pairs
         .iter()
-        .filter(|m| m.cluster != member.cluster)
-        .filter_map(|m| targets.get(&m.cluster))
+        .filter(|p| p.from == from)
+        .filter_map(|p| targets.get(&topology.members.get(p.to)?.cluster))
         .map(|t| crate::resources::peering::gateway(t, "istio-gateways"))
         .collect()
 }

@@ -12,12 +12,31 @@ pub fn link_pairs(topology: &Topology, clusters: &[Cluster]) -> Vec<Pair> {
                 .map(|to| Pair { from: p, to })
                 .collect()
         }
-        _ => link::full_mesh(clusters.len()),
+        // The file's `links:` (a full mesh when absent) among the clusters at hand.
+        _ => topology.links_among(&names_of(clusters)),
     }
 }
 
+pub(super) fn names_of(clusters: &[Cluster]) -> Vec<&str> {
+    clusters.iter().map(|c| c.name.as_str()).collect()
+}
+
+/// The links verify expects of a multi-primary mesh whose file narrows the full mesh; `None`
+/// (every pair) otherwise — primary-remote has its own filter in the verify step.
+pub(super) fn expected_links(topology: &Topology, clusters: &[Cluster]) -> Option<ExpectedLinks> {
+    if topology.model != Model::MultiPrimary || topology.links.is_full_mesh() {
+        return None;
+    }
+    let pairs = link_pairs(topology, clusters);
+    Some(ExpectedLinks::new(
+        topology.links.shape(),
+        &names_of(clusters),
+        &pairs,
+    ))
+}
+
 pub fn uses_peering(topology: &Topology) -> bool {
-    topology.flavor == Flavor::AmbientPeering && topology.model == Model::MultiPrimary
+    topology.uses_peering()
 }
 
 /// `complete`: every cluster of the file is reachable. Only then are links to clusters that
@@ -30,7 +49,10 @@ pub(super) async fn link_step(
     options: &UpOptions,
 ) -> Vec<StepRow> {
     let pairs = link_pairs(topology, clusters);
-    let mut reports = run_links(topology, clusters, &pairs, complete, write, options).await;
+    // Multi-primary pairs are all the file wants among its clusters: a link it no longer
+    // wants goes too. Primary-remote ones say only what the primary holds.
+    let prune = Prune::of(complete, topology.model == Model::MultiPrimary);
+    let mut reports = run_links(topology, clusters, &pairs, prune, write, options).await;
     if let (false, Model::PrimaryRemote, Some(primary)) =
         (uses_peering(topology), topology.model, &topology.primary)
     {
@@ -41,13 +63,13 @@ pub(super) async fn link_step(
     pair_rows("link", "", reports)
 }
 
-/// Links `pairs` with the flavour's mechanism (peer Gateways or remote secrets); `prune`
-/// also removes our links to clusters not in `clusters`.
+/// Links `pairs` with the flavour's mechanism (peer Gateways or remote secrets), and removes
+/// what `prune` says.
 pub(super) async fn run_links(
     topology: &Topology,
     clusters: &[Cluster],
     pairs: &[Pair],
-    prune: bool,
+    prune: Prune,
     write: &WriteOptions,
     options: &UpOptions,
 ) -> Vec<link::PairReport> {

@@ -110,7 +110,7 @@ pub(super) async fn unlink_former(
     pair_rows(
         "removed",
         "link ",
-        run_links(topology, alone, &[], true, write, options).await,
+        run_links(topology, alone, &[], Prune::Unlisted, write, options).await,
     )
 }
 

@@ -23,14 +23,14 @@ use crate::kube::kinds::{self, Kind, ObjectRef};
 use crate::kube::{namespaces, parallel};
 use crate::labels::{ISTIO_SYSTEM, MANAGED_BY, MANAGED_BY_VALUE, MESH_ID};
 use crate::link::remote_secret::{self as remote_secrets, RemoteOptions};
-use crate::link::{self, Action, LinkOptions, Mechanism, Pair};
+use crate::link::{self, Action, LinkOptions, Mechanism, Pair, Prune};
 use crate::report::{ClusterReport, NoProgress, Outcome, Progress};
 use crate::resources::cacerts as cacerts_secret;
 use crate::resources::eastwest::{EastWest, Flavor};
 use crate::resources::install::{self, HelmRelease, Plan as InstallPlan, Remote, Solo};
 use crate::resources::peering::Target;
 use crate::topology::{Installer, Model, Topology};
-use crate::verify::{self, LinkMode, Status, VerifyOptions};
+use crate::verify::{self, ExpectedLinks, LinkMode, Status, VerifyOptions};
 use crate::InputError;
 
 mod certs;

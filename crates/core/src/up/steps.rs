@@ -94,6 +94,7 @@ pub(super) async fn verify_step(
         },
         parallel: options.parallel,
         timeout: options.timeout,
+        expected_links: expected_links(topology, clusters),
         ..Default::default()
     };
     let mut checks = verify::run(clusters, &verify_options, &NoProgress).await;

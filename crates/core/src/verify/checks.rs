@@ -83,7 +83,7 @@ pub fn evaluate(all: &[ClusterFacts], options: &VerifyOptions) -> Vec<Check> {
     checks.extend(mesh_id(&derived));
     for from in &derived {
         for to in derived.iter().filter(|t| t.facts.name != from.facts.name) {
-            checks.push(link_check(from, to, options));
+            checks.extend(wanted_link_check(from, to, options));
         }
     }
     checks
@@ -552,16 +552,58 @@ fn mesh_id(all: &[Derived]) -> Option<Check> {
     )
 }
 
+/// The link check of a pair the topology wants (every pair without one); for a pair it does
+/// not want, a warning if it is linked all the same, else nothing to say.
+fn wanted_link_check(from: &Derived, to: &Derived, options: &VerifyOptions) -> Option<Check> {
+    match &options.expected_links {
+        Some(expected) if !expected.wants(&from.facts.name, &to.facts.name) => {
+            unwanted_link(from, to, options, expected)
+        }
+        _ => Some(link_check(from, to, options)),
+    }
+}
+
+/// A link the topology does not want: harmless to traffic, but not what was asked for (and
+/// a cost in a large fleet), so a warning whose fix removes it.
+fn unwanted_link(
+    from: &Derived,
+    to: &Derived,
+    options: &VerifyOptions,
+    expected: &super::ExpectedLinks,
+) -> Option<Check> {
+    let (f, t) = (from.facts.name.as_str(), to.facts.name.as_str());
+    find_link(from, t, options)?;
+    Some(
+        pair(
+            "link",
+            f,
+            t,
+            Status::Warn,
+            format!(
+                "linked, but the {} topology does not link {f} to {t}",
+                expected.topology
+            ),
+        )
+        .hint(format!("{} --unlink", link_command(from, to, options))),
+    )
+}
+
+/// The command that links `from` to `to` (the fix of a missing or stale link).
+fn link_command(from: &Derived, to: &Derived, options: &VerifyOptions) -> String {
+    let mode = match options.mode {
+        LinkMode::Peering => "",
+        LinkMode::RemoteSecret => " --mode remote-secret",
+    };
+    format!(
+        "kubectl mesh link{mode} --from {} --to {}",
+        ctx_ref(from),
+        ctx_ref(to)
+    )
+}
+
 fn link_check(from: &Derived, to: &Derived, options: &VerifyOptions) -> Check {
     let (f, t) = (from.facts.name.as_str(), to.facts.name.as_str());
-    let fix = match options.mode {
-        LinkMode::Peering => format!("kubectl mesh link --from {} --to {}", ctx_ref(from), ctx_ref(to)),
-        LinkMode::RemoteSecret => format!(
-            "kubectl mesh link --mode remote-secret --from {} --to {}",
-            ctx_ref(from),
-            ctx_ref(to)
-        ),
-    };
+    let fix = link_command(from, to, options);
     if !from.facts.reachable() || !to.facts.reachable() {
         let down = if from.facts.reachable() { t } else { f };
         return pair(
@@ -739,5 +781,79 @@ fn remote_secret_current(to: &Derived, live: &Value, f: &str, t: &str, fix: Stri
             ),
         )
         .hint(fix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::link::topology::Shape;
+    use crate::verify::ExpectedLinks;
+    use serde_json::json;
+
+    /// A reachable cluster holding peer Gateways to `peers`, and nothing else.
+    fn cluster(name: &str, peers: &[&str]) -> ClusterFacts {
+        let gateways = peers
+            .iter()
+            .map(|p| json!({"metadata": {"name": peering::name(p), "namespace": "istio-gateways"}}))
+            .collect();
+        ClusterFacts {
+            name: name.into(),
+            context: name.into(),
+            server: "https://203.0.113.1".into(),
+            version: Ok("v1.33.0".into()),
+            istiod: Ok(None),
+            istio_system: Ok(None),
+            mesh_config: Ok(None),
+            cacerts: Ok(None),
+            gateways: Ok(gateways),
+            eastwest: Ok(None),
+            remote_secrets: Ok(Vec::new()),
+            services: Ok(Vec::new()),
+        }
+    }
+
+    fn link_checks(all: &[ClusterFacts], options: &VerifyOptions) -> Vec<(String, Status)> {
+        evaluate(all, options)
+            .into_iter()
+            .filter(|c| c.id == "link")
+            .map(|c| (format!("{}->{}", c.from.unwrap(), c.to.unwrap()), c.status))
+            .collect()
+    }
+
+    #[test]
+    fn a_topology_checks_its_pairs_and_warns_about_links_it_does_not_want() {
+        // Hub a; b and c are spokes. b holds a link to c the topology does not want.
+        let all = [cluster("a", &[]), cluster("b", &["c"]), cluster("c", &[])];
+        let pairs: Vec<crate::link::Pair> = [(0, 1), (0, 2), (1, 0), (2, 0)]
+            .into_iter()
+            .map(|(from, to)| crate::link::Pair { from, to })
+            .collect();
+        let options = VerifyOptions {
+            expected_links: Some(ExpectedLinks::new(Shape::HubAndSpoke, &["a", "b", "c"], &pairs)),
+            ..Default::default()
+        };
+        let checks = link_checks(&all, &options);
+        let names: Vec<&str> = checks.iter().map(|(p, _)| p.as_str()).collect();
+        // c -> b: neither wanted nor linked, so not checked at all.
+        assert_eq!(names, ["a->b", "a->c", "b->a", "b->c", "c->a"]);
+        assert!(
+            checks.iter().all(|(p, s)| (p == "b->c") == (*s == Status::Warn)),
+            "{checks:?}"
+        );
+        let unwanted = evaluate(&all, &options)
+            .into_iter()
+            .find(|c| c.from.as_deref() == Some("b") && c.to.as_deref() == Some("c"))
+            .unwrap();
+        assert_eq!(
+            unwanted.message,
+            "linked, but the hub-and-spoke topology does not link b to c"
+        );
+        assert_eq!(
+            unwanted.hint.as_deref(),
+            Some("kubectl mesh link --from b --to c --unlink")
+        );
+        // Without a topology every ordered pair is checked, as always.
+        assert_eq!(link_checks(&all, &VerifyOptions::default()).len(), 6);
     }
 }

@@ -8,10 +8,14 @@ mod facts;
 mod services;
 pub mod traffic;
 
+use std::collections::BTreeSet;
+use std::fmt;
+
 use serde::Serialize;
 
 use crate::kube::clusters::Cluster;
 use crate::kube::parallel;
+use crate::link::Pair;
 use crate::report::Progress;
 use crate::resources::eastwest::{EastWest, Flavor, Readiness};
 
@@ -74,6 +78,35 @@ pub enum LinkMode {
     RemoteSecret,
 }
 
+/// The links a topology wants (`verify --hub ...`, or `-f` with a `links:` section): only
+/// these pairs must be linked; a link between other clusters is a warning, and their absence
+/// is what the topology asks for, so no check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedLinks {
+    /// The kind of topology (`hub-and-spoke`, `primary-remote`, ...), for messages.
+    pub topology: String,
+    /// `(from, to)` by cluster name.
+    pub pairs: BTreeSet<(String, String)>,
+}
+
+impl ExpectedLinks {
+    /// The directed `pairs` among `clusters` (indexes into it).
+    pub fn new(topology: impl fmt::Display, clusters: &[&str], pairs: &[Pair]) -> Self {
+        let pairs = pairs
+            .iter()
+            .map(|p| (clusters[p.from].to_string(), clusters[p.to].to_string()))
+            .collect();
+        ExpectedLinks {
+            topology: topology.to_string(),
+            pairs,
+        }
+    }
+
+    pub fn wants(&self, from: &str, to: &str) -> bool {
+        self.pairs.contains(&(from.to_string(), to.to_string()))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct VerifyOptions {
     pub mode: LinkMode,
@@ -91,6 +124,8 @@ pub struct VerifyOptions {
     pub check_credentials: bool,
     /// Timeout of each API call made with a remote secret's credentials.
     pub timeout: std::time::Duration,
+    /// The links a topology wants; `None`: every ordered pair (the full mesh).
+    pub expected_links: Option<ExpectedLinks>,
 }
 
 impl VerifyOptions {
@@ -118,6 +153,7 @@ impl Default for VerifyOptions {
             services: false,
             check_credentials: false,
             timeout: std::time::Duration::from_secs(30),
+            expected_links: None,
         }
     }
 }

@@ -1,0 +1,435 @@
+//! Fleets (issue 14): topologies other than the full mesh in `link`, `verify` and the topology
+//! file, end to end on testkit clusters.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::*;
+use serde_json::Value;
+
+const FOUR: [&str; 4] = ["a", "b", "c", "d"];
+
+/// Clusters with their east-west gateways exposed and addressed.
+fn exposed(names: &[&str]) -> Env {
+    let env = with_istio(names);
+    env.mesh(&["expose", "--contexts", &names.join(","), "--wait=30s"])
+        .success();
+    env
+}
+
+/// Every `from -> to` peer Gateway of ours that the clusters hold.
+fn live_links(env: &Env, names: &[&str]) -> BTreeSet<String> {
+    let mut links = BTreeSet::new();
+    for from in names {
+        for gateway in env
+            .cluster(from)
+            .objects("/apis/gateway.networking.k8s.io/v1/namespaces/istio-gateways/gateways")
+        {
+            if let Some(to) = gateway["metadata"]["labels"]["kubectl-mesh.io/peer-cluster"].as_str() {
+                links.insert(format!("{from}->{to}"));
+            }
+        }
+    }
+    links
+}
+
+/// `from->to` for each of `pairs` ("a:b") in both directions.
+fn both_ways(pairs: &[&str]) -> BTreeSet<String> {
+    pairs
+        .iter()
+        .flat_map(|p| {
+            let (a, b) = p.split_once(':').unwrap();
+            [format!("{a}->{b}"), format!("{b}->{a}")]
+        })
+        .collect()
+}
+
+/// The `from->to` of each link of a `link -o json` report with `result`.
+fn reported(run: &Run, result: &str) -> BTreeSet<String> {
+    links(run)
+        .iter()
+        .filter(|l| l["result"] == result)
+        .map(|l| format!("{}->{}", l["from"].as_str().unwrap(), l["to"].as_str().unwrap()))
+        .collect()
+}
+
+fn link(env: &Env, args: &[&str]) -> Run {
+    let mut full = vec!["link", "--contexts", "a,b,c,d", "-o", "json"];
+    full.extend(args);
+    env.mesh(&full)
+}
+
+#[test]
+fn hub_and_spoke_then_full_mesh_then_back_with_prune() {
+    let env = exposed(&FOUR);
+    let hub = both_ways(&["a:b", "a:c", "a:d"]);
+
+    let run = link(&env, &["--hub", "a"]).success();
+    assert_eq!(links(&run).len(), 6, "{}", run.stdout);
+    assert_eq!(reported(&run, "created"), hub);
+    assert_eq!(live_links(&env, &FOUR), hub, "exactly the 6 directed links");
+
+    // Full mesh: the 6 spoke links are added, the hub's stay as they are.
+    let run = link(&env, &[]).success();
+    assert_eq!(reported(&run, "unchanged"), hub);
+    assert_eq!(reported(&run, "created").len(), 6);
+    assert_eq!(live_links(&env, &FOUR).len(), 12);
+
+    // Back to hub-and-spoke without --prune: nothing outside the wanted pairs is touched.
+    reset_counts(&env, &FOUR);
+    let run = link(&env, &["--topology", "hub-and-spoke", "--hub", "a"]).success();
+    assert_links_all(&run, "unchanged");
+    assert_no_writes(&env, &FOUR);
+    assert_eq!(live_links(&env, &FOUR).len(), 12);
+
+    // With --prune: the spokes' links to each other go, the hub's stay.
+    let run = link(&env, &["--hub", "a", "--prune"]).success();
+    assert_eq!(reported(&run, "unchanged"), hub);
+    let spokes = both_ways(&["b:c", "b:d", "c:d"]);
+    assert_eq!(reported(&run, "deleted"), spokes);
+    assert_eq!(live_links(&env, &FOUR), hub);
+}
+
+#[test]
+fn groups_with_a_cross_pair() {
+    let names = ["e1", "e2", "w1", "w2", "x"];
+    let env = exposed(&names);
+    let run = env
+        .mesh(&[
+            "link",
+            "--contexts",
+            "e1,e2,w1,w2,x",
+            "--group",
+            "east=e1,e2",
+            "--group",
+            "west=w1,w2",
+            "--pairs",
+            "e1:w1,west:x",
+            "-o",
+            "json",
+        ])
+        .success();
+    let wanted = both_ways(&["e1:e2", "w1:w2", "e1:w1", "w1:x", "w2:x"]);
+    assert_eq!(reported(&run, "created"), wanted);
+    assert_eq!(live_links(&env, &names), wanted);
+}
+
+#[test]
+fn bad_topology_input_exits_2_and_writes_nothing() {
+    let env = exposed(&["a", "b", "c"]);
+    reset_counts(&env, &["a", "b", "c"]);
+    for (args, expected) in [
+        (
+            vec!["--hub", "zz"],
+            "error: --hub zz: hub zz is not one of the clusters being linked",
+        ),
+        (
+            vec!["--pairs", "a:b,c:c"],
+            "error: --pairs c:c: pair c:c links c with itself",
+        ),
+        (
+            vec!["--group", "x=a,b", "--group", "y=b,c"],
+            "error: --group y=b,c: cluster b is in two groups, x and y",
+        ),
+        (
+            vec!["--group", "x=a,b", "--group", "y="],
+            "error: --group y=: group y is empty",
+        ),
+        (
+            vec!["--group", "x"],
+            "error: --group x: \"x\" is not NAME=CLUSTER,...",
+        ),
+        (
+            vec!["--hub", "a", "--pairs", "b:c"],
+            "error: --pairs: a hub-and-spoke topology takes no pairs",
+        ),
+        (
+            vec!["--topology", "pairs"],
+            "error: --pairs: a pairs topology needs at least one pair",
+        ),
+        (
+            vec!["--topology", "ring"],
+            "error: invalid value 'ring' for '--topology <TOPOLOGY>'",
+        ),
+    ] {
+        let mut full = vec!["link", "--contexts", "a,b,c"];
+        full.extend(args.iter());
+        let run = env.mesh(&full).code(2);
+        assert!(run.stderr.starts_with(expected), "{full:?}: {}", run.stderr);
+        if !expected.contains("invalid value") {
+            assert!(run.stderr.contains("hint: "), "{full:?}: {}", run.stderr);
+        }
+        // verify shares the flags and their checks.
+        full[0] = "verify";
+        let run = env.mesh(&full).code(2);
+        assert!(
+            run.stderr.starts_with(expected),
+            "verify {full:?}: {}",
+            run.stderr
+        );
+    }
+    let run = env
+        .mesh(&["link", "--from", "a", "--to", "b", "--hub", "a"])
+        .code(2);
+    assert!(run.stderr.contains("cannot be used with"), "{}", run.stderr);
+    for name in ["a", "b", "c"] {
+        assert_eq!(
+            env.cluster(name).counts().total(),
+            0,
+            "no request at all to {name}"
+        );
+    }
+}
+
+/// `verify -o json`: its exit code and report.
+fn verify(env: &Env, args: &[&str]) -> (i32, Value) {
+    let mut full = vec!["verify", "-o", "json"];
+    full.extend(args);
+    let run = env.mesh(&full);
+    (run.code, run.json())
+}
+
+fn link_checks(report: &Value) -> Vec<(String, String)> {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["id"] == "link")
+        .map(|c| {
+            (
+                format!("{}->{}", c["from"].as_str().unwrap(), c["to"].as_str().unwrap()),
+                c["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn verify_with_the_topology_passes_where_full_mesh_verify_fails() {
+    let env = with_istio(&FOUR);
+    with_trust(&env, &FOUR);
+    env.mesh(&["expose", "--contexts", "a,b,c,d", "--wait=30s"])
+        .success();
+    link(&env, &["--hub", "a"]).success();
+
+    let (code, report) = verify(&env, &["--contexts", "a,b,c,d"]);
+    assert_eq!(code, 1, "full mesh expected: the spokes' links are missing");
+    assert_eq!(
+        link_checks(&report).iter().filter(|(_, s)| s == "fail").count(),
+        6
+    );
+
+    let (code, report) = verify(&env, &["--contexts", "a,b,c,d", "--hub", "a"]);
+    assert_eq!(code, 0, "{report:#}");
+    let checks = link_checks(&report);
+    assert_eq!(checks.len(), 6, "only the wanted pairs: {checks:?}");
+    assert!(checks.iter().all(|(_, s)| s == "pass"), "{checks:?}");
+    assert_eq!(
+        report["topology"],
+        serde_json::json!({"name": "hub-and-spoke", "expectedLinks": 6})
+    );
+    let table = env
+        .mesh(&["verify", "--contexts", "a,b,c,d", "--hub", "a"])
+        .success()
+        .stdout;
+    assert!(table.contains("links of the hub-and-spoke topology"), "{table}");
+    assert!(table.contains("  b   ✔   ·   ○   ○"), "{table}");
+
+    // A link the topology does not want: a warning (exit 3 with --strict), with its removal.
+    env.mesh(&["link", "--from", "b", "--to", "c"]).success();
+    let (code, report) = verify(&env, &["--contexts", "a,b,c,d", "--hub", "a", "--strict"]);
+    assert_eq!(code, 3, "{report:#}");
+    let unwanted = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "link" && c["from"] == "b" && c["to"] == "c")
+        .cloned()
+        .unwrap();
+    assert_eq!(unwanted["status"], "warn");
+    assert_eq!(
+        unwanted["message"],
+        "linked, but the hub-and-spoke topology does not link b to c"
+    );
+    assert_eq!(unwanted["hint"], "kubectl mesh link --from b --to c --unlink");
+    // Without a topology, nothing changes: every pair is checked.
+    let (_, report) = verify(&env, &["--contexts", "a,b,c,d"]);
+    assert_eq!(link_checks(&report).len(), 12);
+}
+
+#[test]
+fn generate_prints_the_links_of_the_topology_by_source() {
+    let env = exposed(&FOUR);
+    reset_counts(&env, &FOUR);
+    let run = env
+        .mesh(&["link", "--contexts", "a,b,c,d", "--hub", "a", "--generate"])
+        .success();
+    assert_no_writes(&env, &FOUR);
+    let text = run.stdout;
+    assert_eq!(text.matches("kind: Gateway").count(), 6, "{text}");
+    assert!(
+        text.starts_with("# in cluster a: kubectl --context a apply --server-side -f -\n---\n"),
+        "{text}"
+    );
+    // Each spoke holds one link: to the hub.
+    let of_b = text.split("# in cluster b:").nth(1).unwrap();
+    let of_b = of_b.split("# in cluster c:").next().unwrap();
+    assert_eq!(of_b.matches("kind: Gateway").count(), 1, "{of_b}");
+    assert!(of_b.contains("name: istio-remote-peer-a\n"), "{of_b}");
+
+    let json = env
+        .mesh(&[
+            "link",
+            "--contexts",
+            "a,b,c,d",
+            "--hub",
+            "a",
+            "--generate",
+            "-o",
+            "json",
+        ])
+        .success()
+        .json();
+    assert_eq!(json["kind"], "LinkObjects");
+    let counts: Vec<(String, usize)> = json["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["cluster"].as_str().unwrap().to_string(),
+                s["items"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        counts,
+        [("a".into(), 3), ("b".into(), 1), ("c".into(), 1), ("d".into(), 1)]
+    );
+}
+
+fn up(env: &Env, file: &str) -> Run {
+    let values = env.dir.path().join("values");
+    env.mesh(&[
+        "up",
+        "-f",
+        file,
+        "--values-dir",
+        values.to_str().unwrap(),
+        "--wait=30s",
+        "-o",
+        "json",
+    ])
+}
+
+const FOUR_CONTEXTS: &str =
+    "contexts:\n  a: {network: net-1}\n  b: {network: net-1}\n  c: {network: net-2}\n  d: {network: net-2}\n";
+
+#[test]
+fn up_with_a_links_section_links_verifies_and_converges() {
+    let env = with_bare_istio(&FOUR);
+    let hub_file = format!("{FOUR_CONTEXTS}links:\n  topology: hub-and-spoke\n  hubs: [a]\n");
+    let file = write_topology(&env, &hub_file);
+    let run = up(&env, &file).success();
+    let steps = run.json()["steps"].as_array().cloned().unwrap();
+    let links = steps.iter().filter(|s| s["step"] == "link").count();
+    assert_eq!(links, 6, "{steps:#?}");
+    let verified = steps.iter().find(|s| s["step"] == "verify").unwrap();
+    assert!(verified.get("error").is_none(), "{verified:#}");
+    let hub = both_ways(&["a:b", "a:c", "a:d"]);
+    assert_eq!(live_links(&env, &FOUR), hub);
+    let (code, report) = verify(&env, &["-f", &file]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(link_checks(&report).len(), 6);
+
+    // The file goes full mesh: up adds the spokes' links...
+    write_topology(&env, FOUR_CONTEXTS);
+    up(&env, &file).success();
+    assert_eq!(live_links(&env, &FOUR).len(), 12);
+    // ... and back: up converges, so the links the file no longer wants go.
+    write_topology(&env, &hub_file);
+    let run = up(&env, &file).success();
+    assert_eq!(live_links(&env, &FOUR), hub, "{}", run.stdout);
+    let (code, _) = verify(&env, &["-f", &file]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn up_with_bad_links_exits_2_and_writes_nothing() {
+    let env = with_bare_istio(&["a", "b"]);
+    let file = write_topology(
+        &env,
+        "contexts:\n  a: {network: n}\n  b: {network: n}\nlinks:\n  hubs: [a, z]\n",
+    );
+    reset_counts(&env, &["a", "b"]);
+    let run = up(&env, &file).code(2);
+    assert!(
+        run.stderr
+            .contains("mesh.yaml:7:13: links.hubs[1]: hub z is not one of the clusters being linked"),
+        "{}",
+        run.stderr
+    );
+    let run = env.mesh(&["verify", "-f", &file]).code(2);
+    assert!(run.stderr.contains("links.hubs[1]"), "{}", run.stderr);
+    for name in ["a", "b"] {
+        assert_eq!(
+            env.cluster(name).counts().total(),
+            0,
+            "no request at all to {name}"
+        );
+    }
+    assert!(!env.dir.path().join("certs").exists(), "no key material either");
+}
+
+#[test]
+fn remote_secrets_follow_the_topology_too() {
+    let env = with_istio(&["a", "b", "c"]);
+    let secrets = |env: &Env| -> BTreeSet<String> {
+        let mut found = BTreeSet::new();
+        for from in ["a", "b", "c"] {
+            for to in ["a", "b", "c"] {
+                let path = format!("/api/v1/namespaces/istio-system/secrets/istio-remote-secret-{to}");
+                if env.cluster(from).object(&path).is_some() {
+                    found.insert(format!("{from}->{to}"));
+                }
+            }
+        }
+        found
+    };
+    let args = ["link", "--mode", "remote-secret", "--contexts", "a,b,c"];
+    env.mesh(&[&args[..], &["--pairs", "a:b"]].concat()).success();
+    assert_eq!(secrets(&env), both_ways(&["a:b"]));
+    env.mesh(&args).success();
+    assert_eq!(secrets(&env).len(), 6);
+    env.mesh(&[&args[..], &["--pairs", "a:b,b:c", "--prune"]].concat())
+        .success();
+    assert_eq!(secrets(&env), both_ways(&["a:b", "b:c"]));
+}
+
+#[test]
+fn up_generate_writes_only_the_links_the_file_wants() {
+    let env = with_bare_istio(&FOUR);
+    let file = write_topology(&env, &format!("{FOUR_CONTEXTS}links: {{hubs: [a]}}\n"));
+    up(&env, &file).success();
+    let out = env.dir.path().join("out");
+    let values = env.dir.path().join("values");
+    env.mesh(&[
+        "up",
+        "-f",
+        &file,
+        "--generate",
+        out.to_str().unwrap(),
+        "--values-dir",
+        values.to_str().unwrap(),
+    ])
+    .success();
+    let gateways = |cluster: &str| {
+        let text = std::fs::read_to_string(out.join(cluster).join("links.yaml")).unwrap();
+        text.matches("kind: Gateway").count()
+    };
+    assert_eq!(gateways("a"), 3);
+    for spoke in ["b", "c", "d"] {
+        assert_eq!(gateways(spoke), 1, "{spoke} links to the hub only");
+    }
+}
