@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use kubectl_mesh_core::kube::api::RetryPolicy;
-use kubectl_mesh_core::kube::clusters::{self, Cluster, ClusterRef, ConnectOptions};
+use kubectl_mesh_core::kube::clusters::{self, Cluster, ClusterError, ClusterRef, ConnectOptions};
 use kubectl_mesh_core::kube::parallel;
 use kubectl_mesh_core::kube::validation as names;
 use kubectl_mesh_core::link::{self, Action, LinkOptions, Mechanism, Pair, PairReport, Prune};
@@ -391,7 +391,7 @@ async fn generate(args: &LinkArgs, mode: Mode, options: &LinkOptions) -> Result<
     }
     let object = describe(target, remote.as_ref(), options)
         .await
-        .map_err(CliError::Failed)?;
+        .map_err(|e| CliError::Failed(e.to_string()))?;
     output::print(&output::objects(&[object], format)?);
     Ok(ExitCode::SUCCESS)
 }
@@ -401,7 +401,7 @@ async fn describe(
     target: &Cluster,
     remote: Option<&RemoteOptions>,
     options: &LinkOptions,
-) -> Result<serde_json::Value, String> {
+) -> Result<serde_json::Value, ClusterError> {
     match remote {
         None => {
             let facts = link::peering::read_target(target, options).await?;
@@ -439,7 +439,7 @@ async fn generate_all(args: &LinkArgs, mode: Mode, options: &LinkOptions) -> Res
         warn_loopback(targets.iter().map(|&i| &clusters[i]), remote);
     }
     let (clusters, remote) = (&clusters, remote.as_ref());
-    let described: BTreeMap<usize, Result<serde_json::Value, String>> =
+    let described: BTreeMap<usize, Result<serde_json::Value, ClusterError>> =
         parallel::map_bounded(targets, options.parallel, |to| async move {
             (to, describe(&clusters[to], remote, options).await)
         })

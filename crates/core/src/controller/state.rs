@@ -302,7 +302,7 @@ impl MeshState {
             };
             if report.result == Outcome::Failed {
                 record.state = PairState::Failed;
-                record.error = report.error.clone();
+                record.error = report.error.as_ref().map(ToString::to_string);
                 record.failures += 1;
                 record.retry_at = Some(now + backoff(record.failures));
                 failed.insert((from, to));
@@ -344,6 +344,7 @@ pub fn backoff(failures: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kube::clusters::ClusterError;
     use crate::link::full_mesh;
 
     fn names(n: usize) -> Vec<String> {
@@ -488,7 +489,7 @@ mod tests {
         state.observe(2, Observed::Unreachable("connection refused".into()));
         let ready = state.ready(&state.all_pairs(), now);
         assert_eq!(ready.len(), 2, "only c0<->c1: {ready:?}");
-        let failed = PairReport::new("c0", "c1").failed("boom".into());
+        let failed = PairReport::new("c0", "c1").failed(ClusterError::state("c0", "boom"));
         state.record(&[failed], now);
         let ready = state.ready(&state.all_pairs(), now);
         assert_eq!(ready, vec![Pair { from: 1, to: 0 }]);

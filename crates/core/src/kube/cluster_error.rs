@@ -28,7 +28,8 @@ pub struct ClusterError {
     /// The kubeconfig context and server URL, for the hint; empty when not known.
     pub(crate) context: String,
     pub(crate) server: String,
-    pub cause: Cause,
+    /// Boxed: an error travels in every `Result` of the cluster-facing code.
+    pub cause: Box<Cause>,
 }
 
 impl ClusterError {
@@ -38,13 +39,13 @@ impl ClusterError {
             cluster: cluster.to_string(),
             context: String::new(),
             server: String::new(),
-            cause: Cause::State(message.into()),
+            cause: Box::new(Cause::State(message.into())),
         }
     }
 
     /// The API error underneath, if the API server said no (or nothing).
     pub fn api_error(&self) -> Option<&ApiError> {
-        match &self.cause {
+        match self.cause.as_ref() {
             Cause::Api(e) => Some(e),
             Cause::Write(e) => e.api_error(),
             Cause::State(_) => None,
@@ -85,7 +86,7 @@ impl ClusterError {
 
 impl fmt::Display for ClusterError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.cause {
+        match self.cause.as_ref() {
             Cause::Api(error) => f.write_str(&self.api_text(error)),
             Cause::Write(ApplyError::Api { object, source }) => {
                 write!(f, "{object}: {}", self.api_text(source))
@@ -114,7 +115,7 @@ mod tests {
             cluster: "b".into(),
             context: "kind-b".into(),
             server: "https://b:6443".into(),
-            cause,
+            cause: Box::new(cause),
         }
     }
 

@@ -211,7 +211,7 @@ impl Cluster {
             cluster: self.name.clone(),
             context: self.context.clone(),
             server: self.server.clone(),
-            cause,
+            cause: Box::new(cause),
         }
     }
 

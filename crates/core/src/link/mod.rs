@@ -22,7 +22,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::kube::apply::{self, WriteOptions};
-use crate::kube::clusters::Cluster;
+use crate::kube::clusters::{Cluster, ClusterError};
 use crate::kube::kinds::Kind;
 use crate::kube::parallel;
 use crate::report::{Outcome, Progress};
@@ -128,7 +128,7 @@ pub struct PairReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub error: Option<ClusterError>,
 }
 
 impl PairReport {
@@ -150,7 +150,7 @@ impl PairReport {
         self
     }
 
-    pub fn failed(mut self, error: String) -> Self {
+    pub fn failed(mut self, error: ClusterError) -> Self {
         self.result = Outcome::Failed;
         self.error = Some(error);
         self
@@ -162,7 +162,7 @@ impl PairReport {
     }
 
     /// The report of a write or delete.
-    pub fn of(self, result: Result<Outcome, String>) -> Self {
+    pub fn of(self, result: Result<Outcome, ClusterError>) -> Self {
         match result {
             Ok(outcome) => self.with(outcome),
             Err(e) => self.failed(e),
@@ -173,9 +173,9 @@ impl PairReport {
 /// What one cluster's reads found.
 struct Facts<T> {
     /// As a target: what it offers its sources, or why it cannot be one (`None`: not asked).
-    target: Option<Result<T, String>>,
+    target: Option<Result<T, ClusterError>>,
     /// As a source: our links in it, by the peer cluster they point at.
-    links: Result<BTreeMap<String, Value>, String>,
+    links: Result<BTreeMap<String, Value>, ClusterError>,
 }
 
 /// What a link is, for one mechanism; [`FanOut`] decides which cluster is read and written
@@ -194,7 +194,7 @@ trait Backend {
     }
 
     /// Readies a source for links (e.g. its namespace) and returns how to write into it.
-    async fn prepare_source(&self, _source: &Cluster) -> Result<WriteOptions, String> {
+    async fn prepare_source(&self, _source: &Cluster) -> Result<WriteOptions, ClusterError> {
         Ok(self.write().clone())
     }
 
@@ -286,7 +286,7 @@ impl FanOut<'_> {
     {
         let source = &self.clusters[from];
         let mine: Vec<Pair> = self.pairs.iter().copied().filter(|p| p.from == from).collect();
-        let fail_all = |error: String| -> Vec<PairReport> {
+        let fail_all = |error: ClusterError| -> Vec<PairReport> {
             mine.iter()
                 .map(|p| PairReport::new(&source.name, &self.clusters[p.to].name).failed(error.clone()))
                 .collect()
@@ -317,10 +317,10 @@ impl FanOut<'_> {
                             apply::apply_over(&source.api, &backend.desired(target), live, write).await;
                         backend
                             .describe(report, target)
-                            .of(result.map_err(|e| source.explain_write(&e)))
+                            .of(result.map_err(|e| source.write_error(e)))
                     }
                     Some(Err(e)) => report.failed(e.clone()),
-                    None => report.failed("internal: target not prepared".into()),
+                    None => report.failed(ClusterError::state(peer, "internal: target not prepared")),
                 },
             }
         })
@@ -370,11 +370,11 @@ impl FanOut<'_> {
 }
 
 /// Deletes the link from `source` to the cluster `peer`.
-async fn delete<B: Backend>(backend: &B, source: &Cluster, peer: &str) -> Result<Outcome, String> {
+async fn delete<B: Backend>(backend: &B, source: &Cluster, peer: &str) -> Result<Outcome, ClusterError> {
     let (kind, namespace, name) = backend.link_of(peer);
     apply::delete_named(&source.api, kind, Some(namespace), &name, backend.write().dry_run)
         .await
-        .map_err(|e| source.explain_write(&e))
+        .map_err(|e| source.write_error(e))
 }
 
 #[cfg(test)]

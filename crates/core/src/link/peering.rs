@@ -14,7 +14,7 @@ use super::{Backend, Facts, PairReport};
 use crate::expose::address_of;
 use crate::kube::api::ApiError;
 use crate::kube::apply::WriteOptions;
-use crate::kube::clusters::Cluster;
+use crate::kube::clusters::{Cluster, ClusterError};
 use crate::kube::kinds::{self, Kind};
 use crate::labels::{ISTIO_SYSTEM, MANAGED_BY, MANAGED_BY_VALUE, MESH_ID, NETWORK, PEER_CLUSTER};
 use crate::report::Outcome;
@@ -105,7 +105,7 @@ impl Backend for Peering<'_> {
 /// What one cluster's reads found.
 struct PeeringFacts {
     /// As a target (when asked): its address, network, trust domain; or why it cannot be one.
-    target: Option<Result<Target, String>>,
+    target: Option<Result<Target, ClusterError>>,
     /// As a source: our peer Gateways in it, by the peer cluster they describe.
     peers: BTreeMap<String, Value>,
 }
@@ -116,7 +116,7 @@ async fn read_facts(
     cluster: &Cluster,
     options: &LinkOptions,
     need_target: bool,
-) -> Result<PeeringFacts, String> {
+) -> Result<PeeringFacts, ClusterError> {
     let path = kinds::GATEWAY.collection_path(Some(&options.namespace));
     let trust_domain = async {
         if need_target {
@@ -129,9 +129,9 @@ async fn read_facts(
     let gateways = match gateways {
         Ok(items) => items,
         Err(e) if e.is_not_found() => {
-            return Err(format!("cluster {}: the Gateway API CRDs (gateway.networking.k8s.io/v1) are not installed; install them, then run `kubectl mesh expose --context {}`", cluster.name, cluster.context));
+            return Err(cluster.state_error(format!("cluster {}: the Gateway API CRDs (gateway.networking.k8s.io/v1) are not installed; install them, then run `kubectl mesh expose --context {}`", cluster.name, cluster.context)));
         }
-        Err(e) => return Err(cluster.explain(&e)),
+        Err(e) => return Err(cluster.error(e)),
     };
     let mut peers = BTreeMap::new();
     let mut own = None;
@@ -148,12 +148,12 @@ async fn read_facts(
     }
     let target = match (trust_domain, own) {
         (None, _) => None,
-        (Some(_), None) => Some(Err(format!(
+        (Some(_), None) => Some(Err(cluster.state_error(format!(
             "cluster {} has no east-west Gateway {}/{}: run `kubectl mesh expose --context {}`",
             cluster.name, options.namespace, options.gateway, cluster.context
-        ))),
+        )))),
         (Some(trust_domain), Some(gateway)) => {
-            let trust_domain = trust_domain.map_err(|e| cluster.explain(&e))?;
+            let trust_domain = trust_domain.map_err(|e| cluster.error(e))?;
             Some(target_facts(cluster, &gateway, trust_domain, options))
         }
     };
@@ -162,11 +162,13 @@ async fn read_facts(
 
 /// Reads what a peer needs to know about `cluster` (for `link --generate`): its address,
 /// network, trust domain and its east-west gateway's ServiceAccount.
-pub async fn read_target(cluster: &Cluster, options: &LinkOptions) -> Result<Target, String> {
+pub async fn read_target(cluster: &Cluster, options: &LinkOptions) -> Result<Target, ClusterError> {
     read_facts(cluster, options, true)
         .await?
         .target
-        .unwrap_or_else(|| Err(format!("cluster {}: not read as a target", cluster.name)))
+        .unwrap_or_else(
+            || Err(cluster.state_error(format!("cluster {}: not read as a target", cluster.name))),
+        )
 }
 
 /// The peer cluster named by one of our peer Gateways (never someone else's Gateway).
@@ -186,22 +188,22 @@ fn target_facts(
     gateway: &Value,
     trust_domain: String,
     options: &LinkOptions,
-) -> Result<Target, String> {
+) -> Result<Target, ClusterError> {
     let Some(address) = address_of(gateway) else {
-        return Err(format!(
+        return Err(cluster.state_error(format!(
             "cluster {}: east-west Gateway {}/{} has no address yet: run `kubectl mesh expose --context {} --wait`",
             cluster.name, options.namespace, options.gateway, cluster.context
-        ));
+        )));
     };
     let network = gateway
         .pointer("/metadata/labels")
         .and_then(|l| l.get(NETWORK))
         .and_then(Value::as_str)
         .map(str::to_string)
-        .ok_or_else(|| format!(
+        .ok_or_else(|| cluster.state_error(format!(
             "cluster {}: east-west Gateway {}/{} has no {NETWORK} label: re-run `kubectl mesh expose --context {} --network NAME`",
             cluster.name, options.namespace, options.gateway, cluster.context
-        ))?;
+        )))?;
     // Read from the target's own gateway (honouring `expose --name` / `link --gateway`), not
     // assumed: a gateway named otherwise runs as another ServiceAccount.
     let service_account = peering::service_account_of(gateway).unwrap_or_else(|| options.gateway.clone());

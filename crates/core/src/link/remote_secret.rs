@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::{Backend, Facts, PairReport};
 use crate::kube::apply::{self, DryRun, WriteOptions};
-use crate::kube::clusters::Cluster;
+use crate::kube::clusters::{Cluster, ClusterError};
 use crate::kube::kinds::{self, Kind};
 use crate::kube::{namespaces, parallel};
 use crate::labels::{ISTIO_SYSTEM, MANAGED_BY, MANAGED_BY_VALUE};
@@ -31,10 +31,13 @@ pub struct RemoteOptions {
 }
 
 /// Prepares a target (reader identity and token) and returns how to reach it.
-pub async fn target_credentials(cluster: &Cluster, options: &RemoteOptions) -> Result<Credentials, String> {
+pub async fn target_credentials(
+    cluster: &Cluster,
+    options: &RemoteOptions,
+) -> Result<Credentials, ClusterError> {
     let mut report = ClusterReport::new(&cluster.name, &cluster.context);
     let write = &options.write;
-    let fail = |e: apply::ApplyError| cluster.explain_write(&e);
+    let fail = |e: apply::ApplyError| cluster.write_error(e);
     let ns = namespaces::ensure(&cluster.api, ISTIO_SYSTEM, None, write, &mut report)
         .await
         .map_err(fail)?;
@@ -45,7 +48,7 @@ pub async fn target_credentials(cluster: &Cluster, options: &RemoteOptions) -> R
         .api
         .get(&sa_path)
         .await
-        .map_err(|e| cluster.explain(&e))?
+        .map_err(|e| cluster.error(e))?
         .is_none()
     {
         apply::apply(&cluster.api, &rs::reader_service_account(), &write)
@@ -95,7 +98,7 @@ fn credentials(
     }
 }
 
-async fn request_token(cluster: &Cluster, duration: Duration) -> Result<String, String> {
+async fn request_token(cluster: &Cluster, duration: Duration) -> Result<String, ClusterError> {
     let path = format!(
         "{}/token",
         kinds::SERVICE_ACCOUNT.object_path(Some(ISTIO_SYSTEM), rs::READER)
@@ -104,16 +107,24 @@ async fn request_token(cluster: &Cluster, duration: Duration) -> Result<String, 
         .api
         .create(&path, &rs::token_request(duration.as_secs()))
         .await
-        .map_err(|e| cluster.explain(&e))?;
+        .map_err(|e| cluster.error(e))?;
     answer
         .pointer("/status/token")
         .and_then(Value::as_str)
         .map(str::to_string)
-        .ok_or_else(|| format!("cluster {}: the TokenRequest answer has no token", cluster.name))
+        .ok_or_else(|| {
+            cluster.state_error(format!(
+                "cluster {}: the TokenRequest answer has no token",
+                cluster.name
+            ))
+        })
 }
 
 /// Polls the token Secret until the token controller has filled it in.
-async fn wait_for_token(cluster: &Cluster, limit: Duration) -> Result<(String, Option<String>), String> {
+async fn wait_for_token(
+    cluster: &Cluster,
+    limit: Duration,
+) -> Result<(String, Option<String>), ClusterError> {
     use crate::kube::poll::{self, Pace, State, Waited};
     let path = kinds::SECRET.object_path(Some(ISTIO_SYSTEM), rs::TOKEN_SECRET);
     // The token controller fills the Secret a moment after it is created: absent or empty
@@ -128,26 +139,26 @@ async fn wait_for_token(cluster: &Cluster, limit: Duration) -> Result<(String, O
     let deadline = tokio::time::Instant::now() + limit;
     match poll::until(&cluster.api, &path, deadline, Pace::fixed(Duration::from_millis(100)), filled, || {}).await {
         Ok(token) => Ok(token),
-        Err(Waited::Api(e)) => Err(cluster.explain(&e)),
-        Err(Waited::Failed(why)) => Err(why),
-        Err(Waited::Timeout(_)) => Err(format!(
+        Err(Waited::Api(e)) => Err(cluster.error(e)),
+        Err(Waited::Failed(why)) => Err(cluster.state_error(why)),
+        Err(Waited::Timeout(_)) => Err(cluster.state_error(format!(
             "cluster {}: Secret istio-system/{} got no token within {}; is the token controller running? Or use --token-duration 720h",
             cluster.name,
             rs::TOKEN_SECRET,
             crate::duration::display(limit)
-        )),
+        ))),
     }
 }
 
 /// Our remote secrets in a source, by the cluster they point at (one LIST).
-async fn existing_secrets(source: &Cluster) -> Result<BTreeMap<String, Value>, String> {
+async fn existing_secrets(source: &Cluster) -> Result<BTreeMap<String, Value>, ClusterError> {
     let path = kinds::SECRET.collection_path(Some(ISTIO_SYSTEM));
     let selector = format!("{}=true,{MANAGED_BY}={MANAGED_BY_VALUE}", rs::MULTICLUSTER_LABEL);
     let items = source
         .api
         .list(&path, Some(&selector))
         .await
-        .map_err(|e| source.explain(&e))?;
+        .map_err(|e| source.error(e))?;
     Ok(items
         .into_iter()
         .filter_map(|s| {
@@ -192,12 +203,12 @@ impl Backend for RemoteSecrets<'_> {
     }
 
     /// The secrets go into istio-system: make sure it exists, once per source.
-    async fn prepare_source(&self, source: &Cluster) -> Result<WriteOptions, String> {
+    async fn prepare_source(&self, source: &Cluster) -> Result<WriteOptions, ClusterError> {
         let mut report = ClusterReport::new(&source.name, &source.context);
         let write = &self.0.write;
         match namespaces::ensure(&source.api, ISTIO_SYSTEM, None, write, &mut report).await {
             Ok(ns) => Ok(namespaces::write_into(write, ns)),
-            Err(e) => Err(source.explain_write(&e)),
+            Err(e) => Err(source.write_error(e)),
         }
     }
 
@@ -240,8 +251,7 @@ pub async fn annotate_remotes(
     parallel::map_bounded(remotes.iter().collect(), options.parallel, |remote| async move {
         let desired = rs::control_plane_annotation(primary);
         let result = apply::apply(&remote.api, &desired, write).await;
-        let mut report =
-            PairReport::new(&remote.name, primary).of(result.map_err(|e| remote.explain_write(&e)));
+        let mut report = PairReport::new(&remote.name, primary).of(result.map_err(|e| remote.write_error(e)));
         report.address = Some("controlPlaneClusters annotation".into());
         report
     })

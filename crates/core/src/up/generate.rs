@@ -147,7 +147,7 @@ pub(super) fn generated_eastwest(
 pub(super) async fn read_targets(
     clusters: &[Cluster],
     options: &UpOptions,
-) -> BTreeMap<String, Result<Target, String>> {
+) -> BTreeMap<String, Result<Target, crate::kube::clusters::ClusterError>> {
     let link_options = &LinkOptions::default();
     parallel::map_bounded(
         clusters.iter().collect(),
@@ -169,7 +169,7 @@ pub(super) async fn read_targets(
 /// labels or trust domain disagree with the file gets a row saying so (the file wins).
 pub(super) fn planned_targets(
     topology: &Topology,
-    live: &BTreeMap<String, Result<Target, String>>,
+    live: &BTreeMap<String, Result<Target, crate::kube::clusters::ClusterError>>,
     rows: &mut Vec<StepRow>,
 ) -> BTreeMap<String, Target> {
     let mut targets = BTreeMap::new();

@@ -101,7 +101,7 @@ pub(super) fn pair_rows(step: &'static str, prefix: &str, reports: Vec<link::Pai
         .map(|r| {
             let target = format!("{} -> {}", r.from, r.to);
             match r.error {
-                Some(e) => StepRow::failed(step, &target, e),
+                Some(e) => StepRow::failed(step, &target, e.to_string()),
                 None => StepRow::new(step, &target, format!("{prefix}{}", r.result)),
             }
         })
