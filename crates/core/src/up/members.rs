@@ -55,7 +55,16 @@ pub(super) async fn recorded_former_members(
     let path = kinds::CONFIG_MAP.object_path(Some(ISTIO_SYSTEM), &name);
     let recorded = parallel::map_bounded(clusters.iter().collect(), limit, |cluster| {
         let path = &path;
-        async move { cluster.api.get(path).await.ok().flatten() }
+        async move {
+            // Any member's record will do; one that cannot be read is said, not fatal.
+            match cluster.api.get(path).await {
+                Ok(config) => config,
+                Err(e) => {
+                    tracing::warn!("the mesh's members record was not read: {}", cluster.error(e));
+                    None
+                }
+            }
+        }
     })
     .await;
     let mut removed = BTreeMap::new();
