@@ -316,7 +316,7 @@ impl Reconciler {
             warning,
             reason,
             &message,
-            &rfc3339_now(),
+            now_second(),
             unique(self.events),
         );
         tokio::spawn(async move {
@@ -394,9 +394,8 @@ fn unix_now() -> i64 {
         .unwrap_or_default()
 }
 
-fn rfc3339_now() -> String {
-    k8s_openapi::jiff::Timestamp::now()
-        .round(k8s_openapi::jiff::Unit::Second)
-        .map(|t| t.to_string())
-        .unwrap_or_default()
+/// Now, to the second (Event timestamps are `metav1.Time`: seconds).
+fn now_second() -> k8s_openapi::jiff::Timestamp {
+    let now = k8s_openapi::jiff::Timestamp::now();
+    now.round(k8s_openapi::jiff::Unit::Second).unwrap_or(now)
 }

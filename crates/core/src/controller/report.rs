@@ -4,11 +4,15 @@
 use std::fmt::Write;
 use std::time::Duration;
 
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{ConfigMap, Event, EventSource, ObjectReference};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
 use serde_json::{json, Value};
 
 use super::state::{MeshState, PairState};
 use crate::kube::kinds::{self, Kind};
-use crate::labels::{MANAGED_BY, MANAGED_BY_VALUE};
 
 /// Counters of the reconcile loop since start.
 #[derive(Debug, Clone, Default)]
@@ -80,16 +84,15 @@ pub fn status_config_map(target: &StatusTarget, state: &MeshState) -> Value {
         "pairs": state.pairs.values().collect::<Vec<_>>(),
     });
     let yaml = serde_yaml_ng::to_string(&document).unwrap_or_else(|e| format!("error: {e}\n"));
-    json!({
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {
-            "name": name,
-            "namespace": namespace,
-            "labels": {MANAGED_BY: MANAGED_BY_VALUE},
-        },
-        "data": {"summary": summary, "status.yaml": yaml},
-    })
+    let config_map = ConfigMap {
+        metadata: crate::resources::object_meta(name, Some(namespace), &[]),
+        data: Some(BTreeMap::from([
+            ("summary".to_string(), summary),
+            ("status.yaml".to_string(), yaml),
+        ])),
+        ..ConfigMap::default()
+    };
+    crate::resources::to_value(&config_map, &[])
 }
 
 /// The object a link is, for an Event's `involvedObject`.
@@ -107,33 +110,40 @@ pub fn event(
     warning: bool,
     reason: &str,
     message: &str,
-    now: &str,
+    now: Timestamp,
     suffix: u64,
 ) -> Value {
-    json!({
-        "apiVersion": "v1",
-        "kind": "Event",
-        "metadata": {
-            "name": format!("{}.{suffix:x}", object.name),
-            "namespace": object.namespace,
-            "labels": {MANAGED_BY: MANAGED_BY_VALUE},
+    let event = Event {
+        metadata: crate::resources::object_meta(
+            &format!("{}.{suffix:x}", object.name),
+            Some(&object.namespace),
+            &[],
+        ),
+        involved_object: ObjectReference {
+            api_version: Some(object.kind.api_version.into()),
+            kind: Some(object.kind.kind.into()),
+            namespace: Some(object.namespace.clone()),
+            name: Some(object.name.clone()),
+            ..ObjectReference::default()
         },
-        "involvedObject": {
-            "apiVersion": object.kind.api_version,
-            "kind": object.kind.kind,
-            "namespace": object.namespace,
-            "name": object.name,
-        },
-        "reason": reason,
-        "message": message,
-        "type": if warning { "Warning" } else { "Normal" },
-        "source": {"component": "kubectl-mesh-controller"},
-        "reportingComponent": "kubectl-mesh-controller",
-        "firstTimestamp": now,
-        "lastTimestamp": now,
-        "count": 1,
-    })
+        reason: Some(reason.into()),
+        message: Some(message.into()),
+        type_: Some(if warning { "Warning" } else { "Normal" }.into()),
+        source: Some(EventSource {
+            component: Some(COMPONENT.into()),
+            ..EventSource::default()
+        }),
+        reporting_component: Some(COMPONENT.into()),
+        first_timestamp: Some(Time(now)),
+        last_timestamp: Some(Time(now)),
+        count: Some(1),
+        ..Event::default()
+    };
+    crate::resources::to_value(&event, &[])
 }
+
+/// Who reports the Events (`source.component`, `reportingComponent`).
+const COMPONENT: &str = "kubectl-mesh-controller";
 
 /// Where Events go: core/v1 `events` in the object's namespace.
 pub fn event_path(namespace: &str) -> String {
@@ -367,16 +377,10 @@ mod tests {
             namespace: "istio-gateways".into(),
             name: "istio-remote-peer-b".into(),
         };
-        let e = event(
-            &object,
-            false,
-            "Relinked",
-            "address 1.2.3.4",
-            "2026-01-01T00:00:00Z",
-            255,
-        );
-        assert_eq!(e["metadata"]["name"], "istio-remote-peer-b.ff");
-        assert_eq!(e["involvedObject"]["kind"], "Gateway");
+        let now: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let e = event(&object, false, "Relinked", "address 1.2.3.4", now, 255);
         assert_eq!(e["type"], "Normal");
+        assert_eq!(e["apiVersion"], "v1");
+        assert_eq!(e["lastTimestamp"], "2026-01-01T00:00:00Z");
     }
 }

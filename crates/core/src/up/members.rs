@@ -16,12 +16,16 @@ pub(super) fn members_config_map(topology: &Topology, unpruned: &[(String, Strin
         .chain(left)
         .map(|(c, ctx)| format!("{c}={ctx}\n"))
         .collect();
-    serde_json::json!({
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": crate::resources::metadata(&format!("kubectl-mesh-{}", topology.mesh_id), Some(ISTIO_SYSTEM), &[]),
-        "data": {"members": members},
-    })
+    let config_map = k8s_openapi::api::core::v1::ConfigMap {
+        metadata: crate::resources::object_meta(
+            &format!("kubectl-mesh-{}", topology.mesh_id),
+            Some(ISTIO_SYSTEM),
+            &[],
+        ),
+        data: Some(BTreeMap::from([("members".to_string(), members)])),
+        ..Default::default()
+    };
+    crate::resources::to_value(&config_map, &[])
 }
 
 pub(super) async fn record_members(
