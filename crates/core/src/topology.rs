@@ -253,6 +253,17 @@ impl Topology {
         self.members.iter().find(|m| m.cluster == cluster)
     }
 
+    /// The members as clusters to connect to: name and context.
+    pub fn cluster_refs(&self) -> Vec<crate::kube::clusters::ClusterRef> {
+        self.members
+            .iter()
+            .map(|m| crate::kube::clusters::ClusterRef {
+                name: m.cluster.clone(),
+                context: m.context.clone(),
+            })
+            .collect()
+    }
+
     /// Settings of the file that this combination does not use: said rather than dropped
     /// silently.
     pub fn ignored_settings(&self) -> Vec<String> {

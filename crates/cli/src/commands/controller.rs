@@ -195,14 +195,7 @@ impl ControllerArgs {
         let (refs, peering, topology) = match &self.file {
             Some(file) => {
                 let topology = Topology::load(file)?;
-                let refs = topology
-                    .members
-                    .iter()
-                    .map(|m| ClusterRef {
-                        name: m.cluster.clone(),
-                        context: m.context.clone(),
-                    })
-                    .collect();
+                let refs = topology.cluster_refs();
                 (refs, up::uses_peering(&topology), Some(topology))
             }
             None => {

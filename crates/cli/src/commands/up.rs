@@ -126,14 +126,7 @@ impl TopologyArgs {
         let topology = Topology::load(&self.file)?;
         crate::hints::remember_kubeconfig(self.kubeconfig.as_deref());
         let kubeconfig = LoadedKubeconfig::load(self.kubeconfig.as_deref())?;
-        let refs: Vec<ClusterRef> = topology
-            .members
-            .iter()
-            .map(|m| ClusterRef {
-                name: m.cluster.clone(),
-                context: m.context.clone(),
-            })
-            .collect();
+        let refs: Vec<ClusterRef> = topology.cluster_refs();
         if let Some(unknown) = refs.iter().find(|r| !kubeconfig.has_context(&r.context)) {
             let mut error = kubeconfig.unknown_context(&unknown.context);
             error.message = format!("{}: {}", self.file.display(), error.message);

@@ -195,14 +195,7 @@ impl VerifyArgs {
             let expected = (!links.is_full_mesh()).then(|| ExpectedLinks::new(links.shape(), &names, &pairs));
             return Ok((refs, expected));
         };
-        let refs: Vec<ClusterRef> = topology
-            .members
-            .iter()
-            .map(|m| ClusterRef {
-                name: m.cluster.clone(),
-                context: m.context.clone(),
-            })
-            .collect();
+        let refs: Vec<ClusterRef> = topology.cluster_refs();
         if let Some(unknown) = refs.iter().find(|r| !kubeconfig.has_context(&r.context)) {
             let mut error = kubeconfig.unknown_context(&unknown.context);
             error.message = format!("{}: {}", topology.file, error.message);
