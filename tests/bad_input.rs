@@ -298,6 +298,18 @@ fn bad_inputs() -> Vec<BadInput> {
                 strings(&["up", "-f", path.to_str().unwrap(), "--generate", "/proc/nope"])
             }),
         },
+        bad("controller", "one member", &["controller", "--contexts", "a"]),
+        bad("controller", "--context instead of --contexts", &["controller", "--context", "a"]),
+        bad("controller", "--generate without --image", &["controller", "--contexts", "a,b", "--generate"]),
+        bad("controller", "unknown context", &["controller", "--contexts", "a,nope"]),
+        bad(
+            "controller",
+            "token refreshed before it is issued",
+            &["controller", "--contexts", "a,b", "--mode", "remote-secret", "--token-duration", "10m", "--token-refresh-before", "10m"],
+        ),
+        bad("controller", "bad --listen", &["controller", "--contexts", "a,b", "--listen", "nowhere"]),
+        bad("controller", "lease too short", &["controller", "--contexts", "a,b", "--lease-duration", "1s"]),
+        bad("controller", "hub not a member", &["controller", "--contexts", "a,b", "--hub", "c"]),
         pem("garbage", |dir| {
             let (_, key) = pem_pair(dir, "good", true, false);
             let garbage = dir.join("garbage.pem");

@@ -371,43 +371,6 @@ fn generate_prints_objects_a_cluster_accepts() {
 }
 
 #[test]
-fn bad_input_exits_2_before_anything_runs() {
-    let env = common::with_istio(&["a", "b"]);
-    for (args, needle) in [
-        (vec!["controller", "--contexts", "a"], "at least two"),
-        (vec!["controller", "--context", "a"], "--contexts"),
-        (vec!["controller", "--contexts", "a,b", "--generate"], "--image"),
-        (vec!["controller", "--contexts", "a,nope"], "nope"),
-        (
-            vec![
-                "controller",
-                "--contexts",
-                "a,b",
-                "--mode",
-                "remote-secret",
-                "--token-duration",
-                "10m",
-                "--token-refresh-before",
-                "10m",
-            ],
-            "--token-refresh-before",
-        ),
-        (
-            vec!["controller", "--contexts", "a,b", "--listen", "nowhere"],
-            "--listen",
-        ),
-        (
-            vec!["controller", "--contexts", "a,b", "--lease-duration", "1s"],
-            "--lease-duration",
-        ),
-    ] {
-        let run = env.mesh(&args).code(2);
-        assert!(run.stderr.contains(needle), "{args:?}: {}", run.stderr);
-    }
-    assert!(env.cluster("a").object(LEASE).is_none(), "no lease taken");
-}
-
-#[test]
 fn a_topology_file_names_the_members_and_their_mechanism() {
     let env = common::with_istio(&["a", "b"]);
     // Upstream ambient links with remote secrets: the controller creates the missing ones.
