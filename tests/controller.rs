@@ -412,3 +412,94 @@ fn a_fleet_topology_is_kept_and_nothing_outside_it_is_added() {
         "spokes are not linked with each other"
     );
 }
+
+/// `kubeconfig` with, for every cluster `c`, a context `ctl-c` that reaches it as `token`s[c].
+fn with_token_contexts(kubeconfig: &std::path::Path, tokens: &[(&str, String)], out: &std::path::Path) {
+    let text = std::fs::read_to_string(kubeconfig).unwrap();
+    let mut config: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+    let mut contexts = config["contexts"].as_sequence().unwrap().clone();
+    let mut users = config["users"].as_sequence().unwrap().clone();
+    for (name, token) in tokens {
+        let cluster = contexts
+            .iter()
+            .find(|c| c["name"].as_str() == Some(name))
+            .map(|c| c["context"]["cluster"].clone())
+            .expect("the admin context names the cluster");
+        let user = format!("ctl-{name}");
+        contexts.push(
+            serde_yaml_ng::from_str(&format!(
+                "{{name: {user}, context: {{cluster: x, user: {user}}}}}"
+            ))
+            .unwrap(),
+        );
+        contexts.last_mut().unwrap()["context"]["cluster"] = cluster;
+        users.push(serde_yaml_ng::from_str(&format!("{{name: {user}, user: {{token: {token}}}}}")).unwrap());
+    }
+    config["contexts"] = serde_yaml_ng::Value::Sequence(contexts);
+    config["users"] = serde_yaml_ng::Value::Sequence(users);
+    std::fs::write(out, serde_yaml_ng::to_string(&config).unwrap()).unwrap();
+}
+
+#[test]
+fn the_member_rbac_is_all_the_controller_needs() {
+    let names = ["a", "b"];
+    let env = mesh_of(&names);
+    let rbac = env
+        .mesh(&["controller", "--contexts", "a,b", "--generate", "--member-rbac"])
+        .success()
+        .stdout;
+    let mut tokens = Vec::new();
+    for name in names {
+        env.kubectl_stdin(&["--context", name, "apply", "--server-side", "-f", "-"], &rbac)
+            .success();
+        let token = env
+            .kubectl(&[
+                "--context",
+                name,
+                "-n",
+                "kubectl-mesh",
+                "create",
+                "token",
+                "kubectl-mesh-controller",
+            ])
+            .success()
+            .stdout;
+        tokens.push((name, token.trim().to_string()));
+    }
+    let kubeconfig = env.dir.path().join("members.kubeconfig");
+    with_token_contexts(&env.kubeconfig, &tokens, &kubeconfig);
+    let kubeconfig = kubeconfig.to_str().unwrap();
+    // The members as the controller's ServiceAccount; the Lease and status with the admin.
+    let _controller = Controller::start(
+        &env,
+        &[
+            "--kubeconfig",
+            kubeconfig,
+            "--contexts",
+            "a=ctl-a,b=ctl-b",
+            "--lease-context",
+            "a",
+        ],
+    );
+    eventually("status: all linked", Duration::from_secs(30), || {
+        summary(&env, "a").filter(|s| s.starts_with("2 linked, 0 stale, 0 failed"))
+    });
+    env.cluster("b").set_lb_address("198.51.100.55");
+    eventually("a's peer for b", Duration::from_secs(30), || {
+        peer_address(&env, "a", "b").filter(|a| a == "198.51.100.55")
+    });
+    let user = "system:serviceaccount:kubectl-mesh:kubectl-mesh-controller";
+    for name in names {
+        let log = env.cluster(name).request_log();
+        assert!(
+            log.iter().any(|r| r.user == user),
+            "{name} was reached as the ServiceAccount"
+        );
+        let refused: Vec<String> = log
+            .iter()
+            .filter(|r| r.user == user && r.status == 403)
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect();
+        assert!(refused.is_empty(), "{name} refused: {refused:#?}");
+    }
+}

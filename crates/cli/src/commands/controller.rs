@@ -43,7 +43,10 @@ Examples:
   kubectl mesh controller -f mesh.yaml
 
   # Print what runs it in a management cluster: Deployment, RBAC, Secret layout
-  kubectl mesh controller -f mesh.yaml --generate --image registry.example/kubectl-mesh:0.1.0")]
+  kubectl mesh controller -f mesh.yaml --generate --image registry.example/kubectl-mesh:0.1.0
+
+  # Its identity in each member (apply there; its token goes into the members' kubeconfig)
+  kubectl mesh controller -f mesh.yaml --generate --member-rbac | kubectl --context east-1 apply --server-side -f -")]
 pub struct ControllerArgs {
     /// The topology file whose members to keep linked (instead of --contexts)
     #[arg(
@@ -117,6 +120,10 @@ pub struct ControllerArgs {
     /// With --generate: the container image (one holding the kubectl-mesh binary)
     #[arg(long, value_name = "IMAGE", requires = "generate")]
     pub image: Option<String>,
+
+    /// With --generate: print instead what to apply in each member cluster — the controller's ServiceAccount there and Roles for exactly what it does
+    #[arg(long, requires = "generate")]
+    pub member_rbac: bool,
 
     /// With --generate: the namespace the controller runs in
     #[arg(
@@ -378,6 +385,17 @@ pub async fn run(args: ControllerArgs) -> Result<ExitCode, CliError> {
 }
 
 fn generate(args: &ControllerArgs, plan: &Plan) -> Result<ExitCode, CliError> {
+    let format = args.output.unwrap_or(OutputFormat::Yaml);
+    if args.member_rbac {
+        let links = match plan.peering {
+            true => manifests::MemberLinks::Peering {
+                namespace: args.namespace.clone(),
+            },
+            false => manifests::MemberLinks::RemoteSecrets,
+        };
+        output::print(&output::objects(&manifests::member_objects(&links), format)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     let Some(image) = &args.image else {
         return Err(InputError::new(
             "--generate needs --image: the container image that holds the kubectl-mesh binary",
@@ -400,7 +418,6 @@ fn generate(args: &ControllerArgs, plan: &Plan) -> Result<ExitCode, CliError> {
         lease_name: args.lease_name.clone(),
     };
     let objects = manifests::objects(&spec);
-    let format = args.output.unwrap_or(OutputFormat::Yaml);
     output::print(&output::objects(&objects, format)?);
     Ok(ExitCode::SUCCESS)
 }

@@ -81,31 +81,19 @@ fn service_account(spec: &ControllerSpec) -> Value {
 /// resourceNames do not apply to it). Writing the members is done with the kubeconfig in
 /// the Secret, whose identities need what `kubectl mesh link` needs.
 fn role(spec: &ControllerSpec) -> Value {
-    let rule = |group: &str, resource: &str, names: Option<Vec<String>>, verbs: &[&str]| PolicyRule {
-        api_groups: Some(vec![group.into()]),
-        resources: Some(vec![resource.into()]),
-        resource_names: names,
-        verbs: verbs.iter().map(|v| v.to_string()).collect(),
-        ..PolicyRule::default()
-    };
-    let own = |name: String| Some(vec![name]);
+    let status = format!("{}-status", spec.lease_name);
     let role = Role {
         metadata: meta(spec, NAME),
         rules: Some(vec![
-            rule("coordination.k8s.io", "leases", None, &["create"]),
+            rule("coordination.k8s.io", "leases", &[], &["create"]),
             rule(
                 "coordination.k8s.io",
                 "leases",
-                own(spec.lease_name.clone()),
+                &[&spec.lease_name],
                 &["get", "update", "patch"],
             ),
-            rule("", "configmaps", None, &["create"]),
-            rule(
-                "",
-                "configmaps",
-                own(format!("{}-status", spec.lease_name)),
-                &["get", "update", "patch"],
-            ),
+            rule("", "configmaps", &[], &["create"]),
+            rule("", "configmaps", &[&status], &["get", "update", "patch"]),
         ]),
     };
     super::to_value(&role, &LABEL_ORDER)
@@ -306,6 +294,114 @@ fn deployment(spec: &ControllerSpec) -> Value {
     super::to_value(&deployment, &LABEL_ORDER)
 }
 
+/// The identity the controller uses in every member cluster: a ServiceAccount in
+/// [`MEMBER_NAMESPACE`], with Roles granting what its links need and nothing more. Apply these
+/// in each member, then put a token of the ServiceAccount into the members' kubeconfig.
+pub const MEMBER_NAMESPACE: &str = "kubectl-mesh";
+
+/// How the members are linked, for their Roles.
+#[derive(Debug, Clone)]
+pub enum MemberLinks {
+    /// Peer Gateways in `namespace`.
+    Peering { namespace: String },
+    /// Remote secrets (istioctl create-remote-secret's objects).
+    RemoteSecrets,
+}
+
+/// What to apply in each member cluster for the controller's identity there.
+pub fn member_objects(links: &MemberLinks) -> Vec<Value> {
+    let spec = ControllerSpec {
+        namespace: MEMBER_NAMESPACE.into(),
+        image: String::new(),
+        members: Vec::new(),
+        topology: None,
+        args: Vec::new(),
+        lease_name: NAME.into(),
+    };
+    let mut objects = vec![namespace(&spec), service_account(&spec)];
+    for (namespace, rules) in member_rules(links) {
+        let name = format!("{NAME}-member");
+        let role = Role {
+            metadata: super::object_meta(&name, Some(&namespace), &[("app", NAME)]),
+            rules: Some(rules),
+        };
+        objects.push(super::to_value(&role, &LABEL_ORDER));
+        let binding = RoleBinding {
+            metadata: super::object_meta(&name, Some(&namespace), &[("app", NAME)]),
+            role_ref: RoleRef {
+                api_group: "rbac.authorization.k8s.io".into(),
+                kind: "Role".into(),
+                name,
+            },
+            subjects: Some(vec![Subject {
+                kind: "ServiceAccount".into(),
+                name: NAME.into(),
+                namespace: Some(MEMBER_NAMESPACE.into()),
+                ..Subject::default()
+            }]),
+        };
+        objects.push(super::to_value(&binding, &LABEL_ORDER));
+    }
+    objects
+}
+
+fn rule(group: &str, resource: &str, names: &[&str], verbs: &[&str]) -> PolicyRule {
+    PolicyRule {
+        api_groups: Some(vec![group.into()]),
+        resources: Some(vec![resource.into()]),
+        resource_names: (!names.is_empty()).then(|| names.iter().map(|n| n.to_string()).collect()),
+        verbs: verbs.iter().map(|v| v.to_string()).collect(),
+        ..PolicyRule::default()
+    }
+}
+
+/// Per namespace, what the controller does there. Peering: it watches and writes Gateways
+/// (server-side apply creates a missing peer: `create` and `patch`) and records Events in
+/// the peering namespace; in istio-system it reads the mesh config (`istio`, for the trust
+/// domain) and watches `cacerts` by name (a fieldSelector on the name is authorized by
+/// resourceNames), so it can never read another Secret. Remote secrets: it writes and
+/// watches the remote secrets in istio-system, selected by label — RBAC cannot narrow a
+/// label selector, so this identity can read istio-system's Secrets.
+fn member_rules(links: &MemberLinks) -> Vec<(String, Vec<PolicyRule>)> {
+    let istio_system = vec![
+        rule("", "configmaps", &["istio"], &["get"]),
+        rule(
+            "",
+            "secrets",
+            &[crate::resources::cacerts::NAME],
+            &["get", "list", "watch"],
+        ),
+    ];
+    match links {
+        MemberLinks::Peering { namespace } => vec![
+            (
+                namespace.clone(),
+                vec![
+                    rule(
+                        "gateway.networking.k8s.io",
+                        "gateways",
+                        &[],
+                        &["get", "list", "watch", "create", "patch"],
+                    ),
+                    rule("", "events", &[], &["create"]),
+                ],
+            ),
+            (crate::labels::ISTIO_SYSTEM.into(), istio_system),
+        ],
+        MemberLinks::RemoteSecrets => {
+            let mut rules = istio_system;
+            rules.push(rule(
+                "",
+                "secrets",
+                &[],
+                &["get", "list", "watch", "create", "patch"],
+            ));
+            rules.push(rule("", "events", &[], &["create"]));
+            vec![(crate::labels::ISTIO_SYSTEM.into(), rules)]
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,6 +414,30 @@ mod tests {
             topology: topology.map(str::to_string),
             args: vec!["--lease-name=kubectl-mesh-controller".into()],
             lease_name: NAME.into(),
+        }
+    }
+
+    #[test]
+    fn members_grant_peering_no_secret_but_cacerts() {
+        let objects = member_objects(&MemberLinks::Peering {
+            namespace: "istio-gateways".into(),
+        });
+        let kinds: Vec<&str> = objects.iter().map(|o| o["kind"].as_str().unwrap()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "Namespace",
+                "ServiceAccount",
+                "Role",
+                "RoleBinding",
+                "Role",
+                "RoleBinding"
+            ]
+        );
+        let system = &objects[4];
+        assert_eq!(system["metadata"]["namespace"], "istio-system");
+        for rule in system["rules"].as_array().unwrap() {
+            assert!(rule["resourceNames"].is_array(), "named objects only: {rule}");
         }
     }
 
