@@ -440,16 +440,18 @@ fn with_token_contexts(kubeconfig: &std::path::Path, tokens: &[(&str, String)], 
     std::fs::write(out, serde_yaml_ng::to_string(&config).unwrap()).unwrap();
 }
 
-#[test]
-fn the_member_rbac_is_all_the_controller_needs() {
-    let names = ["a", "b"];
-    let env = mesh_of(&names);
-    let rbac = env
-        .mesh(&["controller", "--contexts", "a,b", "--generate", "--member-rbac"])
-        .success()
-        .stdout;
+/// Applies `--generate --member-rbac` (with `mode`) in each member, and writes a kubeconfig
+/// with a context `ctl-<name>` reaching each as the controller's ServiceAccount.
+fn member_identity(env: &Env, names: &[&str], mode: &[&str]) -> String {
+    let list = names.join(",");
+    let generate = [
+        &["controller", "--contexts", &list, "--generate", "--member-rbac"][..],
+        mode,
+    ]
+    .concat();
+    let rbac = env.mesh(&generate).success().stdout;
     let mut tokens = Vec::new();
-    for name in names {
+    for &name in names {
         env.kubectl_stdin(&["--context", name, "apply", "--server-side", "-f", "-"], &rbac)
             .success();
         let token = env
@@ -468,26 +470,11 @@ fn the_member_rbac_is_all_the_controller_needs() {
     }
     let kubeconfig = env.dir.path().join("members.kubeconfig");
     with_token_contexts(&env.kubeconfig, &tokens, &kubeconfig);
-    let kubeconfig = kubeconfig.to_str().unwrap();
-    // The members as the controller's ServiceAccount; the Lease and status with the admin.
-    let _controller = Controller::start(
-        &env,
-        &[
-            "--kubeconfig",
-            kubeconfig,
-            "--contexts",
-            "a=ctl-a,b=ctl-b",
-            "--lease-context",
-            "a",
-        ],
-    );
-    eventually("status: all linked", Duration::from_secs(30), || {
-        summary(&env, "a").filter(|s| s.starts_with("2 linked, 0 stale, 0 failed"))
-    });
-    env.cluster("b").set_lb_address("198.51.100.55");
-    eventually("a's peer for b", Duration::from_secs(30), || {
-        peer_address(&env, "a", "b").filter(|a| a == "198.51.100.55")
-    });
+    kubeconfig.to_str().unwrap().to_string()
+}
+
+/// No request of the controller's ServiceAccount was refused, and it did reach every member.
+fn assert_never_refused(env: &Env, names: &[&str]) {
     let user = "system:serviceaccount:kubectl-mesh:kubectl-mesh-controller";
     for name in names {
         let log = env.cluster(name).request_log();
@@ -502,4 +489,60 @@ fn the_member_rbac_is_all_the_controller_needs() {
             .collect();
         assert!(refused.is_empty(), "{name} refused: {refused:#?}");
     }
+}
+
+#[test]
+fn the_member_rbac_is_all_the_controller_needs() {
+    let names = ["a", "b"];
+    let env = mesh_of(&names);
+    let kubeconfig = member_identity(&env, &names, &[]);
+    // The members as the controller's ServiceAccount; the Lease and status with the admin.
+    let _controller = Controller::start(
+        &env,
+        &[
+            "--kubeconfig",
+            &kubeconfig,
+            "--contexts",
+            "a=ctl-a,b=ctl-b",
+            "--lease-context",
+            "a",
+        ],
+    );
+    eventually("status: all linked", Duration::from_secs(30), || {
+        summary(&env, "a").filter(|s| s.starts_with("2 linked, 0 stale, 0 failed"))
+    });
+    env.cluster("b").set_lb_address("198.51.100.55");
+    eventually("a's peer for b", Duration::from_secs(30), || {
+        peer_address(&env, "a", "b").filter(|a| a == "198.51.100.55")
+    });
+    assert_never_refused(&env, &names);
+}
+
+#[test]
+fn the_member_rbac_of_remote_secrets_refreshes_tokens() {
+    let names = ["a", "b"];
+    let env = common::with_istio(&names);
+    let remote = ["--mode", "remote-secret", "--token-duration", "10m"];
+    env.mesh(&[&["link", "--contexts", "a,b"][..], &remote].concat())
+        .success();
+    let first = remote_token(&env, "a", "b").expect("a holds a token for b");
+    let kubeconfig = member_identity(&env, &names, &remote[..2]);
+    let args = [
+        &[
+            "--kubeconfig",
+            &kubeconfig,
+            "--contexts",
+            "a=ctl-a,b=ctl-b",
+            "--lease-context",
+            "a",
+        ][..],
+        &["--token-refresh-before", "595s"],
+        &remote,
+    ]
+    .concat();
+    let _controller = Controller::start(&env, &args);
+    eventually("a new token in a's secret for b", Duration::from_secs(60), || {
+        remote_token(&env, "a", "b").filter(|t| *t != first)
+    });
+    assert_never_refused(&env, &names);
 }

@@ -11,7 +11,9 @@ use k8s_openapi::api::core::v1::{
     Namespace, ObjectFieldSelector, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
     ResourceRequirements, Secret, SecretVolumeSource, SecurityContext, ServiceAccount, Volume, VolumeMount,
 };
-use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::api::rbac::v1::{
+    ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
+};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -319,28 +321,50 @@ pub fn member_objects(links: &MemberLinks) -> Vec<Value> {
         lease_name: NAME.into(),
     };
     let mut objects = vec![namespace(&spec), service_account(&spec)];
+    let name = format!("{NAME}-member");
+    let subject = Subject {
+        kind: "ServiceAccount".into(),
+        name: NAME.into(),
+        namespace: Some(MEMBER_NAMESPACE.into()),
+        ..Subject::default()
+    };
     for (namespace, rules) in member_rules(links) {
-        let name = format!("{NAME}-member");
-        let role = Role {
-            metadata: super::object_meta(&name, Some(&namespace), &[("app", NAME)]),
-            rules: Some(rules),
+        let metadata = super::object_meta(&name, namespace.as_deref(), &[("app", NAME)]);
+        let role_ref = |kind: &str| RoleRef {
+            api_group: "rbac.authorization.k8s.io".into(),
+            kind: kind.into(),
+            name: name.clone(),
         };
-        objects.push(super::to_value(&role, &LABEL_ORDER));
-        let binding = RoleBinding {
-            metadata: super::object_meta(&name, Some(&namespace), &[("app", NAME)]),
-            role_ref: RoleRef {
-                api_group: "rbac.authorization.k8s.io".into(),
-                kind: "Role".into(),
-                name,
-            },
-            subjects: Some(vec![Subject {
-                kind: "ServiceAccount".into(),
-                name: NAME.into(),
-                namespace: Some(MEMBER_NAMESPACE.into()),
-                ..Subject::default()
-            }]),
-        };
-        objects.push(super::to_value(&binding, &LABEL_ORDER));
+        let subjects = Some(vec![subject.clone()]);
+        match namespace {
+            Some(_) => {
+                let role = Role {
+                    metadata: metadata.clone(),
+                    rules: Some(rules),
+                };
+                let binding = RoleBinding {
+                    metadata,
+                    role_ref: role_ref("Role"),
+                    subjects,
+                };
+                objects.push(super::to_value(&role, &LABEL_ORDER));
+                objects.push(super::to_value(&binding, &LABEL_ORDER));
+            }
+            None => {
+                let role = ClusterRole {
+                    metadata: metadata.clone(),
+                    rules: Some(rules),
+                    ..ClusterRole::default()
+                };
+                let binding = ClusterRoleBinding {
+                    metadata,
+                    role_ref: role_ref("ClusterRole"),
+                    subjects,
+                };
+                objects.push(super::to_value(&role, &LABEL_ORDER));
+                objects.push(super::to_value(&binding, &LABEL_ORDER));
+            }
+        }
     }
     objects
 }
@@ -355,14 +379,18 @@ fn rule(group: &str, resource: &str, names: &[&str], verbs: &[&str]) -> PolicyRu
     }
 }
 
-/// Per namespace, what the controller does there. Peering: it watches and writes Gateways
-/// (server-side apply creates a missing peer: `create` and `patch`) and records Events in
-/// the peering namespace; in istio-system it reads the mesh config (`istio`, for the trust
-/// domain) and watches `cacerts` by name (a fieldSelector on the name is authorized by
-/// resourceNames), so it can never read another Secret. Remote secrets: it writes and
-/// watches the remote secrets in istio-system, selected by label — RBAC cannot narrow a
-/// label selector, so this identity can read istio-system's Secrets.
-fn member_rules(links: &MemberLinks) -> Vec<(String, Vec<PolicyRule>)> {
+/// Per namespace (`None`: cluster-wide), what the controller does there. Peering: it watches
+/// and writes Gateways (server-side apply creates a missing peer: `create` and `patch`) and
+/// records Events in the peering namespace; in istio-system it reads the mesh config (`istio`,
+/// for the trust domain) and watches `cacerts` by name (a fieldSelector on the name is
+/// authorized by resourceNames), so it can never read another Secret. Remote secrets: as a
+/// source it writes and watches the remote secrets in istio-system, selected by label (RBAC
+/// cannot narrow a label selector, so this identity reads istio-system's Secrets); as a target
+/// it checks the reader `link` set up (its ServiceAccount, ClusterRole and binding, read by
+/// name) and mints the reader's bounded tokens. Setting the reader up stays with `link` or
+/// `up`, run by an admin: creating a ClusterRole needs the permissions it grants.
+fn member_rules(links: &MemberLinks) -> Vec<(Option<String>, Vec<PolicyRule>)> {
+    use crate::resources::remote_secret::{READER, READER_ROLE};
     let istio_system = vec![
         rule("", "configmaps", &["istio"], &["get"]),
         rule(
@@ -372,10 +400,11 @@ fn member_rules(links: &MemberLinks) -> Vec<(String, Vec<PolicyRule>)> {
             &["get", "list", "watch"],
         ),
     ];
+    let system = Some(crate::labels::ISTIO_SYSTEM.to_string());
     match links {
         MemberLinks::Peering { namespace } => vec![
             (
-                namespace.clone(),
+                Some(namespace.clone()),
                 vec![
                     rule(
                         "gateway.networking.k8s.io",
@@ -386,7 +415,7 @@ fn member_rules(links: &MemberLinks) -> Vec<(String, Vec<PolicyRule>)> {
                     rule("", "events", &[], &["create"]),
                 ],
             ),
-            (crate::labels::ISTIO_SYSTEM.into(), istio_system),
+            (system, istio_system),
         ],
         MemberLinks::RemoteSecrets => {
             let mut rules = istio_system;
@@ -397,7 +426,24 @@ fn member_rules(links: &MemberLinks) -> Vec<(String, Vec<PolicyRule>)> {
                 &["get", "list", "watch", "create", "patch"],
             ));
             rules.push(rule("", "events", &[], &["create"]));
-            vec![(crate::labels::ISTIO_SYSTEM.into(), rules)]
+            rules.push(rule("", "serviceaccounts", &[READER], &["get"]));
+            rules.push(rule("", "serviceaccounts/token", &[READER], &["create"]));
+            let cluster = vec![
+                rule("", "namespaces", &[crate::labels::ISTIO_SYSTEM], &["get"]),
+                rule(
+                    "rbac.authorization.k8s.io",
+                    "clusterroles",
+                    &[READER_ROLE],
+                    &["get"],
+                ),
+                rule(
+                    "rbac.authorization.k8s.io",
+                    "clusterrolebindings",
+                    &[READER_ROLE],
+                    &["get"],
+                ),
+            ];
+            vec![(system, rules), (None, cluster)]
         }
     }
 }
