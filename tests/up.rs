@@ -859,6 +859,12 @@ fn down_of_one_mesh_leaves_another_on_the_same_clusters() {
         path.to_str().unwrap().to_string()
     };
     let (x, y) = (write("mx"), write("my"));
+    // The controller's status ConfigMap shares the prefix of a mesh record, and is none.
+    env.kubectl_stdin(
+        &["--context", "a", "apply", "--server-side", "-f", "-"],
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: kubectl-mesh-controller-status, namespace: istio-system, labels: {app.kubernetes.io/managed-by: kubectl-mesh}}\ndata: {summary: x}\n",
+    )
+    .success();
     up(&env, &x, &[]).success();
     let run = up(&env, &y, &["-o", "json"]).success();
     assert!(
@@ -866,6 +872,7 @@ fn down_of_one_mesh_leaves_another_on_the_same_clusters() {
         "{}",
         run.stdout
     );
+    assert!(!run.stdout.contains("mesh controller-status"), "{}", run.stdout);
     let run = env.mesh(&["down", "-f", &x]).success();
     assert!(
         run.stdout.contains("kept Namespace istio-gateways"),

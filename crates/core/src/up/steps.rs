@@ -186,8 +186,11 @@ pub(super) async fn other_meshes(topology: &Topology, clusters: &[Cluster], limi
     .await;
     let mut rows = Vec::new();
     for (cluster, maps) in found {
+        // A mesh's record holds its members; other ConfigMaps of ours (the controller's
+        // status, `kubectl-mesh-controller-status`) share the prefix but are no mesh.
         for name in maps
             .iter()
+            .filter(|m| m.pointer("/data/members").is_some())
             .filter_map(|m| m.pointer("/metadata/name").and_then(Value::as_str))
         {
             if let Some(other) = name.strip_prefix("kubectl-mesh-").filter(|_| name != ours) {
