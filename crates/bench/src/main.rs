@@ -103,6 +103,10 @@ pub struct LinkArgs {
 }
 
 fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == util::MEASURE) {
+        return util::measure_main(&args[2..]);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Certs(args) => certs::run(&args),
