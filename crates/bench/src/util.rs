@@ -180,6 +180,20 @@ pub fn own_cpu() -> Duration {
     timeval(usage.ru_utime) + timeval(usage.ru_stime)
 }
 
+/// User + system CPU time of process `pid` so far, from `/proc/<pid>/stat`.
+pub fn proc_cpu(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) })
+        .ok()
+        .filter(|&hz| hz > 0)?;
+    Some(Duration::from_micros(ticks * 1_000_000 / hz))
+}
+
 /// `VmHWM:` of a `/proc/<pid>/status`, in KiB.
 pub fn vm_hwm_kib(proc_status: &str) -> Option<u64> {
     let line = proc_status.lines().find(|l| l.starts_with("VmHWM:"))?;
