@@ -4,14 +4,16 @@
 //! * `kubectl-mesh link` of the full mesh, T(largest)/T(smallest) — the method of
 //!   `mesh-bench link` ([`link::timed_rounds`]), with each run's peak RSS (`wait4`);
 //! * `kubectl-mesh verify`, T(largest)/T(smallest) — the method of `mesh-bench verify`;
-//! * `kubectl-mesh controller` over the linked mesh of the largest size: the time from one
-//!   cluster's load balancer moving ([`mesh_testkit::FakeCluster::set_lb_address`]) until
-//!   every peer Gateway pointing at it carries the new address, and the peer-Gateway
-//!   writes that took.
+//! * `kubectl-mesh controller` over the linked mesh of the largest size, started afresh in
+//!   each round: the time from one cluster's load balancer moving
+//!   ([`mesh_testkit::FakeCluster::set_lb_address`]) as soon as the controller's status
+//!   says every pair is linked until every peer Gateway pointing at it carries the new
+//!   address, and the peer-Gateway writes that took; then the same once it is idle.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -134,15 +136,11 @@ pub fn run(args: &FleetArgs) -> Result<()> {
 
     // The report.
     println!(
-        "fleet: sizes {}, {} ms latency per API request, {} rounds of link and verify, {} controller reactions",
-        sizes
-            .iter()
-            .map(usize::to_string)
-            .collect::<Vec<_>>()
-            .join(","),
+        "fleet: sizes {}, {} ms latency per API request, {} rounds of link and verify, {} controller rounds",
+        sizes.iter().map(usize::to_string).collect::<Vec<_>>().join(","),
         latency.as_millis(),
         args.rounds,
-        args.reactions
+        args.controller_rounds
     );
     let link_medians = link::report_sizes(&sizes, &link_runs)?;
     let verify_medians = report_verify(&sizes, &verify_runs)?;
@@ -207,17 +205,26 @@ fn report_verify(sizes: &[usize], runs: &[Vec<VerifyRun>]) -> Result<Vec<Duratio
     Ok(medians)
 }
 
-/// What the controller did.
+/// What the controller did over every round.
 struct Reactions {
     n: usize,
+    command: String,
+    rounds: Vec<Round>,
+}
+
+/// One start of the controller, and the two load balancers moved under it.
+struct Round {
     /// Spawn to a status of every pair linked.
     converged: Duration,
     /// Peer-Gateway writes from the start until then (a converged mesh needs none).
     startup_writes: u64,
-    runs: Vec<Reaction>,
+    /// Moved as soon as the status said every pair linked (the protocol of the target).
+    fresh: Reaction,
+    /// Moved once the controller was idle: the start-up re-check of every pair and the
+    /// first reaction finished, and settled. `None` when the first reaction timed out.
+    idle: Option<Reaction>,
     /// VmHWM of the controller just before it was stopped.
     peak_rss: Option<u64>,
-    command: String,
 }
 
 /// One moved load balancer.
@@ -242,94 +249,116 @@ struct Reaction {
     /// move until the last peer Gateway was seen updated.
     controller_cpu: Option<Duration>,
     server_cpu: Duration,
-    /// The controller's re-link runs before the move, and those that finished until settled.
-    runs_before: Runs,
+    /// Pairs in the controller's re-link runs finished before the move, and the runs that
+    /// finished from the move until settled (from its log and its /metrics).
+    pairs_before: u64,
     relinks: Runs,
+}
+
+impl Reaction {
+    fn print(&self, n: usize, label: &str) {
+        let c = self.counts;
+        println!(
+            "controller N={n}: {label}: {} moved ({} pairs re-linked or re-checked before): {} of {} peer Gateways carry the new address after {} (first after {}; CPU meanwhile {} of the controller + {} of the fake servers); re-link runs finished until settled {} taking {:.2}s in all; peer-Gateway PATCHes {} when done, {} after settling {} (other writes on peer Gateways {}); requests meanwhile {} = reads {} ({} list, {} get, {} watch) + writes {} ({} patch, {} create, {} update, {} delete) + other {}: {}",
+            self.target,
+            self.pairs_before,
+            self.updated,
+            n - 1,
+            self.last
+                .map_or_else(|| format!("NOT ALL within {}", secs(REACTION_PATIENCE)), secs),
+            self.first.map_or_else(|| "-".into(), secs),
+            self.controller_cpu.map_or_else(|| "?".into(), secs),
+            secs(self.server_cpu),
+            self.relinks.count,
+            self.relinks.seconds,
+            self.patches_at_done,
+            self.patches,
+            secs(self.settled_after),
+            self.other_peer_writes,
+            c.total(),
+            link::reads(&c),
+            c.list,
+            c.get,
+            c.watch,
+            c.writes(),
+            c.patch,
+            c.create,
+            c.update,
+            c.delete,
+            c.other,
+            self.breakdown
+        );
+    }
+
+    fn exact(&self, n: usize) -> bool {
+        self.patches == (n - 1) as u64 && self.other_peer_writes == 0
+    }
 }
 
 impl Reactions {
     fn print(&self) {
         let n = self.n;
-        println!(
-            "controller N={n}: `{}`: every pair linked (status ConfigMap) {} after start, {} peer-Gateway writes on the way (a converged mesh needs 0){}",
-            self.command,
-            secs(self.converged),
-            self.startup_writes,
-            match self.peak_rss {
-                Some(bytes) => format!(", peak RSS {} (VmHWM before stopping)", util::megabytes(bytes)),
-                None => String::new(),
-            }
-        );
-        for (i, r) in self.runs.iter().enumerate() {
-            let c = r.counts;
+        for (i, round) in self.rounds.iter().enumerate() {
+            let k = i + 1;
             println!(
-                "controller N={n}: reaction {}/{}: {} moved ({} re-link runs finished before it): {} of {} peer Gateways carry the new address after {} (first after {}; CPU meanwhile {} of the controller + {} of the fake servers); re-link runs finished until settled {} taking {:.2}s in all; peer-Gateway PATCHes {} when done, {} after settling {} (other writes on peer Gateways {}); all requests meanwhile {} = reads {} ({} list, {} get, {} watch) + writes {} ({} patch, {} create, {} update, {} delete) + other {}: {}",
-                i + 1,
-                self.runs.len(),
-                r.target,
-                r.runs_before.count,
-                r.updated,
-                n - 1,
-                r.last.map_or_else(|| format!("NOT ALL within {}", secs(REACTION_PATIENCE)), secs),
-                r.first.map_or_else(|| "-".into(), secs),
-                r.controller_cpu.map_or_else(|| "?".into(), secs),
-                secs(r.server_cpu),
-                r.relinks.count,
-                r.relinks.seconds,
-                r.patches_at_done,
-                r.patches,
-                secs(r.settled_after),
-                r.other_peer_writes,
-                c.total(),
-                link::reads(&c),
-                c.list,
-                c.get,
-                c.watch,
-                c.writes(),
-                c.patch,
-                c.create,
-                c.update,
-                c.delete,
-                c.other,
-                r.breakdown
+                "controller N={n} round {k}/{}: `{}`: status ConfigMap said every pair linked {} after start, {} peer-Gateway writes on the way (a converged mesh needs 0){}",
+                self.rounds.len(),
+                self.command,
+                secs(round.converged),
+                round.startup_writes,
+                match round.peak_rss {
+                    Some(bytes) => format!("; peak RSS {} (VmHWM before stopping)", util::megabytes(bytes)),
+                    None => String::new(),
+                }
             );
+            round.fresh.print(n, &format!("round {k} move after start"));
+            if let Some(idle) = &round.idle {
+                idle.print(n, &format!("round {k} move when idle"));
+            }
         }
     }
 
     fn verdicts(&self) {
         let n = self.n;
-        let times: Vec<Duration> = self.runs.iter().filter_map(|r| r.last).collect();
-        let all_done = times.len() == self.runs.len() && !times.is_empty();
-        let med = median(&times);
-        let worst = times.iter().max().copied();
-        match (all_done, med, worst) {
-            (true, Some(med), Some(worst)) => println!(
-                "fleet: controller reaction at N={n} = {} (median of {}, runs {}: the first as soon as the status said every pair linked, each next one once the last had settled; worst {}) (target <= {}) {}",
-                secs(med),
-                times.len(),
-                util::list(&times),
-                secs(worst),
-                secs(TARGET_REACTION),
-                verdict(med <= TARGET_REACTION)
-            ),
-            _ => println!(
-                "fleet: controller reaction at N={n}: {} of {} reactions completed within {} (target <= {}) FAIL",
-                times.len(),
-                self.runs.len(),
-                secs(REACTION_PATIENCE),
-                secs(TARGET_REACTION)
-            ),
+        let fresh: Vec<&Reaction> = self.rounds.iter().map(|r| &r.fresh).collect();
+        let idle: Vec<&Reaction> = self.rounds.iter().filter_map(|r| r.idle.as_ref()).collect();
+        let line = |moves: &[&Reaction], what: &str, target: bool| {
+            let times: Vec<Duration> = moves.iter().filter_map(|r| r.last).collect();
+            let complete = !times.is_empty() && times.len() == moves.len();
+            let tail = if target {
+                format!("(target <= {})", secs(TARGET_REACTION))
+            } else {
+                format!("(for reference, against the same {})", secs(TARGET_REACTION))
+            };
+            match median(&times).filter(|_| complete) {
+                Some(med) => println!(
+                    "fleet: controller reaction at N={n}, {what} = {} (median of {}, runs {}, worst {}) {tail} {}",
+                    secs(med),
+                    times.len(),
+                    util::list(&times),
+                    secs(times.iter().max().copied().unwrap_or_default()),
+                    verdict(med <= TARGET_REACTION)
+                ),
+                None => println!(
+                    "fleet: controller reaction at N={n}, {what}: {} of {} moves completed within {} {tail} FAIL",
+                    times.len(),
+                    moves.len(),
+                    secs(REACTION_PATIENCE)
+                ),
+            }
+        };
+        line(&fresh, "move as soon as the status says every pair linked", true);
+        if !idle.is_empty() {
+            line(&idle, "move once the controller is idle", false);
         }
-        let writes: Vec<String> = self.runs.iter().map(|r| r.patches.to_string()).collect();
-        let exact = self
-            .runs
-            .iter()
-            .all(|r| r.patches == (n - 1) as u64 && r.other_peer_writes == 0);
+        let all: Vec<&Reaction> = fresh.iter().chain(&idle).copied().collect();
+        let writes: Vec<String> = all.iter().map(|r| r.patches.to_string()).collect();
+        let exact = !all.is_empty() && all.iter().all(|r| r.exact(n));
         println!(
-            "fleet: controller peer-Gateway writes per reaction at N={n} = [{}] (target = N-1 = {} each) {}",
+            "fleet: controller peer-Gateway writes per move at N={n} = [{}] (after start, then when idle; target = N-1 = {} each) {}",
             writes.join(" "),
             n - 1,
-            verdict(exact && !self.runs.is_empty())
+            verdict(exact)
         );
     }
 }
@@ -339,10 +368,14 @@ struct Controller {
     child: Child,
     /// Its last lines of stderr.
     stderr: Arc<Mutex<VecDeque<String>>>,
+    /// Pairs in the re-link runs it finished, from its `re-link run finished pairs=K` log.
+    relinked: Arc<AtomicU64>,
+    /// `http://ADDR` of its /metrics.
+    addr: String,
 }
 
 impl Controller {
-    fn start(bench: &Bench, args: &[&str]) -> Result<(Controller, String)> {
+    fn start(bench: &Bench, args: &[&str]) -> Result<Controller> {
         let mut cmd = bench.command(args);
         cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -350,13 +383,17 @@ impl Controller {
         let mut child = cmd.spawn().context("starting the controller")?;
         let pipe = child.stderr.take().context("controller stderr")?;
         let stderr = Arc::new(Mutex::new(VecDeque::new()));
+        let relinked = Arc::new(AtomicU64::new(0));
         let (serving_tx, serving) = mpsc::channel();
-        let lines = stderr.clone();
+        let (lines, pairs) = (stderr.clone(), relinked.clone());
         std::thread::spawn(move || {
             for line in BufReader::new(pipe).lines() {
                 let Ok(line) = line else { break };
                 if let Some(addr) = line.strip_prefix("serving /metrics, /healthz, /readyz on ") {
                     let _ = serving_tx.send(addr.to_string());
+                }
+                if let Some(k) = relinked_pairs(&line) {
+                    pairs.fetch_add(k, Ordering::SeqCst);
                 }
                 let mut lines = lines.lock().unwrap_or_else(|e| e.into_inner());
                 if lines.len() == 40 {
@@ -365,11 +402,20 @@ impl Controller {
                 lines.push_back(line);
             }
         });
-        let controller = Controller { child, stderr };
-        let addr = serving
+        let mut controller = Controller {
+            child,
+            stderr,
+            relinked,
+            addr: String::new(),
+        };
+        controller.addr = serving
             .recv_timeout(Duration::from_secs(60))
             .map_err(|_| controller.died("did not say where it serves within 60s"))?;
-        Ok((controller, addr))
+        Ok(controller)
+    }
+
+    fn relinked(&self) -> u64 {
+        self.relinked.load(Ordering::SeqCst)
     }
 
     fn died(&self, what: &str) -> anyhow::Error {
@@ -392,6 +438,15 @@ impl Controller {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
         Some(util::vm_hwm_kib(&status)? * 1024)
     }
+}
+
+/// `K` of a `re-link run finished pairs=K ...` log line.
+fn relinked_pairs(line: &str) -> Option<u64> {
+    let rest = &line[line.find("re-link run finished")?..];
+    let digits = rest[rest.find("pairs=")? + "pairs=".len()..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?;
+    digits.parse().ok()
 }
 
 impl Drop for Controller {
@@ -520,8 +575,9 @@ fn breakdown(clusters: &[FakeCluster]) -> String {
         .join(", ")
 }
 
-/// Starts `kubectl-mesh controller` over the linked mesh of `n` clusters (latency on), waits
-/// until its status says every pair is linked, then moves load balancers one at a time.
+/// Rounds of: start `kubectl-mesh controller` over the linked mesh of `n` clusters (latency
+/// on), wait until its status says every pair is linked, move one load balancer at once;
+/// then, once the controller is idle, move another; stop it.
 fn controller(bench: &Bench, n: usize, args: &FleetArgs) -> Result<Reactions> {
     let clusters = bench.sandbox.clusters();
     let all = contexts(n);
@@ -540,129 +596,203 @@ fn controller(bench: &Bench, n: usize, args: &FleetArgs) -> Result<Reactions> {
     }
     let command = format!("kubectl-mesh {}", argv.join(" ")).replace(&all, &format!("c1,...,c{n}"));
     let pairs = n * (n - 1);
-    let converged_summary = format!("{pairs} linked, 0 stale, 0 failed");
-    for c in clusters {
-        c.reset_counts();
-    }
-    let spawned = Instant::now();
-    let (mut controller, addr) = Controller::start(bench, &argv)?;
-    eprintln!(
-        "controller: `{command}` serving on {addr}; waiting for its status to say {converged_summary:?}"
-    );
-    loop {
-        controller.check_alive()?;
-        if summary(&clusters[0]).as_deref() == Some(converged_summary.as_str()) {
+    let converged = format!("{pairs} linked, 0 stale, 0 failed");
+    let mut rounds = Vec::new();
+    let mut moves = 0;
+    for round in 0..args.controller_rounds as usize {
+        // The last round's status would say "every pair linked" before this one looked.
+        clusters[0].delete_object(STATUS);
+        for c in clusters {
+            c.reset_counts();
+        }
+        let spawned = Instant::now();
+        let mut controller = Controller::start(bench, &argv)?;
+        eprintln!(
+            "controller: round {}/{}: `{command}` serving on {}; waiting for its status to say {converged:?}",
+            round + 1,
+            args.controller_rounds,
+            controller.addr
+        );
+        wait_converged(&mut controller, &clusters[0], &converged, spawned + PATIENCE)?;
+        let converged_after = spawned.elapsed();
+        let (writes, others) = peer_gateway_writes(clusters);
+        eprintln!(
+            "controller: every pair linked after {} ({} peer-Gateway writes)",
+            secs(converged_after),
+            writes + others
+        );
+        let fresh = move_lb(&mut controller, clusters, n, moves, &converged)?;
+        moves += 1;
+        let idle = match fresh.last {
+            Some(_) => {
+                // Idle: the start-up re-check of every pair and the first reaction are done.
+                let due = u64::try_from(pairs + (n - 1))?;
+                let deadline = Instant::now() + PATIENCE;
+                while controller.relinked() < due {
+                    controller.check_alive()?;
+                    if Instant::now() > deadline {
+                        return Err(controller.died(&format!(
+                            "re-linked or re-checked {} pairs within {}, not {due}",
+                            controller.relinked(),
+                            secs(PATIENCE)
+                        )));
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                wait_converged(
+                    &mut controller,
+                    &clusters[0],
+                    &converged,
+                    Instant::now() + PATIENCE,
+                )?;
+                std::thread::sleep(Duration::from_secs(1));
+                let idle = move_lb(&mut controller, clusters, n, moves, &converged)?;
+                moves += 1;
+                Some(idle)
+            }
+            None => None,
+        };
+        let peak_rss = controller.peak_rss();
+        drop(controller);
+        let timed_out = fresh.last.is_none() || idle.as_ref().is_some_and(|r| r.last.is_none());
+        rounds.push(Round {
+            converged: converged_after,
+            startup_writes: writes + others,
+            fresh,
+            idle,
+            peak_rss,
+        });
+        if timed_out {
             break;
         }
-        if spawned.elapsed() > PATIENCE {
-            let seen = summary(&clusters[0]);
+    }
+    Ok(Reactions { n, command, rounds })
+}
+
+/// Waits until the status ConfigMap in `home` says `converged`.
+fn wait_converged(
+    controller: &mut Controller,
+    home: &FakeCluster,
+    converged: &str,
+    deadline: Instant,
+) -> Result<()> {
+    loop {
+        controller.check_alive()?;
+        if summary(home).as_deref() == Some(converged) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            let seen = summary(home);
             return Err(controller.died(&format!(
-                "did not report every pair linked within {} (status summary {seen:?})",
-                secs(PATIENCE)
+                "did not report {converged:?} in time (status summary {seen:?})"
             )));
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    let converged = spawned.elapsed();
-    let (startup_writes, startup_other) = peer_gateway_writes(clusters);
-    eprintln!(
-        "controller: every pair linked after {} ({} peer-Gateway writes)",
-        secs(converged),
-        startup_writes + startup_other
-    );
+}
 
-    let mut runs = Vec::new();
-    for round in 0..args.reactions as usize {
-        // Spread the moved clusters over the mesh: the last, then about a third further on.
-        let t = (n - 1 + round * (n / 3 + 1)) % n;
-        let target = clusters[t].name().to_string();
-        let address = format!("198.51.100.{}", 1 + round % 250);
-        for c in clusters {
-            c.reset_counts();
-        }
-        let runs_before = reconcile_runs(&addr)?;
-        let controller_cpu = util::proc_cpu(controller.child.id());
-        let server_cpu = util::own_cpu();
-        let start = Instant::now();
-        clusters[t].set_lb_address(&address);
-        let mut pending: Vec<usize> = (0..n).filter(|&i| i != t).collect();
-        let mut first = None;
-        let last = loop {
-            pending.retain(|&i| peer_address(&clusters[i], &target).as_deref() != Some(address.as_str()));
-            let now = start.elapsed();
-            if first.is_none() && pending.len() < n - 1 {
-                first = Some(now);
-            }
-            if pending.is_empty() {
-                break Some(now);
-            }
-            if now > REACTION_PATIENCE {
-                break None;
-            }
-            controller.check_alive()?;
-            std::thread::sleep(POLL);
-        };
-        let done_at = start.elapsed();
-        let server_cpu = util::own_cpu().saturating_sub(server_cpu);
-        let controller_cpu = util::proc_cpu(controller.child.id())
-            .zip(controller_cpu)
-            .map(|(after, before)| after.saturating_sub(before));
-        let (patches_at_done, _) = peer_gateway_writes(clusters);
-        // Settle: keep counting for SETTLE, and until the status is all linked again.
-        loop {
-            controller.check_alive()?;
-            let settled = start.elapsed() >= done_at + SETTLE;
-            if settled && summary(&clusters[0]).as_deref() == Some(converged_summary.as_str()) {
-                break;
-            }
-            if start.elapsed() > done_at + PATIENCE {
-                return Err(controller.died(&format!(
-                    "did not report every pair linked again within {} of the move of {target}",
-                    secs(PATIENCE)
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let settled_after = start.elapsed();
-        let relinks = reconcile_runs(&addr)?.since(runs_before);
-        let (patches, other_peer_writes) = peer_gateway_writes(clusters);
-        let counts = link::sum(clusters.iter().map(|c| c.counts()));
-        let updated = n - 1 - pending.len();
-        eprintln!(
-            "controller: reaction {}/{}: moved {target} to {address}: {updated}/{} peer Gateways after {} ({patches} peer-Gateway PATCHes)",
-            round + 1,
-            args.reactions,
-            n - 1,
-            last.map_or_else(|| "TIMEOUT".into(), secs),
-        );
-        runs.push(Reaction {
-            target,
-            first,
-            last,
-            updated,
-            patches_at_done,
-            patches,
-            other_peer_writes,
-            counts,
-            breakdown: breakdown(clusters),
-            settled_after,
-            controller_cpu,
-            server_cpu,
-            runs_before,
-            relinks,
-        });
-        if last.is_none() {
-            break;
-        }
+/// Move number `k`: one cluster's load balancer to a new address; timed until every peer
+/// Gateway pointing at it carries it, then counted until settled.
+fn move_lb(
+    controller: &mut Controller,
+    clusters: &[FakeCluster],
+    n: usize,
+    k: usize,
+    converged: &str,
+) -> Result<Reaction> {
+    // Spread the moved clusters over the mesh: the last, then about a third further on.
+    let t = (n - 1 + k * (n / 3 + 1)) % n;
+    let target = clusters[t].name().to_string();
+    let address = format!("198.51.100.{}", 1 + k % 250);
+    for c in clusters {
+        c.reset_counts();
     }
-    let peak_rss = controller.peak_rss();
-    drop(controller);
-    Ok(Reactions {
-        n,
-        converged,
-        startup_writes: startup_writes + startup_other,
-        runs,
-        peak_rss,
-        command,
+    let pairs_before = controller.relinked();
+    let runs_before = reconcile_runs(&controller.addr)?;
+    let controller_cpu = util::proc_cpu(controller.child.id());
+    let server_cpu = util::own_cpu();
+    let start = Instant::now();
+    clusters[t].set_lb_address(&address);
+    let mut pending: Vec<usize> = (0..n).filter(|&i| i != t).collect();
+    let mut first = None;
+    let last = loop {
+        pending.retain(|&i| peer_address(&clusters[i], &target).as_deref() != Some(address.as_str()));
+        let now = start.elapsed();
+        if first.is_none() && pending.len() < n - 1 {
+            first = Some(now);
+        }
+        if pending.is_empty() {
+            break Some(now);
+        }
+        if now > REACTION_PATIENCE {
+            break None;
+        }
+        controller.check_alive()?;
+        std::thread::sleep(POLL);
+    };
+    let server_cpu = util::own_cpu().saturating_sub(server_cpu);
+    let controller_cpu = util::proc_cpu(controller.child.id())
+        .zip(controller_cpu)
+        .map(|(after, before)| after.saturating_sub(before));
+    let (patches_at_done, _) = peer_gateway_writes(clusters);
+    // Settle: keep counting for SETTLE, and until the status is all linked again.
+    std::thread::sleep(SETTLE);
+    wait_converged(controller, &clusters[0], converged, Instant::now() + PATIENCE)?;
+    let settled_after = start.elapsed();
+    let relinks = reconcile_runs(&controller.addr)?.since(runs_before);
+    let (patches, other_peer_writes) = peer_gateway_writes(clusters);
+    let counts = link::sum(clusters.iter().map(|c| c.counts()));
+    let updated = n - 1 - pending.len();
+    eprintln!(
+        "controller: moved {target} to {address}: {updated}/{} peer Gateways after {} ({patches} peer-Gateway PATCHes)",
+        n - 1,
+        last.map_or_else(|| "TIMEOUT".into(), secs),
+    );
+    Ok(Reaction {
+        target,
+        first,
+        last,
+        updated,
+        patches_at_done,
+        patches,
+        other_peer_writes,
+        counts,
+        breakdown: breakdown(clusters),
+        settled_after,
+        controller_cpu,
+        server_cpu,
+        pairs_before,
+        relinks,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_relinked_pairs_from_the_log() {
+        let line = " INFO re-link run finished pairs=9900 elapsed=8.166823255s";
+        assert_eq!(relinked_pairs(line), Some(9900));
+        assert_eq!(relinked_pairs("re-link run finished pairs=99"), Some(99));
+        assert_eq!(
+            relinked_pairs(" INFO leading: checking every pair identity=x"),
+            None
+        );
+    }
+
+    #[test]
+    fn runs_since() {
+        let before = Runs {
+            count: 2,
+            seconds: 1.5,
+        };
+        let after = Runs {
+            count: 3,
+            seconds: 3.5,
+        };
+        let d = after.since(before);
+        assert_eq!(d.count, 1);
+        assert!((d.seconds - 2.0).abs() < 1e-9);
+    }
 }

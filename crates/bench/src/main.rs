@@ -50,9 +50,9 @@ pub struct FleetArgs {
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub rounds: u32,
 
-    /// Load balancers moved one after another under the controller (median reported)
+    /// Controller rounds: each starts it, moves one load balancer as soon as it reports every pair linked (median against the target), then another once it is idle
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
-    pub reactions: u32,
+    pub controller_rounds: u32,
 
     /// `--parallel` passed to `kubectl-mesh link` and `verify` [default: the largest size]
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
