@@ -51,7 +51,7 @@ pub struct FleetArgs {
     pub rounds: u32,
 
     /// Controller rounds: each starts it, moves one load balancer as soon as it reports every pair linked (median against the target), then another once it is idle
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..))]
     pub controller_rounds: u32,
 
     /// `--parallel` passed to `kubectl-mesh link` and `verify` [default: the largest size]
