@@ -20,20 +20,28 @@ const TARGET_SPEEDUP: f64 = 20.0;
 const GATEWAYS: &str = "/apis/gateway.networking.k8s.io/v1/namespaces/istio-gateways/gateways";
 
 /// The binary under test, the sandbox and its kubeconfig.
-struct Bench<'a> {
-    bin: PathBuf,
-    kubeconfig: PathBuf,
-    sandbox: &'a Sandbox,
+pub(crate) struct Bench<'a> {
+    pub(crate) bin: PathBuf,
+    pub(crate) kubeconfig: PathBuf,
+    pub(crate) sandbox: &'a Sandbox,
 }
 
 /// What one `link` run did.
-struct Run {
-    wall: Duration,
-    counts: RequestCounts,
-    changed: usize,
+pub(crate) struct Run {
+    pub(crate) wall: Duration,
+    pub(crate) counts: RequestCounts,
+    pub(crate) changed: usize,
+    /// The process's peak RSS in bytes (`wait4`'s `ru_maxrss`, see [`util::run_child`]).
+    pub(crate) max_rss: u64,
+    /// The measuring helper's own peak RSS when it spawned the process (an upper bound of
+    /// what of `max_rss` is not the process's own).
+    pub(crate) helper_rss: u64,
+    /// The process's CPU time, and the fake API servers' (this process's) meanwhile.
+    pub(crate) cpu: Duration,
+    pub(crate) server_cpu: Duration,
 }
 
-fn sum(counts: impl Iterator<Item = RequestCounts>) -> RequestCounts {
+pub(crate) fn sum(counts: impl Iterator<Item = RequestCounts>) -> RequestCounts {
     counts.fold(RequestCounts::default(), |mut a, c| {
         a.get += c.get;
         a.list += c.list;
@@ -47,12 +55,12 @@ fn sum(counts: impl Iterator<Item = RequestCounts>) -> RequestCounts {
     })
 }
 
-fn reads(c: &RequestCounts) -> u64 {
+pub(crate) fn reads(c: &RequestCounts) -> u64 {
     c.get + c.list + c.watch
 }
 
 impl Bench<'_> {
-    fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.bin);
         cmd.args(args)
             .env("KUBECONFIG", &self.kubeconfig)
@@ -82,13 +90,27 @@ impl Bench<'_> {
         Ok((wall, String::from_utf8_lossy(&out.stdout).into_owned()))
     }
 
-    fn set_latency(&self, d: Duration) {
+    /// [`Bench::run`] measured by [`util::run_child`] (wall time, peak RSS, CPU).
+    fn run_measured(&self, args: &[&str]) -> Result<util::ChildRun> {
+        let out = util::run_child(&self.command(args), &self.bin.display().to_string())?;
+        if !out.status.success() {
+            bail!(
+                "`kubectl-mesh {}` failed ({}):\n{}",
+                args.join(" "),
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim_end()
+            );
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn set_latency(&self, d: Duration) {
         for c in self.sandbox.clusters() {
             c.set_latency(d);
         }
     }
 
-    fn reset_counts(&self) {
+    pub(crate) fn reset_counts(&self) {
         for c in self.sandbox.clusters() {
             c.reset_counts();
         }
@@ -107,7 +129,7 @@ impl Bench<'_> {
     }
 
     /// Setup, without latency: removes every peer link among all clusters.
-    fn unlink_all(&self) -> Result<()> {
+    pub(crate) fn unlink_all(&self) -> Result<()> {
         let all = self.sandbox.clusters().len();
         self.set_latency(Duration::ZERO);
         let parallel = all.to_string();
@@ -127,12 +149,13 @@ impl Bench<'_> {
     }
 
     /// One timed `link --contexts c1..cN` on freshly unlinked clusters.
-    fn link(&self, n: usize, parallel: u16, latency: Duration) -> Result<Run> {
+    pub(crate) fn link(&self, n: usize, parallel: u16, latency: Duration) -> Result<Run> {
         self.unlink_all()?;
         self.reset_counts();
         self.set_latency(latency);
         let parallel = parallel.to_string();
-        let result = self.run(&[
+        let server_cpu = util::own_cpu();
+        let result = self.run_measured(&[
             "link",
             "--contexts",
             &contexts(n),
@@ -141,8 +164,10 @@ impl Bench<'_> {
             "-o",
             "json",
         ]);
+        let server_cpu = util::own_cpu().saturating_sub(server_cpu);
         self.set_latency(Duration::ZERO);
-        let (wall, stdout) = result?;
+        let out = result?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
         let counts = self.counts();
         let report: Value = serde_json::from_str(&stdout).context("parsing `link -o json`")?;
         let links = report["links"].as_array().cloned().unwrap_or_default();
@@ -162,9 +187,13 @@ impl Bench<'_> {
             bail!("link N={n}: clusters hold {gateways:?} gateways (expected {n} each)");
         }
         Ok(Run {
-            wall,
+            wall: out.wall,
             counts,
             changed,
+            max_rss: out.max_rss,
+            helper_rss: out.helper_rss,
+            cpu: out.cpu,
+            server_cpu,
         })
     }
 }
@@ -203,55 +232,8 @@ pub fn run(args: &LinkArgs) -> Result<()> {
         args.rounds
     );
 
-    let mut runs: Vec<Vec<Run>> = sizes.iter().map(|_| Vec::new()).collect();
-    for round in 0..args.rounds as usize {
-        // Rotate the order of sizes so none always runs first or last.
-        for k in 0..sizes.len() {
-            let i = (k + round) % sizes.len();
-            let r = bench.link(sizes[i], parallel, latency)?;
-            eprintln!(
-                "link: round {}/{} N={}: {} ({} requests)",
-                round + 1,
-                args.rounds,
-                sizes[i],
-                secs(r.wall),
-                r.counts.total()
-            );
-            runs[i].push(r);
-        }
-    }
-
-    let mut medians = Vec::new();
-    for (n, runs) in sizes.iter().zip(&runs) {
-        let n = *n;
-        let walls: Vec<Duration> = runs.iter().map(|r| r.wall).collect();
-        let t = median(&walls).context("no runs")?;
-        medians.push(t);
-        // Requests do not depend on timing: report the largest seen over the rounds.
-        let worst = runs.iter().max_by_key(|r| r.counts.total()).context("no runs")?;
-        let c = worst.counts;
-        let bound_reads = 2 * n as u64;
-        let changed = worst.changed as u64;
-        let ok = reads(&c) <= bound_reads && c.writes() <= changed && c.total() <= bound_reads + changed;
-        println!(
-            "link N={n}: {} (median of {}, runs {}), requests {} = reads {} ({} list, {} get, {} watch) + writes {} ({} patch, {} create, {} update, {} delete) + other {}; <= 2N reads + 1 write per changed pair = {bound_reads} + {changed}: {}",
-            secs(t),
-            walls.len(),
-            util::list(&walls),
-            c.total(),
-            reads(&c),
-            c.list,
-            c.get,
-            c.watch,
-            c.writes(),
-            c.patch,
-            c.create,
-            c.update,
-            c.delete,
-            c.other,
-            if ok { "OK" } else { "EXCEEDED" }
-        );
-    }
+    let runs = timed_rounds(&bench, &sizes, parallel, latency, args.rounds)?;
+    let medians = report_sizes(&sizes, &runs)?;
 
     let t_small = medians[0];
     let t_large = medians[medians.len() - 1];
@@ -303,6 +285,81 @@ pub fn run(args: &LinkArgs) -> Result<()> {
     drop(sandbox);
     drop(runtime);
     Ok(())
+}
+
+/// `rounds` timed links of each size in `sizes`, the order of sizes rotated every round so
+/// none always runs first or last; `[size][round]`.
+pub(crate) fn timed_rounds(
+    bench: &Bench,
+    sizes: &[usize],
+    parallel: u16,
+    latency: Duration,
+    rounds: u32,
+) -> Result<Vec<Vec<Run>>> {
+    let mut runs: Vec<Vec<Run>> = sizes.iter().map(|_| Vec::new()).collect();
+    for round in 0..rounds as usize {
+        for k in 0..sizes.len() {
+            let i = (k + round) % sizes.len();
+            let r = bench.link(sizes[i], parallel, latency)?;
+            eprintln!(
+                "link: round {}/{rounds} N={}: {} ({} requests, peak RSS {}, CPU {} + fake servers {})",
+                round + 1,
+                sizes[i],
+                secs(r.wall),
+                r.counts.total(),
+                util::megabytes(r.max_rss),
+                secs(r.cpu),
+                secs(r.server_cpu)
+            );
+            runs[i].push(r);
+        }
+    }
+    Ok(runs)
+}
+
+/// Prints one line per size (median, every run, requests against the bound, peak RSS) and
+/// returns the medians.
+pub(crate) fn report_sizes(sizes: &[usize], runs: &[Vec<Run>]) -> Result<Vec<Duration>> {
+    let mut medians = Vec::new();
+    for (n, runs) in sizes.iter().zip(runs) {
+        let n = *n;
+        let walls: Vec<Duration> = runs.iter().map(|r| r.wall).collect();
+        let t = median(&walls).context("no runs")?;
+        medians.push(t);
+        // Requests do not depend on timing: report the largest seen over the rounds.
+        let worst = runs.iter().max_by_key(|r| r.counts.total()).context("no runs")?;
+        let c = worst.counts;
+        let bound_reads = 2 * n as u64;
+        let changed = worst.changed as u64;
+        let ok = reads(&c) <= bound_reads && c.writes() <= changed && c.total() <= bound_reads + changed;
+        let peak = runs.iter().map(|r| r.max_rss).max().unwrap_or(0);
+        let helper = runs.iter().map(|r| r.helper_rss).max().unwrap_or(0);
+        let cpu: Vec<Duration> = runs.iter().map(|r| r.cpu).collect();
+        let server_cpu: Vec<Duration> = runs.iter().map(|r| r.server_cpu).collect();
+        println!(
+            "link N={n}: {} (median of {}, runs {}), requests {} = reads {} ({} list, {} get, {} watch) + writes {} ({} patch, {} create, {} update, {} delete) + other {}; <= 2N reads + 1 write per changed pair = {bound_reads} + {changed}: {}; peak RSS {} (largest of the runs; ru_maxrss is the larger of the process's and the measuring helper's {}, so exact when above it); CPU median {} of kubectl-mesh + {} of the fake servers",
+            secs(t),
+            walls.len(),
+            util::list(&walls),
+            c.total(),
+            reads(&c),
+            c.list,
+            c.get,
+            c.watch,
+            c.writes(),
+            c.patch,
+            c.create,
+            c.update,
+            c.delete,
+            c.other,
+            if ok { "OK" } else { "EXCEEDED" },
+            util::megabytes(peak),
+            util::megabytes(helper),
+            secs(median(&cpu).unwrap_or_default()),
+            secs(median(&server_cpu).unwrap_or_default())
+        );
+    }
+    Ok(medians)
 }
 
 struct Baseline {

@@ -6,6 +6,7 @@
 //! the benchmark ran, 1 when it could not (missing binary, a run that failed), 2 on usage.
 
 mod certs;
+mod fleet;
 mod link;
 mod util;
 mod verify;
@@ -31,6 +32,39 @@ enum Command {
     Link(LinkArgs),
     /// `kubectl-mesh verify` of a linked mesh of 2 and of 20 fake clusters with injected API latency
     Verify(VerifyArgs),
+    /// Fleet scale (2, 20, 100 fake clusters): link and verify growth, link's peak RSS, and the controller's reaction to a moved east-west gateway
+    Fleet(FleetArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct FleetArgs {
+    /// Cluster counts (link and verify run at each; the controller at the largest)
+    #[arg(long, value_delimiter = ',', default_value = "2,20,100", value_parser = clap::value_parser!(u16).range(2..=250))]
+    pub sizes: Vec<u16>,
+
+    /// Latency injected in every API request of every fake cluster (timed steps only)
+    #[arg(long, default_value = "50ms", value_parser = util::parse_duration)]
+    pub latency: Duration,
+
+    /// Timed rounds of link and of verify per size (median reported; sizes interleaved)
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rounds: u32,
+
+    /// Controller rounds: each starts it, moves one load balancer as soon as it reports every pair linked (median against the target), then another once it is idle
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..))]
+    pub controller_rounds: u32,
+
+    /// `--parallel` passed to `kubectl-mesh link` and `verify` [default: the largest size]
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallel: Option<u16>,
+
+    /// `--parallel` passed to `kubectl-mesh controller` [default: none, i.e. the tool's default]
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub controller_parallel: Option<u16>,
+
+    /// The kubectl-mesh binary [default: next to mesh-bench, i.e. target/release/kubectl-mesh]
+    #[arg(long, value_name = "PATH")]
+    pub bin: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -103,11 +137,16 @@ pub struct LinkArgs {
 }
 
 fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == util::MEASURE) {
+        return util::measure_main(&args[2..]);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Certs(args) => certs::run(&args),
         Command::Link(args) => link::run(&args),
         Command::Verify(args) => verify::run(&args),
+        Command::Fleet(args) => fleet::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

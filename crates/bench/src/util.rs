@@ -1,7 +1,8 @@
 //! Small helpers: locating the binary under test, running it, medians, formatting.
 
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -48,6 +49,180 @@ pub fn timed(cmd: &mut Command, what: &str) -> Result<Duration> {
         );
     }
     Ok(elapsed)
+}
+
+/// One finished child process.
+pub struct ChildRun {
+    /// From spawn to reaped (measured by the helper that spawned it, see [`run_child`]).
+    pub wall: Duration,
+    pub status: ExitStatus,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    /// The child's peak resident set size in bytes: `ru_maxrss` (KiB on Linux) of the
+    /// `rusage` that `wait4` returned for exactly this child.
+    pub max_rss: u64,
+    /// The helper's own peak RSS when it spawned the child: at `execve` the kernel folds
+    /// the spawning process's high-water mark into the child's `ru_maxrss`, so this much of
+    /// `max_rss` may be the helper's rather than the child's.
+    pub helper_rss: u64,
+    /// The child's CPU time, user + system (`ru_utime` + `ru_stime`).
+    pub cpu: Duration,
+}
+
+/// The hidden first argument that makes `mesh-bench` the measuring helper.
+pub const MEASURE: &str = "__measure";
+
+/// Runs `cmd` to completion (stdin null, stdout and stderr captured) and measures its wall
+/// time and peak RSS. Errors only when it could not be started or waited for; the exit
+/// status is for the caller to judge.
+///
+/// Not spawned from here: at `execve` Linux folds the high-water RSS of the process that
+/// spawned the child into the child's `ru_maxrss` (with vfork/posix_spawn it is the very
+/// same memory), and this process holds up to a hundred fake API servers. So a small
+/// helper, `mesh-bench __measure` ([`measure_main`], a few MB), spawns it, times it, reaps
+/// it with `wait4` and writes what it measured to a file.
+pub fn run_child(cmd: &Command, what: &str) -> Result<ChildRun> {
+    let me = std::env::current_exe().context("locating the mesh-bench executable")?;
+    let report = tempfile::NamedTempFile::new().context("creating a temp file")?;
+    let mut helper = Command::new(me);
+    helper
+        .arg(MEASURE)
+        .arg(report.path())
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (key, value) in cmd.get_envs() {
+        match value {
+            Some(value) => helper.env(key, value),
+            None => helper.env_remove(key),
+        };
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        helper.current_dir(dir);
+    }
+    helper
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let out = helper.output().with_context(|| format!("starting {what}"))?;
+    let text = std::fs::read_to_string(report.path()).unwrap_or_default();
+    let fields: Vec<u64> = text.split_whitespace().filter_map(|f| f.parse().ok()).collect();
+    let [nanos, max_rss_kib, status, helper_rss_kib, cpu_micros] = fields[..] else {
+        bail!(
+            "the measuring helper did not run {what} ({}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim_end()
+        );
+    };
+    Ok(ChildRun {
+        wall: Duration::from_nanos(nanos),
+        status: ExitStatus::from_raw(i32::try_from(status).unwrap_or(-1)),
+        stdout: out.stdout,
+        stderr: out.stderr,
+        max_rss: max_rss_kib * 1024,
+        helper_rss: helper_rss_kib * 1024,
+        cpu: Duration::from_micros(cpu_micros),
+    })
+}
+
+/// `mesh-bench __measure REPORT PROGRAM ARGS...`: runs PROGRAM (stdio and environment
+/// inherited), reaps it with `wait4` and writes `<wall ns> <ru_maxrss KiB> <wait status>
+/// <own VmHWM KiB>` to REPORT. Exits 0 when it measured, whatever PROGRAM's exit.
+pub fn measure_main(args: &[std::ffi::OsString]) -> std::process::ExitCode {
+    let result = (|| -> Result<()> {
+        let [report, program, rest @ ..] = args else {
+            bail!("usage: mesh-bench {MEASURE} REPORT PROGRAM [ARGS...]");
+        };
+        let own_kib = vm_hwm_kib(&std::fs::read_to_string("/proc/self/status").unwrap_or_default());
+        let start = Instant::now();
+        let child = Command::new(program)
+            .args(rest)
+            .spawn()
+            .with_context(|| format!("starting {}", Path::new(program).display()))?;
+        let (status, usage) = wait4(child.id()).context("wait4")?;
+        let wall = start.elapsed();
+        std::fs::write(
+            report,
+            format!(
+                "{} {} {} {} {}\n",
+                wall.as_nanos(),
+                usage.ru_maxrss,
+                status.into_raw(),
+                own_kib.unwrap_or(0),
+                (timeval(usage.ru_utime) + timeval(usage.ru_stime)).as_micros()
+            ),
+        )
+        .context("writing the report")?;
+        Ok(())
+    })();
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mesh-bench {MEASURE}: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn timeval(t: libc::timeval) -> Duration {
+    Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0))
+        + Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
+}
+
+/// CPU time (user + system) of this whole process so far: every thread, so the in-process
+/// fake API servers; not its children.
+pub fn own_cpu() -> Duration {
+    // SAFETY: rusage is plain old data; the pointer is to a live local.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return Duration::ZERO;
+    }
+    timeval(usage.ru_utime) + timeval(usage.ru_stime)
+}
+
+/// User + system CPU time of process `pid` so far, from `/proc/<pid>/stat`.
+pub fn proc_cpu(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) })
+        .ok()
+        .filter(|&hz| hz > 0)?;
+    Some(Duration::from_micros(ticks * 1_000_000 / hz))
+}
+
+/// `VmHWM:` of a `/proc/<pid>/status`, in KiB.
+pub fn vm_hwm_kib(proc_status: &str) -> Option<u64> {
+    let line = proc_status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// `wait4(pid)`: its exit status and resource usage. (The `Child` it came from must not
+/// be waited for afterwards: the process is reaped.)
+fn wait4(pid: u32) -> std::io::Result<(ExitStatus, libc::rusage)> {
+    let pid = libc::pid_t::try_from(pid).map_err(std::io::Error::other)?;
+    let mut status: libc::c_int = 0;
+    // SAFETY: rusage is plain old data; all-zero is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: both pointers are to live locals of the right types.
+        let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if reaped == pid {
+            return Ok((ExitStatus::from_raw(status), usage));
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// `123.4 MB` (10^6 bytes).
+pub fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
 }
 
 /// The median (mean of the two middle values for an even count). `None` when empty.
@@ -161,6 +336,14 @@ mod tests {
         assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
         assert!(parse_duration("fast").is_err());
         assert!(parse_duration("5h").is_err());
+    }
+
+    #[test]
+    fn proc_status_peaks() {
+        let status = "Name:\tx\nVmPeak:\t  9000 kB\nVmHWM:\t    4242 kB\nVmRSS:\t 100 kB\n";
+        assert_eq!(vm_hwm_kib(status), Some(4242));
+        assert_eq!(vm_hwm_kib("Name:\tx\n"), None);
+        assert_eq!(megabytes(150_000_000), "150.0 MB");
     }
 
     #[test]

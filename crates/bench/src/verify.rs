@@ -2,6 +2,7 @@
 //! latency injected in every API request. Verify reads every cluster concurrently (and each
 //! cluster's objects concurrently), so its time should barely grow with N.
 
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -22,54 +23,16 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
     let dir = tempfile::tempdir().context("creating a temp dir")?;
     let (runtime, sandbox, kubeconfig) = util::sandbox(large, dir.path())?;
     let certs = dir.path().join("certs");
-    let mesh = |args: &[&str]| -> Result<(Duration, i32)> {
-        let start = Instant::now();
-        let out = Command::new(&bin)
-            .args(args)
-            .env("KUBECONFIG", &kubeconfig)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .output()
-            .with_context(|| format!("starting {}", bin.display()))?;
-        Ok((start.elapsed(), out.status.code().unwrap_or(-1)))
-    };
+    let certs_dir = certs.to_str().context("temp path")?;
     // Setup without latency: a healthy mesh of `large` clusters.
+    prepare(&bin, &kubeconfig, large, certs_dir)?;
     let all = contexts(large);
     let parallel = large.to_string();
-    let certs_dir = certs.to_str().context("temp path")?;
-    for step in [
-        vec![
-            "certs",
-            "generate",
-            "--clusters",
-            &all,
-            "--dir",
-            certs_dir,
-            "--key-type",
-            "ec-p256",
-        ],
-        vec![
-            "certs",
-            "secret",
-            "--contexts",
-            &all,
-            "--dir",
-            certs_dir,
-            "--parallel",
-            &parallel,
-        ],
-        vec!["expose", "--contexts", &all, "--wait", "--parallel", &parallel],
-        vec!["link", "--contexts", &all, "--parallel", &parallel],
-    ] {
-        let (_, code) = mesh(&step)?;
-        if code != 0 {
-            bail!(
-                "setup step `kubectl-mesh {}` failed with exit {code}",
-                step.join(" ")
-            );
-        }
-    }
+    setup_step(
+        &bin,
+        &kubeconfig,
+        &["link", "--contexts", &all, "--parallel", &parallel],
+    )?;
     eprintln!(
         "verify: {large} linked testkit clusters; timing `kubectl-mesh verify` with {} ms latency per API request, {} rounds",
         args.latency.as_millis(),
@@ -81,11 +44,7 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
     let mut times = [Vec::new(), Vec::new()];
     for round in 0..args.rounds {
         for (slot, n) in [(0, small), (1, large)] {
-            let list = contexts(n);
-            let (wall, code) = mesh(&["verify", "--contexts", &list, "--parallel", &parallel])?;
-            if code != 0 {
-                bail!("verify of {n} healthy clusters exited {code}");
-            }
+            let (wall, _, _) = time_verify(&bin, &kubeconfig, n, &parallel)?;
             eprintln!(
                 "verify: round {}/{} N={n}: {}",
                 round + 1,
@@ -119,4 +78,89 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
     drop(sandbox);
     drop(runtime);
     Ok(())
+}
+
+/// Runs `kubectl-mesh <args>` with the sandbox's kubeconfig: wall time and exit code.
+fn mesh(bin: &Path, kubeconfig: &Path, args: &[&str]) -> Result<(Duration, i32)> {
+    let start = Instant::now();
+    let out = Command::new(bin)
+        .args(args)
+        .env("KUBECONFIG", kubeconfig)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    Ok((start.elapsed(), out.status.code().unwrap_or(-1)))
+}
+
+/// A setup step, which must succeed.
+pub(crate) fn setup_step(bin: &Path, kubeconfig: &Path, step: &[&str]) -> Result<()> {
+    let (_, code) = mesh(bin, kubeconfig, step)?;
+    if code != 0 {
+        bail!(
+            "setup step `kubectl-mesh {}` failed with exit {code}",
+            step.join(" ")
+        );
+    }
+    Ok(())
+}
+
+/// Setup without latency, all but the links: cacerts under one root (written to
+/// `certs_dir`) and an addressed east-west gateway in each of the `n` clusters.
+pub(crate) fn prepare(bin: &Path, kubeconfig: &Path, n: usize, certs_dir: &str) -> Result<()> {
+    let all = contexts(n);
+    let parallel = n.to_string();
+    for step in [
+        vec![
+            "certs",
+            "generate",
+            "--clusters",
+            &all,
+            "--dir",
+            certs_dir,
+            "--key-type",
+            "ec-p256",
+        ],
+        vec![
+            "certs",
+            "secret",
+            "--contexts",
+            &all,
+            "--dir",
+            certs_dir,
+            "--parallel",
+            &parallel,
+        ],
+        vec!["expose", "--contexts", &all, "--wait", "--parallel", &parallel],
+    ] {
+        setup_step(bin, kubeconfig, &step)?;
+    }
+    Ok(())
+}
+
+/// One timed `kubectl-mesh verify --contexts c1..cN --parallel <parallel>`, which must
+/// find the mesh healthy (exit 0): its wall time, its CPU time, and the CPU time of the fake
+/// API servers (this process) meanwhile.
+pub(crate) fn time_verify(
+    bin: &Path,
+    kubeconfig: &Path,
+    n: usize,
+    parallel: &str,
+) -> Result<(Duration, Duration, Duration)> {
+    let list = contexts(n);
+    let mut cmd = Command::new(bin);
+    cmd.args(["verify", "--contexts", &list, "--parallel", parallel])
+        .env("KUBECONFIG", kubeconfig);
+    let servers = util::own_cpu();
+    let out = util::run_child(&cmd, &bin.display().to_string())?;
+    let servers = util::own_cpu().saturating_sub(servers);
+    if !out.status.success() {
+        bail!(
+            "verify of {n} healthy clusters failed ({}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim_end()
+        );
+    }
+    Ok((out.wall, out.cpu, servers))
 }
