@@ -174,8 +174,10 @@ pub async fn run(
                 let leader = *election.is_leader.borrow_and_update();
                 let mut shared = live.lock();
                 if leader && !shared.leader {
-                    tracing::info!(identity = %options.lease.identity, "leading: checking every pair");
-                    reconciler.dirty = shared.state.recheck();
+                    // The watches ran while this replica stood by, so what needs linking is
+                    // already in `dirty`; re-linking every pair here would delay the first
+                    // reaction by a full pass (the periodic resync is the safety net).
+                    tracing::info!(identity = %options.lease.identity, pending = reconciler.dirty.len(), "leading");
                 }
                 shared.leader = leader;
                 reconciler.status_changed = true;

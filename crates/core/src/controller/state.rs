@@ -174,10 +174,11 @@ impl MeshState {
             Observed::Certs(certs) => self.clusters[at].certs = certs,
             Observed::Reachable => {
                 let cluster = &mut self.clusters[at];
-                if !cluster.reachable {
-                    cluster.reachable = true;
-                    cluster.error = None;
-                    // What failed while it was away is worth another try now.
+                // Back after an error (not the first answer, where the links it lists decide):
+                // what failed or went stale while it was away is worth another try now.
+                let back = cluster.error.take().is_some();
+                cluster.reachable = true;
+                if back {
                     stale.extend(
                         self.pairs
                             .iter()
@@ -395,6 +396,8 @@ mod tests {
     #[test]
     fn links_found_right_are_linked_missing_ones_are_stale_once_listed() {
         let mut state = MeshState::new(&names(3), &full_mesh(3), false);
+        // A first answer re-links nothing by itself: the links it lists decide.
+        assert!(state.observe(0, Observed::Reachable).is_empty());
         let remote = |state: &mut MeshState, to: &str| {
             let link = Some(LinkView::default());
             state.observe(
