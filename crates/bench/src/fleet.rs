@@ -259,7 +259,7 @@ impl Reaction {
     fn print(&self, n: usize, label: &str) {
         let c = self.counts;
         println!(
-            "controller N={n}: {label}: {} moved ({} pairs re-linked or re-checked before): {} of {} peer Gateways carry the new address after {} (first after {}; CPU meanwhile {} of the controller + {} of the fake servers); re-link runs finished until settled {} taking {:.2}s in all; peer-Gateway PATCHes {} when done, {} after settling {} (other writes on peer Gateways {}); requests meanwhile {} = reads {} ({} list, {} get, {} watch) + writes {} ({} patch, {} create, {} update, {} delete) + other {}: {}",
+            "controller N={n}: {label}: {} moved ({} pairs re-linked or re-checked before): {} of {} peer Gateways carry the new address after {} (first after {}; CPU meanwhile {} of the controller + {} of the fake servers); re-link runs finished until settled {} taking {:.2}s in all; peer-Gateway PATCHes {} when done, {} after settling {} (other writes on peer Gateways {}); requests meanwhile {}: {}",
             self.target,
             self.pairs_before,
             self.updated,
@@ -275,17 +275,7 @@ impl Reaction {
             self.patches,
             secs(self.settled_after),
             self.other_peer_writes,
-            c.total(),
-            link::reads(&c),
-            c.list,
-            c.get,
-            c.watch,
-            c.writes(),
-            c.patch,
-            c.create,
-            c.update,
-            c.delete,
-            c.other,
+            link::breakdown(&c),
             self.breakdown
         );
     }

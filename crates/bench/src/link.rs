@@ -59,6 +59,24 @@ pub(crate) fn reads(c: &RequestCounts) -> u64 {
     c.get + c.list + c.watch
 }
 
+/// `N = reads R (l list, g get, w watch) + writes W (p patch, c create, u update, d delete) + other o`.
+pub(crate) fn breakdown(c: &RequestCounts) -> String {
+    format!(
+        "{} = reads {} ({} list, {} get, {} watch) + writes {} ({} patch, {} create, {} update, {} delete) + other {}",
+        c.total(),
+        reads(c),
+        c.list,
+        c.get,
+        c.watch,
+        c.writes(),
+        c.patch,
+        c.create,
+        c.update,
+        c.delete,
+        c.other
+    )
+}
+
 impl Bench<'_> {
     pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.bin);
@@ -337,21 +355,11 @@ pub(crate) fn report_sizes(sizes: &[usize], runs: &[Vec<Run>]) -> Result<Vec<Dur
         let cpu: Vec<Duration> = runs.iter().map(|r| r.cpu).collect();
         let server_cpu: Vec<Duration> = runs.iter().map(|r| r.server_cpu).collect();
         println!(
-            "link N={n}: {} (median of {}, runs {}), requests {} = reads {} ({} list, {} get, {} watch) + writes {} ({} patch, {} create, {} update, {} delete) + other {}; <= 2N reads + 1 write per changed pair = {bound_reads} + {changed}: {}; peak RSS {} (largest of the runs; ru_maxrss is the larger of the process's and the measuring helper's {}, so exact when above it); CPU median {} of kubectl-mesh + {} of the fake servers",
+            "link N={n}: {} (median of {}, runs {}), requests {}; <= 2N reads + 1 write per changed pair = {bound_reads} + {changed}: {}; peak RSS {} (largest of the runs; ru_maxrss is the larger of the process's and the measuring helper's {}, so exact when above it); CPU median {} of kubectl-mesh + {} of the fake servers",
             secs(t),
             walls.len(),
             util::list(&walls),
-            c.total(),
-            reads(&c),
-            c.list,
-            c.get,
-            c.watch,
-            c.writes(),
-            c.patch,
-            c.create,
-            c.update,
-            c.delete,
-            c.other,
+            breakdown(&c),
             if ok { "OK" } else { "EXCEEDED" },
             util::megabytes(peak),
             util::megabytes(helper),

@@ -452,6 +452,11 @@ fn member_rules(links: &MemberLinks) -> Vec<(Option<String>, Vec<PolicyRule>)> {
 mod tests {
     use super::*;
 
+    fn kinds(objects: &[Value]) -> String {
+        let kinds: Vec<&str> = objects.iter().map(|o| o["kind"].as_str().unwrap()).collect();
+        kinds.join(" ")
+    }
+
     fn spec(topology: Option<&str>) -> ControllerSpec {
         ControllerSpec {
             namespace: "kubectl-mesh".into(),
@@ -468,17 +473,9 @@ mod tests {
         let objects = member_objects(&MemberLinks::Peering {
             namespace: "istio-gateways".into(),
         });
-        let kinds: Vec<&str> = objects.iter().map(|o| o["kind"].as_str().unwrap()).collect();
         assert_eq!(
-            kinds,
-            [
-                "Namespace",
-                "ServiceAccount",
-                "Role",
-                "RoleBinding",
-                "Role",
-                "RoleBinding"
-            ]
+            kinds(&objects),
+            "Namespace ServiceAccount Role RoleBinding Role RoleBinding"
         );
         let system = &objects[4];
         assert_eq!(system["metadata"]["namespace"], "istio-system");
@@ -508,18 +505,9 @@ mod tests {
     #[test]
     fn the_deployment_reads_members_and_topology_from_mounts() {
         let objects = objects(&spec(Some("meshID: m\n")));
-        let kinds: Vec<&str> = objects.iter().map(|o| o["kind"].as_str().unwrap()).collect();
         assert_eq!(
-            kinds,
-            [
-                "Namespace",
-                "ServiceAccount",
-                "Role",
-                "RoleBinding",
-                "Secret",
-                "ConfigMap",
-                "Deployment"
-            ]
+            kinds(&objects),
+            "Namespace ServiceAccount Role RoleBinding Secret ConfigMap Deployment"
         );
         let deployment = objects.last().unwrap();
         let container = &deployment["spec"]["template"]["spec"]["containers"][0];
