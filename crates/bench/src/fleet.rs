@@ -49,12 +49,7 @@ const REACTION_PATIENCE: Duration = Duration::from_secs(60);
 
 pub fn run(args: &FleetArgs) -> Result<()> {
     let bin = util::kubectl_mesh(args.bin.as_deref())?;
-    let mut sizes: Vec<usize> = args.sizes.iter().map(|&n| usize::from(n)).collect();
-    sizes.sort_unstable();
-    sizes.dedup();
-    let (Some(&smallest), Some(&largest)) = (sizes.first(), sizes.last()) else {
-        bail!("--sizes is empty");
-    };
+    let (sizes, smallest, largest) = util::sizes(&args.sizes)?;
     if smallest == largest {
         bail!("--sizes needs two sizes or more (the ratios compare the largest with the smallest)");
     }

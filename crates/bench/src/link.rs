@@ -55,6 +55,15 @@ pub(crate) fn sum(counts: impl Iterator<Item = RequestCounts>) -> RequestCounts 
     })
 }
 
+/// A `kubectl-mesh` run that exited non-zero, with what it said.
+fn failed(args: &[&str], status: std::process::ExitStatus, stderr: &[u8]) -> anyhow::Error {
+    anyhow::anyhow!(
+        "`kubectl-mesh {}` failed ({status}):\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(stderr).trim_end()
+    )
+}
+
 pub(crate) fn reads(c: &RequestCounts) -> u64 {
     c.get + c.list + c.watch
 }
@@ -98,12 +107,7 @@ impl Bench<'_> {
             .with_context(|| format!("starting {}", self.bin.display()))?;
         let wall = start.elapsed();
         if !out.status.success() {
-            bail!(
-                "`kubectl-mesh {}` failed ({}):\n{}",
-                args.join(" "),
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim_end()
-            );
+            return Err(failed(args, out.status, &out.stderr));
         }
         Ok((wall, String::from_utf8_lossy(&out.stdout).into_owned()))
     }
@@ -112,12 +116,7 @@ impl Bench<'_> {
     fn run_measured(&self, args: &[&str]) -> Result<util::ChildRun> {
         let out = util::run_child(&self.command(args), &self.bin.display().to_string())?;
         if !out.status.success() {
-            bail!(
-                "`kubectl-mesh {}` failed ({}):\n{}",
-                args.join(" "),
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim_end()
-            );
+            return Err(failed(args, out.status, &out.stderr));
         }
         Ok(out)
     }
@@ -218,12 +217,7 @@ impl Bench<'_> {
 
 pub fn run(args: &LinkArgs) -> Result<()> {
     let bin = util::kubectl_mesh(args.bin.as_deref())?;
-    let mut sizes: Vec<usize> = args.sizes.iter().map(|&n| usize::from(n)).collect();
-    sizes.sort_unstable();
-    sizes.dedup();
-    let (Some(&smallest), Some(&largest)) = (sizes.first(), sizes.last()) else {
-        bail!("--sizes is empty");
-    };
+    let (sizes, smallest, largest) = util::sizes(&args.sizes)?;
     let parallel = args.parallel.unwrap_or(u16::try_from(largest)?);
     let latency = args.latency;
 

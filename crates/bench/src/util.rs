@@ -312,6 +312,17 @@ pub fn contexts(n: usize) -> String {
     (1..=n).map(|i| format!("c{i}")).collect::<Vec<_>>().join(",")
 }
 
+/// `--sizes` sorted and without repeats, with the smallest and the largest.
+pub fn sizes(given: &[u16]) -> anyhow::Result<(Vec<usize>, usize, usize)> {
+    let mut sizes: Vec<usize> = given.iter().map(|&n| usize::from(n)).collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    let (Some(&smallest), Some(&largest)) = (sizes.first(), sizes.last()) else {
+        anyhow::bail!("--sizes is empty");
+    };
+    Ok((sizes, smallest, largest))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
