@@ -276,9 +276,8 @@ impl Reconciler {
             .filter(|r| {
                 shared
                     .state
-                    .pairs
-                    .values()
-                    .any(|p| p.from == r.from && p.to == r.to && p.state != PairState::Failed)
+                    .state_of(&r.from, &r.to)
+                    .is_some_and(|s| s != PairState::Failed)
             })
             .map(|r| (r.from.clone(), r.to.clone()))
             .collect();

@@ -317,6 +317,12 @@ impl MeshState {
         failed
     }
 
+    /// The state of the pair `from` -> `to`, by cluster names.
+    pub fn state_of(&self, from: &str, to: &str) -> Option<PairState> {
+        let key = (self.index_of(from)?, self.index_of(to)?);
+        self.pairs.get(&key).map(|r| r.state)
+    }
+
     /// How many pairs are in each state.
     pub fn counts(&self) -> BTreeMap<PairState, usize> {
         let mut counts = BTreeMap::from([
