@@ -1,7 +1,9 @@
 //! The `cacerts` Secret: Istio's plug-in CA material for one cluster (DESIGN §5.6).
 
 use base64::Engine;
-use serde_json::{json, Map, Value};
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::ByteString;
+use serde_json::Value;
 
 use crate::labels::ISTIO_SYSTEM;
 
@@ -12,20 +14,17 @@ pub const CA_CERT_KEY: &str = "ca-cert.pem";
 /// The Secret holding `entries` (file name → PEM). `data` rather than `stringData`: the server
 /// stores only `data`, so comparing what we would apply with what is live stays exact.
 pub fn secret<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str)>) -> Value {
-    let mut data = Map::new();
-    for (key, pem) in entries {
-        data.insert(
-            key.to_string(),
-            json!(base64::engine::general_purpose::STANDARD.encode(pem)),
-        );
-    }
-    json!({
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": super::metadata(NAME, Some(ISTIO_SYSTEM), &[]),
-        "type": "Opaque",
-        "data": data,
-    })
+    let data = entries
+        .into_iter()
+        .map(|(key, pem)| (key.to_string(), ByteString(pem.as_bytes().to_vec())))
+        .collect();
+    let secret = Secret {
+        metadata: super::object_meta(NAME, Some(ISTIO_SYSTEM), &[]),
+        type_: Some("Opaque".into()),
+        data: Some(data),
+        ..Secret::default()
+    };
+    super::to_value(&secret, &[])
 }
 
 /// One decoded entry of a live Secret (`None` if absent or not base64 text).

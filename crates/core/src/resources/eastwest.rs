@@ -2,8 +2,9 @@
 
 use std::str::FromStr;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
+use super::gateway_api::{Gateway, GatewaySpec, Listener};
 use crate::kube::kinds::{self, Kind};
 use crate::labels::{CLUSTER, EXPOSE_ISTIOD, ISTIO_SYSTEM, NETWORK};
 
@@ -156,11 +157,11 @@ impl EastWest {
     }
 
     /// The two listeners of an ambient-peering east-west gateway; peer Gateways reuse them.
-    pub fn peering_listeners() -> Value {
-        json!([
-            {"name": "cross-network", "port": 15008, "protocol": "HBONE", "tls": {"mode": "Passthrough"}},
-            {"name": "xds-tls", "port": 15012, "protocol": "TLS", "tls": {"mode": "Passthrough"}},
-        ])
+    pub fn peering_listeners() -> Vec<Listener> {
+        vec![
+            Listener::new("cross-network", 15008, "HBONE", "Passthrough"),
+            Listener::new("xds-tls", 15012, "TLS", "Passthrough"),
+        ]
     }
 
     /// The cluster label is what Solo's automatic peering reads to name the cluster behind an
@@ -170,35 +171,34 @@ impl EastWest {
         if let Some(cluster) = &self.cluster {
             labels.push((CLUSTER, cluster));
         }
-        json!({
-            "apiVersion": kinds::GATEWAY_API,
-            "kind": "Gateway",
-            "metadata": super::metadata(self.name(), Some(self.namespace()), &labels),
-            "spec": {
-                "gatewayClassName": self.gateway_class(),
-                "listeners": Self::peering_listeners(),
-            },
-        })
+        self.gateway(&labels, Self::peering_listeners())
     }
 
+    /// Terminate with `tls-terminate-mode: ISTIO_MUTUAL` is double HBONE: the gateway ends the
+    /// outer tunnel with its mesh certificate (istio.io, ambient multi-primary multi-network
+    /// install, "Install an ambient east-west gateway in cluster1", the Gateway that
+    /// `samples/multicluster/gen-eastwest-gateway.sh --ambient` prints).
     fn ambient_gateway(&self) -> Value {
-        json!({
-            "apiVersion": kinds::GATEWAY_API,
-            "kind": "Gateway",
-            "metadata": super::metadata(self.name(), Some(self.namespace()), &[(NETWORK, &self.network)]),
-            "spec": {
-                "gatewayClassName": self.gateway_class(),
-                "listeners": [{
-                    "name": "mesh",
-                    "port": 15008,
-                    "protocol": "HBONE",
-                    "tls": {
-                        "mode": "Terminate",
-                        "options": {"gateway.istio.io/tls-terminate-mode": "ISTIO_MUTUAL"},
-                    },
-                }],
+        let mut mesh = Listener::new("mesh", 15008, "HBONE", "Terminate");
+        if let Some(tls) = &mut mesh.tls {
+            tls.options = Some(super::string_map(&[(
+                "gateway.istio.io/tls-terminate-mode",
+                "ISTIO_MUTUAL",
+            )]));
+        }
+        self.gateway(&[(NETWORK, &self.network)], vec![mesh])
+    }
+
+    fn gateway(&self, labels: &[(&str, &str)], listeners: Vec<Listener>) -> Value {
+        let gateway = Gateway {
+            metadata: super::object_meta(self.name(), Some(self.namespace()), labels),
+            spec: GatewaySpec {
+                gateway_class_name: self.gateway_class().into(),
+                addresses: Vec::new(),
+                listeners,
             },
-        })
+        };
+        super::to_value(&gateway, &super::label_order(labels))
     }
 }
 

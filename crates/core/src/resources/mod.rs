@@ -4,7 +4,9 @@
 pub mod cacerts;
 pub mod controller;
 pub mod eastwest;
+pub mod gateway_api;
 pub mod install;
+pub mod istio_networking;
 pub mod namespace;
 pub mod peering;
 pub mod probe;
@@ -15,28 +17,27 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::labels::{MANAGED_BY, MANAGED_BY_VALUE};
 
-/// `metadata` with our managed-by label added to `labels` (which come first, in the order given).
+/// `metadata` as JSON, for the kinds we keep untyped (Sail's `Istio`, `IstioCNI`, `ZTunnel`,
+/// whose `spec.values` are free-form helm values): `name`, `namespace`, then `labels` with our
+/// managed-by label after the ones given.
 pub fn metadata(name: &str, namespace: Option<&str>, labels: &[(&str, &str)]) -> Value {
-    let mut label_map = Map::new();
-    for (key, value) in labels {
-        label_map.insert(key.to_string(), json!(value));
+    let meta = object_meta(name, namespace, labels);
+    let mut value = serde_json::to_value(&meta).expect("ObjectMeta serialises to JSON");
+    if let Value::Object(map) = &mut value {
+        put_first(map, &["name", "namespace", "labels"]);
+        if let Some(Value::Object(labels_map)) = map.get_mut("labels") {
+            put_first(labels_map, &label_order(labels));
+        }
     }
-    label_map.insert(MANAGED_BY.to_string(), json!(MANAGED_BY_VALUE));
-    let mut meta = Map::new();
-    meta.insert("name".into(), json!(name));
-    if let Some(ns) = namespace {
-        meta.insert("namespace".into(), json!(ns));
-    }
-    meta.insert("labels".into(), Value::Object(label_map));
-    Value::Object(meta)
+    value
 }
 
-/// [`metadata`] as k8s-openapi's `ObjectMeta`, for the built-in kinds; [`to_value`] writes it
-/// back in [`metadata`]'s order.
+/// `metadata` with our managed-by label added to `labels`; [`to_value`] writes the labels in
+/// the order given, managed-by after them (see [`label_order`]).
 pub fn object_meta(name: &str, namespace: Option<&str>, labels: &[(&str, &str)]) -> ObjectMeta {
     let mut label_map = string_map(labels);
     label_map.insert(MANAGED_BY.to_string(), MANAGED_BY_VALUE.to_string());
@@ -46,6 +47,12 @@ pub fn object_meta(name: &str, namespace: Option<&str>, labels: &[(&str, &str)])
         labels: Some(label_map),
         ..ObjectMeta::default()
     }
+}
+
+/// The order [`to_value`] writes the labels of an [`object_meta`] made from `labels`: as given,
+/// then managed-by.
+pub fn label_order<'a>(labels: &[(&'a str, &str)]) -> Vec<&'a str> {
+    labels.iter().map(|(key, _)| *key).chain([MANAGED_BY]).collect()
 }
 
 /// A map of strings (labels, selectors, annotations, `stringData`) from pairs.
@@ -109,7 +116,8 @@ const FIELD_ORDER: &[(&str, &[&str])] = &[
 /// the builder gives.
 const LABEL_MAPS: [&str; 3] = ["labels", "selector", "matchLabels"];
 
-/// A built-in object as the JSON we send and print: k8s-openapi's serialisation (which writes
+/// A typed object (a built-in kind of k8s-openapi, or one of ours derived with kube's
+/// `CustomResource`) as the JSON we send and print: its serialisation (which writes
 /// `apiVersion` and `kind`, and leaves out every field that is `None`), with its fields put
 /// in our order: `apiVersion`, `kind`, `metadata` (`name`, `namespace`, `labels`,
 /// `annotations`), then the rest (see [`FIELD_ORDER`]). `label_order` is the order of the
@@ -117,9 +125,9 @@ const LABEL_MAPS: [&str; 3] = ["labels", "selector", "matchLabels"];
 /// does not list follow, sorted.
 pub fn to_value<K>(object: &K, label_order: &[&str]) -> Value
 where
-    K: k8s_openapi::Metadata<Ty = ObjectMeta> + Serialize,
+    K: ::kube::Resource<DynamicType = ()> + Serialize,
 {
-    let mut value = serde_json::to_value(object).expect("k8s-openapi objects serialise to JSON");
+    let mut value = serde_json::to_value(object).expect("typed objects serialise to JSON");
     if let Value::Object(map) = &mut value {
         put_first(map, &["apiVersion", "kind", "metadata"]);
         if let Some(Value::Object(meta)) = map.get_mut("metadata") {
@@ -170,18 +178,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn object_meta_is_written_as_metadata_writes_it() {
+    fn object_meta_is_written_name_namespace_then_labels_in_the_order_given() {
         let labels = [("b", "2"), ("a", "1")];
-        for namespace in [None, Some("ns")] {
-            let object = Namespace {
-                metadata: object_meta("x", namespace, &labels),
-                ..Namespace::default()
-            };
-            let order = ["b", "a", MANAGED_BY];
-            let written = serde_json::to_string(&to_value(&object, &order)["metadata"]).unwrap();
-            let expected = serde_json::to_string(&metadata("x", namespace, &labels)).unwrap();
-            assert_eq!(written, expected);
-        }
+        let object = Namespace {
+            metadata: object_meta("x", Some("ns"), &labels),
+            ..Namespace::default()
+        };
+        let written = serde_json::to_string(&to_value(&object, &label_order(&labels))["metadata"]);
+        assert_eq!(
+            written.unwrap(),
+            r#"{"name":"x","namespace":"ns","labels":{"b":"2","a":"1","app.kubernetes.io/managed-by":"kubectl-mesh"}}"#
+        );
     }
 
     #[test]

@@ -3,10 +3,10 @@
 
 use std::net::IpAddr;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::eastwest::EastWest;
-use crate::kube::kinds;
+use super::gateway_api::{Gateway, GatewaySpec, GatewaySpecAddress};
 use crate::labels::{CLUSTER, GATEWAY_SERVICE_ACCOUNT, GATEWAY_TRUST_DOMAIN, NETWORK, PEER_CLUSTER};
 
 pub const NAME_PREFIX: &str = "istio-remote-peer-";
@@ -77,30 +77,39 @@ pub fn service_account_of(gateway: &Value) -> Option<String> {
 /// (https://docs.solo.io/istio/1.30.x/ambient/multicluster/install/default/manual/): network and
 /// cluster labels, the target's east-west ServiceAccount and trust domain as annotations.
 pub fn gateway(target: &Target, namespace: &str) -> Value {
-    let mut metadata = super::metadata(
-        &name(&target.cluster),
-        Some(namespace),
-        &[(NETWORK, &target.network), (CLUSTER, &target.cluster)],
-    );
-    metadata["labels"][PEER_CLUSTER] = json!(target.cluster);
-    metadata["annotations"] = json!({
-        GATEWAY_SERVICE_ACCOUNT: target.service_account,
-        GATEWAY_TRUST_DOMAIN: target.trust_domain,
-    });
-    json!({
-        "apiVersion": kinds::GATEWAY_API,
-        "kind": "Gateway",
-        "metadata": metadata,
-        "spec": {
-            "gatewayClassName": CLASS,
-            "addresses": [{"type": address_type(&target.address), "value": target.address}],
-            "listeners": EastWest::peering_listeners(),
+    let labels = [
+        (NETWORK, target.network.as_str()),
+        (CLUSTER, target.cluster.as_str()),
+    ];
+    let mut metadata = super::object_meta(&name(&target.cluster), Some(namespace), &labels);
+    metadata
+        .labels
+        .get_or_insert_default()
+        .insert(PEER_CLUSTER.into(), target.cluster.clone());
+    metadata.annotations = Some(super::string_map(&[
+        (GATEWAY_SERVICE_ACCOUNT, &target.service_account),
+        (GATEWAY_TRUST_DOMAIN, &target.trust_domain),
+    ]));
+    let gateway = Gateway {
+        metadata,
+        spec: GatewaySpec {
+            gateway_class_name: CLASS.into(),
+            addresses: vec![GatewaySpecAddress {
+                type_: Some(address_type(&target.address).into()),
+                value: target.address.clone(),
+            }],
+            listeners: EastWest::peering_listeners(),
         },
-    })
+    };
+    let mut order = super::label_order(&labels);
+    order.push(PEER_CLUSTER);
+    super::to_value(&gateway, &order)
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]

@@ -10,8 +10,12 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use serde_json::{json, Value};
+use serde_json::Value;
 
+use super::istio_networking::{
+    Destination, Gateway as IstioGateway, GatewaySpec, Port, PortSelector, RouteDestination, Server,
+    ServerTls, TlsMatch, TlsRoute, VirtualService, VirtualServiceSpec,
+};
 use crate::labels::{MANAGED_BY, NETWORK};
 
 const SELECTOR: (&str, &str) = ("istio", "eastwestgateway");
@@ -167,57 +171,66 @@ fn service(gw: &Gateway) -> Value {
     super::to_value(&service, &LABEL_ORDER)
 }
 
-fn istio_gateway(gw: &Gateway, name: &str, servers: Value) -> Value {
-    json!({
-        "apiVersion": "networking.istio.io/v1",
-        "kind": "Gateway",
-        "metadata": super::metadata(name, Some(gw.namespace), &[]),
-        "spec": {"selector": {"istio": SELECTOR.1}, "servers": servers},
-    })
+/// The Istio Gateways and VirtualService follow istio 1.30.3
+/// samples/multicluster/expose-services.yaml and expose-istiod.yaml.
+fn istio_gateway(gw: &Gateway, name: &str, servers: Vec<Server>) -> Value {
+    let gateway = IstioGateway {
+        metadata: super::object_meta(name, Some(gw.namespace), &[]),
+        spec: GatewaySpec {
+            selector: super::string_map(&[("istio", SELECTOR.1)]),
+            servers,
+        },
+    };
+    super::to_value(&gateway, &[])
+}
+
+fn server(name: &str, number: u32, protocol: &str, tls_mode: &str, host: &str) -> Server {
+    Server {
+        port: Port {
+            number,
+            name: name.into(),
+            protocol: protocol.into(),
+        },
+        tls: ServerTls {
+            mode: tls_mode.into(),
+        },
+        hosts: vec![host.into()],
+    }
 }
 
 fn cross_network_gateway(gw: &Gateway) -> Value {
-    istio_gateway(
-        gw,
-        "cross-network-gateway",
-        json!([{
-            "port": {"number": 15443, "name": "tls", "protocol": "TLS"},
-            "tls": {"mode": "AUTO_PASSTHROUGH"},
-            "hosts": ["*.local"],
-        }]),
-    )
+    let server = server("tls", 15443, "TLS", "AUTO_PASSTHROUGH", "*.local");
+    istio_gateway(gw, "cross-network-gateway", vec![server])
 }
 
 fn istiod_gateway(gw: &Gateway) -> Value {
-    let server = |name: &str, number: u16| {
-        json!({
-            "port": {"name": name, "number": number, "protocol": "tls"},
-            "tls": {"mode": "PASSTHROUGH"},
-            "hosts": ["*"],
-        })
-    };
-    istio_gateway(
-        gw,
-        "istiod-gateway",
-        json!([server("tls-istiod", 15012), server("tls-istiodwebhook", 15017)]),
-    )
+    let servers = vec![
+        server("tls-istiod", 15012, "tls", "PASSTHROUGH", "*"),
+        server("tls-istiodwebhook", 15017, "tls", "PASSTHROUGH", "*"),
+    ];
+    istio_gateway(gw, "istiod-gateway", servers)
 }
 
 fn istiod_virtual_service(gw: &Gateway) -> Value {
-    let route = |port: u16, target: u16| {
-        json!({
-            "match": [{"port": port, "sniHosts": ["*"]}],
-            "route": [{"destination": {"host": "istiod.istio-system.svc.cluster.local", "port": {"number": target}}}],
-        })
+    let route = |port: u32, target: u32| TlsRoute {
+        match_: vec![TlsMatch {
+            port,
+            sni_hosts: vec!["*".into()],
+        }],
+        route: vec![RouteDestination {
+            destination: Destination {
+                host: "istiod.istio-system.svc.cluster.local".into(),
+                port: PortSelector { number: target },
+            },
+        }],
     };
-    json!({
-        "apiVersion": "networking.istio.io/v1",
-        "kind": "VirtualService",
-        "metadata": super::metadata("istiod-vs", Some(gw.namespace), &[]),
-        "spec": {
-            "hosts": ["*"],
-            "gateways": ["istiod-gateway"],
-            "tls": [route(15012, 15012), route(15017, 443)],
+    let service = VirtualService {
+        metadata: super::object_meta("istiod-vs", Some(gw.namespace), &[]),
+        spec: VirtualServiceSpec {
+            hosts: vec!["*".into()],
+            gateways: vec!["istiod-gateway".into()],
+            tls: vec![route(15012, 15012), route(15017, 443)],
         },
-    })
+    };
+    super::to_value(&service, &[])
 }
