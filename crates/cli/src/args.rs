@@ -12,6 +12,10 @@ use kubectl_mesh_core::link::topology::{Field, Group, LinkTopology, Shape};
 use kubectl_mesh_core::link::Pair;
 use kubectl_mesh_core::InputError;
 
+/// How help shows a cluster named on the command line, and a list of them.
+pub const CONTEXT: &str = "[NAME=]CONTEXT";
+pub const CONTEXT_LIST: &str = "[NAME=]CONTEXT,...";
+
 /// Every duration flag (timeouts, waits, token lifetimes) is a positive span of time: `0`
 /// would time out before the first request, and a negative one means nothing.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -41,7 +45,7 @@ pub struct ClusterArgs {
     pub context: Option<String>,
 
     /// Several clusters, as contexts; `name=context` names a cluster differently from its context
-    #[arg(long, value_delimiter = ',', value_name = "[NAME=]CONTEXT,...")]
+    #[arg(long, value_delimiter = ',', value_name = CONTEXT_LIST)]
     pub contexts: Vec<String>,
 
     /// Timeout of each API call

@@ -15,7 +15,9 @@
 //!     of the affected pairs (with [`link`]'s engine), token refresh, status and metrics.
 //! * [`kube`]: the plumbing — kubeconfig, connected clusters, the API client, server-side
 //!   apply, the kinds we address, polling and bounded concurrency.
-//! * [`resources`]: pure builders of every object we write (they test without a server).
+//! * [`resources`]: pure builders of every object we write (they test without a server),
+//!   typed: k8s-openapi for built-in kinds, [`resources::gateway_api`] and
+//!   [`resources::istio_networking`] for the Gateway kinds.
 //! * Shared vocabulary: [`topology`] (the topology file), [`labels`] (label and annotation
 //!   keys of our contract), [`report`] (what happened, per object/cluster/pair),
 //!   [`duration`], [`error`].

@@ -14,7 +14,9 @@ use kubectl_mesh_core::report::Outcome;
 use kubectl_mesh_core::resources::peering;
 use kubectl_mesh_core::InputError;
 
-use crate::args::{parse_duration, ClusterArgs, LinkTopologyArgs, OutputFormat, WriteArgs};
+use crate::args::{
+    parse_duration, ClusterArgs, LinkTopologyArgs, OutputFormat, WriteArgs, CONTEXT, CONTEXT_LIST,
+};
 use crate::exit::{self, CliError};
 use crate::output;
 use crate::progress::{init_logging, StderrProgress};
@@ -62,16 +64,11 @@ pub struct LinkArgs {
     pub flavor: String,
 
     /// Primary-remote: the cluster running the control plane (remote-secret mode)
-    #[arg(long, value_name = "[NAME=]CONTEXT", requires = "remotes", conflicts_with_all = ["contexts", "from", "topology", "hubs", "pairs", "groups"])]
+    #[arg(long, value_name = CONTEXT, requires = "remotes", conflicts_with_all = ["contexts", "from", "topology", "hubs", "pairs", "groups"])]
     pub primary: Option<String>,
 
     /// Primary-remote: the clusters whose control plane is --primary
-    #[arg(
-        long,
-        value_delimiter = ',',
-        value_name = "[NAME=]CONTEXT,...",
-        requires = "primary"
-    )]
+    #[arg(long, value_delimiter = ',', value_name = CONTEXT_LIST, requires = "primary")]
     pub remotes: Vec<String>,
 
     /// Remote-secret mode: a bounded token (TokenRequest) instead of a long-lived token Secret
@@ -84,16 +81,11 @@ pub struct LinkArgs {
     pub server: Option<String>,
 
     /// Source cluster of a one-direction link ([NAME=]CONTEXT)
-    #[arg(long, value_name = "[NAME=]CONTEXT", conflicts_with_all = ["contexts", "topology", "hubs", "pairs", "groups"])]
+    #[arg(long, value_name = CONTEXT, conflicts_with_all = ["contexts", "topology", "hubs", "pairs", "groups"])]
     pub from: Option<String>,
 
     /// Target cluster(s) of a one-direction link ([NAME=]CONTEXT,...)
-    #[arg(
-        long,
-        value_delimiter = ',',
-        value_name = "[NAME=]CONTEXT,...",
-        requires = "from"
-    )]
+    #[arg(long, value_delimiter = ',', value_name = CONTEXT_LIST, requires = "from")]
     pub to: Vec<String>,
 
     /// Print what links to the --context cluster (peer Gateway, or remote secret with its token), or with --contexts every link of each source, instead of applying

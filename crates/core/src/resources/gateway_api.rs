@@ -14,13 +14,8 @@ use serde::{Deserialize, Serialize};
 
 /// `spec` of a Gateway.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-#[kube(
-    group = "gateway.networking.k8s.io",
-    version = "v1",
-    kind = "Gateway",
-    namespaced,
-    schema = "disabled"
-)]
+#[kube(group = "gateway.networking.k8s.io", version = "v1", kind = "Gateway")]
+#[kube(namespaced, schema = "disabled")]
 #[serde(rename_all = "camelCase")]
 pub struct GatewaySpec {
     pub gateway_class_name: String,

@@ -14,13 +14,8 @@ use serde::{Deserialize, Serialize};
 
 /// `spec` of an Istio Gateway: the gateway pods it configures and what they listen on.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-#[kube(
-    group = "networking.istio.io",
-    version = "v1",
-    kind = "Gateway",
-    namespaced,
-    schema = "disabled"
-)]
+#[kube(group = "networking.istio.io", version = "v1", kind = "Gateway")]
+#[kube(namespaced, schema = "disabled")]
 pub struct GatewaySpec {
     pub selector: BTreeMap<String, String>,
     pub servers: Vec<Server>,
@@ -50,13 +45,8 @@ pub struct ServerTls {
 
 /// `spec` of a VirtualService routing TLS by SNI and port.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-#[kube(
-    group = "networking.istio.io",
-    version = "v1",
-    kind = "VirtualService",
-    namespaced,
-    schema = "disabled"
-)]
+#[kube(group = "networking.istio.io", version = "v1", kind = "VirtualService")]
+#[kube(namespaced, schema = "disabled")]
 pub struct VirtualServiceSpec {
     pub hosts: Vec<String>,
     pub gateways: Vec<String>,
