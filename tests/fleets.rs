@@ -258,6 +258,65 @@ fn verify_with_the_topology_passes_where_full_mesh_verify_fails() {
     assert_eq!(link_checks(&report).len(), 12);
 }
 
+/// `verify --traffic` with a topology: each client hears its own cluster and those it links
+/// to; an answer across a link the topology does not want is a warning.
+#[test]
+fn traffic_follows_the_topology() {
+    let names = ["a", "b", "c"];
+    let env = with_istio(&names);
+    with_trust(&env, &names);
+    env.mesh(&["expose", "--contexts", "a,b,c", "--wait=30s"])
+        .success();
+    env.mesh(&["link", "--contexts", "a,b,c", "--hub", "a"]).success();
+    let traffic = ["--traffic", "--contexts", "a,b,c", "--hub", "a", "--strict"];
+
+    let (code, report) = verify(&env, &traffic);
+    assert_eq!(code, 0, "{report:#}");
+    let mut pairs = traffic_pairs(&report);
+    pairs.sort();
+    assert_eq!(
+        pairs,
+        ["a->a", "a->b", "a->c", "b->a", "b->b", "c->a", "c->c"].map(|p| (p.to_string(), "pass".to_string())),
+        "spokes expect the hub and themselves only"
+    );
+
+    env.mesh(&["link", "--from", "b", "--to", "c"]).success();
+    let (code, report) = verify(&env, &traffic);
+    assert_eq!(code, 3, "a warning: {report:#}");
+    let unwanted = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "traffic" && c["from"] == "b" && c["to"] == "c")
+        .cloned()
+        .unwrap();
+    assert_eq!(unwanted["status"], "warn", "{unwanted:#}");
+    assert!(
+        unwanted["message"]
+            .as_str()
+            .unwrap()
+            .contains("which the hub-and-spoke topology does not link to it"),
+        "{unwanted:#}"
+    );
+    assert_eq!(unwanted["hint"], "kubectl mesh link --from b --to c --unlink");
+}
+
+/// `(from->to, status)` of every pair check of `--traffic`.
+fn traffic_pairs(report: &Value) -> Vec<(String, String)> {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["id"] == "traffic" && c["from"].is_string())
+        .map(|c| {
+            (
+                format!("{}->{}", c["from"].as_str().unwrap(), c["to"].as_str().unwrap()),
+                c["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn generate_prints_the_links_of_the_topology_by_source() {
     let env = exposed(&FOUR);

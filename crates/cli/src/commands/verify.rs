@@ -135,6 +135,7 @@ impl VerifyArgs {
             wait: self.traffic_timeout,
             keep: self.keep_probe,
             parallel: usize::from(self.clusters.parallel),
+            expected: None,
         })
     }
 
@@ -228,20 +229,29 @@ fn file_links(topology: &Topology, names: &[&str]) -> Option<ExpectedLinks> {
     }
 }
 
+/// Which clients hear which clusters under `--traffic`: the topology's links (a client hears
+/// its own cluster and those it links to). Primary-remote is refused: there the remotes' proxies
+/// take the primary's view of every cluster, which the links (the primary's remote secrets)
+/// do not describe.
+fn traffic_expectation(expected: Option<&ExpectedLinks>) -> Result<Option<ExpectedLinks>, InputError> {
+    match expected {
+        Some(e) if e.topology == "primary-remote" => Err(InputError::new(
+            "--traffic does not check a primary-remote mesh: the remotes reach every cluster through the primary, which its links do not describe",
+        )
+        .with_hint("verify the primary-remote links without --traffic, or --traffic over the primaries of a multi-primary mesh")),
+        other => Ok(other.cloned()),
+    }
+}
+
 pub async fn run(args: VerifyArgs) -> Result<ExitCode, CliError> {
     init_logging(args.clusters.verbose);
     let file = args.file.as_deref().map(Topology::load).transpose()?;
     let mut options = args.options(file.as_ref())?;
-    let traffic = args.traffic(options.flavor);
+    let mut traffic = args.traffic(options.flavor);
     let kubeconfig = args.clusters.load_kubeconfig()?;
     let (refs, expected) = args.select(&kubeconfig, file.as_ref())?;
-    if let (Some(expected), true) = (&expected, traffic.is_some()) {
-        return Err(InputError::new(format!(
-            "--traffic expects every cluster to answer every other, which the {} topology does not link",
-            expected.topology
-        ))
-        .with_hint("verify the links with the topology, and --traffic over clusters that are all linked with each other")
-        .into());
+    if let Some(traffic) = &mut traffic {
+        traffic.expected = traffic_expectation(expected.as_ref())?;
     }
     options.expected_links = expected;
     let connect = ConnectOptions {
@@ -479,6 +489,18 @@ fn matrix(links: &[&Check], names: &[String], expected: Option<&ExpectedLinks>, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn traffic_follows_link_topologies_and_refuses_primary_remote() {
+        let pairs = [Pair { from: 0, to: 1 }];
+        let hub = ExpectedLinks::new("hub-and-spoke", &["a", "b"], &pairs);
+        let followed = traffic_expectation(Some(&hub)).unwrap();
+        assert_eq!(followed.map(|e| e.pairs), Some(hub.pairs));
+        assert!(traffic_expectation(None).unwrap().is_none());
+        let primary_remote = ExpectedLinks::new("primary-remote", &["a", "b"], &pairs);
+        let refused = traffic_expectation(Some(&primary_remote)).unwrap_err();
+        assert!(refused.to_string().contains("primary-remote"), "{refused}");
+    }
 
     fn c(id: &'static str, cluster: Option<&str>, pair: Option<(&str, &str)>, status: Status) -> Check {
         Check {

@@ -21,7 +21,7 @@ use tokio::time::Instant;
 
 use super::checks::{check, global, pair};
 use super::facts::ClusterFacts;
-use super::{Check, Status};
+use super::{Check, ExpectedLinks, Status};
 use crate::kube::api::with_query;
 use crate::kube::apply::{self, WriteOptions};
 use crate::kube::clusters::Cluster;
@@ -54,6 +54,18 @@ pub struct TrafficOptions {
     /// Leave the probe namespaces in place (to debug a failure).
     pub keep: bool,
     pub parallel: usize,
+    /// The links the topology wants (hub-and-spoke, pairs, groups): a client then expects
+    /// answers from its own cluster and those it links to, no others. `None`: a full mesh,
+    /// every cluster answers every client.
+    pub expected: Option<ExpectedLinks>,
+}
+
+impl TrafficOptions {
+    /// Whether a client in `from` should hear from `to`: its own cluster always; another when
+    /// the topology links `from` to it (a link is one-way: `from` knows `to`'s endpoints).
+    pub fn reaches(&self, from: &str, to: &str) -> bool {
+        from == to || self.expected.as_ref().is_none_or(|e| e.wants(from, to))
+    }
 }
 
 impl Default for TrafficOptions {
@@ -66,6 +78,7 @@ impl Default for TrafficOptions {
             wait: Duration::from_secs(180),
             keep: false,
             parallel: 16,
+            expected: None,
         }
     }
 }
@@ -117,7 +130,7 @@ pub async fn run(
     };
     let names: Vec<&str> = clusters.iter().map(|c| c.name.as_str()).collect();
     let mut checks = match &outcome {
-        Some(runs) => evaluate(&names, runs, &probe, found),
+        Some(runs) => evaluate(&names, runs, &probe, found, options),
         None => vec![interrupted_check(clusters, options)],
     };
     checks.extend(cleanup_checks(&reachable, cleanup, &probe.namespace));
@@ -203,7 +216,14 @@ async fn exercise<'a>(
     let silent: Vec<&Cluster> = ready
         .iter()
         .zip(&clients)
-        .filter(|(_, (_, r))| r.as_ref().is_ok_and(|a| heard_nothing_from(a, &serving)))
+        .filter(|(c, (_, r))| {
+            let expected: Vec<&str> = serving
+                .iter()
+                .copied()
+                .filter(|to| options.reaches(&c.name, to))
+                .collect();
+            r.as_ref().is_ok_and(|a| heard_nothing_from(a, &expected))
+        })
         .map(|(c, _)| *c)
         .collect();
     if !silent.is_empty() {
@@ -277,7 +297,7 @@ mod tests {
             run("a", [answer("a", 1), answer("b", 1)].concat()),
             run("b", [answer("b", 1), answer("a", 1)].concat()),
         ];
-        let checks = evaluate(&["a", "b"], &runs, &probe(), &[]);
+        let checks = evaluate(&["a", "b"], &runs, &probe(), &[], &TrafficOptions::default());
         assert_eq!(checks.len(), 6, "{checks:#?}");
         assert!(checks.iter().all(|c| c.status == Status::Pass), "{checks:#?}");
         assert_eq!(find(&checks, "a", "b").answered, Some(1));
@@ -297,7 +317,7 @@ mod tests {
             run("a", [answer("a", 10), errors].concat()),
             run("b", answer("b", 1)),
         ];
-        let checks = evaluate(&["a", "b"], &runs, &probe(), &[]);
+        let checks = evaluate(&["a", "b"], &runs, &probe(), &[], &TrafficOptions::default());
         let ab = find(&checks, "a", "b");
         assert_eq!(ab.status, Status::Fail);
         assert_eq!(
@@ -317,7 +337,7 @@ mod tests {
             run("b", answer("b", 30)),
             run("c", answer("c", 30)),
         ];
-        let checks = evaluate(&["a", "b", "c"], &runs, &probe(), &[]);
+        let checks = evaluate(&["a", "b", "c"], &runs, &probe(), &[], &TrafficOptions::default());
         let ac = find(&checks, "a", "c");
         assert_eq!(ac.status, Status::Warn);
         assert_eq!(ac.message, "c did not answer a in 2 calls: too few to tell");
@@ -335,10 +355,16 @@ mod tests {
         let link = pair("link", "a", "b", Status::Warn, "one-way").hint("kubectl mesh link --from a --to b");
         let root = global("shared-root", Status::Fail, "roots differ")
             .hint("kubectl mesh certs secret --contexts b --dir DIR --force");
-        let checks = evaluate(&["a", "b"], &runs, &probe(), &[link.clone(), root.clone()]);
+        let checks = evaluate(
+            &["a", "b"],
+            &runs,
+            &probe(),
+            &[link.clone(), root.clone()],
+            &TrafficOptions::default(),
+        );
         assert_eq!(find(&checks, "a", "b").hint, link.hint);
         assert_eq!(find(&checks, "b", "a").hint, root.hint);
-        let checks = evaluate(&["a", "b"], &runs, &probe(), &[]);
+        let checks = evaluate(&["a", "b"], &runs, &probe(), &[], &TrafficOptions::default());
         assert_eq!(
             find(&checks, "b", "a").hint.as_deref(),
             Some("kubectl mesh link --from b --to a")
@@ -364,7 +390,13 @@ mod tests {
                 client: answers("kubectl-mesh-probe cluster=c\nkubectl-mesh-probe cluster=b\n"),
             },
         ];
-        let checks = evaluate(&["a", "b", "c", "d"], &runs, &probe(), &[]);
+        let checks = evaluate(
+            &["a", "b", "c", "d"],
+            &runs,
+            &probe(),
+            &[],
+            &TrafficOptions::default(),
+        );
         let by_cluster = |n: &str| checks.iter().find(|c| c.cluster.as_deref() == Some(n)).unwrap();
         assert_eq!(by_cluster("a").message, "probe server: 403");
         assert_eq!(by_cluster("b").message, "probe client: Job failed");
@@ -374,6 +406,59 @@ mod tests {
             .filter_map(|c| Some((c.from.as_deref()?, c.to.as_deref()?)))
             .collect();
         assert_eq!(pairs, vec![("c", "b"), ("c", "c")]);
+    }
+
+    /// Hub-and-spoke: spokes hear the hub and themselves, never each other; an answer across
+    /// spokes means a link the topology does not want.
+    #[test]
+    fn a_partial_topology_expects_only_its_links() {
+        use crate::link::topology::Shape;
+        use crate::link::Pair;
+        let names = ["hub", "s1", "s2"];
+        let pairs: Vec<Pair> = [(0, 1), (1, 0), (0, 2), (2, 0)]
+            .into_iter()
+            .map(|(from, to)| Pair { from, to })
+            .collect();
+        let options = TrafficOptions {
+            expected: Some(ExpectedLinks::new(Shape::HubAndSpoke, &names, &pairs)),
+            ..TrafficOptions::default()
+        };
+        let runs = vec![
+            run(
+                "hub",
+                [answer("hub", 20), answer("s1", 20), answer("s2", 20)].concat(),
+            ),
+            run("s1", [answer("s1", 30), answer("hub", 30)].concat()),
+            run(
+                "s2",
+                [answer("s2", 30), answer("hub", 20), answer("s1", 10)].concat(),
+            ),
+        ];
+        let checks = evaluate(&names, &runs, &probe(), &[], &options);
+        let pairs: Vec<(&str, &str, Status)> = checks
+            .iter()
+            .filter_map(|c| Some((c.from.as_deref()?, c.to.as_deref()?, c.status)))
+            .collect();
+        assert_eq!(
+            pairs,
+            vec![
+                ("hub", "hub", Status::Pass),
+                ("hub", "s1", Status::Pass),
+                ("hub", "s2", Status::Pass),
+                ("s1", "hub", Status::Pass),
+                ("s1", "s1", Status::Pass),
+                ("s2", "hub", Status::Pass),
+                ("s2", "s2", Status::Pass),
+                ("s2", "s1", Status::Warn),
+            ]
+        );
+        let unwanted = find(&checks, "s2", "s1");
+        assert!(
+            unwanted.message.contains("hub-and-spoke topology does not link"),
+            "{}",
+            unwanted.message
+        );
+        assert!(options.reaches("s1", "s1") && options.reaches("s1", "hub") && !options.reaches("s1", "s2"));
     }
 
     #[test]

@@ -8,8 +8,15 @@ pub(super) fn cluster_check(cluster: &str, status: Status, message: impl Into<St
 }
 
 /// Turns what every cluster saw into checks: one per cluster (did its probe run), one per
-/// ordered pair whose client and server both ran (did the target answer).
-pub fn evaluate(names: &[&str], runs: &[ClusterRun], probe: &Probe, found: &[Check]) -> Vec<Check> {
+/// ordered pair whose client and server both ran and that the topology links (did the target
+/// answer), and one per answer from a cluster the topology does not link the client to.
+pub fn evaluate(
+    names: &[&str],
+    runs: &[ClusterRun],
+    probe: &Probe,
+    found: &[Check],
+    options: &TrafficOptions,
+) -> Vec<Check> {
     let mut checks = Vec::new();
     for name in names {
         match runs.iter().find(|r| r.cluster == *name) {
@@ -28,15 +35,52 @@ pub fn evaluate(names: &[&str], runs: &[ClusterRun], probe: &Probe, found: &[Che
         .collect();
     for run in runs {
         let Some(Ok(answers)) = &run.client else { continue };
-        for to in names.iter().filter(|n| serving.contains(n)) {
+        let from = run.cluster.as_str();
+        let reached: Vec<&str> = names
+            .iter()
+            .copied()
+            .filter(|to| serving.contains(to) && options.reaches(from, to))
+            .collect();
+        for to in &reached {
             let silent = Silent {
-                serving: serving.len(),
-                hint: pair_hint(&run.cluster, to, answers, found),
+                serving: reached.len(),
+                hint: pair_hint(from, to, answers, found),
             };
-            checks.push(pair_check(&run.cluster, to, answers, silent));
+            checks.push(pair_check(from, to, answers, silent));
         }
+        checks.extend(unlinked_answers(from, answers, options));
     }
     checks
+}
+
+/// Answers from clusters the topology does not link `from` to: a link it does not want is
+/// still in place (our own from an earlier topology, or someone else's).
+fn unlinked_answers(from: &str, answers: &Answers, options: &TrafficOptions) -> Vec<Check> {
+    let Some(expected) = &options.expected else {
+        return Vec::new();
+    };
+    answers
+        .by_cluster
+        .iter()
+        .filter(|(to, _)| !options.reaches(from, to))
+        .map(|(to, &count)| {
+            let mut check = pair(
+                "traffic",
+                from,
+                to,
+                Status::Warn,
+                format!(
+                    "{to} answered {count} of {} calls from {from}, which the {} topology does not link to it",
+                    answers.total(),
+                    expected.topology
+                ),
+            )
+            .hint(format!("kubectl mesh link --from {from} --to {to} --unlink"));
+            check.answered = Some(count);
+            check.sent = Some(answers.total());
+            check
+        })
+        .collect()
 }
 
 /// Below this chance of missing a cluster by luck alone, a cluster that never answered
