@@ -715,7 +715,7 @@ _kubectl__mesh() {
             return 0
             ;;
         kubectl__subcmd__mesh__subcmd__down)
-            opts="-f -o -v -h --filename --kubeconfig --timeout --parallel --output --verbose --dry-run --field-manager --force-conflicts --help"
+            opts="-f -o -v -h --filename --kubeconfig --timeout --parallel --output --verbose --helm --dry-run --field-manager --force-conflicts --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -747,6 +747,10 @@ _kubectl__mesh() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --helm)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --dry-run)

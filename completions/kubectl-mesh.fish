@@ -272,6 +272,7 @@ complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand down" -l paral
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand down" -s o -l output -d 'Report format' -r -f -a "table\t''
 yaml\t''
 json\t''"
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand down" -l helm -d 'The helm program, to uninstall the releases up installed (installer: helm)' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand down" -l dry-run -d 'Only show what would change: "client" sends no writes, "server" sends them with dryRun=All' -r -f -a "none\t''
 client\t''
 server\t''"
