@@ -93,7 +93,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-mesh' -ScriptBlock {
             [CompletionResult]::new('--field-manager', '--field-manager', [CompletionResultType]::ParameterName, 'Field manager name for server-side apply')
             [CompletionResult]::new('--generate', '--generate', [CompletionResultType]::ParameterName, 'Print what links to the --context cluster (peer Gateway, or remote secret with its token), or with --contexts every link of each source, instead of applying')
             [CompletionResult]::new('--unlink', '--unlink', [CompletionResultType]::ParameterName, 'Delete our peer Gateways of the given pairs instead of creating them')
-            [CompletionResult]::new('--prune', '--prune', [CompletionResultType]::ParameterName, 'Also delete our links to clusters that are not in the list, and with --contexts those the topology does not want')
+            [CompletionResult]::new('--prune', '--prune', [CompletionResultType]::ParameterName, 'Also delete our links to clusters that are not in the list, with --contexts those the topology does not want, and our links of the other mode (a flavour switch)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what is done to stderr (-v info, -vv debug, -vvv trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what is done to stderr (-v info, -vv debug, -vvv trace)')
             [CompletionResult]::new('--force-conflicts', '--force-conflicts', [CompletionResultType]::ParameterName, 'Take over fields that another field manager owns (server-side apply conflicts)')

@@ -102,7 +102,7 @@ server\t''"
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l field-manager -d 'Field manager name for server-side apply' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l generate -d 'Print what links to the --context cluster (peer Gateway, or remote secret with its token), or with --contexts every link of each source, instead of applying'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l unlink -d 'Delete our peer Gateways of the given pairs instead of creating them'
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l prune -d 'Also delete our links to clusters that are not in the list, and with --contexts those the topology does not want'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l prune -d 'Also delete our links to clusters that are not in the list, with --contexts those the topology does not want, and our links of the other mode (a flavour switch)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -s v -l verbose -d 'Log what is done to stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l force-conflicts -d 'Take over fields that another field manager owns (server-side apply conflicts)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -s h -l help -d 'Print help'

@@ -377,6 +377,75 @@ fn down_uninstalls_exactly_the_helm_releases_up_installed() {
     assert!(env.cluster("c").object(record_path).is_none());
 }
 
+const REMOTE_SECRET_B: &str = "/api/v1/namespaces/istio-system/secrets/istio-remote-secret-b";
+
+/// A remote secret in `context` that is not this mesh's: `labels` say whose.
+fn foreign_remote_secret(env: &Env, context: &str, name: &str, labels: &str) {
+    env.kubectl_stdin(
+        &["--context", context, "apply", "--server-side", "--field-manager", "someone", "-f", "-"],
+        &format!(
+            "apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}, namespace: istio-system, labels: {{istio/multiCluster: \"true\"{labels}}}, annotations: {{networking.istio.io/cluster: x}}}}\nstringData: {{x: config}}\n"
+        ),
+    )
+    .success();
+}
+
+#[test]
+fn a_flavour_switch_replaces_the_links_of_the_old_flavour() {
+    let env = with_bare_istio(&["a", "b"]);
+    let contexts = "contexts:\n  a: {network: n1}\n  b: {network: n2}\n";
+    let file = write_topology(&env, &format!("flavor: ambient\n{contexts}"));
+    up(&env, &file, &[]).success();
+    assert!(env.cluster("a").object(REMOTE_SECRET_B).is_some());
+    // Not ours, and ours but another mesh's: both stay whatever this mesh's flavour.
+    foreign_remote_secret(&env, "a", "istio-remote-secret-x", "");
+    foreign_remote_secret(
+        &env,
+        "a",
+        "istio-remote-secret-y",
+        ", app.kubernetes.io/managed-by: kubectl-mesh, kubectl-mesh.io/mesh-id: other",
+    );
+
+    let file = write_topology(&env, &format!("flavor: ambient-peering\n{contexts}"));
+    let run = up(&env, &file, &["-o", "json"]).success();
+    for (from, to) in [("a", "b"), ("b", "a")] {
+        let c = env.cluster(from);
+        assert!(c.object(&peer_path(to)).is_some(), "{from} -> {to} peers now");
+        assert!(
+            c.object(&format!(
+                "/api/v1/namespaces/istio-system/secrets/istio-remote-secret-{to}"
+            ))
+            .is_none(),
+            "{from} -> {to}: the remote secret of flavour ambient is gone"
+        );
+    }
+    assert!(
+        step_results(&run).iter().any(|r| {
+            r
+            == "deleted remote secret Secret istio-system/istio-remote-secret-b: a link of the other flavour"
+        }),
+        "{}",
+        run.stdout
+    );
+    let a = env.cluster("a");
+    for kept in ["istio-remote-secret-x", "istio-remote-secret-y"] {
+        assert!(
+            a.object(&format!("/api/v1/namespaces/istio-system/secrets/{kept}"))
+                .is_some(),
+            "{kept} is not this mesh's"
+        );
+    }
+    env.mesh(&["verify", "-f", &file]).success();
+
+    // And back, to sidecar: the peer Gateways go, remote secrets link again.
+    let file = write_topology(&env, &format!("flavor: sidecar\n{contexts}"));
+    up(&env, &file, &[]).success();
+    assert!(a.object(&peer_path("b")).is_none(), "peer Gateway removed");
+    assert!(env.cluster("b").object(&peer_path("a")).is_none());
+    assert!(a.object(REMOTE_SECRET_B).is_some());
+    env.mesh(&["verify", "-f", &file]).success();
+}
+
 #[test]
 fn down_dry_run_names_the_helm_releases_and_uninstalls_none() {
     let env = with_bare_istio(&["a"]);

@@ -100,9 +100,11 @@ pub(super) fn pair_rows(step: &'static str, prefix: &str, reports: Vec<link::Pai
         .into_iter()
         .map(|r| {
             let target = format!("{} -> {}", r.from, r.to);
-            match r.error {
-                Some(e) => StepRow::failed(step, &target, e.to_string()),
-                None => StepRow::new(step, &target, format!("{prefix}{}", r.result)),
+            match (r.error, r.note) {
+                (Some(e), Some(note)) => StepRow::failed(step, &target, format!("{note}: {e}")),
+                (Some(e), None) => StepRow::failed(step, &target, e.to_string()),
+                (None, Some(note)) => StepRow::new(step, &target, format!("{prefix}{} {note}", r.result)),
+                (None, None) => StepRow::new(step, &target, format!("{prefix}{}", r.result)),
             }
         })
         .collect()
