@@ -245,7 +245,9 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-mesh' -ScriptBlock {
         }
         'kubectl-mesh;verify' {
             [CompletionResult]::new('--mode', '--mode', [CompletionResultType]::ParameterName, 'Which links to expect [default: peering for flavour ambient-peering, else remote-secret]')
-            [CompletionResult]::new('--flavor', '--flavor', [CompletionResultType]::ParameterName, 'Mesh flavour (chooses the default --mode and east-west gateway)')
+            [CompletionResult]::new('--flavor', '--flavor', [CompletionResultType]::ParameterName, 'Mesh flavour (chooses the default --mode and east-west gateway) [default: ambient-peering; sidecar with --primary]')
+            [CompletionResult]::new('--primary', '--primary', [CompletionResultType]::ParameterName, 'Primary-remote: the cluster running the control plane; checks what that model needs (remote secrets in the primary only, istiod exposed, remotes annotated) instead of a full mesh')
+            [CompletionResult]::new('--remotes', '--remotes', [CompletionResultType]::ParameterName, 'Primary-remote: the clusters whose control plane is --primary')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace of the east-west gateway [default: istio-gateways for ambient-peering, else istio-system]')
             [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the east-west gateway [default: istio-gateways for ambient-peering, else istio-system]')
             [CompletionResult]::new('--gateway', '--gateway', [CompletionResultType]::ParameterName, 'Name of the east-west gateway [default: istio-eastwest for ambient-peering, else istio-eastwestgateway]')

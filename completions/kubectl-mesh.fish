@@ -211,9 +211,11 @@ complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __f
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l mode -d 'Which links to expect [default: peering for flavour ambient-peering, else remote-secret]' -r -f -a "peering\t''
 remote-secret\t''"
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l flavor -d 'Mesh flavour (chooses the default --mode and east-west gateway)' -r -f -a "ambient-peering\t''
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l flavor -d 'Mesh flavour (chooses the default --mode and east-west gateway) [default: ambient-peering; sidecar with --primary]' -r -f -a "ambient-peering\t''
 ambient\t''
 sidecar\t''"
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l primary -d 'Primary-remote: the cluster running the control plane; checks what that model needs (remote secrets in the primary only, istiod exposed, remotes annotated) instead of a full mesh' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l remotes -d 'Primary-remote: the clusters whose control plane is --primary' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -s n -l namespace -d 'Namespace of the east-west gateway [default: istio-gateways for ambient-peering, else istio-system]' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l gateway -d 'Name of the east-west gateway [default: istio-eastwest for ambient-peering, else istio-eastwestgateway]' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l expiry-warn-days -d 'Warn when an intermediate CA expires within this many days' -r

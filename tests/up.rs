@@ -447,6 +447,49 @@ fn a_flavour_switch_replaces_the_links_of_the_old_flavour() {
 }
 
 #[test]
+fn multi_primary_to_primary_remote_leaves_the_remote_no_secrets_and_verifies() {
+    let env = with_bare_istio(&["p", "r"]);
+    let contexts = "contexts:\n  p: {network: n1}\n  r: {network: n2}\n";
+    let file = write_topology(&env, &format!("flavor: sidecar\n{contexts}"));
+    up(&env, &file, &[]).success();
+    let secret_p = "/api/v1/namespaces/istio-system/secrets/istio-remote-secret-p";
+    assert!(
+        env.cluster("r").object(secret_p).is_some(),
+        "multi-primary: r -> p"
+    );
+    let file = write_topology(
+        &env,
+        &format!("flavor: sidecar\nmodel: primary-remote\nprimary: p\n{contexts}"),
+    );
+    let run = up(&env, &file, &["-o", "json"]).success();
+    assert!(
+        env.cluster("r").object(secret_p).is_none(),
+        "a remote holds no remote secret"
+    );
+    assert!(env.cluster("p").object(REMOTE_SECRET_R).is_some());
+    let verify = run.json()["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["step"] == "verify")
+        .cloned()
+        .unwrap();
+    assert!(verify.get("error").is_none(), "{verify:#}");
+    let run = env.mesh(&["verify", "-f", &file, "-o", "json"]).success();
+    let ids: Vec<String> = run.json()["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| format!("{} {}", c["id"].as_str().unwrap(), c["status"].as_str().unwrap()))
+        .collect();
+    for expected in ["control-plane pass", "istiod-exposed pass"] {
+        assert!(ids.iter().any(|i| i == expected), "{ids:?}");
+    }
+}
+
+const REMOTE_SECRET_R: &str = "/api/v1/namespaces/istio-system/secrets/istio-remote-secret-r";
+
+#[test]
 fn down_dry_run_names_the_helm_releases_and_uninstalls_none() {
     let env = with_bare_istio(&["a"]);
     let (helm, record) = fake_helm(&env);

@@ -151,7 +151,8 @@ pub(super) async fn down_cluster(
 }
 
 /// Uninstalls the releases `up` installed in one cluster, last installed first (ztunnel,
-/// istio-cni, istiod, then base, as istio.io's "Install with Helm" uninstalls them), then
+/// istio-cni, istiod, then base, as istio.io uninstalls them: istio/istio.io
+/// `content/en/docs/ambient/install/helm/index.md`, snips `delete_ztunnel` .. `delete_base`), then
 /// deletes the record. The first failure stops the rest: what came before it (base under
 /// istiod) is still needed by what is left.
 async fn uninstall(
