@@ -166,7 +166,7 @@ async fn uninstall(
     for (namespace, release) in releases.iter().rev() {
         let what = format!("helm release {namespace}/{release}");
         if write.dry_run != DryRun::None {
-            // helm has no server-side dry run of its own to match ours: say, do nothing.
+            // No helm under a dry run (of either kind): the record says what would go.
             rows.push(StepRow::new(
                 "down",
                 &cluster.name,
