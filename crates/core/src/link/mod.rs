@@ -232,7 +232,6 @@ trait Backend {
 /// Links of one mechanism, as found in a source: a kind, where, and the selector of ours.
 struct OtherLinks {
     kind: Kind,
-    /// `None`: every namespace (a peer Gateway may be in any `--namespace` it was given).
     namespace: Option<&'static str>,
     /// Our label selector for them; this mesh's id is added when the run names one.
     selector: String,

@@ -33,10 +33,13 @@ pub struct LinkOptions {
     pub parallel: usize,
 }
 
+/// Where the east-west Gateway and our peer Gateways live unless `--namespace` says otherwise.
+pub const DEFAULT_NAMESPACE: &str = "istio-gateways";
+
 impl Default for LinkOptions {
     fn default() -> Self {
         LinkOptions {
-            namespace: "istio-gateways".into(),
+            namespace: DEFAULT_NAMESPACE.into(),
             gateway: "istio-eastwest".into(),
             write: WriteOptions::default(),
             parallel: 16,

@@ -233,11 +233,12 @@ impl Backend for RemoteSecrets<'_> {
         format!("{} remote secrets written or checked", reports.len())
     }
 
-    /// Peer Gateways (flavour ambient-peering), ours, in any namespace.
+    /// Peer Gateways (flavour ambient-peering), ours, where `up` and `link` put them by
+    /// default: a namespaced LIST, which needs no cluster-wide read of Gateways.
     fn other_links(&self) -> OtherLinks {
         OtherLinks {
             kind: kinds::GATEWAY,
-            namespace: None,
+            namespace: Some(super::peering::DEFAULT_NAMESPACE),
             selector: format!("{MANAGED_BY}={MANAGED_BY_VALUE},{}", crate::labels::PEER_CLUSTER),
             what: "peer Gateway",
         }
