@@ -93,7 +93,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-mesh' -ScriptBlock {
             [CompletionResult]::new('--field-manager', '--field-manager', [CompletionResultType]::ParameterName, 'Field manager name for server-side apply')
             [CompletionResult]::new('--generate', '--generate', [CompletionResultType]::ParameterName, 'Print what links to the --context cluster (peer Gateway, or remote secret with its token), or with --contexts every link of each source, instead of applying')
             [CompletionResult]::new('--unlink', '--unlink', [CompletionResultType]::ParameterName, 'Delete our peer Gateways of the given pairs instead of creating them')
-            [CompletionResult]::new('--prune', '--prune', [CompletionResultType]::ParameterName, 'Also delete our links to clusters that are not in the list, and with --contexts those the topology does not want')
+            [CompletionResult]::new('--prune', '--prune', [CompletionResultType]::ParameterName, 'Also delete our links to clusters that are not in the list, with --contexts those the topology does not want, and our links of the other mode (a flavour switch)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what is done to stderr (-v info, -vv debug, -vvv trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what is done to stderr (-v info, -vv debug, -vvv trace)')
             [CompletionResult]::new('--force-conflicts', '--force-conflicts', [CompletionResultType]::ParameterName, 'Take over fields that another field manager owns (server-side apply conflicts)')
@@ -245,7 +245,9 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-mesh' -ScriptBlock {
         }
         'kubectl-mesh;verify' {
             [CompletionResult]::new('--mode', '--mode', [CompletionResultType]::ParameterName, 'Which links to expect [default: peering for flavour ambient-peering, else remote-secret]')
-            [CompletionResult]::new('--flavor', '--flavor', [CompletionResultType]::ParameterName, 'Mesh flavour (chooses the default --mode and east-west gateway)')
+            [CompletionResult]::new('--flavor', '--flavor', [CompletionResultType]::ParameterName, 'Mesh flavour (chooses the default --mode and east-west gateway) [default: ambient-peering; sidecar with --primary]')
+            [CompletionResult]::new('--primary', '--primary', [CompletionResultType]::ParameterName, 'Primary-remote: the cluster running the control plane; checks what that model needs (remote secrets in the primary only, istiod exposed, remotes annotated) instead of a full mesh')
+            [CompletionResult]::new('--remotes', '--remotes', [CompletionResultType]::ParameterName, 'Primary-remote: the clusters whose control plane is --primary')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace of the east-west gateway [default: istio-gateways for ambient-peering, else istio-system]')
             [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the east-west gateway [default: istio-gateways for ambient-peering, else istio-system]')
             [CompletionResult]::new('--gateway', '--gateway', [CompletionResultType]::ParameterName, 'Name of the east-west gateway [default: istio-eastwest for ambient-peering, else istio-eastwestgateway]')
@@ -310,6 +312,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-mesh' -ScriptBlock {
             [CompletionResult]::new('--parallel', '--parallel', [CompletionResultType]::ParameterName, 'How many clusters to work on at once')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Report format')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Report format')
+            [CompletionResult]::new('--helm', '--helm', [CompletionResultType]::ParameterName, 'The helm program, to uninstall the releases up installed (installer: helm)')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Only show what would change: "client" sends no writes, "server" sends them with dryRun=All')
             [CompletionResult]::new('--field-manager', '--field-manager', [CompletionResultType]::ParameterName, 'Field manager name for server-side apply')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what is done to stderr (-v info, -vv debug)')

@@ -715,7 +715,7 @@ _kubectl__mesh() {
             return 0
             ;;
         kubectl__subcmd__mesh__subcmd__down)
-            opts="-f -o -v -h --filename --kubeconfig --timeout --parallel --output --verbose --dry-run --field-manager --force-conflicts --help"
+            opts="-f -o -v -h --filename --kubeconfig --timeout --parallel --output --verbose --helm --dry-run --field-manager --force-conflicts --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -747,6 +747,10 @@ _kubectl__mesh() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --helm)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --dry-run)
@@ -1273,7 +1277,7 @@ _kubectl__mesh() {
             return 0
             ;;
         kubectl__subcmd__mesh__subcmd__verify)
-            opts="-n -o -f -v -h --mode --flavor --namespace --gateway --expiry-warn-days --strict --services --check-credentials --traffic --probe-requests --probe-image --probe-client-image --traffic-timeout --keep-probe --output --filename --topology --hub --pairs --group --kubeconfig --context --contexts --timeout --parallel --verbose --help"
+            opts="-n -o -f -v -h --mode --flavor --primary --remotes --namespace --gateway --expiry-warn-days --strict --services --check-credentials --traffic --probe-requests --probe-image --probe-client-image --traffic-timeout --keep-probe --output --filename --topology --hub --pairs --group --kubeconfig --context --contexts --timeout --parallel --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1285,6 +1289,14 @@ _kubectl__mesh() {
                     ;;
                 --flavor)
                     COMPREPLY=($(compgen -W "ambient-peering ambient sidecar" -- "${cur}"))
+                    return 0
+                    ;;
+                --primary)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remotes)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --namespace)

@@ -102,7 +102,7 @@ server\t''"
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l field-manager -d 'Field manager name for server-side apply' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l generate -d 'Print what links to the --context cluster (peer Gateway, or remote secret with its token), or with --contexts every link of each source, instead of applying'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l unlink -d 'Delete our peer Gateways of the given pairs instead of creating them'
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l prune -d 'Also delete our links to clusters that are not in the list, and with --contexts those the topology does not want'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l prune -d 'Also delete our links to clusters that are not in the list, with --contexts those the topology does not want, and our links of the other mode (a flavour switch)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -s v -l verbose -d 'Log what is done to stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l force-conflicts -d 'Take over fields that another field manager owns (server-side apply conflicts)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -s h -l help -d 'Print help'
@@ -211,9 +211,11 @@ complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __f
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l mode -d 'Which links to expect [default: peering for flavour ambient-peering, else remote-secret]' -r -f -a "peering\t''
 remote-secret\t''"
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l flavor -d 'Mesh flavour (chooses the default --mode and east-west gateway)' -r -f -a "ambient-peering\t''
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l flavor -d 'Mesh flavour (chooses the default --mode and east-west gateway) [default: ambient-peering; sidecar with --primary]' -r -f -a "ambient-peering\t''
 ambient\t''
 sidecar\t''"
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l primary -d 'Primary-remote: the cluster running the control plane; checks what that model needs (remote secrets in the primary only, istiod exposed, remotes annotated) instead of a full mesh' -r
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l remotes -d 'Primary-remote: the clusters whose control plane is --primary' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -s n -l namespace -d 'Namespace of the east-west gateway [default: istio-gateways for ambient-peering, else istio-system]' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l gateway -d 'Name of the east-west gateway [default: istio-eastwest for ambient-peering, else istio-eastwestgateway]' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand verify" -l expiry-warn-days -d 'Warn when an intermediate CA expires within this many days' -r
@@ -272,6 +274,7 @@ complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand down" -l paral
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand down" -s o -l output -d 'Report format' -r -f -a "table\t''
 yaml\t''
 json\t''"
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand down" -l helm -d 'The helm program, to uninstall the releases up installed (installer: helm)' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand down" -l dry-run -d 'Only show what would change: "client" sends no writes, "server" sends them with dryRun=All' -r -f -a "none\t''
 client\t''
 server\t''"

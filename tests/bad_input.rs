@@ -245,6 +245,21 @@ fn bad_inputs() -> Vec<BadInput> {
             "pairs with hub-and-spoke",
             &["link", "--contexts", "a,b", "--hub", "a", "--pairs", "a:b"],
         ),
+        bad(
+            "primary-remote",
+            "primary listed as its own remote",
+            &["verify", "--primary", "a", "--remotes", "a"],
+        ),
+        bad(
+            "primary-remote",
+            "verify --primary with an ambient flavour",
+            &["verify", "--primary", "a", "--remotes", "b", "--flavor", "ambient"],
+        ),
+        bad(
+            "primary-remote",
+            "verify --primary with an unknown remote",
+            &["verify", "--primary", "a", "--remotes", "zz"],
+        ),
         topology("unknown key", "contexts:\n  a: {netwrk: n1}\n"),
         topology(
             "duplicate context",

@@ -280,3 +280,42 @@ fn remote_secret_flags_are_checked() {
         assert_eq!(env.cluster(name).counts().total(), 0);
     }
 }
+
+#[test]
+fn prune_with_peering_removes_our_remote_secrets_only() {
+    let env = with_istio(&["a", "b"]);
+    link_remote(&env, &["--contexts", "a,b"]).success();
+    // Someone else's remote secret in a: never ours to delete.
+    env.kubectl_stdin(
+        &["--context", "a", "apply", "--server-side", "-f", "-"],
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: istio-remote-secret-x, namespace: istio-system, labels: {istio/multiCluster: \"true\"}}\nstringData: {x: config}\n",
+    )
+    .success();
+    env.mesh(&["expose", "--contexts", "a,b", "--wait=30s"]).success();
+    // Without --prune, a link run touches only its pairs' peer Gateways.
+    env.mesh(&["link", "--contexts", "a,b"]).success();
+    assert!(env.cluster("a").object(&secret_path("b")).is_some());
+    let run = env.mesh(&["link", "--contexts", "a,b", "--prune"]).success();
+    assert!(
+        run.stdout.contains(
+            "deleted remote secret Secret istio-system/istio-remote-secret-b: a link of the other flavour"
+        ),
+        "{}",
+        run.stdout
+    );
+    for (from, to) in [("a", "b"), ("b", "a")] {
+        assert!(
+            env.cluster(from).object(&secret_path(to)).is_none(),
+            "{from} -> {to}"
+        );
+        assert!(
+            env.cluster(from).object(&peer_path(to)).is_some(),
+            "{from} -> {to}"
+        );
+    }
+    assert!(env.cluster("a").object(&secret_path("x")).is_some(), "not ours");
+    // The other way round: remote secrets with --prune remove our peer Gateways.
+    link_remote(&env, &["--contexts", "a,b", "--prune"]).success();
+    assert!(env.cluster("a").object(&peer_path("b")).is_none());
+    assert!(env.cluster("a").object(&secret_path("b")).is_some());
+}

@@ -163,13 +163,58 @@ fn adding_and_removing_a_cluster() {
     );
 }
 
-/// A stand-in for helm that records its arguments.
+/// A stand-in for helm that records its arguments (one call a line in `<tmp>/helm-calls`) and
+/// keeps releases as files `<tmp>/helm-releases/<kube-context>/<namespace>/<release>`:
+/// `upgrade --install` creates one, `uninstall` removes it, or answers as helm 3 does when
+/// there is none ("release: not found", exit 1). An `uninstall` in a context that has a file
+/// `<tmp>/helm-releases/<kube-context>/fail-uninstall` fails.
 fn fake_helm(env: &Env) -> (String, std::path::PathBuf) {
     let record = env.dir.path().join("helm-calls");
+    let state = env.dir.path().join("helm-releases");
     let helm = env.dir.path().join("helm");
-    std::fs::write(&helm, format!("#!/bin/sh\necho \"$@\" >> {}\n", record.display())).unwrap();
+    let script = format!(
+        r#"#!/bin/sh
+echo "$@" >> {record}
+verb=$1; release=$2; [ "$verb" = upgrade ] && release=$3
+ctx=; ns=default; prev=
+for arg in "$@"; do
+  case "$prev" in --kube-context) ctx=$arg ;; --namespace|-n) ns=$arg ;; esac
+  prev=$arg
+done
+dir={state}/$ctx/$ns
+case "$verb" in
+  upgrade) mkdir -p "$dir" && touch "$dir/$release" ;;
+  uninstall)
+    if [ -e {state}/$ctx/fail-uninstall ]; then echo "Error: uninstall: timed out waiting for the condition" >&2; exit 1; fi
+    if [ ! -e "$dir/$release" ]; then echo "Error: uninstall: Release not loaded: $release: release: not found" >&2; exit 1; fi
+    rm "$dir/$release" ;;
+esac
+"#,
+        record = record.display(),
+        state = state.display(),
+    );
+    std::fs::write(&helm, script).unwrap();
     std::fs::set_permissions(&helm, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     (helm.to_str().unwrap().to_string(), record)
+}
+
+/// The releases the fake helm holds in `context`'s `istio-system`.
+fn helm_releases(env: &Env, context: &str) -> Vec<String> {
+    let dir = env
+        .dir
+        .path()
+        .join("helm-releases")
+        .join(context)
+        .join("istio-system");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
 }
 
 fn values(env: &Env, cluster: &str, release: &str) -> Value {
@@ -237,6 +282,234 @@ fn helm_installer_runs_helm_with_values() {
     );
     assert_eq!(mode(&dir), 0o700);
     assert!(!run.stdout.contains("SECRET-LICENCE") && !run.stderr.contains("SECRET-LICENCE"));
+}
+
+#[test]
+fn down_uninstalls_exactly_the_helm_releases_up_installed() {
+    let env = with_bare_istio(&["a", "b", "c"]);
+    let (helm, record) = fake_helm(&env);
+    let file = write_topology(
+        &env,
+        "installer: helm\nflavor: ambient\ncontexts:\n  a: {network: n1}\n  b: {network: n2}\n  c: {network: n3}\n",
+    );
+    up(&env, &file, &["--helm", &helm]).success();
+    let installed = ["istio-base", "istio-cni", "istiod", "ztunnel"];
+    for c in ["a", "b", "c"] {
+        assert_eq!(helm_releases(&env, c), installed, "{c}");
+    }
+    // Someone else's release beside ours; one of ours already removed by hand in b; c's
+    // helm fails to uninstall.
+    let state = env.dir.path().join("helm-releases");
+    std::fs::write(state.join("a/istio-system/their-app"), "").unwrap();
+    std::fs::remove_file(state.join("b/istio-system/istiod")).unwrap();
+    std::fs::write(state.join("c/fail-uninstall"), "").unwrap();
+    std::fs::remove_file(&record).unwrap();
+
+    let run = env
+        .mesh(&["down", "-f", &file, "--helm", &helm, "-o", "json"])
+        .code(1);
+    let steps = run.json()["steps"].as_array().cloned().unwrap();
+    let rows = |c: &str| -> Vec<String> {
+        steps
+            .iter()
+            .filter(|s| s["target"] == c)
+            .map(|s| match s.get("error") {
+                Some(e) => format!("failed: {}", e.as_str().unwrap()),
+                None => s["result"].as_str().unwrap().to_string(),
+            })
+            .collect()
+    };
+    for release in ["ztunnel", "istio-cni", "istiod", "istio-base"] {
+        let done = format!("uninstalled helm release istio-system/{release}");
+        assert!(rows("a").contains(&done), "{:?}", rows("a"));
+    }
+    assert!(
+        rows("b").contains(&"already gone helm release istio-system/istiod".to_string()),
+        "{:?}",
+        rows("b")
+    );
+    assert_eq!(helm_releases(&env, "a"), ["their-app"], "not ours: kept");
+    assert!(helm_releases(&env, "b").is_empty());
+    // Last installed first, with helm's own flags, each cluster by its context.
+    let calls = std::fs::read_to_string(&record).unwrap();
+    let order: Vec<&str> = calls.lines().filter(|l| l.contains("--kube-context a")).collect();
+    assert_eq!(
+        order,
+        [
+            "uninstall ztunnel --namespace istio-system --kube-context a --wait",
+            "uninstall istio-cni --namespace istio-system --kube-context a --wait",
+            "uninstall istiod --namespace istio-system --kube-context a --wait",
+            "uninstall istio-base --namespace istio-system --kube-context a --wait",
+        ],
+        "{calls}"
+    );
+    // c failed on its first release: the others stay (they come before it), so does the
+    // record, and a and b went on regardless.
+    let c = rows("c");
+    assert!(
+        c.iter()
+            .any(|r| r.starts_with("failed: helm uninstall ztunnel") && r.contains("timed out")),
+        "{c:?}"
+    );
+    assert!(
+        c.iter()
+            .any(|r| r.contains("not uninstalled: istio-cni, istiod, istio-base")),
+        "{c:?}"
+    );
+    assert_eq!(helm_releases(&env, "c"), installed);
+    let record_path = "/api/v1/namespaces/istio-system/configmaps/kubectl-mesh-mymesh-helm-releases";
+    assert!(
+        env.cluster("c").object(record_path).is_some(),
+        "kept for the next down"
+    );
+    assert!(env.cluster("a").object(record_path).is_none());
+
+    // Fixed, a second down finishes c and finds nothing left to uninstall elsewhere.
+    std::fs::remove_file(state.join("c/fail-uninstall")).unwrap();
+    let run = env.mesh(&["down", "-f", &file, "--helm", &helm]).success();
+    assert!(
+        run.stdout
+            .contains("uninstalled helm release istio-system/istio-base"),
+        "{}",
+        run.stdout
+    );
+    assert!(helm_releases(&env, "c").is_empty());
+    assert!(env.cluster("c").object(record_path).is_none());
+}
+
+const REMOTE_SECRET_B: &str = "/api/v1/namespaces/istio-system/secrets/istio-remote-secret-b";
+
+/// A remote secret in `context` that is not this mesh's: `labels` say whose.
+fn foreign_remote_secret(env: &Env, context: &str, name: &str, labels: &str) {
+    env.kubectl_stdin(
+        &["--context", context, "apply", "--server-side", "--field-manager", "someone", "-f", "-"],
+        &format!(
+            "apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}, namespace: istio-system, labels: {{istio/multiCluster: \"true\"{labels}}}, annotations: {{networking.istio.io/cluster: x}}}}\nstringData: {{x: config}}\n"
+        ),
+    )
+    .success();
+}
+
+#[test]
+fn a_flavour_switch_replaces_the_links_of_the_old_flavour() {
+    let env = with_bare_istio(&["a", "b"]);
+    let contexts = "contexts:\n  a: {network: n1}\n  b: {network: n2}\n";
+    let file = write_topology(&env, &format!("flavor: ambient\n{contexts}"));
+    up(&env, &file, &[]).success();
+    assert!(env.cluster("a").object(REMOTE_SECRET_B).is_some());
+    // Not ours, and ours but another mesh's: both stay whatever this mesh's flavour.
+    foreign_remote_secret(&env, "a", "istio-remote-secret-x", "");
+    foreign_remote_secret(
+        &env,
+        "a",
+        "istio-remote-secret-y",
+        ", app.kubernetes.io/managed-by: kubectl-mesh, kubectl-mesh.io/mesh-id: other",
+    );
+
+    let file = write_topology(&env, &format!("flavor: ambient-peering\n{contexts}"));
+    let run = up(&env, &file, &["-o", "json"]).success();
+    for (from, to) in [("a", "b"), ("b", "a")] {
+        let c = env.cluster(from);
+        assert!(c.object(&peer_path(to)).is_some(), "{from} -> {to} peers now");
+        assert!(
+            c.object(&format!(
+                "/api/v1/namespaces/istio-system/secrets/istio-remote-secret-{to}"
+            ))
+            .is_none(),
+            "{from} -> {to}: the remote secret of flavour ambient is gone"
+        );
+    }
+    assert!(
+        step_results(&run).iter().any(|r| {
+            r
+            == "deleted remote secret Secret istio-system/istio-remote-secret-b: a link of the other flavour"
+        }),
+        "{}",
+        run.stdout
+    );
+    let a = env.cluster("a");
+    for kept in ["istio-remote-secret-x", "istio-remote-secret-y"] {
+        assert!(
+            a.object(&format!("/api/v1/namespaces/istio-system/secrets/{kept}"))
+                .is_some(),
+            "{kept} is not this mesh's"
+        );
+    }
+    env.mesh(&["verify", "-f", &file]).success();
+
+    // And back, to sidecar: the peer Gateways go, remote secrets link again.
+    let file = write_topology(&env, &format!("flavor: sidecar\n{contexts}"));
+    up(&env, &file, &[]).success();
+    assert!(a.object(&peer_path("b")).is_none(), "peer Gateway removed");
+    assert!(env.cluster("b").object(&peer_path("a")).is_none());
+    assert!(a.object(REMOTE_SECRET_B).is_some());
+    env.mesh(&["verify", "-f", &file]).success();
+}
+
+#[test]
+fn multi_primary_to_primary_remote_leaves_the_remote_no_secrets_and_verifies() {
+    let env = with_bare_istio(&["p", "r"]);
+    let contexts = "contexts:\n  p: {network: n1}\n  r: {network: n2}\n";
+    let file = write_topology(&env, &format!("flavor: sidecar\n{contexts}"));
+    up(&env, &file, &[]).success();
+    let secret_p = "/api/v1/namespaces/istio-system/secrets/istio-remote-secret-p";
+    assert!(
+        env.cluster("r").object(secret_p).is_some(),
+        "multi-primary: r -> p"
+    );
+    let file = write_topology(
+        &env,
+        &format!("flavor: sidecar\nmodel: primary-remote\nprimary: p\n{contexts}"),
+    );
+    let run = up(&env, &file, &["-o", "json"]).success();
+    assert!(
+        env.cluster("r").object(secret_p).is_none(),
+        "a remote holds no remote secret"
+    );
+    assert!(env.cluster("p").object(REMOTE_SECRET_R).is_some());
+    let verify = run.json()["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["step"] == "verify")
+        .cloned()
+        .unwrap();
+    assert!(verify.get("error").is_none(), "{verify:#}");
+    let run = env.mesh(&["verify", "-f", &file, "-o", "json"]).success();
+    let ids: Vec<String> = run.json()["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| format!("{} {}", c["id"].as_str().unwrap(), c["status"].as_str().unwrap()))
+        .collect();
+    for expected in ["control-plane pass", "istiod-exposed pass"] {
+        assert!(ids.iter().any(|i| i == expected), "{ids:?}");
+    }
+}
+
+const REMOTE_SECRET_R: &str = "/api/v1/namespaces/istio-system/secrets/istio-remote-secret-r";
+
+#[test]
+fn down_dry_run_names_the_helm_releases_and_uninstalls_none() {
+    let env = with_bare_istio(&["a"]);
+    let (helm, record) = fake_helm(&env);
+    let file = write_topology(
+        &env,
+        "installer: helm\nflavor: ambient\ncontexts:\n  a: {network: n1}\n",
+    );
+    up(&env, &file, &["--helm", &helm]).success();
+    std::fs::remove_file(&record).unwrap();
+    let run = env
+        .mesh(&["down", "-f", &file, "--helm", &helm, "--dry-run=client"])
+        .success();
+    assert!(
+        run.stdout
+            .contains("would uninstall helm release istio-system/ztunnel"),
+        "{}",
+        run.stdout
+    );
+    assert!(!record.exists(), "helm never ran");
+    assert_eq!(helm_releases(&env, "a").len(), 4);
 }
 
 #[test]
@@ -418,6 +691,10 @@ fn sail_ambient_creates_cni_and_ztunnel() {
     assert!(
         c.object("/apis/sailoperator.io/v1/ztunnels/default").is_none(),
         "down removes it"
+    );
+    assert!(
+        c.object("/apis/sailoperator.io/v1/istios/default").is_none(),
+        "and the Istio resource up created"
     );
     assert!(c.object("/apis/sailoperator.io/v1/istiocnis/default").is_none());
 }

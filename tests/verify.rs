@@ -887,3 +887,240 @@ fn a_global_service_configured_differently_per_cluster_is_a_warning() {
         "{message}"
     );
 }
+
+/// p primary, r1 and r2 its remotes (sidecar): east-west gateways, istiod exposed in p, the
+/// primary's remote secrets and the remotes' control-plane annotation, as `link --primary`
+/// makes them; r1 runs no istiod of its own (istio.io primary-remote: `pilot.enabled=false`).
+fn primary_remote_mesh() -> Env {
+    let env = with_istio(&["p", "r1", "r2"]);
+    with_trust(&env, &["p", "r1", "r2"]);
+    env.mesh(&[
+        "expose",
+        "--context",
+        "p",
+        "--flavor",
+        "sidecar",
+        "--expose-istiod",
+        "--wait=30s",
+    ])
+    .success();
+    env.mesh(&[
+        "expose",
+        "--contexts",
+        "r1,r2",
+        "--flavor",
+        "sidecar",
+        "--wait=30s",
+    ])
+    .success();
+    env.mesh(&[
+        "link",
+        "--mode",
+        "remote-secret",
+        "--primary",
+        "p",
+        "--remotes",
+        "r1,r2",
+    ])
+    .success();
+    env.kubectl(&[
+        "--context",
+        "r1",
+        "-n",
+        "istio-system",
+        "delete",
+        "deployment",
+        "istiod",
+    ])
+    .success();
+    env
+}
+
+/// `(id, where, status)` of every check of a JSON report.
+fn check_rows(run: &Run) -> Vec<(String, String, String)> {
+    run.json()["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let place = match (c.get("cluster"), c.get("from"), c.get("to")) {
+                (Some(cluster), _, _) => cluster.as_str().unwrap().to_string(),
+                (None, Some(from), Some(to)) => {
+                    format!("{} -> {}", from.as_str().unwrap(), to.as_str().unwrap())
+                }
+                _ => "mesh".to_string(),
+            };
+            (
+                c["id"].as_str().unwrap().to_string(),
+                place,
+                c["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn primary_remote_is_verified_as_primary_remote() {
+    let env = primary_remote_mesh();
+    // As a full mesh, it fails: the remotes hold no remote secrets, r1 no istiod.
+    env.mesh(&["verify", "--contexts", "p,r1,r2", "--flavor", "sidecar"])
+        .code(1);
+
+    let run = env
+        .mesh(&["verify", "--primary", "p", "--remotes", "r1,r2", "-o", "json"])
+        .success();
+    let rows = check_rows(&run);
+    let has = |id: &str, place: &str, status: &str| {
+        rows.iter().any(|(i, p, s)| i == id && p == place && s == status)
+    };
+    for remote in ["r1", "r2"] {
+        assert!(has("link", &format!("p -> {remote}"), "pass"), "{rows:#?}");
+        assert!(has("control-plane", remote, "pass"), "{rows:#?}");
+        assert!(
+            !rows.iter().any(|(i, p, _)| i == "link" && p.starts_with(remote)),
+            "a remote needs no remote secret: {rows:#?}"
+        );
+    }
+    assert!(has("istiod-exposed", "p", "pass"), "{rows:#?}");
+    assert!(
+        !rows.iter().any(|(i, p, _)| i == "istiod" && p == "r1"),
+        "a remote runs no istiod: {rows:#?}"
+    );
+    let doc = run.json();
+    assert_eq!(doc["topology"]["name"], "primary-remote");
+    assert_eq!(doc["topology"]["expectedLinks"], 2);
+    // The same from a topology file.
+    let file = write_topology(
+        &env,
+        "flavor: sidecar\nmodel: primary-remote\nprimary: p\ncontexts:\n  p: {network: network-p}\n  r1: {network: network-r1}\n  r2: {network: network-r2}\n",
+    );
+    let run = env.mesh(&["verify", "-f", &file, "-o", "json"]).success();
+    assert_eq!(check_rows(&run).iter().filter(|(_, _, s)| s == "fail").count(), 0);
+
+    // A remote holding a secret for another remote: not needed, so a warning.
+    env.mesh(&["link", "--mode", "remote-secret", "--from", "r1", "--to", "r2"])
+        .success();
+    let run = env
+        .mesh(&[
+            "verify",
+            "--primary",
+            "p",
+            "--remotes",
+            "r1,r2",
+            "-o",
+            "json",
+            "--strict",
+        ])
+        .code(3);
+    assert!(check_rows(&run).contains(&("link".into(), "r1 -> r2".into(), "warn".into())));
+
+    // What primary-remote needs, broken one piece at a time: reported where it is.
+    env.kubectl(&[
+        "--context",
+        "r2",
+        "annotate",
+        "namespace",
+        "istio-system",
+        "topology.istio.io/controlPlaneClusters-",
+    ])
+    .success();
+    env.kubectl(&[
+        "--context",
+        "p",
+        "-n",
+        "istio-system",
+        "delete",
+        "virtualservice",
+        "istiod-vs",
+    ])
+    .success();
+    env.kubectl(&[
+        "--context",
+        "p",
+        "-n",
+        "istio-system",
+        "delete",
+        "secret",
+        "istio-remote-secret-r1",
+    ])
+    .success();
+    let run = env
+        .mesh(&["verify", "--primary", "p", "--remotes", "r1,r2", "-o", "json"])
+        .code(1);
+    let checks = run.json()["checks"].as_array().cloned().unwrap();
+    let find = |id: &str, key: &str, value: &str| {
+        checks
+            .iter()
+            .find(|c| c["id"] == id && c[key] == value && c["status"] == "fail")
+            .unwrap_or_else(|| panic!("no failed {id} at {value}: {checks:#?}"))
+            .clone()
+    };
+    let control = find("control-plane", "cluster", "r2");
+    assert!(
+        control["message"]
+            .as_str()
+            .unwrap()
+            .contains("no topology.istio.io/controlPlaneClusters annotation"),
+        "{control:#}"
+    );
+    assert_eq!(
+        control["hint"],
+        "kubectl mesh link --mode remote-secret --primary p --remotes r2"
+    );
+    let exposed = find("istiod-exposed", "cluster", "p");
+    assert!(
+        exposed["message"]
+            .as_str()
+            .unwrap()
+            .contains("VirtualService istio-system/istiod-vs"),
+        "{exposed:#}"
+    );
+    let link = checks
+        .iter()
+        .find(|c| c["id"] == "link" && c["from"] == "p" && c["to"] == "r1")
+        .unwrap();
+    assert_eq!(link["status"], "fail", "{link:#}");
+    assert!(
+        checks
+            .iter()
+            .any(|c| c["id"] == "link" && c["from"] == "p" && c["to"] == "r2" && c["status"] == "pass"),
+        "the other pair is fine"
+    );
+}
+
+#[test]
+fn primary_remote_bad_input_sends_nothing() {
+    let env = with_istio(&["p", "r1"]);
+    for (args, expected) in [
+        (
+            vec!["verify", "--primary", "p", "--remotes", "r1", "--mode", "peering"],
+            "--primary: primary-remote needs flavour sidecar with remote-secret links",
+        ),
+        (
+            vec!["verify", "--primary", "p", "--remotes", "r1,p"],
+            "--primary and --remotes name the same cluster twice",
+        ),
+        (
+            vec!["verify", "--primary", "p", "--remotes", "nope"],
+            "context \"nope\" not found",
+        ),
+        (
+            vec![
+                "verify",
+                "--primary",
+                "p",
+                "--remotes",
+                "r1",
+                "--contexts",
+                "p,r1",
+            ],
+            "cannot be used with",
+        ),
+    ] {
+        let run = env.mesh(&args).code(2);
+        assert!(run.stderr.contains(expected), "{args:?}: {}", run.stderr);
+    }
+    for c in ["p", "r1"] {
+        assert_eq!(env.cluster(c).counts().total(), 0, "no request to {c}");
+    }
+}

@@ -96,7 +96,7 @@ pub struct LinkArgs {
     #[arg(long)]
     pub unlink: bool,
 
-    /// Also delete our links to clusters that are not in the list, and with --contexts those the topology does not want
+    /// Also delete our links to clusters that are not in the list, with --contexts those the topology does not want, and our links of the other mode (a flavour switch)
     #[arg(long)]
     pub prune: bool,
 
@@ -338,6 +338,8 @@ fn render(reports: &[PairReport], format: OutputFormat, options: &LinkOptions) -
                 r.address.clone().unwrap_or_else(|| "-".into()),
                 r.network.clone().unwrap_or_else(|| "-".into()),
                 match &r.note {
+                    // A deletion with a note says what it deleted (a link of the other flavour).
+                    Some(note) if r.result.is_change() => format!("{} {note}{suffix}", r.result),
                     Some(note) => format!("{note}{suffix}"),
                     None => format!("{}{suffix}", r.result),
                 },

@@ -106,7 +106,9 @@ pub struct UpArgs {
 #[derive(Debug, Clone, Args)]
 #[command(after_help = "\
 Deletes every object carrying app.kubernetes.io/managed-by=kubectl-mesh and this mesh's
-kubectl-mesh.io/mesh-id in every cluster of the file. Certificates and keys on disk are kept.
+kubectl-mesh.io/mesh-id in every cluster of the file, and uninstalls the helm releases up
+installed there (installer: helm; recorded in ConfigMap istio-system/kubectl-mesh-<mesh_id>-helm-releases),
+last installed first. Certificates and keys on disk are kept.
 
 Examples:
   kubectl mesh down -f mesh.yaml
@@ -114,6 +116,10 @@ Examples:
 pub struct DownArgs {
     #[command(flatten)]
     pub topology: TopologyArgs,
+
+    /// The helm program, to uninstall the releases up installed (installer: helm)
+    #[arg(long, value_name = "PATH", default_value = "helm")]
+    pub helm: String,
 
     #[command(flatten)]
     pub write: WriteArgs,
@@ -208,7 +214,11 @@ pub async fn run_down(args: DownArgs) -> Result<ExitCode, CliError> {
         },
     );
     let parallel = usize::from(args.topology.parallel);
-    let rows = up::down(&topology, &clusters, &write, Some(&reach), parallel).await;
+    let helm = up::HelmCommand {
+        program: args.helm.clone(),
+        kubeconfig: args.topology.kubeconfig.clone(),
+    };
+    let rows = up::down(&topology, &clusters, &write, Some(&reach), &helm, parallel).await;
     report(&rows, args.topology.output, "DownReport")
 }
 

@@ -10,7 +10,6 @@ use kubectl_mesh_core::kube::api::RetryPolicy;
 use kubectl_mesh_core::kube::clusters::{self, ClusterRef, ConnectOptions};
 use kubectl_mesh_core::kube::kubeconfig::LoadedKubeconfig;
 use kubectl_mesh_core::kube::validation as names;
-use kubectl_mesh_core::link::Pair;
 use kubectl_mesh_core::report::NoProgress;
 use kubectl_mesh_core::resources::eastwest::{EastWest, Flavor};
 use kubectl_mesh_core::resources::probe;
@@ -32,7 +31,8 @@ pub const WARNINGS_ONLY: u8 = 3;
 #[command(after_help = "\
 Checks, each with a stable id (see docs/verify.md):
   per cluster  api, istiod, cluster-name, network, trust-domain, cacerts, cacerts-expiry,
-               eastwest, skip-validate-trust-domain
+               eastwest, skip-validate-trust-domain; primary-remote: istiod-exposed and
+               external-istiod (primary), control-plane instead of istiod (remotes)
   mesh-wide    shared-root, mesh-id
   per pair     link (present, current, one-way), link-credentials (--check-credentials)
   services     global-service (--services)
@@ -42,6 +42,7 @@ Examples:
   kubectl mesh verify --contexts east-1,east-2,west-1
   kubectl mesh verify --contexts hub-1,east-1,west-1 --hub hub-1   # only the links of hub-and-spoke
   kubectl mesh verify -f mesh.yaml                                 # the clusters and links of a topology file
+  kubectl mesh verify --primary east-1 --remotes west-1,west-2     # primary-remote (sidecar)
   kubectl mesh verify --contexts east-1,west-1 --mode remote-secret -o json
   kubectl mesh verify --contexts east-1,west-1 --strict     # warnings fail too (exit 3)
   kubectl mesh verify --contexts east-1,east-2,west-1 --traffic   # prove calls cross clusters
@@ -50,16 +51,33 @@ Examples:
 kubectl-mesh-probe-<random> of every cluster, then a Job per cluster that calls it and reports
 which clusters answered. The namespaces are deleted afterwards, also on failure or Ctrl-C.
 
-With a topology (--hub, --pairs, --group, or -f with a links: section) only the links it
-wants are checked; a link it does not want is a warning, and its absence is no check at all.")]
+With a topology (--hub, --pairs, --group, --primary/--remotes, or -f with a links: section or
+model: primary-remote) only the links it wants are checked; a link it does not want is a
+warning, and its absence is no check at all. Primary-remote wants a remote secret in the
+primary for each remote, and none in the remotes.")]
 pub struct VerifyArgs {
     /// Which links to expect [default: peering for flavour ambient-peering, else remote-secret]
     #[arg(long, value_name = "MODE", value_parser = ["peering", "remote-secret"])]
     pub mode: Option<String>,
 
-    /// Mesh flavour (chooses the default --mode and east-west gateway)
-    #[arg(long, value_name = "FLAVOR", default_value = "ambient-peering", value_parser = Flavor::NAMES)]
-    pub flavor: String,
+    /// Mesh flavour (chooses the default --mode and east-west gateway) [default: ambient-peering; sidecar with --primary]
+    #[arg(long, value_name = "FLAVOR", value_parser = Flavor::NAMES)]
+    pub flavor: Option<String>,
+
+    /// Primary-remote: the cluster running the control plane; checks what that model needs
+    /// (remote secrets in the primary only, istiod exposed, remotes annotated) instead of a full mesh
+    #[arg(long, value_name = "[NAME=]CONTEXT", requires = "remotes",
+          conflicts_with_all = ["context", "contexts", "topology", "hubs", "pairs", "groups"])]
+    pub primary: Option<String>,
+
+    /// Primary-remote: the clusters whose control plane is --primary
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "[NAME=]CONTEXT,...",
+        requires = "primary"
+    )]
+    pub remotes: Vec<String>,
 
     /// Namespace of the east-west gateway [default: istio-gateways for ambient-peering, else istio-system]
     #[arg(short = 'n', long, value_name = "NAMESPACE")]
@@ -115,7 +133,7 @@ pub struct VerifyArgs {
 
     /// Verify the mesh of a topology file (as up -f): its clusters, flavour and links
     #[arg(short = 'f', long = "filename", value_name = "FILE",
-          conflicts_with_all = ["context", "contexts", "mode", "flavor", "topology", "hubs", "pairs", "groups"])]
+          conflicts_with_all = ["context", "contexts", "mode", "flavor", "topology", "hubs", "pairs", "groups", "primary", "remotes"])]
     pub file: Option<PathBuf>,
 
     #[command(flatten)]
@@ -140,9 +158,12 @@ impl VerifyArgs {
     }
 
     fn options(&self, file: Option<&Topology>) -> Result<VerifyOptions, InputError> {
-        let flavor: Flavor = match file {
-            Some(topology) => topology.flavor,
-            None => self.flavor.parse()?,
+        let flavor: Flavor = match (file, &self.flavor) {
+            (Some(topology), _) => topology.flavor,
+            (None, Some(flavor)) => flavor.parse()?,
+            // Primary-remote is a sidecar model (upstream ambient multicluster is multi-primary).
+            (None, None) if self.primary.is_some() => Flavor::Sidecar,
+            (None, None) => Flavor::AmbientPeering,
         };
         // The flavour's east-west gateway, unless named explicitly.
         let gateway = EastWest {
@@ -159,6 +180,13 @@ impl VerifyArgs {
             (None, Some("peering"), _) | (None, None, Flavor::AmbientPeering) => LinkMode::Peering,
             _ => LinkMode::RemoteSecret,
         };
+        if self.primary.is_some() && (flavor != Flavor::Sidecar || mode != LinkMode::RemoteSecret) {
+            return Err(InputError::new(format!(
+                "--primary: primary-remote needs flavour sidecar with remote-secret links, not --flavor {flavor}{}",
+                if mode == LinkMode::Peering { " --mode peering" } else { "" }
+            ))
+            .with_hint("drop --flavor/--mode (sidecar is the default with --primary); upstream ambient multicluster is multi-primary only"));
+        }
         if self.check_credentials && mode != LinkMode::RemoteSecret {
             return Err(
                 InputError::new("--check-credentials applies to remote-secret links")
@@ -176,6 +204,7 @@ impl VerifyArgs {
             check_credentials: self.check_credentials,
             timeout: self.clusters.timeout,
             expected_links: None,
+            primary: None,
         })
     }
 
@@ -186,6 +215,24 @@ impl VerifyArgs {
         kubeconfig: &LoadedKubeconfig,
         file: Option<&Topology>,
     ) -> Result<(Vec<ClusterRef>, Option<ExpectedLinks>), InputError> {
+        if let Some(primary) = &self.primary {
+            let mut entries = vec![primary.clone()];
+            entries.extend(self.remotes.iter().cloned());
+            let refs =
+                clusters::parse_refs(&entries).map_err(|e| match e.message.contains("listed twice") {
+                    true => InputError::new("--primary and --remotes name the same cluster twice")
+                        .with_hint("a primary is not its own remote; list each remote once"),
+                    false => e,
+                })?;
+            if refs.len() < 2 {
+                return Err(InputError::new("--remotes needs at least one cluster")
+                    .with_hint("e.g. kubectl mesh verify --primary east-1 --remotes west-1,west-2"));
+            }
+            check_contexts(kubeconfig, &refs, None)?;
+            let names: Vec<&str> = refs.iter().map(|r| r.name.as_str()).collect();
+            let expected = ExpectedLinks::primary_remote(&names, names[0]);
+            return Ok((refs, Some(expected)));
+        }
         let Some(topology) = file else {
             let refs = self.clusters.select(kubeconfig)?;
             if !self.links.given() {
@@ -197,14 +244,37 @@ impl VerifyArgs {
             return Ok((refs, expected));
         };
         let refs: Vec<ClusterRef> = topology.cluster_refs();
-        if let Some(unknown) = refs.iter().find(|r| !kubeconfig.has_context(&r.context)) {
-            let mut error = kubeconfig.unknown_context(&unknown.context);
-            error.message = format!("{}: {}", topology.file, error.message);
-            return Err(error);
-        }
+        check_contexts(kubeconfig, &refs, Some(&topology.file))?;
         let names: Vec<&str> = refs.iter().map(|r| r.name.as_str()).collect();
         let expected = file_links(topology, &names);
         Ok((refs, expected))
+    }
+}
+
+/// Every context is in the kubeconfig (`file`: the topology file that names them).
+fn check_contexts(
+    kubeconfig: &LoadedKubeconfig,
+    refs: &[ClusterRef],
+    file: Option<&str>,
+) -> Result<(), InputError> {
+    match refs.iter().find(|r| !kubeconfig.has_context(&r.context)) {
+        None => Ok(()),
+        Some(unknown) => {
+            let mut error = kubeconfig.unknown_context(&unknown.context);
+            if let Some(file) = file {
+                error.message = format!("{file}: {}", error.message);
+            }
+            Err(error)
+        }
+    }
+}
+
+/// The primary of a primary-remote mesh: `--primary`, or the file's `primary:`.
+fn primary_of(args: &VerifyArgs, refs: &[ClusterRef], file: Option<&Topology>) -> Option<String> {
+    match file {
+        Some(topology) if topology.model == Model::PrimaryRemote => topology.primary.clone(),
+        Some(_) => None,
+        None => args.primary.as_ref().and(refs.first()).map(|r| r.name.clone()),
     }
 }
 
@@ -212,14 +282,7 @@ impl VerifyArgs {
 /// `links:` unless that is the full mesh.
 fn file_links(topology: &Topology, names: &[&str]) -> Option<ExpectedLinks> {
     match (topology.model, &topology.primary) {
-        (Model::PrimaryRemote, Some(primary)) => {
-            let from = names.iter().position(|n| n == primary)?;
-            let pairs: Vec<Pair> = (0..names.len())
-                .filter(|&to| to != from)
-                .map(|to| Pair { from, to })
-                .collect();
-            Some(ExpectedLinks::new("primary-remote", names, &pairs))
-        }
+        (Model::PrimaryRemote, Some(primary)) => Some(ExpectedLinks::primary_remote(names, primary)),
         _ if topology.links.is_full_mesh() => None,
         _ => Some(ExpectedLinks::new(
             topology.links.shape(),
@@ -254,6 +317,7 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode, CliError> {
         traffic.expected = traffic_expectation(expected.as_ref())?;
     }
     options.expected_links = expected;
+    options.primary = primary_of(&args, &refs, file.as_ref());
     let connect = ConnectOptions {
         timeout: args.clusters.timeout,
         retry: RetryPolicy::default(),

@@ -144,6 +144,12 @@ impl PairReport {
         }
     }
 
+    /// What `result` alone does not say.
+    pub fn noting(mut self, note: impl Into<String>) -> Self {
+        self.note = Some(note.into());
+        self
+    }
+
     /// An unlink that found nothing to remove.
     pub fn not_linked(mut self) -> Self {
         self.note = Some("not linked".into());
@@ -216,6 +222,29 @@ trait Backend {
 
     /// The progress line of one source.
     fn source_event(&self, reports: &[PairReport]) -> String;
+
+    /// Where the *other* mechanism keeps its links: ours among them are what a flavour
+    /// switch left behind (remote secrets after a move to peering, or peer Gateways after a
+    /// move away from it), and `--prune` removes them.
+    fn other_links(&self) -> OtherLinks;
+}
+
+/// Links of one mechanism, as found in a source: a kind, where, and the selector of ours.
+struct OtherLinks {
+    kind: Kind,
+    namespace: Option<&'static str>,
+    /// Our label selector for them; this mesh's id is added when the run names one.
+    selector: String,
+    what: &'static str,
+}
+
+impl OtherLinks {
+    fn selector(&self, write: &WriteOptions) -> String {
+        match &write.mesh_id {
+            Some(id) => format!("{},{}={id}", self.selector, crate::labels::MESH_ID),
+            None => self.selector.clone(),
+        }
+    }
 }
 
 /// One run over pairs of clusters.
@@ -327,6 +356,7 @@ impl FanOut<'_> {
         .await;
         if self.prune != Prune::No {
             reports.extend(self.prune_source(backend, from, links).await);
+            reports.extend(prune_other_mechanism(backend, source).await);
         }
         reports
     }
@@ -367,6 +397,52 @@ impl FanOut<'_> {
         }
         reports
     }
+}
+
+/// Deletes our links of the other mechanism in `source`: once a mesh changes flavour (e.g.
+/// ambient to ambient-peering), a source still holding them stays linked the old way too.
+/// Only objects carrying our managed-by label (and this mesh's id, when the run has one).
+async fn prune_other_mechanism<B: Backend>(backend: &B, source: &Cluster) -> Vec<PairReport> {
+    let other = backend.other_links();
+    let write = backend.write();
+    let path = other.kind.collection_path(other.namespace);
+    let items = match source.api.list(&path, Some(&other.selector(write))).await {
+        Ok(items) => items,
+        // That API is not installed: there is none of them.
+        Err(e) if e.is_not_found() => return Vec::new(),
+        Err(e) => {
+            return vec![PairReport::new(&source.name, "*")
+                .failed(source.error(e))
+                .noting(format!("listing our {} (links of the other flavour)", other.what))]
+        }
+    };
+    let mut reports = Vec::new();
+    for item in items {
+        let meta = |pointer: &str| item.pointer(pointer).and_then(Value::as_str);
+        let Some(name) = meta("/metadata/name") else {
+            continue;
+        };
+        let namespace = meta("/metadata/namespace");
+        // The peer it points at: our label on a peer Gateway, istiod's annotation on a secret.
+        let peer = meta(&format!(
+            "/metadata/labels/{}",
+            crate::labels::PEER_CLUSTER.replace('/', "~1")
+        ))
+        .or_else(|| meta("/metadata/annotations/networking.istio.io~1cluster"))
+        .unwrap_or(name);
+        let result = apply::delete_named(&source.api, other.kind, namespace, name, write.dry_run)
+            .await
+            .map_err(|e| source.write_error(e));
+        let place = namespace
+            .map(|ns| format!("{ns}/{name}"))
+            .unwrap_or_else(|| name.to_string());
+        reports.push(
+            PairReport::new(&source.name, peer)
+                .of(result)
+                .noting(format!("{} {place}: a link of the other flavour", other.what)),
+        );
+    }
+    reports
 }
 
 /// Deletes the link from `source` to the cluster `peer`.

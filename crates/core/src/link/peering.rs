@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::{Backend, Facts, PairReport};
+use super::{Backend, Facts, OtherLinks, PairReport};
 use crate::expose::address_of;
 use crate::kube::api::ApiError;
 use crate::kube::apply::WriteOptions;
@@ -20,6 +20,7 @@ use crate::labels::{ISTIO_SYSTEM, MANAGED_BY, MANAGED_BY_VALUE, MESH_ID, NETWORK
 use crate::report::Outcome;
 use crate::resources::peering;
 pub use crate::resources::peering::Target;
+use crate::resources::remote_secret::MULTICLUSTER_LABEL;
 
 /// Where the east-west gateways live, and how to write.
 #[derive(Debug, Clone)]
@@ -32,10 +33,13 @@ pub struct LinkOptions {
     pub parallel: usize,
 }
 
+/// Where the east-west Gateway and our peer Gateways live unless `--namespace` says otherwise.
+pub const DEFAULT_NAMESPACE: &str = "istio-gateways";
+
 impl Default for LinkOptions {
     fn default() -> Self {
         LinkOptions {
-            namespace: "istio-gateways".into(),
+            namespace: DEFAULT_NAMESPACE.into(),
             gateway: "istio-eastwest".into(),
             write: WriteOptions::default(),
             parallel: 16,
@@ -92,6 +96,16 @@ impl Backend for Peering<'_> {
                     == Some(id)
             }
             None => true,
+        }
+    }
+
+    /// Remote secrets (flavours ambient and sidecar), ours.
+    fn other_links(&self) -> OtherLinks {
+        OtherLinks {
+            kind: kinds::SECRET,
+            namespace: Some(ISTIO_SYSTEM),
+            selector: format!("{MULTICLUSTER_LABEL}=true,{MANAGED_BY}={MANAGED_BY_VALUE}"),
+            what: "remote secret Secret",
         }
     }
 

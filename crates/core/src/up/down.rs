@@ -24,13 +24,15 @@ pub(super) const DOWN_KINDS: [Kind; 16] = [
 ];
 
 /// Deletes every object carrying our managed-by label and this mesh's id, in `clusters` and
-/// (with `former`, a way to reach them) in former members recorded by an earlier `up`. Key
-/// material on disk is never touched; istio-system is never deleted (Istio lives there).
+/// (with `former`, a way to reach them) in former members recorded by an earlier `up`, and
+/// uninstalls the helm releases `up` recorded there. Key material on disk is never touched;
+/// istio-system is never deleted (Istio lives there).
 pub async fn down(
     topology: &Topology,
     clusters: &[Cluster],
     write: &WriteOptions,
     former: Option<&Reach>,
+    helm: &HelmCommand,
     limit: usize,
 ) -> Vec<StepRow> {
     let selector = format!("{MANAGED_BY}={MANAGED_BY_VALUE},{MESH_ID}={}", topology.mesh_id);
@@ -49,7 +51,7 @@ pub async fn down(
     }
     let per_cluster = parallel::map_bounded(reachable.iter().collect(), limit, |cluster| {
         let selector = selector.clone();
-        async move { down_cluster(cluster, &selector, &topology.mesh_id, write).await }
+        async move { down_cluster(cluster, &selector, &topology.mesh_id, write, helm).await }
     })
     .await;
     rows.extend(per_cluster.into_iter().flatten());
@@ -61,8 +63,30 @@ pub(super) async fn down_cluster(
     selector: &str,
     mesh_id: &str,
     write: &WriteOptions,
+    helm: &HelmCommand,
 ) -> Vec<StepRow> {
     let mut rows = Vec::new();
+    // The record of what helm installed outlives the objects below: it goes only once every
+    // release in it is uninstalled, so that a failed uninstall is retried by the next down.
+    let record = releases_record_name(mesh_id);
+    let releases = match cluster
+        .api
+        .get(&kinds::CONFIG_MAP.object_path(Some(ISTIO_SYSTEM), &record))
+        .await
+    {
+        Ok(found) => found.as_ref().map(recorded_releases),
+        Err(e) => {
+            rows.push(StepRow::failed(
+                "down",
+                &cluster.name,
+                format!(
+                    "reading ConfigMap {ISTIO_SYSTEM}/{record} (the helm releases up installed): {}; nothing uninstalled",
+                    cluster.explain(&e)
+                ),
+            ));
+            None
+        }
+    };
     for kind in DOWN_KINDS {
         let items = match cluster
             .api
@@ -82,6 +106,9 @@ pub(super) async fn down_cluster(
         };
         for item in items {
             let object = ObjectRef::of(&with_kind(item, kind));
+            if kind == kinds::CONFIG_MAP && object.name == record {
+                continue; // after the uninstall, below
+            }
             if kind == kinds::NAMESPACE && object.name == ISTIO_SYSTEM {
                 rows.push(StepRow::new(
                     "down",
@@ -113,10 +140,85 @@ pub(super) async fn down_cluster(
             );
         }
     }
+    if let Some(releases) = releases {
+        rows.extend(uninstall(cluster, &releases, &record, write, helm).await);
+    }
     rows.extend(release_control_plane(cluster, write).await);
     if rows.is_empty() {
         rows.push(StepRow::new("down", &cluster.name, "nothing to remove"));
     }
+    rows
+}
+
+/// Uninstalls the releases `up` installed in one cluster, last installed first (ztunnel,
+/// istio-cni, istiod, then base, as istio.io uninstalls them: istio/istio.io
+/// `content/en/docs/ambient/install/helm/index.md`, snips `delete_ztunnel` .. `delete_base`), then
+/// deletes the record. The first failure stops the rest: what came before it (base under
+/// istiod) is still needed by what is left.
+async fn uninstall(
+    cluster: &Cluster,
+    releases: &[(String, String)],
+    record: &str,
+    write: &WriteOptions,
+    helm: &HelmCommand,
+) -> Vec<StepRow> {
+    let mut rows = Vec::new();
+    for (namespace, release) in releases.iter().rev() {
+        let what = format!("helm release {namespace}/{release}");
+        if write.dry_run != DryRun::None {
+            // No helm under a dry run (of either kind): the record says what would go.
+            rows.push(StepRow::new(
+                "down",
+                &cluster.name,
+                format!("would uninstall {what}"),
+            ));
+            continue;
+        }
+        match run_helm_uninstall(helm, namespace, release, cluster).await {
+            Ok(Uninstalled::Done) => {
+                rows.push(StepRow::new("down", &cluster.name, format!("uninstalled {what}")))
+            }
+            Ok(Uninstalled::NotFound) => rows.push(StepRow::new(
+                "down",
+                &cluster.name,
+                format!("already gone {what}"),
+            )),
+            Err(e) => {
+                rows.push(StepRow::failed("down", &cluster.name, e));
+                let left: Vec<&str> = releases
+                    .iter()
+                    .rev()
+                    .skip_while(|(_, r)| r != release)
+                    .skip(1)
+                    .map(|(_, r)| r.as_str())
+                    .collect();
+                if !left.is_empty() {
+                    rows.push(StepRow::failed(
+                        "down",
+                        &cluster.name,
+                        format!(
+                            "not uninstalled: {} (they come before {release}); fix that, then re-run down",
+                            left.join(", ")
+                        ),
+                    ));
+                }
+                return rows;
+            }
+        }
+    }
+    let object = ObjectRef {
+        kind: kinds::CONFIG_MAP.kind.to_string(),
+        namespace: Some(ISTIO_SYSTEM.to_string()),
+        name: record.to_string(),
+    };
+    let path = kinds::CONFIG_MAP.object_path(Some(ISTIO_SYSTEM), record);
+    rows.push(
+        match apply::delete(&cluster.api, &object, &path, write.dry_run).await {
+            Ok(Outcome::Deleted) => StepRow::new("down", &cluster.name, format!("deleted {object}")),
+            Ok(_) => StepRow::new("down", &cluster.name, format!("already gone {object}")),
+            Err(e) => StepRow::failed("down", &cluster.name, cluster.explain_write(&e)),
+        },
+    );
     rows
 }
 

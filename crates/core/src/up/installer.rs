@@ -186,6 +186,9 @@ impl Install for Helm<'_> {
     async fn install(&self, cluster: &Cluster, releases: &[HelmRelease]) -> Result<String, String> {
         let dir = self.options.values_dir.join(&cluster.name);
         std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        // Recorded before helm runs: a helm that stops halfway may have created a release
+        // already, and `down` must know of it. No record, no install.
+        record_releases(cluster, releases, self.write).await?;
         let mut done = Vec::new();
         for release in releases {
             let file = write_values(&dir, release)?;
@@ -247,6 +250,123 @@ async fn run_helm(
         ));
     }
     Ok(())
+}
+
+/// The ConfigMap (in istio-system of each cluster) naming the helm releases `up` installed
+/// there, in install order: `down` uninstalls exactly these, and nothing it did not install.
+pub(super) fn releases_record_name(mesh_id: &str) -> String {
+    format!("kubectl-mesh-{mesh_id}-helm-releases")
+}
+
+/// The releases of a record, in install order (one `<namespace>/<release>` a line).
+pub(super) fn recorded_releases(record: &Value) -> Vec<(String, String)> {
+    record
+        .pointer("/data/releases")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| {
+            let (namespace, release) = line.trim().split_once('/')?;
+            (!namespace.is_empty() && !release.is_empty())
+                .then(|| (namespace.to_string(), release.to_string()))
+        })
+        .collect()
+}
+
+/// Adds `releases` to the cluster's record, keeping what an earlier `up` recorded (a release
+/// the file no longer plans, e.g. ztunnel after a switch to sidecar, is still ours to remove).
+async fn record_releases(
+    cluster: &Cluster,
+    releases: &[HelmRelease],
+    write: &WriteOptions,
+) -> Result<(), String> {
+    let Some(mesh_id) = write.mesh_id.as_deref() else {
+        return Ok(());
+    };
+    let name = releases_record_name(mesh_id);
+    let path = kinds::CONFIG_MAP.object_path(Some(ISTIO_SYSTEM), &name);
+    let live = cluster
+        .api
+        .get(&path)
+        .await
+        .map_err(|e| format!("reading ConfigMap {ISTIO_SYSTEM}/{name}: {}", cluster.explain(&e)))?;
+    let mut all = live.as_ref().map(recorded_releases).unwrap_or_default();
+    for release in releases {
+        let entry = (ISTIO_SYSTEM.to_string(), release.release.to_string());
+        if !all.contains(&entry) {
+            all.push(entry);
+        }
+    }
+    let lines: String = all.iter().map(|(ns, r)| format!("{ns}/{r}\n")).collect();
+    let record = k8s_openapi::api::core::v1::ConfigMap {
+        metadata: crate::resources::object_meta(&name, Some(ISTIO_SYSTEM), &[]),
+        data: Some(BTreeMap::from([("releases".to_string(), lines)])),
+        ..Default::default()
+    };
+    let record = crate::resources::to_value(&record, &[]);
+    apply::apply_over(&cluster.api, &record, live.as_ref(), write)
+        .await
+        .map(|_| ())
+        .map_err(|e| cluster.explain_write(&e))
+}
+
+/// How `down` runs helm: the program and the kubeconfig `up` gave it.
+#[derive(Debug, Clone, Default)]
+pub struct HelmCommand {
+    pub program: String,
+    pub kubeconfig: Option<PathBuf>,
+}
+
+/// What one `helm uninstall` found.
+pub(super) enum Uninstalled {
+    Done,
+    /// helm knows no such release (someone removed it already).
+    NotFound,
+}
+
+/// `helm uninstall <release> --namespace <ns> --kube-context <ctx> --wait`
+/// (helm 3 `helm uninstall`: RELEASE_NAME, `--wait` "will wait until all the resources are
+/// deleted before returning", and the global `--kube-context`, `--kubeconfig` and
+/// `-n/--namespace`; helm.sh/docs/helm/helm_uninstall). `--wait` so that a release is gone
+/// before the one it depends on goes (istiod before base, whose CRDs it watches). A missing
+/// release is told by helm's "release: not found" (helm v3 pkg/storage/driver/driver.go,
+/// `ErrReleaseNotFound`) rather than `--ignore-not-found`, which older helm 3 lacks.
+pub(super) async fn run_helm_uninstall(
+    helm: &HelmCommand,
+    namespace: &str,
+    release: &str,
+    cluster: &Cluster,
+) -> Result<Uninstalled, String> {
+    let mut command = tokio::process::Command::new(&helm.program);
+    command.args([
+        "uninstall",
+        release,
+        "--namespace",
+        namespace,
+        "--kube-context",
+        &cluster.context,
+        "--wait",
+    ]);
+    if let Some(kubeconfig) = &helm.kubeconfig {
+        command.arg("--kubeconfig").arg(kubeconfig);
+    }
+    let output = command.output().await.map_err(|e| {
+        format!(
+            "cannot run {} to uninstall helm release {namespace}/{release}: {e}; pass --helm PATH",
+            helm.program
+        )
+    })?;
+    if output.status.success() {
+        return Ok(Uninstalled::Done);
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if stderr.contains("release: not found") {
+        return Ok(Uninstalled::NotFound);
+    }
+    Err(format!(
+        "helm uninstall {release} --namespace {namespace} failed: {}",
+        stderr.trim()
+    ))
 }
 
 /// Whether files can be created in `dir` (a read-only or full file system says so here).

@@ -21,10 +21,13 @@ pub(super) fn names_of(clusters: &[Cluster]) -> Vec<&str> {
     clusters.iter().map(|c| c.name.as_str()).collect()
 }
 
-/// The links verify expects of a multi-primary mesh whose file narrows the full mesh; `None`
-/// (every pair) otherwise — primary-remote has its own filter in the verify step.
+/// The links verify expects: the primary's to each remote (primary-remote), those of a file
+/// that narrows the full mesh; `None` (every pair) otherwise.
 pub(super) fn expected_links(topology: &Topology, clusters: &[Cluster]) -> Option<ExpectedLinks> {
-    if topology.model != Model::MultiPrimary || topology.links.is_full_mesh() {
+    if let (Model::PrimaryRemote, Some(primary)) = (topology.model, &topology.primary) {
+        return Some(ExpectedLinks::primary_remote(&names_of(clusters), primary));
+    }
+    if topology.links.is_full_mesh() {
         return None;
     }
     let pairs = link_pairs(topology, clusters);
@@ -49,9 +52,10 @@ pub(super) async fn link_step(
     options: &UpOptions,
 ) -> Vec<StepRow> {
     let pairs = link_pairs(topology, clusters);
-    // Multi-primary pairs are all the file wants among its clusters: a link it no longer
-    // wants goes too. Primary-remote ones say only what the primary holds.
-    let prune = Prune::of(complete, topology.model == Model::MultiPrimary);
+    // The pairs are all the file wants among its clusters, in both models: a link it no
+    // longer wants goes too — in primary-remote, a remote's remote secrets (a remote has no
+    // istiod to read them; e.g. left from a multi-primary past), which verify warns about.
+    let prune = Prune::of(complete, true);
     let mut reports = run_links(topology, clusters, &pairs, prune, write, options).await;
     if let (false, Model::PrimaryRemote, Some(primary)) =
         (uses_peering(topology), topology.model, &topology.primary)
@@ -100,9 +104,11 @@ pub(super) fn pair_rows(step: &'static str, prefix: &str, reports: Vec<link::Pai
         .into_iter()
         .map(|r| {
             let target = format!("{} -> {}", r.from, r.to);
-            match r.error {
-                Some(e) => StepRow::failed(step, &target, e.to_string()),
-                None => StepRow::new(step, &target, format!("{prefix}{}", r.result)),
+            match (r.error, r.note) {
+                (Some(e), Some(note)) => StepRow::failed(step, &target, format!("{note}: {e}")),
+                (Some(e), None) => StepRow::failed(step, &target, e.to_string()),
+                (None, Some(note)) => StepRow::new(step, &target, format!("{prefix}{} {note}", r.result)),
+                (None, None) => StepRow::new(step, &target, format!("{prefix}{}", r.result)),
             }
         })
         .collect()

@@ -171,11 +171,16 @@ pub(super) async fn removed_members(
         let mut failed = unlinked.iter().any(StepRow::is_failure);
         rows.extend(unlinked);
         if options.prune_removed {
+            let helm = HelmCommand {
+                program: options.helm.clone(),
+                kubeconfig: options.kubeconfig.clone(),
+            };
             let pruned = down(
                 topology,
                 std::slice::from_ref(&former),
                 write,
                 None,
+                &helm,
                 options.parallel,
             )
             .await;

@@ -46,7 +46,7 @@ use self::certs::*;
 pub use down::down;
 pub use generate::generate;
 use installer::*;
-pub use installer::{check_values_dir, preflight};
+pub use installer::{check_values_dir, preflight, HelmCommand};
 use links::*;
 pub use links::{link_pairs, uses_peering};
 use members::*;

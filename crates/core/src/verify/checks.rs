@@ -160,7 +160,17 @@ fn cluster_checks(d: &Derived, all: &[Derived], options: &VerifyOptions) -> Vec<
         Status::Pass,
         format!("reachable, Kubernetes {version}"),
     )];
-    checks.push(istiod_check(d));
+    let remote = options.is_remote(name);
+    // A remote runs no istiod of its own (istio.io primary-remote: the remote's istiod chart
+    // is installed with `pilot.enabled=false`); its control plane is the primary's.
+    match (&options.primary, remote) {
+        (Some(primary), true) => checks.push(control_plane_check(d, primary)),
+        (Some(_), false) => {
+            checks.push(istiod_check(d));
+            checks.extend(primary_checks(d, options));
+        }
+        (None, _) => checks.push(istiod_check(d)),
+    }
     checks.push(cluster_name_check(d, all));
     checks.push(match &d.network {
         Some(network) => check("network", name, Status::Pass, format!("network {network}")),
@@ -183,7 +193,168 @@ fn cluster_checks(d: &Derived, all: &[Derived], options: &VerifyOptions) -> Vec<
     ));
     checks.extend(cacerts_checks(d, options));
     checks.extend(eastwest_checks(d, options));
-    checks.extend(skip_validate_check(d, all));
+    if !remote {
+        checks.extend(skip_validate_check(d, all));
+    }
+    checks
+}
+
+/// A remote of a primary-remote mesh: its istio-system names the primary in
+/// `topology.istio.io/controlPlaneClusters`, without which the primary's istiod does not
+/// manage it (webhook certificates, namespaces) — istio.io
+/// `docs/setup/install/multicluster/primary-remote_multi-network`, "Set the control plane
+/// cluster for cluster2".
+fn control_plane_check(d: &Derived, primary: &str) -> Check {
+    let name = &d.facts.name;
+    let key = remote_secret::CONTROL_PLANE_CLUSTERS;
+    let fix = format!(
+        "kubectl mesh link --mode remote-secret --primary {primary} --remotes {}",
+        ctx_ref(d)
+    );
+    let namespace = match &d.facts.istio_system {
+        Err(e) => {
+            return check(
+                "control-plane",
+                name,
+                Status::Fail,
+                format!("cannot read namespace istio-system: {e}"),
+            )
+        }
+        Ok(None) => {
+            return check(
+                "control-plane",
+                name,
+                Status::Fail,
+                format!("remote of {primary}: there is no namespace istio-system to carry {key}"),
+            )
+            .hint(fix)
+        }
+        Ok(Some(namespace)) => namespace,
+    };
+    let named = namespace
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(key))
+        .and_then(Value::as_str);
+    match named {
+        Some(list) if list.split(',').any(|c| c.trim() == primary) => check(
+            "control-plane",
+            name,
+            Status::Pass,
+            format!("remote of {primary}: istio-system's {key} names it"),
+        ),
+        Some(other) => check(
+            "control-plane",
+            name,
+            Status::Fail,
+            format!("remote of {primary}, but istio-system's {key} is {other:?}"),
+        )
+        .hint(fix),
+        None => check(
+            "control-plane",
+            name,
+            Status::Fail,
+            format!("remote of {primary}, but istio-system has no {key} annotation: istiod in {primary} will not manage it"),
+        )
+        .hint(fix),
+    }
+}
+
+/// The primary of a primary-remote mesh serves its remotes' proxies through its east-west
+/// gateway (istio.io primary-remote_multi-network, "Expose the control plane in cluster1":
+/// istio 1.30.3 samples/multicluster/expose-istiod.yaml, a Gateway `istiod-gateway` with
+/// port 15012 and a VirtualService `istiod-vs` routing it to istiod), and its istiod runs as
+/// an external control plane (`global.externalIstiod: true`, which sets `EXTERNAL_ISTIOD`).
+fn primary_checks(d: &Derived, options: &VerifyOptions) -> Vec<Check> {
+    use super::facts::{ISTIOD_GATEWAY, ISTIOD_VS};
+    let name = &d.facts.name;
+    let ns = &options.gateway_namespace;
+    let fix = format!(
+        "kubectl mesh expose --context {} --flavor sidecar --expose-istiod --wait",
+        ctx_ref(d)
+    );
+    let port_in = |object: &Value, list: &str, ports: &str| {
+        object
+            .pointer(list)
+            .and_then(Value::as_array)
+            .is_some_and(|items| {
+                items.iter().any(|item| match item.pointer(ports) {
+                    Some(Value::Array(matches)) => matches
+                        .iter()
+                        .any(|m| m.get("port").and_then(Value::as_u64) == Some(15012)),
+                    Some(port) => port.as_u64() == Some(15012),
+                    None => false,
+                })
+            })
+    };
+    let problem = match (&d.facts.istiod_gateway, &d.facts.istiod_vs) {
+        (Err(e), _) | (_, Err(e)) => Some(format!("cannot read how istiod is exposed: {e}")),
+        (Ok(None), _) => Some(format!(
+            "no Gateway {ns}/{ISTIOD_GATEWAY} (networking.istio.io): the remotes cannot reach istiod"
+        )),
+        (_, Ok(None)) => Some(format!(
+            "no VirtualService {ns}/{ISTIOD_VS}: the remotes cannot reach istiod"
+        )),
+        (Ok(Some(gateway)), Ok(Some(vs))) => {
+            if !port_in(gateway, "/spec/servers", "/port/number") {
+                Some(format!(
+                    "Gateway {ns}/{ISTIOD_GATEWAY} has no server on port 15012 (spec.servers[].port.number)"
+                ))
+            } else if !port_in(vs, "/spec/tls", "/match") {
+                Some(format!(
+                    "VirtualService {ns}/{ISTIOD_VS} routes no port 15012 to istiod (spec.tls[].match[].port)"
+                ))
+            } else {
+                None
+            }
+        }
+    };
+    // Where the remotes' proxies connect: the east-west Service must carry 15012 too (its
+    // absence is the eastwest check's to report).
+    let service_port = d.eastwest.map(|service| {
+        service
+            .pointer("/spec/ports")
+            .and_then(Value::as_array)
+            .is_some_and(|ports| {
+                ports
+                    .iter()
+                    .any(|p| p.get("port").and_then(Value::as_u64) == Some(15012))
+            })
+    });
+    let problem = problem.or_else(|| {
+        (service_port == Some(false)).then(|| {
+            format!(
+                "Service {ns}/{} has no port 15012 (spec.ports): the remotes cannot reach istiod",
+                options.gateway_name
+            )
+        })
+    });
+    let exposed = match problem {
+        Some(problem) => check("istiod-exposed", name, Status::Fail, problem).hint(fix),
+        None => check(
+            "istiod-exposed",
+            name,
+            Status::Pass,
+            format!("istiod exposed to the remotes on port 15012 ({ns}/{ISTIOD_GATEWAY}, {ns}/{ISTIOD_VS})"),
+        ),
+    };
+    let mut checks = vec![exposed];
+    if present(&d.facts.istiod).is_some() {
+        checks.push(match istiod_env(d.facts, "EXTERNAL_ISTIOD").as_deref() {
+            Some("true") => check(
+                "external-istiod",
+                name,
+                Status::Pass,
+                "istiod serves remote clusters (EXTERNAL_ISTIOD=true)",
+            ),
+            _ => check(
+                "external-istiod",
+                name,
+                Status::Warn,
+                "istiod does not set EXTERNAL_ISTIOD=true: it will not manage its remotes' webhooks and namespaces",
+            )
+            .hint("install istiod with global.externalIstiod=true (base and istiod charts), as kubectl mesh up does for model: primary-remote"),
+        });
+    }
     checks
 }
 
@@ -810,6 +981,8 @@ mod tests {
             eastwest: Ok(None),
             remote_secrets: Ok(Vec::new()),
             services: Ok(Vec::new()),
+            istiod_gateway: Ok(None),
+            istiod_vs: Ok(None),
         }
     }
 

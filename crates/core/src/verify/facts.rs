@@ -33,6 +33,10 @@ pub struct ClusterFacts {
     pub remote_secrets: Result<Vec<Value>, String>,
     /// Every Service in the cluster (`--services` only).
     pub services: Result<Vec<Value>, String>,
+    /// The primary of a primary-remote mesh only: the `networking.istio.io` Gateway
+    /// `istiod-gateway` and VirtualService `istiod-vs` that expose istiod to the remotes.
+    pub istiod_gateway: Read,
+    pub istiod_vs: Read,
 }
 
 impl ClusterFacts {
@@ -51,6 +55,8 @@ impl ClusterFacts {
             eastwest: Ok(None),
             remote_secrets: Ok(Vec::new()),
             services: Ok(Vec::new()),
+            istiod_gateway: Ok(None),
+            istiod_vs: Ok(None),
         }
     }
 }
@@ -68,6 +74,19 @@ fn describe(cluster: &Cluster, e: ApiError) -> String {
 async fn read(cluster: &Cluster, path: String) -> Read {
     cluster.api.get(&path).await.map_err(|e| describe(cluster, e))
 }
+
+/// A GET whose API may not be installed (a CRD's): not installed reads as absent.
+async fn read_optional(cluster: &Cluster, path: String) -> Read {
+    match cluster.api.get(&path).await {
+        Err(e) if e.is_not_found() => Ok(None),
+        other => other.map_err(|e| describe(cluster, e)),
+    }
+}
+
+/// expose-istiod.yaml's objects (istio 1.30.3 samples/multicluster/expose-istiod.yaml), as
+/// `expose --expose-istiod` writes them (`resources::sidecar`).
+pub const ISTIOD_GATEWAY: &str = "istiod-gateway";
+pub const ISTIOD_VS: &str = "istiod-vs";
 
 pub async fn collect(cluster: &Cluster, options: &VerifyOptions) -> ClusterFacts {
     let version = cluster
@@ -133,7 +152,21 @@ pub async fn collect(cluster: &Cluster, options: &VerifyOptions) -> ClusterFacts
             other => other.map_err(|e| describe(cluster, e)),
         }
     };
-    let (istiod, istio_system, mesh_config, cacerts, gateways, secrets, services, eastwest_read) = futures::join!(
+    let exposure = async {
+        if options.primary.as_deref() != Some(cluster.name.as_str()) {
+            return (Ok(None), Ok(None));
+        }
+        let namespace = Some(options.gateway_namespace.as_str());
+        let (gateway, vs) = futures::join!(
+            read_optional(
+                cluster,
+                kinds::ISTIO_GATEWAY.object_path(namespace, ISTIOD_GATEWAY)
+            ),
+            read_optional(cluster, kinds::VIRTUAL_SERVICE.object_path(namespace, ISTIOD_VS)),
+        );
+        (gateway, vs)
+    };
+    let (istiod, istio_system, mesh_config, cacerts, gateways, secrets, services, eastwest_read, exposure) = futures::join!(
         read(
             cluster,
             kinds::DEPLOYMENT.object_path(Some(ISTIO_SYSTEM), "istiod")
@@ -151,7 +184,9 @@ pub async fn collect(cluster: &Cluster, options: &VerifyOptions) -> ClusterFacts
         secrets,
         services,
         eastwest_read,
+        exposure,
     );
+    (facts.istiod_gateway, facts.istiod_vs) = exposure;
     facts.istiod = istiod;
     facts.istio_system = istio_system;
     facts.mesh_config = mesh_config;

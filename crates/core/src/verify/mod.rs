@@ -102,6 +102,23 @@ impl ExpectedLinks {
         }
     }
 
+    /// Primary-remote: the primary holds a remote secret for each remote, and that is all
+    /// (istio.io `docs/setup/install/multicluster/primary-remote_multi-network`, "Attach
+    /// cluster2 as a remote cluster of cluster1": `istioctl create-remote-secret --context
+    /// <remote> | kubectl apply --context <primary>`, never the other way). What `link
+    /// --primary --remotes` and `up` with `model: primary-remote` create.
+    pub fn primary_remote(clusters: &[&str], primary: &str) -> Self {
+        let pairs = clusters
+            .iter()
+            .filter(|c| **c != primary)
+            .map(|remote| (primary.to_string(), remote.to_string()))
+            .collect();
+        ExpectedLinks {
+            topology: "primary-remote".into(),
+            pairs,
+        }
+    }
+
     pub fn wants(&self, from: &str, to: &str) -> bool {
         self.pairs.contains(&(from.to_string(), to.to_string()))
     }
@@ -126,6 +143,17 @@ pub struct VerifyOptions {
     pub timeout: std::time::Duration,
     /// The links a topology wants; `None`: every ordered pair (the full mesh).
     pub expected_links: Option<ExpectedLinks>,
+    /// Primary-remote (sidecar): the cluster whose istiod is every other cluster's control
+    /// plane. Remotes then need no istiod of their own but the `controlPlaneClusters`
+    /// annotation, and the primary must expose istiod through its east-west gateway.
+    pub primary: Option<String>,
+}
+
+impl VerifyOptions {
+    /// Whether `cluster` is a remote of a primary-remote mesh.
+    pub fn is_remote(&self, cluster: &str) -> bool {
+        self.primary.as_deref().is_some_and(|p| p != cluster)
+    }
 }
 
 impl VerifyOptions {
@@ -154,6 +182,7 @@ impl Default for VerifyOptions {
             check_credentials: false,
             timeout: std::time::Duration::from_secs(30),
             expected_links: None,
+            primary: None,
         }
     }
 }
