@@ -298,7 +298,7 @@ fn file_links(topology: &Topology, names: &[&str]) -> Option<ExpectedLinks> {
 /// do not describe.
 fn traffic_expectation(expected: Option<&ExpectedLinks>) -> Result<Option<ExpectedLinks>, InputError> {
     match expected {
-        Some(e) if e.topology == "primary-remote" => Err(InputError::new(
+        Some(e) if e.is_primary_remote() => Err(InputError::new(
             "--traffic does not check a primary-remote mesh: the remotes reach every cluster through the primary, which its links do not describe",
         )
         .with_hint("verify the primary-remote links without --traffic, or --traffic over the primaries of a multi-primary mesh")),
@@ -561,7 +561,7 @@ mod tests {
         let followed = traffic_expectation(Some(&hub)).unwrap();
         assert_eq!(followed.map(|e| e.pairs), Some(hub.pairs));
         assert!(traffic_expectation(None).unwrap().is_none());
-        let primary_remote = ExpectedLinks::new("primary-remote", &["a", "b"], &pairs);
+        let primary_remote = ExpectedLinks::primary_remote(&["a", "b"], "a");
         let refused = traffic_expectation(Some(&primary_remote)).unwrap_err();
         assert!(refused.to_string().contains("primary-remote"), "{refused}");
     }

@@ -114,9 +114,16 @@ impl ExpectedLinks {
             .map(|remote| (primary.to_string(), remote.to_string()))
             .collect();
         ExpectedLinks {
-            topology: "primary-remote".into(),
+            topology: Self::PRIMARY_REMOTE.into(),
             pairs,
         }
+    }
+
+    /// The `topology` of [`Self::primary_remote`].
+    pub const PRIMARY_REMOTE: &'static str = "primary-remote";
+
+    pub fn is_primary_remote(&self) -> bool {
+        self.topology == Self::PRIMARY_REMOTE
     }
 
     pub fn wants(&self, from: &str, to: &str) -> bool {
