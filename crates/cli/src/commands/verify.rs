@@ -556,7 +556,7 @@ mod tests {
 
     #[test]
     fn traffic_follows_link_topologies_and_refuses_primary_remote() {
-        let pairs = [Pair { from: 0, to: 1 }];
+        let pairs = [kubectl_mesh_core::link::Pair { from: 0, to: 1 }];
         let hub = ExpectedLinks::new("hub-and-spoke", &["a", "b"], &pairs);
         let followed = traffic_expectation(Some(&hub)).unwrap();
         assert_eq!(followed.map(|e| e.pairs), Some(hub.pairs));
