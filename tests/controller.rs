@@ -158,17 +158,25 @@ fn an_address_change_is_followed_by_exactly_the_affected_peers() {
         "{writes:#?}"
     );
 
-    // Reported: an Event on each re-linked peer Gateway, metrics, the status.
-    let events = env
-        .cluster("a")
-        .objects("/api/v1/namespaces/istio-gateways/events");
-    assert!(
-        events
-            .iter()
-            .any(|e| e["involvedObject"]["name"] == "istio-remote-peer-c"
-                && e["message"].as_str().is_some_and(|m| m.contains("198.51.100.77"))),
-        "{events:#?}"
-    );
+    // Reported: one Event per source and re-link run (on the peer Gateway when the run
+    // wrote one there, as here), metrics, the status.
+    for source in ["a", "b"] {
+        // Events are sent without waiting, after the run: they may land after its writes.
+        let events = eventually(&format!("an Event in {source}"), Duration::from_secs(10), || {
+            let events = env
+                .cluster(source)
+                .objects("/api/v1/namespaces/istio-gateways/events");
+            (!events.is_empty()).then_some(events)
+        });
+        assert_eq!(events.len(), 1, "one run, one Event in {source}: {events:#?}");
+        let event = &events[0];
+        assert_eq!(
+            event["involvedObject"]["name"], "istio-remote-peer-c",
+            "{event:#?}"
+        );
+        assert_eq!(event["reason"], "Linked", "{event:#?}");
+        assert_eq!(event["message"], "linked to c at 198.51.100.77", "{event:#?}");
+    }
     let (code, metrics) = controller.get("/metrics");
     assert_eq!(code, 200);
     assert!(metrics.contains("kubectl_mesh_leader 1"), "{metrics}");

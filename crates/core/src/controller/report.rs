@@ -142,6 +142,70 @@ pub fn event(
     crate::resources::to_value(&event, &[])
 }
 
+/// The most links one Event's message names; the rest are counted. A run in a fleet of 100
+/// may write 99 links in one source.
+const NAMED_IN_EVENT: usize = 10;
+
+/// The message of the `Linked` Event of one re-link run in one source cluster, over the
+/// links it wrote (peer, and the address written if any); `None` when it wrote none.
+pub fn linked_message(written: &[(&str, Option<&str>)]) -> Option<String> {
+    let peer_at = |(peer, address): &(&str, Option<&str>)| match address {
+        Some(address) => format!("{peer} at {address}"),
+        None => peer.to_string(),
+    };
+    match written {
+        [] => None,
+        [one] => Some(format!("linked to {}", peer_at(one))),
+        _ => Some(format!(
+            "linked to {} peers: {}",
+            written.len(),
+            listed(written.iter().map(peer_at), written.len())
+        )),
+    }
+}
+
+/// The message of the `LinkFailed` Event of one re-link run in one source cluster, over the
+/// links that failed for the first time (peer, error); `None` when none did.
+pub fn failed_message(failed: &[(&str, String)]) -> Option<String> {
+    match failed {
+        [] => None,
+        [(peer, error)] => Some(format!("link to {peer}: {error}")),
+        _ => Some(format!(
+            "{} links failed: {}",
+            failed.len(),
+            listed(
+                failed.iter().map(|(peer, error)| format!("{peer}: {error}")),
+                failed.len()
+            )
+        )),
+    }
+}
+
+/// The first [`NAMED_IN_EVENT`] of `items`, and how many more there are.
+fn listed(items: impl Iterator<Item = String>, len: usize) -> String {
+    let mut text = items.take(NAMED_IN_EVENT).collect::<Vec<_>>().join(", ");
+    if len > NAMED_IN_EVENT {
+        let _ = write!(text, " and {} more", len - NAMED_IN_EVENT);
+    }
+    text
+}
+
+/// The object an Event of a run in one source is on: the link itself when the run touched
+/// one (what `kubectl describe` of it shows), else the namespace that holds the links
+/// (`kubectl get events -n NAMESPACE`). The Namespace reference carries its own name as
+/// namespace so that the Event may live in that namespace, where the member's Role allows
+/// Events, rather than in `default`.
+pub fn run_event_object(link: LinkObject, links: usize) -> LinkObject {
+    match links {
+        1 => link,
+        _ => LinkObject {
+            kind: kinds::NAMESPACE,
+            name: link.namespace.clone(),
+            namespace: link.namespace,
+        },
+    }
+}
+
 /// Who reports the Events (`source.component`, `reportingComponent`).
 const COMPONENT: &str = "kubectl-mesh-controller";
 
@@ -368,6 +432,55 @@ mod tests {
             let family = name.trim_end_matches("_sum").trim_end_matches("_count");
             assert!(text.contains(&format!("# TYPE {family} ")), "{line}");
         }
+    }
+
+    #[test]
+    fn one_event_per_run_and_source_names_its_links() {
+        assert_eq!(linked_message(&[]), None);
+        assert_eq!(failed_message(&[]), None);
+        assert_eq!(
+            linked_message(&[("c", Some("198.51.100.7"))]).unwrap(),
+            "linked to c at 198.51.100.7"
+        );
+        assert_eq!(linked_message(&[("c", None)]).unwrap(), "linked to c");
+        let many: Vec<String> = (0..12).map(|i| format!("c{i}")).collect();
+        let written: Vec<(&str, Option<&str>)> =
+            many.iter().map(|p| (p.as_str(), Some("10.0.0.1"))).collect();
+        let message = linked_message(&written).unwrap();
+        assert!(
+            message.starts_with("linked to 12 peers: c0 at 10.0.0.1, c1 at 10.0.0.1,"),
+            "{message}"
+        );
+        assert!(message.ends_with("c9 at 10.0.0.1 and 2 more"), "{message}");
+        assert_eq!(
+            failed_message(&[("b", "403 Forbidden".to_string())]).unwrap(),
+            "link to b: 403 Forbidden"
+        );
+        let failed = [("b", "403 Forbidden".to_string()), ("d", "timeout".to_string())];
+        assert_eq!(
+            failed_message(&failed).unwrap(),
+            "2 links failed: b: 403 Forbidden, d: timeout"
+        );
+    }
+
+    #[test]
+    fn a_run_event_is_on_its_link_or_on_the_namespace_of_several() {
+        let link = || LinkObject {
+            kind: kinds::GATEWAY,
+            namespace: "istio-gateways".into(),
+            name: "istio-remote-peer-b".into(),
+        };
+        assert_eq!(run_event_object(link(), 1).name, "istio-remote-peer-b");
+        let several = run_event_object(link(), 3);
+        assert_eq!(several.kind.kind, "Namespace");
+        assert_eq!(
+            (several.name.as_str(), several.namespace.as_str()),
+            ("istio-gateways", "istio-gateways")
+        );
+        let now: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let e = event(&several, false, "Linked", "linked to 3 peers", now, 1);
+        assert_eq!(e["metadata"]["namespace"], "istio-gateways");
+        assert_eq!(e["involvedObject"]["kind"], "Namespace");
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //!
 //! Every cluster is read once (as a target: what it offers; as a source: our links in it),
 //! at most `--parallel` at a time; each pair is written as soon as its two clusters are read,
-//! not when the slowest of all clusters is.
+//! not when the slowest of all clusters is. Writes of all sources share one budget
+//! ([`write_budget`]), so a run's memory does not grow with the fleet.
 
 pub mod peering;
 pub mod remote_secret;
@@ -29,6 +30,23 @@ use crate::report::{Outcome, Progress};
 
 pub use peering::{LinkOptions, Target};
 pub use remote_secret::RemoteOptions;
+
+/// The most writes (applies and deletes) one run has in flight, whatever `--parallel` says.
+///
+/// Each write in flight holds its request, its HTTP/2 stream and the object being written
+/// (about 20 KB in all). With `--parallel 100` and no budget shared by the sources, a mesh of
+/// 100 clusters had all 9900 writes in flight at once (250 MB, and a heap fragmented by
+/// them), and was no faster for it: the run is CPU-bound long before that.
+const MAX_WRITES_IN_FLIGHT: usize = 512;
+
+/// Writes in flight for the whole run: `--parallel` sources times `--parallel` writes each,
+/// as before, but never more than [`MAX_WRITES_IN_FLIGHT`].
+fn write_budget(parallel: usize) -> usize {
+    parallel
+        .max(1)
+        .saturating_mul(parallel.max(1))
+        .min(MAX_WRITES_IN_FLIGHT)
+}
 
 /// What to do to the pairs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -286,10 +304,11 @@ impl FanOut<'_> {
                 .shared()
             })
             .collect();
+        let writes = tokio::sync::Semaphore::new(write_budget(parallel));
         let per_source = parallel::map_bounded(sources, parallel, |from| {
-            let facts = &facts;
+            let (facts, writes) = (&facts, &writes);
             async move {
-                let reports = self.source(backend, from, facts, parallel).await;
+                let reports = self.source(backend, from, facts, writes, parallel).await;
                 self.progress
                     .event(&clusters[from].name, &backend.source_event(&reports));
                 reports
@@ -301,12 +320,14 @@ impl FanOut<'_> {
 
     /// The pairs of one source, then its prune. The pairs are independent objects, so they
     /// are written concurrently too (over the source's one HTTP/2 connection): a full mesh
-    /// then costs a few round trips whatever the number of clusters.
+    /// then costs a few round trips whatever the number of clusters. Every write first takes
+    /// a permit of `writes`, the run's budget shared by all sources.
     async fn source<B, F>(
         &self,
         backend: &B,
         from: usize,
         facts: &[Shared<F>],
+        writes: &tokio::sync::Semaphore,
         parallel: usize,
     ) -> Vec<PairReport>
     where
@@ -339,11 +360,19 @@ impl FanOut<'_> {
             let live = links.get(peer);
             match self.action {
                 Action::Unlink if live.is_none() => report.not_linked(),
-                Action::Unlink => report.of(delete(backend, source, peer).await),
+                Action::Unlink => {
+                    // The semaphore is never closed, so acquiring cannot fail.
+                    let _permit = writes.acquire().await.ok();
+                    report.of(Box::pin(delete(backend, source, peer)).await)
+                }
                 Action::Link => match &facts[pair.to].clone().await.target {
                     Some(Ok(target)) => {
-                        let result =
-                            apply::apply_over(&source.api, &backend.desired(target), live, write).await;
+                        let _permit = writes.acquire().await.ok();
+                        // Built only now that it is written, and the write boxed: a pair
+                        // still waiting for its permit holds neither the object nor the
+                        // space of a request in flight.
+                        let desired = backend.desired(target);
+                        let result = Box::pin(apply::apply_over(&source.api, &desired, live, write)).await;
                         backend
                             .describe(report, target)
                             .of(result.map_err(|e| source.write_error(e)))
@@ -355,7 +384,7 @@ impl FanOut<'_> {
         })
         .await;
         if self.prune != Prune::No {
-            reports.extend(self.prune_source(backend, from, links).await);
+            reports.extend(self.prune_source(backend, from, links, writes).await);
             reports.extend(prune_other_mechanism(backend, source).await);
         }
         reports
@@ -368,6 +397,7 @@ impl FanOut<'_> {
         backend: &B,
         from: usize,
         links: &BTreeMap<String, Value>,
+        writes: &tokio::sync::Semaphore,
     ) -> Vec<PairReport> {
         let source = &self.clusters[from];
         // Looked up once per source: a fleet's source may hold a hundred links.
@@ -393,6 +423,7 @@ impl FanOut<'_> {
             .filter(|(peer, link)| goes(peer) && backend.prunable(link))
         {
             let report = PairReport::new(&source.name, peer);
+            let _permit = writes.acquire().await.ok();
             reports.push(report.of(delete(backend, source, peer).await));
         }
         reports
@@ -463,5 +494,14 @@ mod tests {
         assert_eq!(pairs.len(), 6);
         assert!(pairs.iter().all(|p| p.from != p.to));
         assert_eq!(full_mesh(20).len(), 380);
+    }
+
+    #[test]
+    fn write_budget_is_parallel_squared_up_to_a_cap() {
+        assert_eq!(write_budget(0), 1);
+        assert_eq!(write_budget(1), 1);
+        assert_eq!(write_budget(16), 256);
+        assert_eq!(write_budget(20), 400);
+        assert_eq!(write_budget(100), MAX_WRITES_IN_FLIGHT);
     }
 }

@@ -1,6 +1,6 @@
 //! Every check, computed from the facts of all clusters. Pure: no I/O here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
@@ -70,10 +70,13 @@ struct Derived<'a> {
     root_fingerprint: Option<String>,
     /// SHA-256 of the intermediate in cacerts: two clusters must never share one.
     intermediate_fingerprint: Option<String>,
+    /// The link objects this cluster holds as a source (peer Gateways or remote secrets), by
+    /// name: every pair looks its link up here, N² lookups in a fleet of N.
+    links: HashMap<&'a str, &'a Value>,
 }
 
 pub fn evaluate(all: &[ClusterFacts], options: &VerifyOptions) -> Vec<Check> {
-    let derived: Vec<Derived> = all.iter().map(derive).collect();
+    let derived: Vec<Derived> = all.iter().map(|facts| derive(facts, options)).collect();
     let mut checks = Vec::new();
     for d in &derived {
         checks.extend(cluster_checks(d, &derived, options));
@@ -89,7 +92,7 @@ pub fn evaluate(all: &[ClusterFacts], options: &VerifyOptions) -> Vec<Check> {
     checks
 }
 
-fn derive<'a>(facts: &'a ClusterFacts) -> Derived<'a> {
+fn derive<'a>(facts: &'a ClusterFacts, options: &VerifyOptions) -> Derived<'a> {
     let mesh: Option<Value> = present(&facts.mesh_config)
         .and_then(|cm| cm.pointer("/data/mesh")?.as_str().map(str::to_string))
         .and_then(|text| serde_yaml_ng::from_str(&text).ok());
@@ -115,7 +118,24 @@ fn derive<'a>(facts: &'a ClusterFacts) -> Derived<'a> {
         eastwest,
         root_fingerprint: fingerprint(facts, cacerts::ROOT_CERT_KEY),
         intermediate_fingerprint: fingerprint(facts, cacerts::CA_CERT_KEY),
+        links: links_by_name(facts, options),
     }
+}
+
+/// The objects a source's links live in, by name; the first of a name wins, as a search of
+/// the list would find it.
+fn links_by_name<'a>(facts: &'a ClusterFacts, options: &VerifyOptions) -> HashMap<&'a str, &'a Value> {
+    let items = match options.mode {
+        LinkMode::Peering => facts.gateways.as_ref(),
+        LinkMode::RemoteSecret => facts.remote_secrets.as_ref(),
+    };
+    let mut links = HashMap::new();
+    for item in items.into_iter().flatten() {
+        if let Some(name) = item.pointer("/metadata/name").and_then(Value::as_str) {
+            links.entry(name).or_insert(item);
+        }
+    }
+    links
 }
 
 fn fingerprint(facts: &ClusterFacts, key: &str) -> Option<String> {
@@ -810,17 +830,12 @@ fn ctx_ref(d: &Derived) -> String {
     crate::kube::clusters::contexts_entry(&d.facts.name, &d.facts.context)
 }
 
-fn find_link<'a>(source: &'a Derived, target: &str, options: &VerifyOptions) -> Option<&'a Value> {
-    let (items, name) = match options.mode {
-        LinkMode::Peering => (source.facts.gateways.as_ref().ok()?, peering::name(target)),
-        LinkMode::RemoteSecret => (
-            source.facts.remote_secrets.as_ref().ok()?,
-            remote_secret::secret_name(target),
-        ),
+fn find_link<'a>(source: &Derived<'a>, target: &str, options: &VerifyOptions) -> Option<&'a Value> {
+    let name = match options.mode {
+        LinkMode::Peering => peering::name(target),
+        LinkMode::RemoteSecret => remote_secret::secret_name(target),
     };
-    items
-        .iter()
-        .find(|o| o.pointer("/metadata/name").and_then(Value::as_str) == Some(name.as_str()))
+    source.links.get(name.as_str()).copied()
 }
 
 fn peering_current(from: &Derived, to: &Derived, live: &Value, fix: String) -> Check {

@@ -192,10 +192,15 @@ pub async fn collect(cluster: &Cluster, options: &VerifyOptions) -> ClusterFacts
     facts.mesh_config = mesh_config;
     facts.cacerts = cacerts;
     facts.eastwest = if in_list {
-        gateways.clone().map(|list| {
-            list.into_iter()
+        // Only the east-west Gateway is cloned, not the list: at 100 clusters each list
+        // holds a hundred peer Gateways.
+        match &gateways {
+            Ok(list) => Ok(list
+                .iter()
                 .find(|g| g.pointer("/metadata/name").and_then(Value::as_str) == Some(eastwest.name.as_str()))
-        })
+                .cloned()),
+            Err(e) => Err(e.clone()),
+        }
     } else {
         eastwest_read
     };
