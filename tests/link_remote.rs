@@ -295,6 +295,30 @@ fn prune_with_peering_removes_our_remote_secrets_only() {
     // Without --prune, a link run touches only its pairs' peer Gateways.
     env.mesh(&["link", "--contexts", "a,b"]).success();
     assert!(env.cluster("a").object(&secret_path("b")).is_some());
+    // verify (peering) sees what the switch left: a warning per cluster, naming our secret
+    // and not the foreign one.
+    let other_links = |env: &Env| -> Vec<(String, String)> {
+        let run = env.mesh(&["verify", "--contexts", "a,b", "-o", "json"]);
+        run.json()["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["id"] == "other-links")
+            .map(|c| {
+                (
+                    c["cluster"].as_str().unwrap().to_string(),
+                    c["message"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let found = other_links(&env);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(found[0].0, "a");
+    assert_eq!(
+        found[0].1,
+        "1 of our remote-secret links left while the mesh links by peering: remote secret Secret istio-system/istio-remote-secret-b"
+    );
     let run = env.mesh(&["link", "--contexts", "a,b", "--prune"]).success();
     assert!(
         run.stdout.contains(
@@ -314,6 +338,7 @@ fn prune_with_peering_removes_our_remote_secrets_only() {
         );
     }
     assert!(env.cluster("a").object(&secret_path("x")).is_some(), "not ours");
+    assert_eq!(other_links(&env), Vec::new(), "nothing left after --prune");
     // The other way round: remote secrets with --prune remove our peer Gateways.
     link_remote(&env, &["--contexts", "a,b", "--prune"]).success();
     assert!(env.cluster("a").object(&peer_path("b")).is_none());

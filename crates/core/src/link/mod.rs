@@ -24,8 +24,9 @@ use serde_json::Value;
 
 use crate::kube::apply::{self, WriteOptions};
 use crate::kube::clusters::{Cluster, ClusterError};
-use crate::kube::kinds::Kind;
+use crate::kube::kinds::{self, Kind};
 use crate::kube::parallel;
+use crate::labels::{ISTIO_SYSTEM, MANAGED_BY, MANAGED_BY_VALUE};
 use crate::report::{Outcome, Progress};
 
 pub use peering::{LinkOptions, Target};
@@ -244,23 +245,48 @@ trait Backend {
     /// Where the *other* mechanism keeps its links: ours among them are what a flavour
     /// switch left behind (remote secrets after a move to peering, or peer Gateways after a
     /// move away from it), and `--prune` removes them.
-    fn other_links(&self) -> OtherLinks;
+    fn other_links(&self) -> OurLinks;
 }
 
-/// Links of one mechanism, as found in a source: a kind, where, and the selector of ours.
-struct OtherLinks {
-    kind: Kind,
-    namespace: Option<&'static str>,
-    /// Our label selector for them; this mesh's id is added when the run names one.
-    selector: String,
-    what: &'static str,
+/// Our links of one mechanism, as a source holds them: a kind, where, and the selector of ours.
+/// `link --prune` deletes those of the other mechanism; `verify` warns about them.
+pub struct OurLinks {
+    pub kind: Kind,
+    pub namespace: &'static str,
+    /// Our label selector for them; [`Self::selector`] adds this mesh's id when a run names one.
+    pub label_selector: String,
+    pub what: &'static str,
 }
 
-impl OtherLinks {
+impl OurLinks {
+    /// Remote secrets (flavours ambient and sidecar), ours.
+    pub fn remote_secrets() -> Self {
+        OurLinks {
+            kind: kinds::SECRET,
+            namespace: ISTIO_SYSTEM,
+            label_selector: format!(
+                "{}=true,{MANAGED_BY}={MANAGED_BY_VALUE}",
+                crate::resources::remote_secret::MULTICLUSTER_LABEL
+            ),
+            what: "remote secret Secret",
+        }
+    }
+
+    /// Peer Gateways (flavour ambient-peering), ours, in the namespace `link` writes them to
+    /// by default.
+    pub fn peer_gateways() -> Self {
+        OurLinks {
+            kind: kinds::GATEWAY,
+            namespace: peering::DEFAULT_NAMESPACE,
+            label_selector: format!("{MANAGED_BY}={MANAGED_BY_VALUE},{}", crate::labels::PEER_CLUSTER),
+            what: "peer Gateway",
+        }
+    }
+
     fn selector(&self, write: &WriteOptions) -> String {
         match &write.mesh_id {
-            Some(id) => format!("{},{}={id}", self.selector, crate::labels::MESH_ID),
-            None => self.selector.clone(),
+            Some(id) => format!("{},{}={id}", self.label_selector, crate::labels::MESH_ID),
+            None => self.label_selector.clone(),
         }
     }
 }
@@ -436,7 +462,7 @@ impl FanOut<'_> {
 async fn prune_other_mechanism<B: Backend>(backend: &B, source: &Cluster) -> Vec<PairReport> {
     let other = backend.other_links();
     let write = backend.write();
-    let path = other.kind.collection_path(other.namespace);
+    let path = other.kind.collection_path(Some(other.namespace));
     let items = match source.api.list(&path, Some(&other.selector(write))).await {
         Ok(items) => items,
         // That API is not installed: there is none of them.

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::{Backend, Facts, OtherLinks, PairReport};
+use super::{Backend, Facts, OurLinks, PairReport};
 use crate::expose::address_of;
 use crate::kube::api::ApiError;
 use crate::kube::apply::WriteOptions;
@@ -20,7 +20,6 @@ use crate::labels::{ISTIO_SYSTEM, MANAGED_BY, MANAGED_BY_VALUE, MESH_ID, NETWORK
 use crate::report::Outcome;
 use crate::resources::peering;
 pub use crate::resources::peering::Target;
-use crate::resources::remote_secret::MULTICLUSTER_LABEL;
 
 /// Where the east-west gateways live, and how to write.
 #[derive(Debug, Clone)]
@@ -100,13 +99,8 @@ impl Backend for Peering<'_> {
     }
 
     /// Remote secrets (flavours ambient and sidecar), ours.
-    fn other_links(&self) -> OtherLinks {
-        OtherLinks {
-            kind: kinds::SECRET,
-            namespace: Some(ISTIO_SYSTEM),
-            selector: format!("{MULTICLUSTER_LABEL}=true,{MANAGED_BY}={MANAGED_BY_VALUE}"),
-            what: "remote secret Secret",
-        }
+    fn other_links(&self) -> OurLinks {
+        OurLinks::remote_secrets()
     }
 
     fn source_event(&self, reports: &[PairReport]) -> String {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use base64::Engine;
 use serde_json::Value;
 
-use super::{Backend, Facts, OtherLinks, PairReport};
+use super::{Backend, Facts, OurLinks, PairReport};
 use crate::kube::apply::{self, DryRun, WriteOptions};
 use crate::kube::clusters::{Cluster, ClusterError};
 use crate::kube::kinds::{self, Kind};
@@ -235,13 +235,8 @@ impl Backend for RemoteSecrets<'_> {
 
     /// Peer Gateways (flavour ambient-peering), ours, where `up` and `link` put them by
     /// default: a namespaced LIST, which needs no cluster-wide read of Gateways.
-    fn other_links(&self) -> OtherLinks {
-        OtherLinks {
-            kind: kinds::GATEWAY,
-            namespace: Some(super::peering::DEFAULT_NAMESPACE),
-            selector: format!("{MANAGED_BY}={MANAGED_BY_VALUE},{}", crate::labels::PEER_CLUSTER),
-            what: "peer Gateway",
-        }
+    fn other_links(&self) -> OurLinks {
+        OurLinks::peer_gateways()
     }
 }
 

@@ -213,10 +213,46 @@ fn cluster_checks(d: &Derived, all: &[Derived], options: &VerifyOptions) -> Vec<
     ));
     checks.extend(cacerts_checks(d, options));
     checks.extend(eastwest_checks(d, options));
+    checks.extend(other_links_check(d, options));
     if !remote {
         checks.extend(skip_validate_check(d, all));
     }
     checks
+}
+
+/// Our links of the other mode in a cluster: left by a change of flavour (ambient's remote
+/// secrets after a move to ambient-peering, or peer Gateways after a move away), they keep the
+/// cluster linked the old way as well. Only a warning: the links of this mode are checked on
+/// their own.
+fn other_links_check(d: &Derived, options: &VerifyOptions) -> Option<Check> {
+    let found = &d.facts.other_links;
+    if found.is_empty() {
+        return None;
+    }
+    let (mode, other) = match options.mode {
+        LinkMode::Peering => ("peering", "remote-secret"),
+        LinkMode::RemoteSecret => ("remote-secret", "peering"),
+    };
+    let shown: Vec<&str> = found.iter().take(3).map(String::as_str).collect();
+    let more = match found.len() - shown.len() {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    Some(
+        check(
+            "other-links",
+            &d.facts.name,
+            Status::Warn,
+            format!(
+                "{} of our {other} links left while the mesh links by {mode}: {}{more}",
+                found.len(),
+                shown.join(", ")
+            ),
+        )
+        .hint(format!(
+            "kubectl mesh link --mode {mode} --prune --contexts <every cluster of the mesh> deletes them"
+        )),
+    )
 }
 
 /// A remote of a primary-remote mesh: its istio-system names the primary in

@@ -7,6 +7,7 @@ use crate::kube::api::ApiError;
 use crate::kube::clusters::Cluster;
 use crate::kube::kinds;
 use crate::labels::{ISTIO_SYSTEM, MANAGED_BY, MANAGED_BY_VALUE};
+use crate::link::OurLinks;
 use crate::resources::{cacerts, remote_secret};
 
 /// One read: the object (`None` when absent), or why it could not be read.
@@ -37,6 +38,10 @@ pub struct ClusterFacts {
     /// `istiod-gateway` and VirtualService `istiod-vs` that expose istiod to the remotes.
     pub istiod_gateway: Read,
     pub istiod_vs: Read,
+    /// Our links of the other mode (remote secrets when the mesh links by peering, peer
+    /// Gateways otherwise), as `<what> <namespace>/<name>`: what a change of flavour left.
+    /// Empty when they cannot be read: verify asks for no access beyond what it checks.
+    pub other_links: Vec<String>,
 }
 
 impl ClusterFacts {
@@ -55,6 +60,7 @@ impl ClusterFacts {
             eastwest: Ok(None),
             remote_secrets: Ok(Vec::new()),
             services: Ok(Vec::new()),
+            other_links: Vec::new(),
             istiod_gateway: Ok(None),
             istiod_vs: Ok(None),
         }
@@ -166,7 +172,18 @@ pub async fn collect(cluster: &Cluster, options: &VerifyOptions) -> ClusterFacts
         );
         (gateway, vs)
     };
-    let (istiod, istio_system, mesh_config, cacerts, gateways, secrets, services, eastwest_read, exposure) = futures::join!(
+    let (
+        istiod,
+        istio_system,
+        mesh_config,
+        cacerts,
+        gateways,
+        secrets,
+        services,
+        eastwest_read,
+        exposure,
+        other_links,
+    ) = futures::join!(
         read(
             cluster,
             kinds::DEPLOYMENT.object_path(Some(ISTIO_SYSTEM), "istiod")
@@ -185,7 +202,9 @@ pub async fn collect(cluster: &Cluster, options: &VerifyOptions) -> ClusterFacts
         services,
         eastwest_read,
         exposure,
+        other_mode_links(cluster, options.mode),
     );
+    facts.other_links = other_links;
     (facts.istiod_gateway, facts.istiod_vs) = exposure;
     facts.istiod = istiod;
     facts.istio_system = istio_system;
@@ -208,4 +227,24 @@ pub async fn collect(cluster: &Cluster, options: &VerifyOptions) -> ClusterFacts
     facts.remote_secrets = secrets;
     facts.services = services;
     facts
+}
+
+/// Our links of the mode the mesh does not link by ([`ClusterFacts::other_links`]).
+async fn other_mode_links(cluster: &Cluster, mode: LinkMode) -> Vec<String> {
+    let other = match mode {
+        LinkMode::Peering => OurLinks::remote_secrets(),
+        LinkMode::RemoteSecret => OurLinks::peer_gateways(),
+    };
+    let path = other.kind.collection_path(Some(other.namespace));
+    match cluster.api.list(&path, Some(&other.label_selector)).await {
+        Ok(items) => items
+            .iter()
+            .filter_map(|item| item.pointer("/metadata/name").and_then(Value::as_str))
+            .map(|name| format!("{} {}/{name}", other.what, other.namespace))
+            .collect(),
+        Err(e) => {
+            tracing::debug!(cluster = %cluster.name, "not checking for {}s: {e}", other.what);
+            Vec::new()
+        }
+    }
 }
