@@ -1020,20 +1020,8 @@ mod tests {
             .map(|p| json!({"metadata": {"name": peering::name(p), "namespace": "istio-gateways"}}))
             .collect();
         ClusterFacts {
-            name: name.into(),
-            context: name.into(),
-            server: "https://203.0.113.1".into(),
-            version: Ok("v1.33.0".into()),
-            istiod: Ok(None),
-            istio_system: Ok(None),
-            mesh_config: Ok(None),
-            cacerts: Ok(None),
             gateways: Ok(gateways),
-            eastwest: Ok(None),
-            remote_secrets: Ok(Vec::new()),
-            services: Ok(Vec::new()),
-            istiod_gateway: Ok(None),
-            istiod_vs: Ok(None),
+            ..ClusterFacts::new(name, name, "https://203.0.113.1", Ok("v1.33.0".into()))
         }
     }
 
