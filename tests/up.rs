@@ -435,11 +435,27 @@ fn a_flavour_switch_replaces_the_links_of_the_old_flavour() {
             "{kept} is not this mesh's"
         );
     }
+    // The ambient east-west Gateway goes too: it would keep its LoadBalancer.
+    let ambient_gateway =
+        "/apis/gateway.networking.k8s.io/v1/namespaces/istio-system/gateways/istio-eastwestgateway";
+    assert!(a.object(ambient_gateway).is_none(), "ambient's gateway retired");
+    assert!(
+        step_results(&run).iter().any(|r| r
+            == "deleted Gateway istio-system/istio-eastwestgateway: the east-west gateway of flavour ambient, which the file no longer names"),
+        "{}",
+        run.stdout
+    );
     env.mesh(&["verify", "-f", &file]).success();
 
     // And back, to sidecar: the peer Gateways go, remote secrets link again.
     let file = write_topology(&env, &format!("flavor: sidecar\n{contexts}"));
     up(&env, &file, &[]).success();
+    assert!(a.object(GATEWAY).is_none(), "ambient-peering's gateway retired");
+    assert!(
+        a.object("/api/v1/namespaces/istio-system/services/istio-eastwestgateway")
+            .is_some(),
+        "sidecar's gateway Service in place"
+    );
     assert!(a.object(&peer_path("b")).is_none(), "peer Gateway removed");
     assert!(env.cluster("b").object(&peer_path("a")).is_none());
     assert!(a.object(REMOTE_SECRET_B).is_some());

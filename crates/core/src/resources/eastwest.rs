@@ -22,6 +22,7 @@ pub enum Flavor {
 
 impl Flavor {
     pub const NAMES: [&'static str; 3] = ["ambient-peering", "ambient", "sidecar"];
+    pub const ALL: [Flavor; 3] = [Flavor::AmbientPeering, Flavor::Ambient, Flavor::Sidecar];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -193,6 +193,7 @@ pub async fn up(
     // Primary-remote: remotes are configured with the primary's east-west address.
     let remote = primary_address.map(|pilot_address| Remote { pilot_address });
     rows.extend(exposed);
+    rows.extend(retired_gateways_step(topology, clusters, &write, options).await);
     rows.extend(install_step(topology, clusters, remote.as_ref(), true, &write, options).await);
     if dry_run {
         // Links need the targets' gateway addresses, which a dry run has not created.

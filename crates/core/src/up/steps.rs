@@ -204,3 +204,150 @@ pub(super) async fn other_meshes(topology: &Topology, clusters: &[Cluster], limi
     }
     rows
 }
+
+/// The east-west gateways of the flavours the file no longer names: after a switch (ambient to
+/// ambient-peering, say) the old one would keep its LoadBalancer and keep taking cross-network
+/// traffic. Only ours of this mesh (managed-by and mesh-id labels) go: a gateway `expose` made
+/// by hand carries no mesh id; objects the current flavour writes too are kept.
+pub(super) async fn retired_gateways_step(
+    topology: &Topology,
+    clusters: &[Cluster],
+    write: &WriteOptions,
+    options: &UpOptions,
+) -> Vec<StepRow> {
+    let retired = retired_gateway_objects(topology.flavor);
+    let per_cluster = parallel::map_bounded(clusters.iter().collect(), options.parallel, |cluster| {
+        let retired = &retired;
+        async move {
+            let mut rows = Vec::new();
+            for (kind, object, flavor) in retired {
+                rows.extend(retire(cluster, *kind, object, *flavor, &topology.mesh_id, write).await);
+            }
+            rows
+        }
+    })
+    .await;
+    per_cluster.into_iter().flatten().collect()
+}
+
+/// What the other flavours' east-west gateways are made of (default names), less what the
+/// current flavour's is made of, with the flavour each belongs to.
+fn retired_gateway_objects(current: Flavor) -> Vec<(Kind, ObjectRef, Flavor)> {
+    let objects = |flavor: Flavor| -> Vec<(Kind, ObjectRef)> {
+        let gateway = EastWest {
+            flavor,
+            // The sidecar gateway with everything it may have had (istiod exposed too).
+            expose_istiod: true,
+            ..Default::default()
+        };
+        gateway
+            .objects()
+            .iter()
+            .filter_map(|object| Some((Kind::of(object)?, ObjectRef::of(object))))
+            .collect()
+    };
+    let kept = objects(current);
+    Flavor::ALL
+        .into_iter()
+        .filter(|flavor| *flavor != current)
+        .flat_map(|flavor| objects(flavor).into_iter().map(move |(k, o)| (k, o, flavor)))
+        .filter(|(kind, object, _)| !kept.iter().any(|(k, o)| k == kind && o == object))
+        .collect()
+}
+
+/// Deletes one retired object if it is ours and this mesh's; a row only when something was
+/// (or would be) deleted, or could not be.
+async fn retire(
+    cluster: &Cluster,
+    kind: Kind,
+    object: &ObjectRef,
+    flavor: Flavor,
+    mesh_id: &str,
+    write: &WriteOptions,
+) -> Option<StepRow> {
+    let path = kind.object_path(object.namespace.as_deref(), &object.name);
+    let live = match cluster.api.get(&path).await {
+        Ok(Some(live)) => live,
+        Ok(None) => return None,
+        // That API is not installed (no Gateway API, no Istio CRDs): nothing of it to retire.
+        // Not allowed to read it: up could not have written it with these rights either, and
+        // this clean-up must not fail an up whose own flavour needs no such rights.
+        Err(e) if e.is_not_found() || e.code() == Some(403) => return None,
+        Err(e) => {
+            let message = format!(
+                "reading {object} (flavour {flavor}'s gateway): {}",
+                cluster.explain(&e)
+            );
+            return Some(StepRow::failed("expose", &cluster.name, message));
+        }
+    };
+    let label = |key: &str| {
+        live.pointer("/metadata/labels")
+            .and_then(|l| l.get(key))
+            .and_then(Value::as_str)
+    };
+    if label(MANAGED_BY) != Some(MANAGED_BY_VALUE) || label(MESH_ID) != Some(mesh_id) {
+        return None;
+    }
+    // Owned by another object (a Service Istio's gateway controller adopted for a Gateway of
+    // the same name): its owner decides.
+    if live
+        .pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .is_some_and(|o| !o.is_empty())
+    {
+        return None;
+    }
+    let why = format!("the east-west gateway of flavour {flavor}, which the file no longer names");
+    Some(
+        match apply::delete(&cluster.api, object, &path, write.dry_run).await {
+            Ok(Outcome::Deleted) => StepRow::new("expose", &cluster.name, format!("deleted {object}: {why}")),
+            Ok(_) => return None,
+            Err(e) => StepRow::failed("expose", &cluster.name, cluster.explain_write(&e)),
+        },
+    )
+}
+
+#[cfg(test)]
+mod retired_tests {
+    use super::*;
+
+    fn names(current: Flavor) -> Vec<String> {
+        retired_gateway_objects(current)
+            .into_iter()
+            .map(|(_, object, flavor)| format!("{flavor}: {object}"))
+            .collect()
+    }
+
+    #[test]
+    fn the_other_flavours_gateways_less_what_the_current_one_writes() {
+        let peering = names(Flavor::AmbientPeering);
+        assert!(
+            peering.contains(&"ambient: Gateway istio-system/istio-eastwestgateway".to_string()),
+            "{peering:?}"
+        );
+        assert!(
+            peering.contains(&"sidecar: Service istio-system/istio-eastwestgateway".to_string()),
+            "{peering:?}"
+        );
+        assert!(
+            peering.contains(&"sidecar: VirtualService istio-system/istiod-vs".to_string()),
+            "{peering:?}"
+        );
+        assert!(
+            !peering.iter().any(|n| n.starts_with("ambient-peering")),
+            "{peering:?}"
+        );
+        let sidecar = names(Flavor::Sidecar);
+        assert!(
+            sidecar.contains(&"ambient-peering: Gateway istio-gateways/istio-eastwest".to_string()),
+            "{sidecar:?}"
+        );
+        // Same name, other kind: the sidecar's Service is not the ambient Gateway.
+        assert!(
+            sidecar.contains(&"ambient: Gateway istio-system/istio-eastwestgateway".to_string()),
+            "{sidecar:?}"
+        );
+        assert!(!sidecar.iter().any(|n| n.starts_with("sidecar")), "{sidecar:?}");
+    }
+}
