@@ -421,6 +421,39 @@ fn a_fleet_topology_is_kept_and_nothing_outside_it_is_added() {
     );
 }
 
+/// `--prune`: a link the topology does not want (made by hand here) is deleted, with an
+/// `Unlinked` Event; the wanted links stay.
+#[test]
+fn prune_deletes_a_link_the_topology_does_not_want() {
+    let names = ["a", "b", "c"];
+    let env = common::with_istio(&names);
+    common::with_trust(&env, &names);
+    env.mesh(&["expose", "--contexts", "a,b,c", "--wait=30s"])
+        .success();
+    env.mesh(&["link", "--contexts", "a,b,c", "--hub", "a"]).success();
+    let _controller = Controller::start(&env, &["--contexts", "a,b,c", "--hub", "a", "--prune"]);
+    eventually("status: the 4 hub links", Duration::from_secs(30), || {
+        summary(&env, "a").filter(|s| s.starts_with("4 linked, 0 stale, 0 failed"))
+    });
+    env.mesh(&["link", "--from", "b", "--to", "c"]).success();
+    eventually("b's link to c deleted", Duration::from_secs(30), || {
+        peer_address(&env, "b", "c").is_none().then_some(())
+    });
+    let event = eventually("an Unlinked Event in b", Duration::from_secs(10), || {
+        env.cluster("b")
+            .objects("/api/v1/namespaces/istio-gateways/events")
+            .into_iter()
+            .find(|e| e["reason"] == "Unlinked")
+    });
+    assert_eq!(
+        event["message"], "deleted our links the topology does not want, to c",
+        "{event:#?}"
+    );
+    for (from, to) in [("a", "b"), ("a", "c"), ("b", "a"), ("c", "a")] {
+        assert!(peer_address(&env, from, to).is_some(), "{from} -> {to} kept");
+    }
+}
+
 /// `kubeconfig` with, for every cluster `c`, a context `ctl-c` that reaches it as `token`s[c].
 fn with_token_contexts(kubeconfig: &std::path::Path, tokens: &[(&str, String)], out: &std::path::Path) {
     let text = std::fs::read_to_string(kubeconfig).unwrap();

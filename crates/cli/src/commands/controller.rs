@@ -89,6 +89,10 @@ pub struct ControllerArgs {
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
     pub resync: Duration,
 
+    /// Also delete our links between members that the topology does not want (made by hand, or left by an earlier topology); with --generate --member-rbac, the member Roles then allow delete
+    #[arg(long)]
+    pub prune: bool,
+
     /// The kubeconfig context of the cluster holding the Lease and status [default: in a pod its own cluster, else the first member]
     #[arg(long, value_name = "CONTEXT")]
     pub lease_context: Option<String>,
@@ -373,6 +377,7 @@ pub async fn run(args: ControllerArgs) -> Result<ExitCode, CliError> {
         resync: args.resync,
         token_refresh_before: args.token_refresh_before,
         cert_warning: args.cert_warning,
+        prune: args.prune,
     };
     let shutdown = async {
         let code = interruption().await;
@@ -393,7 +398,10 @@ fn generate(args: &ControllerArgs, plan: &Plan) -> Result<ExitCode, CliError> {
             },
             false => manifests::MemberLinks::RemoteSecrets,
         };
-        output::print(&output::objects(&manifests::member_objects(&links), format)?);
+        output::print(&output::objects(
+            &manifests::member_objects(&links, args.prune),
+            format,
+        )?);
         return Ok(ExitCode::SUCCESS);
     }
     let Some(image) = &args.image else {
@@ -448,6 +456,9 @@ fn passthrough_args(args: &ControllerArgs) -> Vec<String> {
     ));
     out.push(format!("--cert-warning={}s", args.cert_warning.as_secs()));
     out.push(format!("--resync={}s", args.resync.as_secs()));
+    if args.prune {
+        out.push("--prune".into());
+    }
     out.push(format!("--lease-name={}", args.lease_name));
     out.push(format!("--lease-duration={}s", args.lease_duration.as_secs()));
     out

@@ -51,6 +51,8 @@ pub struct ControllerOptions {
     pub token_refresh_before: Duration,
     /// An intermediate expiring within this is reported.
     pub cert_warning: Duration,
+    /// Also delete our links between members that `pairs` does not want.
+    pub prune: bool,
 }
 
 /// The cluster that holds the Lease and the status ConfigMap (the management cluster, or
@@ -112,6 +114,8 @@ struct Done {
     batch: Vec<Pair>,
     reports: Vec<PairReport>,
     elapsed: Duration,
+    /// An unlink run of `--prune`, not a re-link run.
+    pruned: bool,
 }
 
 /// Runs until `shutdown` completes, then gives up the Lease.
@@ -150,6 +154,9 @@ pub async fn run(
         status_written: None,
         status_changed: true,
         events: 0,
+        prune: options.prune,
+        pruning: BTreeSet::new(),
+        prune_held: BTreeSet::new(),
     };
     let (done_tx, mut done) = mpsc::channel::<Done>(64);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -166,7 +173,10 @@ pub async fn run(
                     reconciler.observe(&mut shared, index, fact);
                 }
             }
-            Some(finished) = done.recv() => reconciler.finished(&mut live.lock(), finished),
+            Some(finished) = done.recv() => match finished.pruned {
+                true => reconciler.pruned(&mut live.lock(), finished),
+                false => reconciler.finished(&mut live.lock(), finished),
+            },
             changed = election.is_leader.changed() => {
                 if changed.is_err() {
                     return Err("the leader election stopped".into());
@@ -189,12 +199,15 @@ pub async fn run(
                 if Instant::now() >= next_resync {
                     next_resync = Instant::now() + options.resync;
                     reconciler.dirty.extend(shared.state.recheck());
+                    // Deletions that failed are tried again once per resync, not in a loop.
+                    reconciler.prune_held.clear();
                 }
             }
         }
         let mut shared = live.lock();
         if shared.leader {
             reconciler.start_ready(&mut shared, &done_tx);
+            reconciler.start_prune(&shared, &done_tx);
             reconciler.write_status(&shared, &home, &options);
         }
     }
@@ -213,6 +226,12 @@ struct Reconciler {
     status_changed: bool,
     /// Events sent (for unique names).
     events: u64,
+    /// `--prune`: delete our links the topology does not want.
+    prune: bool,
+    /// Unwanted links being deleted.
+    pruning: BTreeSet<(usize, usize)>,
+    /// Unwanted links whose deletion failed: left until the next resync.
+    prune_held: BTreeSet<(usize, usize)>,
 }
 
 impl Reconciler {
@@ -260,9 +279,90 @@ impl Reconciler {
                     batch,
                     reports,
                     elapsed,
+                    pruned: false,
                 })
                 .await;
         });
+    }
+
+    /// Starts deleting the unwanted links (`--prune`) not already being deleted or held back,
+    /// with the same engine as `link --unlink`.
+    fn start_prune(&mut self, shared: &Shared, done: &mpsc::Sender<Done>) {
+        if !self.prune {
+            return;
+        }
+        let batch: Vec<Pair> = shared
+            .state
+            .unwanted()
+            .into_iter()
+            .filter(|key| !self.pruning.contains(key) && !self.prune_held.contains(key))
+            .map(|(from, to)| Pair { from, to })
+            .collect();
+        if batch.is_empty() {
+            return;
+        }
+        self.pruning.extend(batch.iter().map(|p| (p.from, p.to)));
+        let (clusters, mechanism, done) = (self.clusters.clone(), self.mechanism.clone(), done.clone());
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let reports = link::run(
+                &clusters,
+                &batch,
+                Action::Unlink,
+                Prune::No,
+                &mechanism,
+                &NoProgress,
+            )
+            .await;
+            let elapsed = started.elapsed();
+            let _ = done
+                .send(Done {
+                    batch,
+                    reports,
+                    elapsed,
+                    pruned: true,
+                })
+                .await;
+        });
+    }
+
+    /// An unlink run of `--prune` ended: what went is forgotten, what failed waits for the
+    /// next resync; one `Unlinked` Event per source.
+    fn pruned(&mut self, shared: &mut Shared, done: Done) {
+        for pair in &done.batch {
+            self.pruning.remove(&(pair.from, pair.to));
+        }
+        let mut per_source: BTreeMap<&str, Vec<&PairReport>> = BTreeMap::new();
+        let index = |name: &str| self.clusters.iter().position(|c| c.name == name);
+        for report in &done.reports {
+            let (Some(from), Some(to)) = (index(&report.from), index(&report.to)) else {
+                continue;
+            };
+            match report.result {
+                Outcome::Failed => {
+                    shared.stats.failed_pairs += 1;
+                    self.prune_held.insert((from, to));
+                    tracing::warn!(from = %report.from, to = %report.to, error = ?report.error.as_ref().map(ToString::to_string), "could not delete a link the topology does not want");
+                }
+                outcome => {
+                    shared.state.forget_link(from, &report.to);
+                    if outcome.is_change() {
+                        shared.stats.writes += 1;
+                        per_source.entry(report.from.as_str()).or_default().push(report);
+                    }
+                }
+            }
+        }
+        for (source, deleted) in per_source {
+            let peers: Vec<&str> = deleted.iter().map(|r| r.to.as_str()).collect();
+            let message = format!(
+                "deleted our links the topology does not want, to {}",
+                peers.join(", ")
+            );
+            self.send_event(source, &deleted, false, "Unlinked", message);
+        }
+        tracing::info!(pairs = done.batch.len(), elapsed = ?done.elapsed, "prune run finished");
+        self.status_changed = true;
     }
 
     fn finished(&mut self, shared: &mut Shared, done: Done) {

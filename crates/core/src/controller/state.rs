@@ -235,6 +235,29 @@ impl MeshState {
             .collect()
     }
 
+    /// Our links between members that no wanted pair names (`controller --prune`): made by
+    /// hand, or left by an earlier topology. Links to clusters that are no members are not
+    /// among them: they name no pair of this mesh.
+    pub fn unwanted(&self) -> BTreeSet<(usize, usize)> {
+        let mut unwanted = BTreeSet::new();
+        for (from, cluster) in self.clusters.iter().enumerate() {
+            for peer in cluster.links.keys() {
+                if let Some(to) = self.index_of(peer).filter(|&to| to != from) {
+                    if !self.wanted(from, to) {
+                        unwanted.insert((from, to));
+                    }
+                }
+            }
+        }
+        unwanted
+    }
+
+    /// A link we deleted: forgotten now, before its watch says so, or it would look unwanted
+    /// (and be deleted) again meanwhile.
+    pub fn forget_link(&mut self, from: usize, peer: &str) {
+        self.clusters[from].links.remove(peer);
+    }
+
     /// The wanted pairs from `source` with no link in it.
     fn missing_from(&self, source: usize) -> Vec<(usize, usize)> {
         self.pairs

@@ -310,8 +310,9 @@ pub enum MemberLinks {
     RemoteSecrets,
 }
 
-/// What to apply in each member cluster for the controller's identity there.
-pub fn member_objects(links: &MemberLinks) -> Vec<Value> {
+/// What to apply in each member cluster for the controller's identity there; `prune`: it may
+/// also delete its links (`controller --prune`).
+pub fn member_objects(links: &MemberLinks, prune: bool) -> Vec<Value> {
     let spec = ControllerSpec {
         namespace: MEMBER_NAMESPACE.into(),
         image: String::new(),
@@ -328,7 +329,7 @@ pub fn member_objects(links: &MemberLinks) -> Vec<Value> {
         namespace: Some(MEMBER_NAMESPACE.into()),
         ..Subject::default()
     };
-    for (namespace, rules) in member_rules(links) {
+    for (namespace, rules) in member_rules(links, prune) {
         let metadata = super::object_meta(&name, namespace.as_deref(), &[("app", NAME)]);
         let role_ref = |kind: &str| RoleRef {
             api_group: "rbac.authorization.k8s.io".into(),
@@ -389,8 +390,12 @@ fn rule(group: &str, resource: &str, names: &[&str], verbs: &[&str]) -> PolicyRu
 /// it checks the reader `link` set up (its ServiceAccount, ClusterRole and binding, read by
 /// name) and mints the reader's bounded tokens. Setting the reader up stays with `link` or
 /// `up`, run by an admin: creating a ClusterRole needs the permissions it grants.
-fn member_rules(links: &MemberLinks) -> Vec<(Option<String>, Vec<PolicyRule>)> {
+fn member_rules(links: &MemberLinks, prune: bool) -> Vec<(Option<String>, Vec<PolicyRule>)> {
     use crate::resources::remote_secret::{READER, READER_ROLE};
+    let link_verbs: &[&str] = match prune {
+        false => &["get", "list", "watch", "create", "patch"],
+        true => &["get", "list", "watch", "create", "patch", "delete"],
+    };
     let istio_system = vec![
         rule("", "configmaps", &["istio"], &["get"]),
         rule(
@@ -406,12 +411,7 @@ fn member_rules(links: &MemberLinks) -> Vec<(Option<String>, Vec<PolicyRule>)> {
             (
                 Some(namespace.clone()),
                 vec![
-                    rule(
-                        "gateway.networking.k8s.io",
-                        "gateways",
-                        &[],
-                        &["get", "list", "watch", "create", "patch"],
-                    ),
+                    rule("gateway.networking.k8s.io", "gateways", &[], link_verbs),
                     rule("", "events", &[], &["create"]),
                 ],
             ),
@@ -419,12 +419,7 @@ fn member_rules(links: &MemberLinks) -> Vec<(Option<String>, Vec<PolicyRule>)> {
         ],
         MemberLinks::RemoteSecrets => {
             let mut rules = istio_system;
-            rules.push(rule(
-                "",
-                "secrets",
-                &[],
-                &["get", "list", "watch", "create", "patch"],
-            ));
+            rules.push(rule("", "secrets", &[], link_verbs));
             rules.push(rule("", "events", &[], &["create"]));
             rules.push(rule("", "serviceaccounts", &[READER], &["get"]));
             rules.push(rule("", "serviceaccounts/token", &[READER], &["create"]));
@@ -470,9 +465,27 @@ mod tests {
 
     #[test]
     fn members_grant_peering_no_secret_but_cacerts() {
-        let objects = member_objects(&MemberLinks::Peering {
+        let links = MemberLinks::Peering {
             namespace: "istio-gateways".into(),
-        });
+        };
+        let deletes = |objects: &[Value]| {
+            objects
+                .iter()
+                .filter_map(|o| o["rules"].as_array())
+                .flatten()
+                .any(|r| {
+                    r["verbs"]
+                        .as_array()
+                        .unwrap()
+                        .contains(&serde_json::json!("delete"))
+                })
+        };
+        assert!(
+            !deletes(&member_objects(&links, false)),
+            "no delete without --prune"
+        );
+        assert!(deletes(&member_objects(&links, true)), "--prune deletes");
+        let objects = member_objects(&links, false);
         assert_eq!(
             kinds(&objects),
             "Namespace ServiceAccount Role RoleBinding Role RoleBinding"
