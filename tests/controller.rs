@@ -136,11 +136,29 @@ fn an_address_change_is_followed_by_exactly_the_affected_peers() {
         peer_writes(&env, &names)
     );
 
+    let logged_before: Vec<usize> = ["a", "b"]
+        .iter()
+        .map(|n| env.cluster(n).request_log().len())
+        .collect();
     env.cluster("c").set_lb_address("198.51.100.77");
     for source in ["a", "b"] {
         eventually(&format!("{source}'s peer for c"), Duration::from_secs(30), || {
             peer_address(&env, source, "c").filter(|a| a == "198.51.100.77")
         });
+    }
+    // A source with one pair in the run reads that one link (a GET), not all of its links.
+    for (source, before) in ["a", "b"].into_iter().zip(logged_before) {
+        let reads: Vec<String> = env.cluster(source).request_log()[before..]
+            .iter()
+            .filter(|r| r.method == "GET" && r.path.contains("/namespaces/istio-gateways/gateways"))
+            .filter(|r| !r.path.contains("watch="))
+            .map(|r| r.path.split('?').next().unwrap_or_default().to_string())
+            .collect();
+        assert_eq!(
+            reads,
+            ["/apis/gateway.networking.k8s.io/v1/namespaces/istio-gateways/gateways/istio-remote-peer-c"],
+            "{source}"
+        );
     }
     // Only the two peers of c were written: no peer Gateway for a or b changed anywhere.
     for (source, target) in [("a", "b"), ("b", "a"), ("c", "a"), ("c", "b")] {

@@ -200,7 +200,7 @@ struct Facts<T> {
     /// As a target: what it offers its sources, or why it cannot be one (`None`: not asked).
     target: Option<Result<T, ClusterError>>,
     /// As a source: our links in it, by the peer cluster they point at.
-    links: Result<BTreeMap<String, Value>, ClusterError>,
+    links: Links,
 }
 
 /// What a link is, for one mechanism; [`FanOut`] decides which cluster is read and written
@@ -212,6 +212,13 @@ trait Backend {
     /// Reads (and for remote secrets prepares) one cluster: as a target when `as_target`,
     /// as a source when `as_source`.
     async fn read(&self, cluster: &Cluster, as_target: bool, as_source: bool) -> Facts<Self::Target>;
+
+    /// A source's links to `peers` only, read one by one (a GET each) where that is cheaper
+    /// than listing all of them: a source with one or two pairs in a run, among a hundred
+    /// links (the controller's reaction to one moved cluster). `None`: this backend lists.
+    async fn read_links_to(&self, _cluster: &Cluster, _peers: &[&str]) -> Option<Links> {
+        None
+    }
 
     /// What to say once a cluster has been prepared as a target (nothing by default).
     fn target_event(&self, _ready: bool) -> Option<&'static str> {
@@ -291,6 +298,12 @@ impl OurLinks {
     }
 }
 
+/// A source's links, by the peer cluster they point at.
+type Links = Result<BTreeMap<String, Value>, ClusterError>;
+
+/// At most this many pairs of one source in a run are read with a GET each instead of one LIST.
+const READ_ONE_BY_ONE: usize = 2;
+
 /// One run over pairs of clusters.
 struct FanOut<'a> {
     clusters: &'a [Cluster],
@@ -301,6 +314,30 @@ struct FanOut<'a> {
 }
 
 impl FanOut<'_> {
+    /// One cluster's facts: a source with a pair or two in the run and nothing else to do
+    /// (not a target, no pruning, which needs all its links) reads just those links.
+    async fn read<B: Backend>(
+        &self,
+        backend: &B,
+        i: usize,
+        as_target: bool,
+        as_source: bool,
+    ) -> Facts<B::Target> {
+        let cluster = &self.clusters[i];
+        let peers: Vec<&str> = self
+            .pairs
+            .iter()
+            .filter(|p| p.from == i)
+            .map(|p| self.clusters[p.to].name.as_str())
+            .collect();
+        if as_source && !as_target && self.prune == Prune::No && peers.len() <= READ_ONE_BY_ONE {
+            if let Some(links) = backend.read_links_to(cluster, &peers).await {
+                return Facts { target: None, links };
+            }
+        }
+        backend.read(cluster, as_target, as_source).await
+    }
+
     async fn run<B: Backend>(&self, backend: &B, parallel: usize) -> Vec<PairReport> {
         let clusters = self.clusters;
         let targets: BTreeSet<usize> = match self.action {
@@ -317,7 +354,7 @@ impl FanOut<'_> {
                 async move {
                     // The semaphore is never closed, so acquiring cannot fail.
                     let _permit = reads.acquire().await.ok();
-                    let facts = backend.read(&clusters[i], as_target, as_source).await;
+                    let facts = self.read(backend, i, as_target, as_source).await;
                     if let Some(event) = facts
                         .target
                         .as_ref()

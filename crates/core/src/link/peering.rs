@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::{Backend, Facts, OurLinks, PairReport};
+use super::{Backend, Facts, Links, OurLinks, PairReport};
 use crate::expose::address_of;
 use crate::kube::api::ApiError;
 use crate::kube::apply::WriteOptions;
@@ -64,6 +64,26 @@ impl Backend for Peering<'_> {
                 links: Err(e),
             },
         }
+    }
+
+    async fn read_links_to(&self, cluster: &Cluster, peers: &[&str]) -> Option<Links> {
+        let namespace = Some(self.0.namespace.as_str());
+        let reads = peers.iter().map(|peer| async move {
+            let path = kinds::GATEWAY.object_path(namespace, &peering::name(peer));
+            cluster.api.get(&path).await.map(|found| (*peer, found))
+        });
+        let mut links = BTreeMap::new();
+        for read in futures::future::join_all(reads).await {
+            match read {
+                // Ours and pointing at that peer, as a LIST would have kept it.
+                Ok((peer, Some(gateway))) if our_peer(&gateway).as_deref() == Some(peer) => {
+                    links.insert(peer.to_string(), gateway);
+                }
+                Ok(_) => {}
+                Err(e) => return Some(Err(cluster.error(e))),
+            }
+        }
+        Some(Ok(links))
     }
 
     fn write(&self) -> &WriteOptions {
