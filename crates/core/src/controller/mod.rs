@@ -261,25 +261,23 @@ impl Reconciler {
             self.dirty.remove(&(pair.from, pair.to));
             self.in_flight.insert((pair.from, pair.to));
         }
+        self.spawn_run(batch, Action::Link, done);
+    }
+
+    /// Runs `link`'s engine over `batch` in the background; its reports come back on `done`.
+    fn spawn_run(&self, batch: Vec<Pair>, action: Action, done: &mpsc::Sender<Done>) {
         let (clusters, mechanism, done) = (self.clusters.clone(), self.mechanism.clone(), done.clone());
         tokio::spawn(async move {
             let started = Instant::now();
-            let reports = link::run(
-                &clusters,
-                &batch,
-                Action::Link,
-                Prune::No,
-                &mechanism,
-                &NoProgress,
-            )
-            .await;
+            let reports = link::run(&clusters, &batch, action, Prune::No, &mechanism, &NoProgress).await;
             let elapsed = started.elapsed();
+            let pruned = action == Action::Unlink;
             let _ = done
                 .send(Done {
                     batch,
                     reports,
                     elapsed,
-                    pruned: false,
+                    pruned,
                 })
                 .await;
         });
@@ -302,28 +300,7 @@ impl Reconciler {
             return;
         }
         self.pruning.extend(batch.iter().map(|p| (p.from, p.to)));
-        let (clusters, mechanism, done) = (self.clusters.clone(), self.mechanism.clone(), done.clone());
-        tokio::spawn(async move {
-            let started = Instant::now();
-            let reports = link::run(
-                &clusters,
-                &batch,
-                Action::Unlink,
-                Prune::No,
-                &mechanism,
-                &NoProgress,
-            )
-            .await;
-            let elapsed = started.elapsed();
-            let _ = done
-                .send(Done {
-                    batch,
-                    reports,
-                    elapsed,
-                    pruned: true,
-                })
-                .await;
-        });
+        self.spawn_run(batch, Action::Unlink, done);
     }
 
     /// An unlink run of `--prune` ended: what went is forgotten, what failed waits for the

@@ -179,7 +179,11 @@ pub(super) async fn other_meshes(topology: &Topology, clusters: &[Cluster], limi
         let selector = &selector;
         async move {
             let path = kinds::CONFIG_MAP.collection_path(Some(ISTIO_SYSTEM));
-            let maps = cluster.api.list(&path, Some(selector)).await.unwrap_or_default();
+            // Only a warning depends on it; the steps that follow report an unreachable cluster.
+            let maps = cluster.api.list(&path, Some(selector)).await.unwrap_or_else(|e| {
+                tracing::warn!(cluster = %cluster.name, "cannot look for other meshes: {e}");
+                Vec::new()
+            });
             (cluster, maps)
         }
     })
