@@ -14,7 +14,11 @@
 //!   `profile=remote`, `istiodRemote.injectionPath`, `global.remotePilotAddress`,
 //!   `global.configCluster=true`); the remote profile is `manifests/charts/istio-control/
 //!   istio-discovery/files/profile-remote.yaml` ("the base and istio-discovery charts must be
-//!   deployed with this profile").
+//!   deployed with this profile"). The page also sets `pilot.enabled=false` on the remote's
+//!   istiod; in 1.30.3 no template of the `base` or `istio-discovery` charts reads it: the
+//!   remote runs no istiod because the profile sets `istiodRemote.enabled: true`, which
+//!   `istio-discovery/templates/deployment.yaml` (lines 2-3, "Not created if istiod is running
+//!   remotely") checks. Checked with `git grep` on tag 1.30.3 of a fetched istio/istio.
 //! * Sail: `docs/deployment-models/multicluster.adoc` and the CRDs in `chart/crds/`: istiod's
 //!   env goes under `spec.values.pilot.env` (the `Istio` CRD has no `values.env` and no
 //!   `values.platforms`), ambient needs an `IstioCNI` (namespace `istio-cni`, profile ambient)
