@@ -215,32 +215,26 @@ async fn run_helm(
     cluster: &Cluster,
     options: &UpOptions,
 ) -> Result<(), String> {
-    let mut command = tokio::process::Command::new(&options.helm);
-    command.args([
-        "upgrade",
-        "--install",
-        release.release,
-        &format!("{}/{}", options.chart_repo, release.chart),
-    ]);
-    command.args([
-        "--kube-context",
-        &cluster.context,
-        "--namespace",
-        ISTIO_SYSTEM,
-        "--create-namespace",
-        "--values",
-    ]);
-    command.arg(values);
-    // The same clusters `up` talks to: the context names are the kubeconfig's.
-    if let Some(kubeconfig) = &options.kubeconfig {
-        command.arg("--kubeconfig").arg(kubeconfig);
-    }
-    let output = command.output().await.map_err(|e| {
-        format!(
-            "cannot run {}: {e}; install helm, or set installer: none",
-            options.helm
+    let chart = format!("{}/{}", options.chart_repo, release.chart);
+    let output = HelmCommand::of(options)
+        .run(
+            cluster,
+            ["upgrade", "--install", release.release, &chart],
+            [
+                "--namespace".as_ref(),
+                ISTIO_SYSTEM.as_ref(),
+                "--create-namespace".as_ref(),
+                "--values".as_ref(),
+                values.as_os_str(),
+            ],
         )
-    })?;
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot run {}: {e}; install helm, or set installer: none",
+                options.helm
+            )
+        })?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         return Err(format!(
@@ -310,11 +304,44 @@ async fn record_releases(
         .map_err(|e| cluster.explain_write(&e))
 }
 
-/// How `down` runs helm: the program and the kubeconfig `up` gave it.
+/// How `up` and `down` run helm: the program and the kubeconfig they were given.
 #[derive(Debug, Clone, Default)]
 pub struct HelmCommand {
     pub program: String,
     pub kubeconfig: Option<PathBuf>,
+}
+
+impl HelmCommand {
+    pub(super) fn of(options: &UpOptions) -> Self {
+        HelmCommand {
+            program: options.helm.clone(),
+            kubeconfig: options.kubeconfig.clone(),
+        }
+    }
+
+    /// Runs `helm <leading> --kube-context <cluster's context> <trailing>`, then
+    /// `--kubeconfig` when one was given: the same clusters `up` talks to, as the context
+    /// names are the kubeconfig's.
+    async fn run<L, T>(
+        &self,
+        cluster: &Cluster,
+        leading: impl IntoIterator<Item = L>,
+        trailing: impl IntoIterator<Item = T>,
+    ) -> std::io::Result<std::process::Output>
+    where
+        L: AsRef<std::ffi::OsStr>,
+        T: AsRef<std::ffi::OsStr>,
+    {
+        let mut command = tokio::process::Command::new(&self.program);
+        command
+            .args(leading)
+            .args(["--kube-context", &cluster.context])
+            .args(trailing);
+        if let Some(kubeconfig) = &self.kubeconfig {
+            command.arg("--kubeconfig").arg(kubeconfig);
+        }
+        command.output().await
+    }
 }
 
 /// What one `helm uninstall` found.
@@ -337,25 +364,19 @@ pub(super) async fn run_helm_uninstall(
     release: &str,
     cluster: &Cluster,
 ) -> Result<Uninstalled, String> {
-    let mut command = tokio::process::Command::new(&helm.program);
-    command.args([
-        "uninstall",
-        release,
-        "--namespace",
-        namespace,
-        "--kube-context",
-        &cluster.context,
-        "--wait",
-    ]);
-    if let Some(kubeconfig) = &helm.kubeconfig {
-        command.arg("--kubeconfig").arg(kubeconfig);
-    }
-    let output = command.output().await.map_err(|e| {
-        format!(
-            "cannot run {} to uninstall helm release {namespace}/{release}: {e}; pass --helm PATH",
-            helm.program
+    let output = helm
+        .run(
+            cluster,
+            ["uninstall", release, "--namespace", namespace],
+            ["--wait"],
         )
-    })?;
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot run {} to uninstall helm release {namespace}/{release}: {e}; pass --helm PATH",
+                helm.program
+            )
+        })?;
     if output.status.success() {
         return Ok(Uninstalled::Done);
     }

@@ -171,10 +171,7 @@ pub(super) async fn removed_members(
         let mut failed = unlinked.iter().any(StepRow::is_failure);
         rows.extend(unlinked);
         if options.prune_removed {
-            let helm = HelmCommand {
-                program: options.helm.clone(),
-                kubeconfig: options.kubeconfig.clone(),
-            };
+            let helm = HelmCommand::of(options);
             let pruned = down(
                 topology,
                 std::slice::from_ref(&former),
