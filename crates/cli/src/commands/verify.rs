@@ -20,7 +20,7 @@ use kubectl_mesh_core::verify::{self, Check, ExpectedLinks, LinkMode, Status, Ve
 use kubectl_mesh_core::InputError;
 use serde_json::json;
 
-use crate::args::{parse_duration, ClusterArgs, LinkTopologyArgs, OutputFormat};
+use crate::args::{parse_duration, ClusterArgs, LinkTopologyArgs, OutputFormat, CONTEXT, CONTEXT_LIST};
 use crate::exit::{interruption, CliError, INTERRUPTED};
 use crate::output;
 use crate::progress::{init_logging, StderrProgress};
@@ -67,17 +67,12 @@ pub struct VerifyArgs {
 
     /// Primary-remote: the cluster running the control plane; checks what that model needs
     /// (remote secrets in the primary only, istiod exposed, remotes annotated) instead of a full mesh
-    #[arg(long, value_name = "[NAME=]CONTEXT", requires = "remotes",
+    #[arg(long, value_name = CONTEXT, requires = "remotes",
           conflicts_with_all = ["context", "contexts", "topology", "hubs", "pairs", "groups"])]
     pub primary: Option<String>,
 
     /// Primary-remote: the clusters whose control plane is --primary
-    #[arg(
-        long,
-        value_delimiter = ',',
-        value_name = "[NAME=]CONTEXT,...",
-        requires = "primary"
-    )]
+    #[arg(long, value_delimiter = ',', value_name = CONTEXT_LIST, requires = "primary")]
     pub remotes: Vec<String>,
 
     /// Namespace of the east-west gateway [default: istio-gateways for ambient-peering, else istio-system]

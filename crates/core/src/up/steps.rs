@@ -223,11 +223,15 @@ pub(super) async fn retired_gateways_step(
     let per_cluster = parallel::map_bounded(clusters.iter().collect(), options.parallel, |cluster| {
         let retired = &retired;
         async move {
-            let mut rows = Vec::new();
-            for (kind, object, flavor) in retired {
-                rows.extend(retire(cluster, *kind, object, *flavor, &topology.mesh_id, write).await);
-            }
-            rows
+            // Each object on its own: a cluster's dozen GETs go out together.
+            let retiring = retired.iter().map(|(kind, object, flavor)| {
+                retire(cluster, *kind, object, *flavor, &topology.mesh_id, write)
+            });
+            futures::future::join_all(retiring)
+                .await
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
         }
     })
     .await;

@@ -152,11 +152,8 @@ pub async fn collect(cluster: &Cluster, options: &VerifyOptions) -> ClusterFacts
         if in_list {
             return Ok(None);
         }
-        match cluster.api.get(&eastwest.path()).await {
-            // No Gateway API at all: there is no east-west Gateway either.
-            Err(e) if e.is_not_found() => Ok(None),
-            other => other.map_err(|e| describe(cluster, e)),
-        }
+        // No Gateway API at all: there is no east-west Gateway either.
+        read_optional(cluster, eastwest.path()).await
     };
     let exposure = async {
         if options.primary.as_deref() != Some(cluster.name.as_str()) {

@@ -161,9 +161,7 @@ impl VerifyOptions {
     pub fn is_remote(&self, cluster: &str) -> bool {
         self.primary.as_deref().is_some_and(|p| p != cluster)
     }
-}
 
-impl VerifyOptions {
     /// The object that is the east-west gateway, where its address shows.
     pub fn eastwest(&self) -> Readiness {
         EastWest {
