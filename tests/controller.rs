@@ -417,14 +417,20 @@ fn a_topology_file_names_the_members_and_their_mechanism() {
     });
 }
 
-#[test]
-fn a_fleet_topology_is_kept_and_nothing_outside_it_is_added() {
+/// a, b, c exposed and linked hub-and-spoke around a (4 links).
+fn hub_of_three() -> Env {
     let names = ["a", "b", "c"];
     let env = common::with_istio(&names);
     common::with_trust(&env, &names);
     env.mesh(&["expose", "--contexts", "a,b,c", "--wait=30s"])
         .success();
     env.mesh(&["link", "--contexts", "a,b,c", "--hub", "a"]).success();
+    env
+}
+
+#[test]
+fn a_fleet_topology_is_kept_and_nothing_outside_it_is_added() {
+    let env = hub_of_three();
     let _controller = Controller::start(&env, &["--contexts", "a,b,c", "--hub", "a"]);
     eventually("status: the 4 hub links", Duration::from_secs(30), || {
         summary(&env, "a").filter(|s| s.starts_with("4 linked, 0 stale, 0 failed"))
@@ -443,12 +449,7 @@ fn a_fleet_topology_is_kept_and_nothing_outside_it_is_added() {
 /// `Unlinked` Event; the wanted links stay.
 #[test]
 fn prune_deletes_a_link_the_topology_does_not_want() {
-    let names = ["a", "b", "c"];
-    let env = common::with_istio(&names);
-    common::with_trust(&env, &names);
-    env.mesh(&["expose", "--contexts", "a,b,c", "--wait=30s"])
-        .success();
-    env.mesh(&["link", "--contexts", "a,b,c", "--hub", "a"]).success();
+    let env = hub_of_three();
     let _controller = Controller::start(&env, &["--contexts", "a,b,c", "--hub", "a", "--prune"]);
     eventually("status: the 4 hub links", Duration::from_secs(30), || {
         summary(&env, "a").filter(|s| s.starts_with("4 linked, 0 stale, 0 failed"))
