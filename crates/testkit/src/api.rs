@@ -6,6 +6,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use http::Method;
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::apply::{self, ManagerEntry, Writer};
@@ -104,6 +105,27 @@ fn list_json(def: &ResourceDef, items: Vec<Value>, rv: u64) -> Value {
     })
 }
 
+/// A `<Kind>List` of borrowed objects, serialised as it is written (a list of 100
+/// Gateways is not copied into a new JSON tree first).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ListBody<'a> {
+    kind: String,
+    api_version: String,
+    metadata: ListMeta,
+    items: &'a [&'a Value],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ListMeta {
+    resource_version: String,
+    #[serde(rename = "continue", skip_serializing_if = "Option::is_none")]
+    continue_: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    remaining_item_count: Option<usize>,
+}
+
 /// LIST with `resourceVersion(Match)` and `limit`/`continue` ([`listing`]).
 fn list(st: &Store, req: &ApiRequest) -> Result<Reply, ApiError> {
     let (labels, fields) = selectors(req)?;
@@ -116,22 +138,29 @@ fn list(st: &Store, req: &ApiRequest) -> Result<Reply, ApiError> {
     };
     let keep = |o: &Value| labels.matches_object(o) && fields.matches(o);
     let page = listing::page(st, req.route.def, req.route.namespace.as_deref(), keep, &params)?;
-    let mut out = if table::wants_table(req.accept) {
-        table::table(
-            &page.items,
-            page.resource_version,
-            req.q("includeObject") == "Object",
-        )
-    } else {
-        list_json(req.route.def, page.items, page.resource_version)
+    if table::wants_table(req.accept) {
+        let items: Vec<Value> = page.items.iter().map(|o| (*o).clone()).collect();
+        let mut out = table::table(&items, page.resource_version, req.q("includeObject") == "Object");
+        if let Some(c) = page.continue_ {
+            out["metadata"]["continue"] = json!(c);
+        }
+        if let Some(n) = page.remaining {
+            out["metadata"]["remainingItemCount"] = json!(n);
+        }
+        return Ok(Reply::Json(200, out));
+    }
+    let body = ListBody {
+        kind: format!("{}List", req.route.def.kind),
+        api_version: req.route.def.api_version(),
+        metadata: ListMeta {
+            resource_version: page.resource_version.to_string(),
+            continue_: page.continue_,
+            remaining_item_count: page.remaining,
+        },
+        items: &page.items,
     };
-    if let Some(c) = page.continue_ {
-        out["metadata"]["continue"] = json!(c);
-    }
-    if let Some(n) = page.remaining {
-        out["metadata"]["remainingItemCount"] = json!(n);
-    }
-    Ok(Reply::Json(200, out))
+    let bytes = serde_json::to_vec(&body).map_err(|e| ApiError::new(500, "InternalError", e.to_string()))?;
+    Ok(Reply::Bytes(200, bytes))
 }
 
 /// WATCH ([`watch`]: 410 for an expired resourceVersion, bookmarks, streaming lists).

@@ -28,9 +28,10 @@ pub struct ListParams<'a> {
     pub selective: bool,
 }
 
-/// One page of a list.
-pub struct Page {
-    pub items: Vec<Value>,
+/// One page of a list, borrowing the objects from the store (a list is serialised
+/// straight from them, never copied).
+pub struct Page<'st> {
+    pub items: Vec<&'st Value>,
     pub resource_version: u64,
     pub continue_: Option<String>,
     pub remaining: Option<usize>,
@@ -93,13 +94,13 @@ pub fn expired(message: String) -> ApiError {
 }
 
 /// The page of objects of `def` (in `ns`, kept by `keep`) the parameters ask for.
-pub fn page(
-    st: &Store,
+pub fn page<'st>(
+    st: &'st Store,
     def: &'static ResourceDef,
     ns: Option<&str>,
     keep: impl Fn(&Value) -> bool,
     p: &ListParams,
-) -> Result<Page, ApiError> {
+) -> Result<Page<'st>, ApiError> {
     validate(p)?;
     let current = st.rv();
     let (at, start) = if !p.continue_.is_empty() {
@@ -120,7 +121,7 @@ pub fn page(
             expired(format!("too old resource version: {at} ({})", st.compacted() + 1))
         }
     })?;
-    let mut items: Vec<(String, Value)> = all
+    let mut items: Vec<(String, &Value)> = all
         .into_iter()
         .map(|((n, name), o)| (format!("{n}/{name}"), o))
         .filter(|(k, _)| start.as_ref().is_none_or(|s| k > s))
@@ -144,20 +145,20 @@ pub fn page(
 
 /// The objects of `def` as they were at resourceVersion `at`, keyed (namespace, name);
 /// Err when the history no longer tells.
-/// Only those in `ns` that `keep` selects are returned (and cloned).
-fn objects_at(
-    st: &Store,
+/// Only those in `ns` that `keep` selects are returned.
+fn objects_at<'st>(
+    st: &'st Store,
     def: &'static ResourceDef,
     at: u64,
     ns: Option<&str>,
     keep: &dyn Fn(&Value) -> bool,
-) -> Result<BTreeMap<(String, String), Value>, ()> {
+) -> Result<BTreeMap<(String, String), &'st Value>, ()> {
     let key = |o: &Value| (meta::namespace_of(o).to_string(), meta::name_of(o).to_string());
-    let mut out: BTreeMap<(String, String), Value> = st
+    let mut out: BTreeMap<(String, String), &'st Value> = st
         .list(def, ns)
         .into_iter()
         .filter(|s| keep(&s.obj))
-        .map(|s| (key(&s.obj), s.obj.clone()))
+        .map(|s| (key(&s.obj), &s.obj))
         .collect();
     if at >= st.rv() {
         return Ok(out);
@@ -179,7 +180,7 @@ fn objects_at(
     }
     for (k, first_after) in after {
         let then = match before.get(&k) {
-            Some(e) if e.kind != "DELETED" && keep(&e.obj) => Some((*e.obj).clone()),
+            Some(e) if e.kind != "DELETED" && keep(&e.obj) => Some(&*e.obj),
             Some(_) => None,
             None if first_after.kind == "ADDED" => None,
             // Changed after `at`, last written before the history starts.

@@ -16,6 +16,8 @@ use crate::route::ResourceRoute;
 /// What the server answers.
 pub enum Reply {
     Json(u16, Value),
+    /// JSON already serialised (a list, written straight from the store).
+    Bytes(u16, Vec<u8>),
     /// A watch stream: one JSON event per chunk.
     Watch(mpsc::Receiver<Bytes>),
     /// `text/plain` (pod logs).

@@ -7,7 +7,7 @@
 //! here (`isIP`, `isURL`, `url(..).getScheme()`, string `split` and `substring`); a rule
 //! calling anything else is reported by [`unsupported_functions`] and pinned by a test.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::rc::Rc;
@@ -54,17 +54,31 @@ const SUPPORTED: &[&str] = &[
     "substring",
 ];
 
-thread_local! {
-    /// Compiled rules (the `Program` is not shareable across threads, so per thread).
-    static PROGRAMS: RefCell<HashMap<String, Option<Rc<Program>>>> = RefCell::new(HashMap::new());
+/// A compiled rule, and whether it is a transition rule (reads `oldSelf`).
+struct Compiled {
+    program: Program,
+    transition: bool,
 }
 
-fn program(rule: &str) -> Option<Rc<Program>> {
+thread_local! {
+    /// Compiled rules (the `Program` is not shareable across threads, so per thread).
+    static PROGRAMS: RefCell<HashMap<String, Option<Rc<Compiled>>>> = RefCell::new(HashMap::new());
+    /// The functions every rule may call; each evaluation binds its variables in a child
+    /// scope instead of building the function table again.
+    static FUNCTIONS: Context<'static> = context();
+}
+
+fn program(rule: &str) -> Option<Rc<Compiled>> {
     PROGRAMS.with(|p| {
-        p.borrow_mut()
-            .entry(rule.to_string())
-            .or_insert_with(|| Program::compile(rule).ok().map(Rc::new))
-            .clone()
+        if let Some(c) = p.borrow().get(rule) {
+            return c.clone();
+        }
+        let compiled = Program::compile(rule).ok().map(|program| {
+            let transition = program.references().has_variable("oldSelf");
+            Rc::new(Compiled { program, transition })
+        });
+        p.borrow_mut().insert(rule.to_string(), compiled.clone());
+        compiled
     })
 }
 
@@ -73,7 +87,7 @@ pub fn unsupported_functions(rule: &str) -> Vec<String> {
     let Some(p) = program(rule) else {
         return vec![String::new()];
     };
-    let refs = p.references();
+    let refs = p.program.references();
     let mut out: Vec<String> = refs
         .functions()
         .into_iter()
@@ -197,20 +211,48 @@ enum Outcome {
     Error(String),
 }
 
+/// A value a rule binds as `self` or `oldSelf`, converted for CEL once however many
+/// rules its node has.
+struct Bound<'v> {
+    json: &'v Value,
+    cel: OnceCell<cel::Value>,
+}
+
+impl<'v> Bound<'v> {
+    fn new(json: &'v Value) -> Self {
+        Bound {
+            json,
+            cel: OnceCell::new(),
+        }
+    }
+
+    fn cel(&self) -> cel::Value {
+        self.cel.get_or_init(|| to_cel(self.json)).clone()
+    }
+}
+
+#[cfg(test)]
 fn evaluate(rule: &str, value: &Value, old: Option<&Value>) -> Outcome {
     let Some(p) = program(rule) else {
         return Outcome::Error("compilation failed".into());
     };
-    let transition = p.references().has_variable("oldSelf");
-    let Some(old) = old.or(if transition { None } else { Some(&Value::Null) }) else {
+    evaluate_compiled(&p, &Bound::new(value), old.map(Bound::new).as_ref())
+}
+
+fn evaluate_compiled(p: &Compiled, value: &Bound, old: Option<&Bound>) -> Outcome {
+    let null = Bound::new(&Value::Null);
+    let Some(old) = old.or(if p.transition { None } else { Some(&null) }) else {
         return Outcome::Pass;
     };
-    let mut ctx = context();
-    ctx.add_variable_from_value("self", to_cel(value));
-    if transition {
-        ctx.add_variable_from_value("oldSelf", to_cel(old));
-    }
-    match eval_logic(p.expression(), &ctx) {
+    let result = FUNCTIONS.with(|functions| {
+        let mut ctx = functions.new_inner_scope();
+        ctx.add_variable_from_value("self", value.cel());
+        if p.transition {
+            ctx.add_variable_from_value("oldSelf", old.cel());
+        }
+        eval_logic(p.program.expression(), &ctx)
+    });
+    match result {
         Ok(cel::Value::Bool(true)) => Outcome::Pass,
         Ok(cel::Value::Bool(false)) => Outcome::Fail,
         Ok(other) => Outcome::Error(format!("rule did not evaluate to a bool: {other:?}")),
@@ -249,16 +291,28 @@ fn eval_logic(e: &IdedExpr, ctx: &Context) -> Result<cel::Value, ExecutionError>
 }
 
 /// The CEL pass over a (defaulted, pruned, structurally valid) object.
+///
+/// Validation ratcheting (`CRDValidationRatcheting`, GA and on in 1.33): a rule that does
+/// not read `oldSelf` and fails on a value the update left unchanged (correlated with the
+/// old object and equal to it) is only a warning, never a rejection
+/// (apiextensions-apiserver `schema/cel/validation.go`, `correlation.shouldRatchetError`).
+/// Such rules are therefore not evaluated at all here: the answer is the same, and status
+/// writes (which leave the spec as it was) do not evaluate every rule of the spec again.
 pub struct CelWalk<'a> {
     pub defs: &'a HashMap<String, Value>,
     pub errors: Vec<FieldError>,
 }
 
 impl<'a> CelWalk<'a> {
-    pub fn node(&mut self, schema: &'a Value, v: &Value, old: Option<&Value>, path: &str) {
+    /// `same`: the value is correlated with `old` and equal to it (so are its children).
+    pub fn node(&mut self, schema: &'a Value, v: &Value, old: Option<&Value>, same: bool, path: &str) {
         let s = resolve(self.defs, schema);
-        for rule in s["x-kubernetes-validations"].as_array().into_iter().flatten() {
-            self.rule(s, rule, v, old, path);
+        let same = same || old.is_some_and(|o| o == v);
+        if let Some(rules) = s["x-kubernetes-validations"].as_array() {
+            let (bound, old_bound) = (Bound::new(v), old.map(Bound::new));
+            for rule in rules {
+                self.rule(s, rule, &bound, old_bound.as_ref(), same, path);
+            }
         }
         match v {
             Value::Object(m) => {
@@ -275,28 +329,38 @@ impl<'a> CelWalk<'a> {
                         Some(_) => child(path, k),
                         None => format!("{path}[{k}]"),
                     };
-                    self.node(sub, child_v, old.and_then(|o| o.get(k)), &sub_path);
+                    let old_child = old.and_then(|o| o.get(k));
+                    self.node(sub, child_v, old_child, same, &sub_path);
                 }
             }
             Value::Array(a) => {
                 let Some(items) = s.get("items") else { return };
                 for (i, item) in a.iter().enumerate() {
+                    // An item of a list that does not correlate is never `same`.
                     let old_item = old.and_then(|o| correlate(s, item, o));
-                    self.node(items, item, old_item, &format!("{path}[{i}]"));
+                    let same = same && old_item.is_some();
+                    self.node(items, item, old_item, same, &format!("{path}[{i}]"));
                 }
             }
             _ => {}
         }
     }
 
-    fn rule(&mut self, s: &Value, rule: &Value, v: &Value, old: Option<&Value>, path: &str) {
+    fn rule(&mut self, s: &Value, rule: &Value, v: &Bound, old: Option<&Bound>, same: bool, path: &str) {
         let Some(src) = rule["rule"].as_str() else { return };
+        let Some(compiled) = program(src) else {
+            // Does not parse: pinned by a test as unchecked, never a false rejection.
+            return;
+        };
+        if same && !compiled.transition {
+            return;
+        }
         let ty = s["type"].as_str().unwrap_or("object");
         let at = match rule["fieldPath"].as_str() {
             Some(fp) if !fp.is_empty() => format!("{path}{fp}"),
             _ => path.to_string(),
         };
-        let detail = match evaluate(src, v, old) {
+        let detail = match evaluate_compiled(&compiled, v, old) {
             Outcome::Pass => return,
             Outcome::Fail => match rule["message"].as_str().map(str::trim) {
                 Some(m) if !m.is_empty() => m.to_string(),

@@ -148,7 +148,7 @@ impl Schemas {
                 defs: &self.defs,
                 errors: Vec::new(),
             };
-            c.node(&kind.root, obj, old, "");
+            c.node(&kind.root, obj, old, false, "");
             errors = c.errors;
         }
         Admission {
@@ -257,5 +257,49 @@ mod tests {
             assert!(s.kind(av, kind).is_some(), "{av} {kind}");
         }
         assert!(s.validate(&json!({"apiVersion": "v1", "kind": "Nope"})).is_err());
+    }
+
+    /// CRD validation ratcheting (GA in 1.33): a CEL rule failing on a value the update
+    /// left as it was does not reject the update; the same value new, or changed, does.
+    #[test]
+    fn cel_rules_ratchet_on_unchanged_values() {
+        let s = Schemas::upstream();
+        let kind = s.kind("gateway.networking.k8s.io/v1", "Gateway").unwrap();
+        let gateway = |listeners: Value, status: Value| {
+            json!({
+                "apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+                "metadata": {"name": "g", "namespace": "n"},
+                "spec": {"gatewayClassName": "c", "listeners": listeners},
+                "status": status,
+            })
+        };
+        // TCP with a hostname breaks "hostname must not be specified for protocols ['TCP', 'UDP']".
+        let bad = json!([{"name": "a", "port": 15008, "protocol": "TCP", "hostname": "x.example"}]);
+        let hostname_rule = |a: &Admission| {
+            a.errors
+                .iter()
+                .any(|e| e.to_string().contains("hostname must not"))
+        };
+        // Stored as an older server admitted it: defaulted (its schema defaults applied).
+        let mut stored = gateway(bad.clone(), json!({}));
+        assert!(
+            hostname_rule(&s.admit(kind, &mut stored, None)),
+            "a create is checked"
+        );
+
+        let mut status_only = gateway(bad.clone(), json!({"addresses": [{"value": "10.0.0.1"}]}));
+        let found = s.admit(kind, &mut status_only, Some(&stored));
+        assert!(
+            found.errors.is_empty(),
+            "unchanged listeners ratchet: {:?}",
+            found.errors
+        );
+
+        let changed = json!([{"name": "a", "port": 15009, "protocol": "TCP", "hostname": "x.example"}]);
+        let mut updated = gateway(changed, json!({}));
+        assert!(
+            hostname_rule(&s.admit(kind, &mut updated, Some(&stored))),
+            "a changed listener is checked"
+        );
     }
 }

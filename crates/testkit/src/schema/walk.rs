@@ -10,7 +10,7 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use regex::Regex;
 use serde_json::{json, Map, Value};
@@ -77,13 +77,17 @@ fn bound(v: &Value) -> String {
 
 /// Compiled `pattern`s, shared by every validation (Go RE2 and the regex crate agree on
 /// the syntax these schemas use). A pattern that does not compile checks nothing.
-fn pattern(p: &str) -> Option<Regex> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Option<Regex>>>> = OnceLock::new();
+/// Shared by reference: a cloned `Regex` starts with an empty match cache of its own,
+/// which cost more than the match.
+fn pattern(p: &str) -> Option<Arc<Regex>> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Option<Arc<Regex>>>>> = OnceLock::new();
     let mut cache = CACHE.get_or_init(Default::default).lock().ok()?;
-    cache
-        .entry(p.to_string())
-        .or_insert_with(|| Regex::new(p).ok())
-        .clone()
+    if let Some(r) = cache.get(p) {
+        return r.clone();
+    }
+    let compiled = Regex::new(p).ok().map(Arc::new);
+    cache.insert(p.to_string(), compiled.clone());
+    compiled
 }
 
 /// One structural pass: errors found, and the paths of the unknown fields it dropped.
