@@ -11,6 +11,8 @@ use http::{Method, Request, StatusCode};
 use kube::client::Body;
 use serde_json::Value;
 
+use super::list_items::ListItems;
+
 /// How a request failed. Messages never contain request bodies (which may hold secrets).
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
@@ -147,19 +149,16 @@ impl ApiClient {
         self.request(Method::GET, path, None, None).await
     }
 
-    /// LIST a collection, optionally filtered by a label selector.
+    /// LIST a collection, optionally filtered by a label selector. The items come without
+    /// `metadata.managedFields` ([`super::list_items`]); GET an object to see them.
     pub async fn list(&self, path: &str, label_selector: Option<&str>) -> Result<Vec<Value>, ApiError> {
         let path = match label_selector {
             Some(selector) => with_query(path, &[("labelSelector", selector)]),
             None => path.to_string(),
         };
-        let mut list = self.request(Method::GET, &path, None, None).await?;
-        // Moved out, not cloned: a fleet's LIST holds a hundred Gateways with managedFields.
-        Ok(list
-            .get_mut("items")
-            .and_then(Value::as_array_mut)
-            .map(std::mem::take)
-            .unwrap_or_default())
+        let bytes = self.request_bytes(Method::GET, &path, None, None).await?;
+        let list: ListItems = serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode(e.to_string()))?;
+        Ok(list.into_values())
     }
 
     /// Server-side apply (an idempotent PATCH, so it is retried like a GET).

@@ -18,6 +18,7 @@ pub mod cluster_error;
 pub mod clusters;
 pub mod kinds;
 pub mod kubeconfig;
+pub mod list_items;
 pub mod namespaces;
 pub mod parallel;
 pub mod poll;

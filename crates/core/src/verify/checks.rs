@@ -1,6 +1,8 @@
 //! Every check, computed from the facts of all clusters. Pure: no I/O here.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 
 use serde_json::Value;
 
@@ -73,6 +75,9 @@ struct Derived<'a> {
     /// The link objects this cluster holds as a source (peer Gateways or remote secrets), by
     /// name: every pair looks its link up here, N² lookups in a fleet of N.
     links: HashMap<&'a str, &'a Value>,
+    /// The peer Gateway `link` would write for this cluster as a target, by the namespace
+    /// it goes in: built once, not once for each of the N-1 sources that link to it.
+    expected_peers: RefCell<HashMap<String, Rc<Value>>>,
 }
 
 pub fn evaluate(all: &[ClusterFacts], options: &VerifyOptions) -> Vec<Check> {
@@ -119,6 +124,7 @@ fn derive<'a>(facts: &'a ClusterFacts, options: &VerifyOptions) -> Derived<'a> {
         root_fingerprint: fingerprint(facts, cacerts::ROOT_CERT_KEY),
         intermediate_fingerprint: fingerprint(facts, cacerts::CA_CERT_KEY),
         links: links_by_name(facts, options),
+        expected_peers: RefCell::default(),
     }
 }
 
@@ -911,7 +917,12 @@ fn peering_current(from: &Derived, to: &Derived, live: &Value, fix: String) -> C
         .pointer("/metadata/namespace")
         .and_then(Value::as_str)
         .unwrap_or("istio-gateways");
-    let expected = peering::gateway(&target, namespace);
+    let expected = Rc::clone(
+        to.expected_peers
+            .borrow_mut()
+            .entry(namespace.to_string())
+            .or_insert_with(|| Rc::new(peering::gateway(&target, namespace))),
+    );
     if is_subset(&expected, live) {
         return pair(
             "link",
