@@ -64,10 +64,10 @@ pub fn handle(store: &Mutex<Store>, req: &ApiRequest) -> Result<Reply, ApiError>
 
 fn get(st: &Store, req: &ApiRequest) -> Result<Reply, ApiError> {
     let def = req.route.def;
-    let obj = &st
+    let stored = st
         .get(def, req.ns(), req.name())
-        .ok_or_else(|| ApiError::not_found(def, req.name()))?
-        .obj;
+        .ok_or_else(|| ApiError::not_found(def, req.name()))?;
+    let obj = &stored.obj;
     if table::wants_table(req.accept) {
         let t = table::table(
             std::slice::from_ref(obj),
@@ -76,7 +76,7 @@ fn get(st: &Store, req: &ApiRequest) -> Result<Reply, ApiError> {
         );
         return Ok(Reply::Json(200, t));
     }
-    Ok(Reply::Json(200, obj.clone()))
+    Ok(Reply::Bytes(200, stored.json().clone()))
 }
 
 fn selectors(req: &ApiRequest) -> Result<(LabelSelector, FieldSelector), ApiError> {
@@ -105,17 +105,7 @@ fn list_json(def: &ResourceDef, items: Vec<Value>, rv: u64) -> Value {
     })
 }
 
-/// A `<Kind>List` of borrowed objects, serialised as it is written (a list of 100
-/// Gateways is not copied into a new JSON tree first).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ListBody<'a> {
-    kind: String,
-    api_version: String,
-    metadata: ListMeta,
-    items: &'a [&'a Value],
-}
-
+/// A list's `metadata`.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ListMeta {
@@ -124,6 +114,27 @@ struct ListMeta {
     continue_: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     remaining_item_count: Option<usize>,
+}
+
+/// A `<Kind>List` written from the items' own JSON ([`listing::Listed::write_json`]): a
+/// list of 100 Gateways is neither copied nor serialised again.
+fn list_body(def: &ResourceDef, meta: &ListMeta, items: &[listing::Listed]) -> serde_json::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(256 + items.len() * 2048);
+    out.extend_from_slice(b"{\"kind\":");
+    serde_json::to_writer(&mut out, &format!("{}List", def.kind))?;
+    out.extend_from_slice(b",\"apiVersion\":");
+    serde_json::to_writer(&mut out, &def.api_version())?;
+    out.extend_from_slice(b",\"metadata\":");
+    serde_json::to_writer(&mut out, meta)?;
+    out.extend_from_slice(b",\"items\":[");
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        item.write_json(&mut out)?;
+    }
+    out.extend_from_slice(b"]}");
+    Ok(out)
 }
 
 /// LIST with `resourceVersion(Match)` and `limit`/`continue` ([`listing`]).
@@ -139,7 +150,7 @@ fn list(st: &Store, req: &ApiRequest) -> Result<Reply, ApiError> {
     let keep = |o: &Value| labels.matches_object(o) && fields.matches(o);
     let page = listing::page(st, req.route.def, req.route.namespace.as_deref(), keep, &params)?;
     if table::wants_table(req.accept) {
-        let items: Vec<Value> = page.items.iter().map(|o| (*o).clone()).collect();
+        let items: Vec<Value> = page.items.iter().map(|o| o.obj().clone()).collect();
         let mut out = table::table(&items, page.resource_version, req.q("includeObject") == "Object");
         if let Some(c) = page.continue_ {
             out["metadata"]["continue"] = json!(c);
@@ -149,18 +160,14 @@ fn list(st: &Store, req: &ApiRequest) -> Result<Reply, ApiError> {
         }
         return Ok(Reply::Json(200, out));
     }
-    let body = ListBody {
-        kind: format!("{}List", req.route.def.kind),
-        api_version: req.route.def.api_version(),
-        metadata: ListMeta {
-            resource_version: page.resource_version.to_string(),
-            continue_: page.continue_,
-            remaining_item_count: page.remaining,
-        },
-        items: &page.items,
+    let meta = ListMeta {
+        resource_version: page.resource_version.to_string(),
+        continue_: page.continue_,
+        remaining_item_count: page.remaining,
     };
-    let bytes = serde_json::to_vec(&body).map_err(|e| ApiError::new(500, "InternalError", e.to_string()))?;
-    Ok(Reply::Bytes(200, bytes))
+    let body = list_body(req.route.def, &meta, &page.items)
+        .map_err(|e| ApiError::new(500, "InternalError", e.to_string()))?;
+    Ok(Reply::Bytes(200, body.into()))
 }
 
 /// WATCH ([`watch`]: 410 for an expired resourceVersion, bookmarks, streaming lists).

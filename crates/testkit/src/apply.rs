@@ -7,6 +7,7 @@
 //! one, so two managers owning different listeners of one Gateway do not conflict.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use serde_json::{json, Map, Value};
 
@@ -29,10 +30,29 @@ pub struct ManagerEntry {
     pub api_version: String,
     pub time: String,
     pub subresource: String,
+    /// Changed only through [`ManagerEntry::fields_mut`], which forgets `fields_v1`.
     pub fields: FieldSet,
+    fields_v1: RenderedFields,
+}
+
+/// `fields` as FieldsV1 JSON, made when the entry is first rendered and kept while the
+/// entry's fields stay the same: every write renders every entry's managedFields, and
+/// most entries (the other managers') did not change. Not part of equality.
+#[derive(Debug, Clone, Default)]
+struct RenderedFields(OnceLock<Value>);
+
+impl PartialEq for RenderedFields {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl ManagerEntry {
+    fn fields_mut(&mut self) -> &mut FieldSet {
+        self.fields_v1 = RenderedFields::default();
+        &mut self.fields
+    }
+
     fn same_owner(&self, manager: &str, op: Operation, sub: &str) -> bool {
         self.manager == manager && self.operation == op && self.subresource == sub
     }
@@ -56,7 +76,7 @@ impl ManagerEntry {
             "apiVersion": self.api_version,
             "time": self.time,
             "fieldsType": "FieldsV1",
-            "fieldsV1": fields::to_fields_v1(&self.fields),
+            "fieldsV1": self.fields_v1.0.get_or_init(|| fields::to_fields_v1(&self.fields)),
         });
         if !self.subresource.is_empty() {
             v["subresource"] = json!(self.subresource);
@@ -79,14 +99,9 @@ pub struct Writer<'a> {
 /// Managers compare equal when they own the same fields (times aside), so a write
 /// that changes nothing is recognised as a no-op.
 pub fn same_ownership(a: &[ManagerEntry], b: &[ManagerEntry]) -> bool {
-    let key = |m: &ManagerEntry| {
-        (
-            m.manager.clone(),
-            m.operation,
-            m.subresource.clone(),
-            m.fields.clone(),
-        )
-    };
+    fn key(m: &ManagerEntry) -> (&str, Operation, &str, &FieldSet) {
+        (&m.manager, m.operation, &m.subresource, &m.fields)
+    }
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| key(x) == key(y))
 }
 
@@ -110,7 +125,7 @@ pub fn apply(
         return Err(conflict_error(&managers, &conflicts));
     }
     for (idx, path) in &conflicts {
-        managers[*idx].fields.remove(path);
+        managers[*idx].fields_mut().remove(path);
     }
     let previous = managers
         .iter()
@@ -202,7 +217,10 @@ pub fn update(old: &Value, new: &Value, managers: &[ManagerEntry], w: &Writer) -
     let (changed, removed) = fields::diff(old, new, w.scope, w.shape);
     let mut managers = managers.to_vec();
     for m in managers.iter_mut() {
-        m.fields.retain(|p| !removed.contains(p) && !changed.contains(p));
+        let loses = |p: &_| removed.contains(p) || changed.contains(p);
+        if m.fields.iter().any(loses) {
+            m.fields_mut().retain(|p| !loses(p));
+        }
     }
     let mut mine = managers
         .iter()
@@ -227,7 +245,9 @@ fn set_entry(managers: &mut Vec<ManagerEntry>, w: &Writer, op: Operation, fields
                 m.time = now;
                 m.api_version = w.api_version.to_string();
             }
-            m.fields = fields;
+            if m.fields != fields {
+                *m.fields_mut() = fields;
+            }
         }
         None => managers.push(ManagerEntry {
             manager: w.manager.to_string(),
@@ -236,6 +256,7 @@ fn set_entry(managers: &mut Vec<ManagerEntry>, w: &Writer, op: Operation, fields
             time: now,
             subresource: w.subresource.to_string(),
             fields,
+            fields_v1: RenderedFields::default(),
         }),
     }
     managers.retain(|m| !m.fields.is_empty());

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use crate::meta;
 use crate::registry::ResourceDef;
 use crate::status::{ApiError, Cause};
-use crate::store::{Event, Store};
+use crate::store::{Event, Store, Stored};
 
 /// A list request's paging and consistency parameters.
 pub struct ListParams<'a> {
@@ -28,10 +28,37 @@ pub struct ListParams<'a> {
     pub selective: bool,
 }
 
+/// An object of a list: as stored now, or as it was at an older resourceVersion.
+#[derive(Clone, Copy)]
+pub enum Listed<'st> {
+    Current(&'st Stored),
+    Past(&'st Value),
+}
+
+impl<'st> Listed<'st> {
+    pub fn obj(self) -> &'st Value {
+        match self {
+            Listed::Current(s) => &s.obj,
+            Listed::Past(v) => v,
+        }
+    }
+
+    /// Appends the object's JSON (a current object's is made once, [`Stored::json`]).
+    pub fn write_json(self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        match self {
+            Listed::Current(s) => {
+                out.extend_from_slice(s.json());
+                Ok(())
+            }
+            Listed::Past(v) => serde_json::to_writer(out, v),
+        }
+    }
+}
+
 /// One page of a list, borrowing the objects from the store (a list is serialised
 /// straight from them, never copied).
 pub struct Page<'st> {
-    pub items: Vec<&'st Value>,
+    pub items: Vec<Listed<'st>>,
     pub resource_version: u64,
     pub continue_: Option<String>,
     pub remaining: Option<usize>,
@@ -121,7 +148,7 @@ pub fn page<'st>(
             expired(format!("too old resource version: {at} ({})", st.compacted() + 1))
         }
     })?;
-    let mut items: Vec<(String, &Value)> = all
+    let mut items: Vec<(String, Listed)> = all
         .into_iter()
         .map(|((n, name), o)| (format!("{n}/{name}"), o))
         .filter(|(k, _)| start.as_ref().is_none_or(|s| k > s))
@@ -152,13 +179,13 @@ fn objects_at<'st>(
     at: u64,
     ns: Option<&str>,
     keep: &dyn Fn(&Value) -> bool,
-) -> Result<BTreeMap<(String, String), &'st Value>, ()> {
+) -> Result<BTreeMap<(String, String), Listed<'st>>, ()> {
     let key = |o: &Value| (meta::namespace_of(o).to_string(), meta::name_of(o).to_string());
-    let mut out: BTreeMap<(String, String), &'st Value> = st
+    let mut out: BTreeMap<(String, String), Listed<'st>> = st
         .list(def, ns)
         .into_iter()
         .filter(|s| keep(&s.obj))
-        .map(|s| (key(&s.obj), &s.obj))
+        .map(|s| (key(&s.obj), Listed::Current(s)))
         .collect();
     if at >= st.rv() {
         return Ok(out);
@@ -180,7 +207,7 @@ fn objects_at<'st>(
     }
     for (k, first_after) in after {
         let then = match before.get(&k) {
-            Some(e) if e.kind != "DELETED" && keep(&e.obj) => Some(&*e.obj),
+            Some(e) if e.kind != "DELETED" && keep(&e.obj) => Some(Listed::Past(&e.obj)),
             Some(_) => None,
             None if first_after.kind == "ADDED" => None,
             // Changed after `at`, last written before the history starts.

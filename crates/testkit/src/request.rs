@@ -17,7 +17,7 @@ use crate::route::ResourceRoute;
 pub enum Reply {
     Json(u16, Value),
     /// JSON already serialised (a list, written straight from the store).
-    Bytes(u16, Vec<u8>),
+    Bytes(u16, Bytes),
     /// A watch stream: one JSON event per chunk.
     Watch(mpsc::Receiver<Bytes>),
     /// `text/plain` (pod logs).

@@ -1,6 +1,9 @@
 //! One cluster's objects, resource-version counter and watch history.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::OnceLock;
+
+use bytes::Bytes;
 
 use serde_json::{json, Value};
 use tokio::sync::broadcast;
@@ -15,6 +18,20 @@ use crate::strategy;
 pub struct Stored {
     pub obj: Value,
     pub managers: Vec<ManagerEntry>,
+    /// `obj` serialised, made by the first GET or LIST that sends it and reused by the
+    /// ones after (a stored object never changes: a write stores a new one). The
+    /// apiserver's watch cache keeps serialisations the same way (`cachingObject`, which
+    /// encodes an object once for every watcher); here a fleet's verify LISTs 10 000
+    /// Gateways, and serialising them for every LIST was most of the fake's CPU.
+    json: OnceLock<Bytes>,
+}
+
+impl Stored {
+    /// The object as JSON.
+    pub fn json(&self) -> &Bytes {
+        self.json
+            .get_or_init(|| Bytes::from(serde_json::to_vec(&self.obj).unwrap_or_default()))
+    }
 }
 
 /// A change, as a watch stream reports it.
@@ -215,6 +232,7 @@ impl Store {
                 Stored {
                     obj: obj.clone(),
                     managers,
+                    json: OnceLock::new(),
                 },
             );
             self.emit(def, kind, &obj);
