@@ -76,8 +76,8 @@ struct Derived<'a> {
     /// name: every pair looks its link up here, N² lookups in a fleet of N.
     links: HashMap<&'a str, &'a Value>,
     /// The peer Gateway `link` would write for this cluster as a target, by the namespace
-    /// it goes in: built once, not once for each of the N-1 sources that link to it.
-    expected_peers: RefCell<HashMap<String, Rc<Value>>>,
+    /// it goes in ([`expected_peer`]).
+    expected_peers: RefCell<HashMap<String, Rc<Result<ExpectedPeer, String>>>>,
 }
 
 pub fn evaluate(all: &[ClusterFacts], options: &VerifyOptions) -> Vec<Check> {
@@ -836,7 +836,8 @@ fn link_command(from: &Derived, to: &Derived, options: &VerifyOptions) -> String
 
 fn link_check(from: &Derived, to: &Derived, options: &VerifyOptions) -> Check {
     let (f, t) = (from.facts.name.as_str(), to.facts.name.as_str());
-    let fix = link_command(from, to, options);
+    // Only a pair that fails needs its fix: most of a fleet's N² pairs pass.
+    let fix = || link_command(from, to, options);
     if !from.facts.reachable() || !to.facts.reachable() {
         let down = if from.facts.reachable() { t } else { f };
         return pair(
@@ -857,8 +858,8 @@ fn link_check(from: &Derived, to: &Derived, options: &VerifyOptions) -> Check {
                 Status::Warn,
                 format!("one-way: {t} links to {f}, but {f} does not link to {t}"),
             )
-            .hint(fix),
-            None => pair("link", f, t, Status::Fail, "not linked").hint(fix),
+            .hint(fix()),
+            None => pair("link", f, t, Status::Fail, "not linked").hint(fix()),
         };
     };
     match options.mode {
@@ -880,28 +881,58 @@ fn find_link<'a>(source: &Derived<'a>, target: &str, options: &VerifyOptions) ->
     source.links.get(name.as_str()).copied()
 }
 
-fn peering_current(from: &Derived, to: &Derived, live: &Value, fix: String) -> Check {
+fn peering_current(from: &Derived, to: &Derived, live: &Value, fix: impl Fn() -> String) -> Check {
     let (f, t) = (from.facts.name.as_str(), to.facts.name.as_str());
+    let namespace = live
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("istio-gateways");
+    let expected = expected_peer(to, namespace);
+    let expected = match expected.as_ref() {
+        Ok(e) => e,
+        Err(why) => return pair("link", f, t, Status::Fail, why.clone()),
+    };
+    if is_subset(&expected.gateway, live) {
+        return pair("link", f, t, Status::Pass, expected.passed.clone());
+    }
+    pair(
+        "link",
+        f,
+        t,
+        Status::Fail,
+        format!("stale: {}", peer_differences(&expected.gateway, live).join("; ")),
+    )
+    .hint(fix())
+}
+
+/// The peer Gateway `link` would write for a target, and the message of a pair that has it.
+struct ExpectedPeer {
+    gateway: Value,
+    passed: String,
+}
+
+/// What every source's peer Gateway for `to` (in `namespace`) must hold, or why `to` has
+/// nothing to compare with. Made once per target and namespace: N-1 sources ask.
+fn expected_peer(to: &Derived, namespace: &str) -> Rc<Result<ExpectedPeer, String>> {
+    let mut cache = to.expected_peers.borrow_mut();
+    let entry = cache.entry(namespace.to_string());
+    Rc::clone(entry.or_insert_with(|| Rc::new(build_expected_peer(to, namespace))))
+}
+
+fn build_expected_peer(to: &Derived, namespace: &str) -> Result<ExpectedPeer, String> {
+    let t = to.facts.name.as_str();
     let Some(address) = to.eastwest.and_then(address_of) else {
-        return pair(
-            "link",
-            f,
-            t,
-            Status::Fail,
-            format!("linked, but {t}'s east-west gateway has no address to compare with"),
-        );
+        return Err(format!(
+            "linked, but {t}'s east-west gateway has no address to compare with"
+        ));
     };
     let Some(network) = to
         .eastwest
         .and_then(|g| g.pointer("/metadata/labels")?.get(NETWORK)?.as_str())
     else {
-        return pair(
-            "link",
-            f,
-            t,
-            Status::Fail,
-            format!("linked, but {t}'s east-west gateway has no network label"),
-        );
+        return Err(format!(
+            "linked, but {t}'s east-west gateway has no network label"
+        ));
     };
     let target = Target {
         cluster: t.to_string(),
@@ -913,33 +944,10 @@ fn peering_current(from: &Derived, to: &Derived, live: &Value, fix: String) -> C
             .and_then(peering::service_account_of)
             .unwrap_or_default(),
     };
-    let namespace = live
-        .pointer("/metadata/namespace")
-        .and_then(Value::as_str)
-        .unwrap_or("istio-gateways");
-    let expected = Rc::clone(
-        to.expected_peers
-            .borrow_mut()
-            .entry(namespace.to_string())
-            .or_insert_with(|| Rc::new(peering::gateway(&target, namespace))),
-    );
-    if is_subset(&expected, live) {
-        return pair(
-            "link",
-            f,
-            t,
-            Status::Pass,
-            format!("linked to {} on {}", target.address, target.network),
-        );
-    }
-    pair(
-        "link",
-        f,
-        t,
-        Status::Fail,
-        format!("stale: {}", peer_differences(&expected, live).join("; ")),
-    )
-    .hint(fix)
+    Ok(ExpectedPeer {
+        gateway: peering::gateway(&target, namespace),
+        passed: format!("linked to {} on {}", target.address, target.network),
+    })
 }
 
 /// What a live peer Gateway gets wrong, field by field, against the one `link` would write
@@ -984,7 +992,7 @@ fn peer_differences(expected: &Value, live: &Value) -> Vec<String> {
     differences
 }
 
-fn remote_secret_current(to: &Derived, live: &Value, f: &str, t: &str, fix: String) -> Check {
+fn remote_secret_current(to: &Derived, live: &Value, f: &str, t: &str, fix: impl Fn() -> String) -> Check {
     let Some(config) = crate::link::remote_secret::kubeconfig_of(live, t) else {
         return pair(
             "link",
@@ -993,7 +1001,7 @@ fn remote_secret_current(to: &Derived, live: &Value, f: &str, t: &str, fix: Stri
             Status::Fail,
             format!("remote secret holds no kubeconfig for {t}"),
         )
-        .hint(fix);
+        .hint(fix());
     };
     let server = config
         .lines()
@@ -1013,7 +1021,7 @@ fn remote_secret_current(to: &Derived, live: &Value, f: &str, t: &str, fix: Stri
                 to.facts.server
             ),
         )
-        .hint(fix)
+        .hint(fix())
     }
 }
 
