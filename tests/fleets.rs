@@ -492,3 +492,42 @@ fn up_generate_writes_only_the_links_the_file_wants() {
         assert_eq!(gateways(spoke), 1, "{spoke} links to the hub only");
     }
 }
+
+/// A fleet large enough that every source's list of Gateways is over 64 KiB of JSON (the
+/// client decodes such lists in tasks of their own, and verify checks pairs on every core):
+/// all 870 pairs pass, and a moved east-west gateway makes exactly the 29 links to it stale.
+#[test]
+fn a_fleet_of_thirty_checks_every_pair() {
+    let names: Vec<String> = (1..=30).map(|i| format!("f{i}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let all = names.join(",");
+    let env = exposed(&names);
+    with_trust(&env, &names);
+    env.mesh(&["link", "--contexts", &all]).success();
+    let listed = env
+        .cluster("f1")
+        .objects("/apis/gateway.networking.k8s.io/v1/namespaces/istio-gateways/gateways");
+    let size = serde_json::to_vec(&listed).unwrap().len();
+    assert!(size > 64 * 1024, "f1's Gateways are only {size} bytes");
+
+    let (code, report) = verify(&env, &["--contexts", &all]);
+    assert_eq!(code, 0, "{:#}", report["summary"]);
+    let checks = link_checks(&report);
+    assert_eq!(checks.len(), 30 * 29);
+    assert!(checks.iter().all(|(_, s)| s == "pass"));
+
+    env.cluster("f7").set_lb_address("198.51.100.7");
+    let (code, report) = verify(&env, &["--contexts", &all]);
+    assert_eq!(code, 1);
+    let failed: Vec<String> = link_checks(&report)
+        .into_iter()
+        .filter(|(_, s)| s == "fail")
+        .map(|(pair, _)| pair)
+        .collect();
+    let expected: Vec<String> = names
+        .iter()
+        .filter(|n| **n != "f7")
+        .map(|n| format!("{n}->f7"))
+        .collect();
+    assert_eq!(failed, expected);
+}

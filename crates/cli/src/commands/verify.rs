@@ -342,6 +342,10 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode, CliError> {
             .interrupted
             .then(|| signal.get().copied().unwrap_or(INTERRUPTED));
     }
+    // A fleet's facts are thousands of decoded objects, and freeing them one by one took
+    // longer than printing the report (0.1s of 100 clusters'). The process ends after the
+    // report, so they are freed on a thread of their own meanwhile.
+    std::thread::spawn(move || drop(facts));
     let names: Vec<String> = clusters.iter().map(|c| c.name.clone()).collect();
     let overall = verify::overall(&checks);
     let text = match args.output {

@@ -157,8 +157,17 @@ impl ApiClient {
             None => path.to_string(),
         };
         let bytes = self.request_bytes(Method::GET, &path, None, None).await?;
-        let list: ListItems = serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode(e.to_string()))?;
-        Ok(list.into_values())
+        if bytes.len() < DECODE_APART {
+            return decode_list(&bytes);
+        }
+        // Commands read many clusters from one task (`map_bounded` polls every cluster's
+        // future in it), so decoding in place put every cluster's list on one core: at 100
+        // clusters, verify decoded for 0.25s on one core while the other idled. As a task of
+        // its own, each large list is decoded on whichever worker is free.
+        match tokio::spawn(async move { decode_list(&bytes) }).await {
+            Ok(items) => items,
+            Err(e) => Err(ApiError::Decode(format!("decoding the list failed: {e}"))),
+        }
     }
 
     /// Server-side apply (an idempotent PATCH, so it is retried like a GET).
@@ -305,6 +314,14 @@ pub struct ApplyParams<'a> {
     pub field_manager: &'a str,
     pub force: bool,
     pub dry_run: bool,
+}
+
+/// A list body this large (a few dozen objects) is decoded in a task of its own.
+const DECODE_APART: usize = 64 * 1024;
+
+fn decode_list(bytes: &[u8]) -> Result<Vec<Value>, ApiError> {
+    let list: ListItems = serde_json::from_slice(bytes).map_err(|e| ApiError::Decode(e.to_string()))?;
+    Ok(list.into_values())
 }
 
 fn decode(bytes: &[u8]) -> Result<Value, ApiError> {
