@@ -1,4 +1,5 @@
-//! Decoding a LIST's `items` without their `metadata.managedFields`.
+//! Decoding a LIST's `items` without their `metadata.managedFields` (and, for lists only
+//! compared with what we would write, without their `status`).
 //!
 //! Nothing we do reads managedFields from a list (`down` reads them from a GET), and in a
 //! fleet they are about half of every item: a peer Gateway carries one entry for our apply
@@ -14,13 +15,14 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 /// `{"items": [...]}` of a `<Kind>List`; every other field of the list is skipped.
+/// `WITH_STATUS: false` skips each item's `status` too.
 #[derive(Deserialize)]
-pub struct ListItems {
+pub struct ListItems<const WITH_STATUS: bool = true> {
     #[serde(default)]
-    items: Option<Vec<Item>>,
+    items: Option<Vec<Item<WITH_STATUS>>>,
 }
 
-impl ListItems {
+impl<const WITH_STATUS: bool> ListItems<WITH_STATUS> {
     pub fn into_values(self) -> Vec<Value> {
         self.items
             .unwrap_or_default()
@@ -31,7 +33,7 @@ impl ListItems {
 }
 
 /// One item: an object whose `metadata` is read by [`Metadata`].
-struct Item(Value);
+struct Item<const WITH_STATUS: bool>(Value);
 
 /// An item's `metadata`, without `managedFields`.
 struct Metadata(Value);
@@ -67,10 +69,10 @@ impl<'de, N: Deserialize<'de>> Visitor<'de> for ObjectVisitor<N> {
     }
 }
 
-impl<'de> Deserialize<'de> for Item {
+impl<'de, const WITH_STATUS: bool> Deserialize<'de> for Item<WITH_STATUS> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_map(ObjectVisitor::<Metadata> {
-            skip: None,
+            skip: (!WITH_STATUS).then_some("status"),
             nested: Some("metadata"),
             wrap: |Metadata(m)| m,
         })
@@ -114,6 +116,18 @@ mod tests {
                        "spec": {"managedFields": "kept: not metadata"}}),
                 json!({"metadata": {"name": "b"}, "status": {"addresses": []}}),
             ]
+        );
+    }
+
+    #[test]
+    fn status_is_skipped_only_when_asked() {
+        let body = r#"{"items":[{"metadata":{"name":"a"},"spec":{"x":1},"status":{"y":2}}]}"#;
+        let with: ListItems = serde_json::from_str(body).unwrap();
+        assert_eq!(with.into_values()[0]["status"], json!({"y": 2}));
+        let without: ListItems<false> = serde_json::from_str(body).unwrap();
+        assert_eq!(
+            without.into_values(),
+            vec![json!({"metadata": {"name": "a"}, "spec": {"x": 1}})]
         );
     }
 
