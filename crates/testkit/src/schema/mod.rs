@@ -4,7 +4,9 @@
 //!
 //! The fake server runs every write through [`Schemas::admit`] (defaulting, pruning,
 //! structural checks, CEL rules) and product tests can check generated objects without a
-//! server:
+//! server. CEL rules ratchet as in 1.33: a rule without `oldSelf` is not evaluated on a value
+//! an update left unchanged (the real server evaluates it and turns a failure into a
+//! `Warning` header, which the fake does not send); structural checks do not ratchet here.
 //!
 //! ```
 //! use mesh_testkit::schema::Schemas;
