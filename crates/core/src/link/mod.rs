@@ -16,7 +16,7 @@ pub mod topology;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use futures::future::{FutureExt, Shared};
 use serde::Serialize;
@@ -372,10 +372,13 @@ impl FanOut<'_> {
             })
             .collect();
         let writes = tokio::sync::Semaphore::new(write_budget(parallel));
+        // What a source holds for a target does not depend on the source: built once per
+        // target, not once per pair (9 900 times in a fleet of 100).
+        let desired: Vec<OnceLock<Value>> = (0..clusters.len()).map(|_| OnceLock::new()).collect();
         let per_source = parallel::map_bounded(sources, parallel, |from| {
-            let (facts, writes) = (&facts, &writes);
+            let (facts, writes, desired) = (&facts, &writes, &desired);
             async move {
-                let reports = self.source(backend, from, facts, writes, parallel).await;
+                let reports = self.source(backend, from, facts, desired, writes, parallel).await;
                 self.progress
                     .event(&clusters[from].name, &backend.source_event(&reports));
                 reports
@@ -394,6 +397,7 @@ impl FanOut<'_> {
         backend: &B,
         from: usize,
         facts: &[Shared<F>],
+        desired: &[OnceLock<Value>],
         writes: &tokio::sync::Semaphore,
         parallel: usize,
     ) -> Vec<PairReport>
@@ -435,11 +439,10 @@ impl FanOut<'_> {
                 Action::Link => match &facts[pair.to].clone().await.target {
                     Some(Ok(target)) => {
                         let _permit = writes.acquire().await.ok();
-                        // Built only now that it is written, and the write boxed: a pair
-                        // still waiting for its permit holds neither the object nor the
-                        // space of a request in flight.
-                        let desired = backend.desired(target);
-                        let result = Box::pin(apply::apply_over(&source.api, &desired, live, write)).await;
+                        // The write is boxed only now: a pair still waiting for its permit
+                        // holds no space of a request in flight.
+                        let desired = desired[pair.to].get_or_init(|| backend.desired(target));
+                        let result = Box::pin(apply::apply_over(&source.api, desired, live, write)).await;
                         backend
                             .describe(report, target)
                             .of(result.map_err(|e| source.write_error(e)))
