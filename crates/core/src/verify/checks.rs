@@ -1,7 +1,7 @@
 //! Every check, computed from the facts of all clusters. Pure: no I/O here.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::OnceLock;
 
 use serde_json::Value;
 
@@ -74,9 +74,8 @@ struct Derived<'a> {
     /// The link objects this cluster holds as a source (peer Gateways or remote secrets), by
     /// name: every pair looks its link up here, N² lookups in a fleet of N.
     links: HashMap<&'a str, &'a Value>,
-    /// The peer Gateway `link` would write for this cluster as a target, by the namespace
-    /// it goes in ([`expected_peer`]).
-    expected_peers: Mutex<HashMap<String, Arc<Result<ExpectedPeer, String>>>>,
+    /// The peer Gateway `link` would write for this cluster as a target ([`expected_peer`]).
+    expected_peer: OnceLock<Result<ExpectedPeer, String>>,
 }
 
 pub fn evaluate(all: &[ClusterFacts], options: &VerifyOptions) -> Vec<Check> {
@@ -147,7 +146,7 @@ fn derive<'a>(facts: &'a ClusterFacts, options: &VerifyOptions) -> Derived<'a> {
         root_fingerprint: fingerprint(facts, cacerts::ROOT_CERT_KEY),
         intermediate_fingerprint: fingerprint(facts, cacerts::CA_CERT_KEY),
         links: links_by_name(facts, options),
-        expected_peers: Mutex::default(),
+        expected_peer: OnceLock::new(),
     }
 }
 
@@ -886,7 +885,7 @@ fn link_check(from: &Derived, to: &Derived, options: &VerifyOptions) -> Check {
         };
     };
     match options.mode {
-        LinkMode::Peering => peering_current(from, to, live, fix),
+        LinkMode::Peering => peering_current(from, to, live, &options.gateway_namespace, fix),
         LinkMode::RemoteSecret => remote_secret_current(to, live, f, t, fix),
     }
 }
@@ -904,14 +903,15 @@ fn find_link<'a>(source: &Derived<'a>, target: &str, options: &VerifyOptions) ->
     source.links.get(name.as_str()).copied()
 }
 
-fn peering_current(from: &Derived, to: &Derived, live: &Value, fix: impl Fn() -> String) -> Check {
+fn peering_current(
+    from: &Derived,
+    to: &Derived,
+    live: &Value,
+    namespace: &str,
+    fix: impl Fn() -> String,
+) -> Check {
     let (f, t) = (from.facts.name.as_str(), to.facts.name.as_str());
-    let namespace = live
-        .pointer("/metadata/namespace")
-        .and_then(Value::as_str)
-        .unwrap_or("istio-gateways");
-    let expected = expected_peer(to, namespace);
-    let expected = match expected.as_ref() {
+    let expected = match expected_peer(to, namespace) {
         Ok(e) => e,
         Err(why) => return pair("link", f, t, Status::Fail, why.clone()),
     };
@@ -934,13 +934,12 @@ struct ExpectedPeer {
     passed: String,
 }
 
-/// What every source's peer Gateway for `to` (in `namespace`) must hold, or why `to` has
-/// nothing to compare with. Made once per target and namespace: N-1 sources ask.
-fn expected_peer(to: &Derived, namespace: &str) -> Arc<Result<ExpectedPeer, String>> {
-    // A panic elsewhere cannot leave the cache half-written: entries are inserted whole.
-    let mut cache = to.expected_peers.lock().unwrap_or_else(|p| p.into_inner());
-    let entry = cache.entry(namespace.to_string());
-    Arc::clone(entry.or_insert_with(|| Arc::new(build_expected_peer(to, namespace))))
+/// What every source's peer Gateway for `to` (in `namespace`, the gateway namespace the
+/// links were listed from) must hold, or why `to` has nothing to compare with. Made once
+/// per target: N-1 sources ask.
+fn expected_peer<'d>(to: &'d Derived, namespace: &str) -> &'d Result<ExpectedPeer, String> {
+    to.expected_peer
+        .get_or_init(|| build_expected_peer(to, namespace))
 }
 
 fn build_expected_peer(to: &Derived, namespace: &str) -> Result<ExpectedPeer, String> {

@@ -26,7 +26,8 @@ pub struct ClusterFacts {
     pub mesh_config: Read,
     pub cacerts: Read,
     /// Gateways in the gateway namespace (the east-west gateway and our peer Gateways;
-    /// peering mode only).
+    /// peering mode only), without their `status`: they are only compared with what `link`
+    /// writes. [`ClusterFacts::eastwest`] has the east-west Gateway whole.
     pub gateways: Result<Vec<Value>, String>,
     /// The east-west gateway: a Gateway, or for sidecars a Service.
     pub eastwest: Read,
