@@ -29,3 +29,8 @@ pub const TRAFFIC_DISTRIBUTION: &str = "networking.istio.io/traffic-distribution
 pub const TRAFFIC_DISTRIBUTIONS: [&str; 4] = ["PreferClose", "PreferNetwork", "PreferRegion", "Any"];
 pub const DEFAULT_FIELD_MANAGER: &str = "kubectl-mesh";
 pub const ISTIO_SYSTEM: &str = "istio-system";
+
+/// The value of label `key` on a Kubernetes object, if it has that label as a string.
+pub fn value<'a>(object: &'a serde_json::Value, key: &str) -> Option<&'a str> {
+    object.pointer("/metadata/labels")?.get(key)?.as_str()
+}

@@ -57,9 +57,7 @@ pub async fn read_network(api: &ApiClient) -> Result<Option<String>, ApiError> {
     let ns = api.get(&kinds::NAMESPACE.object_path(None, ISTIO_SYSTEM)).await?;
     Ok(ns
         .as_ref()
-        .and_then(|ns| ns.pointer("/metadata/labels"))
-        .and_then(|labels| labels.get(NETWORK))
-        .and_then(Value::as_str)
+        .and_then(|ns| crate::labels::value(ns, NETWORK))
         .filter(|n| !n.is_empty())
         .map(str::to_string))
 }

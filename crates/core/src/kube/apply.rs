@@ -130,7 +130,7 @@ pub fn with_mesh_id(desired: &Value, options: &WriteOptions) -> Option<Value> {
 /// apply under the same field manager would drop the mesh-id label it no longer sends, and
 /// `down` (which deletes by that label) would then leave the object behind. Keep it.
 fn keeping_mesh_id(desired: &Value, live: Option<&Value>) -> Option<Value> {
-    let mesh_id = live?.pointer("/metadata/labels")?.get(MESH_ID)?.as_str()?;
+    let mesh_id = crate::labels::value(live?, MESH_ID)?;
     let options = WriteOptions {
         mesh_id: Some(mesh_id.to_string()),
         ..WriteOptions::default()

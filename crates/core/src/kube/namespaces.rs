@@ -72,9 +72,5 @@ pub fn record(
 }
 
 pub fn is_ours(object: &Value) -> bool {
-    object
-        .pointer("/metadata/labels")
-        .and_then(|l| l.get(MANAGED_BY))
-        .and_then(Value::as_str)
-        == Some(MANAGED_BY_VALUE)
+    crate::labels::value(object, MANAGED_BY) == Some(MANAGED_BY_VALUE)
 }

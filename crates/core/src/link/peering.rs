@@ -107,13 +107,7 @@ impl Backend for Peering<'_> {
     /// Only the peer Gateways of this mesh (when the run names one).
     fn prunable(&self, gateway: &Value) -> bool {
         match &self.0.write.mesh_id {
-            Some(id) => {
-                gateway
-                    .pointer("/metadata/labels")
-                    .and_then(|l| l.get(MESH_ID))
-                    .and_then(Value::as_str)
-                    == Some(id)
-            }
+            Some(id) => crate::labels::value(gateway, MESH_ID) == Some(id),
             None => true,
         }
     }
@@ -223,10 +217,7 @@ fn target_facts(
             cluster.name, options.namespace, options.gateway, cluster.context
         )));
     };
-    let network = gateway
-        .pointer("/metadata/labels")
-        .and_then(|l| l.get(NETWORK))
-        .and_then(Value::as_str)
+    let network = crate::labels::value(gateway, NETWORK)
         .map(str::to_string)
         .ok_or_else(|| cluster.state_error(format!(
             "cluster {}: east-west Gateway {}/{} has no {NETWORK} label: re-run `kubectl mesh expose --context {} --network NAME`",

@@ -273,11 +273,7 @@ pub(super) async fn foreign_content(cluster: &Cluster, namespace: &str, mesh_id:
             continue;
         };
         let foreign = items.into_iter().find(|item| {
-            let ours = item
-                .pointer("/metadata/labels")
-                .and_then(|l| l.get(MESH_ID))
-                .and_then(Value::as_str)
-                == Some(mesh_id);
+            let ours = crate::labels::value(item, MESH_ID) == Some(mesh_id);
             !ours && !made_by_kubernetes(*kind, item)
         });
         if let Some(item) = foreign {

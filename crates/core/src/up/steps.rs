@@ -289,12 +289,7 @@ async fn retire(
             return Some(StepRow::failed("expose", &cluster.name, message));
         }
     };
-    let label = |key: &str| {
-        live.pointer("/metadata/labels")
-            .and_then(|l| l.get(key))
-            .and_then(Value::as_str)
-    };
-    if label(MANAGED_BY) != Some(MANAGED_BY_VALUE) || label(MESH_ID) != Some(mesh_id) {
+    if !crate::kube::namespaces::is_ours(&live) || crate::labels::value(&live, MESH_ID) != Some(mesh_id) {
         return None;
     }
     // Owned by another object (a Service Istio's gateway controller adopted for a Gateway of

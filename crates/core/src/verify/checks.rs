@@ -127,12 +127,9 @@ fn derive<'a>(facts: &'a ClusterFacts, options: &VerifyOptions) -> Derived<'a> {
     Derived {
         facts,
         cluster_id: istiod_env(facts, "CLUSTER_ID").unwrap_or_else(|| facts.name.clone()),
-        network: present(&facts.istio_system).and_then(|ns| {
-            ns.pointer("/metadata/labels")?
-                .get(NETWORK)?
-                .as_str()
-                .map(str::to_string)
-        }),
+        network: present(&facts.istio_system)
+            .and_then(|ns| crate::labels::value(ns, NETWORK))
+            .map(str::to_string),
         trust_domain: present(&facts.mesh_config)
             .and_then(trust_domain_of)
             .unwrap_or_else(|| DEFAULT_TRUST_DOMAIN.to_string()),
@@ -701,7 +698,7 @@ fn eastwest_checks(d: &Derived, options: &VerifyOptions) -> Vec<Check> {
 /// describe the cluster by the gateway's label, istiod by the namespace's, and traffic
 /// between the two views goes nowhere.
 fn network_mismatch(d: &Derived, gateway: &Value, what: &str, kind: &str) -> Option<Check> {
-    let labelled = gateway.pointer("/metadata/labels")?.get(NETWORK)?.as_str()?;
+    let labelled = crate::labels::value(gateway, NETWORK)?;
     let network = d.network.as_deref()?;
     (labelled != network).then(|| {
         check(
@@ -949,10 +946,7 @@ fn build_expected_peer(to: &Derived, namespace: &str) -> Result<ExpectedPeer, St
             "linked, but {t}'s east-west gateway has no address to compare with"
         ));
     };
-    let Some(network) = to
-        .eastwest
-        .and_then(|g| g.pointer("/metadata/labels")?.get(NETWORK)?.as_str())
-    else {
+    let Some(network) = to.eastwest.and_then(|g| crate::labels::value(g, NETWORK)) else {
         return Err(format!(
             "linked, but {t}'s east-west gateway has no network label"
         ));

@@ -46,11 +46,7 @@ pub(super) async fn cleanup(cluster: &Cluster, namespace: &str) -> Result<Vec<St
 }
 
 pub(super) fn is_probe(namespace: &Value) -> bool {
-    namespace
-        .pointer("/metadata/labels")
-        .and_then(|l| l.get(PROBE_LABEL))
-        .and_then(Value::as_str)
-        == Some("true")
+    crate::labels::value(namespace, PROBE_LABEL) == Some("true")
 }
 
 pub(super) fn interrupted_check(clusters: &[Cluster], options: &TrafficOptions) -> Check {
