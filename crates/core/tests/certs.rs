@@ -2,8 +2,8 @@
 //! planning `cacerts` against what a cluster holds, and rotation. Keys are EC P-256 (fast);
 //! cluster reads are given as [`Live`] values, so no request is ever sent.
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use kubectl_mesh_core::certs::inspect::{self, Inspected, Inspection};
@@ -166,10 +166,10 @@ fn a_root_ending_soon_is_warned_about() {
         ..options()
     };
     issue::root(&dir, None, &short, false, &|_| {}).expect("root");
-    let warnings = RefCell::new(Vec::new());
-    let warn = |w: &str| warnings.borrow_mut().push(w.to_string());
+    let warnings = Mutex::new(Vec::new());
+    let warn = |w: &str| warnings.lock().expect("warnings").push(w.to_string());
     issue::intermediate(&dir, "east", &options(), false, &warn).expect("intermediate");
-    let warnings = warnings.into_inner();
+    let warnings = warnings.into_inner().expect("warnings");
     assert_eq!(warnings.len(), 2, "{warnings:?}");
     assert!(warnings[0].contains("the root expires on"));
     assert!(warnings[1].contains("intermediates are shortened"));

@@ -14,7 +14,7 @@ use crate::InputError;
 /// Where warnings about the root go (a root ending soon is said, not refused: a corporate
 /// root is what it is). A callback rather than a return value, so that a warning is still
 /// said when a later step fails.
-pub type Warn<'a> = &'a dyn Fn(&str);
+pub type Warn<'a> = &'a (dyn Fn(&str) + Sync);
 
 /// A root the user brings (`--root-cert`, `--root-key`) instead of a new one.
 #[derive(Debug, Clone, Copy)]
