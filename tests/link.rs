@@ -324,3 +324,81 @@ fn a_long_cluster_name_gets_a_peer_gateway_name_that_fits() {
         ))
         .is_none());
 }
+
+/// A Gateway someone else made under a peer Gateway's name is not taken over: that pair
+/// fails and says how to hand it over, the object stays as it was (so `down` and `--prune`,
+/// which delete what carries our label, never delete it), the other pairs are linked.
+#[test]
+fn a_gateway_of_someone_else_under_a_links_name_is_refused_not_taken_over() {
+    let env = exposed(&["a", "b"]);
+    let theirs = r#"{"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+        "metadata": {"name": "istio-remote-peer-b", "namespace": "istio-gateways", "labels": {"team": "platform"}},
+        "spec": {"gatewayClassName": "istio-remote", "addresses": [{"type": "IPAddress", "value": "198.51.100.9"}],
+                 "listeners": [{"name": "cross-network", "port": 15008, "protocol": "HBONE"}]}}"#;
+    env.kubectl_stdin(&["--context", "a", "apply", "--server-side", "-f", "-"], theirs)
+        .success();
+    let before = env.cluster("a").object(&peer_path("b")).expect("their Gateway");
+
+    let run = env.mesh(&["link", "--contexts", "a,b", "-o", "json"]).code(1);
+    let report = links(&run);
+    let a_to_b = report.iter().find(|l| l["from"] == "a").expect("a -> b");
+    assert_eq!(a_to_b["result"], "failed", "{a_to_b}");
+    let error = a_to_b["error"].to_string();
+    for needle in [
+        "Gateway istio-gateways/istio-remote-peer-b exists and was not made by kubectl-mesh",
+        "kubectl --context a delete gateways -n istio-gateways istio-remote-peer-b",
+        "label it app.kubernetes.io/managed-by=kubectl-mesh",
+    ] {
+        assert!(error.contains(needle), "{needle}: {error}");
+    }
+    let b_to_a = report.iter().find(|l| l["from"] == "b").expect("b -> a");
+    assert_eq!(b_to_a["result"], "created");
+    assert_eq!(
+        env.cluster("a").object(&peer_path("b")),
+        Some(before.clone()),
+        "untouched"
+    );
+
+    // Unlink and prune leave it too, and say why.
+    let run = env
+        .mesh(&["link", "--from", "a", "--to", "b", "--unlink"])
+        .success();
+    assert!(
+        run.stdout.contains("is not ours, left as it is"),
+        "{}",
+        run.stdout
+    );
+    env.mesh(&["link", "--contexts", "a", "--prune"]).success();
+    assert_eq!(
+        env.cluster("a").object(&peer_path("b")),
+        Some(before),
+        "untouched"
+    );
+
+    // Handed over with our label, it becomes our link.
+    env.kubectl(&[
+        "--context",
+        "a",
+        "label",
+        "gateway",
+        "-n",
+        "istio-gateways",
+        "istio-remote-peer-b",
+        "app.kubernetes.io/managed-by=kubectl-mesh",
+    ])
+    .success();
+    let run = env.mesh(&["link", "--contexts", "a,b"]).code(1);
+    assert!(
+        run.stderr.contains("re-run with --force-conflicts"),
+        "{}",
+        run.stderr
+    );
+    env.mesh(&["link", "--contexts", "a,b", "--force-conflicts"])
+        .success();
+    let linked = env.cluster("a").object(&peer_path("b")).expect("our Gateway now");
+    assert_eq!(linked["metadata"]["labels"]["kubectl-mesh.io/peer-cluster"], "b");
+    assert_eq!(
+        linked["spec"]["addresses"][0]["value"],
+        address(&env, "b").as_str()
+    );
+}

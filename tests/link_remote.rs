@@ -344,3 +344,41 @@ fn prune_with_peering_removes_our_remote_secrets_only() {
     assert!(env.cluster("a").object(&peer_path("b")).is_none());
     assert!(env.cluster("a").object(&secret_path("b")).is_some());
 }
+
+/// A remote secret `istioctl create-remote-secret` made has our secret's name: it is seen
+/// (listed by istiod's own label, istio/multiCluster) and left alone, not overwritten.
+#[test]
+fn a_remote_secret_istioctl_made_is_refused_not_overwritten() {
+    let env = with_istio(&["a", "b"]);
+    let istioctls = r#"{"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "istio-remote-secret-b", "namespace": "istio-system",
+                     "labels": {"istio/multiCluster": "true"},
+                     "annotations": {"networking.istio.io/cluster": "b"}},
+        "stringData": {"b": "apiVersion: v1\nkind: Config\n"}}"#;
+    env.kubectl_stdin(&["--context", "a", "create", "-f", "-"], istioctls)
+        .success();
+    let before = env
+        .cluster("a")
+        .object(&secret_path("b"))
+        .expect("istioctl's secret");
+
+    let run = link_remote(&env, &["--contexts", "a,b", "-o", "json"]).code(1);
+    let report = links(&run);
+    let a_to_b = report.iter().find(|l| l["from"] == "a").expect("a -> b");
+    assert_eq!(a_to_b["result"], "failed", "{a_to_b}");
+    assert!(
+        a_to_b["error"]
+            .to_string()
+            .contains("Secret istio-system/istio-remote-secret-b exists and was not made by kubectl-mesh"),
+        "{a_to_b}"
+    );
+    assert_eq!(
+        report.iter().find(|l| l["from"] == "b").expect("b -> a")["result"],
+        "created"
+    );
+    assert_eq!(
+        env.cluster("a").object(&secret_path("b")),
+        Some(before),
+        "untouched"
+    );
+}

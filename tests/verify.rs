@@ -1124,3 +1124,38 @@ fn primary_remote_bad_input_sends_nothing() {
         assert_eq!(env.cluster(c).counts().total(), 0, "no request to {c}");
     }
 }
+
+/// istiod loads every secret labelled istio/multiCluster, ours or not: one made by
+/// `istioctl create-remote-secret` links its pair, and verify says so.
+#[test]
+fn a_remote_secret_istioctl_made_counts_as_a_link() {
+    let env = with_istio(&["a", "b"]);
+    with_trust(&env, &["a", "b"]);
+    env.mesh(&["expose", "--contexts", "a,b", "--flavor", "ambient", "--wait=30s"])
+        .success();
+    env.mesh(&["link", "--mode", "remote-secret", "--contexts", "a,b"])
+        .success();
+    // The same secret, as istioctl makes it: without our managed-by label.
+    let path = "/api/v1/namespaces/istio-system/secrets/istio-remote-secret-b";
+    let mut secret = env.cluster("a").object(path).expect("a's secret for b");
+    let metadata = secret["metadata"].as_object_mut().expect("metadata");
+    metadata.retain(|key, _| ["name", "namespace", "labels", "annotations"].contains(&key.as_str()));
+    metadata["labels"] = serde_json::json!({"istio/multiCluster": "true"});
+    env.mesh(&[
+        "link",
+        "--mode",
+        "remote-secret",
+        "--from",
+        "a",
+        "--to",
+        "b",
+        "--unlink",
+    ])
+    .success();
+    env.kubectl_stdin(&["--context", "a", "create", "-f", "-"], &secret.to_string())
+        .success();
+
+    let (code, checks) = verify(&env, &["--contexts", "a,b", "--flavor", "ambient"]);
+    assert_eq!(code, 0, "{checks:#?}");
+    assert_eq!(status(&checks, "link", None, Some(("a", "b"))), "pass");
+}

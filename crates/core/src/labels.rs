@@ -34,3 +34,8 @@ pub const ISTIO_SYSTEM: &str = "istio-system";
 pub fn value<'a>(object: &'a serde_json::Value, key: &str) -> Option<&'a str> {
     object.pointer("/metadata/labels")?.get(key)?.as_str()
 }
+
+/// Whether an object carries our managed-by label: made by kubectl-mesh, or handed over to it.
+pub fn is_ours(object: &serde_json::Value) -> bool {
+    value(object, MANAGED_BY) == Some(MANAGED_BY_VALUE)
+}

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use super::state::{CertView, LinkView, Observed};
 use crate::expose::address_of;
 use crate::kube::clusters::Cluster;
-use crate::kube::kinds::{self, Kind};
+use crate::kube::kinds::{self, name_of, Kind};
 use crate::labels::{ISTIO_SYSTEM, MANAGED_BY, MANAGED_BY_VALUE, PEER_CLUSTER};
 use crate::resources::cacerts;
 use crate::resources::remote_secret::{CLUSTER_ANNOTATION, MULTICLUSTER_LABEL};
@@ -154,13 +154,6 @@ fn gone(fact: Observed) -> Observed {
         Observed::Certs(_) => Observed::Certs(None),
         other => other,
     }
-}
-
-fn name_of(object: &Value) -> &str {
-    object
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
 }
 
 /// The east-west Gateway (its address) or one of our peer Gateways (where it points).

@@ -5,7 +5,6 @@ use serde_json::Value;
 use crate::kube::api::ApiClient;
 use crate::kube::apply::{self, ApplyError, DryRun, WriteOptions};
 use crate::kube::kinds::{self, ObjectRef};
-use crate::labels::{MANAGED_BY, MANAGED_BY_VALUE};
 use crate::report::{ClusterReport, Outcome};
 use crate::resources::namespace;
 
@@ -71,6 +70,4 @@ pub fn record(
     }
 }
 
-pub fn is_ours(object: &Value) -> bool {
-    crate::labels::value(object, MANAGED_BY) == Some(MANAGED_BY_VALUE)
-}
+pub use crate::labels::is_ours;

@@ -298,8 +298,27 @@ impl OurLinks {
     }
 }
 
-/// A source's links, by the peer cluster they point at.
-type Links = Result<BTreeMap<String, Value>, ClusterError>;
+/// A source's links, as its reads found them.
+#[derive(Debug, Default)]
+struct SourceLinks {
+    /// Ours, by the peer cluster they point at.
+    ours: BTreeMap<String, Value>,
+    /// Names of the objects beside them (same kind and namespace) that are not ours, i.e.
+    /// lack our managed-by label: a link whose name is among them is refused, not taken
+    /// over, since `down` and `--prune` would later delete what someone else made. Helm
+    /// refuses to adopt such an object in the same way ("invalid ownership metadata").
+    others: BTreeSet<String>,
+}
+
+type Links = Result<SourceLinks, ClusterError>;
+
+/// Why a link is not written over an object of the same name that is not ours.
+fn not_ours(source: &Cluster, (kind, namespace, name): (Kind, &str, String)) -> ClusterError {
+    source.state_error(format!(
+        "cluster {}: {} {namespace}/{name} exists and was not made by kubectl-mesh (no label {MANAGED_BY}={MANAGED_BY_VALUE}), so it is left as it is; delete it (`kubectl --context {} delete {} -n {namespace} {name}`), or label it {MANAGED_BY}={MANAGED_BY_VALUE} to hand it over to kubectl-mesh and re-run (with --force-conflicts to take over the fields its maker set)",
+        source.name, kind.kind, source.context, kind.plural
+    ))
+}
 
 /// At most this many pairs of one source in a run are read with a GET each instead of one LIST.
 const READ_ONE_BY_ONE: usize = 2;
@@ -428,13 +447,26 @@ impl FanOut<'_> {
         let mut reports = parallel::map_bounded(mine.clone(), parallel, |pair| async move {
             let peer = &self.clusters[pair.to].name;
             let report = PairReport::new(&source.name, peer);
-            let live = links.get(peer);
+            let live = links.ours.get(peer);
+            let theirs = || {
+                let link = backend.link_of(peer);
+                links.others.contains(&link.2).then_some(link)
+            };
             match self.action {
-                Action::Unlink if live.is_none() => report.not_linked(),
+                Action::Unlink if live.is_none() => match theirs() {
+                    Some((kind, namespace, name)) => report.not_linked().noting(format!(
+                        "not linked by kubectl-mesh: {} {namespace}/{name} is not ours, left as it is",
+                        kind.kind
+                    )),
+                    None => report.not_linked(),
+                },
                 Action::Unlink => {
                     // The semaphore is never closed, so acquiring cannot fail.
                     let _permit = writes.acquire().await.ok();
                     report.of(Box::pin(delete(backend, source, peer)).await)
+                }
+                Action::Link if live.is_none() && theirs().is_some() => {
+                    report.failed(not_ours(source, backend.link_of(peer)))
                 }
                 Action::Link => match &facts[pair.to].clone().await.target {
                     Some(Ok(target)) => {
@@ -454,7 +486,7 @@ impl FanOut<'_> {
         })
         .await;
         if self.prune != Prune::No {
-            reports.extend(self.prune_source(backend, from, links, writes).await);
+            reports.extend(self.prune_source(backend, from, &links.ours, writes).await);
             reports.extend(prune_other_mechanism(backend, source).await);
         }
         reports

@@ -6,17 +6,15 @@
 //! offers as a target — and the peer Gateways it holds as a source), then one write per
 //! changed pair.
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 
-use super::{Backend, Facts, Links, OurLinks, PairReport};
+use super::{Backend, Facts, Links, OurLinks, PairReport, SourceLinks};
 use crate::expose::address_of;
 use crate::kube::api::ApiError;
 use crate::kube::apply::WriteOptions;
 use crate::kube::clusters::{Cluster, ClusterError};
-use crate::kube::kinds::{self, Kind};
-use crate::labels::{ISTIO_SYSTEM, MANAGED_BY, MANAGED_BY_VALUE, MESH_ID, NETWORK, PEER_CLUSTER};
+use crate::kube::kinds::{self, name_of, Kind};
+use crate::labels::{is_ours, ISTIO_SYSTEM, MESH_ID, NETWORK, PEER_CLUSTER};
 use crate::report::Outcome;
 use crate::resources::peering;
 pub use crate::resources::peering::Target;
@@ -57,7 +55,7 @@ impl Backend for Peering<'_> {
         match read_facts(cluster, self.0, as_target).await {
             Ok(facts) => Facts {
                 target: facts.target,
-                links: Ok(facts.peers),
+                links: Ok(facts.links),
             },
             Err(e) => Facts {
                 target: as_target.then(|| Err(e.clone())),
@@ -72,12 +70,15 @@ impl Backend for Peering<'_> {
             let path = kinds::GATEWAY.object_path(namespace, &peering::name(peer));
             cluster.api.get(&path).await.map(|found| (*peer, found))
         });
-        let mut links = BTreeMap::new();
+        let mut links = SourceLinks::default();
         for read in futures::future::join_all(reads).await {
             match read {
                 // Ours and pointing at that peer, as a LIST would have kept it.
                 Ok((peer, Some(gateway))) if our_peer(&gateway).as_deref() == Some(peer) => {
-                    links.insert(peer.to_string(), gateway);
+                    links.ours.insert(peer.to_string(), gateway);
+                }
+                Ok((_, Some(gateway))) if !is_ours(&gateway) => {
+                    links.others.insert(name_of(&gateway).to_string());
                 }
                 Ok(_) => {}
                 Err(e) => return Some(Err(cluster.error(e))),
@@ -128,8 +129,9 @@ impl Backend for Peering<'_> {
 struct PeeringFacts {
     /// As a target (when asked): its address, network, trust domain; or why it cannot be one.
     target: Option<Result<Target, ClusterError>>,
-    /// As a source: our peer Gateways in it, by the peer cluster they describe.
-    peers: BTreeMap<String, Value>,
+    /// As a source: our peer Gateways in it, by the peer cluster they describe, and the
+    /// names of the Gateways of others beside them.
+    links: SourceLinks,
 }
 
 /// Reads a cluster: gateways in the gateway namespace (one LIST) and, when it is a target,
@@ -155,17 +157,16 @@ async fn read_facts(
         }
         Err(e) => return Err(cluster.error(e)),
     };
-    let mut peers = BTreeMap::new();
+    let mut links = SourceLinks::default();
     let mut own = None;
     for gateway in gateways {
-        let name = gateway
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let name = name_of(&gateway);
         if name == options.gateway {
             own = Some(gateway);
         } else if let Some(peer) = our_peer(&gateway) {
-            peers.insert(peer, gateway);
+            links.ours.insert(peer, gateway);
+        } else if !is_ours(&gateway) {
+            links.others.insert(name.to_string());
         }
     }
     let target = match (trust_domain, own) {
@@ -179,7 +180,7 @@ async fn read_facts(
             Some(target_facts(cluster, &gateway, trust_domain, options))
         }
     };
-    Ok(PeeringFacts { target, peers })
+    Ok(PeeringFacts { target, links })
 }
 
 /// Reads what a peer needs to know about `cluster` (for `link --generate`): its address,
@@ -195,14 +196,10 @@ pub async fn read_target(cluster: &Cluster, options: &LinkOptions) -> Result<Tar
 
 /// The peer cluster named by one of our peer Gateways (never someone else's Gateway).
 fn our_peer(gateway: &Value) -> Option<String> {
-    let labels = gateway.pointer("/metadata/labels")?;
-    if labels.get(MANAGED_BY).and_then(Value::as_str) != Some(MANAGED_BY_VALUE) {
+    if !is_ours(gateway) {
         return None;
     }
-    labels
-        .get(PEER_CLUSTER)
-        .and_then(Value::as_str)
-        .map(str::to_string)
+    crate::labels::value(gateway, PEER_CLUSTER).map(str::to_string)
 }
 
 fn target_facts(
@@ -258,6 +255,7 @@ pub fn trust_domain_of(config_map: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::labels::{MANAGED_BY, MANAGED_BY_VALUE};
     use serde_json::json;
 
     #[test]

@@ -2,18 +2,17 @@
 //! read-only identity for istiod and its token; in every source a Secret holding a kubeconfig
 //! for each target. A source's secrets are written as soon as their targets are prepared.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use base64::Engine;
 use serde_json::Value;
 
-use super::{Backend, Facts, OurLinks, PairReport};
+use super::{Backend, Facts, Links, OurLinks, PairReport, SourceLinks};
 use crate::kube::apply::{self, DryRun, WriteOptions};
 use crate::kube::clusters::{Cluster, ClusterError};
-use crate::kube::kinds::{self, Kind};
+use crate::kube::kinds::{self, name_of, Kind};
 use crate::kube::{namespaces, parallel};
-use crate::labels::{ISTIO_SYSTEM, MANAGED_BY, MANAGED_BY_VALUE};
+use crate::labels::{is_ours, ISTIO_SYSTEM};
 use crate::report::ClusterReport;
 use crate::resources::remote_secret::{self as rs, Credentials};
 
@@ -150,26 +149,31 @@ async fn wait_for_token(
     }
 }
 
-/// Our remote secrets in a source, by the cluster they point at (one LIST).
-async fn existing_secrets(source: &Cluster) -> Result<BTreeMap<String, Value>, ClusterError> {
+/// The remote secrets in a source (one LIST): ours by the cluster they point at, and the
+/// names of the others. Listed by the label istiod itself selects them by (istio 1.30.3
+/// pkg/kube/multicluster/secretcontroller.go, `MultiClusterSecretLabel`), so that a secret
+/// `istioctl create-remote-secret` made under the same name is seen, and not taken over.
+async fn existing_secrets(source: &Cluster) -> Links {
     let path = kinds::SECRET.collection_path(Some(ISTIO_SYSTEM));
-    let selector = format!("{}=true,{MANAGED_BY}={MANAGED_BY_VALUE}", rs::MULTICLUSTER_LABEL);
+    let selector = format!("{}=true", rs::MULTICLUSTER_LABEL);
     let items = source
         .api
         .list(&path, Some(&selector))
         .await
         .map_err(|e| source.error(e))?;
-    Ok(items
-        .into_iter()
-        .filter_map(|s| {
-            let target = s
-                .pointer("/metadata/annotations")?
-                .get(rs::CLUSTER_ANNOTATION)?
-                .as_str()?
-                .to_string();
-            Some((target, s))
-        })
-        .collect())
+    let mut links = SourceLinks::default();
+    for secret in items {
+        if !is_ours(&secret) {
+            links.others.insert(name_of(&secret).to_string());
+        } else if let Some(target) = secret
+            .pointer("/metadata/annotations")
+            .and_then(|a| a.get(rs::CLUSTER_ANNOTATION))
+            .and_then(Value::as_str)
+        {
+            links.ours.insert(target.to_string(), secret);
+        }
+    }
+    Ok(links)
 }
 
 /// The remote-secret backend of the link fan-out.
@@ -188,7 +192,7 @@ impl Backend for RemoteSecrets<'_> {
         let links = async {
             match as_source {
                 true => existing_secrets(cluster).await,
-                false => Ok(BTreeMap::new()),
+                false => Ok(SourceLinks::default()),
             }
         };
         let (target, links) = futures::join!(target, links);

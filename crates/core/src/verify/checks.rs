@@ -824,7 +824,12 @@ fn unwanted_link(
     expected: &super::ExpectedLinks,
 ) -> Option<Check> {
     let (f, t) = (from.facts.name.as_str(), to.facts.name.as_str());
-    find_link(from, t, options)?;
+    let live = find_link(from, t, options)?;
+    let fix = match crate::labels::is_ours(live) {
+        true => format!("{} --unlink", link_command(from, to, options)),
+        // `link --unlink` deletes only ours: name the command that removes this one.
+        false => delete_command(from, live, options),
+    };
     Some(
         pair(
             "link",
@@ -836,7 +841,23 @@ fn unwanted_link(
                 expected.topology
             ),
         )
-        .hint(format!("{} --unlink", link_command(from, to, options))),
+        .hint(fix),
+    )
+}
+
+/// `kubectl delete` of a link object that is not ours (made by hand or by istioctl).
+fn delete_command(from: &Derived, live: &Value, options: &VerifyOptions) -> String {
+    let (plural, namespace) = match options.mode {
+        LinkMode::Peering => (
+            crate::kube::kinds::GATEWAY.plural,
+            options.gateway_namespace.as_str(),
+        ),
+        LinkMode::RemoteSecret => (crate::kube::kinds::SECRET.plural, crate::labels::ISTIO_SYSTEM),
+    };
+    format!(
+        "kubectl --context {} delete {plural} -n {namespace} {}",
+        from.facts.context,
+        crate::kube::kinds::name_of(live)
     )
 }
 
@@ -880,6 +901,11 @@ fn link_check(from: &Derived, to: &Derived, options: &VerifyOptions) -> Check {
             .hint(fix()),
             None => pair("link", f, t, Status::Fail, "not linked").hint(fix()),
         };
+    };
+    // `link` leaves an object that is not ours as it is: the fix removes it first.
+    let fix = || match crate::labels::is_ours(live) {
+        true => fix(),
+        false => format!("{} && {}", delete_command(from, live, options), fix()),
     };
     match options.mode {
         LinkMode::Peering => peering_current(from, to, live, &options.gateway_namespace, fix),
@@ -1045,15 +1071,19 @@ fn remote_secret_current(to: &Derived, live: &Value, f: &str, t: &str, fix: impl
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::labels::{MANAGED_BY, MANAGED_BY_VALUE};
     use crate::link::topology::Shape;
     use crate::verify::ExpectedLinks;
     use serde_json::json;
 
-    /// A reachable cluster holding peer Gateways to `peers`, and nothing else.
+    /// A reachable cluster holding our peer Gateways to `peers`, and nothing else.
     fn cluster(name: &str, peers: &[&str]) -> ClusterFacts {
         let gateways = peers
             .iter()
-            .map(|p| json!({"metadata": {"name": peering::name(p), "namespace": "istio-gateways"}}))
+            .map(|p| {
+                json!({"metadata": {"name": peering::name(p), "namespace": "istio-gateways",
+                                    "labels": {MANAGED_BY: MANAGED_BY_VALUE}}})
+            })
             .collect();
         ClusterFacts {
             gateways: Ok(gateways),
@@ -1103,5 +1133,17 @@ mod tests {
         );
         // Without a topology every ordered pair is checked, as always.
         assert_eq!(link_checks(&all, &VerifyOptions::default()).len(), 6);
+
+        // A Gateway someone else made: `link --unlink` would leave it, kubectl deletes it.
+        let mut all = all;
+        all[1].gateways = Ok(vec![json!({"metadata": {"name": peering::name("c")}})]);
+        let theirs = evaluate(&all, &options)
+            .into_iter()
+            .find(|c| c.from.as_deref() == Some("b") && c.to.as_deref() == Some("c"))
+            .unwrap();
+        assert_eq!(
+            theirs.hint.as_deref(),
+            Some("kubectl --context b delete gateways -n istio-gateways istio-remote-peer-c")
+        );
     }
 }

@@ -6,7 +6,7 @@ use super::{LinkMode, VerifyOptions};
 use crate::kube::api::ApiError;
 use crate::kube::clusters::Cluster;
 use crate::kube::kinds;
-use crate::labels::{ISTIO_SYSTEM, MANAGED_BY, MANAGED_BY_VALUE};
+use crate::labels::ISTIO_SYSTEM;
 use crate::link::OurLinks;
 use crate::resources::{cacerts, remote_secret};
 
@@ -129,11 +129,11 @@ pub async fn collect(cluster: &Cluster, options: &VerifyOptions) -> ClusterFacts
         if options.mode != LinkMode::RemoteSecret {
             return Ok(Vec::new());
         }
+        // Every remote secret istiod loads, ours or not: istiod selects them by this label
+        // alone (istio 1.30.3 pkg/kube/multicluster/secretcontroller.go), so one made by
+        // `istioctl create-remote-secret` links the pair just as well.
         let path = kinds::SECRET.collection_path(Some(ISTIO_SYSTEM));
-        let selector = format!(
-            "{}=true,{MANAGED_BY}={MANAGED_BY_VALUE}",
-            remote_secret::MULTICLUSTER_LABEL
-        );
+        let selector = format!("{}=true", remote_secret::MULTICLUSTER_LABEL);
         cluster
             .api
             .list(&path, Some(&selector))
