@@ -414,6 +414,46 @@ fn up_with_a_links_section_links_verifies_and_converges() {
     assert_eq!(code, 0);
 }
 
+/// `up` removes the links its topology no longer wants, but only its own mesh's: a link a
+/// plain `link` made stays (verify warns about it), whichever object the flavour links with.
+#[test]
+fn up_prunes_only_its_own_meshs_links_in_either_flavour() {
+    for (flavor, mode, path) in [
+        ("ambient-peering", "peering", peer_path("c")),
+        (
+            "ambient",
+            "remote-secret",
+            "/api/v1/namespaces/istio-system/secrets/istio-remote-secret-c".to_string(),
+        ),
+    ] {
+        let env = with_bare_istio(&FOUR);
+        let file = write_topology(
+            &env,
+            &format!("flavor: {flavor}\n{FOUR_CONTEXTS}links: {{hubs: [a]}}\n"),
+        );
+        up(&env, &file).success();
+        env.mesh(&["link", "--mode", mode, "--from", "b", "--to", "c"])
+            .success();
+        assert!(
+            env.cluster("b").object(&path).is_some(),
+            "{flavor}: b -> c by hand"
+        );
+        let run = up(&env, &file).success();
+        assert!(
+            env.cluster("b").object(&path).is_some(),
+            "{flavor}: not this mesh's, kept\n{}",
+            run.stdout
+        );
+        let (code, report) = verify(&env, &["-f", &file]);
+        assert_eq!(code, 0, "{flavor}: {report:#}");
+        let b_to_c = link_checks(&report)
+            .into_iter()
+            .find(|(pair, _)| pair == "b->c")
+            .unwrap_or_else(|| panic!("{flavor}: b -> c checked: {report:#}"));
+        assert_eq!(b_to_c.1, "warn", "{flavor}: {report:#}");
+    }
+}
+
 #[test]
 fn up_with_bad_links_exits_2_and_writes_nothing() {
     let env = with_bare_istio(&["a", "b"]);

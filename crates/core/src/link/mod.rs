@@ -241,9 +241,13 @@ trait Backend {
     /// Where the link to the cluster `peer` lives in a source.
     fn link_of(&self, peer: &str) -> (Kind, &str, String);
 
-    /// Whether `--prune` may delete this link of a cluster no longer listed.
-    fn prunable(&self, _link: &Value) -> bool {
-        true
+    /// Whether `--prune` may delete this link of ours: when the run names a mesh (`up`),
+    /// only the links of that mesh, never those a plain `link` made.
+    fn prunable(&self, link: &Value) -> bool {
+        match &self.write().mesh_id {
+            Some(id) => crate::labels::value(link, crate::labels::MESH_ID) == Some(id),
+            None => true,
+        }
     }
 
     /// The progress line of one source.

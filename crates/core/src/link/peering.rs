@@ -14,7 +14,7 @@ use crate::kube::api::ApiError;
 use crate::kube::apply::WriteOptions;
 use crate::kube::clusters::{Cluster, ClusterError};
 use crate::kube::kinds::{self, name_of, Kind};
-use crate::labels::{is_ours, ISTIO_SYSTEM, MESH_ID, NETWORK, PEER_CLUSTER};
+use crate::labels::{is_ours, ISTIO_SYSTEM, NETWORK, PEER_CLUSTER};
 use crate::report::Outcome;
 use crate::resources::peering;
 pub use crate::resources::peering::Target;
@@ -103,14 +103,6 @@ impl Backend for Peering<'_> {
 
     fn link_of(&self, peer: &str) -> (Kind, &str, String) {
         (kinds::GATEWAY, &self.0.namespace, peering::name(peer))
-    }
-
-    /// Only the peer Gateways of this mesh (when the run names one).
-    fn prunable(&self, gateway: &Value) -> bool {
-        match &self.0.write.mesh_id {
-            Some(id) => crate::labels::value(gateway, MESH_ID) == Some(id),
-            None => true,
-        }
     }
 
     /// Remote secrets (flavours ambient and sidecar), ours.
