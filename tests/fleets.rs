@@ -454,6 +454,104 @@ fn up_prunes_only_its_own_meshs_links_in_either_flavour() {
     }
 }
 
+/// The `link` rows of an `up -o json` run: (pair, result, error).
+fn link_rows(run: &Run) -> Vec<(String, String, String)> {
+    run.json()["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["step"] == "link")
+        .map(|s| {
+            let text = |key: &str| s[key].as_str().unwrap_or_default().to_string();
+            (text("target"), text("result"), text("error"))
+        })
+        .collect()
+}
+
+/// A member that does not answer: each of its pairs gets a row saying so, the links to it
+/// the file wants stay, those it no longer wants go from the members at hand, and the
+/// verify row names what it could not check.
+#[test]
+fn up_with_a_member_down_reports_its_pairs_and_still_prunes_the_others() {
+    let env = with_bare_istio(&FOUR);
+    let file = write_topology(&env, FOUR_CONTEXTS);
+    up(&env, &file).success();
+    assert_eq!(live_links(&env, &FOUR).len(), 12);
+    env.cluster("c").set_down(true);
+    write_topology(&env, &format!("{FOUR_CONTEXTS}links: {{hubs: [a]}}\n"));
+    let values = env.dir.path().join("values");
+    let run = env
+        .mesh(&[
+            "up",
+            "-f",
+            &file,
+            "--values-dir",
+            values.to_str().unwrap(),
+            "--timeout",
+            "2s",
+            "-o",
+            "json",
+        ])
+        .code(1);
+    let rows = link_rows(&run);
+    for pair in ["a -> c", "c -> a"] {
+        let row = rows
+            .iter()
+            .find(|r| r.0 == pair)
+            .unwrap_or_else(|| panic!("{pair}: {rows:#?}"));
+        assert_eq!(row.1, "failed", "{row:?}");
+        assert!(row.2.contains("skipped: cluster c is unreachable"), "{row:?}");
+    }
+    // b -> c and d -> c live in b and d, which answer: the hub topology does not want them.
+    let left = live_links(&env, &["a", "b", "d"]);
+    let wanted: BTreeSet<String> = ["a->b", "a->c", "a->d", "b->a", "d->a"].map(String::from).into();
+    assert_eq!(left, wanted, "{rows:#?}");
+    let verify_row = run.json()["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["step"] == "verify")
+        .cloned()
+        .expect("verify row");
+    let summary = verify_row["result"].as_str().unwrap();
+    assert!(summary.contains(" warnings, "), "{summary}");
+    assert!(summary.ends_with("not checked: c (left out above)"), "{summary}");
+}
+
+/// `up --dry-run` says per pair what the link step would change, as `link --dry-run` does.
+#[test]
+fn up_dry_run_lists_each_link_it_would_change() {
+    let env = with_bare_istio(&FOUR);
+    let file = write_topology(&env, FOUR_CONTEXTS);
+    // Before anything is exposed: each pair is what the run would link, nothing failed.
+    let run = env
+        .mesh(&["up", "-f", &file, "--dry-run=client", "-o", "json"])
+        .success();
+    let rows = link_rows(&run);
+    assert_eq!(rows.len(), 12, "{rows:#?}");
+    assert!(
+        rows.iter()
+            .all(|r| r.1.starts_with("would create") && r.1.contains("east-west gateway has an address")),
+        "{rows:#?}"
+    );
+    up(&env, &file).success();
+    write_topology(&env, &format!("{FOUR_CONTEXTS}links: {{hubs: [a]}}\n"));
+    let run = env
+        .mesh(&["up", "-f", &file, "--dry-run=client", "-o", "json"])
+        .success();
+    let mut deleted: Vec<String> = link_rows(&run)
+        .into_iter()
+        .filter(|r| r.1 == "would delete")
+        .map(|r| r.0)
+        .collect();
+    deleted.sort();
+    assert_eq!(
+        deleted,
+        ["b -> c", "b -> d", "c -> b", "c -> d", "d -> b", "d -> c"]
+    );
+    assert_eq!(live_links(&env, &FOUR).len(), 12, "a dry run deletes nothing");
+}
+
 #[test]
 fn up_with_bad_links_exits_2_and_writes_nothing() {
     let env = with_bare_istio(&["a", "b"]);

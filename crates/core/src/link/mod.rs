@@ -115,8 +115,26 @@ pub async fn run(
     mechanism: &Mechanism,
     progress: &dyn Progress,
 ) -> Vec<PairReport> {
+    let none = BTreeMap::new();
+    run_skipping(clusters, &none, pairs, action, prune, mechanism, progress).await
+}
+
+/// [`run`] where some of `clusters` are known to be out of reach for this run (unreachable,
+/// or left out by an earlier step of `up`): they are not asked again, each of their pairs
+/// fails with their error, and they still count as listed, so that pruning in the others
+/// keeps the links to them that the pairs want and removes those it does not.
+pub async fn run_skipping(
+    clusters: &[Cluster],
+    skipped: &BTreeMap<usize, ClusterError>,
+    pairs: &[Pair],
+    action: Action,
+    prune: Prune,
+    mechanism: &Mechanism,
+    progress: &dyn Progress,
+) -> Vec<PairReport> {
     let fan_out = FanOut {
         clusters,
+        skipped,
         pairs,
         action,
         prune,
@@ -330,6 +348,8 @@ const READ_ONE_BY_ONE: usize = 2;
 /// One run over pairs of clusters.
 struct FanOut<'a> {
     clusters: &'a [Cluster],
+    /// Clusters not to ask, by index, and why.
+    skipped: &'a BTreeMap<usize, ClusterError>,
     pairs: &'a [Pair],
     action: Action,
     prune: Prune,
@@ -379,6 +399,12 @@ impl FanOut<'_> {
             .map(|i| {
                 let (reads, as_target, as_source) = (&reads, targets.contains(&i), sources.contains(&i));
                 async move {
+                    if let Some(e) = self.skipped.get(&i) {
+                        return Arc::new(Facts {
+                            target: as_target.then(|| Err(e.clone())),
+                            links: Err(e.clone()),
+                        });
+                    }
                     // The semaphore is never closed, so acquiring cannot fail.
                     let _permit = reads.acquire().await.ok();
                     let facts = self.read(backend, i, as_target, as_source).await;

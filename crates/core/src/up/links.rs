@@ -42,29 +42,74 @@ pub fn uses_peering(topology: &Topology) -> bool {
     topology.uses_peering()
 }
 
-/// `complete`: every cluster of the file is reachable. Only then are links to clusters that
-/// are not listed pruned — an unreachable cluster is not a removed one.
+/// Links the file's pairs among `all` its clusters. Those in `skipped` (unreachable, or left
+/// out by the network step) are not asked: their pairs fail with the reason, and they still
+/// count as members, so the links to them that the file wants are kept while those it no
+/// longer wants are removed from the clusters at hand.
 pub(super) async fn link_step(
     topology: &Topology,
-    clusters: &[Cluster],
-    complete: bool,
+    all: &[Cluster],
+    skipped: &BTreeMap<usize, ClusterError>,
     write: &WriteOptions,
     options: &UpOptions,
 ) -> Vec<StepRow> {
-    let pairs = link_pairs(topology, clusters);
+    let pairs = link_pairs(topology, all);
     // The pairs are all the file wants among its clusters, in both models: a link it no
     // longer wants goes too — in primary-remote, a remote's remote secrets (a remote has no
     // istiod to read them; e.g. left from a multi-primary past), which verify warns about.
-    let prune = Prune::of(complete, true);
-    let mut reports = run_links(topology, clusters, &pairs, prune, write, options).await;
+    let mechanism = mechanism(topology, write, options);
+    let mut reports = link::run_skipping(
+        all,
+        skipped,
+        &pairs,
+        Action::Link,
+        Prune::Unwanted,
+        &mechanism,
+        &NoProgress,
+    )
+    .await;
     if let (false, Model::PrimaryRemote, Some(primary)) =
         (uses_peering(topology), topology.model, &topology.primary)
     {
-        let remotes: Vec<Cluster> = clusters.iter().filter(|c| &c.name != primary).cloned().collect();
+        let remotes: Vec<Cluster> = all
+            .iter()
+            .enumerate()
+            .filter(|(i, c)| &c.name != primary && !skipped.contains_key(i))
+            .map(|(_, c)| c.clone())
+            .collect();
         let remote = remote_options(write, options);
         reports.extend(remote_secrets::annotate_remotes(&remotes, primary, &remote).await);
     }
+    if write.dry_run != DryRun::None {
+        reports = reports
+            .into_iter()
+            .map(|r| unexposed_in_dry_run(r, skipped, all))
+            .collect();
+    }
     pair_rows("link", "", reports)
+}
+
+/// A dry run has not created the east-west gateways whose addresses links need: a pair
+/// whose target has none yet is what the run would link once it has one, not a failure.
+fn unexposed_in_dry_run(
+    report: link::PairReport,
+    skipped: &BTreeMap<usize, ClusterError>,
+    all: &[Cluster],
+) -> link::PairReport {
+    let target_not_ready = report.error.as_ref().is_some_and(|e| {
+        e.cluster == report.to
+            && matches!(e.cause.as_ref(), Cause::State(_))
+            && !skipped.keys().any(|&i| all[i].name == report.to)
+    });
+    if !target_not_ready {
+        return report;
+    }
+    let to = report.to.clone();
+    link::PairReport {
+        error: None,
+        ..report.with(Outcome::Created)
+    }
+    .noting(format!("once {to}'s east-west gateway has an address"))
 }
 
 /// Links `pairs` with the flavour's mechanism (peer Gateways or remote secrets), and removes
@@ -77,15 +122,19 @@ pub(super) async fn run_links(
     write: &WriteOptions,
     options: &UpOptions,
 ) -> Vec<link::PairReport> {
-    let mechanism = match uses_peering(topology) {
+    let mechanism = mechanism(topology, write, options);
+    link::run(clusters, pairs, Action::Link, prune, &mechanism, &NoProgress).await
+}
+
+fn mechanism(topology: &Topology, write: &WriteOptions, options: &UpOptions) -> Mechanism {
+    match uses_peering(topology) {
         true => Mechanism::Peering(LinkOptions {
             write: write.clone(),
             parallel: options.parallel,
             ..Default::default()
         }),
         false => Mechanism::RemoteSecrets(remote_options(write, options)),
-    };
-    link::run(clusters, pairs, Action::Link, prune, &mechanism, &NoProgress).await
+    }
 }
 
 pub(super) fn remote_options(write: &WriteOptions, options: &UpOptions) -> RemoteOptions {
@@ -110,25 +159,6 @@ pub(super) fn pair_rows(step: &'static str, prefix: &str, reports: Vec<link::Pai
                 (None, Some(note)) => StepRow::new(step, &target, format!("{prefix}{} {note}", r.result)),
                 (None, None) => StepRow::new(step, &target, format!("{prefix}{}", r.result)),
             }
-        })
-        .collect()
-}
-
-/// A row for every pair the link step left out because one of its clusters was skipped, so
-/// that the report says per pair what happened.
-pub(super) fn skipped_links(topology: &Topology, all: &[Cluster], ready: &[Cluster]) -> Vec<StepRow> {
-    let is_ready = |c: &Cluster| ready.iter().any(|r| r.name == c.name);
-    link_pairs(topology, all)
-        .into_iter()
-        .map(|p| (&all[p.from], &all[p.to]))
-        .filter(|(from, to)| !is_ready(from) || !is_ready(to))
-        .map(|(from, to)| {
-            let skipped = if is_ready(from) { to } else { from };
-            StepRow::failed(
-                "link",
-                &format!("{} -> {}", from.name, to.name),
-                format!("skipped: the network step of {} failed", skipped.name),
-            )
         })
         .collect()
 }

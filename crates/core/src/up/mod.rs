@@ -18,7 +18,7 @@ use serde_json::Value;
 use crate::certs::secret::{self as cacerts, Job, Live};
 use crate::expose::{self, ExposeOptions};
 use crate::kube::apply::{self, DryRun, WriteOptions};
-use crate::kube::clusters::Cluster;
+use crate::kube::clusters::{Cause, Cluster, ClusterError};
 use crate::kube::kinds::{self, Kind, ObjectRef};
 use crate::kube::{namespaces, parallel};
 use crate::labels::{ISTIO_SYSTEM, MANAGED_BY, MANAGED_BY_VALUE, MESH_ID};
@@ -152,6 +152,24 @@ fn without_failed(clusters: &[Cluster], step: &[StepRow]) -> (Vec<Cluster>, Vec<
     (ready, skipped)
 }
 
+/// The members (by index) that the run left out after `reachable` answered and `ready` went
+/// through the network step, and why, as the error of each of their pairs.
+fn left_out(members: &[Cluster], reachable: &[Cluster], ready: &[Cluster]) -> BTreeMap<usize, ClusterError> {
+    let among = |list: &[Cluster], c: &Cluster| list.iter().any(|r| r.name == c.name);
+    members
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| !among(ready, c))
+        .map(|(i, c)| {
+            let why = match among(reachable, c) {
+                true => format!("skipped: the network step of {} failed", c.name),
+                false => format!("skipped: cluster {} is unreachable", c.name),
+            };
+            (i, c.state_error(why))
+        })
+        .collect()
+}
+
 /// Converges `clusters` (in the topology's order) to `topology`.
 pub async fn up(
     topology: &Topology,
@@ -161,6 +179,7 @@ pub async fn up(
 ) -> Result<Vec<StepRow>, InputError> {
     let write = mesh_write(topology, options);
     let dry_run = write.dry_run != DryRun::None;
+    let members = clusters;
     // A cluster that does not answer is reported once and left out of every step, so that
     // it costs one timeout rather than one per step, and never holds up the others.
     let (reachable, unreachable) = probe(clusters, options.parallel).await;
@@ -169,7 +188,6 @@ pub async fn up(
     let live = cacerts::read_live(&reachable, options.parallel).await;
     refuse_new_root_over_live(topology, &live, options)?;
     let (mut rows, bundles) = certs(topology, dry_run)?;
-    let complete = unreachable.is_empty();
     rows.extend(unreachable);
     let clusters = reachable.as_slice();
     rows.extend(ignored_settings(topology, clusters, options.parallel).await);
@@ -185,8 +203,7 @@ pub async fn up(
     let (ready, skipped) = without_failed(clusters, &network);
     rows.extend(network);
     rows.extend(skipped);
-    let complete = complete && ready.len() == clusters.len();
-    let all = clusters;
+    let left_out = left_out(members, &reachable, &ready);
     let clusters = ready.as_slice();
     rows.extend(install_step(topology, clusters, None, false, &write, options).await);
     let (exposed, primary_address) = expose_step(topology, clusters, &write, options, progress).await;
@@ -195,18 +212,10 @@ pub async fn up(
     rows.extend(exposed);
     rows.extend(retired_gateways_step(topology, clusters, &write, options).await);
     rows.extend(install_step(topology, clusters, remote.as_ref(), true, &write, options).await);
-    if dry_run {
-        // Links need the targets' gateway addresses, which a dry run has not created.
-        let pairs = link_pairs(topology, clusters).len();
-        rows.push(StepRow::new(
-            "link",
-            "all",
-            format!("would link {pairs} pairs once the gateways have addresses"),
-        ));
-    } else {
-        rows.extend(link_step(topology, clusters, complete, &write, options).await);
-        rows.extend(skipped_links(topology, all, clusters));
-        rows.extend(verify_step(topology, clusters, options).await);
+    rows.extend(link_step(topology, members, &left_out, &write, options).await);
+    if !dry_run {
+        let not_checked: Vec<&str> = left_out.keys().map(|&i| members[i].name.as_str()).collect();
+        rows.extend(verify_step(topology, clusters, &not_checked, options).await);
     }
     let (removed, unpruned) = removed_members(topology, clusters, &write, options).await;
     rows.extend(removed);

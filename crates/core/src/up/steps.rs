@@ -74,9 +74,12 @@ pub(super) async fn expose_step(
     (rows, primary_address)
 }
 
+/// `verify -f` of the clusters at hand; its row counts what passed, warned and failed (as
+/// verify's own summary does) and names the members left out, which were not checked.
 pub(super) async fn verify_step(
     topology: &Topology,
     clusters: &[Cluster],
+    not_checked: &[&str],
     options: &UpOptions,
 ) -> Vec<StepRow> {
     let gateway = EastWest {
@@ -119,8 +122,19 @@ pub(super) async fn verify_step(
             )
         })
         .collect();
-    let passed = checks.iter().filter(|c| c.status == Status::Pass).count();
-    let summary = format!("{passed} passed, {} failed", failed.len());
+    let count = |status: Status| checks.iter().filter(|c| c.status == status).count();
+    let mut summary = format!(
+        "{} passed, {} warnings, {} failed",
+        count(Status::Pass),
+        count(Status::Warn),
+        failed.len()
+    );
+    if !not_checked.is_empty() {
+        summary.push_str(&format!(
+            "; not checked: {} (left out above)",
+            not_checked.join(", ")
+        ));
+    }
     if failed.is_empty() {
         vec![StepRow::new("verify", "mesh", summary)]
     } else {
