@@ -890,8 +890,21 @@ fn link_check(from: &Derived, to: &Derived, options: &VerifyOptions) -> Check {
     }
     let live = find_link(from, t, options);
     let Some(live) = live else {
-        return match find_link(to, f, options) {
-            Some(_) => pair(
+        return match (find_link(to, f, options), &options.expected_links) {
+            // A topology names this direction: without it, f's workloads cannot reach t's.
+            (Some(_), Some(expected)) => pair(
+                "link",
+                f,
+                t,
+                Status::Fail,
+                format!(
+                    "one-way: {t} links to {f}, but {f} does not link to {t}, which the {} topology wants",
+                    expected.topology
+                ),
+            )
+            .hint(fix()),
+            // Without one, a single direction may be what `link --from --to` was asked for.
+            (Some(_), None) => pair(
                 "link",
                 f,
                 t,
@@ -899,7 +912,7 @@ fn link_check(from: &Derived, to: &Derived, options: &VerifyOptions) -> Check {
                 format!("one-way: {t} links to {f}, but {f} does not link to {t}"),
             )
             .hint(fix()),
-            None => pair("link", f, t, Status::Fail, "not linked").hint(fix()),
+            (None, _) => pair("link", f, t, Status::Fail, "not linked").hint(fix()),
         };
     };
     // `link` leaves an object that is not ours as it is: the fix removes it first.
@@ -1097,6 +1110,31 @@ mod tests {
             .filter(|c| c.id == "link")
             .map(|c| (format!("{}->{}", c.from.unwrap(), c.to.unwrap()), c.status))
             .collect()
+    }
+
+    #[test]
+    fn a_one_way_link_fails_where_a_topology_wants_both_ways_and_warns_without_one() {
+        // a and b both ways wanted; only a -> b exists.
+        let all = [cluster("a", &["b"]), cluster("b", &[])];
+        let one_way = |options: &VerifyOptions| {
+            evaluate(&all, options)
+                .into_iter()
+                .find(|c| c.id == "link" && c.from.as_deref() == Some("b"))
+                .unwrap()
+        };
+        let pairs = [(0, 1), (1, 0)].map(|(from, to)| crate::link::Pair { from, to });
+        let options = VerifyOptions {
+            expected_links: Some(ExpectedLinks::new(Shape::Pairs, &["a", "b"], &pairs)),
+            ..Default::default()
+        };
+        let check = one_way(&options);
+        assert_eq!(check.status, Status::Fail);
+        assert!(
+            check.message.ends_with("which the pairs topology wants"),
+            "{}",
+            check.message
+        );
+        assert_eq!(one_way(&VerifyOptions::default()).status, Status::Warn);
     }
 
     #[test]
