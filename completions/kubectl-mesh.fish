@@ -88,7 +88,7 @@ complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l pairs
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l group -d 'Groups: a group of clusters linked in a full mesh; groups link through --pairs (repeatable)' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -s n -l namespace -d 'Namespace of the east-west gateway and of the peer Gateways' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l gateway -d 'Name of the east-west gateway in every cluster (peers name its ServiceAccount in gateway.istio.io/service-account)' -r
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -s o -l output -d 'Report format (for --generate: yaml, or json for a v1 List)' -r -f -a "table\t''
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -s o -l output -d 'Report format (for --generate: yaml; json is a v1 List with --context, a LinkObjects document of each source\'s objects with --contexts)' -r -f -a "table\t''
 yaml\t''
 json\t''"
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand link" -l kubeconfig -d 'Path to the kubeconfig file [default: $KUBECONFIG (a \':\'-separated list, merged), else ~/.kube/config]' -r -F

@@ -111,7 +111,7 @@ pub struct LinkArgs {
     #[arg(long, value_name = "NAME", default_value = "istio-eastwest")]
     pub gateway: String,
 
-    /// Report format (for --generate: yaml, or json for a v1 List)
+    /// Report format (for --generate: yaml; json is a v1 List with --context, a LinkObjects document of each source's objects with --contexts)
     #[arg(short, long, value_enum, value_name = "FORMAT")]
     pub output: Option<OutputFormat>,
 
