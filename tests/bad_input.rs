@@ -324,6 +324,8 @@ fn bad_inputs() -> Vec<BadInput> {
         ),
         bad("controller", "bad --listen", &["controller", "--contexts", "a,b", "--listen", "nowhere"]),
         bad("controller", "lease too short", &["controller", "--contexts", "a,b", "--lease-duration", "1s"]),
+        bad("controller", "empty --identity", &["controller", "--contexts", "a,b", "--identity", ""]),
+        bad("controller", "bad --lease-namespace", &["controller", "--contexts", "a,b", "--lease-namespace", "Bad_NS"]),
         bad("controller", "hub not a member", &["controller", "--contexts", "a,b", "--hub", "c"]),
         pem("garbage", |dir| {
             let (_, key) = pem_pair(dir, "good", true, false);

@@ -9,6 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::process::Child;
 use std::time::{Duration, Instant};
 
+use base64::Engine;
 use common::{mesh_of, peer_path, Env};
 use serde_json::Value;
 
@@ -221,8 +222,25 @@ fn a_deleted_peer_is_put_back() {
         summary(&env, "a").filter(|s| s.starts_with("2 linked"))
     });
     env.cluster("a").delete_object(&peer_path("b")).expect("deleted");
-    eventually("a's peer for b back", Duration::from_secs(30), || {
+    let address = eventually("a's peer for b back", Duration::from_secs(30), || {
         peer_address(&env, "a", "b")
+    });
+    // Edited by hand (the field now belongs to another manager): put back too.
+    env.kubectl(&[
+        "--context",
+        "a",
+        "-n",
+        "istio-gateways",
+        "patch",
+        "gateway",
+        "istio-remote-peer-b",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"addresses":[{"type":"IPAddress","value":"10.9.9.9"}]}}"#,
+    ])
+    .success();
+    eventually("a's peer for b put back", Duration::from_secs(30), || {
+        peer_address(&env, "a", "b").filter(|a| *a == address)
     });
 }
 
@@ -284,6 +302,168 @@ fn a_standby_takes_over_when_the_leader_is_killed() {
     env.cluster("b").set_lb_address("198.51.100.99");
     eventually("a's peer for b", Duration::from_secs(30), || {
         peer_address(&env, "a", "b").filter(|a| a == "198.51.100.99")
+    });
+}
+
+/// A leader cut off from its Lease stops writing before the Lease runs out (a standby could
+/// take it over then), and leads again once it renews it: no split brain.
+#[test]
+fn a_leader_that_cannot_renew_its_lease_stops_writing() {
+    let env = mesh_of(&["a", "b", "c"]);
+    // The Lease is in a, the first member; --lease-duration 3s.
+    let controller = Controller::start(&env, &["--contexts", "a,b,c"]);
+    eventually("status: all linked", Duration::from_secs(30), || {
+        summary(&env, "a").filter(|s| s.starts_with("6 linked"))
+    });
+    env.cluster("a").set_down(true);
+    eventually("fenced off", Duration::from_secs(10), || {
+        let (_, metrics) = controller.get("/metrics");
+        metrics.contains("kubectl_mesh_leader 0").then_some(())
+    });
+    let before = peer_address(&env, "c", "b").expect("c -> b linked");
+    env.cluster("b").set_lb_address("198.51.100.66");
+    // Long enough for an unfenced leader to have re-linked c -> b several times over.
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(
+        peer_address(&env, "c", "b"),
+        Some(before),
+        "no write while fenced off"
+    );
+
+    env.cluster("a").set_down(false);
+    eventually("c's peer for b, leading again", Duration::from_secs(30), || {
+        peer_address(&env, "c", "b").filter(|a| a == "198.51.100.66")
+    });
+    let (_, metrics) = controller.get("/metrics");
+    assert!(metrics.contains("kubectl_mesh_leader 1"), "{metrics}");
+}
+
+/// The Lease's cluster down at start: the controller waits for it (not leading, not
+/// exiting), then leads.
+#[test]
+fn a_lease_cluster_down_at_start_is_waited_for() {
+    let env = mesh_of(&["a", "b"]);
+    env.cluster("a").set_down(true);
+    let mut controller = Controller::start(&env, &["--contexts", "a,b", "--timeout", "1s"]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(controller.child.try_wait().unwrap().is_none(), "still running");
+    let (_, metrics) = controller.get("/metrics");
+    assert!(metrics.contains("kubectl_mesh_leader 0"), "{metrics}");
+    env.cluster("a").set_down(false);
+    eventually("leading, all linked", Duration::from_secs(30), || {
+        summary(&env, "a").filter(|s| s.starts_with("2 linked"))
+    });
+}
+
+/// A TCP proxy in front of a cluster that can be cut (every connection closed, none
+/// accepted) and restored on the same port: an outage as a network sees it, where the
+/// cluster itself keeps every watch's history.
+struct Proxy {
+    port: u16,
+    target: std::net::SocketAddr,
+    open: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Proxy {
+    fn start(target: std::net::SocketAddr, port: u16) -> Proxy {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::{Arc, Mutex};
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("proxy port");
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let open: Arc<Mutex<Vec<std::net::TcpStream>>> = Arc::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (open2, stop2) = (open.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop2.load(Ordering::SeqCst) {
+                let Ok((client, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(20));
+                    continue;
+                };
+                client.set_nonblocking(false).unwrap();
+                let Ok(server) = std::net::TcpStream::connect(target) else {
+                    continue;
+                };
+                let mut open = open2.lock().unwrap();
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server.try_clone().unwrap(), client.try_clone().unwrap()),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+                open.extend([client, server]);
+            }
+        });
+        Proxy {
+            port,
+            target,
+            open,
+            stop,
+        }
+    }
+
+    /// Closes every connection and stops accepting; `restart` listens on the same port again.
+    fn cut(&self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        for stream in self.open.lock().unwrap().drain(..) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+        // Let the accept loop see the flag and drop its listener.
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    fn restart(&self) -> Proxy {
+        Proxy::start(self.target, self.port)
+    }
+}
+
+/// A member cut off mid-run and back, with nothing changed in it meanwhile: its watches
+/// resume silently, yet it is counted reachable again and its stale pairs are fixed.
+#[test]
+fn a_member_back_from_an_outage_is_reachable_again_and_its_pairs_fixed() {
+    let env = mesh_of(&["a", "b", "c"]);
+    let proxy = Proxy::start(env.cluster("c").addr(), 0);
+    let text = std::fs::read_to_string(&env.kubeconfig).unwrap();
+    let direct = env.cluster("c").server_url();
+    assert!(text.contains(&direct), "the kubeconfig names {direct}");
+    let via_proxy = env.dir.path().join("via-proxy.kubeconfig");
+    std::fs::write(
+        &via_proxy,
+        text.replace(&direct, &format!("https://127.0.0.1:{}", proxy.port)),
+    )
+    .unwrap();
+    let controller = Controller::start(
+        &env,
+        &[
+            "--contexts",
+            "a,b,c",
+            "--kubeconfig",
+            via_proxy.to_str().unwrap(),
+            "--timeout",
+            "2s",
+        ],
+    );
+    eventually("status: all linked", Duration::from_secs(30), || {
+        summary(&env, "a").filter(|s| s.starts_with("6 linked"))
+    });
+    proxy.cut();
+    env.cluster("b").set_lb_address("198.51.100.55");
+    eventually("c reported unreachable", Duration::from_secs(60), || {
+        summary(&env, "a").filter(|s| s.contains("unreachable: c"))
+    });
+    let _back = proxy.restart();
+    eventually("c's peer for b", Duration::from_secs(30), || {
+        peer_address(&env, "c", "b").filter(|a| a == "198.51.100.55")
+    });
+    eventually("c reachable", Duration::from_secs(10), || {
+        let (_, metrics) = controller.get("/metrics");
+        metrics
+            .contains("kubectl_mesh_cluster_reachable{cluster=\"c\"} 1")
+            .then_some(())
     });
 }
 
@@ -514,19 +694,26 @@ fn member_identity(env: &Env, names: &[&str], mode: &[&str]) -> String {
     for &name in names {
         env.kubectl_stdin(&["--context", name, "apply", "--server-side", "-f", "-"], &rbac)
             .success();
-        let token = env
-            .kubectl(&[
+        // The long-lived token the printed Secret asks the token controller for, as the
+        // README says to take it.
+        let token = eventually("the member token", Duration::from_secs(10), || {
+            let run = env.kubectl(&[
                 "--context",
                 name,
                 "-n",
                 "kubectl-mesh",
-                "create",
-                "token",
-                "kubectl-mesh-controller",
-            ])
-            .success()
-            .stdout;
-        tokens.push((name, token.trim().to_string()));
+                "get",
+                "secret",
+                "kubectl-mesh-controller-token",
+                "-o",
+                "jsonpath={.data.token}",
+            ]);
+            (run.code == 0 && !run.stdout.trim().is_empty()).then(|| run.stdout.trim().to_string())
+        });
+        let token = base64::engine::general_purpose::STANDARD
+            .decode(token)
+            .expect("base64");
+        tokens.push((name, String::from_utf8(token).expect("a token is text")));
     }
     let kubeconfig = env.dir.path().join("members.kubeconfig");
     with_token_contexts(&env.kubeconfig, &tokens, &kubeconfig);

@@ -166,6 +166,17 @@ impl ControllerArgs {
         names::check_label("gateway name (--gateway)", &self.gateway)?;
         names::check_subdomain("lease name (--lease-name)", &self.lease_name)?;
         names::check_label("namespace (--controller-namespace)", &self.controller_namespace)?;
+        if let Some(namespace) = &self.lease_namespace {
+            names::check_label("namespace (--lease-namespace)", namespace)?;
+        }
+        if self.identity.as_deref().is_some_and(|id| id.trim().is_empty()) {
+            return Err(InputError::new(
+                "--identity is empty: two replicas with the same identity would both lead",
+            )
+            .with_hint(
+                "leave it out (the pod name, else host name and process id), or give each replica its own",
+            ));
+        }
         if self.clusters.context.is_some() {
             return Err(InputError::new(
                 "the controller keeps several clusters linked: use --contexts a,b,c or -f mesh.yaml",
@@ -253,7 +264,12 @@ impl ControllerArgs {
     }
 
     fn mechanism(&self, peering: bool) -> Mechanism {
-        let write = WriteOptions::default();
+        // A link of ours someone edited is put back (the controller's promise), as `link
+        // --force-conflicts` would; objects that are not ours are never taken over.
+        let write = WriteOptions {
+            force_conflicts: true,
+            ..WriteOptions::default()
+        };
         let parallel = usize::from(self.clusters.parallel);
         match peering {
             true => Mechanism::Peering(LinkOptions {
@@ -461,5 +477,14 @@ fn passthrough_args(args: &ControllerArgs) -> Vec<String> {
     }
     out.push(format!("--lease-name={}", args.lease_name));
     out.push(format!("--lease-duration={}s", args.lease_duration.as_secs()));
+    // Without them the pod keeps the Lease in its own cluster, in its own namespace.
+    if let Some(context) = &args.lease_context {
+        out.push(format!("--lease-context={context}"));
+    }
+    if let Some(namespace) = &args.lease_namespace {
+        out.push(format!("--lease-namespace={namespace}"));
+    }
+    out.push(format!("--timeout={}ms", args.clusters.timeout.as_millis()));
+    out.push(format!("--parallel={}", args.clusters.parallel));
     out
 }

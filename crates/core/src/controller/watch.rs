@@ -3,10 +3,11 @@
 //! relist on 410 Gone) and its default backoff re-connects to a cluster that went away.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use base64::Engine;
 use futures::StreamExt;
-use kube::api::{Api, ApiResource, DynamicObject};
+use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use kube::runtime::watcher::{self, Event};
 use kube::runtime::WatchStreamExt;
 use serde_json::Value;
@@ -89,18 +90,50 @@ async fn watch(
     of_links: bool,
     tx: mpsc::Sender<Sighting>,
 ) {
+    // What the watch lists, for the probe below (with the same selectors, which is what the
+    // member RBAC allows: cacerts only by name).
+    let probe_params = ListParams {
+        label_selector: config.label_selector.clone(),
+        field_selector: config.field_selector.clone(),
+        limit: Some(1),
+        ..ListParams::default()
+    };
+    let probe_api = api.clone();
+    let mut probe = tokio::time::interval(PROBE_EVERY);
+    probe.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut stream = watcher::watcher(api, config).default_backoff().boxed();
     let mut healthy = false;
+    // Only after a failure: before its first answer a cluster is waited for by its watch.
+    let mut failed = false;
     // What each object said when last seen (not the object: at 100 clusters that is 10 000
     // peer Gateways with their managedFields), by name, and the names seen again since a
     // (re)list began: one missing from a relist was deleted while the watch was away.
     let mut listed: BTreeMap<String, Option<Observed>> = BTreeMap::new();
     let mut relisting: BTreeSet<String> = BTreeSet::new();
-    while let Some(event) = stream.next().await {
+    loop {
+        let event = tokio::select! {
+            event = stream.next() => match event {
+                Some(event) => event,
+                None => return,
+            },
+            // A watch that resumes from its resourceVersion after an outage says nothing
+            // until an object changes: ask whether the cluster answers again.
+            _ = probe.tick(), if failed && !healthy => {
+                let answer = tokio::time::timeout(PROBE_EVERY, probe_api.list_metadata(&probe_params)).await;
+                if matches!(answer, Ok(Ok(_))) {
+                    healthy = true;
+                    if tx.send((index, Observed::Reachable)).await.is_err() {
+                        return;
+                    }
+                }
+                continue;
+            }
+        };
         let mut facts = Vec::new();
         match event {
             Err(e) => {
                 healthy = false;
+                failed = true;
                 facts.push(Observed::Unreachable(e.to_string()));
             }
             Ok(event) => {
@@ -145,6 +178,9 @@ async fn watch(
         }
     }
 }
+
+/// How often a watch that failed asks whether its cluster answers again.
+const PROBE_EVERY: Duration = Duration::from_secs(2);
 
 /// The fact of an object's deletion: what it said when it was there, emptied.
 fn gone(fact: Observed) -> Observed {

@@ -9,13 +9,14 @@ use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction,
     Namespace, ObjectFieldSelector, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
-    ResourceRequirements, Secret, SecretVolumeSource, SecurityContext, ServiceAccount, Volume, VolumeMount,
+    ResourceRequirements, SeccompProfile, Secret, SecretVolumeSource, SecurityContext, ServiceAccount,
+    Volume, VolumeMount,
 };
 use k8s_openapi::api::rbac::v1::{
     ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::Value;
 
@@ -124,7 +125,7 @@ fn role_binding(spec: &ControllerSpec) -> Value {
 /// `kubectl create secret generic kubectl-mesh-members --from-file=kubeconfig=FILE`.
 fn members_secret(spec: &ControllerSpec) -> Value {
     let placeholder = format!(
-        "# replace: a kubeconfig with the contexts {} (kubectl create secret generic {MEMBERS_SECRET} -n {} --from-file=kubeconfig=FILE)\n",
+        "# replace: a kubeconfig with the contexts {} (kubectl create secret generic {MEMBERS_SECRET} -n {} --from-file=kubeconfig=FILE --dry-run=client -o yaml | kubectl apply --server-side --force-conflicts -f -)\n",
         spec.members.join(", "),
         spec.namespace
     );
@@ -279,9 +280,16 @@ fn deployment(spec: &ControllerSpec) -> Value {
                 }),
                 spec: Some(PodSpec {
                     service_account_name: Some(NAME.into()),
+                    // What Pod Security's `restricted` level requires of a pod, with the
+                    // container's no privilege escalation and no capabilities
+                    // (https://kubernetes.io/docs/concepts/security/pod-security-standards/).
                     security_context: Some(PodSecurityContext {
                         run_as_non_root: Some(true),
                         run_as_user: Some(65532),
+                        seccomp_profile: Some(SeccompProfile {
+                            type_: "RuntimeDefault".into(),
+                            ..SeccompProfile::default()
+                        }),
                         ..PodSecurityContext::default()
                     }),
                     containers: vec![container(spec)],
@@ -321,7 +329,7 @@ pub fn member_objects(links: &MemberLinks, prune: bool) -> Vec<Value> {
         args: Vec::new(),
         lease_name: NAME.into(),
     };
-    let mut objects = vec![namespace(&spec), service_account(&spec)];
+    let mut objects = vec![namespace(&spec), service_account(&spec), member_token(&spec)];
     let name = format!("{NAME}-member");
     let subject = Subject {
         kind: "ServiceAccount".into(),
@@ -368,6 +376,25 @@ pub fn member_objects(links: &MemberLinks, prune: bool) -> Vec<Value> {
         }
     }
     objects
+}
+
+/// The name of [`member_token`].
+pub const MEMBER_TOKEN: &str = "kubectl-mesh-controller-token";
+
+/// A long-lived token for the controller's identity in a member, filled in by the token
+/// controller: what goes into the members' kubeconfig. `kubectl create token` gives one that
+/// expires (an hour by default), after which every call is refused. istioctl gives its remote
+/// secrets' reader the same kind of Secret (istio 1.30.3 istioctl/pkg/multicluster/remote_secret.go).
+fn member_token(spec: &ControllerSpec) -> Value {
+    let secret = Secret {
+        metadata: ObjectMeta {
+            annotations: Some(super::string_map(&[("kubernetes.io/service-account.name", NAME)])),
+            ..super::object_meta(MEMBER_TOKEN, Some(&spec.namespace), &[("app", NAME)])
+        },
+        type_: Some("kubernetes.io/service-account-token".into()),
+        ..Secret::default()
+    };
+    super::to_value(&secret, &LABEL_ORDER)
 }
 
 fn rule(group: &str, resource: &str, names: &[&str], verbs: &[&str]) -> PolicyRule {
@@ -488,9 +515,10 @@ mod tests {
         let objects = member_objects(&links, false);
         assert_eq!(
             kinds(&objects),
-            "Namespace ServiceAccount Role RoleBinding Role RoleBinding"
+            "Namespace ServiceAccount Secret Role RoleBinding Role RoleBinding"
         );
-        let system = &objects[4];
+        assert_eq!(objects[2]["type"], "kubernetes.io/service-account-token");
+        let system = &objects[5];
         assert_eq!(system["metadata"]["namespace"], "istio-system");
         for rule in system["rules"].as_array().unwrap() {
             assert!(rule["resourceNames"].is_array(), "named objects only: {rule}");
