@@ -415,7 +415,7 @@ fn generate(args: &ControllerArgs, plan: &Plan) -> Result<ExitCode, CliError> {
             false => manifests::MemberLinks::RemoteSecrets,
         };
         output::print(&output::objects(
-            &manifests::member_objects(&links, args.prune),
+            &manifests::member_objects(&links, &member_names(plan), args.prune),
             format,
         )?);
         return Ok(ExitCode::SUCCESS);
@@ -430,7 +430,7 @@ fn generate(args: &ControllerArgs, plan: &Plan) -> Result<ExitCode, CliError> {
     let spec = manifests::ControllerSpec {
         namespace: args.controller_namespace.clone(),
         image: image.clone(),
-        members: plan.refs.iter().map(|r| r.name.clone()).collect(),
+        members: member_names(plan),
         topology: match &args.file {
             Some(file) => Some(
                 std::fs::read_to_string(file)
@@ -444,6 +444,10 @@ fn generate(args: &ControllerArgs, plan: &Plan) -> Result<ExitCode, CliError> {
     let objects = manifests::objects(&spec);
     output::print(&output::objects(&objects, format)?);
     Ok(ExitCode::SUCCESS)
+}
+
+fn member_names(plan: &Plan) -> Vec<String> {
+    plan.refs.iter().map(|r| r.name.clone()).collect()
 }
 
 /// The flags the Deployment passes on (members come from the mounted files).

@@ -318,9 +318,10 @@ pub enum MemberLinks {
     RemoteSecrets,
 }
 
-/// What to apply in each member cluster for the controller's identity there; `prune`: it may
-/// also delete its links (`controller --prune`).
-pub fn member_objects(links: &MemberLinks, prune: bool) -> Vec<Value> {
+/// What to apply in each member cluster for the controller's identity there; `members`: the
+/// clusters of the mesh (its links are named after them); `prune`: it may also delete its
+/// links (`controller --prune`).
+pub fn member_objects(links: &MemberLinks, members: &[String], prune: bool) -> Vec<Value> {
     let spec = ControllerSpec {
         namespace: MEMBER_NAMESPACE.into(),
         image: String::new(),
@@ -337,7 +338,7 @@ pub fn member_objects(links: &MemberLinks, prune: bool) -> Vec<Value> {
         namespace: Some(MEMBER_NAMESPACE.into()),
         ..Subject::default()
     };
-    for (namespace, rules) in member_rules(links, prune) {
+    for (namespace, rules) in member_rules(links, members, prune) {
         let metadata = super::object_meta(&name, namespace.as_deref(), &[("app", NAME)]);
         let role_ref = |kind: &str| RoleRef {
             api_group: "rbac.authorization.k8s.io".into(),
@@ -417,11 +418,32 @@ fn rule(group: &str, resource: &str, names: &[&str], verbs: &[&str]) -> PolicyRu
 /// it checks the reader `link` set up (its ServiceAccount, ClusterRole and binding, read by
 /// name) and mints the reader's bounded tokens. Setting the reader up stays with `link` or
 /// `up`, run by an admin: creating a ClusterRole needs the permissions it grants.
-fn member_rules(links: &MemberLinks, prune: bool) -> Vec<(Option<String>, Vec<PolicyRule>)> {
+fn member_rules(
+    links: &MemberLinks,
+    members: &[String],
+    prune: bool,
+) -> Vec<(Option<String>, Vec<PolicyRule>)> {
     use crate::resources::remote_secret::{READER, READER_ROLE};
-    let link_verbs: &[&str] = match prune {
-        false => &["get", "list", "watch", "create", "patch"],
-        true => &["get", "list", "watch", "create", "patch", "delete"],
+    // Listing and watching cannot be narrowed to names, nor can create (the name is not
+    // known when it is authorized; a server-side apply that creates is authorized as create
+    // too). Changing and deleting can: only the links, named after the members.
+    let link_names: Vec<String> = members
+        .iter()
+        .map(|m| match links {
+            MemberLinks::Peering { .. } => crate::resources::peering::name(m),
+            MemberLinks::RemoteSecrets => crate::resources::remote_secret::secret_name(m),
+        })
+        .collect();
+    let link_names: Vec<&str> = link_names.iter().map(String::as_str).collect();
+    let change_verbs: &[&str] = match prune {
+        false => &["patch"],
+        true => &["patch", "delete"],
+    };
+    let links_rules = |group: &str, resource: &str| {
+        [
+            rule(group, resource, &[], &["get", "list", "watch", "create"]),
+            rule(group, resource, &link_names, change_verbs),
+        ]
     };
     let istio_system = vec![
         rule("", "configmaps", &["istio"], &["get"]),
@@ -437,16 +459,17 @@ fn member_rules(links: &MemberLinks, prune: bool) -> Vec<(Option<String>, Vec<Po
         MemberLinks::Peering { namespace } => vec![
             (
                 Some(namespace.clone()),
-                vec![
-                    rule("gateway.networking.k8s.io", "gateways", &[], link_verbs),
-                    rule("", "events", &[], &["create"]),
-                ],
+                [
+                    links_rules("gateway.networking.k8s.io", "gateways").as_slice(),
+                    &[rule("", "events", &[], &["create"])],
+                ]
+                .concat(),
             ),
             (system, istio_system),
         ],
         MemberLinks::RemoteSecrets => {
             let mut rules = istio_system;
-            rules.push(rule("", "secrets", &[], link_verbs));
+            rules.extend(links_rules("", "secrets"));
             rules.push(rule("", "events", &[], &["create"]));
             rules.push(rule("", "serviceaccounts", &[READER], &["get"]));
             rules.push(rule("", "serviceaccounts/token", &[READER], &["create"]));
@@ -495,6 +518,7 @@ mod tests {
         let links = MemberLinks::Peering {
             namespace: "istio-gateways".into(),
         };
+        let members = ["a".to_string(), "b".to_string()];
         let deletes = |objects: &[Value]| {
             objects
                 .iter()
@@ -508,16 +532,31 @@ mod tests {
                 })
         };
         assert!(
-            !deletes(&member_objects(&links, false)),
+            !deletes(&member_objects(&links, &members, false)),
             "no delete without --prune"
         );
-        assert!(deletes(&member_objects(&links, true)), "--prune deletes");
-        let objects = member_objects(&links, false);
+        assert!(
+            deletes(&member_objects(&links, &members, true)),
+            "--prune deletes"
+        );
+        let objects = member_objects(&links, &members, false);
         assert_eq!(
             kinds(&objects),
             "Namespace ServiceAccount Secret Role RoleBinding Role RoleBinding"
         );
         assert_eq!(objects[2]["type"], "kubernetes.io/service-account-token");
+        // Only its links may be changed or deleted: never the east-west Gateway.
+        let peering = &objects[3];
+        for rule in peering["rules"].as_array().unwrap() {
+            let verbs = rule["verbs"].to_string();
+            if verbs.contains("patch") || verbs.contains("delete") {
+                assert_eq!(
+                    rule["resourceNames"],
+                    serde_json::json!(["istio-remote-peer-a", "istio-remote-peer-b"]),
+                    "{rule}"
+                );
+            }
+        }
         let system = &objects[5];
         assert_eq!(system["metadata"]["namespace"], "istio-system");
         for rule in system["rules"].as_array().unwrap() {
