@@ -552,6 +552,60 @@ fn up_dry_run_lists_each_link_it_would_change() {
     assert_eq!(live_links(&env, &FOUR).len(), 12, "a dry run deletes nothing");
 }
 
+/// `up --generate DIR` again after the topology changed: files it no longer asks for go, so
+/// a folder applied as a whole does not keep the links the topology dropped; the folder of
+/// a cluster the file no longer names is pointed out.
+#[test]
+fn generate_again_removes_what_the_topology_dropped() {
+    let env = with_bare_istio(&FOUR);
+    let file = write_topology(&env, FOUR_CONTEXTS);
+    let out = env.dir.path().join("out");
+    let generate = |extra: &[&str]| {
+        env.mesh(
+            &[
+                &[
+                    "up",
+                    "-f",
+                    &file,
+                    "--generate",
+                    out.to_str().unwrap(),
+                    "-o",
+                    "json",
+                ][..],
+                extra,
+            ]
+            .concat(),
+        )
+    };
+    up(&env, &file).success(); // the east-west addresses links are described with
+    generate(&[]).success();
+    assert!(out.join("d/links.yaml").is_file());
+    // d leaves the file, c links to nobody.
+    write_topology(
+        &env,
+        "contexts:\n  a: {network: net-1}\n  b: {network: net-1}\n  c: {network: net-2}\nlinks:\n  groups:\n    x: [a, b]\n    y: [c]\n",
+    );
+    let run = generate(&[]).success();
+    assert!(!out.join("c/links.yaml").exists(), "{}", run.stdout);
+    assert!(out.join("a/links.yaml").is_file());
+    assert!(out.join("c/eastwest.yaml").is_file());
+    let steps = run.json()["steps"].as_array().cloned().unwrap();
+    let said = |needle: &str| {
+        steps
+            .iter()
+            .any(|s| s["result"].as_str().unwrap_or_default().contains(needle))
+    };
+    assert!(said("c/links.yaml: the file no longer asks for it"), "{steps:#?}");
+    assert!(
+        said("holds files generated for d, which the file no longer names"),
+        "{steps:#?}"
+    );
+    assert!(
+        out.join("d/links.yaml").is_file(),
+        "a former member's folder is not deleted"
+    );
+}
+
 #[test]
 fn up_with_bad_links_exits_2_and_writes_nothing() {
     let env = with_bare_istio(&["a", "b"]);

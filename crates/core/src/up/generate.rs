@@ -72,6 +72,7 @@ pub async fn generate(
         if !peers.is_empty() {
             files.push(("links.yaml".into(), peers, false));
         }
+        rows.extend(remove_stale(&out, &member.cluster, &files)?);
         for (name, objects, private) in files {
             let path = out.join(&name);
             let text = yaml_stream(&objects, &write)?;
@@ -83,6 +84,7 @@ pub async fn generate(
             ));
         }
     }
+    rows.extend(former_members(dir, topology));
     if !uses_peering(topology) {
         let entry =
             |m: &crate::topology::Member| crate::kube::clusters::contexts_entry(&m.cluster, &m.context);
@@ -109,6 +111,68 @@ pub async fn generate(
         ));
     }
     Ok(rows)
+}
+
+/// The files `generate` writes in a member's folder (besides helm values).
+const GENERATED: [&str; 5] = [
+    "cacerts.yaml",
+    "eastwest.yaml",
+    "control-plane.yaml",
+    "istio.yaml",
+    "links.yaml",
+];
+
+/// Removes the files an earlier `generate` wrote into `out` that this one does not: a folder
+/// applied as a whole (GitOps) would otherwise keep links the topology dropped.
+fn remove_stale(
+    out: &std::path::Path,
+    cluster: &str,
+    files: &[(String, Vec<Value>, bool)],
+) -> Result<Vec<StepRow>, InputError> {
+    let mut rows = Vec::new();
+    for name in GENERATED {
+        let path = out.join(name);
+        if files.iter().any(|(written, _, _)| written == name) || !path.is_file() {
+            continue;
+        }
+        std::fs::remove_file(&path)
+            .map_err(|e| InputError::new(format!("cannot remove {}: {e}", path.display())))?;
+        rows.push(StepRow::new(
+            "generate",
+            cluster,
+            format!("removed {}: the file no longer asks for it", path.display()),
+        ));
+    }
+    Ok(rows)
+}
+
+/// Folders of `dir` holding generated files for clusters the file no longer names: said, not
+/// deleted (they may be someone's), since whatever applies them keeps those objects alive.
+fn former_members(dir: &std::path::Path, topology: &Topology) -> Vec<StepRow> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut former: Vec<String> = entries
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|name| !topology.members.iter().any(|m| &m.cluster == name))
+        .filter(|name| GENERATED.iter().any(|file| dir.join(name).join(file).is_file()))
+        .collect();
+    former.sort();
+    former
+        .into_iter()
+        .map(|name| {
+            StepRow::new(
+                "generate",
+                &name,
+                format!(
+                    "warning: {} holds files generated for {name}, which the file no longer names: delete the folder (and what was applied from it)",
+                    dir.join(&name).display()
+                ),
+            )
+        })
+        .collect()
 }
 
 /// `---`-separated YAML documents, marked with the mesh id like what `up` applies.
