@@ -333,7 +333,13 @@ impl ControllerArgs {
 
 fn default_identity() -> String {
     std::env::var("POD_NAME").unwrap_or_else(|_| {
-        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "kubectl-mesh".into());
+        // $HOSTNAME is a shell variable, rarely exported: the kernel knows the name.
+        let host = std::env::var("HOSTNAME")
+            .ok()
+            .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "kubectl-mesh".into());
         format!("{host}-{}", std::process::id())
     })
 }
