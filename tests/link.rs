@@ -402,3 +402,20 @@ fn a_gateway_of_someone_else_under_a_links_name_is_refused_not_taken_over() {
         address(&env, "b").as_str()
     );
 }
+
+/// Clusters named with YAML 1.1 booleans (`no`, `on`): kubectl reads what `--generate`
+/// prints as the same strings, not as false and true.
+#[test]
+fn generated_yaml_keeps_names_kubectl_would_read_as_booleans() {
+    let env = exposed(&["no", "on"]);
+    let yaml = env
+        .mesh(&["link", "--generate", "--context", "on"])
+        .success()
+        .stdout;
+    assert!(yaml.contains("kubectl-mesh.io/peer-cluster: 'on'"), "{yaml}");
+    env.kubectl_stdin(&["--context", "no", "apply", "--server-side", "-f", "-"], &yaml)
+        .success();
+    let gw = env.cluster("no").object(&peer_path("on")).expect("applied");
+    assert_eq!(gw["metadata"]["labels"]["kubectl-mesh.io/peer-cluster"], "on");
+    assert_eq!(gw["metadata"]["labels"]["topology.istio.io/cluster"], "on");
+}

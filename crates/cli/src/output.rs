@@ -15,7 +15,7 @@ use crate::exit::CliError;
 pub fn yaml_stream(objects: &[Value]) -> Result<String, CliError> {
     let mut out = String::new();
     for object in objects {
-        let doc = serde_yaml_ng::to_string(object)
+        let doc = kubectl_mesh_core::yaml::to_string(object)
             .map_err(|e| CliError::Failed(format!("cannot render YAML: {e}")))?;
         out.push_str("---\n");
         out.push_str(&doc);
@@ -56,9 +56,8 @@ pub fn report(kind: &str, fields: Value) -> Value {
 
 pub fn structured<T: Serialize>(value: &T, format: OutputFormat) -> Result<String, CliError> {
     match format {
-        OutputFormat::Yaml => {
-            serde_yaml_ng::to_string(value).map_err(|e| CliError::Failed(format!("cannot render YAML: {e}")))
-        }
+        OutputFormat::Yaml => kubectl_mesh_core::yaml::to_string(value)
+            .map_err(|e| CliError::Failed(format!("cannot render YAML: {e}"))),
         _ => Ok(pretty_json(value)? + "\n"),
     }
 }

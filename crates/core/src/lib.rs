@@ -35,5 +35,6 @@ pub mod resources;
 pub mod topology;
 pub mod up;
 pub mod verify;
+pub mod yaml;
 
 pub use error::InputError;

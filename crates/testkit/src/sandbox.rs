@@ -200,7 +200,9 @@ impl Sandbox {
             "clusters": clusters, "users": users, "contexts": contexts,
             "current-context": self.clusters.first().map(|c| c.name()).unwrap_or_default(),
         });
-        serde_yaml_ng::to_string(&config).unwrap_or_default()
+        // JSON, which is YAML too: serde_yaml_ng would write a cluster named `y` or `no`
+        // unquoted, which kubectl (YAML 1.1) reads as a boolean and refuses.
+        serde_json::to_string_pretty(&config).unwrap_or_default()
     }
 
     /// Writes [`Sandbox::kubeconfig_yaml`] to `path` with mode 0600.

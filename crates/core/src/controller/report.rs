@@ -83,7 +83,7 @@ pub fn status_config_map(target: &StatusTarget, state: &MeshState) -> Value {
         "clusters": state.clusters,
         "pairs": state.pairs.values().collect::<Vec<_>>(),
     });
-    let yaml = serde_yaml_ng::to_string(&document).unwrap_or_else(|e| format!("error: {e}\n"));
+    let yaml = crate::yaml::to_string(&document).unwrap_or_else(|e| format!("error: {e}\n"));
     let config_map = ConfigMap {
         metadata: crate::resources::object_meta(name, Some(namespace), &[]),
         data: Some(BTreeMap::from([

@@ -168,15 +168,18 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-/// The kubeconfig istiod in the source uses to watch the target.
+/// The kubeconfig istiod in the source uses to watch the target. istiod reads it with
+/// client-go's clientcmd (YAML 1.1): a cluster named `no` is quoted, as istioctl's
+/// clientcmd.Write quotes it.
 pub fn kubeconfig(creds: &Credentials) -> String {
     let ca = base64::engine::general_purpose::STANDARD.encode(&creds.ca_pem);
     let name = &creds.cluster;
-    format!(
+    let text = format!(
         "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    certificate-authority-data: {ca}\n    server: {server}\n  name: {name}\ncontexts:\n- context:\n    cluster: {name}\n    user: {name}\n  name: {name}\ncurrent-context: {name}\npreferences: {{}}\nusers:\n- name: {name}\n  user:\n    token: {token}\n",
         server = creds.server,
         token = creds.token,
-    )
+    );
+    crate::yaml::quote_yaml_1_1(&text)
 }
 
 pub fn secret_name(target: &str) -> String {

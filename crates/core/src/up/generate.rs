@@ -180,7 +180,7 @@ pub(super) fn yaml_stream(objects: &[Value], write: &WriteOptions) -> Result<Str
     let mut text = String::new();
     for object in objects {
         let object = apply::with_mesh_id(object, write).unwrap_or_else(|| object.clone());
-        let yaml = serde_yaml_ng::to_string(&object)
+        let yaml = crate::yaml::to_string(&object)
             .map_err(|e| InputError::new(format!("cannot serialise {}: {e}", ObjectRef::of(&object))))?;
         text.push_str("---\n");
         text.push_str(&yaml);

@@ -165,7 +165,7 @@ impl Install for Sail<'_> {
 /// Writes one values file; a file holding a secret is 0600 in a 0700 folder.
 pub(super) fn write_values(dir: &std::path::Path, release: &HelmRelease) -> Result<PathBuf, String> {
     let file = dir.join(format!("{}.values.yaml", release.release));
-    let text = serde_yaml_ng::to_string(&release.values)
+    let text = crate::yaml::to_string(&release.values)
         .map_err(|e| format!("cannot serialise the values of {}: {e}", release.release))?;
     write_file(&file, &text, release.secret).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
     Ok(file)
