@@ -179,14 +179,14 @@ impl MeshState {
                 let back = cluster.error.take().is_some();
                 cluster.reachable = true;
                 if back {
-                    stale.extend(
-                        self.pairs
-                            .iter()
-                            .filter(|((from, to), r)| {
-                                (*from == at || *to == at) && r.state != PairState::Linked
-                            })
-                            .map(|(k, _)| *k),
-                    );
+                    for (key, record) in self.pairs.iter_mut() {
+                        if (key.0 == at || key.1 == at) && record.state != PairState::Linked {
+                            // Its failures were the outage's: try now, not when the backoff
+                            // they built up (up to a minute) runs out.
+                            record.retry_at = None;
+                            stale.insert(*key);
+                        }
+                    }
                 }
             }
             Observed::Unreachable(error) => {
@@ -526,10 +526,15 @@ mod tests {
         let ready = state.ready(&state.all_pairs(), now);
         assert_eq!(ready, vec![Pair { from: 1, to: 0 }]);
         assert!(state.ready(&state.all_pairs(), now + MAX_BACKOFF).len() == 2);
-        // Back: what is not linked involving c2 is tried again.
-        state.pairs.get_mut(&(2, 0)).unwrap().state = PairState::Failed;
+        // Back: what is not linked involving c2 is tried again, at once, whatever backoff
+        // its failures during the outage built up.
+        let failed = PairReport::new("c2", "c0").failed(ClusterError::state("c2", "down"));
+        for _ in 0..5 {
+            state.record(std::slice::from_ref(&failed), now);
+        }
         let back = state.observe(2, Observed::Reachable);
         assert_eq!(back, BTreeSet::from([(2, 0)]));
+        assert!(state.ready(&back, now).contains(&Pair { from: 2, to: 0 }));
     }
 
     #[test]
