@@ -259,9 +259,11 @@ impl LinkTopology {
             );
         }
         match shape {
-            Shape::HubAndSpoke if self.hubs.is_empty() => {
-                missing(Field::Hubs, "hub", "name the hub clusters, e.g. --hub east-1 (hubs: [east-1] in a file)")
-            }
+            Shape::HubAndSpoke if self.hubs.is_empty() => missing(
+                Field::Hubs,
+                "hub",
+                "name the hub clusters, e.g. --hub east-1 (hubs: [east-1] in a file)",
+            ),
             Shape::Pairs if self.pairs.is_empty() => {
                 missing(Field::Pairs, "pair", "name the pairs to link, e.g. east-1:west-1")
             }
