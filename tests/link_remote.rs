@@ -382,3 +382,47 @@ fn a_remote_secret_istioctl_made_is_refused_not_overwritten() {
         "untouched"
     );
 }
+
+/// verify's fix for remote secrets left by a switch to peering runs as printed: it deletes
+/// them and links nothing.
+#[test]
+fn the_fix_for_links_of_the_other_mode_runs_as_printed() {
+    let env = with_istio(&["a", "b"]);
+    link_remote(&env, &["--contexts", "a,b"]).success();
+    env.mesh(&["expose", "--contexts", "a,b", "--wait=30s"]).success();
+    env.mesh(&["link", "--contexts", "a,b"]).success();
+    let run = env.mesh(&["verify", "--contexts", "a,b", "-o", "json"]);
+    let checks = run.json()["checks"].as_array().cloned().unwrap();
+    let hint = checks
+        .iter()
+        .find(|c| c["id"] == "other-links")
+        .and_then(|c| c["hint"].as_str())
+        .expect("other-links hint")
+        .to_string();
+    assert_eq!(
+        hint,
+        "kubectl mesh link --mode remote-secret --unlink --contexts a,b"
+    );
+    let words: Vec<&str> = hint.split_whitespace().skip(2).collect();
+    env.mesh(&words).success();
+    for (from, to) in [("a", "b"), ("b", "a")] {
+        assert!(
+            env.cluster(from).object(&secret_path(to)).is_none(),
+            "{from} -> {to}"
+        );
+        assert!(
+            env.cluster(from).object(&peer_path(to)).is_some(),
+            "{from} -> {to} still peers"
+        );
+    }
+    let run = env.mesh(&["verify", "--contexts", "a,b", "-o", "json"]);
+    assert!(
+        !run.json()["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == "other-links"),
+        "{}",
+        run.stdout
+    );
+}

@@ -238,7 +238,7 @@ fn cluster_checks(d: &Derived, all: &[Derived], options: &VerifyOptions) -> Vec<
     ));
     checks.extend(cacerts_checks(d, options));
     checks.extend(eastwest_checks(d, options));
-    checks.extend(other_links_check(d, options));
+    checks.extend(other_links_check(d, all, options));
     if !remote {
         checks.extend(skip_validate_check(d, all));
     }
@@ -249,7 +249,7 @@ fn cluster_checks(d: &Derived, all: &[Derived], options: &VerifyOptions) -> Vec<
 /// secrets after a move to ambient-peering, or peer Gateways after a move away), they keep the
 /// cluster linked the old way as well. Only a warning: the links of this mode are checked on
 /// their own.
-fn other_links_check(d: &Derived, options: &VerifyOptions) -> Option<Check> {
+fn other_links_check(d: &Derived, all: &[Derived], options: &VerifyOptions) -> Option<Check> {
     let found = &d.facts.other_links;
     if found.is_empty() {
         return None;
@@ -274,8 +274,11 @@ fn other_links_check(d: &Derived, options: &VerifyOptions) -> Option<Check> {
                 shown.join(", ")
             ),
         )
+        // Unlinking the other mode among the clusters verified deletes exactly those (ours)
+        // and links nothing, whatever the topology; it runs as printed.
         .hint(format!(
-            "kubectl mesh link --mode {mode} --prune --contexts <every cluster of the mesh> deletes them"
+            "kubectl mesh link --mode {other} --unlink --contexts {}",
+            all.iter().map(ctx_ref).collect::<Vec<_>>().join(",")
         )),
     )
 }
