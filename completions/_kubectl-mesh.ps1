@@ -354,6 +354,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-mesh' -ScriptBlock {
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Timeout of each API call')
             [CompletionResult]::new('--parallel', '--parallel', [CompletionResultType]::ParameterName, 'How many clusters to work on at once')
             [CompletionResult]::new('--prune', '--prune', [CompletionResultType]::ParameterName, 'Also delete our links between members that the topology does not want (made by hand, or left by an earlier topology); with --generate --member-rbac, the member Roles then allow delete')
+            [CompletionResult]::new('--exit-on-kubeconfig-change', '--exit-on-kubeconfig-change', [CompletionResultType]::ParameterName, 'Exit (releasing the Lease) when the kubeconfig files change, so that whatever restarts it uses the new credentials; the generated Deployment sets it, for a members Secret with renewed tokens')
             [CompletionResult]::new('--generate', '--generate', [CompletionResultType]::ParameterName, 'Print the objects that run the controller in a management cluster instead of running it')
             [CompletionResult]::new('--member-rbac', '--member-rbac', [CompletionResultType]::ParameterName, 'With --generate: print instead what to apply in each member cluster — the controller''s ServiceAccount there and Roles for exactly what it does')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what is done to stderr (-v info, -vv debug, -vvv trace)')

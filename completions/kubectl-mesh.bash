@@ -581,7 +581,7 @@ _kubectl__mesh() {
             return 0
             ;;
         kubectl__subcmd__mesh__subcmd__controller)
-            opts="-f -n -o -v -h --filename --flavor --mode --namespace --gateway --token-duration --token-refresh-before --cert-warning --resync --prune --lease-context --lease-namespace --lease-name --lease-duration --identity --listen --generate --image --member-rbac --controller-namespace --output --topology --hub --pairs --group --kubeconfig --context --contexts --timeout --parallel --verbose --help"
+            opts="-f -n -o -v -h --filename --flavor --mode --namespace --gateway --token-duration --token-refresh-before --cert-warning --resync --prune --lease-context --lease-namespace --lease-name --lease-duration --identity --listen --exit-on-kubeconfig-change --generate --image --member-rbac --controller-namespace --output --topology --hub --pairs --group --kubeconfig --context --contexts --timeout --parallel --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -318,6 +318,7 @@ complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -l
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -l timeout -d 'Timeout of each API call' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -l parallel -d 'How many clusters to work on at once' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -l prune -d 'Also delete our links between members that the topology does not want (made by hand, or left by an earlier topology); with --generate --member-rbac, the member Roles then allow delete'
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -l exit-on-kubeconfig-change -d 'Exit (releasing the Lease) when the kubeconfig files change, so that whatever restarts it uses the new credentials; the generated Deployment sets it, for a members Secret with renewed tokens'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -l generate -d 'Print the objects that run the controller in a management cluster instead of running it'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -l member-rbac -d 'With --generate: print instead what to apply in each member cluster — the controller\'s ServiceAccount there and Roles for exactly what it does'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand controller" -s v -l verbose -d 'Log what is done to stderr (-v info, -vv debug, -vvv trace)'

@@ -793,3 +793,39 @@ fn the_member_rbac_of_remote_secrets_refreshes_tokens() {
     });
     assert_never_refused(&env, &names);
 }
+
+/// New credentials in the kubeconfig (a members Secret with renewed tokens, in a pod) are
+/// not picked up by running clients: with --exit-on-kubeconfig-change the controller says
+/// so, releases the Lease and exits, for its Deployment to start it again.
+#[test]
+fn a_changed_kubeconfig_ends_the_controller_when_asked() {
+    let env = mesh_of(&["a", "b"]);
+    let copy = env.dir.path().join("members.kubeconfig");
+    std::fs::copy(&env.kubeconfig, &copy).unwrap();
+    let path = copy.to_str().unwrap();
+    let mut controller = Controller::start(
+        &env,
+        &[
+            "--contexts",
+            "a,b",
+            "--kubeconfig",
+            path,
+            "--exit-on-kubeconfig-change",
+            "--identity",
+            "one",
+        ],
+    );
+    eventually("leading", Duration::from_secs(30), || {
+        let lease = env.cluster("a").object(LEASE)?;
+        (lease["spec"]["holderIdentity"] == "one").then_some(())
+    });
+    let mut text = std::fs::read_to_string(&copy).unwrap();
+    text.push('\n');
+    std::fs::write(&copy, text).unwrap();
+    let status = eventually("exited", Duration::from_secs(20), || {
+        controller.child.try_wait().unwrap()
+    });
+    assert!(status.success(), "{status:?}");
+    let lease = env.cluster("a").object(LEASE).expect("lease");
+    assert_ne!(lease["spec"]["holderIdentity"], "one", "released: {lease}");
+}

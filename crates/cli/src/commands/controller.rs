@@ -117,6 +117,10 @@ pub struct ControllerArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9090")]
     pub listen: String,
 
+    /// Exit (releasing the Lease) when the kubeconfig files change, so that whatever restarts it uses the new credentials; the generated Deployment sets it, for a members Secret with renewed tokens
+    #[arg(long)]
+    pub exit_on_kubeconfig_change: bool,
+
     /// Print the objects that run the controller in a management cluster instead of running it
     #[arg(long)]
     pub generate: bool,
@@ -401,14 +405,45 @@ pub async fn run(args: ControllerArgs) -> Result<ExitCode, CliError> {
         cert_warning: args.cert_warning,
         prune: args.prune,
     };
+    let watched = match args.exit_on_kubeconfig_change {
+        true => plan.kubeconfig.sources.clone(),
+        false => Vec::new(),
+    };
     let shutdown = async {
-        let code = interruption().await;
-        eprintln!("signal {}: releasing the lease", code - 128);
+        tokio::select! {
+            code = interruption() => eprintln!("signal {}: releasing the lease", code - 128),
+            path = changed(&watched) => eprintln!(
+                "{} changed: releasing the lease and exiting, so that the new credentials are used when it starts again",
+                path.display()
+            ),
+        }
     };
     controller::run(members, home, options, listener, shutdown)
         .await
         .map_err(CliError::Failed)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves when one of `files` reads differently from when it was first read (kubelet
+/// swaps a mounted Secret's files when the Secret changes); never when `files` is empty.
+/// Only a hash of each is kept: they hold credentials.
+async fn changed(files: &[PathBuf]) -> PathBuf {
+    use std::hash::{Hash, Hasher};
+    let digest = |path: &PathBuf| {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        std::fs::read(path).ok().hash(&mut hasher);
+        hasher.finish()
+    };
+    let first: Vec<u64> = files.iter().map(digest).collect();
+    if files.is_empty() {
+        std::future::pending::<()>().await;
+    }
+    loop {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        if let Some(path) = files.iter().zip(&first).find(|(p, d)| digest(p) != **d) {
+            return path.0.clone();
+        }
+    }
 }
 
 fn generate(args: &ControllerArgs, plan: &Plan) -> Result<ExitCode, CliError> {

@@ -151,6 +151,9 @@ fn args(spec: &ControllerSpec) -> Vec<String> {
     let mut args = vec![
         "controller".to_string(),
         "--kubeconfig=/etc/kubectl-mesh/members/kubeconfig".into(),
+        // New tokens in the members Secret reach the pod's files, not its clients: it exits
+        // on them and the Deployment starts it again.
+        "--exit-on-kubeconfig-change".into(),
         format!("--listen=0.0.0.0:{METRICS_PORT}"),
     ];
     if spec.topology.is_some() {
