@@ -17,6 +17,18 @@ fn link_remote(env: &Env, args: &[&str]) -> Run {
     env.mesh(&[&["link", "--mode", "remote-secret"], args].concat())
 }
 
+/// a and b peer both ways, and hold no remote secret for each other any more.
+fn assert_linked_by_peering_only(env: &Env) {
+    for (from, to) in [("a", "b"), ("b", "a")] {
+        let c = env.cluster(from);
+        assert!(
+            c.object(&secret_path(to)).is_none(),
+            "{from} -> {to}: remote secret"
+        );
+        assert!(c.object(&peer_path(to)).is_some(), "{from} -> {to}: peer Gateway");
+    }
+}
+
 fn kubeconfig_in(secret: &Value, target: &str) -> String {
     let encoded = secret["data"][target].as_str().expect("kubeconfig entry");
     String::from_utf8(base64::engine::general_purpose::STANDARD.decode(encoded).unwrap()).unwrap()
@@ -327,16 +339,7 @@ fn prune_with_peering_removes_our_remote_secrets_only() {
         "{}",
         run.stdout
     );
-    for (from, to) in [("a", "b"), ("b", "a")] {
-        assert!(
-            env.cluster(from).object(&secret_path(to)).is_none(),
-            "{from} -> {to}"
-        );
-        assert!(
-            env.cluster(from).object(&peer_path(to)).is_some(),
-            "{from} -> {to}"
-        );
-    }
+    assert_linked_by_peering_only(&env);
     assert!(env.cluster("a").object(&secret_path("x")).is_some(), "not ours");
     assert_eq!(other_links(&env), Vec::new(), "nothing left after --prune");
     // The other way round: remote secrets with --prune remove our peer Gateways.
@@ -405,16 +408,7 @@ fn the_fix_for_links_of_the_other_mode_runs_as_printed() {
     );
     let words: Vec<&str> = hint.split_whitespace().skip(2).collect();
     env.mesh(&words).success();
-    for (from, to) in [("a", "b"), ("b", "a")] {
-        assert!(
-            env.cluster(from).object(&secret_path(to)).is_none(),
-            "{from} -> {to}"
-        );
-        assert!(
-            env.cluster(from).object(&peer_path(to)).is_some(),
-            "{from} -> {to} still peers"
-        );
-    }
+    assert_linked_by_peering_only(&env);
     let run = env.mesh(&["verify", "--contexts", "a,b", "-o", "json"]);
     assert!(
         !run.json()["checks"]
