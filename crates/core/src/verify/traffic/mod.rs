@@ -459,6 +459,24 @@ mod tests {
             unwanted.message
         );
         assert!(options.reaches("s1", "s1") && options.reaches("s1", "hub") && !options.reaches("s1", "s2"));
+        assert_eq!(
+            unwanted.hint.as_deref(),
+            Some("kubectl mesh link --from s2 --to s1 --unlink")
+        );
+        // What verify found in s2 says what actually links it: a remote secret left from a
+        // switch to peering. Its fix is the one to run.
+        let other = check(
+            "other-links",
+            "s2",
+            Status::Warn,
+            "1 of our remote-secret links left",
+        )
+        .hint("kubectl mesh link --mode remote-secret --unlink --contexts hub,s1,s2");
+        let checks = evaluate(&names, &runs, &probe(), &[other], &options);
+        assert_eq!(
+            find(&checks, "s2", "s1").hint.as_deref(),
+            Some("kubectl mesh link --mode remote-secret --unlink --contexts hub,s1,s2")
+        );
     }
 
     #[test]

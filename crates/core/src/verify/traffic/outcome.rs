@@ -48,14 +48,14 @@ pub fn evaluate(
             };
             checks.push(pair_check(from, to, answers, silent));
         }
-        checks.extend(unlinked_answers(from, answers, options));
+        checks.extend(unlinked_answers(from, answers, options, found));
     }
     checks
 }
 
 /// Answers from clusters the topology does not link `from` to: a link it does not want is
 /// still in place (our own from an earlier topology, or someone else's).
-fn unlinked_answers(from: &str, answers: &Answers, options: &TrafficOptions) -> Vec<Check> {
+fn unlinked_answers(from: &str, answers: &Answers, options: &TrafficOptions, found: &[Check]) -> Vec<Check> {
     let Some(expected) = &options.expected else {
         return Vec::new();
     };
@@ -75,12 +75,31 @@ fn unlinked_answers(from: &str, answers: &Answers, options: &TrafficOptions) -> 
                     expected.topology
                 ),
             )
-            .hint(format!("kubectl mesh link --from {from} --to {to} --unlink"));
+            .hint(unlinked_hint(from, to, found));
             check.answered = Some(count);
             check.sent = Some(answers.total());
             check
         })
         .collect()
+}
+
+/// What removes the link that let `from` reach `to`, as verify found it: the unwanted link
+/// itself (whose fix knows whether it is ours), or links of the other mode left in `from`
+/// (a remote secret after a move to peering reaches just as well). Else our link, by name.
+fn unlinked_hint(from: &str, to: &str, found: &[Check]) -> String {
+    let warned = |c: &&Check| c.status != Status::Pass && c.hint.is_some();
+    let link = found
+        .iter()
+        .filter(warned)
+        .find(|c| c.id == "link" && c.from.as_deref() == Some(from) && c.to.as_deref() == Some(to));
+    let other = found
+        .iter()
+        .filter(warned)
+        .find(|c| c.id == "other-links" && c.cluster.as_deref() == Some(from));
+    match link.or(other).and_then(|c| c.hint.clone()) {
+        Some(hint) => hint,
+        None => format!("kubectl mesh link --from {from} --to {to} --unlink"),
+    }
 }
 
 /// Below this chance of missing a cluster by luck alone, a cluster that never answered
