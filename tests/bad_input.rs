@@ -293,6 +293,10 @@ fn bad_inputs() -> Vec<BadInput> {
             "contexts:\n  a: {network: n1}\n  b: {network: n1}\nlinks:\n  pairs: [a:c]\n",
         ),
         topology(
+            "a context not in the kubeconfig",
+            "contexts:\n  a: {network: n1}\n  nope: {network: n1}\n",
+        ),
+        topology(
             "links with a cluster in two groups",
             "contexts:\n  a: {network: n1}\n  b: {network: n1}\nlinks:\n  groups:\n    x: [a, b]\n    y: [b]\n",
         ),

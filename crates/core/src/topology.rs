@@ -174,6 +174,9 @@ pub struct Member {
     pub context: String,
     pub network: String,
     pub trust_domain: String,
+    /// `file:line:column` of its context in the file, for errors found later (a context
+    /// missing from the kubeconfig).
+    pub location: String,
 }
 
 /// A validated topology.
@@ -247,6 +250,21 @@ impl Topology {
     pub fn parse(text: &str, file: &str) -> Result<Topology, InputError> {
         let raw: File = serde_yaml_ng::from_str(text).map_err(|e| syntax_error(file, text, &e))?;
         validate(raw, text, file)
+    }
+
+    /// The first member whose context `kubeconfig` lacks, as the error to show: where the
+    /// file names it, and which contexts there are.
+    pub fn missing_context(
+        &self,
+        kubeconfig: &crate::kube::kubeconfig::LoadedKubeconfig,
+    ) -> Option<InputError> {
+        let member = self
+            .members
+            .iter()
+            .find(|m| !kubeconfig.has_context(&m.context))?;
+        let mut error = kubeconfig.unknown_context(&member.context);
+        error.message = format!("{}: {}", member.location, error.message);
+        Some(error)
     }
 
     pub fn member(&self, cluster: &str) -> Option<&Member> {
@@ -529,6 +547,7 @@ fn validate(raw: File, text: &str, file: &str) -> Result<Topology, InputError> {
             context: context.clone(),
             network: spec.network.clone(),
             trust_domain,
+            location: at(context),
         });
     }
     let primary = match (model, &raw.primary) {

@@ -248,6 +248,9 @@ impl ControllerArgs {
         }
         let names: Vec<&str> = refs.iter().map(|r| r.name.as_str()).collect();
         let (_, pairs) = self.links.pairs(&names)?;
+        if let Some(error) = topology.as_ref().and_then(|t| t.missing_context(&kubeconfig)) {
+            return Err(error);
+        }
         if let Some(unknown) = refs.iter().find(|r| !kubeconfig.has_context(&r.context)) {
             return Err(kubeconfig.unknown_context(&unknown.context));
         }

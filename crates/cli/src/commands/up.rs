@@ -133,9 +133,7 @@ impl TopologyArgs {
         crate::hints::remember_kubeconfig(self.kubeconfig.as_deref());
         let kubeconfig = LoadedKubeconfig::load(self.kubeconfig.as_deref())?;
         let refs: Vec<ClusterRef> = topology.cluster_refs();
-        if let Some(unknown) = refs.iter().find(|r| !kubeconfig.has_context(&r.context)) {
-            let mut error = kubeconfig.unknown_context(&unknown.context);
-            error.message = format!("{}: {}", self.file.display(), error.message);
+        if let Some(error) = topology.missing_context(&kubeconfig) {
             return Err(error.into());
         }
         Ok((topology, kubeconfig, refs))

@@ -224,7 +224,7 @@ impl VerifyArgs {
                 return Err(InputError::new("--remotes needs at least one cluster")
                     .with_hint("e.g. kubectl mesh verify --primary east-1 --remotes west-1,west-2"));
             }
-            check_contexts(kubeconfig, &refs, None)?;
+            check_contexts(kubeconfig, &refs)?;
             let names: Vec<&str> = refs.iter().map(|r| r.name.as_str()).collect();
             let expected = ExpectedLinks::primary_remote(&names, names[0]);
             return Ok((refs, Some(expected)));
@@ -240,28 +240,20 @@ impl VerifyArgs {
             return Ok((refs, expected));
         };
         let refs: Vec<ClusterRef> = topology.cluster_refs();
-        check_contexts(kubeconfig, &refs, Some(&topology.file))?;
+        if let Some(error) = topology.missing_context(kubeconfig) {
+            return Err(error);
+        }
         let names: Vec<&str> = refs.iter().map(|r| r.name.as_str()).collect();
         let expected = file_links(topology, &names);
         Ok((refs, expected))
     }
 }
 
-/// Every context is in the kubeconfig (`file`: the topology file that names them).
-fn check_contexts(
-    kubeconfig: &LoadedKubeconfig,
-    refs: &[ClusterRef],
-    file: Option<&str>,
-) -> Result<(), InputError> {
+/// Every context is in the kubeconfig.
+fn check_contexts(kubeconfig: &LoadedKubeconfig, refs: &[ClusterRef]) -> Result<(), InputError> {
     match refs.iter().find(|r| !kubeconfig.has_context(&r.context)) {
         None => Ok(()),
-        Some(unknown) => {
-            let mut error = kubeconfig.unknown_context(&unknown.context);
-            if let Some(file) = file {
-                error.message = format!("{file}: {}", error.message);
-            }
-            Err(error)
-        }
+        Some(unknown) => Err(kubeconfig.unknown_context(&unknown.context)),
     }
 }
 

@@ -8,8 +8,9 @@
 //! standby had taken the Lease over. client-go's elector stops leading when it cannot renew
 //! within its renew deadline; here a fence does the same: this replica leads only while the
 //! Lease as last read names it and is `grace / 2` or more from running out. The Lease is read
-//! every `grace / 4` (each read bounded by that too), so a leader that cannot read it stops
-//! before it runs out, while a healthy one, renewed `grace` before that, is never fenced off.
+//! every `grace / 4` on a task of its own and the fence looked at as often, so a leader that
+//! cannot read it stops before it runs out, while a healthy one, renewed `grace` before that,
+//! is not fenced off.
 
 use std::time::{Duration, SystemTime};
 
@@ -107,16 +108,13 @@ async fn elect(
         }
     };
     let (mut holder, watcher) = manager.watch().await;
-    let leases: Api<Lease> = Api::namespaced(client, &options.namespace);
     let grace = options.grace.max(Duration::from_secs(1));
     let every = grace / 4;
+    // The Lease is read on its own task, so that a slow read (a busy API server) delays only
+    // what is known of the Lease, never the fence closing on what was last known.
+    let (known, mut valid_until) = watch::channel(None);
+    let reader = tokio::spawn(read_lease(client, options.clone(), every, known));
     let mut look = tokio::time::interval(every);
-    let mut valid_until = None;
-    // A failed or slow read keeps what was last read: the fence closes when that runs out.
-    let read = async |valid_until| match tokio::time::timeout(every, held_until(&leases, &options)).await {
-        Ok(Ok(until)) => until,
-        _ => valid_until,
-    };
     loop {
         tokio::select! {
             _ = stopped.changed() => break,
@@ -124,18 +122,41 @@ async fn elect(
                 if changed.is_err() {
                     break;
                 }
-                // Just acquired: read it now rather than at the next look.
-                valid_until = read(valid_until).await;
             }
-            _ = look.tick() => valid_until = read(valid_until).await,
+            changed = valid_until.changed() => {
+                // The reader never ends on its own; if it did, nothing would fence us.
+                if changed.is_err() {
+                    break;
+                }
+            }
+            _ = look.tick() => {}
         }
-        let leading = *holder.borrow() && fenced_in(valid_until, SystemTime::now(), grace / 2);
+        let until = *valid_until.borrow();
+        let leading = *holder.borrow() && fenced_in(until, SystemTime::now(), grace / 2);
         tx.send_if_modified(|was| std::mem::replace(was, leading) != leading);
     }
+    reader.abort();
     let _ = tx.send(false);
     // Dropping the receiver makes the manager's watch release the Lease and end.
     drop(holder);
     let _ = watcher.await;
+}
+
+/// Reads the Lease every `every`, publishing until when it says this replica holds it. A
+/// read that fails leaves the last one standing: the fence closes when that runs out.
+async fn read_lease(
+    client: kube::Client,
+    options: LeaseOptions,
+    every: Duration,
+    known: watch::Sender<Option<SystemTime>>,
+) {
+    let leases: Api<Lease> = Api::namespaced(client, &options.namespace);
+    loop {
+        if let Ok(Ok(until)) = tokio::time::timeout(options.duration, held_until(&leases, &options)).await {
+            known.send_if_modified(|was| std::mem::replace(was, until) != until);
+        }
+        tokio::time::sleep(every).await;
+    }
 }
 
 /// Until when the Lease says this replica holds it (`None`: it does not), or `Err` when it
