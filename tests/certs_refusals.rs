@@ -153,3 +153,59 @@ fn unwritable_directory_is_refused() {
     assert_input_error(run, &["a-file", "not writable"]);
     assert_eq!(read(&file), "not a directory\n");
 }
+
+/// `generate --force` for one cluster replaces the root (as --force says), but the old root
+/// and its key are kept in a backup folder, and the other clusters' intermediates, still on
+/// the old root, are named with the command that re-issues them; running it makes them chain.
+#[test]
+fn a_root_replaced_with_force_is_backed_up_and_its_intermediates_named() {
+    let env = start(Vec::new());
+    let dir = certs_dir(&env);
+    generate_into(&env, "a,b,c", &dir, &[]).success();
+    let old_key = read(&dir.join("root-key.pem"));
+    let run = generate_into(&env, "b", &dir, &["--force"]).success();
+    let backups: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("backup-"))
+        .collect();
+    assert_eq!(backups.len(), 1, "{backups:?}");
+    assert_eq!(
+        read(&backups[0].join("root-key.pem")),
+        old_key,
+        "the old key is kept"
+    );
+    assert_eq!(mode(&backups[0].join("root-key.pem")), 0o600);
+    assert!(
+        run.stderr.contains(&format!("kept in {}", backups[0].display())),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("the intermediates of a, c were signed by the replaced root"),
+        "{}",
+        run.stderr
+    );
+    let fix = run
+        .stderr
+        .split("re-issue them: ")
+        .nth(1)
+        .expect("the commands")
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    for command in fix.split("; ") {
+        let words: Vec<&str> = command.split_whitespace().skip(2).collect();
+        env.mesh(&words).success();
+    }
+    for cluster in ["a", "b", "c"] {
+        assert_eq!(
+            read(&dir.join(cluster).join("root-cert.pem")),
+            read(&dir.join("root-cert.pem"))
+        );
+        assert_openssl_verifies(&dir.join(cluster));
+    }
+}

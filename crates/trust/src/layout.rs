@@ -192,6 +192,34 @@ impl CertsDir {
         Ok(backup)
     }
 
+    /// Copies the current root (certificate and key) into a new `backup-<YYYYMMDDTHHMMSSZ>`
+    /// directory beside them and returns it; `None` when there is no root. The originals stay
+    /// in place: a root replaced with `--force` can be brought back, and the intermediates it
+    /// signed re-issued from it.
+    pub fn backup_root(&self) -> Result<Option<PathBuf>> {
+        let present: Vec<PathBuf> = [self.root_cert_path(), self.root_key_path()]
+            .into_iter()
+            .filter(|p| exists(p))
+            .collect();
+        if present.is_empty() {
+            return Ok(None);
+        }
+        let contents = present
+            .iter()
+            .map(|path| read_pem_file(path).map(|text| (path, PrivateKeyPem::new(text))))
+            .collect::<Result<Vec<_>>>()?;
+        let backup = create_backup_dir(&self.path, OffsetDateTime::now_utc())?;
+        let files: Vec<_> = contents
+            .iter()
+            .filter_map(|(path, text)| {
+                let name = path.file_name()?.to_str()?;
+                Some((backup.join(name), text.expose().as_bytes(), mode_for(name)))
+            })
+            .collect();
+        write_all_atomically(&files)?;
+        Ok(Some(backup))
+    }
+
     /// Rotation: backs up the current files of `cluster`, then replaces them with `int`.
     /// Returns the backup directory.
     pub fn rotate_intermediate(&self, cluster: &str, int: &Intermediate) -> Result<PathBuf> {

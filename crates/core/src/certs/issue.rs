@@ -91,9 +91,65 @@ pub fn root(
     let (root, result) = obtain_root(dir, byo, options, force)?;
     warn_about_root(&root, None, warn);
     if result != "unchanged" {
-        dir.write_root(&root, force)?;
+        replace_root(dir, &root, force, &[], warn)?;
     }
     row("root", result, root.cert_pem(), root.cert_pem())
+}
+
+/// Writes `root`; one it replaces (`--force`) is first copied into a backup folder, never
+/// lost, and the intermediates in `dir` it signed — those not re-issued (`reissued`) — are
+/// named with the command that re-issues them.
+fn replace_root(
+    dir: &CertsDir,
+    root: &CaKeyPair,
+    force: bool,
+    reissued: &[&str],
+    warn: Warn,
+) -> Result<(), Error> {
+    let replaced = match dir.root_exists() {
+        true => dir
+            .read_root_cert()
+            .ok()
+            .filter(|old| !same_pem(old, root.cert_pem())),
+        false => None,
+    };
+    if let Some(old) = &replaced {
+        if let Some(backup) = dir.backup_root()? {
+            warn(&format!(
+                "the root it replaces (certificate and key) is kept in {}",
+                backup.display()
+            ));
+        }
+        let orphaned: Vec<String> = dir
+            .clusters()?
+            .into_iter()
+            .filter(|c| !reissued.contains(&c.as_str()))
+            .filter(|c| {
+                dir.read_intermediate(c)
+                    .is_ok_and(|b| same_pem(&b.root_cert, old))
+            })
+            .collect();
+        if !orphaned.is_empty() {
+            // `certs intermediate` signs with the root in the dir (generate --force would
+            // replace the root once more).
+            let commands: Vec<String> = orphaned
+                .iter()
+                .map(|c| {
+                    format!(
+                        "kubectl mesh certs intermediate --cluster {c} --dir {} --force",
+                        dir.path().display()
+                    )
+                })
+                .collect();
+            warn(&format!(
+                "the intermediates of {} were signed by the replaced root and no longer chain to the new one: re-issue them: {}",
+                orphaned.join(", "),
+                commands.join("; ")
+            ));
+        }
+    }
+    dir.write_root(root, force)?;
+    Ok(())
 }
 
 /// `certs intermediate`: `cluster`'s intermediate from the root in `dir`; an existing one is
@@ -142,13 +198,17 @@ pub fn generate(
     let (root, root_result, intermediates) = issue_all(dir, &todo, &kept, byo, options, force, warn)?;
     let issued: Vec<(&str, Intermediate)> = todo.into_iter().zip(intermediates).collect();
     if root_result != "unchanged" {
-        dir.write_root(&root, force)?;
+        replace_root(dir, &root, force, &todo_names(&issued), warn)?;
     }
     let mut rows = vec![row("root", root_result, root.cert_pem(), root.cert_pem())?];
     for cluster in &clusters {
         rows.push(write_or_keep(dir, cluster, &issued, force)?);
     }
     Ok(rows)
+}
+
+fn todo_names<'a>(issued: &[(&'a str, Intermediate)]) -> Vec<&'a str> {
+    issued.iter().map(|(name, _)| *name).collect()
 }
 
 /// The clusters to issue and those whose intermediate is kept: existing intermediates are
