@@ -1294,3 +1294,33 @@ fn a_former_member_out_of_the_kubeconfig_is_a_warning_not_a_failure() {
     )
     .code(1);
 }
+
+/// `down` keeps a namespace that still holds objects of any kind that are not this mesh's (a
+/// namespace's deletion deletes every kind), and deletes one that holds only its own.
+#[test]
+fn down_keeps_a_namespace_holding_a_users_route_of_a_kind_it_never_writes() {
+    let env = with_bare_istio(&["a", "b"]);
+    let file = write_topology(&env, "contexts:\n  a: {network: n1}\n  b: {network: n2}\n");
+    up(&env, &file, &[]).success();
+    let route = "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: mine, namespace: istio-gateways}\nspec:\n  parentRefs: [{name: istio-eastwest}]\n";
+    env.kubectl_stdin(&["--context", "a", "apply", "--server-side", "-f", "-"], route)
+        .success();
+    let run = env.mesh(&["down", "-f", &file, "-o", "json"]).success();
+    assert!(
+        run.stdout
+            .contains("kept Namespace istio-gateways: it still holds HTTPRoute istio-gateways/mine"),
+        "{}",
+        run.stdout
+    );
+    let route_path = "/apis/gateway.networking.k8s.io/v1/namespaces/istio-gateways/httproutes/mine";
+    assert!(
+        env.cluster("a").object(route_path).is_some(),
+        "the user's route stays"
+    );
+    assert!(
+        env.cluster("b")
+            .object("/api/v1/namespaces/istio-gateways")
+            .is_none(),
+        "b's namespace held only the mesh's objects: deleted"
+    );
+}

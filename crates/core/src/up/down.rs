@@ -280,6 +280,63 @@ pub(super) async fn foreign_content(cluster: &Cluster, namespace: &str, mesh_id:
             return Some(ObjectRef::of(&with_kind(item, *kind)).to_string());
         }
     }
+    other_kinds_content(cluster, namespace, mesh_id).await
+}
+
+/// Kinds that are no one's content: records of what happened (Events), and what the
+/// control plane derives from a Service (Endpoints; EndpointSlices also have an owner).
+const NOT_CONTENT: [&str; 2] = ["events", "endpoints"];
+
+/// An object of any other namespaced kind the API server serves (an HTTPRoute, an
+/// AuthorizationPolicy, a DestinationRule...) in `namespace`: deleting the namespace deletes
+/// every kind, so every kind is looked at, as the namespace controller finds them (discovery).
+/// Objects with an owner go with it (the Deployment and Pods istio runs for our Gateway), and
+/// kinds this identity may not list are passed over. Discovery failing keeps the namespace.
+async fn other_kinds_content(cluster: &Cluster, namespace: &str, mesh_id: &str) -> Option<String> {
+    use kube::api::{Api, DynamicObject, ListParams};
+    use kube::discovery::{verbs, Discovery, Scope};
+    let client = cluster.api.kube_client();
+    let discovery = match Discovery::new(client.clone()).run().await {
+        Ok(discovery) => discovery,
+        Err(e) => return Some(format!("kinds discovery could not list (it failed: {e})")),
+    };
+    for group in discovery.groups() {
+        for (resource, caps) in group.recommended_resources() {
+            let known = DOWN_KINDS
+                .iter()
+                .any(|k| k.plural == resource.plural && k.api_version == resource.api_version);
+            if caps.scope != Scope::Namespaced
+                || !caps.supports_operation(verbs::LIST)
+                || known
+                || NOT_CONTENT.contains(&resource.plural.as_str())
+            {
+                continue;
+            }
+            let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource);
+            let Ok(list) = api.list(&ListParams::default()).await else {
+                continue;
+            };
+            let foreign = list.items.iter().find(|item| {
+                let owned = item
+                    .metadata
+                    .owner_references
+                    .as_ref()
+                    .is_some_and(|r| !r.is_empty());
+                let ours = item
+                    .metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(MESH_ID))
+                    .map(String::as_str)
+                    == Some(mesh_id);
+                !owned && !ours
+            });
+            if let Some(item) = foreign {
+                let name = item.metadata.name.clone().unwrap_or_default();
+                return Some(format!("{} {namespace}/{name}", resource.kind));
+            }
+        }
+    }
     None
 }
 
