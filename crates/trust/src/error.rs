@@ -44,6 +44,11 @@ pub enum Error {
     #[error("{what} may not sign certificates (keyUsage lacks keyCertSign)")]
     CannotSign { what: String },
 
+    /// A root whose pathLenConstraint is 0: it may sign the intermediates, but the
+    /// intermediates' certificates for workloads would then exceed the path length.
+    #[error("{what} has pathlen:0: an intermediate it signs could not sign workload certificates (verifiers reject the chain: path length constraint exceeded)")]
+    PathLenTooShort { what: String },
+
     /// A certificate past its notAfter.
     #[error("{what} expired on {}", .not_after.date())]
     Expired { what: String, not_after: OffsetDateTime },

@@ -296,8 +296,14 @@ fn check_can_sign(cert: &x509_parser::certificate::X509Certificate<'_>, what: &s
     let bc = cert
         .basic_constraints()
         .map_err(|e| Error::malformed(what, format!("bad basicConstraints: {e}")))?;
-    if !bc.is_some_and(|bc| bc.value.ca) {
+    if !bc.as_ref().is_some_and(|bc| bc.value.ca) {
         return Err(Error::NotCa {
+            what: what.to_string(),
+        });
+    }
+    // Root -> intermediate -> workload: the root needs a path length of 1 or more (or none).
+    if bc.is_some_and(|bc| bc.value.path_len_constraint == Some(0)) {
+        return Err(Error::PathLenTooShort {
             what: what.to_string(),
         });
     }

@@ -150,6 +150,14 @@ fn ca_without_key_cert_sign_is_refused() {
     assert!(matches!(err, Error::CannotSign { .. }), "{err:?}");
 }
 
+/// pathlen:0 lets the root sign the intermediates, but not the intermediates sign workloads.
+#[test]
+fn root_with_pathlen_zero_is_refused() {
+    let err = refusal("pathlen0", "pathlen0_ext");
+    assert!(matches!(err, Error::PathLenTooShort { .. }), "{err:?}");
+    assert!(err.to_string().contains("pathlen:0"), "{err}");
+}
+
 #[test]
 fn expired_root_is_refused() {
     let tmp = tempfile::tempdir().unwrap();

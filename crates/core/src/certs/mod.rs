@@ -73,6 +73,9 @@ fn trust_hint(e: &mesh_trust::Error) -> Option<&'static str> {
         E::NotCa { .. } | E::CannotSign { .. } => Some(
             "--root-cert must be a CA certificate that may sign certificates (basicConstraints CA:true, keyUsage keyCertSign)",
         ),
+        E::PathLenTooShort { .. } => Some(
+            "use a root without a path length constraint, or with pathlen:1 or more (Istio's tools/certs root has none)",
+        ),
         E::Expired { .. } | E::NotYetValid { .. } => {
             Some("use a root that is valid now, or create a new one with `kubectl mesh certs root`")
         }

@@ -116,6 +116,9 @@ keyUsage = critical, digitalSignature
 [nosign_ext]
 basicConstraints = critical, CA:true
 keyUsage = critical, digitalSignature
+[pathlen0_ext]
+basicConstraints = critical, CA:true, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
 ";
 
 /// Makes key `<name>-key.pem` with `keygen` args and a self-signed cert `<name>-cert.pem`
