@@ -656,14 +656,11 @@ fn eastwest_checks(d: &Derived, options: &VerifyOptions) -> Vec<Check> {
                 Status::Fail,
                 format!("no east-west {kind} {what}"),
             )
-            .hint(format!(
-                "kubectl mesh expose --context {} --wait",
-                d.facts.context
-            ))];
+            .hint(format!("{} --wait", expose_command(d, options)))];
         }
         (Ok(_), Some(gateway)) => gateway,
     };
-    if let Some(mismatch) = network_mismatch(d, gateway, &what, kind) {
+    if let Some(mismatch) = network_mismatch(d, gateway, &what, kind, options) {
         return vec![mismatch];
     }
     let programmed = crate::expose::is_programmed(gateway);
@@ -700,7 +697,13 @@ fn eastwest_checks(d: &Derived, options: &VerifyOptions) -> Vec<Check> {
 /// The east-west gateway must be on the cluster's own network (istio-system's label): peers
 /// describe the cluster by the gateway's label, istiod by the namespace's, and traffic
 /// between the two views goes nowhere.
-fn network_mismatch(d: &Derived, gateway: &Value, what: &str, kind: &str) -> Option<Check> {
+fn network_mismatch(
+    d: &Derived,
+    gateway: &Value,
+    what: &str,
+    kind: &str,
+    options: &VerifyOptions,
+) -> Option<Check> {
     let labelled = crate::labels::value(gateway, NETWORK)?;
     let network = d.network.as_deref()?;
     (labelled != network).then(|| {
@@ -711,10 +714,20 @@ fn network_mismatch(d: &Derived, gateway: &Value, what: &str, kind: &str) -> Opt
             format!("{kind} {what} is on network {labelled}, but istio-system's {NETWORK} is {network}"),
         )
         .hint(format!(
-            "re-expose on the cluster's network: kubectl mesh expose --context {} --network {network}",
-            d.facts.context
+            "re-expose on the cluster's network: {} --network {network}",
+            expose_command(d, options)
         ))
     })
+}
+
+/// `expose` of the cluster, with the flavour (and gateway) verified: without them it would
+/// expose the default flavour's gateway beside the one that is wrong.
+fn expose_command(d: &Derived, options: &VerifyOptions) -> String {
+    let mut command = format!("kubectl mesh expose --context {}", d.facts.context);
+    if options.flavor != crate::resources::eastwest::Flavor::default() {
+        command.push_str(&format!(" --flavor {}", options.flavor));
+    }
+    command
 }
 
 /// Where trust domains differ, istiod must not reject peers' identities.
@@ -1113,6 +1126,25 @@ mod tests {
             .filter(|c| c.id == "link")
             .map(|c| (format!("{}->{}", c.from.unwrap(), c.to.unwrap()), c.status))
             .collect()
+    }
+
+    #[test]
+    fn expose_fixes_name_the_flavour_verified() {
+        let facts = ClusterFacts::new("a", "ctx-a", "https://203.0.113.1", Ok("v1.33.0".into()));
+        let sidecar = VerifyOptions {
+            flavor: crate::resources::eastwest::Flavor::Sidecar,
+            ..Default::default()
+        };
+        let d = derive(&facts, &sidecar);
+        assert_eq!(
+            expose_command(&d, &sidecar),
+            "kubectl mesh expose --context ctx-a --flavor sidecar"
+        );
+        let default = VerifyOptions::default();
+        assert_eq!(
+            expose_command(&derive(&facts, &default), &default),
+            "kubectl mesh expose --context ctx-a"
+        );
     }
 
     #[test]
