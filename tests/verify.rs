@@ -1159,3 +1159,34 @@ fn a_remote_secret_istioctl_made_counts_as_a_link() {
     assert_eq!(code, 0, "{checks:#?}");
     assert_eq!(status(&checks, "link", None, Some(("a", "b"))), "pass");
 }
+
+/// istiod signs with ca-key.pem: a cacerts without it (istiod falls back to a self-signed
+/// root) or with another cluster's key (istiod cannot load it) fails its cacerts check.
+#[test]
+fn cacerts_without_its_key_or_with_another_key_fails() {
+    let env = mesh_of(&["a", "b", "c"]);
+    let path = "/api/v1/namespaces/istio-system/secrets/cacerts";
+    let b_key = env.cluster("b").object(path).unwrap()["data"]["ca-key.pem"].clone();
+    let mut a = env.cluster("a").object(path).unwrap();
+    a["data"]["ca-key.pem"] = b_key;
+    env.cluster("a").put_object(a).unwrap();
+    let mut c = env.cluster("c").object(path).unwrap();
+    c["data"].as_object_mut().unwrap().remove("ca-key.pem");
+    env.cluster("c").put_object(c).unwrap();
+    let (code, checks) = verify(&env, &["--contexts", "a,b,c"]);
+    assert_eq!(code, 1);
+    let message = |cluster| find(&checks, "cacerts", Some(cluster), None)["message"].to_string();
+    assert!(
+        message("a").contains("ca-key.pem does not match ca-cert.pem"),
+        "{}",
+        message("a")
+    );
+    assert!(message("c").contains("no ca-key.pem"), "{}", message("c"));
+    assert_eq!(status(&checks, "cacerts", Some("b"), None), "pass");
+    // The key is compared, never shown.
+    let b_pem = env.cluster("b").object(path).unwrap()["data"]["ca-key.pem"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!serde_json::to_string(&checks).unwrap().contains(&b_pem));
+}

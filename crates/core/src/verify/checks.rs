@@ -528,7 +528,7 @@ fn cacerts_checks(d: &Derived, options: &VerifyOptions) -> Vec<Check> {
         Ok(Some(secret)) => secret,
     };
     let field = |key: &str| cacerts::entry(secret, key).unwrap_or_default();
-    let report = match mesh_trust::check_bundle(
+    let mut report = match mesh_trust::check_bundle(
         &field("ca-cert.pem"),
         &field("root-cert.pem"),
         &field("cert-chain.pem"),
@@ -544,6 +544,9 @@ fn cacerts_checks(d: &Derived, options: &VerifyOptions) -> Vec<Check> {
             .hint(fix)]
         }
     };
+    report
+        .problems
+        .extend(key_problem(&field("ca-cert.pem"), field("ca-key.pem")));
     let issued_for = report.ca.locality.as_deref().filter(|l| *l != name.as_str());
     let mut checks = vec![if let (true, Some(other)) = (report.is_ok(), issued_for) {
         // Our intermediates carry their cluster in L= (DESIGN §5.6): this one is another's.
@@ -630,6 +633,21 @@ fn shared_intermediates(all: &[Derived]) -> Option<Check> {
         )
         .hint("give each cluster its own: kubectl mesh certs generate --clusters <names>, then certs secret --contexts <name=context,...> --force")
     })
+}
+
+/// What is wrong with cacerts' `ca-key.pem` for istiod: without it istiod signs with a
+/// self-signed root of its own (istio 1.30.3 pilot/pkg/bootstrap/istio_ca.go uses the plugged
+/// CA only when the signing key file exists), and one that does not match ca-cert.pem fails
+/// to load. The key is only compared, never shown.
+fn key_problem(ca_cert: &str, ca_key: String) -> Option<String> {
+    if ca_key.trim().is_empty() {
+        return Some("no ca-key.pem: istiod would sign with a self-signed root of its own, which other clusters do not trust".into());
+    }
+    match mesh_trust::key_matches_cert(ca_cert, &mesh_trust::PrivateKeyPem::new(ca_key), "ca-key.pem") {
+        Ok(true) => None,
+        Ok(false) => Some("ca-key.pem does not match ca-cert.pem: istiod cannot load the bundle".into()),
+        Err(e) => Some(format!("ca-key.pem cannot be read: {e}")),
+    }
 }
 
 fn short(fingerprint: &str) -> String {
