@@ -1190,3 +1190,76 @@ fn cacerts_without_its_key_or_with_another_key_fails() {
         .to_string();
     assert!(!serde_json::to_string(&checks).unwrap().contains(&b_pem));
 }
+
+/// A root that runs out soon ends every intermediate it signed: said on its own, with a fix
+/// that is not "rotate the intermediate".
+#[test]
+fn a_root_expiring_soon_is_reported() {
+    let env = with_istio(&["a"]);
+    let dir = env.dir.path().join("short-root");
+    std::fs::create_dir_all(&dir).unwrap();
+    common::certs::openssl_ok(
+        &dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "root-key.pem",
+            "-out",
+            "root-cert.pem",
+            "-subj",
+            "/O=Corp/CN=Short Root",
+            "-days",
+            "20",
+            "-addext",
+            "basicConstraints=critical,CA:true",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+        ],
+    );
+    let certs = env.dir.path().join("certs");
+    let (cert, key) = (dir.join("root-cert.pem"), dir.join("root-key.pem"));
+    let certs_arg = certs.to_str().unwrap();
+    env.mesh(&[
+        "certs",
+        "generate",
+        "--clusters",
+        "a",
+        "--dir",
+        certs_arg,
+        "--root-cert",
+        cert.to_str().unwrap(),
+        "--root-key",
+        key.to_str().unwrap(),
+    ])
+    .success();
+    env.mesh(&[
+        "certs",
+        "secret",
+        "--contexts",
+        "a",
+        "--dir",
+        certs_arg,
+        "--force",
+    ])
+    .success();
+    let (_, checks) = verify(&env, &["--contexts", "a"]);
+    let root = checks
+        .iter()
+        .find(|c| {
+            c["id"] == "cacerts-expiry"
+                && c["message"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .starts_with("the root expires in")
+        })
+        .unwrap_or_else(|| panic!("{checks:#?}"));
+    assert_eq!(root["status"], "warn", "{root}");
+    assert!(
+        root["hint"].as_str().unwrap().contains("certs root --force"),
+        "{root}"
+    );
+}

@@ -608,7 +608,24 @@ fn cacerts_checks(d: &Derived, options: &VerifyOptions) -> Vec<Check> {
             format!("intermediate valid for {days} more days"),
         )
     });
+    checks.extend(root_expiry(&report.root, name, options));
     checks
+}
+
+/// The chain ends with its root: a root that expires first ends every intermediate it
+/// signed (rotating an intermediate does not help). Said only when it is due.
+fn root_expiry(root: &mesh_trust::CertInfo, name: &str, options: &VerifyOptions) -> Option<Check> {
+    let (days, expiry) = (root.days_left, root.not_after.date());
+    let hint = "the whole mesh needs a new root: `kubectl mesh certs root --force` (the old one is kept in a backup), then re-issue and install every cluster's intermediate (certs generate --force, certs secret --force; istiod restarts)";
+    let (status, message) = match days {
+        d if d < 0 => (Status::Fail, format!("the root expired on {expiry}")),
+        d if d < options.expiry_warn_days => (
+            Status::Warn,
+            format!("the root expires in {days} days ({expiry})"),
+        ),
+        _ => return None,
+    };
+    Some(check("cacerts-expiry", name, status, message).hint(hint))
 }
 
 /// Clusters sharing one intermediate share one identity for istiod's CA: a failure, reported
