@@ -26,14 +26,27 @@ fn verify(env: &Env, args: &[&str]) -> (i32, Vec<Value>) {
 }
 
 /// `verify --services` of `a,b` with upstream ambient's `istio.io/global` label (flavour
-/// ambient) on a peering mesh's east-west gateway.
+/// ambient) on a peering mesh's east-west gateway. That gateway's listeners are peering's,
+/// which verify fails as an ambient gateway: those checks are left out, and the code is
+/// that of the others (1 when any of them fails).
 fn verify_services_as_ambient(env: &Env) -> (i32, Vec<Value>) {
     let ambient = ["--flavor", "ambient", "--mode", "peering"];
     let gateway = ["-n", "istio-gateways", "--gateway", "istio-eastwest"];
-    verify(
+    let (_, checks) = verify(
         env,
         &[&["--contexts", "a,b", "--services"][..], &ambient, &gateway].concat(),
-    )
+    );
+    let (eastwest, others): (Vec<Value>, Vec<Value>) =
+        checks.into_iter().partition(|c| c["id"] == "eastwest");
+    assert!(
+        eastwest.iter().all(|c| c["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no HBONE listener on port 15008")),
+        "{eastwest:#?}"
+    );
+    let code = i32::from(others.iter().any(|c| c["status"] == "fail"));
+    (code, others)
 }
 
 fn find<'a>(checks: &'a [Value], id: &str, cluster: Option<&str>, pair: Option<(&str, &str)>) -> &'a Value {
@@ -1262,4 +1275,45 @@ fn a_root_expiring_soon_is_reported() {
         root["hint"].as_str().unwrap().contains("certs root --force"),
         "{root}"
     );
+}
+
+/// An east-west gateway Istio cannot use as one fails, with what is wrong: a peering
+/// Gateway turned into an ingress (class istio, 443/TLS), one without its network label, and
+/// a sidecar Service without port 15443.
+#[test]
+fn an_east_west_gateway_of_the_wrong_shape_fails() {
+    let env = mesh_of(&["a", "b", "c"]);
+    let mut a = env.cluster("a").object(GATEWAY).unwrap();
+    a["spec"]["gatewayClassName"] = json!("istio");
+    a["spec"]["listeners"][0] =
+        json!({"name": "cross-network", "port": 443, "protocol": "TLS", "tls": {"mode": "Passthrough"}});
+    env.cluster("a").put_object(a).unwrap();
+    let mut b = env.cluster("b").object(GATEWAY).unwrap();
+    b["metadata"]["labels"]
+        .as_object_mut()
+        .unwrap()
+        .remove("topology.istio.io/network");
+    env.cluster("b").put_object(b).unwrap();
+    let (code, checks) = verify(&env, &["--contexts", "a,b,c"]);
+    assert_eq!(code, 1);
+    let a = find(&checks, "eastwest", Some("a"), None);
+    let message = a["message"].as_str().unwrap();
+    assert!(
+        message.contains("its class istio is not an east-west class"),
+        "{message}"
+    );
+    assert!(
+        message.contains("no HBONE listener on port 15008 (TLS Passthrough)"),
+        "{message}"
+    );
+    let b = find(&checks, "eastwest", Some("b"), None);
+    assert!(
+        b["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("has no topology.istio.io/network label"),
+        "{b}"
+    );
+    assert_eq!(b["hint"], "kubectl mesh expose --context b --network network-b");
+    assert_eq!(status(&checks, "eastwest", Some("c"), None), "pass");
 }

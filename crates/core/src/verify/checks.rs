@@ -698,6 +698,19 @@ fn eastwest_checks(d: &Derived, options: &VerifyOptions) -> Vec<Check> {
     if let Some(mismatch) = network_mismatch(d, gateway, &what, kind, options) {
         return vec![mismatch];
     }
+    let wrong = shape_problems(gateway, options);
+    if !wrong.is_empty() {
+        return vec![check(
+            "eastwest",
+            name,
+            Status::Fail,
+            format!(
+                "{kind} {what} is not an east-west gateway Istio can use: {}",
+                wrong.join("; ")
+            ),
+        )
+        .hint(format!("{} --force-conflicts", expose_command(d, options)))];
+    }
     let programmed = crate::expose::is_programmed(gateway);
     match (address_of(gateway), programmed) {
         (Some(address), true) => vec![check(
@@ -739,8 +752,20 @@ fn network_mismatch(
     kind: &str,
     options: &VerifyOptions,
 ) -> Option<Check> {
-    let labelled = crate::labels::value(gateway, NETWORK)?;
     let network = d.network.as_deref()?;
+    let Some(labelled) = crate::labels::value(gateway, NETWORK) else {
+        // Peers read the cluster's network from this label, and istiod finds a sidecar
+        // mesh's network gateway by it.
+        return Some(
+            check(
+                "eastwest",
+                &d.facts.name,
+                Status::Fail,
+                format!("{kind} {what} has no {NETWORK} label"),
+            )
+            .hint(format!("{} --network {network}", expose_command(d, options))),
+        );
+    };
     (labelled != network).then(|| {
         check(
             "eastwest",
@@ -753,6 +778,67 @@ fn network_mismatch(
             expose_command(d, options)
         ))
     })
+}
+
+/// Gateway classes of Istio that are not east-west: a Gateway of one of them is deployed as
+/// something else (an ingress gateway, a waypoint, a description of a remote cluster).
+const NOT_EAST_WEST_CLASSES: [&str; 3] = ["istio", "istio-waypoint", "istio-remote"];
+
+/// What makes the east-west object unusable as such, against what `expose` writes for the
+/// flavour (DESIGN §5.1-5.3): a Gateway's class and listeners (port, protocol, TLS mode; more
+/// listeners are allowed), or a sidecar Service's 15443 port.
+fn shape_problems(gateway: &Value, options: &VerifyOptions) -> Vec<String> {
+    use crate::resources::eastwest::{EastWest, Flavor};
+    let mut problems = Vec::new();
+    if options.flavor == Flavor::Sidecar {
+        let ports = gateway.pointer("/spec/ports").and_then(Value::as_array);
+        if !ports.is_some_and(|ports| ports.iter().any(|p| p["port"] == 15443)) {
+            problems.push(
+                "the Service has no port 15443, where the cross-network traffic arrives (AUTO_PASSTHROUGH)"
+                    .into(),
+            );
+        }
+        return problems;
+    }
+    let class = gateway
+        .pointer("/spec/gatewayClassName")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if NOT_EAST_WEST_CLASSES.contains(&class) {
+        problems.push(format!("its class {class} is not an east-west class"));
+    }
+    let expected = EastWest {
+        flavor: options.flavor,
+        ..EastWest::default()
+    };
+    let want = expected.objects().into_iter().next().unwrap_or_default();
+    let live = gateway.pointer("/spec/listeners").and_then(Value::as_array);
+    let shape = |l: &Value| {
+        (
+            l["port"].clone(),
+            l["protocol"].clone(),
+            l.pointer("/tls/mode").cloned(),
+        )
+    };
+    for listener in want
+        .pointer("/spec/listeners")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if !live.is_some_and(|live| live.iter().any(|l| shape(l) == shape(listener))) {
+            problems.push(format!(
+                "no {} listener on port {} (TLS {})",
+                listener["protocol"].as_str().unwrap_or_default(),
+                listener["port"],
+                listener
+                    .pointer("/tls/mode")
+                    .and_then(Value::as_str)
+                    .unwrap_or("none")
+            ));
+        }
+    }
+    problems
 }
 
 /// `expose` of the cluster, with the flavour (and gateway) verified: without them it would
