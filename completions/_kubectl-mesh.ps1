@@ -115,7 +115,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-mesh' -ScriptBlock {
         }
         'kubectl-mesh;certs;root' {
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Directory of the certificates (root files, one sub-directory per cluster)')
-            [CompletionResult]::new('--key-type', '--key-type', [CompletionResultType]::ParameterName, 'Type of the keys generated')
+            [CompletionResult]::new('--key-type', '--key-type', [CompletionResultType]::ParameterName, 'Type of the keys generated [default: rsa-4096; for rotate, the type of the intermediate it replaces]')
             [CompletionResult]::new('--days', '--days', [CompletionResultType]::ParameterName, 'Validity in days [default: 3650 for the root, 730 for intermediates]')
             [CompletionResult]::new('--org', '--org', [CompletionResultType]::ParameterName, 'Organization (O=) of the certificates'' subjects')
             [CompletionResult]::new('--root-cert', '--root-cert', [CompletionResultType]::ParameterName, 'An existing root certificate to sign with (PEM); copied into --dir')
@@ -132,7 +132,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-mesh' -ScriptBlock {
         'kubectl-mesh;certs;intermediate' {
             [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'The cluster whose intermediate to create (a DNS-1123 label)')
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Directory of the certificates (root files, one sub-directory per cluster)')
-            [CompletionResult]::new('--key-type', '--key-type', [CompletionResultType]::ParameterName, 'Type of the keys generated')
+            [CompletionResult]::new('--key-type', '--key-type', [CompletionResultType]::ParameterName, 'Type of the keys generated [default: rsa-4096; for rotate, the type of the intermediate it replaces]')
             [CompletionResult]::new('--days', '--days', [CompletionResultType]::ParameterName, 'Validity in days [default: 3650 for the root, 730 for intermediates]')
             [CompletionResult]::new('--org', '--org', [CompletionResultType]::ParameterName, 'Organization (O=) of the certificates'' subjects')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Report format')
@@ -147,7 +147,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-mesh' -ScriptBlock {
         'kubectl-mesh;certs;generate' {
             [CompletionResult]::new('--clusters', '--clusters', [CompletionResultType]::ParameterName, 'The clusters to create intermediates for')
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Directory of the certificates (root files, one sub-directory per cluster)')
-            [CompletionResult]::new('--key-type', '--key-type', [CompletionResultType]::ParameterName, 'Type of the keys generated')
+            [CompletionResult]::new('--key-type', '--key-type', [CompletionResultType]::ParameterName, 'Type of the keys generated [default: rsa-4096; for rotate, the type of the intermediate it replaces]')
             [CompletionResult]::new('--days', '--days', [CompletionResultType]::ParameterName, 'Validity in days [default: 3650 for the root, 730 for intermediates]')
             [CompletionResult]::new('--org', '--org', [CompletionResultType]::ParameterName, 'Organization (O=) of the certificates'' subjects')
             [CompletionResult]::new('--root-cert', '--root-cert', [CompletionResultType]::ParameterName, 'An existing root certificate to sign with (PEM); copied into --dir')
@@ -200,7 +200,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-mesh' -ScriptBlock {
         'kubectl-mesh;certs;rotate' {
             [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'The cluster whose intermediate to replace')
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Directory of the certificates (root files, one sub-directory per cluster)')
-            [CompletionResult]::new('--key-type', '--key-type', [CompletionResultType]::ParameterName, 'Type of the keys generated')
+            [CompletionResult]::new('--key-type', '--key-type', [CompletionResultType]::ParameterName, 'Type of the keys generated [default: rsa-4096; for rotate, the type of the intermediate it replaces]')
             [CompletionResult]::new('--days', '--days', [CompletionResultType]::ParameterName, 'Validity in days [default: 3650 for the root, 730 for intermediates]')
             [CompletionResult]::new('--org', '--org', [CompletionResultType]::ParameterName, 'Organization (O=) of the certificates'' subjects')
             [CompletionResult]::new('--apply-to', '--apply-to', [CompletionResultType]::ParameterName, 'Also apply the new cacerts Secret to this kubeconfig context')

@@ -115,7 +115,7 @@ complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and not
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and not __fish_seen_subcommand_from root intermediate generate secret inspect rotate help" -f -a "rotate" -d 'Replace a cluster\'s intermediate with a new one from the same root (old files backed up)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and not __fish_seen_subcommand_from root intermediate generate secret inspect rotate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from root" -l dir -d 'Directory of the certificates (root files, one sub-directory per cluster)' -r -F
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from root" -l key-type -d 'Type of the keys generated' -r -f -a "rsa-4096\t''
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from root" -l key-type -d 'Type of the keys generated [default: rsa-4096; for rotate, the type of the intermediate it replaces]' -r -f -a "rsa-4096\t''
 rsa-2048\t''
 ec-p256\t''
 ec-p384\t''"
@@ -131,7 +131,7 @@ complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __f
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from root" -s h -l help -d 'Print help'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from intermediate" -l cluster -d 'The cluster whose intermediate to create (a DNS-1123 label)' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from intermediate" -l dir -d 'Directory of the certificates (root files, one sub-directory per cluster)' -r -F
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from intermediate" -l key-type -d 'Type of the keys generated' -r -f -a "rsa-4096\t''
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from intermediate" -l key-type -d 'Type of the keys generated [default: rsa-4096; for rotate, the type of the intermediate it replaces]' -r -f -a "rsa-4096\t''
 rsa-2048\t''
 ec-p256\t''
 ec-p384\t''"
@@ -145,7 +145,7 @@ complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __f
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from intermediate" -s h -l help -d 'Print help'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from generate" -l clusters -d 'The clusters to create intermediates for' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from generate" -l dir -d 'Directory of the certificates (root files, one sub-directory per cluster)' -r -F
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from generate" -l key-type -d 'Type of the keys generated' -r -f -a "rsa-4096\t''
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from generate" -l key-type -d 'Type of the keys generated [default: rsa-4096; for rotate, the type of the intermediate it replaces]' -r -f -a "rsa-4096\t''
 rsa-2048\t''
 ec-p256\t''
 ec-p384\t''"
@@ -191,7 +191,7 @@ complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __f
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from inspect" -s h -l help -d 'Print help'
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from rotate" -l cluster -d 'The cluster whose intermediate to replace' -r
 complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from rotate" -l dir -d 'Directory of the certificates (root files, one sub-directory per cluster)' -r -F
-complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from rotate" -l key-type -d 'Type of the keys generated' -r -f -a "rsa-4096\t''
+complete -c kubectl-mesh -n "__fish_kubectl_mesh_using_subcommand certs; and __fish_seen_subcommand_from rotate" -l key-type -d 'Type of the keys generated [default: rsa-4096; for rotate, the type of the intermediate it replaces]' -r -f -a "rsa-4096\t''
 rsa-2048\t''
 ec-p256\t''
 ec-p384\t''"

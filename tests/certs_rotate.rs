@@ -109,3 +109,39 @@ fn rotate_bad_input_changes_nothing() {
     assert!(run.stderr.contains("istiod must restart"), "{}", run.stderr);
     assert_cacerts_matches_dir(&env, "a", &dir.join("a"));
 }
+
+/// A rotation keeps the intermediate's key type unless --key-type says otherwise: an EC mesh
+/// does not silently get an RSA intermediate.
+#[test]
+fn rotate_keeps_the_key_type_unless_told() {
+    let env = start(Vec::new());
+    let dir = certs_dir(&env);
+    // The helpers pass --key-type ec-p256 (fast keys): generate makes EC keys, rotate is run
+    // without them to see what it chooses.
+    generate_into(&env, "a", &dir, &[]).success();
+    let bare_rotate = |extra: &[&str]| {
+        env.mesh(
+            &[
+                &["certs", "rotate", "--cluster", "a", "--dir", s(&dir)][..],
+                extra,
+            ]
+            .concat(),
+        )
+    };
+    let key_type = |dir: &std::path::Path| {
+        let text = openssl_ok(&dir.join("a"), &["x509", "-noout", "-text", "-in", "ca-cert.pem"]);
+        match (
+            text.contains("prime256v1"),
+            text.contains("RSA Public-Key: (2048 bit)") || text.contains("Public-Key: (2048 bit)"),
+        ) {
+            (true, _) => "ec-p256",
+            (false, true) => "rsa-2048",
+            _ => "other",
+        }
+    };
+    assert_eq!(key_type(&dir), "ec-p256");
+    bare_rotate(&[]).success();
+    assert_eq!(key_type(&dir), "ec-p256", "kept");
+    bare_rotate(&["--key-type", "rsa-2048"]).success();
+    assert_eq!(key_type(&dir), "rsa-2048", "as told");
+}

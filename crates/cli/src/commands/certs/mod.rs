@@ -69,10 +69,9 @@ pub struct KeyArgs {
     #[arg(long, value_name = "DIR", default_value = "certs")]
     pub dir: PathBuf,
 
-    /// Type of the keys generated
-    #[arg(long, value_name = "TYPE", default_value = "rsa-4096",
-          value_parser = ["rsa-4096", "rsa-2048", "ec-p256", "ec-p384"])]
-    pub key_type: String,
+    /// Type of the keys generated [default: rsa-4096; for rotate, the type of the intermediate it replaces]
+    #[arg(long, value_name = "TYPE", value_parser = KEY_TYPES)]
+    pub key_type: Option<String>,
 
     /// Validity in days [default: 3650 for the root, 730 for intermediates]
     #[arg(long, value_name = "DAYS")]
@@ -223,10 +222,19 @@ impl From<core_certs::Error> for CliError {
     }
 }
 
+/// The key types `--key-type` takes, the default first.
+const KEY_TYPES: [&str; 4] = ["rsa-4096", "rsa-2048", "ec-p256", "ec-p384"];
+
 impl KeyArgs {
     fn options(&self) -> Result<Options, CliError> {
+        self.options_defaulting_to(KEY_TYPES[0])
+    }
+
+    /// [`KeyArgs::options`] with `key_type` where `--key-type` is not given.
+    fn options_defaulting_to(&self, key_type: &str) -> Result<Options, CliError> {
         init_logging(self.verbose);
-        Ok(core_issue::options(&self.key_type, self.days, &self.org)?)
+        let key_type = self.key_type.as_deref().unwrap_or(key_type);
+        Ok(core_issue::options(key_type, self.days, &self.org)?)
     }
 
     fn dir(&self) -> CertsDir {

@@ -6,8 +6,17 @@ use kubectl_mesh_core::kube::apply::WriteOptions;
 use super::*;
 
 pub(super) async fn rotate(args: RotateArgs) -> Result<ExitCode, CliError> {
-    let options = args.keys.options()?;
     let (dir, force) = (args.keys.dir(), args.keys.force);
+    // A rotation keeps the key type (an EC mesh stays EC) unless --key-type says otherwise.
+    let current = dir
+        .read_intermediate(&args.cluster)
+        .ok()
+        .and_then(|bundle| mesh_trust::inspect(&bundle.ca_cert).ok())
+        .map(|info| info.key_type)
+        .filter(|key_type| KEY_TYPES.contains(&key_type.as_str()));
+    let options = args
+        .keys
+        .options_defaulting_to(current.as_deref().unwrap_or(KEY_TYPES[0]))?;
     let apply_to = args.apply_to.as_deref();
     let root = core_rotate::check(&dir, &args.cluster, apply_to, force)?;
     // The context is checked before any file is written, so a typo changes nothing.
