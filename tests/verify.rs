@@ -1317,3 +1317,25 @@ fn an_east_west_gateway_of_the_wrong_shape_fails() {
     assert_eq!(b["hint"], "kubectl mesh expose --context b --network network-b");
     assert_eq!(status(&checks, "eastwest", Some("c"), None), "pass");
 }
+
+/// A direction missing is a warning for bare --contexts (link --from --to may have made one
+/// on purpose) and a failure where a topology wants it: the full mesh given as one included.
+#[test]
+fn a_one_way_link_fails_when_the_full_mesh_is_asked_for() {
+    let env = mesh_of(&["a", "b"]);
+    env.cluster("a").delete_object(&peer_path("b")).expect("deleted");
+    let (code, checks) = verify(&env, &["--contexts", "a,b"]);
+    assert_eq!(code, 0, "{checks:#?}");
+    assert_eq!(status(&checks, "link", None, Some(("a", "b"))), "warn");
+    let (code, checks) = verify(&env, &["--contexts", "a,b", "--topology", "full-mesh"]);
+    assert_eq!(code, 1);
+    let check = find(&checks, "link", None, Some(("a", "b")));
+    assert_eq!(check["status"], "fail");
+    assert!(
+        check["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("which the full-mesh topology wants"),
+        "{check}"
+    );
+}

@@ -236,7 +236,10 @@ impl VerifyArgs {
             }
             let names: Vec<&str> = refs.iter().map(|r| r.name.as_str()).collect();
             let (links, pairs) = self.links.pairs(&names)?;
-            let expected = (!links.is_full_mesh()).then(|| ExpectedLinks::new(links.shape(), &names, &pairs));
+            // Bare --contexts says nothing of what is wanted (link --from --to may have made one
+            // direction on purpose); a topology, the full mesh given as one included, does.
+            let given = links.shape.is_some() || !links.is_full_mesh();
+            let expected = given.then(|| ExpectedLinks::new(links.shape(), &names, &pairs));
             return Ok((refs, expected));
         };
         let refs: Vec<ClusterRef> = topology.cluster_refs();
@@ -271,7 +274,6 @@ fn primary_of(args: &VerifyArgs, refs: &[ClusterRef], file: Option<&Topology>) -
 fn file_links(topology: &Topology, names: &[&str]) -> Option<ExpectedLinks> {
     match (topology.model, &topology.primary) {
         (Model::PrimaryRemote, Some(primary)) => Some(ExpectedLinks::primary_remote(names, primary)),
-        _ if topology.links.is_full_mesh() => None,
         _ => Some(ExpectedLinks::new(
             topology.links.shape(),
             names,

@@ -21,14 +21,12 @@ pub(super) fn names_of(clusters: &[Cluster]) -> Vec<&str> {
     clusters.iter().map(|c| c.name.as_str()).collect()
 }
 
-/// The links verify expects: the primary's to each remote (primary-remote), those of a file
-/// that narrows the full mesh; `None` (every pair) otherwise.
+/// The links verify expects: the primary's to each remote (primary-remote), else those of
+/// the file's `links:` (the full mesh when it has none): what `up` linked, so a direction
+/// missing since is a failure, not the one-way warning of a bare `verify --contexts`.
 pub(super) fn expected_links(topology: &Topology, clusters: &[Cluster]) -> Option<ExpectedLinks> {
     if let (Model::PrimaryRemote, Some(primary)) = (topology.model, &topology.primary) {
         return Some(ExpectedLinks::primary_remote(&names_of(clusters), primary));
-    }
-    if topology.links.is_full_mesh() {
-        return None;
     }
     let pairs = link_pairs(topology, clusters);
     Some(ExpectedLinks::new(
