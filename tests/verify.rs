@@ -202,6 +202,32 @@ fn duplicate_cluster_names_fail() {
         .contains("also used by b"));
 }
 
+/// istiod's CLUSTER_ID must be the name the links use for the cluster; the fix names it so.
+#[test]
+fn an_istiod_cluster_id_other_than_the_links_name_fails() {
+    let env = mesh_of(&["a", "b"]);
+    let path = "/apis/apps/v1/namespaces/istio-system/deployments/istiod";
+    let mut istiod = env.cluster("a").object(path).unwrap();
+    istiod["spec"]["template"]["spec"]["containers"][0]["env"] =
+        json!([{"name": "CLUSTER_ID", "value": "cluster-1"}]);
+    env.cluster("a").put_object(istiod).unwrap();
+    let (code, checks) = verify(&env, &["--contexts", "a,b"]);
+    assert_eq!(code, 1);
+    let check = find(&checks, "cluster-name", Some("a"), None);
+    assert!(
+        check["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("istiod calls this cluster cluster-1"),
+        "{check}"
+    );
+    assert!(
+        check["hint"].as_str().unwrap().contains("--contexts cluster-1=a"),
+        "{check}"
+    );
+    assert_eq!(status(&checks, "cluster-name", Some("b"), None), "pass");
+}
+
 #[test]
 fn missing_cacerts_and_different_roots() {
     let env = mesh_of(&["a", "b", "c"]);

@@ -492,21 +492,39 @@ fn cluster_name_check(d: &Derived, all: &[Derived]) -> Check {
         .filter(|o| o.facts.name != d.facts.name && o.facts.reachable() && o.cluster_id == d.cluster_id)
         .map(|o| o.facts.name.as_str())
         .collect();
-    if twins.is_empty() {
+    if !twins.is_empty() {
         return check(
             "cluster-name",
             &d.facts.name,
-            Status::Pass,
-            format!("cluster name {} is unique", d.cluster_id),
-        );
+            Status::Fail,
+            format!("cluster name {} is also used by {}", d.cluster_id, twins.join(", ")),
+        )
+        .hint("give every cluster its own name (istiod's global.multiCluster.clusterName / CLUSTER_ID) and reinstall istiod");
+    }
+    // Links name a cluster by the --contexts name (peer Gateways' topology.istio.io/cluster,
+    // remote secrets' key): istiod must know itself by that name.
+    if d.cluster_id != d.facts.name {
+        return check(
+            "cluster-name",
+            &d.facts.name,
+            Status::Fail,
+            format!(
+                "istiod calls this cluster {} (CLUSTER_ID), but the links name it {}: peers would point at a cluster istiod does not know",
+                d.cluster_id, d.facts.name
+            ),
+        )
+        .hint(format!(
+            "name it as istiod does: --contexts {} (for link and verify), or reinstall istiod with global.multiCluster.clusterName={}",
+            crate::kube::clusters::contexts_entry(&d.cluster_id, &d.facts.context),
+            d.facts.name
+        ));
     }
     check(
         "cluster-name",
         &d.facts.name,
-        Status::Fail,
-        format!("cluster name {} is also used by {}", d.cluster_id, twins.join(", ")),
+        Status::Pass,
+        format!("cluster name {} is unique", d.cluster_id),
     )
-    .hint("give every cluster its own name (istiod's global.multiCluster.clusterName / CLUSTER_ID) and reinstall istiod")
 }
 
 fn cacerts_checks(d: &Derived, options: &VerifyOptions) -> Vec<Check> {
