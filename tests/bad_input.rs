@@ -317,6 +317,7 @@ fn bad_inputs() -> Vec<BadInput> {
                 strings(&["up", "-f", path.to_str().unwrap(), "--generate", "/proc/nope"])
             }),
         },
+        bad("certs", "secret --clusters without --generate", &["certs", "secret", "--contexts", "a", "--clusters", "a"]),
         bad("controller", "one member", &["controller", "--contexts", "a"]),
         bad("controller", "--context instead of --contexts", &["controller", "--context", "a"]),
         bad("controller", "--generate without --image", &["controller", "--contexts", "a,b", "--generate"]),

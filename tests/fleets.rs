@@ -527,6 +527,17 @@ fn up_dry_run_lists_each_link_it_would_change() {
     let run = env
         .mesh(&["up", "-f", &file, "--dry-run=client", "-o", "json"])
         .success();
+    // Progress says what would happen too.
+    assert!(
+        run.stderr.contains("east-west gateway would be created"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("east-west gateway created"),
+        "{}",
+        run.stderr
+    );
     let rows = link_rows(&run);
     assert_eq!(rows.len(), 12, "{rows:#?}");
     assert!(

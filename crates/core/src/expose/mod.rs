@@ -166,7 +166,11 @@ async fn apply_cluster(
         report.fail(cluster.write_error(e));
         return;
     }
-    progress.event(&cluster.name, &format!("east-west gateway {}", report.result));
+    let done = match options.write.dry_run {
+        DryRun::None => report.result.to_string(),
+        _ => format!("would be {}", report.result),
+    };
+    progress.event(&cluster.name, &format!("east-west gateway {done}"));
     let Some(wait) = options.wait else {
         report.address = current_address(&cluster.api, &gateway.readiness()).await;
         return;

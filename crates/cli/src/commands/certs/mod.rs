@@ -154,7 +154,7 @@ pub struct SecretArgs {
     pub generate: bool,
 
     /// With --generate: the clusters to print, by name in --dir [default: the --contexts]
-    #[arg(long, value_delimiter = ',', value_name = "NAME,...")]
+    #[arg(long, value_delimiter = ',', value_name = "NAME,...", requires = "generate")]
     pub clusters: Vec<String>,
 
     /// Replace a cacerts Secret signed by a different root (istiod must then restart), or one
