@@ -1235,56 +1235,10 @@ fn cacerts_without_its_key_or_with_another_key_fails() {
 #[test]
 fn a_root_expiring_soon_is_reported() {
     let env = with_istio(&["a"]);
-    let dir = env.dir.path().join("short-root");
-    std::fs::create_dir_all(&dir).unwrap();
-    common::certs::openssl_ok(
-        &dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "root-key.pem",
-            "-out",
-            "root-cert.pem",
-            "-subj",
-            "/O=Corp/CN=Short Root",
-            "-days",
-            "20",
-            "-addext",
-            "basicConstraints=critical,CA:true",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
-        ],
-    );
+    let (cert, key) = common::certs::openssl_root_for(&env.dir.path().join("short-root"), "short", "20");
     let certs = env.dir.path().join("certs");
-    let (cert, key) = (dir.join("root-cert.pem"), dir.join("root-key.pem"));
-    let certs_arg = certs.to_str().unwrap();
-    env.mesh(&[
-        "certs",
-        "generate",
-        "--clusters",
-        "a",
-        "--dir",
-        certs_arg,
-        "--root-cert",
-        cert.to_str().unwrap(),
-        "--root-key",
-        key.to_str().unwrap(),
-    ])
-    .success();
-    env.mesh(&[
-        "certs",
-        "secret",
-        "--contexts",
-        "a",
-        "--dir",
-        certs_arg,
-        "--force",
-    ])
-    .success();
+    common::certs::generate_into(&env, "a", &certs, &common::certs::root_flags(&cert, &key)).success();
+    common::certs::secret(&env, "a", &certs, &["--force"]).success();
     let (_, checks) = verify(&env, &["--contexts", "a"]);
     let root = checks
         .iter()

@@ -210,6 +210,11 @@ pub fn assert_input_error(run: Run, needles: &[&str]) -> Run {
 
 /// An openssl-made root (RSA 2048, CA:true, keyCertSign) in `dir`: (cert path, key path).
 pub fn openssl_root(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    openssl_root_for(dir, name, "365")
+}
+
+/// [`openssl_root`] valid for `days`.
+pub fn openssl_root_for(dir: &Path, name: &str, days: &str) -> (PathBuf, PathBuf) {
     std::fs::create_dir_all(dir).unwrap();
     let cert = dir.join(format!("{name}-cert.pem"));
     let key = dir.join(format!("{name}-key.pem"));
@@ -228,7 +233,7 @@ pub fn openssl_root(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
             "-subj",
             &format!("/O=Corp/CN={name}"),
             "-days",
-            "365",
+            days,
             "-addext",
             "basicConstraints=critical,CA:true",
             "-addext",
