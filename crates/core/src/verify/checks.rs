@@ -1177,10 +1177,25 @@ fn peer_differences(expected: &Value, live: &Value) -> Vec<String> {
             address(live).unwrap_or("none"),
             address(expected).unwrap_or("none")
         ));
+    } else {
+        let kind = |object: &Value| {
+            object
+                .pointer("/spec/addresses/0/type")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        if kind(live) != kind(expected) {
+            differences.push(format!(
+                "its address is of type {}, want {}",
+                kind(live).as_deref().unwrap_or("none"),
+                kind(expected).as_deref().unwrap_or("none")
+            ));
+        }
     }
     let fields = [
         ("network label", "labels", NETWORK),
         ("cluster label", "labels", CLUSTER),
+        ("peer-cluster label", "labels", crate::labels::PEER_CLUSTER),
         (
             "service-account annotation",
             "annotations",
@@ -1265,6 +1280,34 @@ mod tests {
             .filter(|c| c.id == "link")
             .map(|c| (format!("{}->{}", c.from.unwrap(), c.to.unwrap()), c.status))
             .collect()
+    }
+
+    #[test]
+    fn a_stale_peer_says_what_differs() {
+        let target = Target {
+            cluster: "b".into(),
+            address: "203.0.113.9".into(),
+            network: "n2".into(),
+            trust_domain: "cluster.local".into(),
+            service_account: "istio-eastwest".into(),
+        };
+        let expected = peering::gateway(&target, "istio-gateways");
+        let mut live = expected.clone();
+        live["spec"]["addresses"][0]["type"] = json!("Hostname");
+        live["metadata"]["labels"][crate::labels::PEER_CLUSTER] = json!("x");
+        assert_eq!(
+            peer_differences(&expected, &live),
+            [
+                "its address is of type Hostname, want IPAddress",
+                "peer-cluster label is x, want b"
+            ]
+        );
+        live = expected.clone();
+        live["spec"]["listeners"] = json!([]);
+        assert_eq!(
+            peer_differences(&expected, &live),
+            ["listeners or class differ from what link writes"]
+        );
     }
 
     #[test]
