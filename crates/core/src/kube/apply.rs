@@ -44,10 +44,11 @@ impl Default for WriteOptions {
 /// Why writing one object failed, in words that say what to do.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ApplyError {
-    #[error("{object}: conflict with field manager {manager:?} on {fields}; re-run with --force-conflicts to take these fields over")]
+    #[error("{object}: conflict with {} on {fields}; re-run with --force-conflicts to take these fields over", managers_text(.managers))]
     Conflict {
         object: ObjectRef,
-        manager: String,
+        /// The other field managers, as the server named them.
+        managers: Vec<String>,
         fields: String,
     },
     #[error("{object}: {source}")]
@@ -260,7 +261,7 @@ fn conflict(object: ObjectRef, error: &ApiError) -> ApplyError {
         return match quoted(message) {
             Some(manager) => ApplyError::Conflict {
                 object,
-                manager,
+                managers: vec![manager],
                 fields: message.clone(),
             },
             None => ApplyError::Api {
@@ -271,8 +272,17 @@ fn conflict(object: ObjectRef, error: &ApiError) -> ApplyError {
     }
     ApplyError::Conflict {
         object,
-        manager: managers.join("\", \""),
+        managers,
         fields: fields.join(", "),
+    }
+}
+
+/// `field manager "helm"`, or `field managers "kubectl-label", "kubectl-annotate"`.
+fn managers_text(managers: &[String]) -> String {
+    let quoted: Vec<String> = managers.iter().map(|m| format!("{m:?}")).collect();
+    match quoted.len() {
+        1 => format!("field manager {}", quoted[0]),
+        _ => format!("field managers {}", quoted.join(", ")),
     }
 }
 
@@ -329,7 +339,20 @@ mod tests {
             namespace: Some("ns".into()),
             name: "g".into(),
         };
-        let text = conflict(object, &error).to_string();
+        let text = conflict(object.clone(), &error).to_string();
         assert_eq!(text, "Gateway ns/g: conflict with field manager \"helm\" on .spec.gatewayClassName; re-run with --force-conflicts to take these fields over");
+        // Two managers: each quoted on its own.
+        let error = ApiError::Status {
+            code: 409,
+            reason: "Conflict".into(),
+            message: "Apply failed with 2 conflicts".into(),
+            details: Some(json!({"causes": [
+                {"reason": "FieldManagerConflict", "message": "conflict with \"kubectl-label\"", "field": ".metadata.labels.a"},
+                {"reason": "FieldManagerConflict", "message": "conflict with \"kubectl-annotate\"", "field": ".metadata.annotations.b"}]})),
+        };
+        assert_eq!(
+            conflict(object, &error).to_string(),
+            "Gateway ns/g: conflict with field managers \"kubectl-label\", \"kubectl-annotate\" on .metadata.labels.a, .metadata.annotations.b; re-run with --force-conflicts to take these fields over"
+        );
     }
 }
