@@ -169,27 +169,9 @@ impl CertsDir {
     /// place, so a rotation that fails afterwards leaves the cluster as it was.
     pub fn backup_intermediate(&self, cluster: &str) -> Result<PathBuf> {
         let dir = self.cluster_dir(cluster)?;
-        let present: Vec<&str> = [CA_CERT, CA_KEY, ROOT_CERT, CERT_CHAIN]
-            .into_iter()
-            .filter(|n| exists(&dir.join(n)))
-            .collect();
-        if present.is_empty() {
-            return Err(Error::Missing {
-                path: dir.join(CA_CERT),
-            });
-        }
-        let contents = present
-            .iter()
-            .map(|name| read_pem_file(&dir.join(name)).map(|text| (*name, PrivateKeyPem::new(text))))
-            .collect::<Result<Vec<_>>>()?;
-        let backup = create_backup_dir(&dir, OffsetDateTime::now_utc())?;
-        // Everything goes through PrivateKeyPem so the key's copy is wiped too.
-        let files: Vec<_> = contents
-            .iter()
-            .map(|(name, text)| (backup.join(name), text.expose().as_bytes(), mode_for(name)))
-            .collect();
-        write_all_atomically(&files)?;
-        Ok(backup)
+        backup_files(&dir, &[CA_CERT, CA_KEY, ROOT_CERT, CERT_CHAIN])?.ok_or_else(|| Error::Missing {
+            path: dir.join(CA_CERT),
+        })
     }
 
     /// Copies the current root (certificate and key) into a new `backup-<YYYYMMDDTHHMMSSZ>`
@@ -197,27 +179,7 @@ impl CertsDir {
     /// in place: a root replaced with `--force` can be brought back, and the intermediates it
     /// signed re-issued from it.
     pub fn backup_root(&self) -> Result<Option<PathBuf>> {
-        let present: Vec<PathBuf> = [self.root_cert_path(), self.root_key_path()]
-            .into_iter()
-            .filter(|p| exists(p))
-            .collect();
-        if present.is_empty() {
-            return Ok(None);
-        }
-        let contents = present
-            .iter()
-            .map(|path| read_pem_file(path).map(|text| (path, PrivateKeyPem::new(text))))
-            .collect::<Result<Vec<_>>>()?;
-        let backup = create_backup_dir(&self.path, OffsetDateTime::now_utc())?;
-        let files: Vec<_> = contents
-            .iter()
-            .filter_map(|(path, text)| {
-                let name = path.file_name()?.to_str()?;
-                Some((backup.join(name), text.expose().as_bytes(), mode_for(name)))
-            })
-            .collect();
-        write_all_atomically(&files)?;
-        Ok(Some(backup))
+        backup_files(&self.path, &[ROOT_CERT, ROOT_KEY])
     }
 
     /// Rotation: backs up the current files of `cluster`, then replaces them with `int`.
@@ -302,6 +264,31 @@ fn read_intermediate_in(dir: &Path) -> Result<Intermediate> {
         root_cert: read_certs(ROOT_CERT)?,
         cert_chain: read_certs(CERT_CHAIN)?,
     })
+}
+
+/// Copies those of `names` that are in `folder` into a new `backup-<YYYYMMDDTHHMMSSZ>`
+/// folder inside it and returns that; `None` when none of them is there.
+fn backup_files(folder: &Path, names: &[&str]) -> Result<Option<PathBuf>> {
+    let present: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| exists(&folder.join(n)))
+        .collect();
+    if present.is_empty() {
+        return Ok(None);
+    }
+    let contents = present
+        .iter()
+        .map(|name| read_pem_file(&folder.join(name)).map(|text| (*name, PrivateKeyPem::new(text))))
+        .collect::<Result<Vec<_>>>()?;
+    let backup = create_backup_dir(folder, OffsetDateTime::now_utc())?;
+    // Everything goes through PrivateKeyPem so the key's copy is wiped too.
+    let files: Vec<_> = contents
+        .iter()
+        .map(|(name, text)| (backup.join(name), text.expose().as_bytes(), mode_for(name)))
+        .collect();
+    write_all_atomically(&files)?;
+    Ok(Some(backup))
 }
 
 fn mode_for(name: &str) -> u32 {

@@ -5,6 +5,7 @@ use serde_json::Value;
 use crate::kube::api::ApiClient;
 use crate::kube::apply::{self, ApplyError, DryRun, WriteOptions};
 use crate::kube::kinds::{self, ObjectRef};
+use crate::labels::is_ours;
 use crate::report::{ClusterReport, Outcome};
 use crate::resources::namespace;
 
@@ -69,5 +70,3 @@ pub fn record(
         }
     }
 }
-
-pub use crate::labels::is_ours;

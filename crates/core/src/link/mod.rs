@@ -478,27 +478,27 @@ impl FanOut<'_> {
             let peer = &self.clusters[pair.to].name;
             let report = PairReport::new(&source.name, peer);
             let live = links.ours.get(peer);
-            let theirs = || {
-                let link = backend.link_of(peer);
-                links.others.contains(&link.2).then_some(link)
+            // Someone else's object under this link's name, where ours is not: looked for
+            // only when the source has any (a fleet's run has 9 900 pairs).
+            let theirs = match live {
+                None if !links.others.is_empty() => {
+                    Some(backend.link_of(peer)).filter(|(_, _, name)| links.others.contains(name))
+                }
+                _ => None,
             };
-            match self.action {
-                Action::Unlink if live.is_none() => match theirs() {
-                    Some((kind, namespace, name)) => report.not_linked().noting(format!(
-                        "not linked by kubectl-mesh: {} {namespace}/{name} is not ours, left as it is",
-                        kind.kind
-                    )),
-                    None => report.not_linked(),
-                },
-                Action::Unlink => {
+            match (self.action, theirs) {
+                (Action::Unlink, Some((kind, namespace, name))) => report.not_linked().noting(format!(
+                    "not linked by kubectl-mesh: {} {namespace}/{name} is not ours, left as it is",
+                    kind.kind
+                )),
+                (Action::Unlink, None) if live.is_none() => report.not_linked(),
+                (Action::Unlink, None) => {
                     // The semaphore is never closed, so acquiring cannot fail.
                     let _permit = writes.acquire().await.ok();
                     report.of(Box::pin(delete(backend, source, peer)).await)
                 }
-                Action::Link if live.is_none() && theirs().is_some() => {
-                    report.failed(not_ours(source, backend.link_of(peer)))
-                }
-                Action::Link => match &facts[pair.to].clone().await.target {
+                (Action::Link, Some(link)) => report.failed(not_ours(source, link)),
+                (Action::Link, None) => match &facts[pair.to].clone().await.target {
                     Some(Ok(target)) => {
                         let _permit = writes.acquire().await.ok();
                         // The write is boxed only now: a pair still waiting for its permit

@@ -303,7 +303,7 @@ async fn retire(
             return Some(StepRow::failed("expose", &cluster.name, message));
         }
     };
-    if !crate::kube::namespaces::is_ours(&live) || crate::labels::value(&live, MESH_ID) != Some(mesh_id) {
+    if !crate::labels::is_ours(&live) || crate::labels::value(&live, MESH_ID) != Some(mesh_id) {
         return None;
     }
     // Owned by another object (a Service Istio's gateway controller adopted for a Gateway of
