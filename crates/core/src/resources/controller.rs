@@ -16,7 +16,7 @@ use k8s_openapi::api::rbac::v1::{
     ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::Value;
 
@@ -385,19 +385,11 @@ pub fn member_objects(links: &MemberLinks, members: &[String], prune: bool) -> V
 /// The name of [`member_token`].
 pub const MEMBER_TOKEN: &str = "kubectl-mesh-controller-token";
 
-/// A long-lived token for the controller's identity in a member, filled in by the token
-/// controller: what goes into the members' kubeconfig. `kubectl create token` gives one that
-/// expires (an hour by default), after which every call is refused. istioctl gives its remote
-/// secrets' reader the same kind of Secret (istio 1.30.3 istioctl/pkg/multicluster/remote_secret.go).
+/// A long-lived token for the controller's identity in a member: what goes into the members'
+/// kubeconfig. `kubectl create token` gives one that expires (an hour by default), after
+/// which every call is refused.
 fn member_token(spec: &ControllerSpec) -> Value {
-    let secret = Secret {
-        metadata: ObjectMeta {
-            annotations: Some(super::string_map(&[("kubernetes.io/service-account.name", NAME)])),
-            ..super::object_meta(MEMBER_TOKEN, Some(&spec.namespace), &[("app", NAME)])
-        },
-        type_: Some("kubernetes.io/service-account-token".into()),
-        ..Secret::default()
-    };
+    let secret = super::service_account_token(MEMBER_TOKEN, &spec.namespace, NAME, &[("app", NAME)]);
     super::to_value(&secret, &LABEL_ORDER)
 }
 

@@ -55,6 +55,25 @@ pub fn label_order<'a>(labels: &[(&'a str, &str)]) -> Vec<&'a str> {
     labels.iter().map(|(key, _)| *key).chain([MANAGED_BY]).collect()
 }
 
+/// A `kubernetes.io/service-account-token` Secret: a long-lived token of `account`, filled in
+/// by the token controller (what istioctl create-remote-secret gives its reader, istio 1.30.3
+/// istioctl/pkg/multicluster/remote_secret.go).
+pub fn service_account_token(
+    name: &str,
+    namespace: &str,
+    account: &str,
+    labels: &[(&str, &str)],
+) -> k8s_openapi::api::core::v1::Secret {
+    k8s_openapi::api::core::v1::Secret {
+        metadata: ObjectMeta {
+            annotations: Some(string_map(&[("kubernetes.io/service-account.name", account)])),
+            ..object_meta(name, Some(namespace), labels)
+        },
+        type_: Some("kubernetes.io/service-account-token".into()),
+        ..Default::default()
+    }
+}
+
 /// A map of strings (labels, selectors, annotations, `stringData`) from pairs.
 pub fn string_map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs

@@ -128,17 +128,7 @@ pub fn reader_service_account() -> Value {
 
 /// A long-lived token for the reader, filled in by the token controller (istioctl's default).
 pub fn token_secret() -> Value {
-    let secret = Secret {
-        metadata: ObjectMeta {
-            annotations: Some(super::string_map(&[(
-                "kubernetes.io/service-account.name",
-                READER,
-            )])),
-            ..super::object_meta(TOKEN_SECRET, Some(ISTIO_SYSTEM), &[])
-        },
-        type_: Some("kubernetes.io/service-account-token".into()),
-        ..Secret::default()
-    };
+    let secret = super::service_account_token(TOKEN_SECRET, ISTIO_SYSTEM, READER, &[]);
     super::to_value(&secret, &[])
 }
 
